@@ -1,0 +1,38 @@
+# The README's commands. `make run` and `make test` install everything first (idempotent, quick
+# when nothing changed).
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export PYTHONUNBUFFERED := 1
+
+.PHONY: install sysdeps run test bench lint clean
+
+install: $(STAMP) sysdeps
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+# System packages the tests use: Tesseract 5 (an OCR backend) and Chromium + its driver (the web
+# page test). Installed with apt when missing and we are root; skipped quietly otherwise.
+sysdeps:
+	@bash scripts/sysdeps.sh
+
+run: install
+	$(VENV)/bin/prunestack parse examples/sample_invoice.pdf --format tree
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) -m benchmarks.run_all
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy pipeline/decoding api prunestack
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache

@@ -1,0 +1,1 @@
+"""CLI commands, one module per area. Modules stay import-light: heavy imports go inside commands."""

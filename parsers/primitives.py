@@ -1,0 +1,56 @@
+"""What the PDF text layer and every OCR backend hand to the layout step: words and lines with boxes.
+
+``parsers.pdf`` and ``parsers.ocr`` produce ``PageLines`` (one per page); ``parsers.layout`` turns
+them into ``Element``s of a ``Page``. Nothing here reads files.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from parsers.document import BBox, Source
+
+
+class Word(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    bbox: BBox
+    confidence: float = Field(default=1.0, ge=0.0, le=1.0)
+    font_size: float | None = None
+    bold: bool | None = None
+
+
+class Line(BaseModel):
+    """Words on one baseline, left to right, separated by single spaces in ``text``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    words: list[Word]
+    bbox: BBox
+    confidence: float = Field(default=1.0, ge=0.0, le=1.0)
+
+    @property
+    def text(self) -> str:
+        return " ".join(w.text for w in self.words)
+
+    @property
+    def font_size(self) -> float | None:
+        sizes = [w.font_size for w in self.words if w.font_size]
+        return max(sizes) if sizes else None
+
+    @property
+    def bold(self) -> bool | None:
+        flags = [w.bold for w in self.words if w.bold is not None]
+        return all(flags) if flags else None
+
+
+class PageLines(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: int = Field(ge=1)
+    width: float
+    height: float
+    lines: list[Line]
+    source: Source
+    ocr_backend: str | None = None

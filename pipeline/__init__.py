@@ -1,0 +1,1 @@
+"""The model side and the orchestration: model loading, pruning, decoding, extraction."""
