@@ -1,6 +1,6 @@
 # The README's commands. `make run` and `make test` install everything first (idempotent, quick
 # when nothing changed).
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || ls $$HOME/.pyenv/versions/3.11*/bin/python3.11 2>/dev/null | head -1)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
