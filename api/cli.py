@@ -54,7 +54,8 @@ def main() -> None:
             _fail(exc.format_message(), exc.exit_code or 2)
         if os.environ.get("PRUNESTACK_DEBUG"):
             raise
-        _fail(f"unexpected {type(exc).__name__}: {exc} (set PRUNESTACK_DEBUG=1 for the traceback)", 1)
+        hint = "set PRUNESTACK_DEBUG=1 for the traceback"
+        _fail(f"unexpected {type(exc).__name__}: {exc} ({hint})", 1)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,12 @@ This module holds data only: no parsing, no I/O beyond JSON (de)serialisation.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
-class ElementKind(str, Enum):
+class ElementKind(StrEnum):
     TITLE = "title"
     HEADING = "heading"
     TEXT = "text"
@@ -34,7 +34,7 @@ FURNITURE_KINDS = frozenset(
 )
 
 
-class Source(str, Enum):
+class Source(StrEnum):
     PDF_TEXT = "pdf-text"
     OCR = "ocr"
     HTML = "html"
@@ -118,7 +118,9 @@ class Element(BaseModel):
     bbox: BBox
     confidence: float = Field(default=1.0, ge=0.0, le=1.0)
     source: Source
-    level: int | None = Field(default=None, description="heading level (1 = top) for titles/headings")
+    level: int | None = Field(
+        default=None, description="heading level (1 = top) for titles/headings"
+    )
     # Tables: cells in row-major order. Key-value pairs: key and value separately.
     cells: list[TableCell] | None = None
     key: str | None = None
@@ -151,7 +153,9 @@ class Page(BaseModel):
     width: float = Field(ge=0)
     height: float = Field(ge=0)
     elements: list[Element] = Field(default_factory=list)
-    ocr_backend: str | None = Field(default=None, description="set when the page text came from OCR")
+    ocr_backend: str | None = Field(
+        default=None, description="set when the page text came from OCR"
+    )
 
 
 class Document(BaseModel):

