@@ -89,8 +89,11 @@ class RapidOcrBackend(OcrBackend):
         if self.recover_spacing:
             x0, y0 = max(int(box.x0), 0), max(int(box.y0), 0)
             crop = gray[y0:int(np.ceil(box.y1)), x0:int(np.ceil(box.x1))]  # [h, w]
-            gaps = [(s + x0, e + x0) for s, e in word_gaps(crop)]
-            spaced = insert_spaces(chars, [b.cx for b in cboxes], gaps)
+            centers = [b.cx for b in cboxes]
+            spaces = [(centers[i - 1] - x0, centers[i + 1] - x0)
+                      for i in range(1, len(chars) - 1) if chars[i] == " "]
+            gaps = [(s + x0, e + x0) for s, e in word_gaps(crop, spaces)]
+            spaced = insert_spaces(chars, centers, gaps)
         else:
             spaced = str(row[1]).strip()
         words = _split_words(spaced, chars, cboxes, char_scores, box)
