@@ -28,7 +28,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterator
-from enum import Enum
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -36,7 +36,7 @@ from parsers.document import BBox, Document, Element, ElementKind
 from prunestack.errors import InputError
 
 
-class NodeKind(str, Enum):
+class NodeKind(StrEnum):
     ROOT = "root"
     SECTION = "section"
     TEXT = "text"
@@ -51,7 +51,7 @@ class NodeKind(str, Enum):
     SIDEBAR = "sidebar"
 
 
-class ContentLayer(str, Enum):
+class ContentLayer(StrEnum):
     BODY = "body"
     FURNITURE = "furniture"
 
