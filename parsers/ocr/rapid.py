@@ -60,13 +60,17 @@ class RapidOcrBackend(OcrBackend):
         return res or []
 
     def recognize(self, image: Image.Image) -> list[Line]:
+        return self.lines_from_raw(self.raw(image), image)
+
+    def lines_from_raw(self, rows: list[list[Any]], image: Image.Image) -> list[Line]:
+        """Lines from rapidocr result rows of ``image`` (spacing recovered if enabled)."""
         gray = np.asarray(image.convert("L"))  # [H, W]
         lines = []
-        for row in self.raw(image):
+        for row in rows:
             line = self._line(row, gray)
             if line is not None:
                 lines.append(line)
-        lines.sort(key=lambda ln: (round(ln.bbox.cy / max(ln.bbox.height, 1.0)), ln.bbox.x0))
+        lines.sort(key=lambda ln: (ln.bbox.y0, ln.bbox.x0))
         return lines
 
     def _line(self, row: list[Any], gray: np.ndarray) -> Line | None:
