@@ -26,6 +26,10 @@ MIN_CLUSTER_RATIO = 1.8
 MIN_GAP_SHARE = 0.2
 #: With spaces the recogniser did emit, word gaps are at least this share of their median width.
 KNOWN_GAP_SHARE = 0.6
+#: Between two digits (or a digit and . , %) a gap must be this share of the text height: the
+#: digit 1 is narrow on a full-width advance, so "416" shows a blank nearly as wide as a space.
+DIGIT_GAP_SHARE = 0.42
+_NUMERIC = frozenset("0123456789.,%")
 
 
 def ink_profile(gray: np.ndarray) -> tuple[np.ndarray, float]:
@@ -108,10 +112,17 @@ def word_gaps(gray: np.ndarray, spaces: list[tuple[float, float]] | None = None
     return [(s, e) for s, e in runs if e - s >= t]
 
 
-def insert_spaces(chars: list[str], centers: list[float], gaps: list[tuple[float, float]]) -> str:
+def digit_gap_width(gray: np.ndarray) -> float:
+    """The narrowest gap (pixels) that separates two numeric characters in this line crop."""
+    return DIGIT_GAP_SHARE * ink_profile(gray)[1]
+
+
+def insert_spaces(chars: list[str], centers: list[float], gaps: list[tuple[float, float]],
+                  min_digit_gap: float = 0.0) -> str:
     """The text of ``chars`` with a space wherever a gap lies between two neighbours' centres.
 
-    ``centers[i]`` is character i's x in the same coordinates as ``gaps``. Existing spaces stay.
+    ``centers[i]`` is character i's x in the same coordinates as ``gaps``. Between two numeric
+    characters a gap must also be at least ``min_digit_gap`` wide. Existing spaces stay.
     """
     if len(chars) != len(centers):
         raise ValueError("one centre per character")
@@ -119,7 +130,8 @@ def insert_spaces(chars: list[str], centers: list[float], gaps: list[tuple[float
     for i, ch in enumerate(chars):
         if i and ch != " " and out and out[-1] != " ":
             lo, hi = centers[i - 1], centers[i]
-            if any(lo < (s + e) / 2 < hi for s, e in gaps):
+            need = min_digit_gap if (ch in _NUMERIC and chars[i - 1] in _NUMERIC) else 0.0
+            if any(lo < (s + e) / 2 < hi and e - s >= need for s, e in gaps):
                 out.append(" ")
         out.append(ch)
     return "".join(out).strip()
