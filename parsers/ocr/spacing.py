@@ -26,10 +26,12 @@ MIN_CLUSTER_RATIO = 1.8
 MIN_GAP_SHARE = 0.2
 #: With spaces the recogniser did emit, word gaps are at least this share of their median width.
 KNOWN_GAP_SHARE = 0.6
-#: Between two digits (or a digit and . , %) a gap must be this share of the text height: the
-#: digit 1 is narrow on a full-width advance, so "416" shows a blank nearly as wide as a space.
+#: Between two digits (or a digit and a decimal point/comma), or next to a "1", a gap must be this
+#: share of the text height: the digit 1 is narrow on a full-width (tabular) advance and a point
+#: is a dot between wide bearings, so "416", "04-14" and "12.50" show blanks nearly as wide as a
+#: space.
 DIGIT_GAP_SHARE = 0.42
-_NUMERIC = frozenset("0123456789.,%")
+_NUMERIC = frozenset("0123456789.,")
 
 
 def ink_profile(gray: np.ndarray) -> tuple[np.ndarray, float]:
@@ -122,7 +124,8 @@ def insert_spaces(chars: list[str], centers: list[float], gaps: list[tuple[float
     """The text of ``chars`` with a space wherever a gap lies between two neighbours' centres.
 
     ``centers[i]`` is character i's x in the same coordinates as ``gaps``. Between two numeric
-    characters a gap must also be at least ``min_digit_gap`` wide. Existing spaces stay.
+    characters (digits, ``.``, ``,``) or next to a ``1``, a gap must also be at least
+    ``min_digit_gap`` wide. Existing spaces stay.
     """
     if len(chars) != len(centers):
         raise ValueError("one centre per character")
@@ -130,7 +133,9 @@ def insert_spaces(chars: list[str], centers: list[float], gaps: list[tuple[float
     for i, ch in enumerate(chars):
         if i and ch != " " and out and out[-1] != " ":
             lo, hi = centers[i - 1], centers[i]
-            need = min_digit_gap if (ch in _NUMERIC and chars[i - 1] in _NUMERIC) else 0.0
+            a, b = chars[i - 1], ch
+            strict = (a in _NUMERIC and b in _NUMERIC) or "1" in (a, b)
+            need = min_digit_gap if strict else 0.0
             if any(lo < (s + e) / 2 < hi and e - s >= need for s, e in gaps):
                 out.append(" ")
         out.append(ch)

@@ -200,3 +200,4 @@ def test_digit_pairs_need_a_wider_gap():
     assert insert_spaces(chars, centers, [(18, 28)]) == "41 6"
     assert insert_spaces(chars, centers, [(18, 28)], min_digit_gap=14) == "416"
     assert insert_spaces(list("a6"), [5.0, 30.0], [(18, 28)], min_digit_gap=14) == "a 6"
+    assert insert_spaces(list("-1"), [5.0, 30.0], [(18, 28)], min_digit_gap=14) == "-1"
