@@ -5,7 +5,7 @@ from pdfium (``FPDFText_*``); characters become words at whitespace (real or pdf
 and at horizontal gaps wider than ``WORD_GAP_EM`` font sizes; words become lines by baseline
 (``parsers.lines``). A word is bold when pdfium reports a weight ≥ 600, the font's ForceBold flag,
 or a font name containing Bold/Black/Heavy/Semibold. Coordinates are PDF points, top-left origin,
-relative to the page's crop box.
+relative to the page's crop box, in the page as displayed (``/Rotate`` applied).
 
 Pages whose text layer has no printable character are rendered at ``dpi`` (≥ 200) and OCR'd with
 the chosen backend; the OCR boxes (pixels) are scaled back to points. Unreadable files raise
@@ -86,7 +86,35 @@ class _Glyph:
     index: int
 
 
-def _glyphs(textpage: pdfium.PdfTextPage, left: float, top: float) -> list[_Glyph | None]:
+@dataclass(frozen=True)
+class _Frame:
+    """Maps PDF user space (bottom-left origin) to the displayed page (top-left origin, points),
+    honouring the crop box and the page's /Rotate (clockwise 0, 90, 180, 270)."""
+
+    left: float
+    bottom: float
+    right: float
+    top: float
+    rotation: int = 0
+
+    def point(self, x: float, y: float) -> tuple[float, float]:
+        u, v = x - self.left, self.top - y  # unrotated, top-left origin
+        w0, h0 = self.right - self.left, self.top - self.bottom
+        if self.rotation == 90:
+            return h0 - v, u
+        if self.rotation == 180:
+            return w0 - u, h0 - v
+        if self.rotation == 270:
+            return v, w0 - u
+        return u, v
+
+    def box(self, x_lo: float, y_lo: float, x_hi: float, y_hi: float
+            ) -> tuple[float, float, float, float]:
+        (x0, y0), (x1, y1) = self.point(x_lo, y_hi), self.point(x_hi, y_lo)
+        return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+
+
+def _glyphs(textpage: pdfium.PdfTextPage, frame: _Frame) -> list[_Glyph | None]:
     """Every character of the text page; ``None`` marks a word break (space or newline)."""
     tp = textpage.raw
     n = pdfium_c.FPDFText_CountChars(tp)
@@ -104,8 +132,9 @@ def _glyphs(textpage: pdfium.PdfTextPage, left: float, top: float) -> list[_Glyp
             continue
         pdfium_c.FPDFText_GetCharOrigin(tp, i, ox, oy)
         size = pdfium_c.FPDFText_GetFontSize(tp, i)
-        out.append(_Glyph(ch, rect.left - left, top - rect.top, rect.right - left,
-                          top - rect.bottom, top - oy.value, size if size > 0 else 0.0, i))
+        x0, y0, x1, y1 = frame.box(rect.left, rect.bottom, rect.right, rect.top)
+        base = frame.point(ox.value, oy.value)[1]
+        out.append(_Glyph(ch, x0, y0, x1, y1, base, size if size > 0 else 0.0, i))
     return out
 
 
@@ -120,8 +149,8 @@ def _font_facts(textpage: pdfium.PdfTextPage, index: int) -> tuple[str, bool]:
     return name, bold
 
 
-def _words(textpage: pdfium.PdfTextPage, left: float, top: float) -> tuple[list[Word], list[float]]:
-    glyphs = _glyphs(textpage, left, top)
+def _words(textpage: pdfium.PdfTextPage, frame: _Frame) -> tuple[list[Word], list[float]]:
+    glyphs = _glyphs(textpage, frame)
     words: list[Word] = []
     baselines: list[float] = []
     cur: list[_Glyph] = []
@@ -159,10 +188,10 @@ def _words(textpage: pdfium.PdfTextPage, left: float, top: float) -> tuple[list[
 
 def text_layer_lines(page: pdfium.PdfPage) -> list[Line]:
     """The page's text layer as lines (empty when the page has no text layer)."""
-    left, _bottom, _right, top = page.get_cropbox()
+    frame = _Frame(*page.get_cropbox(), rotation=page.get_rotation() % 360)
     textpage = page.get_textpage()
     try:
-        words, baselines = _words(textpage, left, top)
+        words, baselines = _words(textpage, frame)
     finally:
         textpage.close()
     return group_lines(words, baselines)
