@@ -6,8 +6,9 @@ Three shapes are recognised, in this order, on segments not yet claimed by anyth
    contain a letter) and a non-empty value; the key box is the words up to the colon.
 2. **label left of value** — a label segment (ends with ``:``, ≤ 5 words; or bold ≤ 4 words
    followed by a non-bold segment) and the nearest segment to its right in the same visual row.
-3. **label above value** — a label segment with nothing to its right, and a short segment
-   (≤ 10 words) starting under it in the next row, at most 1.2 label heights below.
+3. **label above value** — a label segment with nothing (or another label) to its right, and a
+   short segment (≤ 10 words) starting under it in the next row, at most 1.2 label heights below;
+   lines continuing that value straight below (same left edge, line spacing) join the value.
 
 Grids of labels over values (two rows, several columns) are left to ``parsers.tables``, which
 turns a two-row grid into key–value pairs. This module does not look at tables or prose.
@@ -83,10 +84,34 @@ def _inline_pair(seg: Seg) -> KVPair | None:
     )
 
 
-def _pair(label: Seg, value: Seg) -> KVPair:
+def _pair(label: Seg, value: Seg, more: list[Seg] | None = None) -> KVPair:
     key = label.text.strip().rstrip(":：").strip()
-    return KVPair(key=key, value=value.text.strip(), key_bbox=label.bbox, value_bbox=value.bbox,
-                  segs=[label, value])
+    values = [value, *(more or [])]
+    return KVPair(key=key, value=" ".join(v.text.strip() for v in values), key_bbox=label.bbox,
+                  value_bbox=BBox.enclosing([v.bbox for v in values]), segs=[label, *values])
+
+
+def extend_down(first: Seg, segs: list[Seg]) -> list[Seg]:
+    """Free segments that continue a label-above value downwards: same left edge (± half a line
+    height), each at most 0.8 line heights under the previous one, ≤ 10 words, not a label."""
+    h = first.bbox.height or 1.0
+    out: list[Seg] = []
+    cur = first
+    cands = sorted((s for s in segs if not s.role and s is not first), key=lambda s: s.bbox.y0)
+    while True:
+        nxt = next((
+            s for s in cands
+            if s not in out
+            and abs(s.bbox.x0 - first.bbox.x0) <= 0.5 * h
+            and 0 <= s.bbox.y0 - cur.bbox.y1 <= 0.8 * h
+            and s.n_words <= MAX_VALUE_WORDS_BELOW
+            and not is_label(s)
+            and split_inline(s.text) is None
+        ), None)
+        if nxt is None:
+            return out
+        out.append(nxt)
+        cur = nxt
 
 
 def find_pairs(segs: list[Seg], *, max_value_width: float) -> list[KVPair]:
@@ -111,7 +136,10 @@ def find_pairs(segs: list[Seg], *, max_value_width: float) -> list[KVPair]:
                 if (right is None or is_label(right)) and r_i + 1 < len(grid):
                     below = _value_below(seg, grid[r_i + 1], max_value_width)
                     if below is not None:
-                        pairs.append(_pair(seg, below))
+                        below.role = "kv"
+                        pairs.append(_pair(seg, below, extend_down(below, free)))
+                        for s in pairs[-1].segs:
+                            s.role = "kv"
                         continue
             elif (
                 seg.bold

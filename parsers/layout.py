@@ -18,8 +18,8 @@ or of an OCR backend into a ``Document``. Per page, in this order:
    the same size, and the previous line is not a short sentence end;
 6. headings: size ≥ 1.15 × the body size (1.25 × for OCR, where the box height stands in for the
    size), or a bold short line that does not end like a sentence; levels rank the distinct heading
-   sizes of the whole document (bold body-size headings last); the largest first heading in the top
-   40% of page 1 is the TITLE. Captions start with "Figure n", "Fig. n" or "Table n".
+   sizes of the whole document (bold body-size headings last); the first level-1 heading in the
+   top 40% of page 1 is the TITLE. Captions start with "Figure n", "Fig. n" or "Table n".
 
 Element ids are ``p{page}-e{n}`` in reading order (header furniture first, then the body, then the
 remaining furniture). Every element keeps its page, box, the minimum confidence of its segments and
@@ -58,6 +58,7 @@ class _Item:
     seg: Seg | None = None
     table: TableBlock | None = None
     kv: KVPair | None = None
+    heading: bool = False  # heading-sized text: may start a new band (see ``_order``)
 
 
 @dataclass
@@ -123,23 +124,46 @@ def _item_rows(items: list[_Item]) -> list[list[_Item]]:
 
 def _gutter(rws: list[list[_Item]]) -> float | None:
     """The x that separates the items of the most rows without any item of those rows covering
-    it; None unless it separates at least two rows."""
+    it (None unless it separates at least two rows); within the band that stays free in all those
+    rows, the position crossed by the fewest items of the region."""
     cands: set[float] = set()
     for r in rws:
         for a, b in pairwise(r):
             if b.bbox.x0 > a.bbox.x1:
                 cands.add(round((a.bbox.x1 + b.bbox.x0) / 2, 1))
-    best, best_n = None, 1
+    best, best_rows = None, [[]] * 1
     for x in sorted(cands):
-        n = 0
-        for r in rws:
-            if any(i.bbox.x0 < x < i.bbox.x1 for i in r):
-                continue
-            if any(i.bbox.x1 <= x for i in r) and any(i.bbox.x0 >= x for i in r):
-                n += 1
-        if n > best_n:
-            best, best_n = x, n
-    return best
+        split = [
+            r for r in rws
+            if not any(i.bbox.x0 < x < i.bbox.x1 for i in r)
+            and any(i.bbox.x1 <= x for i in r) and any(i.bbox.x0 >= x for i in r)
+        ]
+        if len(split) > len(best_rows):
+            best, best_rows = x, split
+    if best is None:
+        return None
+    lo = max(max(i.bbox.x1 for i in r if i.bbox.x1 <= best) for r in best_rows)
+    hi = min(min(i.bbox.x0 for i in r if i.bbox.x0 >= best) for r in best_rows)
+    items = [i for r in rws for i in r]
+    edges = sorted({lo, hi, *(e for i in items for e in (i.bbox.x0, i.bbox.x1) if lo < e < hi)})
+
+    def crossings(x: float) -> int:
+        return sum(1 for i in items if i.bbox.x0 < x < i.bbox.x1)
+
+    spots = [((a + b) / 2, b - a) for a, b in pairwise(edges)] or [(best, 0.0)]
+    return min(spots, key=lambda p: (crossings(p[0]), -p[1]))[0]
+
+
+def _nothing_beside(seq: list[_Item], k: int, x: float) -> bool:
+    """True when no item after ``seq[k]`` (up to the next gutter-crossing item) lies on the other
+    side of the gutter ``x``."""
+    left = seq[k].bbox.cx < x
+    for it in seq[k + 1 :]:
+        if it.bbox.x0 < x < it.bbox.x1:
+            return True
+        if (it.bbox.cx < x) != left:
+            return False
+    return True
 
 
 def _order(items: list[_Item], depth: int = 0) -> list[_Item]:
@@ -152,8 +176,11 @@ def _order(items: list[_Item], depth: int = 0) -> list[_Item]:
     out: list[_Item] = []
     left: list[_Item] = []
     right: list[_Item] = []
-    for it in sorted(items, key=lambda i: (i.bbox.y0, i.bbox.x0)):
-        if it.bbox.x0 < x < it.bbox.x1:  # spans the gutter: closes the columns above it
+    seq = sorted(items, key=lambda i: (i.bbox.y0, i.bbox.x0))
+    for k, it in enumerate(seq):
+        if it.bbox.x0 < x < it.bbox.x1 or (it.heading and _nothing_beside(seq, k, x)):
+            # Spans the gutter, or is a heading with nothing beside or below it on the other
+            # side: closes the columns above it.
             out += _order(left, depth + 1) + _order(right, depth + 1) + [it]
             left, right = [], []
         elif it.bbox.cx < x:
@@ -245,6 +272,7 @@ def _page_elements(pl: PageLines, segs: list[Seg], body: float, font_based: bool
                font_based)
     ratio = HEADING_RATIO_FONT if font_based else HEADING_RATIO_HEIGHT
     big = [s for s in segs if not s.role and s.size >= ratio * body]
+    big_ids = {id(s) for s in big}
     for s in big:
         s.role = "big"
     pairs = find_pairs(segs, max_value_width=0.5 * (pl.width or 1.0))
@@ -252,7 +280,8 @@ def _page_elements(pl: PageLines, segs: list[Seg], body: float, font_based: bool
     for s in big:
         s.role = ""
     furniture = [s for s in segs if s.role and s.role not in ("kv", "table")]
-    items = [_Item(bbox=s.bbox, seg=s) for s in segs if not s.role]
+    items = [_Item(bbox=s.bbox, seg=s, heading=id(s) in big_ids)
+             for s in segs if not s.role]
     items += [_Item(bbox=t.bbox, table=t) for t in tables]
     items += [_Item(bbox=p.bbox, kv=p) for p in [*pairs, *grid_pairs]]
 
@@ -330,12 +359,11 @@ def _assign_levels(pages: list[Page], body: float) -> None:
     for e in heads:
         e.level = level(e)
     first = pages[0].elements if pages else []
-    top_heads = [e for e in first if e.kind == ElementKind.HEADING]
-    if top_heads:
-        cand = top_heads[0]
-        page_h = pages[0].height or 1.0
-        if cand.level == 1 and cand.bbox.cy < 0.4 * page_h:
-            cand.kind = ElementKind.TITLE
+    page_h = pages[0].height or 1.0 if pages else 1.0
+    cand = next((e for e in first if e.kind == ElementKind.HEADING and e.level == 1
+                 and e.bbox.cy < 0.4 * page_h), None)
+    if cand is not None:
+        cand.kind = ElementKind.TITLE
 
 
 def aggregate(pages: list[PageLines], *, source_name: str = "", mime_type: str) -> Document:

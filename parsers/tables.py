@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 
 from parsers.document import BBox, TableCell
-from parsers.keyvalue import KVPair
+from parsers.keyvalue import KVPair, extend_down
 from parsers.segments import Seg, median_height, rows
 
 MAX_ROW_GAP = 2.0  # row heights between consecutive table rows
@@ -157,11 +157,17 @@ def find_tables(segs: list[Seg], *, page_width: float) -> tuple[list[TableBlock]
                 v = next((c for c in cells if c.row == 1 and c.col == k.col), None)
                 if v is None or k.bbox is None or v.bbox is None:
                     continue
-                kv_segs = grid[(0, k.col)] + grid[(1, k.col)]
-                pairs.append(KVPair(key=k.text.rstrip(":：").strip(), value=v.text,
-                                    key_bbox=k.bbox, value_bbox=v.bbox, segs=kv_segs))
-                for s in kv_segs:
+                for s in grid[(0, k.col)] + grid[(1, k.col)]:
                     s.role = "kv"
+                more = extend_down(grid[(1, k.col)][-1], free)
+                for s in more:
+                    s.role = "kv"
+                kv_segs = grid[(0, k.col)] + grid[(1, k.col)] + more
+                value = " ".join([v.text, *(s.text for s in more)])
+                pairs.append(KVPair(
+                    key=k.text.rstrip(":：").strip(), value=value, key_bbox=k.bbox,
+                    value_bbox=BBox.enclosing([v.bbox, *(s.bbox for s in more)]), segs=kv_segs,
+                ))
             continue
         for s in used:
             s.role = "table"
