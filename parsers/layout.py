@@ -7,8 +7,8 @@ or of an OCR backend into a ``Document``. Per page, in this order:
 2. page furniture: page numbers in the top/bottom tenth, text repeated at the same place on at
    least half of the pages (≥ 2), small text in the top/bottom 6% band, small text wholly in the
    left/right 10% margin (sidebar);
-3. key–value pairs (``parsers.keyvalue``), then tables (``parsers.tables``) — heading-sized text
-   takes part in neither;
+3. key–value pairs (``parsers.keyvalue``; heading-sized text takes no part), then tables
+   (``parsers.tables``);
 4. reading order: a column gutter is an x position that separates the items of at least two rows
    and that no item of those rows covers; items crossing it (titles, full-width blocks, tables)
    cut the flow, and between two such items the left column is read before the right one; the
@@ -16,8 +16,9 @@ or of an OCR backend into a ``Document``. Per page, in this order:
 5. segments become paragraphs, headings and list items: a block continues while the next line is
    just below (gap ≤ the page's usual line gap + 0.4 body heights), overlaps it horizontally, has
    the same size, and the previous line is not a short sentence end;
-6. headings: size ≥ 1.15 × the body size (1.25 × for OCR, where the box height stands in for the
-   size), or a bold short line that does not end like a sentence; levels rank the distinct heading
+6. headings: size ≥ 1.15 × the body size (for OCR, where the box height stands in for the size:
+   a short line ≥ 1.25 × the body height, or ≥ 1.1 × with ≥ 1.3 × wider characters), or a bold
+   short line that does not end like a sentence; levels rank the distinct heading
    sizes of the whole document (bold body-size headings last); the first level-1 heading in the
    top 40% of page 1 is the TITLE. Captions start with "Figure n", "Fig. n" or "Table n".
 
@@ -68,6 +69,7 @@ class _Ctx:
     body_h: float  # median segment height
     line_gap: float  # usual gap between consecutive lines of a paragraph
     font_based: bool
+    body_cw: float = 0.0  # median character width of long lines (OCR size cue)
 
 
 # ----------------------------------------------------------------------------------- furniture
@@ -193,12 +195,29 @@ def _order(items: list[_Item], depth: int = 0) -> list[_Item]:
 # ------------------------------------------------------------------------------ blocks of lines
 
 
+def _char_w(s: Seg) -> float:
+    return s.bbox.width / max(1, len(s.text.replace(" ", "")))
+
+
+def _is_big(s: Seg, ctx: _Ctx) -> bool:
+    """Heading-sized: font ≥ 1.15 × body; for OCR (box heights are noisy: descenders) a short
+    line ≥ 1.25 × the body height, or ≥ 1.1 × with characters ≥ 1.3 × the body's width."""
+    if not re.search(r"[^\W\d_]", s.text) or s.n_words > 16:
+        return False
+    if ctx.font_based:
+        return s.size >= HEADING_RATIO_FONT * ctx.body
+    if s.n_words > 8:
+        return False
+    return s.size >= HEADING_RATIO_HEIGHT * ctx.body or (
+        s.size >= 1.1 * ctx.body and ctx.body_cw > 0 and _char_w(s) >= 1.3 * ctx.body_cw
+    )
+
+
 def _is_heading(s: Seg, ctx: _Ctx) -> bool:
-    ratio = HEADING_RATIO_FONT if ctx.font_based else HEADING_RATIO_HEIGHT
     text = s.text.strip()
     if not re.search(r"[^\W\d_]", text) or s.n_words > 16:
         return False
-    if s.size >= ratio * ctx.body:
+    if _is_big(s, ctx):
         return True
     return bool(s.bold) and s.n_words <= 12 and not text.endswith((*_SENTENCE_END, ","))
 
@@ -267,18 +286,18 @@ def _element_from_block(block: list[Seg], kind: ElementKind, ctx: _Ctx, eid: str
     )
 
 
-def _page_elements(pl: PageLines, segs: list[Seg], body: float, font_based: bool) -> list[Element]:
+def _page_elements(pl: PageLines, segs: list[Seg], body: float, font_based: bool,
+                   body_cw: float) -> list[Element]:
     ctx = _Ctx(pl, body, median_height(segs), _line_gap([s for s in segs if not s.role]),
-               font_based)
-    ratio = HEADING_RATIO_FONT if font_based else HEADING_RATIO_HEIGHT
-    big = [s for s in segs if not s.role and s.size >= ratio * body]
+               font_based, body_cw)
+    big = [s for s in segs if not s.role and _is_big(s, ctx)]
     big_ids = {id(s) for s in big}
-    for s in big:
+    for s in big:  # headings take no part in key-value pairs
         s.role = "big"
     pairs = find_pairs(segs, max_value_width=0.5 * (pl.width or 1.0))
-    tables, grid_pairs = find_tables(segs, page_width=pl.width or 1.0)
     for s in big:
         s.role = ""
+    tables, grid_pairs = find_tables(segs, page_width=pl.width or 1.0)
     furniture = [s for s in segs if s.role and s.role not in ("kv", "table")]
     items = [_Item(bbox=s.bbox, seg=s, heading=id(s) in big_ids)
              for s in segs if not s.role]
@@ -336,7 +355,9 @@ def _page_elements(pl: PageLines, segs: list[Seg], body: float, font_based: bool
     return out
 
 
-def _assign_levels(pages: list[Page], body: float) -> None:
+def _assign_levels(pages: list[Page], tier: float) -> None:
+    """Heading levels: distinct sizes, largest first; sizes within ``tier`` of a tier's top
+    share its level (0.92 for fonts, 0.85 for OCR box heights)."""
     heads = [e for p in pages for e in p.elements if e.kind == ElementKind.HEADING]
     if not heads:
         return
@@ -346,13 +367,13 @@ def _assign_levels(pages: list[Page], body: float) -> None:
 
     tiers: list[float] = []
     for s in sorted({round(size(e), 1) for e in heads}, reverse=True):
-        if not tiers or s < tiers[-1] * 0.92:
+        if not tiers or s < tiers[-1] * tier:
             tiers.append(s)
 
     def level(e: Element) -> int:
         s = size(e)
         for i, t in enumerate(tiers):
-            if s >= t * 0.92:
+            if s >= t * tier:
                 return i + 1
         return len(tiers)
 
@@ -377,12 +398,14 @@ def aggregate(pages: list[PageLines], *, source_name: str = "", mime_type: str) 
     all_segs = [s for ss in segs for s in ss]
     font_based = any(s.font_size for s in all_segs)
     body = body_size(all_segs)
+    long = [_char_w(s) for s in all_segs if len(s.text) >= 20]
+    body_cw = median(long) if long else 0.0
     _mark_furniture(pages, segs, body)
     out_pages = [
         Page(number=pl.number, width=pl.width, height=pl.height, ocr_backend=pl.ocr_backend,
-             elements=_page_elements(pl, ss, body, font_based))
+             elements=_page_elements(pl, ss, body, font_based, body_cw))
         for pl, ss in zip(pages, segs, strict=True)
     ]
-    _assign_levels(out_pages, body)
+    _assign_levels(out_pages, 0.92 if font_based else 0.85)
     return Document(source_name=source_name, mime_type=mime_type, pages=out_pages,
                     metadata={"source": pages[0].source.value if pages else Source.PDF_TEXT.value})
