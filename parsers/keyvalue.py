@@ -5,7 +5,8 @@ Three shapes are recognised, in this order, on segments not yet claimed by anyth
 1. **inline** — one segment whose text is ``<key>: <value>`` with a short key (≤ 5 words that
    contain a letter) and a non-empty value; the key box is the words up to the colon.
 2. **label left of value** — a label segment (ends with ``:``, ≤ 5 words; or bold ≤ 4 words
-   followed by a non-bold segment) and the nearest segment to its right in the same visual row.
+   followed by a non-bold segment) and the nearest segment to its right in the same visual row,
+   unless that one is a label itself or further than 0.35 page widths away.
 3. **label above value** — a label segment with nothing (or another label) to its right, and a
    short segment (≤ 10 words) starting under it in the next row, at most 1.2 label heights below;
    lines continuing that value straight below (same left edge, line spacing) join the value.
@@ -24,6 +25,7 @@ from parsers.segments import Seg, rows, x_overlap
 
 _INLINE = re.compile(r"^\s*(?P<key>[^:：]{1,48}?)\s*[:：]\s+(?P<value>\S.*)$")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
+_CAPTION_KEY = re.compile(r"^(figure|fig\.|table|chart|image)\s*\d+", re.I)
 MAX_KEY_WORDS = 5
 MAX_VALUE_WORDS_BELOW = 10
 
@@ -47,7 +49,12 @@ class KVPair:
 
 def _good_key(key: str) -> bool:
     key = key.strip()
-    return bool(key) and len(key.split()) <= MAX_KEY_WORDS and bool(_HAS_LETTER.search(key))
+    return (
+        bool(key)
+        and len(key.split()) <= MAX_KEY_WORDS
+        and bool(_HAS_LETTER.search(key))
+        and not _CAPTION_KEY.match(key)  # "Table 1: ..." is a caption
+    )
 
 
 def split_inline(text: str) -> tuple[str, str] | None:
@@ -131,11 +138,20 @@ def find_pairs(segs: list[Seg], *, max_value_width: float) -> list[KVPair]:
                 continue
             right = next((s for s in row[c_i + 1 :] if not s.role), None)
             if is_label(seg):
-                value_ok = right is not None and right.bbox.width <= max_value_width
-                if right is not None and value_ok and not is_label(right):
+                # Another label to the right (colon, or bold next to a plain label) is no value.
+                right_label = right is not None and (
+                    is_label(right) or (right.bold is True and seg.bold is False)
+                )
+                value_ok = (
+                    right is not None
+                    and not right_label
+                    and right.bbox.width <= max_value_width
+                    and right.bbox.x0 - seg.bbox.x1 <= 0.7 * max_value_width
+                )
+                if right is not None and value_ok:
                     pairs.append(_pair(seg, right))
                     continue
-                if (right is None or is_label(right)) and r_i + 1 < len(grid):
+                if (right is None or right_label) and r_i + 1 < len(grid):
                     below = _value_below(seg, grid[r_i + 1], max_value_width)
                     if below is not None:
                         below.role = "kv"
