@@ -64,7 +64,7 @@ def detect_type(data: bytes) -> FileType:
         return FileType.HTML
     raise UnsupportedTypeError(
         f"unsupported file type (starts with {_describe(head)})",
-        "give a PDF, an image (PNG/JPEG/TIFF/WebP/BMP/GIF) or an HTML page",
+        "give a PDF, a PNG/JPEG/TIFF/WebP/BMP/GIF image or an HTML page",
     )
 
 

@@ -20,9 +20,7 @@ def parse_pages(spec: str | None, n_pages: int) -> list[int]:
     chosen: set[int] = set()
     for part in spec.split(","):
         m = _PART.match(part)
-        if not m or (not m.group(1) and not m.group(3) and not m.group(2)) or (
-            not m.group(1) and not m.group(2)
-        ):
+        if not m or not (m.group(1) or m.group(3)) or (not m.group(1) and not m.group(2)):
             raise PageSelectionError(f"bad page selection {spec!r}", "use e.g. 1-3,5 or 2- or -4")
         lo = int(m.group(1)) if m.group(1) else 1
         hi = (int(m.group(3)) if m.group(3) else n_pages) if m.group(2) else lo

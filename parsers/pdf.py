@@ -38,6 +38,7 @@ OCR_DPI = 200
 _BOLD_NAME = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
 _FORCE_BOLD = 1 << 18  # PDF font descriptor flag 19 (ForceBold), as FPDFText_GetFontInfo reports
 _PASSWORD_ERRORS = (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY)
+_ENCRYPT = re.compile(rb"/Encrypt\b")
 _EMPTY_PAGE_TREE = re.compile(
     rb"/Type\s*/Pages\b[^>]*?/Count\s+0\b|/Count\s+0\b[^>]*?/Type\s*/Pages"
 )
@@ -49,8 +50,10 @@ def open_pdf(data: bytes, password: str | None = None) -> Iterator[pdfium.PdfDoc
     try:
         pdf = pdfium.PdfDocument(data, password=password)
     except pdfium.PdfiumError as exc:
+        # pdfium's last-error code can be stale (it is not reset on every failure), so a password
+        # error only counts when the file has an /Encrypt dictionary.
         code = getattr(exc, "err_code", None)
-        if code in _PASSWORD_ERRORS:
+        if code in _PASSWORD_ERRORS and _ENCRYPT.search(data):
             what = "the password is wrong" if password else "it needs a password"
             raise EncryptedPdfError(f"the PDF is encrypted and {what}",
                                     "decrypt it first, e.g. with qpdf --decrypt") from None

@@ -19,7 +19,7 @@ from PIL import Image
 
 from parsers.document import BBox
 from parsers.ocr.base import OcrBackend
-from parsers.ocr.spacing import insert_spaces, word_gaps
+from parsers.ocr.spacing import digit_gap_width, insert_spaces, word_gaps
 from parsers.primitives import Line, Word
 
 _LOCK = threading.Lock()  # one onnxruntime session set per process; calls are serialised
@@ -60,13 +60,17 @@ class RapidOcrBackend(OcrBackend):
         return res or []
 
     def recognize(self, image: Image.Image) -> list[Line]:
+        return self.lines_from_raw(self.raw(image), image)
+
+    def lines_from_raw(self, rows: list[list[Any]], image: Image.Image) -> list[Line]:
+        """Lines from rapidocr result rows of ``image`` (spacing recovered if enabled)."""
         gray = np.asarray(image.convert("L"))  # [H, W]
         lines = []
-        for row in self.raw(image):
+        for row in rows:
             line = self._line(row, gray)
             if line is not None:
                 lines.append(line)
-        lines.sort(key=lambda ln: (round(ln.bbox.cy / max(ln.bbox.height, 1.0)), ln.bbox.x0))
+        lines.sort(key=lambda ln: (ln.bbox.y0, ln.bbox.x0))
         return lines
 
     def _line(self, row: list[Any], gray: np.ndarray) -> Line | None:
@@ -89,8 +93,11 @@ class RapidOcrBackend(OcrBackend):
         if self.recover_spacing:
             x0, y0 = max(int(box.x0), 0), max(int(box.y0), 0)
             crop = gray[y0:int(np.ceil(box.y1)), x0:int(np.ceil(box.x1))]  # [h, w]
-            gaps = [(s + x0, e + x0) for s, e in word_gaps(crop)]
-            spaced = insert_spaces(chars, [b.cx for b in cboxes], gaps)
+            centers = [b.cx for b in cboxes]
+            spaces = [(centers[i - 1] - x0, centers[i + 1] - x0)
+                      for i in range(1, len(chars) - 1) if chars[i] == " "]
+            gaps = [(s + x0, e + x0) for s, e in word_gaps(crop, spaces)]
+            spaced = insert_spaces(chars, centers, gaps, digit_gap_width(crop))
         else:
             spaced = str(row[1]).strip()
         words = _split_words(spaced, chars, cboxes, char_scores, box)

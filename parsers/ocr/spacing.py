@@ -23,7 +23,15 @@ ABS_GAP_SHARE = 0.30
 #: Two clusters of gap widths count as distinct when the wide one is this many times the narrow.
 MIN_CLUSTER_RATIO = 1.8
 #: A word gap is never narrower than this share of the text height.
-MIN_GAP_SHARE = 0.14
+MIN_GAP_SHARE = 0.2
+#: With spaces the recogniser did emit, word gaps are at least this share of their median width.
+KNOWN_GAP_SHARE = 0.6
+#: Between two digits (or a digit and a decimal point/comma), or next to a "1", a gap must be this
+#: share of the text height: the digit 1 is narrow on a full-width (tabular) advance and a point
+#: is a dot between wide bearings, so "416", "04-14" and "12.50" show blanks nearly as wide as a
+#: space.
+DIGIT_GAP_SHARE = 0.42
+_NUMERIC = frozenset("0123456789.,")
 
 
 def ink_profile(gray: np.ndarray) -> tuple[np.ndarray, float]:
@@ -34,8 +42,7 @@ def ink_profile(gray: np.ndarray) -> tuple[np.ndarray, float]:
     if hi - lo < 40:  # no contrast: nothing printed
         return np.zeros(gray.shape[1], dtype=bool), 0.0
     ink = gray < lo + INK_LEVEL * (hi - lo)  # [H, W]
-    # Ignore isolated specks: a column needs ≥ 2 ink pixels to count.
-    cols = ink.sum(axis=0) >= 2  # [W]
+    cols = ink.any(axis=0)  # [W]: thin strokes (a T's crossbar) are one pixel high
     rows = np.nonzero(ink.sum(axis=1) >= 2)[0]
     height = float(rows[-1] - rows[0] + 1) if rows.size else 0.0
     return cols, height
@@ -55,10 +62,17 @@ def blank_runs(cols: np.ndarray) -> list[tuple[int, int]]:
     return runs
 
 
-def gap_threshold(widths: list[int], text_height: float) -> float:
-    """The width (pixels) from which a blank run is a word gap, for one line."""
+def gap_threshold(widths: list[int], text_height: float,
+                  known: list[int] | None = None) -> float:
+    """The width (pixels) from which a blank run is a word gap, for one line.
+
+    ``known`` are the widths of gaps where the recogniser itself put a space: when present they
+    calibrate the line (same font, same scale) and the cluster split is not needed.
+    """
     floor = MIN_GAP_SHARE * text_height
     absolute = ABS_GAP_SHARE * text_height
+    if known:
+        return max(floor, KNOWN_GAP_SHARE * float(np.median(known)))
     w = np.sort(np.asarray(widths, dtype=float))
     if w.size < 3:
         return max(absolute, floor)
@@ -77,22 +91,41 @@ def gap_threshold(widths: list[int], text_height: float) -> float:
     return max(absolute, floor)
 
 
-def word_gaps(gray: np.ndarray) -> list[tuple[int, int]]:
-    """Word gaps ``[start, end)`` (crop columns) in a single-line crop [H, W]."""
+def word_gaps(gray: np.ndarray, spaces: list[tuple[float, float]] | None = None
+              ) -> list[tuple[int, int]]:
+    """Word gaps ``[start, end)`` (crop columns) in a single-line crop [H, W].
+
+    ``spaces`` are ``(left, right)`` crop x-ranges between the centres of the two characters
+    around each space the recogniser emitted; the widest blank run inside each calibrates the
+    threshold.
+    """
     cols, height = ink_profile(gray)
     if height <= 0:
         return []
     runs = blank_runs(cols)
     if not runs:
         return []
-    t = gap_threshold([e - s for s, e in runs], height)
+    known = []
+    for lo, hi in spaces or []:
+        inside = [e - s for s, e in runs if lo < (s + e) / 2 < hi]
+        if inside:
+            known.append(max(inside))
+    t = gap_threshold([e - s for s, e in runs], height, known)
     return [(s, e) for s, e in runs if e - s >= t]
 
 
-def insert_spaces(chars: list[str], centers: list[float], gaps: list[tuple[float, float]]) -> str:
+def digit_gap_width(gray: np.ndarray) -> float:
+    """The narrowest gap (pixels) that separates two numeric characters in this line crop."""
+    return DIGIT_GAP_SHARE * ink_profile(gray)[1]
+
+
+def insert_spaces(chars: list[str], centers: list[float], gaps: list[tuple[float, float]],
+                  min_digit_gap: float = 0.0) -> str:
     """The text of ``chars`` with a space wherever a gap lies between two neighbours' centres.
 
-    ``centers[i]`` is character i's x in the same coordinates as ``gaps``. Existing spaces stay.
+    ``centers[i]`` is character i's x in the same coordinates as ``gaps``. Between two numeric
+    characters (digits, ``.``, ``,``) or next to a ``1``, a gap must also be at least
+    ``min_digit_gap`` wide. Existing spaces stay.
     """
     if len(chars) != len(centers):
         raise ValueError("one centre per character")
@@ -100,7 +133,10 @@ def insert_spaces(chars: list[str], centers: list[float], gaps: list[tuple[float
     for i, ch in enumerate(chars):
         if i and ch != " " and out and out[-1] != " ":
             lo, hi = centers[i - 1], centers[i]
-            if any(lo < (s + e) / 2 < hi for s, e in gaps):
+            a, b = chars[i - 1], ch
+            strict = (a in _NUMERIC and b in _NUMERIC) or "1" in (a, b)
+            need = min_digit_gap if strict else 0.0
+            if any(lo < (s + e) / 2 < hi and e - s >= need for s, e in gaps):
                 out.append(" ")
         out.append(ch)
     return "".join(out).strip()
