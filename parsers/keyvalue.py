@@ -12,7 +12,9 @@ Three shapes are recognised, in this order, on segments not yet claimed by anyth
    lines continuing that value straight below (same left edge, line spacing) join the value.
 
 Grids of labels over values (two rows, several columns) are left to ``parsers.tables``, which
-turns a two-row grid into key–value pairs. This module does not look at tables or prose.
+turns a two-row grid into key–value pairs. After tables are found, ``find_bold_label_pairs`` adds
+a fourth shape: a bold label without a colon over a plain value ("Bill To" over an address).
+This module does not look at tables or prose.
 """
 
 from __future__ import annotations
@@ -179,10 +181,48 @@ def find_pairs(segs: list[Seg], *, max_value_width: float) -> list[KVPair]:
     return pairs
 
 
-def _value_below(label: Seg, next_row: list[Seg], max_value_width: float) -> Seg | None:
+def is_bold_label(seg: Seg) -> bool:
+    """A bold short segment that does not read as a sentence: ``"Bill To"``."""
+    t = seg.text.strip()
+    return (
+        seg.bold is True
+        and seg.n_words <= 4
+        and _good_key(t)
+        and not t.endswith((".", "!", "?", ",", ";"))
+        and split_inline(t) is None
+    )
+
+
+def find_bold_label_pairs(segs: list[Seg], *, max_value_width: float) -> list[KVPair]:
+    """Label above value without a colon: a bold label (``is_bold_label``) with nothing, or only
+    other bold text, to its right, over a plain (non-bold) value — run after table detection so
+    table header rows are already taken. Claimed segments get ``role = "kv"``."""
+    free = [s for s in segs if not s.role]
+    grid = rows(free)
+    pairs: list[KVPair] = []
+    for r_i, row in enumerate(grid[:-1]):
+        for c_i, seg in enumerate(row):
+            right = next((s for s in row[c_i + 1 :] if not s.role), None)
+            if seg.role or not is_bold_label(seg) or (right is not None and not right.bold):
+                continue
+            below = _value_below(seg, grid[r_i + 1], max_value_width, plain=True)
+            if below is None:
+                continue
+            below.role = seg.role = "kv"
+            more = extend_down(below, free)
+            for s in more:
+                s.role = "kv"
+            pairs.append(_pair(seg, below, more))
+    return pairs
+
+
+def _value_below(label: Seg, next_row: list[Seg], max_value_width: float,
+                 plain: bool = False) -> Seg | None:
     h = label.bbox.height or 1.0
     for s in next_row:
         if s.role or is_label(s) or split_inline(s.text) is not None:
+            continue
+        if plain and s.bold is not False:
             continue
         gap = s.bbox.y0 - label.bbox.y1
         starts_under = (

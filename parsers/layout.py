@@ -8,7 +8,7 @@ or of an OCR backend into a ``Document``. Per page, in this order:
    least half of the pages (≥ 2), small text in the top/bottom 6% band, small text wholly in the
    left/right 10% margin (sidebar);
 3. key–value pairs (``parsers.keyvalue``; heading-sized text takes no part), then tables
-   (``parsers.tables``);
+   (``parsers.tables``), then bold labels without a colon over plain values;
 4. reading order: a column gutter is an x position that separates the items of at least two rows
    and that no item of those rows covers; items crossing it (titles, full-width blocks, tables)
    cut the flow, and between two such items the left column is read before the right one; the
@@ -36,7 +36,7 @@ from itertools import pairwise
 from statistics import median
 
 from parsers.document import BBox, Document, Element, ElementKind, Page, Source
-from parsers.keyvalue import KVPair, find_pairs
+from parsers.keyvalue import KVPair, find_bold_label_pairs, find_pairs
 from parsers.primitives import PageLines
 from parsers.segments import Seg, body_size, median_height, split_line, x_overlap, y_overlap
 from parsers.tables import TableBlock, find_tables
@@ -298,6 +298,11 @@ def _page_elements(pl: PageLines, segs: list[Seg], body: float, font_based: bool
     for s in big:
         s.role = ""
     tables, grid_pairs = find_tables(segs, page_width=pl.width or 1.0)
+    for s in big:
+        s.role = s.role or "big"
+    pairs += find_bold_label_pairs(segs, max_value_width=0.5 * (pl.width or 1.0))
+    for s in big:
+        s.role = "" if s.role == "big" else s.role
     furniture = [s for s in segs if s.role and s.role not in ("kv", "table")]
     items = [_Item(bbox=s.bbox, seg=s, heading=id(s) in big_ids)
              for s in segs if not s.role]

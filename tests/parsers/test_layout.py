@@ -101,6 +101,8 @@ def invoice_page(conf: float = 1.0):
              line("12 Long Road", 72, 160),
              cells(["Order", "Terms"], [350, 450], 135, bold=True),
              cells(["Web shop", "Net 30"], [350, 450], 148),
+             line("Ship To", 350, 165, bold=True),
+             line("Dock 4", 350, 178),
              line("Items", 72, 190, 14, bold=True)]
     xs = [72, 250, 330, 430]
     lines += [cells(r, xs, 210 + i * 16, bold=(i == 0)) for i, r in enumerate(ROWS)]
@@ -134,6 +136,7 @@ def test_key_value_shapes():
         "Customer": "Acme Industries Ltd 12 Long Road",  # label above a two-line value
         "Order": "Web shop",  # grid of labels over values
         "Terms": "Net 30",
+        "Ship To": "Dock 4",  # bold label without a colon over a plain value
     }
     inline = next(e for e in kvs if e.key == "Invoice No")
     assert inline.text == "Invoice No: INV-2024-001"
