@@ -102,8 +102,8 @@ def _pair(label: Seg, value: Seg, more: list[Seg] | None = None) -> KVPair:
 
 def extend_down(first: Seg, segs: list[Seg]) -> list[Seg]:
     """Free segments that continue a label-above value downwards: same left edge (± half a line
-    height), each at most 0.8 line heights under the previous one, same size (± 15%), ≤ 10
-    words, not a label."""
+    height), each at most 0.8 line heights under the previous one, same size (± 15%) and weight,
+    ≤ 10 words, not a label."""
     h = first.bbox.height or 1.0
     out: list[Seg] = []
     cur = first
@@ -116,6 +116,7 @@ def extend_down(first: Seg, segs: list[Seg]) -> list[Seg]:
             and 0 <= s.bbox.y0 - cur.bbox.y1 <= 0.8 * h
             and s.n_words <= MAX_VALUE_WORDS_BELOW
             and abs(s.size - first.size) <= 0.15 * first.size
+            and s.bold == first.bold
             and not is_label(s)
             and split_inline(s.text) is None
         ), None)
