@@ -7,8 +7,8 @@ or of an OCR backend into a ``Document``. Per page, in this order:
 2. page furniture: page numbers in the top/bottom tenth, text repeated at the same place on at
    least half of the pages (≥ 2), small text in the top/bottom 6% band, small text wholly in the
    left/right 10% margin (sidebar);
-3. key–value pairs (``parsers.keyvalue``), then tables (``parsers.tables``) — heading-sized text
-   takes part in neither;
+3. key–value pairs (``parsers.keyvalue``; heading-sized text takes no part), then tables
+   (``parsers.tables``), then bold labels without a colon over plain values;
 4. reading order: a column gutter is an x position that separates the items of at least two rows
    and that no item of those rows covers; items crossing it (titles, full-width blocks, tables)
    cut the flow, and between two such items the left column is read before the right one; the
@@ -16,10 +16,11 @@ or of an OCR backend into a ``Document``. Per page, in this order:
 5. segments become paragraphs, headings and list items: a block continues while the next line is
    just below (gap ≤ the page's usual line gap + 0.4 body heights), overlaps it horizontally, has
    the same size, and the previous line is not a short sentence end;
-6. headings: size ≥ 1.15 × the body size (1.25 × for OCR, where the box height stands in for the
-   size), or a bold short line that does not end like a sentence; levels rank the distinct heading
-   sizes of the whole document (bold body-size headings last); the largest first heading in the top
-   40% of page 1 is the TITLE. Captions start with "Figure n", "Fig. n" or "Table n".
+6. headings: size ≥ 1.15 × the body size (for OCR, where the box height stands in for the size:
+   a short line ≥ 1.25 × the body height, or ≥ 1.1 × with ≥ 1.3 × wider characters), or a bold
+   short line that does not end like a sentence; levels rank the distinct heading
+   sizes of the whole document (bold body-size headings last); the first level-1 heading in the
+   top 40% of page 1 is the TITLE. Captions start with "Figure n", "Fig. n" or "Table n".
 
 Element ids are ``p{page}-e{n}`` in reading order (header furniture first, then the body, then the
 remaining furniture). Every element keeps its page, box, the minimum confidence of its segments and
@@ -35,7 +36,7 @@ from itertools import pairwise
 from statistics import median
 
 from parsers.document import BBox, Document, Element, ElementKind, Page, Source
-from parsers.keyvalue import KVPair, find_pairs
+from parsers.keyvalue import KVPair, find_bold_label_pairs, find_pairs
 from parsers.primitives import PageLines
 from parsers.segments import Seg, body_size, median_height, split_line, x_overlap, y_overlap
 from parsers.tables import TableBlock, find_tables
@@ -58,6 +59,7 @@ class _Item:
     seg: Seg | None = None
     table: TableBlock | None = None
     kv: KVPair | None = None
+    heading: bool = False  # heading-sized text: may start a new band (see ``_order``)
 
 
 @dataclass
@@ -67,6 +69,7 @@ class _Ctx:
     body_h: float  # median segment height
     line_gap: float  # usual gap between consecutive lines of a paragraph
     font_based: bool
+    body_cw: float = 0.0  # median character width of long lines (OCR size cue)
 
 
 # ----------------------------------------------------------------------------------- furniture
@@ -123,23 +126,46 @@ def _item_rows(items: list[_Item]) -> list[list[_Item]]:
 
 def _gutter(rws: list[list[_Item]]) -> float | None:
     """The x that separates the items of the most rows without any item of those rows covering
-    it; None unless it separates at least two rows."""
+    it (None unless it separates at least two rows); within the band that stays free in all those
+    rows, the position crossed by the fewest items of the region."""
     cands: set[float] = set()
     for r in rws:
         for a, b in pairwise(r):
             if b.bbox.x0 > a.bbox.x1:
                 cands.add(round((a.bbox.x1 + b.bbox.x0) / 2, 1))
-    best, best_n = None, 1
+    best, best_rows = None, [[]] * 1
     for x in sorted(cands):
-        n = 0
-        for r in rws:
-            if any(i.bbox.x0 < x < i.bbox.x1 for i in r):
-                continue
-            if any(i.bbox.x1 <= x for i in r) and any(i.bbox.x0 >= x for i in r):
-                n += 1
-        if n > best_n:
-            best, best_n = x, n
-    return best
+        split = [
+            r for r in rws
+            if not any(i.bbox.x0 < x < i.bbox.x1 for i in r)
+            and any(i.bbox.x1 <= x for i in r) and any(i.bbox.x0 >= x for i in r)
+        ]
+        if len(split) > len(best_rows):
+            best, best_rows = x, split
+    if best is None:
+        return None
+    lo = max(max(i.bbox.x1 for i in r if i.bbox.x1 <= best) for r in best_rows)
+    hi = min(min(i.bbox.x0 for i in r if i.bbox.x0 >= best) for r in best_rows)
+    items = [i for r in rws for i in r]
+    edges = sorted({lo, hi, *(e for i in items for e in (i.bbox.x0, i.bbox.x1) if lo < e < hi)})
+
+    def crossings(x: float) -> int:
+        return sum(1 for i in items if i.bbox.x0 < x < i.bbox.x1)
+
+    spots = [((a + b) / 2, b - a) for a, b in pairwise(edges)] or [(best, 0.0)]
+    return min(spots, key=lambda p: (crossings(p[0]), -p[1]))[0]
+
+
+def _nothing_beside(seq: list[_Item], k: int, x: float) -> bool:
+    """True when no item after ``seq[k]`` (up to the next gutter-crossing item) lies on the other
+    side of the gutter ``x``."""
+    left = seq[k].bbox.cx < x
+    for it in seq[k + 1 :]:
+        if it.bbox.x0 < x < it.bbox.x1:
+            return True
+        if (it.bbox.cx < x) != left:
+            return False
+    return True
 
 
 def _order(items: list[_Item], depth: int = 0) -> list[_Item]:
@@ -152,8 +178,11 @@ def _order(items: list[_Item], depth: int = 0) -> list[_Item]:
     out: list[_Item] = []
     left: list[_Item] = []
     right: list[_Item] = []
-    for it in sorted(items, key=lambda i: (i.bbox.y0, i.bbox.x0)):
-        if it.bbox.x0 < x < it.bbox.x1:  # spans the gutter: closes the columns above it
+    seq = sorted(items, key=lambda i: (i.bbox.y0, i.bbox.x0))
+    for k, it in enumerate(seq):
+        if it.bbox.x0 < x < it.bbox.x1 or (it.heading and _nothing_beside(seq, k, x)):
+            # Spans the gutter, or is a heading with nothing beside or below it on the other
+            # side: closes the columns above it.
             out += _order(left, depth + 1) + _order(right, depth + 1) + [it]
             left, right = [], []
         elif it.bbox.cx < x:
@@ -166,12 +195,29 @@ def _order(items: list[_Item], depth: int = 0) -> list[_Item]:
 # ------------------------------------------------------------------------------ blocks of lines
 
 
+def _char_w(s: Seg) -> float:
+    return s.bbox.width / max(1, len(s.text.replace(" ", "")))
+
+
+def _is_big(s: Seg, ctx: _Ctx) -> bool:
+    """Heading-sized: font ≥ 1.15 × body; for OCR (box heights are noisy: descenders) a short
+    line ≥ 1.25 × the body height, or ≥ 1.1 × with characters ≥ 1.3 × the body's width."""
+    if not re.search(r"[^\W\d_]", s.text) or s.n_words > 16:
+        return False
+    if ctx.font_based:
+        return s.size >= HEADING_RATIO_FONT * ctx.body
+    if s.n_words > 8:
+        return False
+    return s.size >= HEADING_RATIO_HEIGHT * ctx.body or (
+        s.size >= 1.1 * ctx.body and ctx.body_cw > 0 and _char_w(s) >= 1.3 * ctx.body_cw
+    )
+
+
 def _is_heading(s: Seg, ctx: _Ctx) -> bool:
-    ratio = HEADING_RATIO_FONT if ctx.font_based else HEADING_RATIO_HEIGHT
     text = s.text.strip()
     if not re.search(r"[^\W\d_]", text) or s.n_words > 16:
         return False
-    if s.size >= ratio * ctx.body:
+    if _is_big(s, ctx):
         return True
     return bool(s.bold) and s.n_words <= 12 and not text.endswith((*_SENTENCE_END, ","))
 
@@ -240,19 +286,26 @@ def _element_from_block(block: list[Seg], kind: ElementKind, ctx: _Ctx, eid: str
     )
 
 
-def _page_elements(pl: PageLines, segs: list[Seg], body: float, font_based: bool) -> list[Element]:
+def _page_elements(pl: PageLines, segs: list[Seg], body: float, font_based: bool,
+                   body_cw: float) -> list[Element]:
     ctx = _Ctx(pl, body, median_height(segs), _line_gap([s for s in segs if not s.role]),
-               font_based)
-    ratio = HEADING_RATIO_FONT if font_based else HEADING_RATIO_HEIGHT
-    big = [s for s in segs if not s.role and s.size >= ratio * body]
-    for s in big:
+               font_based, body_cw)
+    big = [s for s in segs if not s.role and _is_big(s, ctx)]
+    big_ids = {id(s) for s in big}
+    for s in big:  # headings take no part in key-value pairs
         s.role = "big"
     pairs = find_pairs(segs, max_value_width=0.5 * (pl.width or 1.0))
-    tables, grid_pairs = find_tables(segs, page_width=pl.width or 1.0)
     for s in big:
         s.role = ""
+    tables, grid_pairs = find_tables(segs, page_width=pl.width or 1.0)
+    for s in big:
+        s.role = s.role or "big"
+    pairs += find_bold_label_pairs(segs, max_value_width=0.5 * (pl.width or 1.0))
+    for s in big:
+        s.role = "" if s.role == "big" else s.role
     furniture = [s for s in segs if s.role and s.role not in ("kv", "table")]
-    items = [_Item(bbox=s.bbox, seg=s) for s in segs if not s.role]
+    items = [_Item(bbox=s.bbox, seg=s, heading=id(s) in big_ids)
+             for s in segs if not s.role]
     items += [_Item(bbox=t.bbox, table=t) for t in tables]
     items += [_Item(bbox=p.bbox, kv=p) for p in [*pairs, *grid_pairs]]
 
@@ -307,7 +360,9 @@ def _page_elements(pl: PageLines, segs: list[Seg], body: float, font_based: bool
     return out
 
 
-def _assign_levels(pages: list[Page], body: float) -> None:
+def _assign_levels(pages: list[Page], tier: float) -> None:
+    """Heading levels: distinct sizes, largest first; sizes within ``tier`` of a tier's top
+    share its level (0.92 for fonts, 0.85 for OCR box heights)."""
     heads = [e for p in pages for e in p.elements if e.kind == ElementKind.HEADING]
     if not heads:
         return
@@ -317,25 +372,24 @@ def _assign_levels(pages: list[Page], body: float) -> None:
 
     tiers: list[float] = []
     for s in sorted({round(size(e), 1) for e in heads}, reverse=True):
-        if not tiers or s < tiers[-1] * 0.92:
+        if not tiers or s < tiers[-1] * tier:
             tiers.append(s)
 
     def level(e: Element) -> int:
         s = size(e)
         for i, t in enumerate(tiers):
-            if s >= t * 0.92:
+            if s >= t * tier:
                 return i + 1
         return len(tiers)
 
     for e in heads:
         e.level = level(e)
     first = pages[0].elements if pages else []
-    top_heads = [e for e in first if e.kind == ElementKind.HEADING]
-    if top_heads:
-        cand = top_heads[0]
-        page_h = pages[0].height or 1.0
-        if cand.level == 1 and cand.bbox.cy < 0.4 * page_h:
-            cand.kind = ElementKind.TITLE
+    page_h = pages[0].height or 1.0 if pages else 1.0
+    cand = next((e for e in first if e.kind == ElementKind.HEADING and e.level == 1
+                 and e.bbox.cy < 0.4 * page_h), None)
+    if cand is not None:
+        cand.kind = ElementKind.TITLE
 
 
 def aggregate(pages: list[PageLines], *, source_name: str = "", mime_type: str) -> Document:
@@ -349,12 +403,14 @@ def aggregate(pages: list[PageLines], *, source_name: str = "", mime_type: str) 
     all_segs = [s for ss in segs for s in ss]
     font_based = any(s.font_size for s in all_segs)
     body = body_size(all_segs)
+    long = [_char_w(s) for s in all_segs if len(s.text) >= 20]
+    body_cw = median(long) if long else 0.0
     _mark_furniture(pages, segs, body)
     out_pages = [
         Page(number=pl.number, width=pl.width, height=pl.height, ocr_backend=pl.ocr_backend,
-             elements=_page_elements(pl, ss, body, font_based))
+             elements=_page_elements(pl, ss, body, font_based, body_cw))
         for pl, ss in zip(pages, segs, strict=True)
     ]
-    _assign_levels(out_pages, body)
+    _assign_levels(out_pages, 0.92 if font_based else 0.85)
     return Document(source_name=source_name, mime_type=mime_type, pages=out_pages,
                     metadata={"source": pages[0].source.value if pages else Source.PDF_TEXT.value})

@@ -3,14 +3,16 @@
 How a table is found (on segments no other step claimed):
 
 * visual rows (``parsers.segments.rows``) with at least two segments and no prose segment
-  (≥ 6 words and wider than a quarter of the page) are *candidate rows*;
+  (≥ 6 words and wider than a quarter of the page, or ≥ 3 words ending a sentence) are
+  *candidate rows*;
 * consecutive candidate rows, each at most ``MAX_ROW_GAP`` row heights below the previous one,
   form a run; a single-segment row directly under a candidate row (≤ 0.6 row heights) and followed
   by another candidate row is a wrapped cell and joins the cell above it;
 * the run's columns are the union of overlapping x-ranges of its segments; every segment falls into
   exactly one column; a run needs ≥ 2 columns;
 * a run of ≥ 3 rows is a table whose row 0 is the header row; a run of exactly 2 rows whose first
-  row has no numbers is a grid of labels over values and becomes key–value pairs (one per column).
+  row holds short labels (≤ 4 words, no digits) over values no larger than them is a grid of
+  labels over values and becomes key–value pairs (one per column); other 2-row runs stay text.
 
 Ruled lines are not used (the text layer and OCR give none); merged (spanning) cells are not
 detected in page geometry — HTML tables carry their spans explicitly (``parsers.html``).
@@ -22,7 +24,7 @@ import re
 from dataclasses import dataclass
 
 from parsers.document import BBox, TableCell
-from parsers.keyvalue import KVPair
+from parsers.keyvalue import KVPair, extend_down
 from parsers.segments import Seg, median_height, rows
 
 MAX_ROW_GAP = 2.0  # row heights between consecutive table rows
@@ -50,6 +52,8 @@ class TableBlock:
 
 
 def _is_prose(seg: Seg, page_width: float) -> bool:
+    if seg.n_words >= 3 and seg.text.rstrip().endswith((".", "!", "?")):
+        return True  # a sentence end, not a cell
     return seg.n_words >= PROSE_WORDS and seg.bbox.width >= 0.25 * page_width
 
 
@@ -151,17 +155,28 @@ def find_tables(segs: list[Seg], *, page_width: float) -> tuple[list[TableBlock]
         used = [s for r, _ in run for s in r]
         if n_main == 2:
             keys = [c for c in cells if c.row == 0]
-            if any(_NUMBER.search(c.text) for c in keys):
+            key_segs = [s for r, cont in run[:1] for s in r]
+            val_segs = [s for r, cont in run[1:] if not cont for s in r]
+            if (
+                any(_NUMBER.search(c.text) or len(c.text.split()) > 4 for c in keys)
+                or max(s.size for s in val_segs) > 1.15 * min(s.size for s in key_segs)
+            ):
                 continue
             for k in keys:
                 v = next((c for c in cells if c.row == 1 and c.col == k.col), None)
                 if v is None or k.bbox is None or v.bbox is None:
                     continue
-                kv_segs = grid[(0, k.col)] + grid[(1, k.col)]
-                pairs.append(KVPair(key=k.text.rstrip(":：").strip(), value=v.text,
-                                    key_bbox=k.bbox, value_bbox=v.bbox, segs=kv_segs))
-                for s in kv_segs:
+                for s in grid[(0, k.col)] + grid[(1, k.col)]:
                     s.role = "kv"
+                more = extend_down(grid[(1, k.col)][-1], free)
+                for s in more:
+                    s.role = "kv"
+                kv_segs = grid[(0, k.col)] + grid[(1, k.col)] + more
+                value = " ".join([v.text, *(s.text for s in more)])
+                pairs.append(KVPair(
+                    key=k.text.rstrip(":：").strip(), value=value, key_bbox=k.bbox,
+                    value_bbox=BBox.enclosing([v.bbox, *(s.bbox for s in more)]), segs=kv_segs,
+                ))
             continue
         for s in used:
             s.role = "table"
