@@ -4,6 +4,7 @@ image loading limits. Real rapidocr and real tesseract, no mocks."""
 from __future__ import annotations
 
 import io
+import itertools
 
 import numpy as np
 import pytest
@@ -201,3 +202,19 @@ def test_digit_pairs_need_a_wider_gap():
     assert insert_spaces(chars, centers, [(18, 28)], min_digit_gap=14) == "416"
     assert insert_spaces(list("a6"), [5.0, 30.0], [(18, 28)], min_digit_gap=14) == "a 6"
     assert insert_spaces(list("-1"), [5.0, 30.0], [(18, 28)], min_digit_gap=14) == "-1"
+
+
+def test_paddle_result_fields_to_lines():
+    """The PaddleOCR 3.x result layout (rec_texts / rec_scores / rec_boxes) → lines and words.
+    (The package itself is optional; this checks our reading of its documented fields.)"""
+    from parsers.ocr.paddle import result_lines
+
+    res = {"rec_texts": ["Total due", "Invoice No: 42", "  "], "rec_scores": [0.8, 0.95, 0.3],
+           "rec_boxes": np.array([[10, 60, 110, 80], [10, 10, 150, 30], [0, 0, 5, 5]])}
+    lines = result_lines(res)
+    assert [ln.text for ln in lines] == ["Invoice No: 42", "Total due"]  # top to bottom
+    words = lines[0].words
+    assert [w.text for w in words] == ["Invoice", "No:", "42"]
+    assert words[0].bbox.x0 == 10 and words[-1].bbox.x1 == pytest.approx(150)
+    assert all(a.bbox.x1 < b.bbox.x0 for a, b in itertools.pairwise(words))
+    assert lines[1].confidence == pytest.approx(0.8)
