@@ -202,7 +202,8 @@ def _words(textpage: pdfium.PdfTextPage, frame: _Frame) -> tuple[list[Word], lis
 
 def text_layer_lines(page: pdfium.PdfPage) -> list[Line]:
     """The page's text layer as lines (empty when the page has no text layer)."""
-    frame = _Frame(*page.get_cropbox(), rotation=page.get_rotation() % 360)
+    left, bottom, right, top = page.get_cropbox()
+    frame = _Frame(left, bottom, right, top, rotation=page.get_rotation() % 360)
     textpage = page.get_textpage()
     try:
         words, baselines = _words(textpage, frame)

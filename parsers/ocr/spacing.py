@@ -13,6 +13,8 @@ Pure numpy; no model calls. It never removes a space the recogniser produced.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 #: Ink: pixels darker than this share of the way from the crop's darkest to its lightest value.
@@ -42,7 +44,7 @@ def ink_profile(gray: np.ndarray) -> tuple[np.ndarray, float]:
     if hi - lo < 40:  # no contrast: nothing printed
         return np.zeros(gray.shape[1], dtype=bool), 0.0
     ink = gray < lo + INK_LEVEL * (hi - lo)  # [H, W]
-    cols = ink.any(axis=0)  # [W]: thin strokes (a T's crossbar) are one pixel high
+    cols: np.ndarray = np.asarray(ink.any(axis=0))  # [W]: a T's crossbar may be one pixel high
     rows = np.nonzero(ink.sum(axis=1) >= 2)[0]
     height = float(rows[-1] - rows[0] + 1) if rows.size else 0.0
     return cols, height
@@ -119,8 +121,8 @@ def digit_gap_width(gray: np.ndarray) -> float:
     return DIGIT_GAP_SHARE * ink_profile(gray)[1]
 
 
-def insert_spaces(chars: list[str], centers: list[float], gaps: list[tuple[float, float]],
-                  min_digit_gap: float = 0.0) -> str:
+def insert_spaces(chars: list[str], centers: list[float],
+                  gaps: Sequence[tuple[float, float]], min_digit_gap: float = 0.0) -> str:
     """The text of ``chars`` with a space wherever a gap lies between two neighbours' centres.
 
     ``centers[i]`` is character i's x in the same coordinates as ``gaps``. Between two numeric
