@@ -17,7 +17,7 @@ or of an OCR backend into a ``Document``. Per page, in this order:
    just below (gap ≤ the page's usual line gap + 0.4 body heights), overlaps it horizontally, has
    the same size, and the previous line is not a short sentence end;
 6. headings: size ≥ 1.15 × the body size (for OCR, where the box height stands in for the size:
-   a short line ≥ 1.25 × the body height, or ≥ 1.1 × with ≥ 1.3 × wider characters), or a bold
+   a short line ≥ 1.25 × the body height, or ≥ 1.05 × with ≥ 1.3 × wider characters), or a bold
    short line that does not end like a sentence; levels rank the distinct heading
    sizes of the whole document (bold body-size headings last); the first level-1 heading in the
    top 40% of page 1 is the TITLE. Captions start with "Figure n", "Fig. n" or "Table n".
@@ -201,7 +201,7 @@ def _char_w(s: Seg) -> float:
 
 def _is_big(s: Seg, ctx: _Ctx) -> bool:
     """Heading-sized: font ≥ 1.15 × body; for OCR (box heights are noisy: descenders) a short
-    line ≥ 1.25 × the body height, or ≥ 1.1 × with characters ≥ 1.3 × the body's width."""
+    line ≥ 1.25 × the body height, or ≥ 1.05 × with characters ≥ 1.3 × the body's width."""
     if not re.search(r"[^\W\d_]", s.text) or s.n_words > 16:
         return False
     if ctx.font_based:
@@ -209,7 +209,7 @@ def _is_big(s: Seg, ctx: _Ctx) -> bool:
     if s.n_words > 8:
         return False
     return s.size >= HEADING_RATIO_HEIGHT * ctx.body or (
-        s.size >= 1.1 * ctx.body and ctx.body_cw > 0 and _char_w(s) >= 1.3 * ctx.body_cw
+        s.size >= 1.05 * ctx.body and ctx.body_cw > 0 and _char_w(s) >= 1.3 * ctx.body_cw
     )
 
 
