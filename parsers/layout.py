@@ -15,7 +15,8 @@ or of an OCR backend into a ``Document``. Per page, in this order:
    same rule is applied again inside each column (three columns), otherwise rows top to bottom;
 5. segments become paragraphs, headings and list items: a block continues while the next line is
    just below (gap ≤ the page's usual line gap + 0.4 body heights), overlaps it horizontally, has
-   the same size, and the previous line is not a short sentence end;
+   the same size (± 15%; ± 30% for OCR box heights), and the previous line is not a short
+   sentence end;
 6. headings: size ≥ 1.15 × the body size (for OCR, where the box height stands in for the size:
    a short line ≥ 1.25 × the body height, or ≥ 1.05 × with ≥ 1.3 × wider characters), or a bold
    short line that does not end like a sentence; levels rank the distinct heading
@@ -237,7 +238,8 @@ def _continues(block: list[Seg], kind: ElementKind, s: Seg, s_kind: ElementKind,
         return False
     if x_overlap(BBox.enclosing([b.bbox for b in block]), s.bbox) <= 0.1:
         return False
-    if abs(s.size - last.size) > 0.15 * max(s.size, last.size):
+    size_tol = 0.15 if ctx.font_based else 0.3  # OCR box heights wobble (descenders, tilt)
+    if abs(s.size - last.size) > size_tol * max(s.size, last.size):
         return False
     if kind == ElementKind.HEADING:
         return s_kind == ElementKind.HEADING
@@ -292,6 +294,8 @@ def _page_elements(pl: PageLines, segs: list[Seg], body: float, font_based: bool
                font_based, body_cw)
     big = [s for s in segs if not s.role and _is_big(s, ctx)]
     big_ids = {id(s) for s in big}
+    for s in big:
+        s.big = True
     for s in big:  # headings take no part in key-value pairs
         s.role = "big"
     pairs = find_pairs(segs, max_value_width=0.5 * (pl.width or 1.0))
