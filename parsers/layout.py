@@ -5,8 +5,8 @@ or of an OCR backend into a ``Document``. Per page, in this order:
 
 1. lines are cut into segments at wide gaps (``parsers.segments``);
 2. page furniture: page numbers in the top/bottom tenth, text repeated at the same place on at
-   least half of the pages (≥ 2), small text in the top/bottom 6% band, small text wholly in the
-   left/right 10% margin (sidebar);
+   least half of the pages (≥ 2), small text (≤ 0.9 × body) in the top/bottom 6% band, small text
+   wholly in the left/right 10% margin (sidebar);
 3. key–value pairs (``parsers.keyvalue``; heading-sized text takes no part), then tables
    (``parsers.tables``), then bold labels without a colon over plain values;
 4. reading order: a column gutter is an x position that separates the items of at least two rows
@@ -92,7 +92,7 @@ def _mark_furniture(pages: list[PageLines], segs: list[list[Seg]], body: float) 
         h, w = pl.height or 1.0, pl.width or 1.0
         for s in ss:
             top = s.bbox.cy < h / 2
-            small = s.size <= body * 1.05
+            small = s.size <= body * 0.9
             if _in_band(s, pl, 0.10) and _PAGE_NO.match(s.text.strip()):
                 s.role = ElementKind.PAGE_NUMBER.value
             elif (
@@ -236,7 +236,9 @@ def _continues(block: list[Seg], kind: ElementKind, s: Seg, s_kind: ElementKind,
     gap = s.bbox.y0 - last.bbox.y1
     if gap < -0.3 * ctx.body_h or gap > ctx.line_gap + 0.4 * ctx.body_h:
         return False
-    if x_overlap(BBox.enclosing([b.bbox for b in block]), s.bbox) <= 0.1:
+    bx0, bx1 = min(b.bbox.x0 for b in block), max(b.bbox.x1 for b in block)
+    inter = min(bx1, s.bbox.x1) - max(bx0, s.bbox.x0)
+    if inter <= 0.1 * max(1e-6, min(bx1 - bx0, s.bbox.width)):  # no horizontal overlap
         return False
     size_tol = 0.15 if ctx.font_based else 0.3  # OCR box heights wobble (descenders, tilt)
     if abs(s.size - last.size) > size_tol * max(s.size, last.size):
@@ -247,7 +249,7 @@ def _continues(block: list[Seg], kind: ElementKind, s: Seg, s_kind: ElementKind,
         return False
     if kind == ElementKind.LIST_ITEM:
         return s.bbox.x0 >= block[0].bbox.x0 + 0.5 * ctx.body_h
-    width = max(b.bbox.x1 for b in block) - min(b.bbox.x0 for b in block)
+    width = bx1 - bx0
     short_end = last.text.rstrip().endswith(_SENTENCE_END[:3]) and last.bbox.width < 0.8 * width
     return not short_end
 
