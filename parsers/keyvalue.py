@@ -102,7 +102,8 @@ def _pair(label: Seg, value: Seg, more: list[Seg] | None = None) -> KVPair:
 
 def extend_down(first: Seg, segs: list[Seg]) -> list[Seg]:
     """Free segments that continue a label-above value downwards: same left edge (± half a line
-    height), each at most 0.8 line heights under the previous one, same size (± 15%) and weight,
+    height), each at most 0.8 line heights under the previous one, same size (± 15%; ± 30% for
+    OCR box heights) and weight, not heading-sized,
     ≤ 10 words, not a label."""
     h = first.bbox.height or 1.0
     out: list[Seg] = []
@@ -112,10 +113,11 @@ def extend_down(first: Seg, segs: list[Seg]) -> list[Seg]:
         nxt = next((
             s for s in cands
             if s not in out
+            and not s.big
             and abs(s.bbox.x0 - first.bbox.x0) <= 0.5 * h
             and 0 <= s.bbox.y0 - cur.bbox.y1 <= 0.8 * h
             and s.n_words <= MAX_VALUE_WORDS_BELOW
-            and abs(s.size - first.size) <= 0.15 * first.size
+            and abs(s.size - first.size) <= (0.15 if first.font_size else 0.3) * first.size
             and s.bold == first.bold
             and not is_label(s)
             and split_inline(s.text) is None

@@ -5,8 +5,8 @@ or of an OCR backend into a ``Document``. Per page, in this order:
 
 1. lines are cut into segments at wide gaps (``parsers.segments``);
 2. page furniture: page numbers in the top/bottom tenth, text repeated at the same place on at
-   least half of the pages (≥ 2), small text in the top/bottom 6% band, small text wholly in the
-   left/right 10% margin (sidebar);
+   least half of the pages (≥ 2), small text (≤ 0.9 × body) in the top/bottom 6% band, small text
+   wholly in the left/right 10% margin (sidebar);
 3. key–value pairs (``parsers.keyvalue``; heading-sized text takes no part), then tables
    (``parsers.tables``), then bold labels without a colon over plain values;
 4. reading order: a column gutter is an x position that separates the items of at least two rows
@@ -15,9 +15,10 @@ or of an OCR backend into a ``Document``. Per page, in this order:
    same rule is applied again inside each column (three columns), otherwise rows top to bottom;
 5. segments become paragraphs, headings and list items: a block continues while the next line is
    just below (gap ≤ the page's usual line gap + 0.4 body heights), overlaps it horizontally, has
-   the same size, and the previous line is not a short sentence end;
+   the same size (± 15%; ± 30% for OCR box heights), and the previous line is not a short
+   sentence end;
 6. headings: size ≥ 1.15 × the body size (for OCR, where the box height stands in for the size:
-   a short line ≥ 1.25 × the body height, or ≥ 1.1 × with ≥ 1.3 × wider characters), or a bold
+   a short line ≥ 1.25 × the body height, or ≥ 1.05 × with ≥ 1.3 × wider characters), or a bold
    short line that does not end like a sentence; levels rank the distinct heading
    sizes of the whole document (bold body-size headings last); the first level-1 heading in the
    top 40% of page 1 is the TITLE. Captions start with "Figure n", "Fig. n" or "Table n".
@@ -91,7 +92,7 @@ def _mark_furniture(pages: list[PageLines], segs: list[list[Seg]], body: float) 
         h, w = pl.height or 1.0, pl.width or 1.0
         for s in ss:
             top = s.bbox.cy < h / 2
-            small = s.size <= body * 1.05
+            small = s.size <= body * 0.9
             if _in_band(s, pl, 0.10) and _PAGE_NO.match(s.text.strip()):
                 s.role = ElementKind.PAGE_NUMBER.value
             elif (
@@ -201,7 +202,7 @@ def _char_w(s: Seg) -> float:
 
 def _is_big(s: Seg, ctx: _Ctx) -> bool:
     """Heading-sized: font ≥ 1.15 × body; for OCR (box heights are noisy: descenders) a short
-    line ≥ 1.25 × the body height, or ≥ 1.1 × with characters ≥ 1.3 × the body's width."""
+    line ≥ 1.25 × the body height, or ≥ 1.05 × with characters ≥ 1.3 × the body's width."""
     if not re.search(r"[^\W\d_]", s.text) or s.n_words > 16:
         return False
     if ctx.font_based:
@@ -209,7 +210,7 @@ def _is_big(s: Seg, ctx: _Ctx) -> bool:
     if s.n_words > 8:
         return False
     return s.size >= HEADING_RATIO_HEIGHT * ctx.body or (
-        s.size >= 1.1 * ctx.body and ctx.body_cw > 0 and _char_w(s) >= 1.3 * ctx.body_cw
+        s.size >= 1.05 * ctx.body and ctx.body_cw > 0 and _char_w(s) >= 1.3 * ctx.body_cw
     )
 
 
@@ -235,9 +236,12 @@ def _continues(block: list[Seg], kind: ElementKind, s: Seg, s_kind: ElementKind,
     gap = s.bbox.y0 - last.bbox.y1
     if gap < -0.3 * ctx.body_h or gap > ctx.line_gap + 0.4 * ctx.body_h:
         return False
-    if x_overlap(BBox.enclosing([b.bbox for b in block]), s.bbox) <= 0.1:
+    bx0, bx1 = min(b.bbox.x0 for b in block), max(b.bbox.x1 for b in block)
+    inter = min(bx1, s.bbox.x1) - max(bx0, s.bbox.x0)
+    if inter <= 0.1 * max(1e-6, min(bx1 - bx0, s.bbox.width)):  # no horizontal overlap
         return False
-    if abs(s.size - last.size) > 0.15 * max(s.size, last.size):
+    size_tol = 0.15 if ctx.font_based else 0.3  # OCR box heights wobble (descenders, tilt)
+    if abs(s.size - last.size) > size_tol * max(s.size, last.size):
         return False
     if kind == ElementKind.HEADING:
         return s_kind == ElementKind.HEADING
@@ -245,7 +249,7 @@ def _continues(block: list[Seg], kind: ElementKind, s: Seg, s_kind: ElementKind,
         return False
     if kind == ElementKind.LIST_ITEM:
         return s.bbox.x0 >= block[0].bbox.x0 + 0.5 * ctx.body_h
-    width = max(b.bbox.x1 for b in block) - min(b.bbox.x0 for b in block)
+    width = bx1 - bx0
     short_end = last.text.rstrip().endswith(_SENTENCE_END[:3]) and last.bbox.width < 0.8 * width
     return not short_end
 
@@ -292,6 +296,8 @@ def _page_elements(pl: PageLines, segs: list[Seg], body: float, font_based: bool
                font_based, body_cw)
     big = [s for s in segs if not s.role and _is_big(s, ctx)]
     big_ids = {id(s) for s in big}
+    for s in big:
+        s.big = True
     for s in big:  # headings take no part in key-value pairs
         s.role = "big"
     pairs = find_pairs(segs, max_value_width=0.5 * (pl.width or 1.0))

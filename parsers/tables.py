@@ -3,13 +3,14 @@
 How a table is found (on segments no other step claimed):
 
 * visual rows (``parsers.segments.rows``) with at least two segments and no prose segment
-  (≥ 6 words and wider than a quarter of the page, or ≥ 3 words ending a sentence) are
-  *candidate rows*;
+  (≥ 8 words, ≥ 6 words and wider than a quarter of the page, or ≥ 3 words ending a sentence)
+  are *candidate rows*;
 * consecutive candidate rows, each at most ``MAX_ROW_GAP`` row heights below the previous one,
   form a run; a single-segment row directly under a candidate row (≤ 0.6 row heights) and followed
   by another candidate row is a wrapped cell and joins the cell above it;
 * the run's columns are the union of overlapping x-ranges of its segments; every segment falls into
-  exactly one column; a run needs ≥ 2 columns;
+  exactly one column; a run needs ≥ 2 columns, and a column of short cells (≤ 3 words on
+  average) or digits in ≥ 30% of its cells (multi-column running text has neither);
 * a run of ≥ 3 rows is a table whose row 0 is the header row; a run of exactly 2 rows whose first
   row holds short labels (≤ 4 words, no digits) over values no larger than them is a grid of
   labels over values and becomes key–value pairs (one per column); other 2-row runs stay text.
@@ -54,6 +55,8 @@ class TableBlock:
 def _is_prose(seg: Seg, page_width: float) -> bool:
     if seg.n_words >= 3 and seg.text.rstrip().endswith((".", "!", "?")):
         return True  # a sentence end, not a cell
+    if seg.n_words >= 8:
+        return True
     return seg.n_words >= PROSE_WORDS and seg.bbox.width >= 0.25 * page_width
 
 
@@ -122,6 +125,17 @@ def _col_of(seg: Seg, cols: list[tuple[float, float]]) -> int:
     return best
 
 
+def _tabular(cells: list[TableCell]) -> bool:
+    """Some column of short cells (≤ 3 words on average) or digits in ≥ 30% of the cells: what
+    multi-column running text (long cells everywhere, few numbers) does not have."""
+    by_col: dict[int, list[int]] = {}
+    for c in cells:
+        by_col.setdefault(c.col, []).append(len(c.text.split()))
+    short = any(sum(v) / len(v) <= 3 for v in by_col.values())
+    digits = sum(bool(_NUMBER.search(c.text)) for c in cells) >= 0.3 * len(cells)
+    return short or digits
+
+
 def find_tables(segs: list[Seg], *, page_width: float) -> tuple[list[TableBlock], list[KVPair]]:
     """Tables and label-over-value grids among the segments with no role yet.
 
@@ -153,6 +167,8 @@ def find_tables(segs: list[Seg], *, page_width: float) -> tuple[list[TableBlock]
             for (r, c), ss in sorted(grid.items())
         ]
         used = [s for r, _ in run for s in r]
+        if not _tabular(cells):
+            continue
         if n_main == 2:
             keys = [c for c in cells if c.row == 0]
             key_segs = [s for r, cont in run[:1] for s in r]
