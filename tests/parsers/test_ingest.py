@@ -80,3 +80,11 @@ def test_html_is_routed_by_bytes(tmp_path):
     doc = parse(p)
     assert doc.mime_type == "text/html"
     assert "Opening hours nine to five." in doc.text
+
+
+def test_force_ocr_reads_a_born_digital_page_with_ocr():
+    pdf = docgen.text_pdf(["Payment due within thirty days"], size=14)
+    doc = parse(pdf, ocr="rapidocr", force_ocr=True)
+    assert doc.pages[0].ocr_backend == "rapidocr"
+    assert all(e.source is Source.OCR for e in doc.elements())
+    assert "Payment due within thirty days" in doc.text
