@@ -195,13 +195,18 @@ def test_corrupt_images():
         load_image(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
 
 
-def test_digit_pairs_need_a_wider_gap():
+def test_digit_and_punctuation_pairs_need_a_wider_gap():
     chars = list("416")
     centers = [5.0, 15.0, 30.0]
     assert insert_spaces(chars, centers, [(18, 28)]) == "41 6"
-    assert insert_spaces(chars, centers, [(18, 28)], min_digit_gap=14) == "416"
-    assert insert_spaces(list("a6"), [5.0, 30.0], [(18, 28)], min_digit_gap=14) == "a 6"
-    assert insert_spaces(list("-1"), [5.0, 30.0], [(18, 28)], min_digit_gap=14) == "-1"
+    # 10 px blank, text 30 px high: a digit pair needs 0.42 * 30 = 12.6 px
+    assert insert_spaces(chars, centers, [(18, 28)], text_height=30) == "416"
+    assert insert_spaces(list("a6"), [5.0, 30.0], [(18, 28)], text_height=30) == "a 6"
+    assert insert_spaces(list("-1"), [5.0, 30.0], [(18, 28)], text_height=30) == "-1"
+    # Punctuation is judged against the line's letter-to-letter word gaps (here 20 px wide).
+    chars, centers = list("ab9.00cd"), [0, 10, 40, 50, 60, 70, 100, 110]
+    gaps = [(15, 35), (52, 58), (75, 95)]
+    assert insert_spaces(chars, centers, gaps, text_height=30) == "ab 9.00 cd"
 
 
 def test_paddle_result_fields_to_lines():
