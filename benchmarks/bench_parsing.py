@@ -8,8 +8,9 @@ Three measurements, side by side in one run (``python -m benchmarks.run_all pars
    to pdfplumber, best of ``REPEATS``.
 2. **OCR seconds per page** for every available backend on the invoice page rendered at 200 dpi.
 3. **Word accuracy** (``parsers.ocr.quality``) of OCR on rendered English lines at several sizes
-   and fonts: rapidocr as the recogniser returns it, rapidocr with our spacing recovery (same
-   recognition run), and tesseract.
+   and fonts, and on degraded receipt-style lines (capitals, punctuation, numbers): rapidocr as
+   the recogniser returns it, rapidocr with our spacing recovery (same recognition run), and
+   tesseract.
 
 Writes ``reports/parsing.json``, ``reports/parsing.md`` and ``reports/parsing.png``.
 """
@@ -35,6 +36,7 @@ N_INVOICES = 6  # × 2 pages
 N_DENSE = 8
 OCR_SIZES = [(8, "Helvetica"), (9, "Helvetica"), (11, "Helvetica"), (9, "Times-Roman"),
              (12, "Times-Roman"), (10, "Courier")]
+RECEIPT_SIZES = [(8, "Helvetica"), (9, "Courier-Bold"), (10, "Helvetica-Bold")]
 
 
 def _dense_page_pdf(n: int) -> bytes:
@@ -139,12 +141,17 @@ def _text_layer_lines(pdf: bytes, page: int):
 
 
 def bench_spacing() -> dict:
-    lines = docgen.ENGLISH_LINES + [s.upper() for s in docgen.ENGLISH_LINES[:4]]
+    english = docgen.ENGLISH_LINES + [s.upper() for s in docgen.ENGLISH_LINES[:4]]
     raw_be, fixed_be = RapidOcrBackend(recover_spacing=False), RapidOcrBackend()
     tess = get_backend("tesseract") if "tesseract" in available_backends() else None
     rows = []
-    for size, font in tqdm(OCR_SIZES, desc="word accuracy"):
+    cases = [("english", english, size, font, False) for size, font in OCR_SIZES]
+    cases += [("receipt (degraded)", docgen.RECEIPT_LINES, size, font, True)
+              for size, font in RECEIPT_SIZES]
+    for text, lines, size, font, degraded in tqdm(cases, desc="word accuracy"):
         image = docgen.render_page(docgen.text_pdf(lines, size=size, font=font), 0, 200)
+        if degraded:
+            image = docgen.degrade(image, seed=size)
         t0 = time.perf_counter()
         res = fixed_be.raw(image)
         t_rec = time.perf_counter() - t0
@@ -152,7 +159,8 @@ def bench_spacing() -> dict:
         fixed = [ln.text for ln in fixed_be.lines_from_raw(res, image)]
         t_fix = time.perf_counter() - t0
         raw = [ln.text for ln in raw_be.lines_from_raw(res, image)]
-        row = {"size_pt": size, "font": font, "rapidocr_raw": word_accuracy(lines, raw),
+        row = {"text": text, "size_pt": size, "font": font,
+               "rapidocr_raw": word_accuracy(lines, raw),
                "rapidocr_spacing": word_accuracy(lines, fixed),
                "rapidocr_spacing_precision": word_precision(lines, fixed),
                "recognition_s": t_rec, "spacing_recovery_s": t_fix}
@@ -160,7 +168,8 @@ def bench_spacing() -> dict:
             row["tesseract"] = word_accuracy(lines, [ln.text for ln in tess.recognize(image)])
         rows.append(row)
     n = len(rows)
-    mean = {k: sum(r[k] for r in rows) / n for k in rows[0] if k not in ("size_pt", "font")}
+    mean = {k: sum(r[k] for r in rows) / n for k in rows[0]
+            if k not in ("text", "size_pt", "font")}
     return {"dpi": 200, "lines_per_page": len(lines), "rows": rows, "mean": mean}
 
 
@@ -182,12 +191,12 @@ def _markdown(res: dict) -> str:
                   f"{r['word_precision']:.3f} |")
     sp = res["spacing"]
     has_t = "tesseract" in sp["mean"]
-    md += ["", f"## Word accuracy on rendered English lines ({sp['dpi']} dpi)", "",
-           "| font | size pt | rapidocr raw | rapidocr + spacing | precision |"
+    md += ["", f"## Word accuracy on rendered lines ({sp['dpi']} dpi)", "",
+           "| text | font | size pt | rapidocr raw | rapidocr + spacing | precision |"
            + (" tesseract |" if has_t else ""),
-           "|---|---:|---:|---:|---:|" + ("---:|" if has_t else "")]
-    for r in sp["rows"] + [{"font": "**mean**", "size_pt": "", **sp["mean"]}]:
-        md.append(f"| {r['font']} | {r['size_pt']} | {r['rapidocr_raw']:.3f} | "
+           "|---|---|---:|---:|---:|---:|" + ("---:|" if has_t else "")]
+    for r in sp["rows"] + [{"text": "**mean**", "font": "", "size_pt": "", **sp["mean"]}]:
+        md.append(f"| {r['text']} | {r['font']} | {r['size_pt']} | {r['rapidocr_raw']:.3f} | "
                   f"{r['rapidocr_spacing']:.3f} | {r['rapidocr_spacing_precision']:.3f} |"
                   + (f" {r['tesseract']:.3f} |" if has_t else ""))
     return "\n".join(md) + "\n"
@@ -207,7 +216,7 @@ def _plot(res: dict, path: Path) -> None:
     axes[1].bar(list(oc), [r["seconds_per_page"] for r in oc.values()], color="#cc6677")
     axes[1].set_ylabel("OCR s/page (200 dpi A4)")
     sp = res["spacing"]["rows"]
-    labels = [f"{r['font'][:5]} {r['size_pt']}" for r in sp]
+    labels = [f"{r['text'][:3]} {r['font'][:5]} {r['size_pt']}" for r in sp]
     xs = range(len(sp))
     series = [("rapidocr_raw", "rapidocr raw"), ("rapidocr_spacing", "+ spacing recovery")]
     if "tesseract" in sp[0]:
