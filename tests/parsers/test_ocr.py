@@ -223,3 +223,17 @@ def test_paddle_result_fields_to_lines():
     assert words[0].bbox.x0 == 10 and words[-1].bbox.x1 == pytest.approx(150)
     assert all(a.bbox.x1 < b.bbox.x0 for a, b in itertools.pairwise(words))
     assert lines[1].confidence == pytest.approx(0.8)
+
+
+def test_spacing_recovery_on_receipt_lines():
+    """The issue's case: capitals, punctuation and numbers on a slightly degraded 8 pt receipt
+    ("BOOKTA.K(TAMANDAYA)SDNBHD" from the recogniser alone)."""
+    lines = docgen.RECEIPT_LINES
+    image = docgen.degrade(docgen.render_page(docgen.text_pdf(lines, size=8), 0, 200), seed=8)
+    rows = RapidOcrBackend().raw(image)
+    raw = [ln.text for ln in RapidOcrBackend(recover_spacing=False).lines_from_raw(rows, image)]
+    fixed = [ln.text for ln in RapidOcrBackend().lines_from_raw(rows, image)]
+    assert word_accuracy(lines, raw) < 0.5
+    assert word_accuracy(lines, fixed) >= 0.85
+    assert word_precision(lines, fixed) >= 0.85
+    assert "THANK YOU FOR SHOPPING" in fixed
