@@ -6,7 +6,8 @@ or of an OCR backend into a ``Document``. Per page, in this order:
 1. lines are cut into segments at wide gaps (``parsers.segments``);
 2. page furniture: page numbers in the top/bottom tenth, text repeated at the same place on at
    least half of the pages (≥ 2), small text (≤ 0.9 × body) in the top/bottom 6% band, small text
-   wholly in the left/right 10% margin (sidebar);
+   wholly in the left/right 10% margin (sidebar); never a segment in a row of three or more (a
+   table row), and a bare number not next to another number;
 3. key–value pairs (``parsers.keyvalue``; heading-sized text takes no part), then tables
    (``parsers.tables``), then bold labels without a colon over plain values;
 4. reading order: a column gutter is an x position that separates the items of at least two rows
@@ -39,7 +40,15 @@ from statistics import median
 from parsers.document import BBox, Document, Element, ElementKind, Page, Source
 from parsers.keyvalue import KVPair, find_bold_label_pairs, find_pairs
 from parsers.primitives import PageLines
-from parsers.segments import Seg, body_size, median_height, split_line, x_overlap, y_overlap
+from parsers.segments import (
+    Seg,
+    body_size,
+    median_height,
+    rows,
+    split_line,
+    x_overlap,
+    y_overlap,
+)
 from parsers.tables import TableBlock, find_tables
 
 _PAGE_NO = re.compile(
@@ -90,10 +99,22 @@ def _mark_furniture(pages: list[PageLines], segs: list[list[Seg]], body: float) 
             seen.update(keys)
     for pl, ss in zip(pages, segs, strict=True):
         h, w = pl.height or 1.0, pl.width or 1.0
+        # Row mates: a segment in a row of 3+ segments is a table cell, never furniture; a bare
+        # number is a page number only next to at most one non-numeric segment.
+        mates = {id(s): r for r in rows([s for s in ss if _in_band(s, pl, 0.15)]) for s in r}
         for s in ss:
             top = s.bbox.cy < h / 2
             small = s.size <= body * 0.9
-            if _in_band(s, pl, 0.10) and _PAGE_NO.match(s.text.strip()):
+            row = mates.get(id(s), [s])
+            if len(row) >= 3:
+                continue
+            others = [o for o in row if o is not s]
+            bare = s.text.strip().isdigit()
+            if (
+                _in_band(s, pl, 0.10)
+                and _PAGE_NO.match(s.text.strip())
+                and not (bare and any(o.text.strip()[:1].isdigit() for o in others))
+            ):
                 s.role = ElementKind.PAGE_NUMBER.value
             elif (
                 n_pages >= 2

@@ -203,3 +203,44 @@ def test_empty_page_and_no_pages():
     doc = aggregate([page([])], mime_type="application/pdf")
     assert doc.pages[0].elements == []
     assert aggregate([], mime_type="application/pdf").pages == []
+
+
+def test_three_column_running_text_is_not_a_table():
+    words = "lorem ipsum dolor sitam conse adipi elits sedeo".split()  # 5 letters: 175 pt lines
+    lines = [line(" ".join(words[(i + c + k) % 8] for k in range(6)) + f" c{c}",
+                  40 + c * 190, 80 + i * 12)
+             for c in range(3) for i in range(10)]
+    doc = aggregate([page(lines)], mime_type="application/pdf")
+    els = doc.elements()
+    assert [e.kind for e in els] == [ElementKind.TEXT] * 3
+    assert [e.text.split()[-1] for e in els] == ["c0", "c1", "c2"]  # column by column
+    assert all(e.text.count(f"c{i}") == 10 for i, e in enumerate(els))
+
+
+def test_table_at_the_top_edge_is_not_furniture():
+    rows = [cells(r, [40, 200, 300, 400], 8 + 14 * i) for i, r in enumerate(ROWS)]
+    doc = aggregate([page(rows)], mime_type="application/pdf")
+    assert [e.kind for e in doc.elements()] == [ElementKind.TABLE]
+    assert doc.elements()[0].table_rows() == ROWS
+
+
+def test_ocr_line_height_wobble_keeps_one_paragraph():
+    ps, _ = paragraph(A + " " + B, 72, 100, 40, ocr=True)
+    wobbly = []
+    for i, ln in enumerate(ps):  # box heights 10, 12, 10, 12 ... (descenders, tilt)
+        grow = 2.0 if i % 2 else 0.0
+        words = [w.model_copy(update={"bbox": w.bbox.model_copy(update={"y1": w.bbox.y1 + grow})})
+                 for w in ln.words]
+        wobbly.append(Line(words=words, bbox=BBox.enclosing([w.bbox for w in words])))
+    doc = aggregate([page(wobbly, ocr=True)], mime_type="image/png")
+    assert [e.text for e in doc.elements()] == [A + " " + B]
+
+
+def test_heading_below_a_two_block_header_closes_the_columns():
+    lines = [line("Seller Ltd", 50, 60), line("1 Road", 50, 74), line("Town", 50, 88),
+             line("Invoice No: 7", 350, 60), line("Date: 2024-01-01", 350, 74),
+             line("Items", 50, 130, 14, bold=True), line("Body text under the heading.", 50, 150)]
+    doc = aggregate([page(lines)], mime_type="application/pdf")
+    assert [e.text for e in doc.elements()] == [
+        "Seller Ltd 1 Road Town", "Invoice No: 7", "Date: 2024-01-01", "Items",
+        "Body text under the heading."]
