@@ -11,8 +11,9 @@ or of an OCR backend into a ``Document``. Per page, in this order:
 3. key–value pairs (``parsers.keyvalue``; heading-sized text takes no part), then tables
    (``parsers.tables``), then bold labels without a colon over plain values;
 4. reading order: a column gutter is an x position that separates the items of at least two rows
-   and that no item of those rows covers; items crossing it (titles, full-width blocks, tables)
-   cut the flow, and between two such items the left column is read before the right one; the
+   and that no item of those rows covers; items crossing it (titles, full-width blocks, tables),
+   and headings directly over such an item, cut the flow, and between two cuts the left column
+   is read before the right one; the
    same rule is applied again inside each column (three columns), otherwise rows top to bottom;
 5. segments become paragraphs, headings and list items: a block continues while the next line is
    just below (gap ≤ the page's usual line gap + 0.4 body heights), overlaps it horizontally, has
@@ -178,16 +179,19 @@ def _gutter(rws: list[list[_Item]]) -> float | None:
     return min(spots, key=lambda p: (crossings(p[0]), -p[1]))[0]
 
 
-def _nothing_beside(seq: list[_Item], k: int, x: float) -> bool:
-    """True when no item after ``seq[k]`` (up to the next gutter-crossing item) lies on the other
-    side of the gutter ``x``."""
+def _opens_full_width(seq: list[_Item], k: int, x: float) -> bool:
+    """True when the item right under ``seq[k]`` (a heading) crosses the gutter ``x`` and no item
+    between them lies on the other side: the heading belongs to full-width content below it
+    (a table under "Items"), not to its column."""
     left = seq[k].bbox.cx < x
     for it in seq[k + 1 :]:
         if it.bbox.x0 < x < it.bbox.x1:
             return True
         if (it.bbox.cx < x) != left:
             return False
-    return True
+        if it.bbox.y0 > seq[k].bbox.y1:  # the first item below it on its own side
+            return False
+    return False
 
 
 def _order(items: list[_Item], depth: int = 0) -> list[_Item]:
@@ -202,9 +206,9 @@ def _order(items: list[_Item], depth: int = 0) -> list[_Item]:
     right: list[_Item] = []
     seq = sorted(items, key=lambda i: (i.bbox.y0, i.bbox.x0))
     for k, it in enumerate(seq):
-        if it.bbox.x0 < x < it.bbox.x1 or (it.heading and _nothing_beside(seq, k, x)):
-            # Spans the gutter, or is a heading with nothing beside or below it on the other
-            # side: closes the columns above it.
+        if it.bbox.x0 < x < it.bbox.x1 or (it.heading and _opens_full_width(seq, k, x)):
+            # Spans the gutter, or is a heading over full-width content: closes the columns
+            # above it.
             out += _order(left, depth + 1) + _order(right, depth + 1) + [it]
             left, right = [], []
         elif it.bbox.cx < x:
