@@ -236,11 +236,21 @@ def test_ocr_line_height_wobble_keeps_one_paragraph():
     assert [e.text for e in doc.elements()] == [A + " " + B]
 
 
-def test_heading_below_a_two_block_header_closes_the_columns():
+def test_heading_over_full_width_content_closes_the_columns():
     lines = [line("Seller Ltd", 50, 60), line("1 Road", 50, 74), line("Town", 50, 88),
              line("Invoice No: 7", 350, 60), line("Date: 2024-01-01", 350, 74),
-             line("Items", 50, 130, 14, bold=True), line("Body text under the heading.", 50, 150)]
+             line("Items", 50, 130, 14, bold=True),
+             line("Body text under the heading runs across the whole width of the page.", 50, 150)]
     doc = aggregate([page(lines)], mime_type="application/pdf")
     assert [e.text for e in doc.elements()] == [
         "Seller Ltd 1 Road Town", "Invoice No: 7", "Date: 2024-01-01", "Items",
-        "Body text under the heading."]
+        "Body text under the heading runs across the whole width of the page."]
+
+
+def test_heading_in_a_longer_left_column_stays_in_it():
+    left, y = paragraph(A, 72, 100, 40)
+    left += [line("Later", 72, y + 20, 14, bold=True)]
+    more, _ = paragraph(B, 72, y + 40, 40)
+    right, _ = paragraph(C, 330, 100, 40)
+    doc = aggregate([page(left + more + right)], mime_type="application/pdf")
+    assert [e.text for e in doc.elements()] == [A, "Later", B, C]
