@@ -5,8 +5,8 @@ or of an OCR backend into a ``Document``. Per page, in this order:
 
 1. lines are cut into segments at wide gaps (``parsers.segments``);
 2. page furniture: page numbers in the top/bottom tenth, text repeated at the same place on at
-   least half of the pages (≥ 2), small text (≤ 0.9 × body) in the top/bottom 6% band, small text
-   wholly in the left/right 10% margin (sidebar); never a segment in a row of three or more (a
+   least half of the pages (≥ 2), small text (≤ 0.92 × body) in the top/bottom 6% band, small
+   text wholly in the left/right 10% margin (sidebar); never a segment in a row of three or more (a
    table row), and a bare number not next to another number;
 3. key–value pairs (``parsers.keyvalue``; heading-sized text takes no part), then tables
    (``parsers.tables``), then bold labels without a colon over plain values;
@@ -105,7 +105,7 @@ def _mark_furniture(pages: list[PageLines], segs: list[list[Seg]], body: float) 
         mates = {id(s): r for r in rows([s for s in ss if _in_band(s, pl, 0.15)]) for s in r}
         for s in ss:
             top = s.bbox.cy < h / 2
-            small = s.size <= body * 0.9
+            small = s.size <= body * 0.92
             row = mates.get(id(s), [s])
             if len(row) >= 3:
                 continue

@@ -254,3 +254,28 @@ def test_heading_in_a_longer_left_column_stays_in_it():
     right, _ = paragraph(C, 330, 100, 40)
     doc = aggregate([page(left + more + right)], mime_type="application/pdf")
     assert [e.text for e in doc.elements()] == [A, "Later", B, C]
+
+
+def test_ocr_field_block_beside_an_address_is_key_values_not_a_table():
+    """No colons, no bold (OCR): labels | values in two columns, an address sharing two rows."""
+    kw = {"ocr": True}
+    lines = [line("Seller Ltd", 50, 40, 16, **kw), line("1 Road", 50, 60, **kw),
+             line("Town AB1 2CD", 50, 74, **kw)]
+    facts = [("Invoice Date", "2025-08-15"), ("Due Date", "2025-08-25"),
+             ("Customer ID", "C-585"), ("Invoice No", "INV-39756"), ("Currency", "EUR")]
+    lines += [cells([k, v], [330, 430], 60 + 14 * i, **kw) for i, (k, v) in enumerate(facts)]
+    lines += [cells(["Contact", "Terms"], [50, 200], 160, **kw),
+              cells(["Maria Lopez", "Net 30"], [50, 200], 174, **kw)]
+    doc = aggregate([page(lines, ocr=True)], mime_type="image/png")
+    kv = {e.key: e.value for e in doc.elements() if e.kind == ElementKind.KEY_VALUE}
+    assert kv == {**dict(facts), "Contact": "Maria Lopez", "Terms": "Net 30"}
+    assert not [e for e in doc.elements() if e.kind == ElementKind.TABLE]
+    assert "1 Road Town AB1 2CD" in [e.text for e in doc.elements()]
+
+
+def test_two_column_table_with_header_stays_a_table():
+    rows = [["Country", "Capital"], ["France", "Paris"], ["Spain", "Madrid"], ["Peru", "Lima"]]
+    doc = aggregate([page([cells(r, [72, 250], 100 + 16 * i) for i, r in enumerate(rows)])],
+                    mime_type="application/pdf")
+    assert [e.kind for e in doc.elements()] == [ElementKind.TABLE]
+    assert doc.elements()[0].table_rows() == rows
