@@ -86,6 +86,7 @@ def score(doc: Document, truth: Truth) -> dict[str, float]:
         "kv_pairs": sum((_norm(k), _norm(v)) in kv for k, v in truth.pairs) / len(truth.pairs),
         "headings": sum(_norm(h) in heads for h in truth.headings) / len(truth.headings),
         "furniture_pages": furn / len(doc.pages),
+        "one_table_only": float(len(tables) == 1),  # no false tables
     }
 
 
