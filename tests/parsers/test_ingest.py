@@ -63,14 +63,14 @@ def test_scan_reading_order(invoice_scan_doc):
     assert any("Page 1 of 2" in e.text for e in furniture)
 
 
-def test_parse_lines_for_images_uses_pixels(invoice_scan_png):
-    import io
-
-    from PIL import Image
-
-    kind, pages = parse_lines(invoice_scan_png, ocr="rapidocr")
-    w, h = Image.open(io.BytesIO(invoice_scan_png)).size
-    assert kind is FileType.PNG and (pages[0].width, pages[0].height) == (w, h)
+def test_parse_lines_for_images_uses_pixels():
+    img = docgen.render_page(docgen.text_pdf(["Total due 416.04"], size=14), 0, 150)
+    kind, pages = parse_lines(docgen.png_bytes(img, "JPEG", quality=90), ocr="rapidocr")
+    assert kind is FileType.JPEG and (pages[0].width, pages[0].height) == img.size
+    assert pages[0].source is Source.OCR
+    (line,) = pages[0].lines
+    assert line.text == "Total due 416.04"
+    assert 0 <= line.bbox.x0 < line.bbox.x1 <= img.width
 
 
 def test_html_is_routed_by_bytes(tmp_path):
@@ -80,3 +80,11 @@ def test_html_is_routed_by_bytes(tmp_path):
     doc = parse(p)
     assert doc.mime_type == "text/html"
     assert "Opening hours nine to five." in doc.text
+
+
+def test_force_ocr_reads_a_born_digital_page_with_ocr():
+    pdf = docgen.text_pdf(["Payment due within thirty days"], size=14)
+    doc = parse(pdf, ocr="rapidocr", force_ocr=True)
+    assert doc.pages[0].ocr_backend == "rapidocr"
+    assert all(e.source is Source.OCR for e in doc.elements())
+    assert "Payment due within thirty days" in doc.text
