@@ -9,6 +9,9 @@ One run (``python -m benchmarks.run_all layout``) measures, on the generated two
    exact (header + line items,
    spaces ignored), key–value pairs exact (key and value, spaces ignored), headings found, and
    furniture (footer + page number on each page).
+   The same metrics on ``N_VARIANTS`` seeded variants (``benchmarks/layout_variants.py``: other
+   fonts, field styles and positions, table shapes, gutters) that the rules were not tuned on,
+   on the text layer, and one variant through rapidocr.
 2. **Speed** of ``aggregate`` + ``build_cctree`` per page on the text layer (best of 3).
 3. **HTML**: ``parse_html`` throughput on a generated 2,000-section page, and the time to refuse
    a page nested 100,000 levels deep.
@@ -26,6 +29,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from benchmarks.layout_variants import Truth, variant
 from parsers.cctree import build_cctree
 from parsers.document import Document, ElementKind, Source
 from parsers.html import parse_html
@@ -36,6 +40,7 @@ from prunestack.errors import TooLargeError
 from tests.parsers import docgen
 
 REPORTS = Path("reports")
+N_VARIANTS = 20
 
 
 def _norm(s: str) -> str:
@@ -47,38 +52,50 @@ def _similar(a: str, b: str) -> bool:
     return SequenceMatcher(None, _norm(a), _norm(b)).ratio() >= 0.9
 
 
-def score(doc: Document) -> dict[str, float]:
+def docgen_truth() -> Truth:
+    """Ground truth of the development document (``tests/parsers/docgen.invoice_pdf``)."""
+    return Truth(
+        paras=[p for _, p in docgen.TERMS_LEFT + docgen.TERMS_RIGHT],
+        rows=[docgen.TABLE_HEADER] + [i.cells() for i in docgen.LINE_ITEMS],
+        pairs=[*docgen.KV_LEFT, *docgen.KV_ABOVE, ("Bill To", " ".join(docgen.BUYER))],
+        headings=["INVOICE", docgen.TERMS_TITLE, "Items",
+                  *(h for h, _ in docgen.TERMS_LEFT + docgen.TERMS_RIGHT)],
+    )
+
+
+def score(doc: Document, truth: Truth) -> dict[str, float]:
     """Shares in [0, 1] of what the generator put on the pages that came back right."""
     els = doc.elements()
     p2 = [e for e in doc.pages[1].elements if not e.is_furniture]
-    paras = [p for _, p in docgen.TERMS_LEFT + docgen.TERMS_RIGHT]
-    whole = [next((i for i, e in enumerate(p2) if _similar(e.text, p)), None) for p in paras]
+    whole = [next((i for i, e in enumerate(p2) if _similar(e.text, p)), None) for p in truth.paras]
     order_ok = None not in whole and whole == sorted(whole)  # type: ignore[type-var]
     tables = [e for e in els if e.kind == ElementKind.TABLE]
     rows = tables[0].table_rows() if tables else []
-    want = [docgen.TABLE_HEADER] + [i.cells() for i in docgen.LINE_ITEMS]
-    cells = [(g, w) for gr, wr in zip(rows, want, strict=False)
+    cells = [(g, w) for gr, wr in zip(rows, truth.rows, strict=False)
              for g, w in zip(gr, wr, strict=False)]
-    n_cells = sum(len(r) for r in want)
+    n_cells = sum(len(r) for r in truth.rows)
     kv = {(_norm(e.key or ""), _norm(e.value or "")) for e in els
           if e.kind == ElementKind.KEY_VALUE}
-    pairs = [*docgen.KV_LEFT, *docgen.KV_ABOVE, ("Bill To", " ".join(docgen.BUYER))]
     heads = [_norm(e.text) for e in els if e.kind in (ElementKind.TITLE, ElementKind.HEADING)]
-    want_heads = ["INVOICE", docgen.TERMS_TITLE,
-                  *(h for h, _ in docgen.TERMS_LEFT + docgen.TERMS_RIGHT), "Items"]
     furn = sum({e.kind for e in p.elements if e.is_furniture}
                == {ElementKind.FOOTER, ElementKind.PAGE_NUMBER} for p in doc.pages)
     return {
         "reading_order": float(order_ok),
-        "paragraphs_whole": sum(w is not None for w in whole) / len(paras),
+        "paragraphs_whole": sum(w is not None for w in whole) / len(truth.paras),
         "table_cells": sum(_norm(g) == _norm(w) for g, w in cells) / n_cells,
-        "kv_pairs": sum((_norm(k), _norm(v)) in kv for k, v in pairs) / len(pairs),
-        "headings": sum(_norm(h) in heads for h in want_heads) / len(want_heads),
+        "kv_pairs": sum((_norm(k), _norm(v)) in kv for k, v in truth.pairs) / len(truth.pairs),
+        "headings": sum(_norm(h) in heads for h in truth.headings) / len(truth.headings),
         "furniture_pages": furn / len(doc.pages),
+        "one_table_only": float(len(tables) == 1),  # no false tables
     }
 
 
+def _mean(scores: list[dict[str, float]]) -> dict[str, float]:
+    return {k: sum(s[k] for s in scores) / len(scores) for k in scores[0]}
+
+
 def _ocr_doc(pdf: bytes, *, degraded: bool = False) -> tuple[Document, float]:
+    """Both pages rendered at 200 dpi (optionally degraded like a scan), rapidocr, aggregate."""
     from parsers.ocr import get_backend
 
     backend = get_backend("rapidocr")
@@ -127,18 +144,29 @@ def main() -> None:
     REPORTS.mkdir(exist_ok=True)
     pdf = docgen.invoice_pdf()
     text_pages = pdf_page_lines(pdf)
-    text = score(aggregate(text_pages, mime_type="application/pdf"))
+    truth = docgen_truth()
+    text = score(aggregate(text_pages, mime_type="application/pdf"), truth)
     ocr_doc, ocr_s = _ocr_doc(pdf)
-    ocr = score(ocr_doc)
-    scan = score(_ocr_doc(pdf, degraded=True)[0])
+    ocr = score(ocr_doc, truth)
+    scan = score(_ocr_doc(pdf, degraded=True)[0], truth)
+    held: list[dict[str, float]] = []
+    for seed in tqdm(range(N_VARIANTS), desc="held-out variants (text layer)"):
+        vpdf, vtruth = variant(seed)
+        held.append(score(aggregate(pdf_page_lines(vpdf), mime_type="application/pdf"), vtruth))
+    held_mean = _mean(held)
+    held_ocr = score(_ocr_doc(variant(0)[0])[0], variant(0)[1])
     result = {"text_layer": text, "ocr_rapidocr_200dpi": ocr, "ocr_degraded_scan": scan,
+              "held_out_text_layer_mean": held_mean, "held_out_per_seed": held,
+              "held_out_seed0_rapidocr": held_ocr,
               "ocr_s_per_page": ocr_s,
               "layout_ms_per_page": _speed(text_pages) * 1000, **_html()}
     (REPORTS / "layout.json").write_text(json.dumps(result, indent=2))
 
-    lines = ["| metric | text layer | rapidocr 200 dpi | rapidocr, degraded scan |",
-             "|---|---|---|---|"]
-    lines += [f"| {k} | {text[k]:.2f} | {ocr[k]:.2f} | {scan[k]:.2f} |" for k in text]
+    lines = ["| metric | dev doc: text layer | dev doc: rapidocr | dev doc: degraded scan | "
+             f"held-out ×{N_VARIANTS}: text layer (mean) | held-out seed 0: rapidocr |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {k} | {text[k]:.2f} | {ocr[k]:.2f} | {scan[k]:.2f} | {held_mean[k]:.2f} | "
+              f"{held_ocr[k]:.2f} |" for k in text]
     lines += ["", f"layout + CCTree: {result['layout_ms_per_page']:.1f} ms/page (text layer); "
               f"OCR {ocr_s:.1f} s/page", f"HTML: {result['html_mb']:.2f} MB, "
               f"{result['html_elements']} elements at {result['html_mb_per_s']:.2f} MB/s; "

@@ -5,8 +5,8 @@ Three shapes are recognised, in this order, on segments not yet claimed by anyth
 1. **inline** — one segment whose text is ``<key>: <value>`` with a short key (≤ 5 words that
    contain a letter) and a non-empty value; the key box is the words up to the colon.
 2. **label left of value** — a label segment (ends with ``:``, ≤ 5 words; or bold ≤ 4 words
-   followed by a non-bold segment) and the nearest segment to its right in the same visual row,
-   unless that one is a label itself or further than 0.35 page widths away.
+   followed by a non-bold segment that ends the row) and the nearest segment to its right in the
+   same visual row, unless that one is a label itself or further than 0.35 page widths away.
 3. **label above value** — a label segment with nothing (or another label) to its right, and a
    short segment (≤ 10 words) starting under it in the next row, at most 1.2 label heights below;
    lines continuing that value straight below (same left edge, line spacing) join the value.
@@ -171,7 +171,8 @@ def find_pairs(segs: list[Seg], *, max_value_width: float) -> list[KVPair]:
                 and seg.n_words <= 4
                 and split_inline(seg.text) is None
                 and right.bbox.width <= max_value_width
-                and len(row) == 2
+                and right.bbox.x0 - seg.bbox.x1 <= 0.7 * max_value_width
+                and right is row[-1]  # a value ends its row; a bold cell in a table does not
             ):
                 pairs.append(_pair(seg, right))
                 continue

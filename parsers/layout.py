@@ -5,13 +5,15 @@ or of an OCR backend into a ``Document``. Per page, in this order:
 
 1. lines are cut into segments at wide gaps (``parsers.segments``);
 2. page furniture: page numbers in the top/bottom tenth, text repeated at the same place on at
-   least half of the pages (≥ 2), small text (≤ 0.9 × body) in the top/bottom 6% band, small text
-   wholly in the left/right 10% margin (sidebar);
+   least half of the pages (≥ 2), small text (≤ 0.92 × body) in the top/bottom 6% band, small
+   text wholly in the left/right 10% margin (sidebar); never a segment in a row of three or more (a
+   table row), and a bare number not next to another number;
 3. key–value pairs (``parsers.keyvalue``; heading-sized text takes no part), then tables
    (``parsers.tables``), then bold labels without a colon over plain values;
 4. reading order: a column gutter is an x position that separates the items of at least two rows
-   and that no item of those rows covers; items crossing it (titles, full-width blocks, tables)
-   cut the flow, and between two such items the left column is read before the right one; the
+   and that no item of those rows covers; items crossing it (titles, full-width blocks, tables),
+   and headings directly over such an item, cut the flow, and between two cuts the left column
+   is read before the right one; the
    same rule is applied again inside each column (three columns), otherwise rows top to bottom;
 5. segments become paragraphs, headings and list items: a block continues while the next line is
    just below (gap ≤ the page's usual line gap + 0.4 body heights), overlaps it horizontally, has
@@ -39,7 +41,15 @@ from statistics import median
 from parsers.document import BBox, Document, Element, ElementKind, Page, Source
 from parsers.keyvalue import KVPair, find_bold_label_pairs, find_pairs
 from parsers.primitives import PageLines
-from parsers.segments import Seg, body_size, median_height, split_line, x_overlap, y_overlap
+from parsers.segments import (
+    Seg,
+    body_size,
+    median_height,
+    rows,
+    split_line,
+    x_overlap,
+    y_overlap,
+)
 from parsers.tables import TableBlock, find_tables
 
 _PAGE_NO = re.compile(
@@ -90,10 +100,22 @@ def _mark_furniture(pages: list[PageLines], segs: list[list[Seg]], body: float) 
             seen.update(keys)
     for pl, ss in zip(pages, segs, strict=True):
         h, w = pl.height or 1.0, pl.width or 1.0
+        # Row mates: a segment in a row of 3+ segments is a table cell, never furniture; a bare
+        # number is a page number only next to at most one non-numeric segment.
+        mates = {id(s): r for r in rows([s for s in ss if _in_band(s, pl, 0.15)]) for s in r}
         for s in ss:
             top = s.bbox.cy < h / 2
-            small = s.size <= body * 0.9
-            if _in_band(s, pl, 0.10) and _PAGE_NO.match(s.text.strip()):
+            small = s.size <= body * 0.92
+            row = mates.get(id(s), [s])
+            if len(row) >= 3:
+                continue
+            others = [o for o in row if o is not s]
+            bare = s.text.strip().isdigit()
+            if (
+                _in_band(s, pl, 0.10)
+                and _PAGE_NO.match(s.text.strip())
+                and not (bare and any(o.text.strip()[:1].isdigit() for o in others))
+            ):
                 s.role = ElementKind.PAGE_NUMBER.value
             elif (
                 n_pages >= 2
@@ -157,16 +179,19 @@ def _gutter(rws: list[list[_Item]]) -> float | None:
     return min(spots, key=lambda p: (crossings(p[0]), -p[1]))[0]
 
 
-def _nothing_beside(seq: list[_Item], k: int, x: float) -> bool:
-    """True when no item after ``seq[k]`` (up to the next gutter-crossing item) lies on the other
-    side of the gutter ``x``."""
+def _opens_full_width(seq: list[_Item], k: int, x: float) -> bool:
+    """True when the item right under ``seq[k]`` (a heading) crosses the gutter ``x`` and no item
+    between them lies on the other side: the heading belongs to full-width content below it
+    (a table under "Items"), not to its column."""
     left = seq[k].bbox.cx < x
     for it in seq[k + 1 :]:
         if it.bbox.x0 < x < it.bbox.x1:
             return True
         if (it.bbox.cx < x) != left:
             return False
-    return True
+        if it.bbox.y0 > seq[k].bbox.y1:  # the first item below it on its own side
+            return False
+    return False
 
 
 def _order(items: list[_Item], depth: int = 0) -> list[_Item]:
@@ -181,9 +206,9 @@ def _order(items: list[_Item], depth: int = 0) -> list[_Item]:
     right: list[_Item] = []
     seq = sorted(items, key=lambda i: (i.bbox.y0, i.bbox.x0))
     for k, it in enumerate(seq):
-        if it.bbox.x0 < x < it.bbox.x1 or (it.heading and _nothing_beside(seq, k, x)):
-            # Spans the gutter, or is a heading with nothing beside or below it on the other
-            # side: closes the columns above it.
+        if it.bbox.x0 < x < it.bbox.x1 or (it.heading and _opens_full_width(seq, k, x)):
+            # Spans the gutter, or is a heading over full-width content: closes the columns
+            # above it.
             out += _order(left, depth + 1) + _order(right, depth + 1) + [it]
             left, right = [], []
         elif it.bbox.cx < x:

@@ -203,3 +203,79 @@ def test_empty_page_and_no_pages():
     doc = aggregate([page([])], mime_type="application/pdf")
     assert doc.pages[0].elements == []
     assert aggregate([], mime_type="application/pdf").pages == []
+
+
+def test_three_column_running_text_is_not_a_table():
+    words = "lorem ipsum dolor sitam conse adipi elits sedeo".split()  # 5 letters: 175 pt lines
+    lines = [line(" ".join(words[(i + c + k) % 8] for k in range(6)) + f" c{c}",
+                  40 + c * 190, 80 + i * 12)
+             for c in range(3) for i in range(10)]
+    doc = aggregate([page(lines)], mime_type="application/pdf")
+    els = doc.elements()
+    assert [e.kind for e in els] == [ElementKind.TEXT] * 3
+    assert [e.text.split()[-1] for e in els] == ["c0", "c1", "c2"]  # column by column
+    assert all(e.text.count(f"c{i}") == 10 for i, e in enumerate(els))
+
+
+def test_table_at_the_top_edge_is_not_furniture():
+    rows = [cells(r, [40, 200, 300, 400], 8 + 14 * i) for i, r in enumerate(ROWS)]
+    doc = aggregate([page(rows)], mime_type="application/pdf")
+    assert [e.kind for e in doc.elements()] == [ElementKind.TABLE]
+    assert doc.elements()[0].table_rows() == ROWS
+
+
+def test_ocr_line_height_wobble_keeps_one_paragraph():
+    ps, _ = paragraph(A + " " + B, 72, 100, 40, ocr=True)
+    wobbly = []
+    for i, ln in enumerate(ps):  # box heights 10, 12, 10, 12 ... (descenders, tilt)
+        grow = 2.0 if i % 2 else 0.0
+        words = [w.model_copy(update={"bbox": w.bbox.model_copy(update={"y1": w.bbox.y1 + grow})})
+                 for w in ln.words]
+        wobbly.append(Line(words=words, bbox=BBox.enclosing([w.bbox for w in words])))
+    doc = aggregate([page(wobbly, ocr=True)], mime_type="image/png")
+    assert [e.text for e in doc.elements()] == [A + " " + B]
+
+
+def test_heading_over_full_width_content_closes_the_columns():
+    lines = [line("Seller Ltd", 50, 60), line("1 Road", 50, 74), line("Town", 50, 88),
+             line("Invoice No: 7", 350, 60), line("Date: 2024-01-01", 350, 74),
+             line("Items", 50, 130, 14, bold=True),
+             line("Body text under the heading runs across the whole width of the page.", 50, 150)]
+    doc = aggregate([page(lines)], mime_type="application/pdf")
+    assert [e.text for e in doc.elements()] == [
+        "Seller Ltd 1 Road Town", "Invoice No: 7", "Date: 2024-01-01", "Items",
+        "Body text under the heading runs across the whole width of the page."]
+
+
+def test_heading_in_a_longer_left_column_stays_in_it():
+    left, y = paragraph(A, 72, 100, 40)
+    left += [line("Later", 72, y + 20, 14, bold=True)]
+    more, _ = paragraph(B, 72, y + 40, 40)
+    right, _ = paragraph(C, 330, 100, 40)
+    doc = aggregate([page(left + more + right)], mime_type="application/pdf")
+    assert [e.text for e in doc.elements()] == [A, "Later", B, C]
+
+
+def test_ocr_field_block_beside_an_address_is_key_values_not_a_table():
+    """No colons, no bold (OCR): labels | values in two columns, an address sharing two rows."""
+    kw = {"ocr": True}
+    lines = [line("Seller Ltd", 50, 40, 16, **kw), line("1 Road", 50, 60, **kw),
+             line("Town AB1 2CD", 50, 74, **kw)]
+    facts = [("Invoice Date", "2025-08-15"), ("Due Date", "2025-08-25"),
+             ("Customer ID", "C-585"), ("Invoice No", "INV-39756"), ("Currency", "EUR")]
+    lines += [cells([k, v], [330, 430], 60 + 14 * i, **kw) for i, (k, v) in enumerate(facts)]
+    lines += [cells(["Contact", "Terms"], [50, 200], 160, **kw),
+              cells(["Maria Lopez", "Net 30"], [50, 200], 174, **kw)]
+    doc = aggregate([page(lines, ocr=True)], mime_type="image/png")
+    kv = {e.key: e.value for e in doc.elements() if e.kind == ElementKind.KEY_VALUE}
+    assert kv == {**dict(facts), "Contact": "Maria Lopez", "Terms": "Net 30"}
+    assert not [e for e in doc.elements() if e.kind == ElementKind.TABLE]
+    assert "1 Road Town AB1 2CD" in [e.text for e in doc.elements()]
+
+
+def test_two_column_table_with_header_stays_a_table():
+    rows = [["Country", "Capital"], ["France", "Paris"], ["Spain", "Madrid"], ["Peru", "Lima"]]
+    doc = aggregate([page([cells(r, [72, 250], 100 + 16 * i) for i, r in enumerate(rows)])],
+                    mime_type="application/pdf")
+    assert [e.kind for e in doc.elements()] == [ElementKind.TABLE]
+    assert doc.elements()[0].table_rows() == rows
