@@ -58,3 +58,20 @@ def test_no_word_lost_or_duplicated(seed):
     for p in doc.pages:
         for e in p.elements:
             assert 0.5 <= e.confidence <= 1.0 and e.page == p.number
+
+
+@pytest.mark.parametrize("seed", range(40, 60))
+def test_cctree_covers_every_element_once(seed):
+    from parsers.cctree import NodeKind, build_cctree, keyword_budget
+
+    rng = random.Random(seed)
+    pages = [random_page(rng, n, seed % 2 == 0) for n in range(1, rng.randrange(2, 4))]
+    doc = aggregate(pages, mime_type="application/pdf")
+    tree = build_cctree(doc)
+    covered = Counter(i for n in tree.iter() if n.kind not in (NodeKind.ROOT, NodeKind.SUPPLEMENT)
+                      for i in n.element_ids)
+    assert covered == Counter(e.id for e in doc.elements())
+    for n in tree.iter():
+        assert n.keyword_budget == keyword_budget(n.depth, n.height,
+                                                  [c.keyword_budget for c in n.children])
+        assert all(c.depth == n.depth + 1 for c in n.children)
