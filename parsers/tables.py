@@ -244,16 +244,18 @@ def find_tables(segs: list[Seg], *, page_width: float) -> tuple[list[TableBlock]
                 ))
             continue
         if len(cols) == 2 and n_main >= 3 and _label_value_column(cells):
-            for r in range(n_main):
-                k = next((c for c in cells if c.row == r and c.col == 0), None)
-                v = next((c for c in cells if c.row == r and c.col == 1), None)
-                if k is None or v is None or k.bbox is None or v.bbox is None:
+            for ri in range(n_main):
+                key_cell = next((c for c in cells if c.row == ri and c.col == 0), None)
+                val_cell = next((c for c in cells if c.row == ri and c.col == 1), None)
+                if (key_cell is None or val_cell is None or key_cell.bbox is None
+                        or val_cell.bbox is None):
                     continue
-                kv_segs = grid[(r, 0)] + grid[(r, 1)]
+                kv_segs = grid[(ri, 0)] + grid[(ri, 1)]
                 for s in kv_segs:
                     s.role = "kv"
-                pairs.append(KVPair(key=k.text.rstrip(":：").strip(), value=v.text,
-                                    key_bbox=k.bbox, value_bbox=v.bbox, segs=kv_segs))
+                pairs.append(KVPair(key=key_cell.text.rstrip(":：").strip(), value=val_cell.text,
+                                    key_bbox=key_cell.bbox, value_bbox=val_cell.bbox,
+                                    segs=kv_segs))
             continue
         for s in used:
             s.role = "table"
