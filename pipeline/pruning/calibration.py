@@ -61,8 +61,11 @@ def read_texts(path: str | Path) -> list[str]:
     return docs
 
 
-def local_english(max_chars: int = 400_000) -> list[str]:
-    """Real English paragraphs available offline, in a fixed order (deterministic)."""
+def local_english(split: str = "all", max_chars: int = 400_000) -> list[str]:
+    """Real English paragraphs available offline, in a fixed order (deterministic).
+
+    ``split``: "calib" (even paragraphs), "heldout" (odd paragraphs) or "all".
+    """
     docs: list[str] = []
     lic = Path("/usr/share/common-licenses")
     if lic.is_dir():
@@ -83,6 +86,10 @@ def local_english(max_chars: int = 400_000) -> list[str]:
         if len(d) >= 80 and sum(c.isalpha() for c in d) > 0.6 * len(d) and total < max_chars:
             out.append(d)
             total += len(d)
+    if split == "calib":
+        return out[0::2]
+    if split == "heldout":
+        return out[1::2]
     return out
 
 

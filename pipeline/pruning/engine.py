@@ -71,7 +71,7 @@ def calibration_ids(tokenizer: Any, recipe: PruneRecipe) -> torch.Tensor:
     if tokenizer is None:
         raise ConfigError("this method needs calibration text but the model has no tokenizer",
                           "save a tokenizer in the model folder")
-    docs = read_texts(recipe.calib) if recipe.calib else local_english()
+    docs = read_texts(recipe.calib) if recipe.calib else local_english("calib")
     return token_samples(tokenizer, docs, recipe.nsamples, recipe.seqlen, recipe.seed)
 
 

@@ -44,10 +44,19 @@ def finalize_config(spec: ModelSpec, head_dim: int | None = None) -> None:
         heads = {(a.n_heads, a.n_kv) for a in attns}
         if len(heads) == 1:
             n, n_kv = heads.pop()
-            cfg.head_dim = head_dim or attns[0].head_dim
-            cfg.num_attention_heads = n
-            if hasattr(cfg, "num_key_value_heads"):
-                cfg.num_key_value_heads = n_kv
+            saved = {k: getattr(cfg, k, None) for k in ("head_dim", "num_attention_heads",
+                                                         "num_key_value_heads")}
+            try:
+                cfg.head_dim = head_dim or attns[0].head_dim
+                cfg.num_attention_heads = n
+                if hasattr(cfg, "num_key_value_heads"):
+                    cfg.num_key_value_heads = n_kv
+                if hasattr(cfg, "validate"):
+                    cfg.validate()
+            except Exception:  # e.g. LlamaConfig insists hidden % heads == 0: keep per-module
+                for k, v in saved.items():
+                    if v is not None:
+                        setattr(cfg, k, v)
     mlps = [ls.mlp for ls in spec.layers if ls.mlp is not None]
     widths = {m.width for m in mlps}
     if len(widths) == 1:
@@ -60,6 +69,8 @@ def finalize_config(spec: ModelSpec, head_dim: int | None = None) -> None:
             if isinstance(getattr(cfg, name, None), int):
                 setattr(cfg, name, k)
         cfg.num_experts_per_tok = min(cfg.num_experts_per_tok, k)
+        if isinstance(getattr(spec.model, "num_experts", None), int):  # Mixtral's aux-loss count
+            spec.model.num_experts = k
 
 
 def overrides(model: nn.Module) -> dict[str, Any]:
