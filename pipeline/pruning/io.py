@@ -140,6 +140,10 @@ def save_pruned(model: nn.Module, out: str | Path, tokenizer: Any = None,
         if _auto_name(model) == "AutoModelForCausalLM":
             cfg.auto_map["AutoModel"] = "modeling_prunestack.PrunedModel"
     model.save_pretrained(out)
+    saved = json.loads((out / "config.json").read_text())
+    if saved.get("architectures") != [cls.__name__]:  # a reloaded Pruned* subclass saves its name
+        saved["architectures"] = [cls.__name__]
+        (out / "config.json").write_text(json.dumps(saved, indent=2, sort_keys=True) + "\n")
     if diff:
         src = Path(remote.__file__).read_text()
         src += (f"\n\nfrom transformers import {cls.__name__} as _Base  # noqa: E402\n\n"

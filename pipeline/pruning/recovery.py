@@ -96,7 +96,7 @@ def recover(pruned_dir: str | Path, data: str | Path, out: str | Path,
         loss.backward()
         optim.step()
         optim.zero_grad(set_to_none=True)
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     merged = peft_model.merge_and_unload().eval()
     rep.update({"loss_first": losses[0], "loss_last": sum(losses[-5:]) / len(losses[-5:]),
                 "ppl_after": perplexity(merged, tok, held, 128, 16)["ppl"],
