@@ -75,7 +75,7 @@ def local_english(split: str = "all", max_chars: int = 400_000) -> list[str]:
     for name in _STDLIB:
         try:
             mod = importlib.import_module(name)
-        except Exception:  # noqa: S112 - optional modules may be missing
+        except Exception:
             continue
         for _, obj in sorted(vars(mod).items()):
             doc = inspect.getdoc(obj) if callable(obj) or inspect.ismodule(obj) else None

@@ -131,8 +131,10 @@ def mlp_weights(mlp: MlpSpec) -> dict[str, torch.Tensor]:
 
 
 def magnitude_heads(attn: AttnSpec) -> torch.Tensor:
-    return heads_from_elem(attn, {k: w.detach().double() ** 2 for k, w in attn_weights(attn).items()})
+    sq = {k: w.detach().double() ** 2 for k, w in attn_weights(attn).items()}
+    return heads_from_elem(attn, sq)
 
 
 def magnitude_channels(mlp: MlpSpec) -> torch.Tensor:
-    return channels_from_elem(mlp, {k: w.detach().double() ** 2 for k, w in mlp_weights(mlp).items()})
+    sq = {k: w.detach().double() ** 2 for k, w in mlp_weights(mlp).items()}
+    return channels_from_elem(mlp, sq)

@@ -27,7 +27,13 @@ from pipeline.pruning import allocation as alloc
 from pipeline.pruning import criteria as C
 from pipeline.pruning import structures as S
 from pipeline.pruning import surgery
-from pipeline.pruning.calibration import capture, local_english, read_texts, run_block, token_samples
+from pipeline.pruning.calibration import (
+    capture,
+    local_english,
+    read_texts,
+    run_block,
+    token_samples,
+)
 from pipeline.pruning.compensation import compensate
 from pipeline.pruning.families import LayerSpec, ModelSpec, discover
 from pipeline.pruning.io import finalize_config

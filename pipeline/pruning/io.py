@@ -1,13 +1,14 @@
 """Save and reload pruned models.
 
-After surgery, ``finalize_config`` writes every width that is the same in all layers into the stock
-config fields (``num_attention_heads``, ``num_key_value_heads``, ``head_dim``, ``intermediate_size``,
-expert counts). ``overrides`` then builds a model from that config on the meta device and lists
-what still differs (per-layer shapes, created biases, module counts, zeroed sublayers). When nothing
-differs, the folder is a stock checkpoint (``AutoModelForCausalLM.from_pretrained`` loads it). When
-something does, the list goes to ``config["prunestack"]``, the self-contained ``remote.py`` is saved
-beside the weights as ``modeling_prunestack.py`` with an ``auto_map`` (stock transformers loads it
-with ``trust_remote_code=True``), and ``load_pruned`` rebuilds it without remote code.
+After surgery, ``finalize_config`` writes every width that is the same in all layers into the
+stock config fields (``num_attention_heads``, ``num_key_value_heads``, ``head_dim``,
+``intermediate_size``, expert counts). ``overrides`` then builds a model from that config on the
+meta device and lists what still differs (per-layer shapes, created biases, module counts,
+zeroed sublayers). When nothing differs, the folder is a stock checkpoint
+(``AutoModelForCausalLM.from_pretrained`` loads it). When something does, the list goes to
+``config["prunestack"]``, the self-contained ``remote.py`` is saved beside the weights as
+``modeling_prunestack.py`` with an ``auto_map`` (stock transformers loads it with
+``trust_remote_code=True``), and ``load_pruned`` rebuilds it without remote code.
 """
 
 from __future__ import annotations
@@ -93,8 +94,8 @@ def overrides(model: nn.Module) -> dict[str, Any]:
         rm = ref_mods.get(path)
         if rm is None or any(path.startswith(z + ".") for z in zeroed):
             continue
-        diff = {k: getattr(mod, k) for k in _INT_ATTRS
-                if isinstance(getattr(mod, k, None), int) and getattr(rm, k, None) != getattr(mod, k)}
+        diff = {k: getattr(mod, k) for k in _INT_ATTRS if isinstance(getattr(mod, k, None), int)
+                and getattr(rm, k, None) != getattr(mod, k)}
         diff.pop("in_features", None), diff.pop("out_features", None)  # from the weight shape
         if diff:
             attrs[path] = diff

@@ -6,15 +6,16 @@ import pytest
 import torch
 
 VOCAB = 512
-COMMON = dict(vocab_size=VOCAB, hidden_size=64, num_hidden_layers=3, max_position_embeddings=256,
-              bos_token_id=1, eos_token_id=2, pad_token_id=0, tie_word_embeddings=False)
+COMMON = {"vocab_size": VOCAB, "hidden_size": 64, "num_hidden_layers": 3,
+          "max_position_embeddings": 256, "bos_token_id": 1, "eos_token_id": 2,
+          "pad_token_id": 0, "tie_word_embeddings": False}
 
 
 def family_config(name: str):
     """A tiny config of ``name``: 8 query heads over 4 key/value heads (GQA), head size 8."""
     import transformers as tf
 
-    attn = dict(num_attention_heads=8, num_key_value_heads=4, head_dim=8)
+    attn = {"num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 8}
     if name == "llama":
         return tf.LlamaConfig(**COMMON, **attn, intermediate_size=96)
     if name == "mistral":

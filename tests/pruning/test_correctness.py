@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from pipeline.pruning import prune
 from pipeline.pruning import allocation as A
+from pipeline.pruning import prune
 from pipeline.pruning.compensation import compensate
 from pipeline.pruning.criteria import ChannelStats, flap_channel, wanda_channel
 from pipeline.pruning.families import discover
