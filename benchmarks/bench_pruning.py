@@ -6,8 +6,8 @@ fits the 2 shared CPU cores and memory of the dev machine; the blocks are full s
 
 For FLAP at 20/30/50 % of the block parameters: pruning wall time, peak memory of the run
 (model + the run's extra resident memory, sampled every 20 ms, as a multiple of the model size),
-per-token FLOPs before/after, and measured CPU prefill (128 tokens) and decode (greedy, KV cache)
-speed-ups against the ideal FLOP speed-up. Dense and pruned are timed interleaved in one process.
+per-token FLOPs before/after, and measured CPU prefill (64 tokens) and decode (greedy, KV cache,
+4 tokens) speed-ups against the ideal FLOP speed-up. Dense and pruned are timed interleaved in one process.
 Also runs the MiniLM real-weights study (``benchmarks.minilm_study``) unless
 ``PRUNESTACK_BENCH_SKIP_MINILM=1``. Writes reports/pruning_bench.{json,md,png}.
 """
@@ -53,11 +53,11 @@ class PeakRSS:
         self.peak = max(self.peak, self.proc.memory_info().rss)
 
 
-def bench_config(vocab: int):
+def bench_config(vocab: int, layers: int = 16):
     from transformers import LlamaConfig
 
     return LlamaConfig(vocab_size=vocab, hidden_size=2048, intermediate_size=8192,
-                       num_hidden_layers=16, num_attention_heads=32, num_key_value_heads=8,
+                       num_hidden_layers=layers, num_attention_heads=32, num_key_value_heads=8,
                        head_dim=64, max_position_embeddings=2048, tie_word_embeddings=True,
                        bos_token_id=1, eos_token_id=2)
 
@@ -86,10 +86,13 @@ def main() -> dict[str, Any]:
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     REPORTS.mkdir(exist_ok=True)
     vocab = int(os.environ.get("PRUNESTACK_BENCH_VOCAB", "32000"))
-    nsamples = int(os.environ.get("PRUNESTACK_BENCH_NSAMPLES", "8"))
+    nsamples = int(os.environ.get("PRUNESTACK_BENCH_NSAMPLES", "4"))
+    layers = int(os.environ.get("PRUNESTACK_BENCH_LAYERS", "16"))  # < 16 only for smoke tests
+    prompt = int(os.environ.get("PRUNESTACK_BENCH_PROMPT", "64"))
+    repeats = int(os.environ.get("PRUNESTACK_BENCH_REPEATS", "2"))
     torch.manual_seed(0)
     with torch.device("meta"):
-        dense = LlamaForCausalLM(bench_config(vocab))
+        dense = LlamaForCausalLM(bench_config(vocab, layers))
     dense = dense.to_empty(device="cpu")
     with torch.no_grad():
         for p in dense.parameters():
@@ -108,8 +111,8 @@ def main() -> dict[str, Any]:
                                 "seqlen": 128, "flops_seqlen": 128}, tokenizer=_Tok(vocab),
                         progress=True)
             wall = time.perf_counter() - t0
-        lat = prefill_decode({"dense": dense, "pruned": model}, prompt_len=128,
-                             decode_tokens=8, repeats=2, vocab=vocab)
+        lat = prefill_decode({"dense": dense, "pruned": model}, prompt_len=prompt,
+                             decode_tokens=4, repeats=repeats, vocab=vocab)
         st = res.stats
         ideal = st["flops_per_token_before"] / st["flops_per_token_after"]
         pre = lat["dense"]["prefill_s"] / lat["pruned"]["prefill_s"]
@@ -129,13 +132,15 @@ def main() -> dict[str, Any]:
                      "prune_wall_s": round(wall, 1),
                      "peak_x_model": round((size + mem.peak - mem.start) / size, 3)})
         del model
-    out = {"shape": "Llama-3.2-1B blocks (2048/16/32q/8kv/8192), random weights",
+    out = {"shape": f"Llama-3.2-1B blocks (2048/{layers}/32q/8kv/8192), random weights",
            "vocab": vocab, "model_bytes": size, "calibration": f"{nsamples} x 128 tokens",
-           "method": "flap (global allocation, bias compensation)", "rows": rows}
+           "method": "flap (global allocation, bias compensation)", "prompt_tokens": prompt,
+           "decode_tokens": 4, "repeats": repeats, "rows": rows}
     (REPORTS / "pruning_bench.json").write_text(json.dumps(out, indent=1))
     cols = list(rows[0].keys())
     md = ["# Pruning benchmark", "", f"{out['shape']}, vocab {vocab}, fp32 CPU, "
-          f"{torch.get_num_threads()} threads, model {size / 2**30:.2f} GiB, FLAP.", "",
+          f"{torch.get_num_threads()} threads, model {size / 2**30:.2f} GiB, FLAP; prefill "
+          f"{prompt} tokens, decode 4 tokens, median of {repeats} interleaved runs.", "",
           "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     md += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows]
     (REPORTS / "pruning_bench.md").write_text("\n".join(md) + "\n")

@@ -3,7 +3,7 @@
 Measured on real English text that ships with the machine (licence texts and Python standard
 library docstrings, held-out split): cosine similarity of sentence embeddings (mean pooling + L2
 normalisation, as sentence-transformers does) to the dense model's, and top-10 retrieval overlap
-(100 queries against 600 passages; share of the dense top-10 that the pruned top-10 recovers).
+(100 queries against 400 passages; share of the dense top-10 that the pruned top-10 recovers).
 Head pruning cannot be written as a stock BertConfig (transformers derives the head size from
 hidden / heads), so the study also prunes FFN channels only with uniform widths; the best such
 encoder is saved as a stock folder (``reports/minilm-pruned``) for retrieval and its forward-pass
@@ -31,14 +31,16 @@ RATIOS = [0.2, 0.3, 0.5]
 def embed(model: Any, tok: Any, texts: list[str], batch: int = 32, max_len: int = 128
           ) -> torch.Tensor:
     """[N, H] mean-pooled (attention-masked), L2-normalised sentence embeddings."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # batch similar lengths
     out = []
     for i in range(0, len(texts), batch):
-        enc = tok(texts[i: i + batch], padding=True, truncation=True, max_length=max_len,
-                  return_tensors="pt")
+        enc = tok([texts[j] for j in order[i: i + batch]], padding=True, truncation=True,
+                  max_length=max_len, return_tensors="pt")
         h = model(**enc).last_hidden_state  # [B, L, H]
         m = enc["attention_mask"].unsqueeze(-1).to(h.dtype)
         out.append(F.normalize((h * m).sum(1) / m.sum(1).clamp(min=1), dim=-1))
-    return torch.cat(out)
+    emb = torch.cat(out)
+    return emb[torch.argsort(torch.tensor(order))]  # back to input order
 
 
 def topk_overlap(q_dense: torch.Tensor, c_dense: torch.Tensor, q: torch.Tensor, c: torch.Tensor,
@@ -53,7 +55,7 @@ def corpus() -> tuple[list[str], list[str]]:
     from pipeline.pruning.calibration import local_english
 
     held = local_english("heldout")
-    passages = held[:600]
+    passages = held[:400]
     queries = []
     for p in local_english("calib")[:400:4]:  # first sentence of other paragraphs
         queries.append(p.split(". ")[0][:200])

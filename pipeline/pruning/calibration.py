@@ -14,6 +14,7 @@ Gradient criteria use the full model, one sample at a time (see ``engine``).
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import json
@@ -66,6 +67,16 @@ def local_english(split: str = "all", max_chars: int = 400_000) -> list[str]:
 
     ``split``: "calib" (even paragraphs), "heldout" (odd paragraphs) or "all".
     """
+    out = list(_local_english(max_chars))
+    if split == "calib":
+        return out[0::2]
+    if split == "heldout":
+        return out[1::2]
+    return out
+
+
+@functools.lru_cache(maxsize=2)
+def _local_english(max_chars: int) -> tuple[str, ...]:
     docs: list[str] = []
     lic = Path("/usr/share/common-licenses")
     if lic.is_dir():
@@ -86,11 +97,7 @@ def local_english(split: str = "all", max_chars: int = 400_000) -> list[str]:
         if len(d) >= 80 and sum(c.isalpha() for c in d) > 0.6 * len(d) and total < max_chars:
             out.append(d)
             total += len(d)
-    if split == "calib":
-        return out[0::2]
-    if split == "heldout":
-        return out[1::2]
-    return out
+    return tuple(out)
 
 
 def token_samples(tokenizer: Any, docs: list[str], nsamples: int, seqlen: int,
