@@ -7,7 +7,8 @@ fits the 2 shared CPU cores and memory of the dev machine; the blocks are full s
 For FLAP at 20/30/50 % of the block parameters: pruning wall time, peak memory of the run
 (model + the run's extra resident memory, sampled every 20 ms, as a multiple of the model size),
 per-token FLOPs before/after, and measured CPU prefill (64 tokens) and decode (greedy, KV cache,
-4 tokens) speed-ups against the ideal FLOP speed-up. Dense and pruned are timed interleaved in one process.
+4 tokens) speed-ups against the ideal FLOP speed-up. Dense and pruned are timed interleaved in
+one process.
 Also runs the MiniLM real-weights study (``benchmarks.minilm_study``) unless
 ``PRUNESTACK_BENCH_SKIP_MINILM=1``. Writes reports/pruning_bench.{json,md,png}.
 """
