@@ -20,7 +20,8 @@ from prunestack.errors import ConfigError
 def _echo_table(rep: dict[str, Any]) -> None:
     keys = ("family", "params_before", "params_after", "model_params_removed",
             "model_flops_removed", "achieved_ratio", "ppl_dense", "ppl_pruned",
-            "prefill_speedup", "decode_speedup", "wall_s", "peak_rss_mb")
+            "embedding_cosine_to_dense", "prefill_speedup", "decode_speedup",
+            "encoder_speedup", "wall_s", "peak_rss_mb")
     for k in keys:
         if k in rep:
             v = rep[k]
