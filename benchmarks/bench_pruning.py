@@ -16,6 +16,7 @@ Also runs the MiniLM real-weights study (``benchmarks.minilm_study``) unless
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import os
 import threading
@@ -132,7 +133,8 @@ def main() -> dict[str, Any]:
                      "pruned_decode_ms": round(1e3 * lat["pruned"]["decode_s_per_token"], 1),
                      "prune_wall_s": round(wall, 1),
                      "peak_x_model": round((size + mem.peak - mem.start) / size, 3)})
-        del model
+        del model, res  # the result holds the pruned model too
+        gc.collect()
     out = {"shape": f"Llama-3.2-1B blocks (2048/{layers}/32q/8kv/8192), random weights",
            "vocab": vocab, "model_bytes": size, "calibration": f"{nsamples} x 128 tokens",
            "method": "flap (global allocation, bias compensation)", "prompt_tokens": prompt,
