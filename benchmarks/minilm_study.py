@@ -3,7 +3,7 @@
 Measured on real English text that ships with the machine (licence texts and Python standard
 library docstrings, held-out split): cosine similarity of sentence embeddings (mean pooling + L2
 normalisation, as sentence-transformers does) to the dense model's, and top-10 retrieval overlap
-(50 queries against 200 passages, at most 48 tokens each; share of the dense top-10 that the
+(30 queries against 120 passages, at most 32 tokens each; share of the dense top-10 that the
 pruned top-10 recovers).
 Head pruning cannot be written as a stock BertConfig (transformers derives the head size from
 hidden / heads), so the study also prunes FFN channels only with uniform widths; the best such
@@ -29,7 +29,7 @@ RATIOS = [0.2, 0.3, 0.5]
 
 
 @torch.no_grad()
-def embed(model: Any, tok: Any, texts: list[str], batch: int = 32, max_len: int = 48
+def embed(model: Any, tok: Any, texts: list[str], batch: int = 32, max_len: int = 32
           ) -> torch.Tensor:
     """[N, H] mean-pooled (attention-masked), L2-normalised sentence embeddings."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # batch similar lengths
@@ -56,9 +56,9 @@ def corpus() -> tuple[list[str], list[str]]:
     from pipeline.pruning.calibration import local_english
 
     held = local_english("heldout")
-    passages = held[:200]
+    passages = held[:120]
     queries = []
-    for p in local_english("calib")[:200:4]:  # first sentence of other paragraphs
+    for p in local_english("calib")[:120:4]:  # first sentence of other paragraphs
         queries.append(p.split(". ")[0][:200])
     return queries, passages
 
@@ -95,7 +95,7 @@ def main(quick: bool = False) -> dict[str, Any]:
     for crit, ratio, structs, allocation in runs:
         model, _, _ = _load()
         recipe: dict[str, Any] = {"method": crit, "ratio": ratio, "structures": structs,
-                                  "nsamples": 16, "seqlen": 128}
+                                  "nsamples": 8, "seqlen": 64}
         if allocation:
             recipe["allocation"] = allocation
         t0 = time.perf_counter()
