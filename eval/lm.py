@@ -1,0 +1,97 @@
+"""Language-model measurements: perplexity at a stated sequence length, CPU latency.
+
+- ``perplexity``: exp(mean next-token NLL) over non-overlapping windows of ``seqlen`` tokens of the
+  given texts (no sliding context). Perplexity depends strongly on ``seqlen``; always report it.
+- ``prefill_decode``: median wall time of a prefill of ``prompt_len`` tokens and the median time
+  per decoded token (greedy, with the KV cache), measured interleaved across the given models so a
+  shared, noisy CPU affects all of them alike. ``encoder_latency`` does the same for encoders.
+No generation quality metrics here.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+
+@torch.no_grad()
+def perplexity(model: Any, tokenizer: Any, texts: list[str], seqlen: int = 128,
+               max_windows: int = 64) -> dict[str, Any]:
+    ids: list[int] = []
+    for t in texts:
+        ids += tokenizer(t, add_special_tokens=False)["input_ids"]
+        if tokenizer.eos_token_id is not None:
+            ids.append(tokenizer.eos_token_id)
+    n = min(max_windows, len(ids) // seqlen)
+    if n == 0:
+        raise ValueError(f"need at least {seqlen} tokens of text, got {len(ids)}")
+    dev = next(model.parameters()).device
+    windows = torch.tensor(ids[: n * seqlen]).view(n, seqlen)
+    if tokenizer.bos_token_id is not None:
+        windows[:, 0] = tokenizer.bos_token_id
+    nll, count = 0.0, 0
+    for i in range(0, n, 8):
+        x = windows[i: i + 8].to(dev)
+        logits = model(input_ids=x, use_cache=False).logits.float()  # [B, L, V]
+        loss = F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]),
+                               x[:, 1:].reshape(-1), reduction="sum")
+        nll += float(loss)
+        count += x[:, 1:].numel()
+    return {"ppl": math.exp(nll / count), "seqlen": seqlen, "windows": n, "tokens": count}
+
+
+@torch.no_grad()
+def _prefill_decode_once(model: Any, x: torch.Tensor, decode_tokens: int) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    out = model(input_ids=x, use_cache=True)
+    t1 = time.perf_counter()
+    past = out.past_key_values
+    tok = out.logits[:, -1:].argmax(-1)
+    t2 = time.perf_counter()
+    for _ in range(decode_tokens):
+        out = model(input_ids=tok, past_key_values=past, use_cache=True)
+        past = out.past_key_values
+        tok = out.logits[:, -1:].argmax(-1)
+    t3 = time.perf_counter()
+    return t1 - t0, (t3 - t2) / max(decode_tokens, 1)
+
+
+def prefill_decode(models: dict[str, Any], prompt_len: int = 128, decode_tokens: int = 16,
+                   repeats: int = 3, batch: int = 1, vocab: int | None = None,
+                   seed: int = 0) -> dict[str, dict[str, float]]:
+    """{name: {prefill_s, decode_s_per_token}} medians, runs interleaved across models."""
+    g = torch.Generator().manual_seed(seed)
+    any_model = next(iter(models.values()))
+    v = vocab or any_model.config.vocab_size
+    x = torch.randint(3, v, (batch, prompt_len), generator=g)
+    for m in models.values():  # warm-up
+        _prefill_decode_once(m, x[:, :8], 2)
+    res: dict[str, list[tuple[float, float]]] = {k: [] for k in models}
+    for _ in range(repeats):
+        for name, m in models.items():
+            res[name].append(_prefill_decode_once(m, x, decode_tokens))
+    return {k: {"prefill_s": statistics.median(a for a, _ in r),
+                "decode_s_per_token": statistics.median(b for _, b in r)} for k, r in res.items()}
+
+
+@torch.no_grad()
+def encoder_latency(models: dict[str, Any], seqlen: int = 128, batch: int = 16,
+                    repeats: int = 5, vocab: int | None = None) -> dict[str, float]:
+    """{name: median seconds per forward of [batch, seqlen]} interleaved across models."""
+    v = vocab or next(iter(models.values())).config.vocab_size
+    x = torch.randint(1000, v, (batch, seqlen), generator=torch.Generator().manual_seed(0))
+    mask = torch.ones_like(x)
+    for m in models.values():
+        m(input_ids=x[:2], attention_mask=mask[:2])
+    res: dict[str, list[float]] = {k: [] for k in models}
+    for _ in range(repeats):
+        for name, m in models.items():
+            t0 = time.perf_counter()
+            m(input_ids=x, attention_mask=mask)
+            res[name].append(time.perf_counter() - t0)
+    return {k: statistics.median(r) for k, r in res.items()}

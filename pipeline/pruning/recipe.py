@@ -1,0 +1,106 @@
+"""``PruneRecipe``: what a pruning run does, as data (pydantic v2, YAML round-trip).
+
+A run is criterion x structure x allocation x compensation. The recipe validates combinations
+(ratio in [0, 1), known method, structures that fit the method) and raises ``ConfigError`` with a
+hint otherwise. It does not know about models; family checks happen in ``families.discover``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from prunestack.errors import ConfigError
+
+Method = Literal["flap", "wanda-sp", "taylor", "magnitude", "block", "sublayer", "experts"]
+Structure = Literal["heads", "channels", "blocks", "sublayers", "experts"]
+METHODS = ("flap", "wanda-sp", "taylor", "magnitude", "block", "sublayer", "experts")
+
+# method -> (default structures, default allocation, default compensation)
+DEFAULTS: dict[str, tuple[list[str], str, bool]] = {
+    "flap": (["heads", "channels"], "global", True),
+    "wanda-sp": (["heads", "channels"], "uniform", False),
+    "taylor": (["heads", "channels"], "uniform", False),
+    "magnitude": (["heads", "channels"], "uniform", False),
+    "block": (["blocks"], "uniform", False),
+    "sublayer": (["sublayers"], "uniform", False),
+    "experts": (["experts"], "uniform", False),
+}
+
+
+class PruneRecipe(BaseModel):
+    """One pruning run. ``ratio`` is the share of the counted quantity to remove."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Method = "flap"
+    ratio: float = Field(0.2, description="share to remove, 0 <= ratio < 1")
+    count: Literal["params", "flops"] = "params"
+    structures: list[Structure] | None = None
+    allocation: Literal["uniform", "global", "layer-importance"] | None = None
+    compensation: bool | None = None
+    taylor_order: Literal[1, 2] = 1
+    calib: str | None = Field(None, description="text or JSONL file; None = built-in English text")
+    nsamples: int = Field(32, ge=1)
+    seqlen: int = Field(128, ge=8)
+    flops_seqlen: int = Field(512, ge=1, description="context length used to count attention FLOPs")
+    keep_first: int = Field(0, ge=0, description="leave the first N blocks untouched")
+    keep_last: int = Field(0, ge=0, description="leave the last N blocks untouched")
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _fill(self) -> PruneRecipe:
+        if not 0.0 <= self.ratio < 1.0:
+            raise ValueError(f"ratio must be in [0, 1), got {self.ratio}")
+        structs, alloc, comp = DEFAULTS[self.method]
+        if self.structures is None:
+            self.structures = list(structs)  # type: ignore[arg-type]
+        if self.allocation is None:
+            self.allocation = alloc  # type: ignore[assignment]
+        if self.compensation is None:
+            self.compensation = comp
+        width_methods = {"flap", "wanda-sp", "taylor", "magnitude"}
+        bad = [s for s in self.structures if (s in ("heads", "channels")) != (
+            self.method in width_methods)]
+        if bad:
+            raise ValueError(f"method {self.method!r} cannot prune structures {bad}")
+        if self.compensation and self.method not in ("flap", "wanda-sp", "magnitude", "taylor"):
+            raise ValueError("bias compensation applies to head/channel pruning only")
+        return self
+
+    @classmethod
+    def build(cls, **kw: object) -> PruneRecipe:
+        """Validate keyword options; raise ConfigError (not pydantic's error) on bad input."""
+        if "method" in kw and kw["method"] not in METHODS:
+            raise ConfigError(f"unknown pruning method {kw['method']!r}",
+                              f"one of {', '.join(METHODS)}")
+        try:
+            return cls(**kw)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(x) for x in first["loc"]) or "recipe"
+            raise ConfigError(f"bad recipe: {loc}: {first['msg']}",
+                              "see docs/pruning.md for the recipe fields") from None
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+    @classmethod
+    def from_yaml(cls, text: str) -> PruneRecipe:
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"recipe is not valid YAML: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError("recipe YAML must be a mapping of fields")
+        return cls.build(**data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> PruneRecipe:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"recipe file not found: {p}")
+        return cls.from_yaml(p.read_text())

@@ -1,0 +1,160 @@
+"""Surgery: rebuild weights with the kept rows/columns and keep modules and config consistent.
+
+Heads are removed as whole key/value groups (a KV head with all its query heads), so the query /
+key-value ratio of every attention module is unchanged and stock attention code keeps working.
+Channels are removed from gate/up rows and down columns together. Experts are removed from the
+router rows and the 3-D expert tensors. Blocks are removed from the layer list (layer indices and
+per-layer config lists are renumbered). Sublayers are replaced by a zero-output module.
+
+Modules are edited in place (same objects), so hooks and references stay valid. Global config
+fields are updated by ``io.finalize_config`` once every layer is done.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from pipeline.pruning.families import (
+    AttnSpec,
+    LayerSpec,
+    MlpSpec,
+    ModelSpec,
+    MoeSpec,
+    discover,
+)
+from pipeline.pruning.remote import ZeroAttention, ZeroMLP
+
+
+def _idx(keep: Sequence[int] | torch.Tensor, device: torch.device) -> torch.Tensor:
+    return torch.as_tensor(list(keep) if not isinstance(keep, torch.Tensor) else keep,
+                           dtype=torch.long, device=device)
+
+
+@torch.no_grad()
+def select_linear(lin: nn.Linear, rows: torch.Tensor | None = None,
+                  cols: torch.Tensor | None = None) -> None:
+    """Keep ``rows`` (outputs) and ``cols`` (inputs) of ``lin`` in place."""
+    w = lin.weight.data  # [out, in]
+    if rows is not None:
+        w = w.index_select(0, rows.to(w.device))
+        if lin.bias is not None:
+            lin.bias = nn.Parameter(lin.bias.data.index_select(0, rows.to(w.device)).clone())
+    if cols is not None:
+        w = w.index_select(1, cols.to(w.device))
+    lin.weight = nn.Parameter(w.clone())
+    lin.out_features, lin.in_features = int(w.shape[0]), int(w.shape[1])
+
+
+def head_rows(heads: torch.Tensor, head_dim: int) -> torch.Tensor:
+    """Row indices [len(heads) * head_dim] of the given heads."""
+    return (heads[:, None] * head_dim + torch.arange(head_dim)[None, :]).reshape(-1)
+
+
+def query_heads(groups: torch.Tensor, group: int) -> torch.Tensor:
+    """Query heads belonging to the given key/value groups, in order."""
+    return (groups[:, None] * group + torch.arange(group)[None, :]).reshape(-1)
+
+
+@torch.no_grad()
+def prune_heads(attn: AttnSpec, keep_groups: Sequence[int] | torch.Tensor) -> None:
+    """Keep the given key/value groups (with their query heads); update the module's counts."""
+    g = _idx(sorted(int(x) for x in keep_groups), torch.device("cpu"))
+    qh = query_heads(g, attn.group)
+    q_rows, kv_rows = head_rows(qh, attn.head_dim), head_rows(g, attn.head_dim)
+    if attn.qkv is not None:
+        nq = attn.n_heads * attn.head_dim
+        nkv = attn.n_kv * attn.head_dim
+        rows = torch.cat([q_rows, nq + kv_rows, nq + nkv + kv_rows])
+        select_linear(attn.qkv, rows=rows)
+    else:
+        assert attn.q is not None and attn.k is not None and attn.v is not None
+        select_linear(attn.q, rows=q_rows)
+        select_linear(attn.k, rows=kv_rows)
+        select_linear(attn.v, rows=kv_rows)
+    select_linear(attn.o, cols=q_rows)
+    n_heads, n_kv = len(qh), len(g)
+    mod = attn.module
+    for name, value in (("num_heads", n_heads), ("num_attention_heads", n_heads),
+                        ("num_key_value_heads", n_kv), ("all_head_size", n_heads * attn.head_dim)):
+        if isinstance(getattr(mod, name, None), int):
+            setattr(mod, name, value)
+    if attn.qkv is not None and hasattr(mod, "config"):  # Phi-3 reads counts from its config
+        cfg = copy.deepcopy(mod.config)
+        cfg.num_attention_heads, cfg.num_key_value_heads = n_heads, n_kv
+        mod.config = cfg
+    attn.n_heads, attn.n_kv = n_heads, n_kv
+
+
+@torch.no_grad()
+def prune_channels(mlp: MlpSpec, keep: Sequence[int] | torch.Tensor) -> None:
+    """Keep MLP channels ``keep`` (rows of gate/up, columns of down)."""
+    k = _idx(sorted(int(x) for x in keep), torch.device("cpu"))
+    if mlp.gate_up is not None:
+        width = mlp.down.in_features
+        select_linear(mlp.gate_up, rows=torch.cat([k, width + k]))
+    else:
+        assert mlp.up is not None
+        select_linear(mlp.up, rows=k)
+        if mlp.gate is not None:
+            select_linear(mlp.gate, rows=k)
+    select_linear(mlp.down, cols=k)
+    for name in ("intermediate_size", "intermediate_dim"):
+        if isinstance(getattr(mlp.module, name, None), int):
+            setattr(mlp.module, name, len(k))
+
+
+@torch.no_grad()
+def prune_experts(moe: MoeSpec, keep: Sequence[int] | torch.Tensor) -> None:
+    """Keep experts ``keep``: router rows and expert tensors; update expert counts."""
+    k = _idx(sorted(int(x) for x in keep), moe.router.weight.device)
+    moe.router.weight = nn.Parameter(moe.router.weight.data.index_select(0, k).clone())
+    if getattr(moe.router, "bias", None) is not None:
+        moe.router.bias = nn.Parameter(moe.router.bias.data.index_select(0, k).clone())
+    for name in ("gate_up_proj", "down_proj", "gate_up_proj_bias", "down_proj_bias"):
+        p = getattr(moe.experts, name, None)
+        if isinstance(p, torch.Tensor):
+            setattr(moe.experts, name, nn.Parameter(p.data.index_select(0, k).clone()))
+    for mod in (moe.router, moe.experts, moe.module):
+        if isinstance(getattr(mod, "num_experts", None), int):
+            mod.num_experts = len(k)
+        if isinstance(getattr(mod, "out_features", None), int):
+            mod.out_features = len(k)
+    moe.top_k = min(moe.top_k, len(k))
+
+
+def remove_blocks(spec: ModelSpec, keep: Sequence[int]) -> None:
+    """Keep only blocks ``keep`` (ShortGPT); renumber layer indices and per-layer config lists."""
+    keep = sorted(int(i) for i in keep)
+    model, cfg = spec.model, spec.model.config
+    parent_path, _, name = spec.layers_path.rpartition(".")
+    parent = model.get_submodule(parent_path) if parent_path else model
+    old = getattr(parent, name)
+    new = nn.ModuleList([old[i] for i in keep])
+    for new_i, layer in enumerate(new):
+        for mod in layer.modules():
+            if isinstance(getattr(mod, "layer_idx", None), int):
+                mod.layer_idx = new_i
+    setattr(parent, name, new)
+    if isinstance(getattr(cfg, "layer_types", None), list):
+        cfg.layer_types = [cfg.layer_types[i] for i in keep]
+    if spec.model_type == "qwen2_moe":  # sparse-vs-dense is decided by layer index
+        dense = [new_i for new_i, old_i in enumerate(keep)
+                 if spec.layers[old_i].moe is None]
+        cfg.mlp_only_layers, cfg.decoder_sparse_step = dense, 1
+    cfg.num_hidden_layers = len(keep)
+    spec.layers = discover(model).layers
+
+
+def zero_sublayer(layer: LayerSpec, kind: str) -> None:
+    """Replace the attention (``kind='attention'``) or MLP sublayer by a zero-output module."""
+    if kind == "attention":
+        layer.module.self_attn = ZeroAttention()
+        layer.attn = None
+    else:
+        name = "mlp" if hasattr(layer.module, "mlp") else "block_sparse_moe"
+        setattr(layer.module, name, ZeroMLP())
+        layer.mlp, layer.moe = None, None

@@ -1,0 +1,165 @@
+"""Correctness of the pruning math: planted units, exact compensation, GQA grouping, ratios."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from pipeline.pruning import allocation as A
+from pipeline.pruning import prune
+from pipeline.pruning.compensation import compensate
+from pipeline.pruning.criteria import ChannelStats, flap_channel, wanda_channel
+from pipeline.pruning.families import discover
+from pipeline.pruning.surgery import prune_heads, select_linear
+from tests.pruning.conftest import build
+
+
+def _logits(model, x):
+    with torch.no_grad():
+        out = model(input_ids=x)
+    return out.logits if hasattr(out, "logits") else out.last_hidden_state
+
+
+@torch.no_grad()
+def _plant_llama(model, dead_group: int, dead_channels: torch.Tensor) -> None:
+    """Make KV group ``dead_group`` and MLP channels ``dead_channels`` contribute nothing."""
+    for ls in discover(model).layers:
+        a, m = ls.attn, ls.mlp
+        hd, g = a.head_dim, a.group
+        q_cols = slice(dead_group * g * hd, (dead_group + 1) * g * hd)
+        a.o.weight[:, q_cols] = 0
+        a.q.weight[q_cols] = 0
+        a.k.weight[dead_group * hd:(dead_group + 1) * hd] = 0
+        a.v.weight[dead_group * hd:(dead_group + 1) * hd] = 0
+        m.down.weight[:, dead_channels] = 0
+        m.up.weight[dead_channels] = 0
+        m.gate.weight[dead_channels] = 0
+
+
+@pytest.mark.parametrize("method", ["flap", "wanda-sp", "magnitude", "taylor"])
+def test_planted_zero_units_are_removed_and_logits_unchanged(method, byte_tok):
+    model = build("llama")
+    dead = torch.arange(0, 96, 4)  # 24 of 96 channels = 25 %
+    _plant_llama(model, dead_group=2, dead_channels=dead)
+    x = torch.randint(3, 500, (2, 16))
+    before = _logits(model, x)
+    res = prune(model, {"method": method, "ratio": 0.25, "allocation": "uniform",
+                        "nsamples": 4, "seqlen": 32, "compensation": False},
+                tokenizer=byte_tok, progress=False)
+    for row in res.stats["layers"]:
+        assert (row["heads"], row["kv_heads"], row["intermediate"]) == (6, 3, 72)
+    spec = discover(model)
+    for ls in spec.layers:  # the surviving channels are exactly the live ones
+        assert torch.count_nonzero(ls.mlp.down.weight.abs().sum(0) == 0) == 0
+        assert torch.count_nonzero(ls.attn.o.weight.abs().sum(0) == 0) == 0
+    torch.testing.assert_close(_logits(model, x), before, rtol=1e-5, atol=1e-5)
+
+
+def test_flap_compensation_exact_for_constant_channels(byte_tok):
+    """BERT FFN channels whose input is constant (zero weight row, nonzero bias) are removed
+    first by FLAP (zero variance) and the bias update makes the output exactly unchanged."""
+    model = build("bert")
+    spec = discover(model)
+    const = torch.arange(1, 96, 4)  # 24 channels
+    with torch.no_grad():
+        for ls in spec.layers:
+            ls.mlp.up.weight[const] = 0
+            ls.mlp.up.bias[const] = torch.linspace(0.5, 2.0, len(const))
+    x = torch.randint(3, 500, (2, 16))
+    before = _logits(model, x)
+    prune(model, {"method": "flap", "ratio": 0.25, "structures": ["channels"],
+                  "allocation": "uniform", "nsamples": 4, "seqlen": 32},
+          tokenizer=byte_tok, progress=False)
+    assert all(ls.mlp.width == 72 for ls in discover(model).layers)
+    torch.testing.assert_close(_logits(model, x), before, rtol=1e-4, atol=1e-4)
+
+
+def test_compensation_creates_bias_and_is_exact():
+    torch.manual_seed(0)
+    lin = nn.Linear(6, 3, bias=False)
+    x = torch.randn(50, 6)
+    x[:, [1, 4]] = torch.tensor([0.7, -1.3])  # constant channels
+    ref = lin(x)
+    st = ChannelStats(6)
+    st.update(x)
+    keep = torch.tensor([True, False, True, True, False, True])
+    assert compensate(lin, st.mean.float(), keep) is True
+    select_linear(lin, cols=torch.nonzero(keep).flatten())
+    torch.testing.assert_close(lin(x[:, keep]), ref, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("family", ["llama", "phi3"])
+def test_gqa_groups_move_with_their_query_heads(family):
+    """Pruning KV group 1 must equal silencing exactly its query heads in the dense model."""
+    model = build(family)
+    ref = copy.deepcopy(model)
+    x = torch.randint(3, 500, (1, 12))
+    spec, rspec = discover(model), discover(ref)
+    for ls, rls in zip(spec.layers, rspec.layers, strict=True):
+        hd, g = ls.attn.head_dim, ls.attn.group
+        with torch.no_grad():  # group 1 = query heads g..2g-1
+            rls.attn.o.weight[:, g * hd: 2 * g * hd] = 0
+        prune_heads(ls.attn, [0, 2, 3])
+        assert ls.attn.n_heads == 6 and ls.attn.n_kv == 3
+    torch.testing.assert_close(_logits(model, x), _logits(ref, x), rtol=1e-5, atol=1e-5)
+
+
+def test_criteria_formulas():
+    torch.manual_seed(0)
+    x = torch.randn(3, 40, 5) * torch.tensor([1.0, 2.0, 0.0, 0.5, 3.0])
+    st = ChannelStats(5)
+    for part in x.split(1):
+        st.update(part)
+    flat = x.reshape(-1, 5).double()
+    torch.testing.assert_close(st.mean, flat.mean(0))
+    torch.testing.assert_close(st.var, flat.var(0))
+    w = torch.randn(4, 5)
+    torch.testing.assert_close(flap_channel(w, st), flat.var(0) * (w.double() ** 2).sum(0))
+    torch.testing.assert_close(wanda_channel(w, st),
+                               (w.abs().double() * flat.pow(2).mean(0).sqrt()).mean(0))
+
+
+def _groups(seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [A.UnitGroup(layer=i // 2, kind=("heads", "channels")[i % 2],
+                        scores=torch.rand(n, generator=g), cost=c)
+            for i, (n, c) in enumerate([(8, 96.0), (64, 3.0), (8, 96.0), (64, 3.0)])]
+
+
+@pytest.mark.parametrize("ratio", [0.2, 0.3, 0.5])
+def test_ratio_met_within_one_unit(ratio):
+    groups = _groups()
+    total = sum(g.cost * g.n for g in groups)
+    keeps = A.global_rank(groups, ratio)
+    assert abs(A.achieved(groups, keeps) - ratio) <= max(g.cost for g in groups) / total
+    keeps = A.uniform(groups, ratio)
+    for g, k in zip(groups, keeps, strict=True):
+        assert abs(int((~k).sum()) - ratio * g.n) <= 0.5 + 1e-9  # one unit in every layer
+    imp = {0: 0.1, 1: 0.9}
+    keeps = A.layer_weighted(groups, ratio, imp)
+    assert abs(A.achieved(groups, keeps) - ratio) <= 2 * 96.0 / total
+    removed = [int((~k).sum()) / g.n for g, k in zip(groups, keeps, strict=True)]
+    assert removed[0] >= removed[2]  # the less important layer loses more
+
+
+@pytest.mark.parametrize("count", ["params", "flops"])
+def test_engine_global_ratio_within_one_unit(count, byte_tok):
+    from pipeline.pruning.structures import channel_unit_cost, head_unit_cost
+
+    model = build("qwen2")
+    spec = discover(model)
+    costs = [(ls.attn.n_kv, head_unit_cost(ls.attn, count, 512)) for ls in spec.layers]
+    costs += [(ls.mlp.width, channel_unit_cost(ls.mlp, count)) for ls in spec.layers]
+    total = sum(n * c for n, c in costs)
+    res = prune(model, {"method": "flap", "ratio": 0.3, "count": count, "nsamples": 4,
+                        "seqlen": 32, "flops_seqlen": 512}, tokenizer=byte_tok, progress=False)
+    assert abs(res.stats["achieved_ratio"] - 0.3) <= max(c for _, c in costs) / total
+    after = discover(model)
+    removed = sum(c * (ls.attn.n_kv if i < 3 else 0) for i, ((_, c), ls) in
+                  enumerate(zip(costs[:3], after.layers, strict=True)))
+    removed = total - removed - sum(c * ls.mlp.width for (_, c), ls in
+                                    zip(costs[3:], after.layers, strict=True))
+    assert abs(removed / total - res.stats["achieved_ratio"]) < 1e-9
