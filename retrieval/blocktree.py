@@ -176,8 +176,15 @@ def build_block_tree(html: str | bytes | Node, max_words: int = 256,
     return BlockTree(root, blocks, max_words, words)
 
 
-def render(root: Node, selected: Sequence[Block]) -> str:
-    """HTML with only ``selected`` blocks, in document order, inside their ancestor tags."""
+SKELETON = frozenset({"html", "head", "body"})
+
+
+def render(root: Node, selected: Sequence[Block], skeleton: bool = True) -> str:
+    """HTML with only ``selected`` blocks, in document order, inside their ancestor tags.
+
+    ``skeleton=False`` leaves out the ``html``/``head``/``body`` tags themselves (not their
+    content), for embedding several pages' fragments in one context.
+    """
     if not selected:
         return ""
     full: set[int] = set()
@@ -192,31 +199,38 @@ def render(root: Node, selected: Sequence[Block]) -> str:
             if id(a) in opened:
                 break
             opened.add(id(a))
-    if id(root) in full:
+    if skeleton and id(root) in full:
         return serialize(root)
     out: list[str] = []
-    stack: list[Node | tuple[str] | tuple[int, int, Node]] = [root]
+    # stack items: (node, whole subtree?) | ("end", html) | ("text", parent, index)
+    stack: list[tuple] = [(root, id(root) in full)]
     while stack:
         item = stack.pop()
-        if isinstance(item, tuple):
-            if len(item) == 1:
-                out.append(item[0])
-            else:
-                parent, idx = item[2], item[1]
-                out.append(_render_text(str(parent.children[idx]),
-                                        texts[(id(parent), idx)]))
+        if item[0] == "end":
+            out.append(item[1])
             continue
-        out.append(_start(item))
-        stack.append((f"</{item.tag}>",))
-        for idx in range(len(item.children) - 1, -1, -1):
-            c = item.children[idx]
+        if item[0] == "text":
+            parent, idx = item[1], item[2]
+            out.append(_render_text(str(parent.children[idx]), texts[(id(parent), idx)]))
+            continue
+        node, whole = item
+        if whole and (skeleton or node.tag not in SKELETON):
+            out.append(serialize(node))
+            continue
+        if skeleton or node.tag not in SKELETON:
+            out.append(_start(node))
+            stack.append(("end", f"</{node.tag}>"))
+        for idx in range(len(node.children) - 1, -1, -1):
+            c = node.children[idx]
             if isinstance(c, str):
-                if (id(item), idx) in texts:
-                    stack.append((0, idx, item))
-            elif id(c) in full:
-                stack.append((serialize(c),))
+                if whole:
+                    stack.append(("end", htmllib.escape(c, quote=False)))
+                elif (id(node), idx) in texts:
+                    stack.append(("text", node, idx))
+            elif whole or id(c) in full:
+                stack.append((c, True))
             elif id(c) in opened:
-                stack.append(c)
+                stack.append((c, False))
     return "".join(out)
 
 
