@@ -81,9 +81,8 @@ class BlockTree:
             elif b.kind == "element":
                 out.extend(_split(b.node, b.path, b.tag_path, max_words, self._words))
             else:
-                start, end = b.span
-                for s in range(start, end, max_words):
-                    e = min(s + max_words, end)
+                words = str(b.node.children[b.child_index]).split()
+                for s, e in chunk_spans(words, max_words, *b.span):
                     out.append(Block(b.node, _chunk_path(b.path, s, e), "text", e - s,
                                      b.tag_path, b.child_index, (s, e)))
         return out
@@ -115,6 +114,24 @@ def _child_names(node: Node) -> list[tuple[Node, str, str]]:
     return out
 
 
+def chunk_spans(words: Sequence[str], max_words: int, start: int = 0,
+                end: int | None = None) -> list[tuple[int, int]]:
+    """Word ranges of at most ``max_words``, cut after a sentence end (``.!?``) where possible."""
+    end = len(words) if end is None else end
+    spans: list[tuple[int, int]] = []
+    s = start
+    while s < end:
+        e = min(s + max_words, end)
+        if e < end:
+            cut = next((j + 1 for j in range(e - 1, s, -1)
+                        if words[j][-1:] in ".!?" or words[j][-2:-1] in ".!?"), None)
+            if cut is not None and cut - s >= max(1, max_words // 3):
+                e = cut
+        spans.append((s, e))
+        s = e
+    return spans
+
+
 def _chunk_path(base: str, start: int, end: int) -> str:
     base = base.split("#", 1)[0]
     return f"{base}#w{start}-{end}"
@@ -131,13 +148,13 @@ def _split(node: Node, path: str, tag_path: tuple[str, ...], max_words: int,
         item = stack.pop()
         if item[0] == "text":
             _, parent, idx, ppath, ptp, k = item
-            tw = len(str(parent.children[idx]).split())
+            tw_words = str(parent.children[idx]).split()
+            tw = len(tw_words)
             tpath = f"{ppath}/text()[{k}]" if k else f"{ppath}/text()"
             if tw <= max_words:
                 out.append(Block(parent, tpath, "text", tw, ptp, idx, (0, tw)))
             else:
-                for s in range(0, tw, max_words):
-                    e = min(s + max_words, tw)
+                for s, e in chunk_spans(tw_words, max_words):
                     out.append(Block(parent, _chunk_path(tpath, s, e), "text", e - s, ptp, idx,
                                      (s, e)))
             continue
@@ -220,17 +237,27 @@ def render(root: Node, selected: Sequence[Block], skeleton: bool = True) -> str:
         if skeleton or node.tag not in SKELETON:
             out.append(_start(node))
             stack.append(("end", f"</{node.tag}>"))
-        for idx in range(len(node.children) - 1, -1, -1):
-            c = node.children[idx]
+        items: list[tuple] = []
+        sep = False  # a blank text node (not part of any block) separates kept siblings
+        for idx, c in enumerate(node.children):
+            item: tuple | None = None
             if isinstance(c, str):
                 if whole:
-                    stack.append(("end", htmllib.escape(c, quote=False)))
+                    item = ("end", htmllib.escape(c, quote=False))
+                elif c.isspace():
+                    sep = True
                 elif (id(node), idx) in texts:
-                    stack.append(("text", node, idx))
+                    item = ("text", node, idx)
             elif whole or id(c) in full:
-                stack.append((c, True))
+                item = (c, True)
             elif id(c) in opened:
-                stack.append((c, False))
+                item = (c, False)
+            if item is not None:
+                if sep and items:
+                    items.append(("end", " "))
+                items.append(item)
+                sep = False
+        stack.extend(reversed(items))
     return "".join(out)
 
 
