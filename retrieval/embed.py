@@ -10,6 +10,7 @@ Never reaches a model hub. Does not fine-tune and does not cache embeddings betw
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,16 @@ class Encoder:
             pooled = torch.nn.functional.normalize(pooled.float(), p=2, dim=1)
             out[rows] = pooled.cpu().numpy()
         return out
+
+
+@lru_cache(maxsize=4)
+def _cached_encoder(folder: str | None) -> Encoder:
+    return Encoder(folder)
+
+
+def get_encoder(encoder: str | Path | None = None) -> Encoder:
+    """A process-wide shared :class:`Encoder` per folder (models load once)."""
+    return _cached_encoder(str(Path(encoder).resolve()) if encoder is not None else None)
 
 
 def flat_index(vectors: np.ndarray) -> Any:

@@ -71,7 +71,7 @@ class HtmlIndex:
               max_words: int = 128, progress: bool = False) -> BuildStats:
         import faiss
 
-        from retrieval.embed import Encoder
+        from retrieval.embed import get_encoder
 
         src, out = Path(src), Path(out)
         if not src.is_dir():
@@ -84,7 +84,7 @@ class HtmlIndex:
         out.mkdir(parents=True, exist_ok=True)
         for name in ("index.faiss", "store.sqlite"):
             (out / name).unlink(missing_ok=True)
-        enc = Encoder(encoder)
+        enc = get_encoder(encoder)
         con = _connect(out / "store.sqlite")
         con.executescript("""
             CREATE TABLE pages(id INTEGER PRIMARY KEY, source TEXT NOT NULL, html TEXT NOT NULL);
@@ -157,9 +157,9 @@ class HtmlIndex:
     @property
     def encoder(self) -> Any:
         if self._encoder is None:
-            from retrieval.embed import Encoder
+            from retrieval.embed import get_encoder
 
-            self._encoder = Encoder(self.meta["encoder"])
+            self._encoder = get_encoder(self.meta["encoder"])
         return self._encoder
 
     def _page_tree(self, page_id: int) -> tuple[str, BlockTree]:

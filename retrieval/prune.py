@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -84,10 +83,9 @@ class EmbedPruner:
     name = "embed"
 
     def __init__(self, encoder: Any = None) -> None:
-        from retrieval.embed import Encoder
+        from retrieval.embed import Encoder, get_encoder
 
-        self.encoder = encoder if isinstance(encoder, Encoder) else _encoder(
-            str(encoder) if encoder is not None else None)
+        self.encoder = encoder if isinstance(encoder, Encoder) else get_encoder(encoder)
 
     def score(self, query: str, blocks: Sequence[Block], context_html: str = "") -> np.ndarray:
         from retrieval.embed import cosine_scores
@@ -128,13 +126,6 @@ class TwoStepPruner:
 
     def score(self, query: str, blocks: Sequence[Block], context_html: str = "") -> np.ndarray:
         return self.coarse.score(query, blocks, context_html)
-
-
-@lru_cache(maxsize=4)
-def _encoder(folder: str | None) -> Any:
-    from retrieval.embed import Encoder
-
-    return Encoder(folder)
 
 
 def make_pruner(name: str, model: str | Path | None = None, encoder: str | Path | None = None,
