@@ -95,15 +95,19 @@ class Node:
 
     def text(self) -> str:
         """All text of the subtree, in order, whitespace-collapsed."""
+        return _WS.sub(" ", self.raw_text()).strip()
+
+    def raw_text(self, lo: int = 0, hi: int | None = None) -> str:
+        """Concatenated text of children [lo, hi) and their subtrees, whitespace as is."""
         parts: list[str] = []
-        stack: list[Node | str] = [self]
+        stack: list[Node | str] = list(reversed(self.children[lo:hi]))
         while stack:
             n = stack.pop()
             if isinstance(n, str):
                 parts.append(n)
             else:
                 stack.extend(reversed(n.children))
-        return _WS.sub(" ", "".join(parts)).strip()
+        return "".join(parts)
 
 
 # ---------------------------------------------------------------------------- decoding and parsing

@@ -83,9 +83,11 @@ class EmbedPruner:
     name = "embed"
 
     def __init__(self, encoder: Any = None) -> None:
-        from retrieval.embed import Encoder, get_encoder
+        from retrieval.embed import get_encoder
 
-        self.encoder = encoder if isinstance(encoder, Encoder) else get_encoder(encoder)
+        # a folder (or None = MiniLM), or any object with encode(texts) -> [n, dim] unit vectors
+        self.encoder = get_encoder(encoder) if encoder is None or isinstance(
+            encoder, str | Path) else encoder
 
     def score(self, query: str, blocks: Sequence[Block], context_html: str = "") -> np.ndarray:
         from retrieval.embed import cosine_scores

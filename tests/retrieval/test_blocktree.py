@@ -42,9 +42,12 @@ def test_paths_resolve_in_cleaned_page(page_name):
     for b in tree.blocks:
         xpath = b.path.split("#", 1)[0]
         hits = doc.xpath(xpath)
-        assert len(hits) == 1, b.path
-        found = hits[0] if isinstance(hits[0], str) else hits[0].xpath("string()")
-        assert " ".join(found.split()).find(b.text) >= 0 or b.text in " ".join(found.split())
+        if b.kind == "run":  # a range of child nodes (text and inline elements)
+            assert len(hits) == b.span[1] - b.span[0], b.path
+        else:
+            assert len(hits) == 1, b.path
+        found = "".join(h if isinstance(h, str) else h.xpath("string()") for h in hits)
+        assert b.text in " ".join(found.split())
         if b.kind == "element":
             assert doc.getroottree().getpath(hits[0]) == b.path  # same scheme as lxml
 
@@ -79,6 +82,23 @@ def test_render_subset_keeps_ancestors_and_order():
     assert text.index("seven metres") < text.index("Tomas Reyes")
     assert doc.xpath("//article//blockquote/p")  # ancestors kept
     assert "Most read" not in html and "cookies" not in html
+
+
+def test_inline_runs_keep_sentences_whole():
+    sentence = ("Install it with <code>rustup</code> from <a>the site</a> today. "
+                "Then run <code>cargo new</code> to start. ")
+    page = "<p>" + "lead words here. " * 10 + "</p><p>" + sentence * 3 + "</p>"
+    tree = build_block_tree(page, 16)
+    runs = [b for b in tree.blocks if b.kind == "run"]
+    assert runs and all(b.words <= 16 for b in tree.blocks)
+    first = runs[0]
+    assert first.text.startswith("Install it with rustup from the site today.")
+    html = render(tree.root, [first])
+    assert "<code>rustup</code>" in html and "<a>the site</a>" in html
+    assert chars(b.text for b in tree.blocks) == chars([tree.root.text()])
+    fine = tree.refine(runs, 4)
+    assert all(b.words <= 4 for b in fine)
+    assert chars(b.text for b in fine) == chars(b.text for b in runs)
 
 
 def test_huge_paragraph_is_chunked():

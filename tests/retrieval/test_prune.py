@@ -122,7 +122,11 @@ def test_bad_inputs():
 
 
 def test_ten_megabyte_page_prunes():
-    para = "<div><p>filler words about nothing in particular at all</p></div>\n"
-    page = "<html><body>" + para * 60_000 + "<p>the secret code is 4711</p>" + para * 60_000
+    para = "<div class='row'><p>filler words about nothing in particular at all</p></div>\n"
+    half = 10_000_000 // len(para) // 2
+    page = "<html><body>" + para * half + "<p>the secret code is 4711</p>" + para * half
+    assert len(page) >= 9_900_000
+    tree = build_block_tree(page, 256)
+    assert tree.root.text().count("filler") == 2 * half  # nothing lost in cleaning
     r = prune_html(page, "what is the secret code", 20)
     assert "the secret code is 4711" in r.html and r.tokens <= 20
