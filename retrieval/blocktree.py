@@ -192,6 +192,10 @@ def _split(node: Node, path: str, tag_path: tuple[str, ...], max_words: int,
     return out
 
 
+def _blank(c: Node | str) -> bool:
+    return isinstance(c, str) and c.isspace()
+
+
 def _group(n: Node, lo: int, hi: int, npath: str, ntp: tuple[str, ...], max_words: int,
            words: dict[int, int]) -> list[tuple]:
     """Work items for children [lo, hi) of ``n``: runs of text + small inline elements, big texts,
@@ -215,8 +219,7 @@ def _group(n: Node, lo: int, hi: int, npath: str, ntp: tuple[str, ...], max_word
 
     def flush() -> None:
         nonlocal run, run_words
-        content = [i for i in run if not (isinstance(n.children[i], str)
-                                          and n.children[i].isspace())]
+        content = [i for i in run if not _blank(n.children[i])]
         if run_words > 0:
             if len(content) == 1:
                 items.append(single(content[0]))
@@ -303,24 +306,24 @@ def render(root: Node, selected: Sequence[Block], skeleton: bool = True) -> str:
         items: list[tuple] = []
         sep = False  # a blank text node (not part of any block) separates kept siblings
         for idx, c in enumerate(node.children):
-            item: tuple | None = None
+            keep: tuple | None = None
             if (id(node), idx) in in_runs:
-                item = ("end", htmllib.escape(c, quote=False)) if isinstance(c, str) else (c, True)
+                keep = ("end", htmllib.escape(c, quote=False)) if isinstance(c, str) else (c, True)
             elif isinstance(c, str):
                 if whole:
-                    item = ("end", htmllib.escape(c, quote=False))
+                    keep = ("end", htmllib.escape(c, quote=False))
                 elif c.isspace():
                     sep = True
                 elif (id(node), idx) in texts:
-                    item = ("text", node, idx)
+                    keep = ("text", node, idx)
             elif whole or id(c) in full:
-                item = (c, True)
+                keep = (c, True)
             elif id(c) in opened:
-                item = (c, False)
-            if item is not None:
+                keep = (c, False)
+            if keep is not None:
                 if sep and items:
                     items.append(("end", " "))
-                items.append(item)
+                items.append(keep)
                 sep = False
         stack.extend(reversed(items))
     return "".join(out)
