@@ -129,6 +129,11 @@ def _child_names(node: Node) -> list[tuple[Node, str, str]]:
     return out
 
 
+def _ends_sentence(word: str) -> bool:
+    """``end.`` / ``end?!`` / ``end."`` / ``end.)``."""
+    return word[-1] in ".!?" or (len(word) > 1 and word[-2] in ".!?" and word[-1] in "\"')]’”")
+
+
 def chunk_spans(words: Sequence[str], max_words: int, start: int = 0,
                 end: int | None = None) -> list[tuple[int, int]]:
     """Word ranges of at most ``max_words``, cut after a sentence end (``.!?``) where possible."""
@@ -138,8 +143,7 @@ def chunk_spans(words: Sequence[str], max_words: int, start: int = 0,
     while s < end:
         e = min(s + max_words, end)
         if e < end:
-            cut = next((j + 1 for j in range(e - 1, s, -1)
-                        if words[j][-1:] in ".!?" or words[j][-2:-1] in ".!?"), None)
+            cut = next((j + 1 for j in range(e - 1, s, -1) if _ends_sentence(words[j])), None)
             if cut is not None and cut - s >= max(1, max_words // 3):
                 e = cut
         spans.append((s, e))
