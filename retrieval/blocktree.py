@@ -143,7 +143,8 @@ def chunk_spans(words: Sequence[str], max_words: int, start: int = 0,
     while s < end:
         e = min(s + max_words, end)
         if e < end:
-            cut = next((j + 1 for j in range(e - 1, s, -1) if _ends_sentence(words[j])), None)
+            cut = next((j + 1 for j in range(e - 1, s - 1, -1) if _ends_sentence(words[j])),
+                       None)
             if cut is not None and cut - s >= max(1, max_words // 3):
                 e = cut
         spans.append((s, e))
