@@ -41,7 +41,7 @@ class ExtractOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     engine: Engine = "extractive"
-    min_score: float = Field(default=0.33, ge=0.0, le=1.0,
+    min_score: float = Field(default=0.42, ge=0.0, le=1.0,
                              description="extractive: below this a field is not found")
     fill_required: bool = Field(default=True, description="fill missing required non-nullable "
                                 "values with an empty value of their type (and report them)")

@@ -26,6 +26,8 @@ from pipeline.extract.schema import FieldSpec, humanize
 
 ORIGIN_PRIOR = {"kv": 0.06, "table": 0.03, "pair": 0.04, "line": 0.02, "block": 0.0, "title": 0.0,
                 "block_head": 0.02}
+#: kinds whose shape alone says what they are (a label is not needed to trust them)
+SELF_EVIDENT = frozenset({"currency", "email", "url"})
 ADDRESS_PARTS = {"street": "street", "street_address": "street", "address_line1": "street",
                  "line1": "street", "city": "city", "town": "city", "postal_code": "postal_code",
                  "postcode": "postal_code", "zip": "postal_code", "zip_code": "postal_code",
@@ -125,7 +127,7 @@ def _label_before(c: Candidate, span: str) -> str:
 
 
 class ExtractiveEngine:
-    def __init__(self, embedder: Any, min_score: float = 0.33) -> None:
+    def __init__(self, embedder: Any, min_score: float = 0.42) -> None:
         self.embedder = embedder
         self.min_score = min_score
 
@@ -154,6 +156,7 @@ class ExtractiveEngine:
         lab_idx = {t: i for i, t in enumerate(labels)}
         sim = self.embedder.similarity(descs, labels)  # [F, L]
         name_sim = self.embedder.similarity([humanize(f.name) for f in fields], labels)  # [F, L]
+        kinds = [value_kind(f) for f in fields]
         scored = []
         for fi, ci, p, label in rows:
             c = cands[ci]
@@ -161,7 +164,9 @@ class ExtractiveEngine:
             lab = max(sim[fi, lab_idx[label]], name_sim[fi, lab_idx[label]]) if label else 0.0
             ctx = sim[fi, lab_idx[c.context]] if c.context else 0.0
             rel = relevance.get(f.dotted, {}).get(c.element_id, 0.0)
-            s = 0.55 * lab + 0.15 * ctx + 0.2 * p.fit + 0.1 * rel + ORIGIN_PRIOR.get(c.origin, 0)
+            w_fit = 0.4 if kinds[fi] in SELF_EVIDENT else 0.2
+            s = 0.55 * lab + 0.15 * ctx + w_fit * p.fit + 0.1 * rel + \
+                ORIGIN_PRIOR.get(c.origin, 0)
             scored.append((float(s), fi, ci, p))
         scored.sort(key=lambda t: -t[0])
         taken: dict[tuple[str, str], int] = {}
@@ -181,7 +186,7 @@ class ExtractiveEngine:
                                  round(min(1.0, s) * c.confidence, 4), p.span)
         for fi, (s, ci, p) in fallback.items():
             f = fields[fi]
-            if f.dotted not in out:
+            if f.dotted not in out and s >= max(0.75, self.min_score + 0.2):
                 c = cands[ci]
                 out[f.dotted] = Leaf(p.value, c.page, c.bbox, c.element_id,
                                      round(min(1.0, s) * c.confidence * 0.8, 4), p.span)

@@ -146,6 +146,8 @@ def parse_amount(text: str) -> Parsed | None:
     best: tuple[float, Parsed] | None = None
     for m in _AMOUNT.finditer(text):
         pre, post = _currency_code(m["pre"]), _currency_code(m["post"])
+        if m["pre"] and not pre:  # "INV-1234": letters before the number are not a currency
+            continue
         value = _num(m["num"])
         if value is None:
             continue
