@@ -116,23 +116,47 @@ def llg_tokenizer(tokenizer: Any) -> Any:
 
 
 def closing_priority(tokenizer: Any) -> torch.Tensor:
-    """Float [V]: 3 for EOS, 2 for tokens made only of ``}`` / ``]`` (and spaces), 1 for tokens
-    made only of ``"}],`` characters, else 0. Added to masked logits near the token budget, so
-    the decoder prefers closing the value over opening new content."""
+    """Float [2, V] of closing priorities, row 0 outside a JSON string, row 1 inside one.
+
+    Outside: 3 EOS, 2 tokens made only of ``}`` / ``]``, 1 tokens made only of ``}],``.
+    Inside: 2 ``"`` followed only by ``}]``, 1 ``"`` or ``",`` (closes the string).
+    Added (scaled) to masked logits near the token budget, so the decoder closes the value
+    instead of opening new content."""
     slot = _slot(tokenizer)
     if "closing" not in slot:
-        pr = torch.zeros(vocab_size(tokenizer))
+        pr = torch.zeros(2, vocab_size(tokenizer))
         for i, b in enumerate(token_bytes(tokenizer)):
-            if not b:
+            s = (b or b"").strip()
+            if not s:
                 continue
-            s = b.strip()
-            if s and all(c in b"}]" for c in s):
-                pr[i] = 2.0
-            elif s and all(c in b'"}],' for c in s):
-                pr[i] = 1.0
-        pr[eos_id(tokenizer)] = 3.0
+            if all(c in b"}]" for c in s):
+                pr[0, i] = 2.0
+            elif all(c in b"}]," for c in s):
+                pr[0, i] = 1.0
+            if s[:1] == b'"' and s[1:] and all(c in b"}]" for c in s[1:]):
+                pr[1, i] = 2.0
+            elif s in (b'"', b'",'):
+                pr[1, i] = 1.0
+        pr[0, eos_id(tokenizer)] = 3.0
         slot["closing"] = pr
     return slot["closing"]
+
+
+class StringState:
+    """Tracks whether generated JSON text is inside a string literal, byte by byte."""
+
+    def __init__(self) -> None:
+        self.inside = False
+        self.escape = False
+
+    def feed(self, data: bytes | None) -> None:
+        for c in data or b"":
+            if self.escape:
+                self.escape = False
+            elif self.inside and c == 0x5C:  # backslash
+                self.escape = True
+            elif c == 0x22:  # quote
+                self.inside = not self.inside
 
 
 _SHIFTS = torch.arange(32, dtype=torch.int32)
@@ -146,3 +170,13 @@ def unpack_bitmask(bitmask: torch.Tensor, n: int) -> torch.Tensor:
 
 def new_bitmask(batch: int, n: int) -> torch.Tensor:
     return torch.zeros(batch, (n + 31) // 32, dtype=torch.int32)  # [B, W]
+
+
+def pack_bitmask(allowed: torch.Tensor) -> torch.Tensor:
+    """bool [V] → int32 [W] packed like :func:`unpack_bitmask` expects."""
+    n = allowed.shape[-1]
+    w = (n + 31) // 32
+    bits = torch.zeros(w * 32, dtype=torch.int64)
+    bits[:n] = allowed.to(torch.int64)
+    words = (bits.view(w, 32) << _SHIFTS.to(torch.int64)).sum(-1)  # [W] in [0, 2^32)
+    return torch.where(words >= 2**31, words - 2**32, words).to(torch.int32)
