@@ -1,0 +1,112 @@
+"""The parse front door: bytes or a path in, ``Document`` out.
+
+``parse(path_or_bytes, ocr="auto", pages=None, name=None)`` reads the file (a missing or
+unreadable path is an ``InputError``, files over ``MAX_FILE_BYTES`` a ``TooLargeError``), detects
+its type from the bytes (``parsers.detect``), and routes it:
+
+* PDF → ``parsers.pdf.pdf_page_lines`` (text layer, OCR for pages without one) →
+  ``parsers.layout.aggregate``;
+* image (PNG/JPEG/TIFF/WebP/BMP/GIF) → ``parsers.image.load_image`` (pixel limit, EXIF
+  orientation) → OCR → ``aggregate`` (one page, pixel units);
+* HTML → ``parsers.html.parse_html``.
+
+``parse_lines`` stops before the layout step and returns the ``PageLines``. ``pages`` applies to
+PDFs only (an image or HTML file is one page; asking for another page is an error).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from parsers.detect import FileType, detect_type
+from parsers.document import Document, Source
+from parsers.errors import PageSelectionError
+from parsers.image import MAX_PIXELS, load_image
+from parsers.ocr import OcrBackend, get_backend
+from parsers.pages import parse_pages
+from parsers.pdf import OCR_DPI, pdf_page_lines
+from parsers.primitives import PageLines
+from prunestack.errors import InputError, TooLargeError
+
+#: Largest file we read: 200 MiB.
+MAX_FILE_BYTES = 200 * 1024 * 1024
+
+
+def read_input(path_or_bytes: str | Path | bytes, name: str | None = None) -> tuple[bytes, str]:
+    """The bytes and a display name of the input."""
+    if isinstance(path_or_bytes, bytes | bytearray):
+        data = bytes(path_or_bytes)
+        if len(data) > MAX_FILE_BYTES:
+            raise TooLargeError(f"input is {len(data):,} bytes, over {MAX_FILE_BYTES:,}")
+        return data, name or ""
+    path = Path(path_or_bytes)
+    if not path.exists():
+        raise InputError(f"file not found: {path}")
+    if not path.is_file():
+        raise InputError(f"not a regular file: {path}")
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise TooLargeError(f"{path} is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,}")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return data, name or path.name
+
+
+def _image_pages(data: bytes, pages: str | None, backend: OcrBackend,
+                 max_pixels: int) -> list[PageLines]:
+    parse_pages(pages, 1)  # validates the selection: an image has exactly one page
+    image = load_image(data, max_pixels=max_pixels)
+    lines = backend.recognize(image)
+    return [PageLines(number=1, width=float(image.width), height=float(image.height),
+                      lines=lines, source=Source.OCR, ocr_backend=backend.name)]
+
+
+def parse_lines(
+    path_or_bytes: str | Path | bytes,
+    *,
+    ocr: str | OcrBackend = "auto",
+    pages: str | None = None,
+    dpi: int = OCR_DPI,
+    max_pixels: int = MAX_PIXELS,
+) -> tuple[FileType, list[PageLines]]:
+    """Detected type and per-page lines of a PDF or image (HTML has no lines: use ``parse``)."""
+    data, _ = read_input(path_or_bytes)
+    kind = detect_type(data)
+    if kind is FileType.PDF:
+        return kind, pdf_page_lines(data, pages=pages, ocr=ocr, dpi=dpi)
+    if kind.is_image:
+        backend = ocr if isinstance(ocr, OcrBackend) else get_backend(ocr)
+        return kind, _image_pages(data, pages, backend, max_pixels)
+    raise InputError(f"{kind.value} has no text lines to OCR", "use parse() for HTML")
+
+
+def parse(
+    path_or_bytes: str | Path | bytes,
+    *,
+    ocr: str | OcrBackend = "auto",
+    pages: str | None = None,
+    name: str | None = None,
+    dpi: int = OCR_DPI,
+    max_pixels: int = MAX_PIXELS,
+) -> Document:
+    """A ``Document`` from a PDF, an image or an HTML file (type detected from the bytes)."""
+    data, display = read_input(path_or_bytes, name)
+    kind = detect_type(data)
+    if kind is FileType.HTML:
+        if pages not in (None, "", "all"):
+            parse_pages(pages, 1)
+        from parsers.html import parse_html
+
+        return parse_html(data, name=display)
+    from parsers.layout import aggregate
+
+    if kind is FileType.PDF:
+        page_lines = pdf_page_lines(data, pages=pages, ocr=ocr, dpi=dpi)
+    else:
+        backend = ocr if isinstance(ocr, OcrBackend) else get_backend(ocr)
+        page_lines = _image_pages(data, pages, backend, max_pixels)
+    if not page_lines:
+        raise PageSelectionError("no pages selected")
+    return aggregate(page_lines, source_name=display, mime_type=kind.value)

@@ -1,0 +1,72 @@
+"""Group positioned words into lines: the shared last step of the PDF text layer and OCR backends.
+
+``group_lines(words, baselines)`` clusters words whose baselines agree (PDF: exact baselines from
+the text layer) or, without baselines (OCR), whose vertical extents overlap by most of the smaller
+height, then orders each line left to right. A line may run across a column gutter or table
+cells; cutting it there is the layout step's job (``parsers.layout``). Nothing here reads files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from parsers.document import BBox
+from parsers.primitives import Line, Word
+
+#: Words share a line when their baselines differ by less than this many font sizes (heights).
+BASELINE_TOL_EM = 0.25
+#: Without baselines: vertical overlap needed, as a share of the smaller word height.
+MIN_V_OVERLAP = 0.5
+
+
+@dataclass
+class _Row:
+    words: list[Word]
+    base: float  # baseline (PDF) or vertical centre (OCR)
+    y0: float
+    y1: float
+    size: float
+
+
+def _size(w: Word) -> float:
+    return w.font_size if w.font_size else max(w.bbox.height, 1e-6)
+
+
+def group_lines(words: list[Word], baselines: list[float] | None = None) -> list[Line]:
+    """Lines of ``words`` top to bottom; each line's words left to right.
+
+    ``baselines[i]`` is word i's baseline y (top-left origin); without them the vertical centre
+    and box overlap decide.
+    """
+    if baselines is not None and len(baselines) != len(words):
+        raise ValueError("one baseline per word")
+    order = sorted(range(len(words)), key=lambda i: (words[i].bbox.y0 + words[i].bbox.y1) / 2)
+    rows: list[_Row] = []
+    for i in order:
+        w = words[i]
+        base = baselines[i] if baselines is not None else w.bbox.cy
+        best, best_d = None, float("inf")
+        for row in rows[-8:]:  # rows are created top-down: only recent ones can match
+            if baselines is not None:
+                d = abs(row.base - base)
+                ok = d < BASELINE_TOL_EM * min(row.size, _size(w))
+            else:
+                ov = min(row.y1, w.bbox.y1) - max(row.y0, w.bbox.y0)
+                ok = ov >= MIN_V_OVERLAP * min(row.y1 - row.y0, w.bbox.height)
+                d = abs(row.base - base)
+            if ok and d < best_d:
+                best, best_d = row, d
+        if best is None:
+            rows.append(_Row([w], base, w.bbox.y0, w.bbox.y1, _size(w)))
+        else:
+            best.words.append(w)
+            best.y0, best.y1 = min(best.y0, w.bbox.y0), max(best.y1, w.bbox.y1)
+            if baselines is None:
+                best.base = (best.y0 + best.y1) / 2
+    lines = []
+    for row in rows:
+        ws = sorted(row.words, key=lambda w: w.bbox.x0)
+        conf = min(w.confidence for w in ws)
+        lines.append(Line(words=ws, bbox=BBox.enclosing([w.bbox for w in ws]), confidence=conf))
+    lines.sort(key=lambda ln: (ln.bbox.y0, ln.bbox.x0))
+    return lines

@@ -1,0 +1,28 @@
+"""The one OCR interface: ``OcrBackend.recognize(image) -> list[Line]`` in image pixels.
+
+A backend turns an upright RGB ``PIL.Image`` into lines of words with boxes (pixels, top-left
+origin) and confidences in [0, 1]. Backends are loaded lazily and cached by ``parsers.ocr``;
+``available()`` must be cheap (no model loading). Nothing here renders PDFs or scales boxes.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from PIL import Image
+
+from parsers.primitives import Line
+
+
+class OcrBackend(ABC):
+    #: the name used by ``--ocr`` and recorded on OCR'd pages
+    name: str = ""
+
+    @classmethod
+    @abstractmethod
+    def available(cls) -> bool:
+        """Whether the backend's package/binary and models are present (cheap check)."""
+
+    @abstractmethod
+    def recognize(self, image: Image.Image) -> list[Line]:
+        """Lines of words, top to bottom, each line left to right, boxes in ``image`` pixels."""

@@ -1,0 +1,93 @@
+"""Tesseract backend: the ``tesseract`` binary via subprocess, TSV output, word-level boxes.
+
+The image goes to Tesseract's stdin as PNG; its TSV (level 5 rows = words, with block, paragraph
+and line numbers) is grouped into lines by Tesseract's own line ids and each line split again
+where the words stop overlapping vertically. Confidences (0-100) are scaled to [0, 1]. It runs
+single-threaded (``OMP_THREAD_LIMIT=1``) and is killed after ``timeout_s``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import subprocess
+
+from PIL import Image
+
+from parsers.document import BBox
+from parsers.errors import OcrUnavailableError
+from parsers.lines import group_lines
+from parsers.ocr.base import OcrBackend
+from parsers.primitives import Line, Word
+from prunestack.errors import DeadlineError, InputError
+
+
+class TesseractBackend(OcrBackend):
+    name = "tesseract"
+
+    def __init__(self, *, lang: str = "eng", psm: int = 3, timeout_s: float = 300.0) -> None:
+        self.lang = lang
+        self.psm = psm
+        self.timeout_s = timeout_s
+
+    @classmethod
+    def binary(cls) -> str | None:
+        return shutil.which("tesseract")
+
+    @classmethod
+    def available(cls) -> bool:
+        return cls.binary() is not None
+
+    def tsv(self, image: Image.Image) -> str:
+        exe = self.binary()
+        if exe is None:
+            raise OcrUnavailableError("the tesseract binary is not on PATH",
+                                      "apt-get install tesseract-ocr tesseract-ocr-eng")
+        buf = io.BytesIO()
+        image.convert("RGB").save(buf, format="PNG")
+        env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+        try:
+            proc = subprocess.run(
+                [exe, "stdin", "stdout", "-l", self.lang, "--psm", str(self.psm), "tsv"],
+                input=buf.getvalue(), capture_output=True, timeout=self.timeout_s, env=env,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise DeadlineError(f"tesseract took longer than {self.timeout_s:.0f} s") from None
+        if proc.returncode != 0:
+            msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise InputError(f"tesseract failed: {msg[-1] if msg else proc.returncode}")
+        return proc.stdout.decode("utf-8", "replace")
+
+    def recognize(self, image: Image.Image) -> list[Line]:
+        return parse_tsv(self.tsv(image))
+
+
+def parse_tsv(tsv: str) -> list[Line]:
+    """Lines from Tesseract TSV output (word rows only; empty and conf -1 rows skipped)."""
+    groups: dict[tuple[int, int, int, int], list[Word]] = {}
+    reader = csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE)
+    for row in reader:
+        try:
+            if int(row["level"]) != 5:
+                continue
+            text = (row.get("text") or "").strip()
+            conf = float(row["conf"])
+            if not text or conf < 0:
+                continue
+            x, y, w, h = (int(row[k]) for k in ("left", "top", "width", "height"))
+            key = (int(row["page_num"]), int(row["block_num"]), int(row["par_num"]),
+                   int(row["line_num"]))
+        except (KeyError, TypeError, ValueError):
+            continue
+        groups.setdefault(key, []).append(
+            Word(text=text, bbox=BBox(x0=x, y0=y, x1=x + w, y1=y + h),
+                 confidence=min(max(conf / 100.0, 0.0), 1.0))
+        )
+    lines: list[Line] = []
+    for words in groups.values():
+        lines.extend(group_lines(words))
+    lines.sort(key=lambda ln: (ln.bbox.y0, ln.bbox.x0))
+    return lines

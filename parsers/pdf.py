@@ -1,0 +1,225 @@
+"""PDF pages to ``PageLines`` with pypdfium2: the text layer where there is one, OCR where not.
+
+Text layer: every character's loose box, baseline origin, font size, weight and font name come
+from pdfium (``FPDFText_*``); characters become words at whitespace (real or pdfium-generated)
+and at horizontal gaps wider than ``WORD_GAP_EM`` font sizes; words become lines by baseline
+(``parsers.lines``). A word is bold when pdfium reports a weight ≥ 600, the font's ForceBold flag,
+or a font name containing Bold/Black/Heavy/Semibold. Coordinates are PDF points, top-left origin,
+relative to the page's crop box.
+
+Pages whose text layer has no printable character are rendered at ``dpi`` (≥ 200) and OCR'd with
+the chosen backend; the OCR boxes (pixels) are scaled back to points. Unreadable files raise
+``CorruptPdfError``, password-protected ones ``EncryptedPdfError``, page-less ones
+``EmptyPdfError``. This module does not build blocks, tables or reading order (``parsers.layout``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from parsers.document import BBox, Source
+from parsers.errors import CorruptPdfError, EmptyPdfError, EncryptedPdfError
+from parsers.lines import group_lines
+from parsers.ocr import OcrBackend, get_backend
+from parsers.pages import parse_pages
+from parsers.primitives import Line, PageLines, Word
+
+#: A horizontal gap wider than this many font sizes between two glyphs starts a new word.
+WORD_GAP_EM = 0.2
+#: Default OCR resolution for pages without a text layer (the issue asks for ≥ 200 dpi).
+OCR_DPI = 200
+_BOLD_NAME = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
+_FORCE_BOLD = 1 << 18  # PDF font descriptor flag 19 (ForceBold), as FPDFText_GetFontInfo reports
+_PASSWORD_ERRORS = (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY)
+_ENCRYPT = re.compile(rb"/Encrypt\b")
+_EMPTY_PAGE_TREE = re.compile(
+    rb"/Type\s*/Pages\b[^>]*?/Count\s+0\b|/Count\s+0\b[^>]*?/Type\s*/Pages"
+)
+
+
+@contextmanager
+def open_pdf(data: bytes, password: str | None = None) -> Iterator[pdfium.PdfDocument]:
+    """Open ``data`` with pdfium, turning its failures into the parsers' input errors."""
+    try:
+        pdf = pdfium.PdfDocument(data, password=password)
+    except pdfium.PdfiumError as exc:
+        # pdfium's last-error code can be stale (it is not reset on every failure), so a password
+        # error only counts when the file has an /Encrypt dictionary.
+        code = getattr(exc, "err_code", None)
+        if code in _PASSWORD_ERRORS and _ENCRYPT.search(data):
+            what = "the password is wrong" if password else "it needs a password"
+            raise EncryptedPdfError(f"the PDF is encrypted and {what}",
+                                    "decrypt it first, e.g. with qpdf --decrypt") from None
+        if _EMPTY_PAGE_TREE.search(data[-65536:]) or _EMPTY_PAGE_TREE.search(data[:65536]):
+            raise EmptyPdfError("the PDF has no pages") from None
+        raise CorruptPdfError(f"the PDF cannot be read (truncated or damaged): {exc}",
+                              "re-export or repair the file") from None
+    try:
+        if len(pdf) == 0:
+            raise EmptyPdfError("the PDF has no pages")
+        yield pdf
+    finally:
+        pdf.close()
+
+
+def page_count(data: bytes) -> int:
+    with open_pdf(data) as pdf:
+        return len(pdf)
+
+
+@dataclass
+class _Glyph:
+    ch: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    base: float
+    size: float
+    index: int
+
+
+def _glyphs(textpage: pdfium.PdfTextPage, left: float, top: float) -> list[_Glyph | None]:
+    """Every character of the text page; ``None`` marks a word break (space or newline)."""
+    tp = textpage.raw
+    n = pdfium_c.FPDFText_CountChars(tp)
+    rect = pdfium_c.FS_RECTF()
+    ox, oy = ctypes.c_double(), ctypes.c_double()
+    out: list[_Glyph | None] = []
+    for i in range(n):
+        u = pdfium_c.FPDFText_GetUnicode(tp, i)
+        ch = chr(u) if 0 < u < 0x110000 else ""
+        if not ch or ch.isspace() or u in (0xFFFE, 0xFEFF, 0x02):
+            out.append(None)
+            continue
+        if not pdfium_c.FPDFText_GetLooseCharBox(tp, i, rect):
+            out.append(None)
+            continue
+        pdfium_c.FPDFText_GetCharOrigin(tp, i, ox, oy)
+        size = pdfium_c.FPDFText_GetFontSize(tp, i)
+        out.append(_Glyph(ch, rect.left - left, top - rect.top, rect.right - left,
+                          top - rect.bottom, top - oy.value, size if size > 0 else 0.0, i))
+    return out
+
+
+def _font_facts(textpage: pdfium.PdfTextPage, index: int) -> tuple[str, bool]:
+    tp = textpage.raw
+    flags = ctypes.c_int(0)
+    buf = ctypes.create_string_buffer(256)
+    n = pdfium_c.FPDFText_GetFontInfo(tp, index, buf, 256, ctypes.byref(flags))
+    name = buf.raw[: max(0, n - 1)].decode("latin-1", errors="replace") if n else ""
+    weight = pdfium_c.FPDFText_GetFontWeight(tp, index)
+    bold = weight >= 600 or bool(flags.value & _FORCE_BOLD) or bool(_BOLD_NAME.search(name))
+    return name, bold
+
+
+def _words(textpage: pdfium.PdfTextPage, left: float, top: float) -> tuple[list[Word], list[float]]:
+    glyphs = _glyphs(textpage, left, top)
+    words: list[Word] = []
+    baselines: list[float] = []
+    cur: list[_Glyph] = []
+
+    def flush() -> None:
+        if not cur:
+            return
+        _, bold = _font_facts(textpage, cur[0].index)
+        sizes = sorted(g.size for g in cur)
+        words.append(Word(
+            text="".join(g.ch for g in cur),
+            bbox=BBox(x0=min(g.x0 for g in cur), y0=min(g.y0 for g in cur),
+                      x1=max(g.x1 for g in cur), y1=max(g.y1 for g in cur)),
+            font_size=round(sizes[len(sizes) // 2], 2) or None,
+            bold=bold,
+        ))
+        baselines.append(sum(g.base for g in cur) / len(cur))
+        cur.clear()
+
+    for g in glyphs:
+        if g is None:
+            flush()
+            continue
+        if cur:
+            prev = cur[-1]
+            em = max(prev.size, g.size, 1.0)
+            jumped = abs(g.base - prev.base) > 0.3 * em
+            gap = g.x0 - prev.x1
+            if jumped or gap > WORD_GAP_EM * em or gap < -em:
+                flush()
+        cur.append(g)
+    flush()
+    return words, baselines
+
+
+def text_layer_lines(page: pdfium.PdfPage) -> list[Line]:
+    """The page's text layer as lines (empty when the page has no text layer)."""
+    left, _bottom, _right, top = page.get_cropbox()
+    textpage = page.get_textpage()
+    try:
+        words, baselines = _words(textpage, left, top)
+    finally:
+        textpage.close()
+    return group_lines(words, baselines)
+
+
+def _scale_line(line: Line, f: float) -> Line:
+    def sb(b: BBox) -> BBox:
+        return BBox(x0=b.x0 * f, y0=b.y0 * f, x1=b.x1 * f, y1=b.y1 * f)
+
+    return Line(
+        words=[w.model_copy(update={"bbox": sb(w.bbox)}) for w in line.words],
+        bbox=sb(line.bbox), confidence=line.confidence,
+    )
+
+
+def ocr_page_lines(page: pdfium.PdfPage, backend: OcrBackend, dpi: int = OCR_DPI) -> list[Line]:
+    """Render ``page`` at ``dpi`` and OCR it; boxes come back in PDF points."""
+    scale = dpi / 72.0
+    bitmap = page.render(scale=scale)
+    image = bitmap.to_pil().convert("RGB")
+    bitmap.close()
+    return [_scale_line(ln, 1.0 / scale) for ln in backend.recognize(image)]
+
+
+def pdf_page_lines(
+    data: bytes,
+    *,
+    pages: str | list[int] | None = None,
+    ocr: str | OcrBackend = "auto",
+    dpi: int = OCR_DPI,
+    password: str | None = None,
+    force_ocr: bool = False,
+) -> list[PageLines]:
+    """``PageLines`` for the selected pages (1-based; ``"1-3"`` strings accepted) of a PDF.
+
+    The OCR backend is only loaded when a page without a text layer (or ``force_ocr``) needs it.
+    """
+    if dpi < 72:
+        raise ValueError("dpi must be at least 72")
+    out: list[PageLines] = []
+    backend: OcrBackend | None = ocr if isinstance(ocr, OcrBackend) else None
+    with open_pdf(data, password) as pdf:
+        numbers = pages if isinstance(pages, list) else parse_pages(pages, len(pdf))
+        for number in numbers:
+            page = pdf[number - 1]
+            try:
+                width, height = page.get_size()
+                lines = [] if force_ocr else text_layer_lines(page)
+                if lines:
+                    out.append(PageLines(number=number, width=width, height=height, lines=lines,
+                                         source=Source.PDF_TEXT))
+                    continue
+                if backend is None:
+                    backend = get_backend(ocr if isinstance(ocr, str) else "auto")
+                lines = ocr_page_lines(page, backend, dpi)
+                out.append(PageLines(number=number, width=width, height=height, lines=lines,
+                                     source=Source.OCR, ocr_backend=backend.name))
+            finally:
+                page.close()
+    return out

@@ -1,0 +1,186 @@
+"""Tables from aligned segments: runs of rows with ≥ 2 cells whose columns line up.
+
+How a table is found (on segments no other step claimed):
+
+* visual rows (``parsers.segments.rows``) with at least two segments and no prose segment
+  (≥ 6 words and wider than a quarter of the page, or ≥ 3 words ending a sentence) are
+  *candidate rows*;
+* consecutive candidate rows, each at most ``MAX_ROW_GAP`` row heights below the previous one,
+  form a run; a single-segment row directly under a candidate row (≤ 0.6 row heights) and followed
+  by another candidate row is a wrapped cell and joins the cell above it;
+* the run's columns are the union of overlapping x-ranges of its segments; every segment falls into
+  exactly one column; a run needs ≥ 2 columns;
+* a run of ≥ 3 rows is a table whose row 0 is the header row; a run of exactly 2 rows whose first
+  row holds short labels (≤ 4 words, no digits) over values no larger than them is a grid of
+  labels over values and becomes key–value pairs (one per column); other 2-row runs stay text.
+
+Ruled lines are not used (the text layer and OCR give none); merged (spanning) cells are not
+detected in page geometry — HTML tables carry their spans explicitly (``parsers.html``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from parsers.document import BBox, TableCell
+from parsers.keyvalue import KVPair, extend_down
+from parsers.segments import Seg, median_height, rows
+
+MAX_ROW_GAP = 2.0  # row heights between consecutive table rows
+PROSE_WORDS = 6
+_NUMBER = re.compile(r"\d")
+
+
+@dataclass
+class TableBlock:
+    cells: list[TableCell]
+    bbox: BBox
+    segs: list[Seg]
+
+    @property
+    def confidence(self) -> float:
+        return min(s.confidence for s in self.segs)
+
+    @property
+    def n_rows(self) -> int:
+        return max(c.row for c in self.cells) + 1
+
+    @property
+    def n_cols(self) -> int:
+        return max(c.col for c in self.cells) + 1
+
+
+def _is_prose(seg: Seg, page_width: float) -> bool:
+    if seg.n_words >= 3 and seg.text.rstrip().endswith((".", "!", "?")):
+        return True  # a sentence end, not a cell
+    return seg.n_words >= PROSE_WORDS and seg.bbox.width >= 0.25 * page_width
+
+
+def _candidate(row: list[Seg], page_width: float) -> bool:
+    return len(row) >= 2 and not any(_is_prose(s, page_width) for s in row)
+
+
+def _runs(grid: list[list[Seg]], page_width: float) -> list[list[tuple[list[Seg], bool]]]:
+    """Runs of (row, is_continuation) pairs."""
+    h = median_height([s for r in grid for s in r])
+    runs: list[list[tuple[list[Seg], bool]]] = []
+    cur: list[tuple[list[Seg], bool]] = []
+    pending: list[Seg] | None = None
+
+    def top(r: list[Seg]) -> float:
+        return min(s.bbox.y0 for s in r)
+
+    def bottom(r: list[Seg]) -> float:
+        return max(s.bbox.y1 for s in r)
+
+    for row in grid:
+        if _candidate(row, page_width):
+            prev = pending if pending is not None else (cur[-1][0] if cur else None)
+            if cur and prev is not None and top(row) - bottom(prev) <= MAX_ROW_GAP * h:
+                if pending is not None:
+                    cur.append((pending, True))
+                cur.append((row, False))
+            else:
+                if cur:
+                    runs.append(cur)
+                cur = [(row, False)]
+            pending = None
+            continue
+        if (
+            cur
+            and pending is None
+            and len(row) == 1
+            and top(row) - bottom(cur[-1][0]) <= 0.6 * h
+        ):
+            pending = row
+            continue
+        if cur:
+            runs.append(cur)
+        cur, pending = [], None
+    if cur:
+        runs.append(cur)
+    return runs
+
+
+def _columns(segs: list[Seg]) -> list[tuple[float, float]]:
+    spans: list[list[float]] = []
+    for s in sorted(segs, key=lambda s: s.bbox.x0):
+        if spans and s.bbox.x0 <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], s.bbox.x1)
+        else:
+            spans.append([s.bbox.x0, s.bbox.x1])
+    return [(a, b) for a, b in spans]
+
+
+def _col_of(seg: Seg, cols: list[tuple[float, float]]) -> int:
+    best, best_ov = 0, -1.0
+    for i, (a, b) in enumerate(cols):
+        ov = min(b, seg.bbox.x1) - max(a, seg.bbox.x0)
+        if ov > best_ov:
+            best, best_ov = i, ov
+    return best
+
+
+def find_tables(segs: list[Seg], *, page_width: float) -> tuple[list[TableBlock], list[KVPair]]:
+    """Tables and label-over-value grids among the segments with no role yet.
+
+    Claimed segments get ``role = "table"`` (or ``"kv"`` for two-row grids).
+    """
+    free = [s for s in segs if not s.role]
+    tables: list[TableBlock] = []
+    pairs: list[KVPair] = []
+    for run in _runs(rows(free), page_width):
+        main_segs = [s for r, cont in run if not cont for s in r]
+        cols = _columns(main_segs)
+        n_main = sum(1 for _, cont in run if not cont)
+        if len(cols) < 2 or n_main < 2:
+            continue
+        grid: dict[tuple[int, int], list[Seg]] = {}
+        r_i = -1
+        for r, cont in run:
+            if not cont:
+                r_i += 1
+            for s in r:
+                grid.setdefault((r_i, _col_of(s, cols)), []).append(s)
+        cells = [
+            TableCell(
+                row=r,
+                col=c,
+                text=" ".join(s.text for s in sorted(ss, key=lambda s: (s.bbox.y0, s.bbox.x0))),
+                bbox=BBox.enclosing([s.bbox for s in ss]),
+            )
+            for (r, c), ss in sorted(grid.items())
+        ]
+        used = [s for r, _ in run for s in r]
+        if n_main == 2:
+            keys = [c for c in cells if c.row == 0]
+            key_segs = [s for r, cont in run[:1] for s in r]
+            val_segs = [s for r, cont in run[1:] if not cont for s in r]
+            if (
+                any(_NUMBER.search(c.text) or len(c.text.split()) > 4 for c in keys)
+                or max(s.size for s in val_segs) > 1.15 * min(s.size for s in key_segs)
+            ):
+                continue
+            for k in keys:
+                v = next((c for c in cells if c.row == 1 and c.col == k.col), None)
+                if v is None or k.bbox is None or v.bbox is None:
+                    continue
+                for s in grid[(0, k.col)] + grid[(1, k.col)]:
+                    s.role = "kv"
+                more = extend_down(grid[(1, k.col)][-1], free)
+                for s in more:
+                    s.role = "kv"
+                kv_segs = grid[(0, k.col)] + grid[(1, k.col)] + more
+                value = " ".join([v.text, *(s.text for s in more)])
+                pairs.append(KVPair(
+                    key=k.text.rstrip(":：").strip(), value=value, key_bbox=k.bbox,
+                    value_bbox=BBox.enclosing([v.bbox, *(s.bbox for s in more)]), segs=kv_segs,
+                ))
+            continue
+        for s in used:
+            s.role = "table"
+        tables.append(
+            TableBlock(cells=cells, bbox=BBox.enclosing([s.bbox for s in used]), segs=used)
+        )
+    return tables, pairs

@@ -1,0 +1,343 @@
+"""Clean web HTML for RAG: keep what a reader needs, drop everything else, stay well-formed.
+
+What it does (HtmlRAG's ``clean_html``, made fast and structure-safe):
+
+- decodes bytes (BOM, ``<meta charset>``, else strict UTF-8 — undecodable bytes are an error, never
+  silent mojibake), parses with lxml (C, linear) and walks the tree iteratively (no recursion, so
+  deep nesting cannot raise ``RecursionError``);
+- drops scripts, styles, comments, doctype/processing instructions, form controls, embedded media,
+  ``hidden`` / ``aria-hidden`` / ``display:none`` elements and every attribute except ``colspan`` /
+  ``rowspan`` on table cells and, optionally, ``href`` on links;
+- drops elements without text (empty table cells of a kept row stay, so columns do not shift);
+- unwraps wrappers whose single element child holds all their text, removing the *generic* one of
+  the pair (``div``/``span``...) and keeping semantic tags and table/list structure intact;
+- collapses whitespace (except inside ``pre``).
+
+It does not decide relevance (see :mod:`retrieval.prune`) and does not render or run JavaScript.
+The cleaned tree is a light :class:`Node` tree; each node remembers the lxml element it came from,
+so block paths can map back to the original document (:func:`source_path`).
+"""
+
+from __future__ import annotations
+
+import codecs
+import html as htmllib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from prunestack.errors import InputError, TooLargeError
+
+# Subtrees removed entirely (their tail text stays).
+DROP_TAGS = frozenset({
+    "script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "math", "canvas",
+    "video", "audio", "source", "track", "picture", "map", "meta", "link", "base", "input",
+    "button", "select", "option", "optgroup", "textarea", "datalist", "dialog", "img", "area",
+})
+# Never unwrapped: the root skeleton and the table / list structure a reader needs.
+STRUCTURAL = frozenset({
+    "html", "head", "body", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption",
+    "colgroup", "ul", "ol", "li", "dl", "dt", "dd",
+})
+# Wrappers with no meaning of their own: removed first when a pair is unwrapped.
+GENERIC = frozenset({
+    "div", "span", "font", "center", "big", "small", "nobr", "tt", "u", "form", "label", "fieldset",
+})
+# Elements that separate words: replaced by a space when dropped.
+BREAKS = frozenset({"br", "hr", "p", "div", "li", "tr", "td", "th", "table", "section", "img"})
+CELLS = frozenset({"td", "th"})
+_WS = re.compile(r"\s+")
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+
+
+class CleanConfig(BaseModel):
+    """Options a user may set for cleaning."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keep_href: bool = False
+    max_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    drop_hidden: bool = True
+
+
+@dataclass(eq=False, slots=True)
+class Node:
+    """An element of the cleaned tree. ``children`` holds ``Node`` and ``str`` (text) in order."""
+
+    tag: str
+    attrs: dict[str, str] = field(default_factory=dict)
+    children: list[Node | str] = field(default_factory=list)
+    parent: Node | None = None
+    source: Any = None  # the lxml element of the original document, when known
+
+    def iter_nodes(self):
+        """Pre-order (document order) iteration over element nodes, iterative."""
+        stack: list[Node] = [self]
+        while stack:
+            n = stack.pop()
+            yield n
+            stack.extend(c for c in reversed(n.children) if isinstance(c, Node))
+
+    def ancestors(self) -> list[Node]:
+        out, p = [], self.parent
+        while p is not None:
+            out.append(p)
+            p = p.parent
+        return out
+
+    def text(self) -> str:
+        """All text of the subtree, in order, whitespace-collapsed."""
+        parts: list[str] = []
+        stack: list[Node | str] = [self]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, str):
+                parts.append(n)
+            else:
+                stack.extend(reversed(n.children))
+        return _WS.sub(" ", "".join(parts)).strip()
+
+
+# ---------------------------------------------------------------------------- decoding and parsing
+
+def decode_html(data: bytes | str, encoding: str | None = None) -> str:
+    """Bytes to text: explicit ``encoding``, else BOM, else ``<meta charset>``, else UTF-8."""
+    if isinstance(data, str):
+        return data
+    try:
+        if encoding:
+            return data.decode(encoding)
+        for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                           (codecs.BOM_UTF16_BE, "utf-16")):
+            if data.startswith(bom):
+                return data.decode(codec)
+        m = _META_CHARSET.search(data[:4096])
+        declared = m.group(1).decode("ascii", "replace") if m else None
+        if declared and declared.lower().replace("_", "-") not in ("utf-8", "utf8"):
+            try:
+                codecs.lookup(declared)
+            except LookupError:
+                declared = None
+            if declared:
+                return data.decode(declared)
+        return data.decode("utf-8")
+    except LookupError as exc:
+        raise InputError(f"unknown encoding {encoding!r}", "e.g. utf-8, latin-1, cp1252") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"page is not valid {exc.encoding} (byte {exc.start}) and declares no other charset",
+            "pass the page's encoding explicitly (e.g. --encoding latin-1)") from exc
+
+
+def parse_html(text: str, max_bytes: int = 32 * 1024 * 1024) -> Any:
+    """Parse with lxml; returns the root element or ``None`` for a page with no elements.
+
+    lxml silently truncates documents nested deeper than its hard limit (256 levels, 2048 with
+    ``huge_tree``); we raise :class:`TooLargeError` instead of losing the rest of the page.
+    """
+    from lxml import etree
+
+    if len(text) > max_bytes:
+        raise TooLargeError(f"page has {len(text):,} characters, over the limit of {max_bytes:,}",
+                            "raise max_bytes or split the page")
+    text = text.replace("\x00", "")
+    if not text.strip():
+        return None
+    parser = etree.HTMLParser(huge_tree=True, remove_comments=True, remove_pis=True,
+                              no_network=True, recover=True)
+    root = etree.fromstring(text, parser)
+    for err in parser.error_log:
+        if err.level_name == "FATAL" and "depth" in err.message.lower():
+            raise TooLargeError(f"HTML nesting is deeper than the parser's limit: {err.message}",
+                                "the page is malformed or adversarial; flatten it first")
+    return root
+
+
+# ----------------------------------------------------------------------------------- tree building
+
+def _is_hidden(el: Any) -> bool:
+    a = el.attrib
+    if "hidden" in a or a.get("aria-hidden", "").lower() == "true":
+        return True
+    style = a.get("style")
+    return bool(style and _HIDDEN_STYLE.search(style))
+
+
+def _keep_attrs(tag: str, el: Any, cfg: CleanConfig) -> dict[str, str]:
+    out: dict[str, str] = {}
+    if tag in CELLS:
+        for k in ("colspan", "rowspan"):
+            v = el.get(k)
+            if v and v.strip().isdigit() and v.strip() != "1":
+                out[k] = v.strip()
+    elif tag == "a" and cfg.keep_href:
+        href = (el.get("href") or "").strip()
+        if href and not href.lower().startswith("javascript:"):
+            out["href"] = href
+    return out
+
+
+def _build(root: Any, cfg: CleanConfig) -> Node:
+    """lxml tree -> Node tree, skipping dropped subtrees; iterative."""
+    from lxml import etree
+
+    top = Node("#root")
+    stack: list[Node] = [top]
+    pre_depth = 0  # >0 while inside <pre>
+    walker = etree.iterwalk(root, events=("start", "end"))
+    skipped: Any = None  # the element whose subtree is being skipped (its end event still comes)
+    for event, el in walker:
+        tag = el.tag if isinstance(el.tag, str) else None
+        if event == "start":
+            if tag is None or tag.lower() in DROP_TAGS or (cfg.drop_hidden and _is_hidden(el)):
+                walker.skip_subtree()
+                skipped = el
+                parent = stack[-1]
+                if tag is not None and tag.lower() in BREAKS:
+                    parent.children.append(" ")
+                if el.tail:
+                    parent.children.append(el.tail if pre_depth else _WS.sub(" ", el.tail))
+                continue
+            tag = tag.lower()
+            node = Node(tag, _keep_attrs(tag, el, cfg), [], stack[-1], el)
+            stack[-1].children.append(node)
+            stack.append(node)
+            if tag == "pre":
+                pre_depth += 1
+            if el.text:
+                node.children.append(el.text if pre_depth else _WS.sub(" ", el.text))
+        else:
+            if el is skipped or tag is None:
+                skipped = None
+                continue
+            node = stack.pop()
+            if node.tag == "pre":
+                pre_depth -= 1
+            if el.tail:
+                stack[-1].children.append(el.tail if pre_depth else _WS.sub(" ", el.tail))
+    return top
+
+
+def _has_text(s: str) -> bool:
+    return bool(s) and not s.isspace()
+
+
+def _simplify(top: Node) -> None:
+    """Drop text-less elements, unwrap single-child wrappers; bottom-up, iterative."""
+    order = list(top.iter_nodes())
+    has_text: dict[int, bool] = {}
+    for node in reversed(order):  # children before parents
+        kids: list[Node | str] = []
+        for c in node.children:
+            if isinstance(c, str):
+                if kids and isinstance(kids[-1], str):
+                    kids[-1] += c
+                else:
+                    kids.append(c)
+            elif has_text[id(c)] or (c.tag in CELLS and node.tag == "tr"):
+                kids.append(c)
+            elif c.tag in BREAKS or c.tag not in ("a", "b", "i", "em", "strong", "span"):
+                if kids and isinstance(kids[-1], str):
+                    kids[-1] += " "
+                else:
+                    kids.append(" ")
+        node.children = kids
+        has_text[id(node)] = any(
+            (has_text[id(c)] if isinstance(c, Node) else _has_text(c)) for c in kids)
+        elements = [c for c in kids if isinstance(c, Node)]
+        if (len(elements) != 1 or any(isinstance(c, str) and _has_text(c) for c in kids)
+                or node.tag == "#root"):
+            continue
+        child = elements[0]
+        if node.tag not in STRUCTURAL and node.tag in GENERIC and child.tag not in CELLS | {"li"}:
+            # outer is a plain wrapper: the child takes its place (done when the parent is visited)
+            node.tag, node.attrs, node.children, node.source = (
+                child.tag, child.attrs, child.children, child.source)
+            for c in node.children:
+                if isinstance(c, Node):
+                    c.parent = node
+        elif child.tag in GENERIC and child.tag not in STRUCTURAL:
+            node.children = list(child.children)
+            for c in node.children:
+                if isinstance(c, Node):
+                    c.parent = node
+    # final whitespace tidy: strip leading/trailing blanks inside block-ish nodes
+    for node in top.iter_nodes():
+        if node.tag == "pre":
+            continue
+        for i, c in enumerate(node.children):
+            if isinstance(c, str):
+                node.children[i] = _WS.sub(" ", c)
+        if node.children and isinstance(node.children[0], str):
+            node.children[0] = node.children[0].lstrip()
+        if node.children and isinstance(node.children[-1], str):
+            node.children[-1] = node.children[-1].rstrip()
+        node.children = [c for c in node.children if not (isinstance(c, str) and not c)]
+
+
+def clean_tree(html: str | bytes, config: CleanConfig | None = None,
+               encoding: str | None = None) -> Node | None:
+    """Clean a page into a :class:`Node` tree rooted at ``<html>``; ``None`` when it has no text."""
+    cfg = config or CleanConfig()
+    if isinstance(html, bytes) and len(html) > cfg.max_bytes:
+        raise TooLargeError(f"page has {len(html):,} bytes, over the limit of {cfg.max_bytes:,}",
+                            "raise max_bytes or split the page")
+    root = parse_html(decode_html(html, encoding), cfg.max_bytes)
+    if root is None:
+        return None
+    top = _build(root, cfg)
+    _simplify(top)
+    elements = [c for c in top.children if isinstance(c, Node)]
+    if not elements:
+        return None
+    out = elements[0]
+    if out.tag != "html" or len(elements) > 1:
+        out = Node("html", {}, elements, None, root)
+        for c in elements:
+            c.parent = out
+    out.parent = None
+    return out
+
+
+# ---------------------------------------------------------------------------------- serialisation
+
+def _start(node: Node) -> str:
+    if not node.attrs:
+        return f"<{node.tag}>"
+    attrs = "".join(f' {k}="{htmllib.escape(v, quote=True)}"' for k, v in node.attrs.items())
+    return f"<{node.tag}{attrs}>"
+
+
+def serialize(node: Node) -> str:
+    """Compact, well-formed HTML for a subtree (iterative; text escaped)."""
+    out: list[str] = []
+    stack: list[Node | str | tuple[str]] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, tuple):
+            out.append(item[0])
+        elif isinstance(item, str):
+            out.append(htmllib.escape(item, quote=False))
+        else:
+            out.append(_start(item))
+            stack.append((f"</{item.tag}>",))
+            stack.extend(reversed(item.children))
+    return "".join(out)
+
+
+def clean_html(html: str | bytes, config: CleanConfig | None = None,
+               encoding: str | None = None) -> str:
+    """Cleaned, well-formed HTML (``""`` for a page without text). See the module docstring."""
+    tree = clean_tree(html, config, encoding)
+    return serialize(tree) if tree is not None else ""
+
+
+def source_path(node: Node) -> str | None:
+    """XPath of the element in the ORIGINAL parsed document that ``node`` came from."""
+    el = node.source
+    if el is None:
+        return None
+    return el.getroottree().getpath(el)

@@ -1,0 +1,252 @@
+"""Prune a cleaned page to a token budget: score blocks, keep the best that fit, render in order.
+
+One interface (:class:`Pruner`: ``score(query, blocks, context_html) -> [n_blocks]``) and four
+implementations: BM25, embedding (MiniLM + faiss), generative (any causal LM, see
+:mod:`retrieval.generative`) and two-step (coarse BM25/embedding to ``coarse_factor`` × budget, then
+generative on finer blocks to the budget — HtmlRAG's pipeline).
+
+Selection (:func:`select_blocks`) is greedy by score and, unlike the reference package's
+``prune_HTML`` (which stops at the first block that overflows and then deletes the *higher*-ranked
+ones it had already counted), skips a block that does not fit and keeps trying lower-ranked smaller
+ones. Costs are estimated per block (+ each ancestor tag opened once), then the exact output string
+is counted and lowest-scored blocks are dropped until it fits: the budget is never exceeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from prunestack.errors import ConfigError, InputError
+from retrieval.blocktree import Block, BlockTree, build_block_tree, render
+from retrieval.bm25 import BM25
+from retrieval.budget import TokenCounter, make_counter
+from retrieval.clean import CleanConfig, Node, _start, serialize
+
+PrunerName = Literal["bm25", "embed", "gen", "two-step"]
+
+
+class PruneConfig(BaseModel):
+    """User options for :func:`prune_html`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pruner: PrunerName = "bm25"
+    max_words: int = Field(default=256, ge=1, description="block size for bm25/embed/coarse step")
+    fine_max_words: int = Field(default=128, ge=1, description="block size for the generative step")
+    coarse: Literal["bm25", "embed"] = "bm25"
+    coarse_factor: float = Field(default=2.0, ge=1.0)
+    keep_href: bool = False
+
+
+@dataclass
+class PruneResult:
+    html: str
+    kept_paths: list[str]
+    tokens: int
+    budget: int
+    blocks_total: int = 0
+    source_paths: list[str | None] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"html": self.html, "kept_paths": self.kept_paths, "tokens": self.tokens,
+                "budget": self.budget, "blocks_total": self.blocks_total,
+                "source_paths": self.source_paths, "scores": self.scores}
+
+
+class Pruner(Protocol):
+    name: str
+
+    def score(self, query: str, blocks: Sequence[Block], context_html: str) -> np.ndarray:
+        """Relevance of each block to ``query`` (higher = keep first); float [n_blocks]."""
+        ...
+
+
+class BM25Pruner:
+    name = "bm25"
+
+    def __init__(self, k1: float = 1.5, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+
+    def score(self, query: str, blocks: Sequence[Block], context_html: str = "") -> np.ndarray:
+        return BM25([b.text for b in blocks], self.k1, self.b).scores(query)
+
+
+class EmbedPruner:
+    name = "embed"
+
+    def __init__(self, encoder: Any = None) -> None:
+        from retrieval.embed import Encoder
+
+        self.encoder = encoder if isinstance(encoder, Encoder) else _encoder(
+            str(encoder) if encoder is not None else None)
+
+    def score(self, query: str, blocks: Sequence[Block], context_html: str = "") -> np.ndarray:
+        from retrieval.embed import cosine_scores
+
+        vecs = self.encoder.encode([b.text for b in blocks])  # [n, dim]
+        q = self.encoder.encode([query])[0]  # [dim]
+        return cosine_scores(q, vecs).astype(np.float64)
+
+
+class GenPruner:
+    name = "gen"
+
+    def __init__(self, model: str | Path | Any, tokenizer: str | Path | None = None,
+                 max_prompt_tokens: int | None = None) -> None:
+        from retrieval.generative import GenerativeScorer
+
+        if isinstance(model, GenerativeScorer):
+            self.scorer = model
+        elif isinstance(model, str | Path):
+            self.scorer = GenerativeScorer.from_folder(model, tokenizer,
+                                                       max_prompt_tokens=max_prompt_tokens)
+        else:
+            raise ConfigError("GenPruner needs a model folder or a GenerativeScorer")
+
+    def score(self, query: str, blocks: Sequence[Block], context_html: str = "") -> np.ndarray:
+        return self.scorer.score(context_html, query, [b.tag_path for b in blocks])
+
+
+class TwoStepPruner:
+    """Coarse pruner to ``factor`` × budget on coarse blocks, then fine pruner on finer blocks."""
+
+    name = "two-step"
+
+    def __init__(self, coarse: Pruner, fine: Pruner, factor: float = 2.0,
+                 fine_max_words: int = 128) -> None:
+        self.coarse, self.fine = coarse, fine
+        self.factor, self.fine_max_words = factor, fine_max_words
+
+    def score(self, query: str, blocks: Sequence[Block], context_html: str = "") -> np.ndarray:
+        return self.coarse.score(query, blocks, context_html)
+
+
+@lru_cache(maxsize=4)
+def _encoder(folder: str | None) -> Any:
+    from retrieval.embed import Encoder
+
+    return Encoder(folder)
+
+
+def make_pruner(name: str, model: str | Path | None = None, encoder: str | Path | None = None,
+                tokenizer: str | Path | None = None, config: PruneConfig | None = None) -> Pruner:
+    """A pruner by name; ``model`` is the causal LM folder needed by ``gen`` and ``two-step``."""
+    cfg = config or PruneConfig()
+    if name == "bm25":
+        return BM25Pruner()
+    if name == "embed":
+        return EmbedPruner(encoder)
+    if name in ("gen", "two-step"):
+        if model is None:
+            raise ConfigError(f"pruner {name!r} needs a causal LM", "pass --model DIR")
+        gen = GenPruner(model, tokenizer)
+        if name == "gen":
+            return gen
+        coarse: Pruner = EmbedPruner(encoder) if cfg.coarse == "embed" else BM25Pruner()
+        return TwoStepPruner(coarse, gen, cfg.coarse_factor, cfg.fine_max_words)
+    raise ConfigError(f"unknown pruner {name!r}", "one of bm25, embed, gen, two-step")
+
+
+# ----------------------------------------------------------------------------------- selection
+
+def select_blocks(root: Node, blocks: Sequence[Block], scores: np.ndarray, budget: int,
+                  counter: TokenCounter) -> tuple[list[Block], str, int]:
+    """Best-scoring blocks whose rendering fits ``budget`` tokens.
+
+    Returns (kept blocks in document order, rendered HTML, exact token count <= budget).
+    """
+    if len(scores) != len(blocks):
+        raise ValueError(f"{len(scores)} scores for {len(blocks)} blocks")
+    if budget <= 0 or not blocks:
+        return [], "", 0
+    costs = counter.count_many([b.html for b in blocks])
+    overhead: dict[int, int] = {}
+
+    def tag_cost(node: Node) -> int:
+        if id(node) not in overhead:
+            overhead[id(node)] = counter.count(_start(node) + f"</{node.tag}>")
+        return overhead[id(node)]
+
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+    opened: set[int] = set()
+    chosen: list[int] = []
+    used = 0
+    for i in order:
+        b = blocks[int(i)]
+        new_anc = [a for a in b.ancestors() if id(a) not in opened]
+        extra = costs[int(i)] + sum(tag_cost(a) for a in new_anc)
+        if used + extra <= budget:  # does not fit: skip it, try the next (no early break)
+            chosen.append(int(i))
+            used += extra
+            opened.update(id(a) for a in new_anc)
+    # exact check on the real output; drop the lowest-scored until it fits
+    while chosen:
+        kept = sorted(chosen)
+        html = render(root, [blocks[i] for i in kept])
+        n = counter.count(html)
+        if n <= budget:
+            return [blocks[i] for i in kept], html, n
+        excess, dropped = n - budget, 0
+        while chosen and dropped < excess:
+            dropped += max(costs[chosen.pop()], 1)
+    return [], "", 0
+
+
+def _check(query: str, budget: int) -> None:
+    if not query or not query.strip():
+        raise InputError("query is empty", "pass the question the context should answer")
+    if budget < 0:
+        raise ConfigError(f"budget must be >= 0, got {budget}")
+
+
+def prune_tree(tree: BlockTree, query: str, budget: int, pruner: Pruner,
+               counter: TokenCounter, max_words: int | None = None) -> PruneResult:
+    """Prune an already built block tree (see :func:`prune_html`)."""
+    _check(query, budget)
+    blocks: list[Block] = tree.blocks
+    if max_words is not None and max_words < tree.max_words:
+        blocks = tree.refine(blocks, max_words)
+    if budget == 0 or not blocks:
+        return PruneResult("", [], 0, budget, len(blocks))
+    if isinstance(pruner, TwoStepPruner):
+        coarse_scores = pruner.coarse.score(query, blocks, "")
+        coarse_budget = int(budget * pruner.factor)
+        coarse_kept, coarse_html, _ = select_blocks(tree.root, blocks, coarse_scores,
+                                                    coarse_budget, counter)
+        blocks = tree.refine(coarse_kept, min(pruner.fine_max_words, max_words or budget))
+        scores = pruner.fine.score(query, blocks, coarse_html)
+    else:
+        context = serialize(tree.root) if isinstance(pruner, GenPruner) else ""
+        scores = pruner.score(query, blocks, context)
+    kept, html, n = select_blocks(tree.root, blocks, scores, budget, counter)
+    index = {id(b): i for i, b in enumerate(blocks)}
+    return PruneResult(html, [b.path for b in kept], n, budget, len(blocks),
+                       [b.source_path for b in kept],
+                       [float(scores[index[id(b)]]) for b in kept])
+
+
+def prune_html(html: str | bytes, query: str, budget: int, pruner: str | Pruner = "bm25", *,
+               model: str | Path | None = None, encoder: str | Path | None = None,
+               tokenizer: str | Path | Any | None = None,
+               config: PruneConfig | None = None) -> PruneResult:
+    """Clean ``html``, split it into blocks and keep the blocks most relevant to ``query`` whose
+    rendering fits ``budget`` tokens (``tokenizer``: None = whitespace words, or a tokenizer
+    folder/object). An empty page gives an empty result; an empty query is an :class:`InputError`.
+    """
+    cfg = config or PruneConfig(pruner=pruner if isinstance(pruner, str) else "bm25")
+    _check(query, budget)
+    counter = make_counter(tokenizer)
+    p = make_pruner(pruner, model, encoder, config=cfg) if isinstance(pruner, str) else pruner
+    tree = build_block_tree(html, cfg.max_words, CleanConfig(keep_href=cfg.keep_href))
+    if tree is None:
+        return PruneResult("", [], 0, budget, 0)
+    # blocks at most half the budget, so a single block can never crowd out the rest
+    return prune_tree(tree, query, budget, p, counter, max_words=max(1, budget // 2))
