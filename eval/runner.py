@@ -47,7 +47,9 @@ def pipeline_engine(engine: str, model_dir: str | Path | None = None) -> Engine:
             result = extract_mod.extract_file(path, record.json_schema, engine=engine,
                                               model_dir=model_dir)
         else:
-            result = extract_mod.extract_text(record.context, record.json_schema, engine=engine)
+            kw = {"model_dir": model_dir} if model_dir is not None else {}
+            result = extract_mod.extract_text(record.context, record.json_schema, engine=engine,
+                                              **kw)
         return json.dumps(result.data, ensure_ascii=False)
 
     return run

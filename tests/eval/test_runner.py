@@ -143,3 +143,27 @@ def test_cli_score_and_errors(tmp_path):
          "--out", str(tmp_path / "o2")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.startswith("error:") and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_cli_run_with_the_real_extractive_pipeline(tmp_path):
+    """`prunestack bench run` through pipeline.extract (real MiniLM), plain-text context."""
+    pytest.importorskip("pipeline.extract")
+    rec = SobRecord(record_id="t0", context="Customer name: Ada Lovelace\nTotal amount: 12.50",
+                    question="q", json_schema=SCHEMA,
+                    ground_truth={"name": "Ada Lovelace", "total": 12.5},
+                    question_difficulty="easy")
+    records = tmp_path / "records.jsonl"
+    write_records(records, [rec])
+    out = tmp_path / "run"
+    result = CliRunner().invoke(bench_app, ["run", str(records), "--out", str(out),
+                                            "--engine", "extractive", "--samples", "20"])
+    assert result.exit_code == 0, result.output
+    line = json.loads((out / "responses.jsonl").read_text())
+    assert line["record_id"] == "t0" and "error" not in line, line
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["modality"] == "text"
+    assert summary["summary"]["overall"]["metrics"]["json_parse_success"]["mean"] == 1.0
+    assert summary["run"]["new"] == 1
+    bad = CliRunner().invoke(bench_app, ["run", str(records), "--out", str(out),
+                                         "--engine", "magic"])
+    assert bad.exit_code != 0
