@@ -41,14 +41,16 @@ def pipeline_engine(engine: str, model_dir: str | Path | None = None) -> Engine:
         raise ConfigError("the extraction pipeline (pipeline.extract) is not available",
                           f"import failed: {exc}") from exc
 
+    eng: Any = engine  # validated above: "extractive" | "generative"
+
     def run(record: SobRecord) -> str:
         path = Path(record.context)
         if path.is_absolute() and path.is_file():
-            result = extract_mod.extract_file(path, record.json_schema, engine=engine,
+            result = extract_mod.extract_file(path, record.json_schema, engine=eng,
                                               model_dir=model_dir)
         else:
             kw = {"model_dir": model_dir} if model_dir is not None else {}
-            result = extract_mod.extract_text(record.context, record.json_schema, engine=engine,
+            result = extract_mod.extract_text(record.context, record.json_schema, engine=eng,
                                               **kw)
         return json.dumps(result.data, ensure_ascii=False)
 

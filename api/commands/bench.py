@@ -93,8 +93,9 @@ def synth(
     from prunestack.errors import ConfigError
 
     try:
-        cfg = SynthConfig(kind=kind, n=n, seed=seed, scans=scans, digital=digital,
-                          scan_context=scan_context, scan=ScanConfig(dpi=dpi))
+        cfg = SynthConfig.model_validate({
+            "kind": kind, "n": n, "seed": seed, "scans": scans, "digital": digital,
+            "scan_context": scan_context, "scan": ScanConfig.model_validate({"dpi": dpi})})
     except ValidationError as exc:
         err = exc.errors()[0]
         raise ConfigError(f"bad option {'.'.join(map(str, err['loc']))}: {err['msg']}") from exc
