@@ -7,7 +7,8 @@ flushes it, then scores everything with :func:`score_files` semantics and writes
 ``eval_records.jsonl``, ``summary.json`` (SOB's ``eval_summary.json`` layout), ``report.md`` and
 PNG charts. A record whose context is a file (path relative to the records file) is handed to the
 engine with ``context`` made absolute. An engine exception is recorded as an empty response with
-its error and scores as a failure; the run goes on.
+its error and scores as a failure; the run goes on — except a ``ConfigError``/``ModelError``
+(wrong engine, missing model folder), which stops the run with that error.
 
 :func:`pipeline_engine` builds the real engine from ``pipeline.extract`` (imported lazily): a file
 goes through ``extract_file(path, schema, engine=..., model_dir=...)``, plain text through
@@ -24,7 +25,7 @@ from typing import Any
 
 from eval.aggregate import build_summary, score_record
 from eval.records import SobRecord, load_records, load_responses, resolve_context_path
-from prunestack.errors import ConfigError, InputError
+from prunestack.errors import ConfigError, InputError, ModelError
 
 Engine = Callable[[SobRecord], str]
 ENGINES = ("extractive", "generative")
@@ -35,6 +36,11 @@ def pipeline_engine(engine: str, model_dir: str | Path | None = None) -> Engine:
     """The product's extraction pipeline as an engine (``pipeline.extract``)."""
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}", f"one of {', '.join(ENGINES)}")
+    if engine == "generative" and model_dir is None:
+        raise ConfigError("the generative engine needs a model",
+                          "pass --model DIR (a local Hugging Face causal LM folder)")
+    if model_dir is not None and not Path(model_dir).is_dir():
+        raise ConfigError(f"model folder not found: {model_dir}")
     try:
         from pipeline import extract as extract_mod
     except ImportError as exc:
@@ -109,6 +115,8 @@ def collect_responses(
             line: dict[str, Any] = {"record_id": rec.record_id}
             try:
                 line["response"] = engine(_with_abs_context(rec, Path(records_file)))
+            except (ConfigError, ModelError):
+                raise  # a setup mistake (engine, model folder) fails the run, not one record
             except Exception as exc:  # one bad document must not end the benchmark
                 errors += 1
                 line["response"] = ""

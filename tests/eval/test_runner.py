@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from api.commands.bench import app as bench_app
 from eval.records import SobRecord, load_records, write_records
 from eval.runner import _load_existing, run_benchmark, score_files
-from prunestack.errors import InputError
+from prunestack.errors import ConfigError, InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = {"type": "object", "properties": {"name": {"type": "string"},
@@ -103,6 +103,17 @@ def test_resume_after_interruption(tmp_path):
     assert seen == ["r2", "r3"]
     assert summary["run"]["skipped_existing"] == 2 and summary["run"]["new"] == 2
     assert _load_existing(out / "responses.jsonl") == {"r0", "r1", "r2", "r3"}
+
+
+def test_setup_errors_stop_the_run(tmp_path):
+    def misconfigured(rec: SobRecord) -> str:
+        raise ConfigError("the generative engine needs a model")
+
+    with pytest.raises(ConfigError):
+        run_benchmark(_records(tmp_path), misconfigured, tmp_path / "out", progress=False)
+    bad = CliRunner().invoke(bench_app, ["run", str(tmp_path / "records.jsonl"), "--out",
+                                         str(tmp_path / "o"), "--engine", "generative"])
+    assert bad.exit_code != 0 and "needs a model" in str(bad.exception)
 
 
 def test_score_joins_by_record_id_and_counts_missing(tmp_path):
