@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from eval.aggregate import build_summary, score_record
-from eval.records import SobRecord, load_records, load_responses, resolve_context_path
+from eval.records import (
+    SobRecord,
+    is_sob_native,
+    load_records,
+    load_responses,
+    load_sob_native,
+    resolve_context_path,
+)
 from prunestack.errors import ConfigError, InputError, ModelError
 
 Engine = Callable[[SobRecord], str]
@@ -157,11 +164,47 @@ def write_outputs(
     return summary
 
 
+def sob_file_modality(path: str | Path) -> str:
+    """SOB's ``infer_modality`` from a response file's path."""
+    p = Path(path)
+    full, name = p.as_posix().lower(), p.name.lower()
+    if "text_response" in full:
+        return "text"
+    if "images_response" in full or "image_response" in full or "_image" in name:
+        return "image"
+    if "audio_response" in full or "_audio" in name:
+        return "audio"
+    return "text"
+
+
+def score_sob_native(
+    responses_file: str | Path, out: str | Path, modality: str = "auto", samples: int = 1000,
+    seed: int = 42,
+) -> dict[str, Any]:
+    """Score a response file in SOB's own layout (as published in JigsawStack/sob), exactly as
+    its ``evaluate.py``: the stored ``candidate_response`` is already extracted."""
+    records, responses, models, malformed = load_sob_native(responses_file)
+    mod = sob_file_modality(responses_file) if modality == "auto" else modality
+    _check_modality(mod)
+    model_id = models[0] if len(models) == 1 else "multiple"
+    rows = [score_record(r, responses[r.record_id], mod, model_id, already_extracted=True)
+            for r in records]
+    return write_outputs(rows, records, Path(out), response_file=str(responses_file),
+                         modality=mod, quality={"malformed_jsonl_line_count": malformed},
+                         samples=samples, seed=seed)
+
+
 def score_files(
-    responses_file: str | Path, records_file: str | Path, out: str | Path,
+    responses_file: str | Path, records_file: str | Path | None, out: str | Path,
     modality: str = "auto", model_id: str = "unknown", samples: int = 1000, seed: int = 42,
 ) -> dict[str, Any]:
-    """``prunestack bench score``: join responses with records by record_id and score."""
+    """``prunestack bench score``: join responses with records by record_id and score. Without
+    a records file the responses must be in SOB's own layout (records embedded)."""
+    if records_file is None:
+        if not is_sob_native(responses_file):
+            raise InputError(f"{responses_file} holds no records",
+                             "pass --records RECORDS.jsonl, or a response file in SOB's layout")
+        return score_sob_native(responses_file, out, modality, samples, seed)
     records = load_records(records_file)
     responses = load_responses(responses_file)
     mod = infer_modality(records, records_file) if modality == "auto" else modality

@@ -178,3 +178,33 @@ def test_cli_run_with_the_real_extractive_pipeline(tmp_path):
     bad = CliRunner().invoke(bench_app, ["run", str(records), "--out", str(out),
                                          "--engine", "magic"])
     assert bad.exit_code != 0
+
+
+def test_score_sob_native_response_file(tmp_path):
+    """A response file in SOB's own layout scores without --records, as its evaluate.py:
+    a stored string candidate means extraction failed, malformed lines are counted."""
+    def line(rid, cand, **meta):
+        return json.dumps({"metadata": {"record_id": rid, "model_id": "m1", **meta},
+                           "input": {"context": "c", "question": "q", "json_schema": SCHEMA},
+                           "output": {"candidate_response": cand,
+                                      "ground_truth": {"name": "A", "total": 1.0}}})
+    path = tmp_path / "response_m1_image.jsonl"
+    path.write_text("\n".join([
+        line("a", {"name": "A", "total": 1.0}, difficulty="easy", schema_complexity="hard"),
+        line("b", '{"name": "A", "total": 1.0}', difficulty="medium"),
+        "{not json",
+    ]) + "\n")
+    result = CliRunner().invoke(bench_app, ["score", str(path), "--out", str(tmp_path / "o"),
+                                            "--samples", "20"])
+    assert result.exit_code == 0, result.output
+    s = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert s["modality"] == "image" and s["model_ids"] == ["m1"]
+    assert s["num_records"] == 2 and s["data_quality"]["malformed_jsonl_line_count"] == 1
+    assert s["summary"]["overall"]["metrics"]["json_parse_success"]["mean"] == 0.5
+    # weights: a → schema_complexity hard (3), b → difficulty medium (2): 3 / 5
+    w = s["summary"]["overall_weighted"]["metrics"]["strict_json_em"]["mean"]
+    assert w == pytest.approx(3 / 5)
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text(json.dumps({"record_id": "a", "response": "{}"}) + "\n")
+    with pytest.raises(InputError, match="no records"):
+        score_files(plain, None, tmp_path / "o2")

@@ -271,3 +271,11 @@ def test_summary_layout():
     assert len(s["summary"]["overall"]["category_scores"]) == 5
     assert s["data_quality"]["json_parse_fail_count"] == 1
     assert s["summary"]["overall"]["n"] == 2
+
+
+def test_already_extracted_string_is_a_failure():
+    """SOB's own files store the provider's extraction; a string there means it failed."""
+    text = json.dumps(GT)
+    assert score_response(text, SCHEMA, GT)["json_parse_success"] == 1.0
+    assert score_response(text, SCHEMA, GT, already_extracted=True)["json_parse_success"] == 0.0
+    assert score_response(GT, SCHEMA, GT, already_extracted=True)["strict_json_em"] == 1.0
