@@ -352,10 +352,19 @@ def score_response(
     already_extracted: bool = False,
 ) -> dict[str, Any]:
     """SOB's metric row for one response (a raw string or a parsed value). Never raises on a
-    malformed response: it scores 0 where SOB would. Extra keys: ``missing_gt_paths`` (sorted)
-    and ``missing_required_paths``."""
+    malformed response: it scores 0 where SOB would; a response nested so deeply that walking it
+    overflows the stack counts as unparsed. Extra keys: ``missing_gt_paths`` (sorted) and
+    ``missing_required_paths``."""
     if modality not in ("text", "image", "audio"):
         raise ValueError(f"unknown modality {modality!r}")
+    try:
+        return _score(response, schema, ground_truth, modality, already_extracted)
+    except RecursionError:
+        return _score(None, schema, ground_truth, modality, already_extracted)
+
+
+def _score(response: Any, schema: Any, ground_truth: Any, modality: str,
+           already_extracted: bool) -> dict[str, Any]:
     schema_ok = is_valid_schema(schema)
     parsed_ok, candidate = parse_response(response, already_extracted)
     root_ok = parsed_ok and isinstance(candidate, dict | list)
