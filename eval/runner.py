@@ -11,8 +11,9 @@ its error and scores as a failure; the run goes on — except a ``ConfigError``/
 (wrong engine, missing model folder), which stops the run with that error.
 
 :func:`pipeline_engine` builds the real engine from ``pipeline.extract`` (imported lazily): a file
-goes through ``extract_file(path, schema, engine=..., model_dir=...)``, plain text through
-``extract_text(text, schema, engine=...)``; the response is ``json.dumps(result.data)``.
+(PDF, image, HTML) goes through ``extract_file(path, schema, engine=..., model_dir=...)``, inline
+text or a text file through ``extract_text(text, schema, engine=...)``; the response is
+``json.dumps(result.data)``.
 """
 
 from __future__ import annotations
@@ -58,13 +59,15 @@ def pipeline_engine(engine: str, model_dir: str | Path | None = None) -> Engine:
 
     def run(record: SobRecord) -> str:
         path = Path(record.context)
-        if path.is_absolute() and path.is_file():
+        is_file = path.is_absolute() and path.is_file()
+        if is_file and path.suffix.lower() in DOC_SUFFIXES:
             result = extract_mod.extract_file(path, record.json_schema, engine=eng,
                                               model_dir=model_dir)
-        else:
+        else:  # inline text, or a text file (.txt, .md) read as text
+            text = path.read_text(encoding="utf-8", errors="replace") if is_file else (
+                record.context)
             kw = {"model_dir": model_dir} if model_dir is not None else {}
-            result = extract_mod.extract_text(record.context, record.json_schema, engine=eng,
-                                              **kw)
+            result = extract_mod.extract_text(text, record.json_schema, engine=eng, **kw)
         return json.dumps(result.data, ensure_ascii=False)
 
     return run
