@@ -1,0 +1,176 @@
+"""What keeps the server standing: an upload-size guard, a work limiter and a page-image cache.
+
+* :class:`UploadLimitMiddleware` (pure ASGI) answers 413 before reading a body whose declared
+  ``Content-Length`` is too big, and counts the bytes of bodies without one (chunked uploads),
+  answering 413 as soon as the count passes the limit; the application then sees a disconnect
+  and never holds more than the limit plus one chunk.
+* :class:`Limiter` admits ``concurrency`` requests at once; up to ``queue`` more may wait up to
+  ``queue_timeout`` seconds (then 503); beyond that a request is refused at once (429). A slot is
+  released only when its work really finishes, even after the client got a 504, so timed-out work
+  cannot pile up behind the limiter's back.
+* :class:`PageCache` keeps recent uploads (bounded by count and bytes) so the web page can ask for
+  page images by document id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from prunestack.errors import BusyError, DeadlineError, TooLargeError
+
+
+class RateLimitedError(BusyError):
+    """Too many requests are already waiting; retry later."""
+
+    http_status = 429
+
+
+def error_body(exc: Exception, status: int) -> dict[str, Any]:
+    return {"error": {"type": type(exc).__name__, "message": getattr(exc, "message", str(exc)),
+                      "hint": getattr(exc, "hint", None)}, "status": status}
+
+
+class UploadLimitMiddleware:
+    def __init__(self, app: Any, max_bytes: Callable[[], int]) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        limit = self.max_bytes()
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                size = -1
+            if size < 0 or size > limit:
+                await self._reject(send, size, limit)
+                return
+        seen = 0
+        rejected = False
+        started = False
+
+        async def counting_receive() -> dict:
+            nonlocal seen, rejected
+            if rejected:
+                return {"type": "http.disconnect"}
+            msg = await receive()
+            if msg["type"] == "http.request":
+                seen += len(msg.get("body", b""))
+                if seen > limit:
+                    rejected = True
+                    if not started:
+                        await self._reject(send, seen, limit)
+                    return {"type": "http.disconnect"}
+            return msg
+
+        async def guarded_send(msg: dict) -> None:
+            nonlocal started
+            if rejected:
+                return  # we already answered 413
+            if msg["type"] == "http.response.start":
+                started = True
+            await send(msg)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not rejected:  # the app failing on the disconnect we caused is expected
+                raise
+
+    @staticmethod
+    async def _reject(send: Callable, size: int, limit: int) -> None:
+        exc = TooLargeError(f"upload too large: more than {limit} bytes"
+                            if size > limit else "invalid Content-Length",
+                            f"the limit is {limit} bytes")
+        body = json.dumps(error_body(exc, 413)).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class Limiter:
+    def __init__(self, concurrency: int, queue: int, queue_timeout: float) -> None:
+        self.concurrency = concurrency
+        self.queue = queue
+        self.queue_timeout = queue_timeout
+        self._sem = asyncio.Semaphore(concurrency)
+        self.waiting = 0
+        self.running = 0
+        self.executor = ThreadPoolExecutor(max_workers=concurrency,
+                                           thread_name_prefix="prunestack-work")
+
+    async def run(self, fn: Callable[..., Any], *args: Any, timeout: float) -> Any:
+        """Run ``fn(*args)`` in a worker thread under the limits; raise 429/503/504 errors."""
+        if self._sem.locked() and self.waiting >= self.queue:
+            raise RateLimitedError("server busy: too many requests waiting",
+                                   "retry after a short pause")
+        self.waiting += 1
+        try:
+            await asyncio.wait_for(self._sem.acquire(), self.queue_timeout)
+        except TimeoutError:
+            raise BusyError("server busy: no worker free in time", "retry later") from None
+        finally:
+            self.waiting -= 1
+        self.running += 1
+        loop = asyncio.get_running_loop()
+        fut = loop.run_in_executor(self.executor, fn, *args)
+
+        def _release(_: Any) -> None:
+            self.running -= 1
+            self._sem.release()
+
+        fut.add_done_callback(_release)
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), timeout)
+        except TimeoutError:
+            raise DeadlineError(f"the request took longer than {timeout:g} s",
+                                "try fewer pages, or raise PRUNESTACK_REQUEST_TIMEOUT_S") from None
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+class PageCache:
+    """Recent uploads by content hash: ``put(bytes) -> id``, ``get(id) -> (bytes, mime)``."""
+
+    def __init__(self, max_docs: int, max_bytes: int) -> None:
+        self.max_docs = max_docs
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def put(self, data: bytes, mime: str) -> str:
+        doc_id = hashlib.sha256(data).hexdigest()[:24]
+        with self._lock:
+            if doc_id in self._items:
+                self._items.move_to_end(doc_id)
+                return doc_id
+            self._items[doc_id] = (data, mime)
+            self._size += len(data)
+            while self._items and (len(self._items) > self.max_docs or
+                                   self._size > self.max_bytes):
+                _, (old, _) = self._items.popitem(last=False)
+                self._size -= len(old)
+        return doc_id
+
+    def get(self, doc_id: str) -> tuple[bytes, str] | None:
+        with self._lock:
+            item = self._items.get(doc_id)
+            if item is not None:
+                self._items.move_to_end(doc_id)
+            return item

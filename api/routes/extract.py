@@ -1,0 +1,144 @@
+"""``POST /v1/extract``: a document + a JSON Schema → JSON valid against it, with provenance.
+
+Two request shapes on one path: ``multipart/form-data`` with ``file`` (PDF, image or HTML) or
+``example`` (a bundled example's name) plus ``schema`` (JSON text), ``engine``, ``model`` (a
+served model's *name*), ``ocr``, ``pages``; or ``application/json`` with ``schema`` and ``text``
+or ``html``. The answer is the :class:`~pipeline.extract.ExtractionResult` plus a
+``document_id`` for page images when a PDF or image was uploaded.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from api import service
+from api.deps import KeyDep, LimiterDep, PagesDep, SettingsDep, model_by_name
+from api.routes.documents import examples
+from pipeline.extract.schema import load_schema
+from prunestack.errors import InputError, SchemaError, TooLargeError, UnsupportedTypeError
+
+router = APIRouter(prefix="/v1", tags=["extract"], dependencies=[KeyDep])
+
+
+class TextExtractRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    json_schema: dict[str, Any] = Field(alias="schema")
+    text: str | None = None
+    html: str | None = None
+    engine: Literal["extractive", "generative"] = "extractive"
+    model: str | None = Field(default=None, description="a served model's name")
+
+    @model_validator(mode="after")
+    def _one_input(self) -> TextExtractRequest:
+        if (self.text is None) == (self.html is None):
+            raise ValueError("give exactly one of 'text' or 'html'")
+        return self
+
+
+OPENAPI_BODY = {"requestBody": {"required": True, "content": {
+    "multipart/form-data": {"schema": {"type": "object", "required": ["schema"], "properties": {
+        "file": {"type": "string", "format": "binary"},
+        "example": {"type": "string", "description": "name of a bundled example instead of file"},
+        "schema": {"type": "string", "description": "JSON Schema (JSON text)"},
+        "engine": {"type": "string", "enum": ["extractive", "generative"]},
+        "model": {"type": "string"}, "ocr": {"type": "string"}, "pages": {"type": "string"}}}},
+    "application/json": {"schema": {"type": "object", "required": ["schema"], "properties": {
+        "schema": {"type": "object"}, "text": {"type": "string"}, "html": {"type": "string"},
+        "engine": {"type": "string", "enum": ["extractive", "generative"]},
+        "model": {"type": "string"}}}}}}}
+
+
+def _schema(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        return raw
+    if not isinstance(raw, str) or not raw.strip():
+        raise SchemaError("missing 'schema'", "send a JSON Schema as a form field or JSON")
+    try:
+        val = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SchemaError(f"'schema' is not valid JSON: {exc}") from exc
+    if not isinstance(val, dict):
+        raise SchemaError("'schema' must be a JSON object")
+    return val
+
+
+def _text_work(req: TextExtractRequest, embedder: Any, model: Any) -> Any:
+    from pipeline.extract import extract_document, text_document
+
+    if req.text is not None:
+        doc = text_document(req.text)
+    else:
+        from parsers.html import parse_html  # type: ignore[import-not-found]
+
+        doc = parse_html((req.html or "").encode("utf-8"))
+    m, tok = model if model else (None, None)
+    return extract_document(doc, req.json_schema, req.engine, embedder=embedder, model=m,
+                            tokenizer=tok)
+
+
+@router.post("/extract", openapi_extra=OPENAPI_BODY)
+async def extract(request: Request, settings: SettingsDep, limiter: LimiterDep,
+                  cache: PagesDep) -> dict[str, Any]:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    embedder = request.app.state.embedder
+    if ctype == "application/json":
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"the request body is not valid JSON: {exc}") from exc
+        try:
+            req = TextExtractRequest.model_validate(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(p) for p in first["loc"])
+            raise SchemaError(f"invalid request: {loc}: {first['msg']}") from exc
+        if len(req.text or req.html or "") > settings.max_text_chars:
+            raise TooLargeError(f"text longer than {settings.max_text_chars} characters")
+        load_schema(req.json_schema)
+        model = model_by_name(request, req.model)
+        res = await limiter.run(_text_work, req, embedder, model,
+                                timeout=settings.request_timeout_s)
+        return res.model_dump(mode="json")
+    if ctype != "multipart/form-data":
+        raise UnsupportedTypeError(f"unsupported request content type {ctype or 'none'!r}",
+                                   "use multipart/form-data (file) or application/json (text)")
+    form = await request.form(max_files=1, max_fields=16,
+                              max_part_size=settings.max_upload_bytes)
+    schema = load_schema(_schema(form.get("schema")))  # fail fast, before any parsing
+    engine = str(form.get("engine") or "extractive")
+    if engine not in ("extractive", "generative"):
+        raise SchemaError(f"unknown engine {engine!r}", "extractive or generative")
+    upload = form.get("file")
+    example = form.get("example")
+    if upload is not None and not isinstance(upload, str):
+        data = await upload.read()
+        name = upload.filename or "upload"
+    elif isinstance(example, str) and example:
+        ex = examples(settings.examples_dir)
+        if example not in ex:
+            raise InputError(f"unknown example {example!r}", f"one of {sorted(ex)}")
+        data, name = ex[example][1].read_bytes(), ex[example][1].name
+    else:
+        raise InputError("missing 'file'", "upload a PDF, an image or HTML as 'file'")
+    model_name = form.get("model")
+    model = model_by_name(request, str(model_name) if model_name else None)
+    res = await limiter.run(
+        _file_work, data, schema, engine, embedder, model, str(form.get("ocr") or settings.ocr),
+        str(form.get("pages")) if form.get("pages") else None, settings.max_pages, name,
+        timeout=settings.request_timeout_s)
+    out = res.model_dump(mode="json")
+    mime = service.sniff(data)
+    if mime == "application/pdf" or mime.startswith("image/"):
+        out["document_id"] = cache.put(data, mime)
+    return out
+
+
+def _file_work(data: bytes, schema: dict[str, Any], engine: str, embedder: Any, model: Any,
+               ocr: str, pages: str | None, max_pages: int, name: str) -> Any:
+    return service.extract_bytes(data, schema, engine=engine, embedder=embedder, model=model,
+                                 ocr=ocr, pages=pages, max_pages=max_pages, name=name)

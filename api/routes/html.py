@@ -1,0 +1,39 @@
+"""``POST /v1/html/prune``: HTML + a question → the HTML pruned to a token budget."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import KeyDep, LimiterDep, SettingsDep
+from prunestack.errors import ConfigError, TooLargeError
+
+router = APIRouter(prefix="/v1/html", tags=["html"], dependencies=[KeyDep])
+
+
+class PruneRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    html: str = Field(min_length=1)
+    query: str = Field(min_length=1)
+    budget: int = Field(default=256, ge=1, le=100_000, description="tokens (whitespace words)")
+    pruner: Literal["bm25", "embed"] = "bm25"
+
+
+def _prune_work(req: PruneRequest) -> dict[str, Any]:
+    try:
+        from retrieval.prune import prune_html  # type: ignore[import-not-found]
+    except ImportError as exc:
+        raise ConfigError("HTML pruning is not installed on this server") from exc
+    out = prune_html(req.html, req.query, req.budget, pruner=req.pruner)
+    html = out if isinstance(out, str) else getattr(out, "html", str(out))
+    return {"html": html, "budget": req.budget, "pruner": req.pruner}
+
+
+@router.post("/prune")
+async def prune(req: PruneRequest, settings: SettingsDep, limiter: LimiterDep) -> dict[str, Any]:
+    if len(req.html) > settings.max_text_chars:
+        raise TooLargeError(f"HTML longer than {settings.max_text_chars} characters")
+    return await limiter.run(_prune_work, req, timeout=settings.request_timeout_s)

@@ -1,0 +1,46 @@
+"""``POST /v1/parse``: a PDF, image or HTML upload → the Document (and its CCTree) as JSON."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, UploadFile
+
+from api import service
+from api.deps import KeyDep, LimiterDep, PagesDep, SettingsDep
+
+router = APIRouter(prefix="/v1", tags=["parse"], dependencies=[KeyDep])
+
+
+def _parse_work(data: bytes, ocr: str, pages: str | None, max_pages: int, name: str,
+                tree: bool) -> dict[str, Any]:
+    doc = service.parse_bytes(data, ocr=ocr, pages=pages, max_pages=max_pages, name=name)
+    out: dict[str, Any] = {"document": doc.model_dump(mode="json")}
+    if tree:
+        from pipeline.extract.retrieval import build_tree
+
+        t = build_tree(doc)
+        out["tree"] = t.model_dump(mode="json") if hasattr(t, "model_dump") else _node(t)
+    return out
+
+
+def _node(n: Any) -> dict[str, Any]:
+    return {"id": n.id, "kind": n.kind, "title": n.title, "page": n.page,
+            "element_ids": n.element_ids, "children": [_node(c) for c in n.children]}
+
+
+@router.post("/parse")
+async def parse_document(
+    settings: SettingsDep, limiter: LimiterDep, cache: PagesDep,
+    file: Annotated[UploadFile, File(description="PDF, image or HTML")],
+    ocr: Annotated[str, Form()] = "auto",
+    pages: Annotated[str | None, Form(description="e.g. 1-3")] = None,
+    tree: Annotated[bool, Form(description="also return the CCTree")] = False,
+) -> dict[str, Any]:
+    data = await file.read()
+    out = await limiter.run(_parse_work, data, ocr, pages, settings.max_pages,
+                            file.filename or "upload", tree, timeout=settings.request_timeout_s)
+    mime = service.sniff(data)
+    if mime == "application/pdf" or mime.startswith("image/"):
+        out["document_id"] = cache.put(data, mime)
+    return out

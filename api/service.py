@@ -1,0 +1,122 @@
+"""The synchronous work behind the routes (run in worker threads by the limiter).
+
+Bytes are sniffed, page counts checked against the limit before any parsing, and documents
+parsed with ``parsers.ingest``; extraction goes through :mod:`pipeline.extract` with the models
+the app loaded at start-up. Page images are rendered here with pypdfium2 (PDF) or Pillow (images).
+Nothing in this module knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Any
+
+from parsers.document import Document
+from prunestack.errors import InputError, TooLargeError, UnsupportedTypeError
+
+IMAGE_MAGIC = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif",
+               b"II*\x00": "image/tiff", b"MM\x00*": "image/tiff", b"BM": "image/bmp"}
+
+
+def sniff(data: bytes) -> str:
+    """The MIME type of ``data`` from its first bytes (never from a file name)."""
+    head = data[:1024].lstrip()
+    if data[:5] == b"%PDF-":
+        return "application/pdf"
+    for magic, mime in IMAGE_MAGIC.items():
+        if data.startswith(magic):
+            return mime
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    low = head[:200].lower()
+    if low.startswith((b"<!doctype html", b"<html", b"<?xml")) or b"<body" in low:
+        return "text/html"
+    return "application/octet-stream"
+
+
+def pdf_page_count(data: bytes) -> int:
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        raise InputError(f"cannot open the PDF: {exc}", "is the file complete and unencrypted?") \
+            from exc
+    try:
+        return len(pdf)
+    finally:
+        pdf.close()
+
+
+def check_pages(data: bytes, mime: str, max_pages: int) -> None:
+    if mime == "application/pdf":
+        n = pdf_page_count(data)
+        if n > max_pages:
+            raise TooLargeError(f"the PDF has {n} pages; this server reads at most {max_pages}",
+                                "split the document or ask for fewer pages")
+
+
+def parse_bytes(data: bytes, ocr: str = "auto", pages: str | None = None,
+                max_pages: int = 50, name: str = "upload") -> Document:
+    if not data:
+        raise InputError("the uploaded file is empty")
+    mime = sniff(data)
+    if mime == "application/octet-stream":
+        raise UnsupportedTypeError("unsupported file type", "send a PDF, an image or HTML")
+    check_pages(data, mime, max_pages)
+    if mime == "text/html":
+        from parsers.html import parse_html  # type: ignore[import-not-found]
+
+        doc = parse_html(data)
+    else:
+        from parsers.ingest import parse  # type: ignore[import-not-found]
+
+        doc = parse(data, ocr=ocr, pages=pages)
+    if len(doc.pages) > max_pages:
+        raise TooLargeError(f"the document has {len(doc.pages)} pages; the limit is {max_pages}")
+    if name and not doc.source_name:
+        doc.source_name = name
+    return doc
+
+
+def extract_bytes(data: bytes, schema: dict[str, Any], *, engine: str, embedder: Any,
+                  model: tuple[Any, Any] | None, ocr: str, pages: str | None,
+                  max_pages: int, name: str) -> Any:
+    from pipeline.extract import extract_document
+
+    t = time.perf_counter()
+    doc = parse_bytes(data, ocr=ocr, pages=pages, max_pages=max_pages, name=name)
+    parse_s = time.perf_counter() - t
+    m, tok = model if model else (None, None)
+    res = extract_document(doc, schema, engine, embedder=embedder,  # type: ignore[arg-type]
+                           model=m, tokenizer=tok)
+    res.timings["parse"] = round(parse_s, 4)
+    res.timings["total"] = round(res.timings.get("total", 0.0) + parse_s, 4)
+    return res
+
+
+def render_page(data: bytes, mime: str, page: int, scale: float) -> bytes:
+    """PNG bytes of one page (1-based) at ``scale`` × 72 dpi (PDF) or of the image itself."""
+    from PIL import Image
+
+    if mime == "application/pdf":
+        import pypdfium2 as pdfium
+
+        pdf = pdfium.PdfDocument(data)
+        try:
+            if not 1 <= page <= len(pdf):
+                raise InputError(f"page {page} out of range 1..{len(pdf)}")
+            img = pdf[page - 1].render(scale=scale).to_pil()
+        finally:
+            pdf.close()
+    elif mime.startswith("image/"):
+        if page != 1:
+            raise InputError("an image has one page")
+        img = Image.open(io.BytesIO(data))
+        img.load()
+    else:
+        raise UnsupportedTypeError(f"no page images for {mime}")
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, format="PNG", optimize=False)
+    return buf.getvalue()

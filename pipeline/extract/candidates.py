@@ -1,0 +1,155 @@
+"""Candidate values from a Document: key–value pairs, table cells, text lines and spatial pairs.
+
+A :class:`Candidate` is a piece of text that might be a field's value, with the *label* that names
+it (the key of a key–value pair, the column header and row head of a table cell, the text before a
+colon, the line above, or a short label element to its left or above) and its *context* (the
+heading of its section). Provenance travels with it: element id, page, box, confidence. Scoring
+against fields is :mod:`pipeline.extract.extractive`'s job; tables as arrays of objects are read
+there too.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from parsers.document import BBox, Document, Element, ElementKind
+
+_COLON = re.compile(r"^\s*(?P<label>[^:\n]{1,48}?)\s*[:：]\s*(?P<value>\S.*)$")
+_LABELISH = re.compile(r"^[^\d@:]{1,40}:?$")
+
+
+@dataclass
+class Candidate:
+    text: str  # the raw value text
+    label: str  # what names it ("" if nothing does)
+    context: str  # section heading / neighbouring text
+    element_id: str
+    page: int
+    bbox: BBox
+    confidence: float
+    origin: str  # kv | table | line | block | pair | title
+    lines: list[tuple[str, BBox]] | None = None  # blocks: each line with its box
+
+
+def _line_boxes(e: Element, n: int) -> list[BBox]:
+    """Split an element's box evenly into ``n`` line boxes (elements keep one box for all lines)."""
+    h = e.bbox.height / max(1, n)
+    return [BBox(x0=e.bbox.x0, y0=e.bbox.y0 + i * h, x1=e.bbox.x1, y1=e.bbox.y0 + (i + 1) * h)
+            for i in range(n)]
+
+
+def _is_label(text: str) -> bool:
+    t = text.strip()
+    return bool(t) and len(t.split()) <= 5 and bool(_LABELISH.match(t))
+
+
+def table_header_row(rows: list[list[str]]) -> int:
+    """Index of the header row: the first row whose cells are mostly non-numeric words."""
+    for i, row in enumerate(rows[:3]):
+        filled = [c for c in row if c.strip()]
+        if len(filled) >= max(2, len(row) // 2) and all(not re.search(r"\d", c) for c in filled):
+            return i
+    return 0
+
+
+def from_document(doc: Document) -> list[Candidate]:
+    out: list[Candidate] = []
+    section = ""
+    elements = doc.elements()
+    for e in elements:
+        if e.kind in (ElementKind.TITLE, ElementKind.HEADING):
+            section = e.text.strip()
+            out.append(Candidate(e.text.strip(), "", "document title" if e.kind ==
+                                 ElementKind.TITLE else "heading", e.id, e.page, e.bbox,
+                                 e.confidence, "title"))
+            continue
+        if e.kind == ElementKind.KEY_VALUE and e.key is not None and e.value is not None:
+            out.append(Candidate(e.value, e.key.strip().rstrip(":"), section, e.id, e.page,
+                                 e.value_bbox or e.bbox, e.confidence, "kv"))
+            # the whole pair as a line too: values inside the key ("Tax (19%)") stay findable
+            out.append(Candidate(e.text, "", section, e.id, e.page, e.bbox, e.confidence, "line"))
+            continue
+        if e.kind == ElementKind.TABLE and e.cells:
+            out.extend(_table_candidates(e, section))
+            continue
+        out.extend(_text_candidates(e, section))
+    out.extend(_spatial_pairs(elements))
+    return out
+
+
+def _table_candidates(e: Element, section: str) -> list[Candidate]:
+    rows = e.table_rows()
+    head = table_header_row(rows)
+    by_pos = {(c.row, c.col): c for c in e.cells or []}
+    out = []
+    for c in e.cells or []:
+        if c.row <= head or not c.text.strip():
+            continue
+        col_head = rows[head][c.col] if head < len(rows) and c.col < len(rows[head]) else ""
+        left = [rows[c.row][j] for j in range(c.col) if rows[c.row][j].strip()]
+        label = " ".join([*left[-1:], col_head]).strip() if left else col_head
+        box = c.bbox or e.bbox
+        out.append(Candidate(c.text, label, section, e.id, e.page, box, e.confidence, "table"))
+        if (c.row, c.col + 1) in by_pos and _is_label(c.text):
+            nxt = by_pos[(c.row, c.col + 1)]
+            out.append(Candidate(nxt.text, c.text.strip().rstrip(":"), section, e.id, e.page,
+                                 nxt.bbox or e.bbox, e.confidence, "table"))
+    return out
+
+
+def _text_candidates(e: Element, section: str) -> list[Candidate]:
+    lines = [ln for ln in e.text.splitlines() if ln.strip()]
+    if not lines:
+        return []
+    boxes = _line_boxes(e, len(lines))
+    ctx = "page footer" if e.kind == ElementKind.FOOTER else \
+        "page header" if e.kind == ElementKind.HEADER else section
+    out = []
+    prev = ""
+    for ln, box in zip(lines, boxes, strict=True):
+        m = _COLON.match(ln)
+        if m:
+            out.append(Candidate(m["value"], m["label"], ctx, e.id, e.page, box, e.confidence,
+                                 "line"))
+        out.append(Candidate(ln.strip(), prev.strip().rstrip(":") if _is_label(prev) else "",
+                             ctx, e.id, e.page, box, e.confidence, "line"))
+        prev = ln
+    if len(lines) > 1:
+        first = lines[0].strip()
+        pairs = [(ln.strip(), b) for ln, b in zip(lines, boxes, strict=True)]
+        if _is_label(first):
+            body = "\n".join(lines[1:])
+            out.append(Candidate(body, first.rstrip(":"), ctx, e.id, e.page,
+                                 BBox.enclosing(boxes[1:]), e.confidence, "block", pairs[1:]))
+            out.append(Candidate(lines[1].strip(), first.rstrip(":"), ctx, e.id, e.page,
+                                 boxes[1], e.confidence, "block_head"))
+        out.append(Candidate("\n".join(lines), "", ctx, e.id, e.page, e.bbox, e.confidence,
+                             "block", pairs))
+    return out
+
+
+def _spatial_pairs(elements: list[Element]) -> list[Candidate]:
+    """Short label elements paired with the nearest element right of them or just below."""
+    out = []
+    for lab in elements:
+        if lab.kind in (ElementKind.TABLE, ElementKind.KEY_VALUE) or not _is_label(lab.text):
+            continue
+        best: tuple[float, Element] | None = None
+        for e in elements:
+            if e is lab or e.page != lab.page or e.kind == ElementKind.TABLE or not e.text.strip():
+                continue
+            same_row = abs(e.bbox.cy - lab.bbox.cy) < max(lab.bbox.height, 1) * 0.6 \
+                and e.bbox.x0 >= lab.bbox.x1 - 1
+            below = 0 <= e.bbox.y0 - lab.bbox.y1 < max(lab.bbox.height, 1) * 1.8 \
+                and abs(e.bbox.x0 - lab.bbox.x0) < max(lab.bbox.width, 20)
+            if not (same_row or below):
+                continue
+            dist = (e.bbox.x0 - lab.bbox.x1) if same_row else 2 * (e.bbox.y0 - lab.bbox.y1)
+            if best is None or dist < best[0]:
+                best = (dist, e)
+        if best is not None:
+            e = best[1]
+            out.append(Candidate(e.text.strip(), lab.text.strip().rstrip(":"), "", e.id, e.page,
+                                 e.bbox, min(e.confidence, lab.confidence), "pair"))
+    return out

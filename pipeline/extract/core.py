@@ -1,0 +1,312 @@
+"""Document + JSON Schema → JSON valid against the schema, with provenance for every leaf.
+
+``extract_document`` plans the schema's fields, builds the CCTree, runs question-type-aware
+retrieval per field, hands the fields to an engine (extractive by default, generative with a local
+causal LM), then coerces everything to the schema, reports missing required values and validates
+the result with ``jsonschema``. ``extract_file`` parses a PDF or image first (``parsers.ingest``),
+``extract_text`` and ``extract_html`` wrap plain text and HTML. Everything returns an
+:class:`ExtractionResult`. The engines live in :mod:`pipeline.extract.extractive` and
+:mod:`pipeline.extract.generative`; this module only orchestrates and times them.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from parsers.document import BBox, Document, Element, ElementKind, Page, Source
+from pipeline.extract import retrieval
+from pipeline.extract.candidates import from_document
+from pipeline.extract.embed import get_embedder
+from pipeline.extract.extractive import ExtractiveEngine, Leaf
+from pipeline.extract.schema import (
+    FieldSpec,
+    conform,
+    load_schema,
+    path_str,
+    plan_fields,
+    validation_errors,
+)
+from prunestack.errors import ConfigError, InputError
+
+Engine = Literal["extractive", "generative"]
+
+
+class ExtractOptions(BaseModel):
+    """User-set knobs for one extraction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    engine: Engine = "extractive"
+    min_score: float = Field(default=0.42, ge=0.0, le=1.0,
+                             description="extractive: below this a field is not found")
+    fill_required: bool = Field(default=True, description="fill missing required non-nullable "
+                                "values with an empty value of their type (and report them)")
+    max_new_tokens: int = Field(default=384, ge=16, le=8192)
+    prompt_chars: int = Field(default=3000, ge=200, le=200_000)
+
+
+class Provenance(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    page: int
+    bbox: BBox
+    element_id: str
+    confidence: float = Field(ge=0.0, le=1.0)
+    text: str = Field(description="the source text the value was read from")
+
+
+class MissingValue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    reason: str
+    action: str
+
+
+class PageInfo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: int
+    width: float
+    height: float
+
+
+class ExtractionResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data: Any
+    provenance: dict[str, Provenance] = Field(default_factory=dict)
+    missing: list[MissingValue] = Field(default_factory=list)
+    valid: bool
+    errors: list[str] = Field(default_factory=list)
+    engine: str
+    pages: list[PageInfo] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
+
+
+def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
+    parts = dotted.split(".")
+    for p in parts[:-1]:
+        data = data.setdefault(p, {})
+    data[parts[-1]] = value
+
+
+def _prov(leaf: Leaf) -> Provenance:
+    return Provenance(page=leaf.page, bbox=leaf.bbox, element_id=leaf.element_id,
+                      confidence=max(0.0, min(1.0, leaf.confidence)), text=leaf.text)
+
+
+def _assemble(fields: list[FieldSpec], scalars: dict[str, Leaf],
+              arrays: dict[str, list[Any]]) -> tuple[dict[str, Any], dict[str, Provenance]]:
+    data: dict[str, Any] = {}
+    prov: dict[str, Provenance] = {}
+    for f in fields:
+        key = f.dotted
+        if f.type == "array":
+            items = arrays.get(key, [])
+            vals = []
+            for i, it in enumerate(items):
+                if isinstance(it, dict):
+                    vals.append({k: leaf.value for k, leaf in it.items()})
+                    for k, leaf in it.items():
+                        prov[f"{key}[{i}].{k}"] = _prov(leaf)
+                else:
+                    vals.append(it.value)
+                    prov[f"{key}[{i}]"] = _prov(it)
+            _set(data, key, vals)
+        elif key in scalars:
+            _set(data, key, scalars[key].value)
+            prov[key] = _prov(scalars[key])
+    return data, prov
+
+
+def _finish(raw: Any, prov: dict[str, Provenance], schema: dict[str, Any], engine: str,
+            doc: Document, opts: ExtractOptions, timings: dict[str, float]) -> ExtractionResult:
+    t = time.perf_counter()
+    data, missing = conform(raw, schema, fill_required=opts.fill_required)
+    errors = validation_errors(data, schema)
+    if errors and opts.fill_required:
+        # Values that broke a constraint (pattern, bounds...): drop them and conform again.
+        data = _drop_invalid(data, schema)
+        data, missing2 = conform(data, schema, fill_required=True)
+        missing += [m for m in missing2 if m not in missing]
+        errors = validation_errors(data, schema)
+    kept = _leaf_paths(data)
+    prov = {k: v for k, v in prov.items() if k in kept}
+    filled = {m["path"] for m in missing}
+    prov = {k: v for k, v in prov.items() if k not in filled}
+    timings["validate"] = time.perf_counter() - t
+    return ExtractionResult(
+        data=data, provenance=prov, missing=[MissingValue(**m) for m in missing],
+        valid=not errors, errors=errors, engine=engine,
+        pages=[PageInfo(number=p.number, width=p.width, height=p.height) for p in doc.pages],
+        timings={k: round(v, 4) for k, v in timings.items()})
+
+
+def _drop_invalid(data: Any, schema: dict[str, Any]) -> Any:
+    import jsonschema
+
+    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
+    for err in sorted(cls(schema).iter_errors(data), key=lambda e: -len(e.absolute_path)):
+        path = list(err.absolute_path)
+        if not path:
+            continue
+        parent = data
+        try:
+            for p in path[:-1]:
+                parent = parent[p]
+            if isinstance(parent, dict):
+                parent.pop(path[-1], None)
+            elif isinstance(parent, list) and isinstance(path[-1], int) and \
+                    path[-1] < len(parent):
+                parent[path[-1]] = None
+        except (KeyError, IndexError, TypeError):
+            continue
+    return data
+
+
+def _leaf_paths(data: Any, prefix: tuple = ()) -> set[str]:
+    out: set[str] = set()
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out |= _leaf_paths(v, (*prefix, k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            out |= _leaf_paths(v, (*prefix, i))
+    elif prefix:
+        out.add(path_str(prefix))
+    return out
+
+
+def extract_document(doc: Document, schema: str | dict[str, Any], engine: Engine | None = None,
+                     options: ExtractOptions | None = None, *, embedder: Any = None,
+                     model: Any = None, tokenizer: Any = None, model_dir: str | Path | None = None,
+                     draft_model: Any = None) -> ExtractionResult:
+    """Extract ``schema``'s fields from a parsed document.
+
+    ``embedder`` defaults to MiniLM (loaded once per process). The generative engine takes an
+    already loaded ``model`` + ``tokenizer`` (the API loads them at start-up) or a ``model_dir``."""
+    opts = options or ExtractOptions()
+    if engine is not None:
+        opts = opts.model_copy(update={"engine": engine})
+    schema = load_schema(schema)
+    if not doc.pages or not any(p.elements for p in doc.pages):
+        raise InputError("the document has no readable content",
+                         "is it blank, or a scan that OCR could not read?")
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    fields = plan_fields(schema)
+    embedder = embedder or get_embedder()
+    tree = retrieval.build_tree(doc)
+    timings["tree"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    relevance: dict[str, dict[str, float]] = {}
+    restrict: dict[str, set[str]] = {}
+    for f in fields:
+        q, rel = retrieval.retrieve(doc, tree, f.descriptor(), embedder)
+        relevance[f.dotted] = rel
+        if q.kind == "location":
+            restrict[f.dotted] = set(rel)
+    timings["retrieve"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    if opts.engine == "extractive":
+        raw, prov = _run_extractive(doc, fields, relevance, restrict, embedder, opts)
+    elif opts.engine == "generative":
+        from pipeline.extract.generative import run_generative
+
+        if model is None:
+            if model_dir is None:
+                raise ConfigError("the generative engine needs a model",
+                                  "pass --model DIR (a local Hugging Face causal LM folder)")
+            from pipeline.extract.generative import load_model
+
+            model, tokenizer = load_model(model_dir)
+        raw, prov = run_generative(doc, schema, fields, relevance, model, tokenizer,
+                                   embedder=embedder, draft_model=draft_model,
+                                   max_new_tokens=opts.max_new_tokens,
+                                   prompt_chars=opts.prompt_chars)
+    else:  # pydantic already restricts this; kept for callers passing dicts
+        raise ConfigError(f"unknown engine {opts.engine!r}", "extractive or generative")
+    timings["extract"] = time.perf_counter() - t
+    result = _finish(raw, prov, schema, opts.engine, doc, opts, timings)
+    result.timings["total"] = round(time.perf_counter() - t0 + timings.get("parse", 0.0), 4)
+    return result
+
+
+def _run_extractive(doc: Document, fields: list[FieldSpec], relevance: dict, restrict: dict,
+                    embedder: Any, opts: ExtractOptions) -> tuple[dict, dict]:
+    eng = ExtractiveEngine(embedder, min_score=opts.min_score)
+    cands = from_document(doc)
+    grouped = eng.address_groups(fields, cands)
+    scalar_fields = [f for f in fields if f.type != "array" and f.dotted not in grouped]
+    scalars = eng.scalars(doc, scalar_fields, relevance, restrict, cands)
+    scalars.update({k: v for k, v in grouped.items()
+                    if any(f.dotted == k for f in fields)})
+    arrays: dict[str, list[Any]] = {}
+    for f in fields:
+        if f.type == "array":
+            arrays[f.dotted] = eng.array_of_objects(doc, f) if f.items else \
+                eng.array_of_scalars(doc, f, cands)
+    return _assemble(fields, scalars, arrays)
+
+
+def extract_file(path: str | Path, schema: str | dict[str, Any] | Path,
+                 engine: Engine = "extractive", model_dir: str | Path | None = None, *,
+                 ocr: str = "auto", pages: str | None = None,
+                 options: ExtractOptions | None = None, **kw: Any) -> ExtractionResult:
+    """Parse a PDF, image or HTML file and extract ``schema`` from it."""
+    from parsers.ingest import parse  # type: ignore[import-not-found]
+
+    if isinstance(schema, Path):
+        schema = read_schema_file(schema)
+    t = time.perf_counter()
+    doc = parse(path, ocr=ocr, pages=pages)
+    parse_s = time.perf_counter() - t
+    res = extract_document(doc, schema, engine, options, model_dir=model_dir, **kw)
+    res.timings["parse"] = round(parse_s, 4)
+    res.timings["total"] = round(res.timings.get("total", 0.0) + parse_s, 4)
+    return res
+
+
+def read_schema_file(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"schema file not found: {p}")
+    try:
+        return load_schema(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"schema file is not UTF-8 text: {p}") from exc
+
+
+def text_document(text: str, name: str = "text") -> Document:
+    """Plain text as a one-page Document: one element per paragraph, one line box per line."""
+    if not text.strip():
+        raise InputError("the text is empty")
+    elements = []
+    y = 0.0
+    for i, para in enumerate(p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()):
+        n = len(para.strip().splitlines())
+        elements.append(Element(id=f"p1-e{i}", kind=ElementKind.TEXT, text=para.strip(), page=1,
+                                bbox=BBox(x0=0, y0=y, x1=0, y1=y + n), source=Source.HTML))
+        y += n + 1
+    return Document(source_name=name, mime_type="text/plain",
+                    pages=[Page(number=1, width=0, height=y, elements=elements)])
+
+
+def extract_text(text: str, schema: str | dict[str, Any], engine: Engine = "extractive",
+                 **kw: Any) -> ExtractionResult:
+    return extract_document(text_document(text), schema, engine, **kw)
+
+
+def extract_html(html: str | bytes, schema: str | dict[str, Any], engine: Engine = "extractive",
+                 **kw: Any) -> ExtractionResult:
+    from parsers.html import parse_html  # type: ignore[import-not-found]
+
+    raw = html.encode("utf-8") if isinstance(html, str) else html
+    return extract_document(parse_html(raw), schema, engine, **kw)

@@ -1,0 +1,211 @@
+"""The generative engine: a local causal LM writes the JSON under a JSON-schema constraint.
+
+The prompt is compact: the fields (name, type, description) and the document's most relevant
+components (retrieval relevance summed over fields, in reading order) cut to fit the model's
+context next to ``max_new_tokens``. Decoding goes through ``pipeline.decoding.generate_json``
+(token masks from the compiled schema; speculative with a draft model when one is given). The
+schema handed to the decoder is bounded (strings ≤ 64 characters, arrays ≤ 16 items unless the
+schema says otherwise) so a weak model still closes its JSON within the token budget. Values are
+grounded afterwards: a leaf whose value equals a candidate's parsed value gets that candidate's
+page and box. Coercion and validation happen in :mod:`pipeline.extract.core`.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+from pathlib import Path
+from typing import Any
+
+from parsers.document import Document
+from pipeline.extract import values as V
+from pipeline.extract.candidates import from_document
+from pipeline.extract.core import Provenance
+from pipeline.extract.extractive import parse_for, value_kind
+from pipeline.extract.schema import FieldSpec, resolve
+from prunestack.errors import ConfigError, ModelError
+
+_MODELS: dict[str, tuple[Any, Any]] = {}
+
+
+def load_model(folder: str | Path) -> tuple[Any, Any]:
+    """(model, tokenizer) from a local folder, cached per process."""
+    from pipeline.models import load_causal_lm, load_tokenizer
+
+    key = str(Path(folder).resolve())
+    if key not in _MODELS:
+        _MODELS[key] = (load_causal_lm(key), load_tokenizer(key))
+    return _MODELS[key]
+
+
+def bounded_schema(schema: dict[str, Any], max_string: int = 64, max_items: int = 16
+                   ) -> dict[str, Any]:
+    """A copy of ``schema`` with ``$ref`` inlined and string/array lengths capped."""
+
+    def walk(node: Any, depth: int) -> Any:
+        if not isinstance(node, dict) or depth > 16:
+            return node
+        node = resolve(node, schema)
+        node = {k: v for k, v in node.items() if k not in ("definitions", "$defs")}
+        types = node.get("type")
+        types = types if isinstance(types, list) else [types]
+        if "string" in types and "enum" not in node and "format" not in node:
+            node["maxLength"] = min(int(node.get("maxLength", max_string)), max_string)
+        if "array" in types:
+            node["maxItems"] = min(int(node.get("maxItems", max_items)), max_items)
+        for key in ("properties",):
+            if isinstance(node.get(key), dict):
+                node[key] = {k: walk(v, depth + 1) for k, v in node[key].items()}
+        if isinstance(node.get("items"), dict):
+            node["items"] = walk(node["items"], depth + 1)
+        for key in ("anyOf", "oneOf", "allOf"):
+            if isinstance(node.get(key), list):
+                node[key] = [walk(v, depth + 1) for v in node[key]]
+        return node
+
+    return walk(copy.deepcopy(schema), 0)
+
+
+def build_prompt(doc: Document, fields: list[FieldSpec], relevance: dict[str, dict[str, float]],
+                 tokenizer: Any, max_prompt_tokens: int, prompt_chars: int) -> str:
+    lines = []
+    for f in fields:
+        typ = f"array of {f.item_type or 'objects'}" if f.type == "array" else f.type
+        desc = f" — {f.description}" if f.description else ""
+        lines.append(f"- {f.dotted} ({typ}){desc}")
+        for it in f.items:
+            idesc = f" — {it.description}" if it.description else ""
+            lines.append(f"  - {it.name} ({it.type}){idesc}")
+    head = ("Extract these fields from the document as JSON. Use null when a value is absent.\n"
+            "Fields:\n" + "\n".join(lines) + "\nDocument:\n")
+    tail = "\nJSON:\n"
+    score: dict[str, float] = {}
+    for rel in relevance.values():
+        for eid, r in rel.items():
+            score[eid] = score.get(eid, 0.0) + r
+    elements = doc.elements()
+    order = sorted(range(len(elements)), key=lambda i: -score.get(elements[i].id, 0.0))
+    chosen: set[int] = set()
+    used = 0
+    for i in order:
+        n = len(elements[i].text) + 1
+        if used + n > prompt_chars:
+            continue
+        chosen.add(i)
+        used += n
+    body = "\n".join(elements[i].text for i in sorted(chosen) if elements[i].text.strip())
+    budget = max_prompt_tokens - len(tokenizer(head + tail, add_special_tokens=True)["input_ids"])
+    if budget <= 0:
+        raise ConfigError("the schema alone does not fit the model's context",
+                          "use a model with a longer context or a smaller schema")
+    ids = tokenizer(body, add_special_tokens=False)["input_ids"]
+    if len(ids) > budget:
+        body = tokenizer.decode(ids[:budget], skip_special_tokens=True)
+    return head + body + tail
+
+
+def _context_length(model: Any) -> int:
+    cfg = getattr(model, "config", None)
+    for name in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+        v = getattr(cfg, name, None)
+        if isinstance(v, int) and v > 0:
+            return v
+    return 2048
+
+
+def _call_generate_json(model: Any, tokenizer: Any, prompt: str, schema: dict[str, Any],
+                        max_new_tokens: int, draft_model: Any) -> Any:
+    try:
+        from pipeline.decoding import generate_json
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError("constrained decoding (pipeline.decoding.generate_json) is not "
+                          "installed", "the generative engine needs it") from exc
+    params = inspect.signature(generate_json).parameters
+    kw: dict[str, Any] = {}
+    if "max_new_tokens" in params:
+        kw["max_new_tokens"] = max_new_tokens
+    if draft_model is not None:
+        for name in ("draft_model", "draft", "assistant_model"):
+            if name in params:
+                kw[name] = draft_model
+                break
+        else:
+            raise ConfigError("this generate_json has no draft-model parameter")
+    return generate_json(model, tokenizer, prompt, schema, **kw)
+
+
+def _as_json(out: Any) -> Any:
+    """generate_json may return parsed data, a JSON string, or a result object carrying either."""
+    for attr in ("data", "value", "json", "parsed"):
+        v = getattr(out, attr, None)
+        if v is not None and not callable(v):
+            return v
+    text = getattr(out, "text", out)
+    if isinstance(text, (dict, list)):
+        return text
+    if isinstance(text, str):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return {}  # cut off by the token budget: conform() fills what it can
+    return {}
+
+
+def ground(data: Any, fields: list[FieldSpec], doc: Document) -> dict[str, Provenance]:
+    """Provenance for generated leaves whose value matches a candidate's parsed value."""
+    cands = from_document(doc)
+    dayfirst = V.date_order_hint([e.text for e in doc.elements()])
+    out: dict[str, Provenance] = {}
+
+    def find(value: Any, kind: str, spec: FieldSpec | None) -> Provenance | None:
+        if value is None or value == "":
+            return None
+        for c in cands:
+            p = parse_for(kind, c.text, spec, dayfirst)
+            if p is not None and (p.value == value or str(p.value).strip().lower()
+                                  == str(value).strip().lower()):
+                return Provenance(page=c.page, bbox=c.bbox, element_id=c.element_id,
+                                  confidence=0.5 * c.confidence, text=p.span)
+        return None
+
+    def get(d: Any, dotted: str) -> Any:
+        for part in dotted.split("."):
+            if not isinstance(d, dict):
+                return None
+            d = d.get(part)
+        return d
+
+    for f in fields:
+        v = get(data, f.dotted)
+        if f.type == "array" and isinstance(v, list):
+            for i, item in enumerate(v):
+                if isinstance(item, dict):
+                    for it in f.items:
+                        pv = find(item.get(it.name), value_kind(it), it)
+                        if pv:
+                            out[f"{f.dotted}[{i}].{it.name}"] = pv
+                else:
+                    pv = find(item, value_kind(f), f)
+                    if pv:
+                        out[f"{f.dotted}[{i}]"] = pv
+        elif f.type != "array":
+            pv = find(v, value_kind(f), f)
+            if pv:
+                out[f.dotted] = pv
+    return out
+
+
+def run_generative(doc: Document, schema: dict[str, Any], fields: list[FieldSpec],
+                   relevance: dict[str, dict[str, float]], model: Any, tokenizer: Any, *,
+                   embedder: Any = None, draft_model: Any = None, max_new_tokens: int = 384,
+                   prompt_chars: int = 3000) -> tuple[Any, dict[str, Provenance]]:
+    if tokenizer is None:
+        raise ModelError("the generative engine needs the model's tokenizer")
+    ctx = _context_length(model)
+    max_new = min(max_new_tokens, max(16, ctx // 2))
+    prompt = build_prompt(doc, fields, relevance, tokenizer, ctx - max_new, prompt_chars)
+    out = _call_generate_json(model, tokenizer, prompt, bounded_schema(schema), max_new,
+                              draft_model)
+    data = _as_json(out)
+    return data, ground(data, fields, doc)

@@ -1,0 +1,354 @@
+"""Type-aware value parsers: raw text spans → typed values, with a score for how well they fit.
+
+Each parser takes a text span (a key–value value, a table cell, a line) and returns a
+:class:`Parsed` (the normalised value, the exact substring it came from, and a fit in [0, 1]) or
+``None``. Dates in many written forms become ISO 8601 (``YYYY-MM-DD``); amounts become floats
+(``1.234,56`` and ``1,234.56`` both read as 1234.56) with their currency; ids, e-mails, phone
+numbers and multi-line addresses are recognised by shape. This module knows nothing about
+documents, schemas or embeddings; :mod:`pipeline.extract.extractive` combines these scores with
+label similarity.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+MONTHS = {
+    "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
+    "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9,
+    "sept": 9, "september": 9, "oct": 10, "october": 10, "nov": 11, "november": 11, "dec": 12,
+    "december": 12,
+}
+CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW",
+                    "CHF": "CHF", "Fr.": "CHF", "R$": "BRL", "A$": "AUD", "C$": "CAD",
+                    "US$": "USD", "S$": "SGD", "RM": "MYR", "kr": "SEK", "zł": "PLN"}
+ISO_CURRENCIES = frozenset(
+    "USD EUR GBP JPY CHF CAD AUD NZD CNY INR BRL MXN SEK NOK DKK PLN CZK HUF SGD HKD MYR "
+    "ZAR KRW TRY RUB AED SAR THB IDR PHP VND".split()
+)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A typed value read from ``span`` (the substring of the input it came from)."""
+
+    value: Any
+    span: str
+    fit: float  # 1.0 = the whole input is exactly this kind of value; lower = found inside text
+
+
+def _fit(span: str, text: str) -> float:
+    """How much of ``text`` the matched ``span`` covers (a value alone in its cell fits best)."""
+    t = text.strip()
+    if not t:
+        return 0.0
+    return 0.5 + 0.5 * min(1.0, len(span.strip()) / len(t))
+
+
+# ---------------------------------------------------------------------------- dates
+_MON = r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|jun(?:e)?|jul(?:y)?|" \
+       r"aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+_DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("ymd", re.compile(r"\b(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})\b")),
+    ("dmy_or_mdy", re.compile(r"\b(?P<a>\d{1,2})[-/.](?P<b>\d{1,2})[-/.](?P<y>\d{4}|\d{2})\b")),
+    ("d_mon_y", re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)?[\s\-./]+" + _MON
+                           + r"[\s\-./,]+(?P<y>\d{4})\b", re.I)),
+    ("mon_d_y", re.compile(r"\b" + _MON + r"[\s\-.]+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+"
+                           r"(?P<y>\d{4})\b", re.I)),
+    ("y_mon_d", re.compile(r"\b(?P<y>\d{4})[\s\-./]+" + _MON + r"[\s\-./]+(?P<d>\d{1,2})\b", re.I)),
+]
+
+
+def _mk_date(y: int, m: int, d: int) -> date | None:
+    if y < 100:
+        y += 2000 if y < 70 else 1900
+    try:
+        return date(y, m, d)
+    except ValueError:
+        return None
+
+
+def date_order_hint(texts: list[str]) -> bool | None:
+    """Whether numeric dates in these texts are day-first (True), month-first (False) or unknown.
+
+    Looks for an unambiguous date (a part above 12) such as ``31/01/2024`` or ``01/31/2024``."""
+    votes = 0
+    for t in texts:
+        for m in _DATE_PATTERNS[1][1].finditer(t):
+            a, b = int(m["a"]), int(m["b"])
+            if a > 12 >= b:
+                votes += 1
+            elif b > 12 >= a:
+                votes -= 1
+    return None if votes == 0 else votes > 0
+
+
+def parse_date(text: str, dayfirst: bool | None = None) -> Parsed | None:
+    """The first date in ``text`` as an ISO 8601 string (``2024-03-15``)."""
+    for kind, pat in _DATE_PATTERNS:
+        for m in pat.finditer(text):
+            if kind == "ymd":
+                d = _mk_date(int(m["y"]), int(m["m"]), int(m["d"]))
+            elif kind == "dmy_or_mdy":
+                a, b, y = int(m["a"]), int(m["b"]), int(m["y"])
+                if a > 12:
+                    d = _mk_date(y, b, a)
+                elif b > 12:
+                    d = _mk_date(y, a, b)
+                else:
+                    d = _mk_date(y, b, a) if dayfirst in (None, True) else _mk_date(y, a, b)
+            else:
+                d = _mk_date(int(m["y"]), MONTHS[m["mon"].lower().rstrip(".")], int(m["d"]))
+            if d is not None:
+                return Parsed(d.isoformat(), m.group(0), _fit(m.group(0), text))
+    return None
+
+
+# ---------------------------------------------------------------------------- amounts
+_AMOUNT = re.compile(
+    r"(?P<pre>(?:[A-Z]{3}|US\$|[AC]\$|R\$|S\$|RM|Fr\.|[$€£¥₹₩])\s?)?"
+    r"(?P<sign>[-−–(])?\s?"
+    r"(?P<num>\d{1,3}(?:[,.\s’']\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)"
+    r"(?P<post>\s?(?:[A-Z]{3}\b|[€£$]|kr|zł))?"
+)
+
+
+def _num(raw: str) -> float | None:
+    s = raw.replace(" ", "").replace("’", "").replace("'", "")
+    if "," in s and "." in s:
+        dec = "," if s.rfind(",") > s.rfind(".") else "."
+        s = s.replace("." if dec == "," else ",", "").replace(",", ".")
+    elif "," in s:
+        tail = s.rsplit(",", 1)[1]
+        s = s.replace(",", ".") if len(tail) in (1, 2) and s.count(",") == 1 else s.replace(",", "")
+    elif s.count(".") > 1:
+        s = s.replace(".", "")
+    try:
+        return float(s)
+    except ValueError:
+        return None
+
+
+def _currency_code(tok: str | None) -> str | None:
+    if not tok:
+        return None
+    tok = tok.strip()
+    if tok in ISO_CURRENCIES:
+        return tok
+    return CURRENCY_SYMBOLS.get(tok)
+
+
+def parse_amount(text: str) -> Parsed | None:
+    """The most amount-like number in ``text`` (a currency mark or decimals preferred)."""
+    best: tuple[float, Parsed] | None = None
+    for m in _AMOUNT.finditer(text):
+        pre, post = _currency_code(m["pre"]), _currency_code(m["post"])
+        if m["pre"] and not pre:  # "INV-1234": letters before the number are not a currency
+            continue
+        value = _num(m["num"])
+        if value is None:
+            continue
+        if m["sign"] in ("-", "−", "–", "("):
+            value = -value
+        # Numbers glued to letters or other numbers (ids such as INV-2024-00123) are not amounts.
+        s, e, b = m.start("num"), m.end("num"), m.start()
+        if (b > 0 and (text[b - 1].isalnum() or text[b - 1] in "-/#_")) or \
+                (e < len(text) and (text[e].isalnum() or text[e:e + 2] in ("-0", "/0"))):
+            continue
+        if parse_date(text[max(0, s - 6):e + 6]) and not (pre or post):
+            continue
+        has_dec = bool(re.search(r"[.,]\d{2}$", m["num"]))
+        rank = (2.0 if (pre or post) else 0.0) + (1.0 if has_dec else 0.0) + e / (10 * len(text))
+        span = m.group(0).strip()
+        cand = Parsed(round(value, 2), span, _fit(span, text))
+        if best is None or rank > best[0]:
+            best = (rank, cand)
+    return best[1] if best else None
+
+
+def parse_currency(text: str) -> Parsed | None:
+    """An ISO 4217 code from a code or a symbol in ``text``."""
+    m = re.search(r"\b(" + "|".join(sorted(ISO_CURRENCIES)) + r")\b", text)
+    if m:
+        return Parsed(m.group(1), m.group(1), _fit(m.group(1), text))
+    for sym in sorted(CURRENCY_SYMBOLS, key=len, reverse=True):
+        if sym in text and (len(sym) == 1 or re.search(re.escape(sym) + r"(?![A-Za-z])", text)):
+            return Parsed(CURRENCY_SYMBOLS[sym], sym, 0.6)
+    return None
+
+
+# ---------------------------------------------------------------------------- numbers
+def parse_number(text: str, integer: bool = False) -> Parsed | None:
+    m = re.search(r"[-−]?\d[\d,.\s’']*\d|[-−]?\d", text)
+    if not m:
+        return None
+    value = _num(m.group(0).replace("−", "-").lstrip("-"))
+    if value is None:
+        return None
+    if m.group(0).startswith(("-", "−")):
+        value = -value
+    if integer:
+        if value != int(value):
+            return None
+        return Parsed(int(value), m.group(0), _fit(m.group(0), text))
+    return Parsed(value, m.group(0), _fit(m.group(0), text))
+
+
+# ---------------------------------------------------------------------------- shapes
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_PHONE = re.compile(r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d[\d\s.-]{5,}\d")
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_ID = re.compile(r"\b(?=[A-Za-z0-9/#_-]*\d)[A-Za-z0-9][A-Za-z0-9/#_.-]{2,}[A-Za-z0-9]\b")
+
+
+def parse_email(text: str) -> Parsed | None:
+    m = _EMAIL.search(text)
+    return Parsed(m.group(0), m.group(0), _fit(m.group(0), text)) if m else None
+
+
+def parse_phone(text: str) -> Parsed | None:
+    for m in _PHONE.finditer(text):
+        digits = re.sub(r"\D", "", m.group(0))
+        if 7 <= len(digits) <= 15 and not parse_date(m.group(0)):
+            span = m.group(0).strip()
+            return Parsed(span, span, _fit(span, text))
+    return None
+
+
+def parse_url(text: str) -> Parsed | None:
+    m = _URL.search(text)
+    return Parsed(m.group(0).rstrip(".,;"), m.group(0), _fit(m.group(0), text)) if m else None
+
+
+def parse_identifier(text: str) -> Parsed | None:
+    """An id-like token (letters, digits and separators with at least one digit)."""
+    cands = [m.group(0) for m in _ID.finditer(text)
+             if not parse_date(m.group(0)) and not _EMAIL.fullmatch(m.group(0))]
+    if not cands:
+        return None
+    span = max(cands, key=lambda c: (sum(ch.isdigit() for ch in c) > 0, len(c)))
+    return Parsed(span, span, _fit(span, text))
+
+
+_POSTAL = re.compile(r"\b\d{4,6}(?:-\d{4})?\b|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
+_STREET = re.compile(r"\b\d+[A-Za-z]?\s+\w+.*\b(street|st|road|rd|avenue|ave|lane|ln|drive|dr|"
+                     r"boulevard|blvd|way|strasse|straße|rue|via|platz|place|pl|court|ct)\b\.?",
+                     re.I)
+
+
+def address_score(text: str) -> float:
+    """How address-like a (possibly multi-line) text is, in [0, 1]."""
+    s = 0.0
+    if _STREET.search(text):
+        s += 0.5
+    if _POSTAL.search(text):
+        s += 0.3
+    if "," in text or "\n" in text:
+        s += 0.2
+    return min(1.0, s)
+
+
+def parse_address(text: str) -> Parsed | None:
+    sc = address_score(text)
+    if sc < 0.5:
+        return None
+    value = ", ".join(p.strip(" ,") for p in text.splitlines() if p.strip(" ,"))
+    return Parsed(value, text, sc)
+
+
+def parse_boolean(text: str) -> Parsed | None:
+    t = text.strip().lower()
+    if t in {"yes", "y", "true", "x", "☑", "✓", "paid", "1"}:
+        return Parsed(True, text, 1.0)
+    if t in {"no", "n", "false", "☐", "unpaid", "0"}:
+        return Parsed(False, text, 1.0)
+    return None
+
+
+def parse_string(text: str) -> Parsed | None:
+    t = " ".join(text.split())
+    return Parsed(t, text, 1.0) if t else None
+
+
+def parse_enum(text: str, options: list[Any]) -> Parsed | None:
+    low = text.lower()
+    for opt in sorted(options, key=lambda o: -len(str(o))):
+        if str(opt).lower() == low.strip():
+            return Parsed(opt, text, 1.0)
+    for opt in sorted(options, key=lambda o: -len(str(o))):
+        if re.search(r"\b" + re.escape(str(opt).lower()) + r"\b", low):
+            return Parsed(opt, str(opt), 0.7)
+    return None
+
+
+# ---------------------------------------------------------------------------- address parts
+COUNTRIES = frozenset(c.lower() for c in [
+    "United Kingdom", "UK", "Germany", "France", "Netherlands", "Spain", "United States", "USA",
+    "US", "Canada", "Ireland", "Austria", "Portugal", "Switzerland", "Italy", "Belgium",
+    "Denmark", "Sweden", "Norway", "Finland", "Poland", "Czech Republic", "Czechia", "Hungary",
+    "Greece", "Japan", "China", "India", "Australia", "New Zealand", "Brazil", "Mexico",
+    "Singapore", "Malaysia", "South Africa", "Luxembourg", "Deutschland", "España", "Italia",
+    "Schweiz", "Suisse", "Österreich", "Nederland", "Belgique", "Sverige", "Norge", "Danmark",
+    "Polska", "Türkiye", "Turkey", "United Arab Emirates", "Hong Kong", "South Korea", "Korea",
+])
+_POST_CITY = re.compile(r"^(?P<post>\d{4,6}(?:-\d{4})?|[A-Z]{1,2}-\d{4,5})\s+(?P<city>\D.+)$")
+_CITY_POST = re.compile(r"^(?P<city>\D+?),?\s+(?:(?P<state>[A-Z]{2})\s+)?"
+                        r"(?P<post>\d{4,6}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})$")
+
+
+def split_address(text: str) -> dict[str, tuple[str, int]]:
+    """Parts of a postal address written over lines (or comma-separated on one line).
+
+    Returns ``{part: (value, line index)}`` for the parts found among ``name``, ``street``,
+    ``postal_code``, ``city``, ``state`` and ``country``."""
+    lines = [ln.strip(" ,") for ln in text.splitlines() if ln.strip(" ,")]
+    if len(lines) == 1 and "," in lines[0]:
+        lines = [p.strip() for p in lines[0].split(",") if p.strip()]
+    out: dict[str, tuple[str, int]] = {}
+    for i, ln in enumerate(lines):
+        if ln.lower() in COUNTRIES and "country" not in out:
+            out["country"] = (ln, i)
+            continue
+        m = _POST_CITY.match(ln) or _CITY_POST.match(ln)
+        if m and "postal_code" not in out:
+            out["postal_code"] = (m["post"], i)
+            out["city"] = (m["city"].strip(" ,"), i)
+            if m.groupdict().get("state"):
+                out["state"] = (m["state"], i)
+            continue
+        if "street" not in out and (_STREET.search(ln) or re.match(r"^\d+[A-Za-z]?\s+\D{3,}", ln)
+                                    or re.search(r"\D{3,}\s+\d+[A-Za-z]?$", ln)):
+            out["street"] = (ln, i)
+    if "street" in out:
+        head = [ln for j, ln in enumerate(lines) if j < out["street"][1]]
+        if head:
+            out["name"] = (head[-1], out["street"][1] - 1)
+    elif "postal_code" in out and out["postal_code"][1] > 0:
+        j = out["postal_code"][1] - 1
+        out["street"] = (lines[j], j)
+    if "city" not in out and "street" in out and "country" in out:
+        j = out["street"][1] + 1
+        if j < out["country"][1]:
+            out["city"] = (lines[j], j)
+    return out
+
+
+def address_lines(text: str) -> list[str]:
+    return [ln.strip(" ,") for ln in text.splitlines() if ln.strip(" ,")]
+
+
+_PERCENT = re.compile(r"(?P<num>\d{1,3}(?:[.,]\d{1,3})?)\s?%")
+
+
+def parse_percent(text: str) -> Parsed | None:
+    """A percentage as its number (``19%`` → 19.0); a bare number is accepted with a lower fit."""
+    m = _PERCENT.search(text)
+    if m:
+        return Parsed(float(m["num"].replace(",", ".")), m.group(0), _fit(m.group(0), text))
+    p = parse_number(text)
+    if p is not None and 0 <= p.value <= 100:
+        return Parsed(p.value, p.span, p.fit * 0.6)
+    return None
