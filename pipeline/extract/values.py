@@ -235,14 +235,19 @@ def parse_identifier(text: str) -> Parsed | None:
 
 _POSTAL = re.compile(r"\b\d{4,6}(?:-\d{4})?\b|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
 _STREET = re.compile(r"\b\d+[A-Za-z]?\s+\w+.*\b(street|st|road|rd|avenue|ave|lane|ln|drive|dr|"
-                     r"boulevard|blvd|way|strasse|straße|rue|via|platz|place|pl|court|ct)\b\.?",
-                     re.I)
+                     r"boulevard|blvd|\w*way|\w*strasse|\w*straße|\w*gasse|\w*weg|rue|via|"
+                     r"\w*platz|place|pl|court|ct|crescent|square|sq|terrace|close|row|quay|"
+                     r"parkway|highway|circle|gardens)\b\.?", re.I)
+
+
+_HOUSE_STREET = re.compile(r"\b\d{1,4}[A-Za-z]?\s+(?P<w>[A-Z][a-zäöüéèß]+)")
 
 
 def address_score(text: str) -> float:
     """How address-like a (possibly multi-line) text is, in [0, 1]."""
     s = 0.0
-    if _STREET.search(text):
+    house = [m for m in _HOUSE_STREET.finditer(text) if m["w"].lower() not in MONTHS]
+    if _STREET.search(text) or house:
         s += 0.5
     if _POSTAL.search(text):
         s += 0.3
@@ -307,6 +312,8 @@ def split_address(text: str) -> dict[str, tuple[str, int]]:
     lines = [ln.strip(" ,") for ln in text.splitlines() if ln.strip(" ,")]
     if len(lines) == 1 and "," in lines[0]:
         lines = [p.strip() for p in lines[0].split(",") if p.strip()]
+    elif len(lines) == 1:
+        lines = _relines(lines[0])
     out: dict[str, tuple[str, int]] = {}
     for i, ln in enumerate(lines):
         if ln.lower() in COUNTRIES and "country" not in out:
@@ -352,3 +359,40 @@ def parse_percent(text: str) -> Parsed | None:
     if p is not None and 0 <= p.value <= 100:
         return Parsed(p.value, p.span, p.fit * 0.6)
     return None
+
+
+_HOUSE = re.compile(r"^\d{1,4}[A-Za-z]?$")
+_POSTAL_TOKEN = re.compile(r"^(\d{4,6}(?:-\d{4})?)$")
+
+
+def _relines(text: str) -> list[str]:
+    """Re-split an address whose lines were joined with spaces ("Anna Costa 111 Linden Road
+    75101 Amsterdam Netherlands") into name / street / postal+city / country lines."""
+    toks = text.split()
+    country = ""
+    low = text.lower()
+    for c in sorted(COUNTRIES, key=len, reverse=True):
+        if low.endswith(" " + c) or low == c:
+            n = len(c.split())
+            country, toks = " ".join(toks[-n:]), toks[:-n]
+            break
+    post_i = next((i for i in range(len(toks) - 1, 0, -1) if _POSTAL_TOKEN.match(toks[i])), None)
+    house_i = next((i for i, t in enumerate(toks) if _HOUSE.match(t)
+                    and (post_i is None or i < post_i)), None)
+    lines: list[str] = []
+    if house_i is not None and post_i is not None:
+        if house_i > 0:
+            lines.append(" ".join(toks[:house_i]))
+        # postal code before the city ("75101 Amsterdam") or after it ("Toronto 94076")
+        street_end = post_i
+        city_after = post_i + 1 < len(toks)
+        if not city_after:  # "... Street Toronto 94076": the city is the token(s) before
+            street_end = post_i - 1
+        lines.append(" ".join(toks[house_i:street_end]))
+        lines.append(" ".join(toks[post_i:]) if city_after
+                     else " ".join(toks[street_end:post_i + 1]))
+    elif toks:
+        lines.append(" ".join(toks))
+    if country:
+        lines.append(country)
+    return [ln for ln in lines if ln]
