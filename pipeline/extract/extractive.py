@@ -168,29 +168,25 @@ class ExtractiveEngine:
             s = 0.55 * lab + 0.15 * ctx + w_fit * p.fit + 0.1 * rel + \
                 ORIGIN_PRIOR.get(c.origin, 0)
             scored.append((float(s), fi, ci, p))
-        scored.sort(key=lambda t: -t[0])
-        taken: dict[tuple[str, ...], int] = {}
-        out: dict[str, Leaf] = {}
-        fallback: dict[int, tuple[float, int, V.Parsed]] = {}
-        for s, fi, ci, p in scored:
-            f = fields[fi]
-            if f.dotted in out or s < self.min_score:
-                continue
+        # One value answers one field: best total score over fields × distinct source values.
+        best: dict[tuple[int, tuple[str, ...]], tuple[float, int, V.Parsed]] = {}
+        for sc, fi, ci, p in scored:
             c = cands[ci]
             key = (c.element_id, str(p.value)) if c.origin != "table" else \
                 (c.element_id, f"{c.bbox.x0:.0f},{c.bbox.y0:.0f}", str(p.value))
-            if key in taken and taken[key] != fi:
-                fallback.setdefault(fi, (s, ci, p))
-                continue
-            taken[key] = fi
-            out[f.dotted] = Leaf(p.value, c.page, c.bbox, c.element_id,
-                                 round(min(1.0, s) * c.confidence, 4), p.span)
-        for fi, (s, ci, p) in fallback.items():
-            f = fields[fi]
-            if f.dotted not in out and s >= max(0.75, self.min_score + 0.2):
-                c = cands[ci]
-                out[f.dotted] = Leaf(p.value, c.page, c.bbox, c.element_id,
-                                     round(min(1.0, s) * c.confidence * 0.8, 4), p.span)
+            if sc >= self.min_score and sc > best.get((fi, key), (-1.0,))[0]:
+                best[(fi, key)] = (sc, ci, p)
+        keys = sorted({k for _, k in best})
+        k_idx = {k: j for j, k in enumerate(keys)}
+        mat = np.zeros((len(fields), len(keys)))  # [F, K], 0 = not allowed
+        for (fi, k), (sc, _, _) in best.items():
+            mat[fi, k_idx[k]] = sc
+        out: dict[str, Leaf] = {}
+        for fi, kj in assign(mat):
+            sc, ci, p = best[(fi, keys[kj])]
+            c = cands[ci]
+            out[fields[fi].dotted] = Leaf(p.value, c.page, c.bbox, c.element_id,
+                                          round(min(1.0, sc) * c.confidence, 4), p.span)
         return out
 
     # ------------------------------------------------------------------ arrays
@@ -335,3 +331,22 @@ def role_agreement(field_path: str, label: str) -> int:
     if a is None or b is None:
         return 0
     return 1 if a == b else -1
+
+
+def assign(mat: np.ndarray) -> list[tuple[int, int]]:
+    """Rows matched to columns maximising the summed score (0 entries are never used)."""
+    if mat.size == 0:
+        return []
+    try:
+        from scipy.optimize import linear_sum_assignment
+    except ImportError:  # greedy fallback
+        pairs, used_r, used_c = [], set(), set()
+        for flat in np.argsort(-mat, axis=None):
+            r, c = divmod(int(flat), mat.shape[1])
+            if mat[r, c] > 0 and r not in used_r and c not in used_c:
+                pairs.append((r, c))
+                used_r.add(r)
+                used_c.add(c)
+        return pairs
+    rows, cols = linear_sum_assignment(mat, maximize=True)
+    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if mat[r, c] > 0]
