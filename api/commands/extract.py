@@ -46,12 +46,15 @@ def extract_cmd(
     _check_engine(engine, model)
     if not file.is_file():
         raise InputError(f"file not found: {file}")
+    from pipeline.extract.schema import load_schema
+
+    sch = load_schema(_read_schema(schema))  # fail fast, before loading any model
     import torch
 
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
-    from pipeline.extract import extract_file, read_schema_file
+    from pipeline.extract import extract_file
 
-    res = extract_file(file, read_schema_file(schema), engine=engine,  # type: ignore[arg-type]
+    res = extract_file(file, sch, engine=engine,  # type: ignore[arg-type]
                        model_dir=model, ocr=ocr, pages=pages)
     for m in res.missing:
         typer.echo(f"missing: {m.path}: {m.reason} ({m.action})", err=True)
@@ -82,15 +85,31 @@ def _batch_one(args: tuple[str, dict[str, Any], str, str | None, str]) -> dict[s
         return {"file": path, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
 
 
+def _read_schema(path: Path) -> str:
+    if not path.is_file():
+        raise InputError(f"schema file not found: {path}")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"schema file is not UTF-8 text: {path}") from exc
+
+
 def done_files(out: Path) -> set[str]:
-    """Files already answered in ``out`` (lines that do not parse are ignored and redone)."""
+    """Files already answered in ``out``. A line cut short by an interrupted run is dropped
+    (the file is rewritten without it) so its document is done again."""
     done: set[str] = set()
-    if out.is_file():
-        for line in out.read_text(encoding="utf-8").splitlines():
-            try:
-                done.add(json.loads(line)["file"])
-            except (json.JSONDecodeError, KeyError, TypeError):
-                continue
+    if not out.is_file():
+        return done
+    good: list[str] = []
+    lines = out.read_text(encoding="utf-8").splitlines()
+    for line in lines:
+        try:
+            done.add(json.loads(line)["file"])
+            good.append(line)
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue
+    if len(good) != len(lines) or (lines and not out.read_bytes().endswith(b"\n")):
+        out.write_text("".join(g + "\n" for g in good), encoding="utf-8")
     return done
 
 
@@ -109,14 +128,14 @@ def extract_batch_cmd(
 
     from tqdm import tqdm
 
-    from pipeline.extract import read_schema_file
+    from pipeline.extract.schema import load_schema
 
     _check_engine(engine, model)
     if not folder.is_dir():
         raise InputError(f"not a folder: {folder}")
     if workers < 1:
         raise ConfigError("--workers must be at least 1")
-    sch = read_schema_file(schema)
+    sch = load_schema(_read_schema(schema))
     files = sorted(str(p.resolve()) for p in folder.rglob("*")
                    if p.is_file() and p.suffix.lower() in DOC_SUFFIXES)
     done = done_files(out)
