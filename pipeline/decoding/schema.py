@@ -122,6 +122,13 @@ def resolve_refs(schema: dict) -> dict:
             return node
         if isinstance(node.get("$ref"), str):
             ref = node["$ref"]
+            seen, hop = {ref}, _pointer(root, ref)
+            while isinstance(hop, dict) and set(hop) == {"$ref"}:  # a chain of bare pointers
+                if hop["$ref"] in seen:
+                    raise SchemaError(f"$ref cycle with no content at {ref!r}",
+                                      "a schema that only refers to itself describes nothing")
+                seen.add(hop["$ref"])
+                hop = _pointer(root, hop["$ref"])
             if ref in stack:
                 return dict(node)  # recursive: keep the pointer
             target = walk(_pointer(root, ref), (*stack, ref))
