@@ -132,7 +132,7 @@ def generate(model: Any, prompt_ids: torch.Tensor, matcher: Matcher | None, eos:
     out = stats.tokens
     while len(out) < max_new_tokens:
         near_end = closing is not None and max_new_tokens - len(out) <= closing_margin
-        masked = constrain(logits, matcher, closing[int(state.inside)] if near_end else None)
+        masked = constrain(logits, matcher, state.row(closing) if near_end else None)
         if not torch.isfinite(masked).any():
             raise PrunestackError("the grammar allows no token here (matcher error)")
         tok = sample(masked, 0.0 if near_end else temperature, gen)
@@ -150,7 +150,7 @@ def generate(model: Any, prompt_ids: torch.Tensor, matcher: Matcher | None, eos:
                 stats.forced += len(forced)
         out.extend(chunk)
         for t in chunk if closing is not None else ():
-            state.feed(tbytes[t] if t < len(tbytes) else None)
+            state.feed(tbytes[t] if t < len(tbytes) else None, t)
         if matcher is not None and matcher.is_accepting() and _only_eos(matcher, eos):
             break
         if len(out) >= max_new_tokens:

@@ -153,13 +153,19 @@ def closing_priority(tokenizer: Any) -> torch.Tensor:
 
 
 class StringState:
-    """Tracks whether generated JSON text is inside a string literal, byte by byte."""
+    """Closing-mode state of the generated JSON text: inside a string literal or not (tracked
+    byte by byte), and the last few tokens (a token chosen 3 times in a row loses its closing
+    priority, so a character that a format admits forever, like '/' in a URI's user part,
+    cannot loop)."""
+
+    REPEAT = 3
 
     def __init__(self) -> None:
         self.inside = False
         self.escape = False
+        self.recent: tuple[int, ...] = ()
 
-    def feed(self, data: bytes | None) -> None:
+    def feed(self, data: bytes | None, token: int | None = None) -> None:
         for c in data or b"":
             if self.escape:
                 self.escape = False
@@ -167,6 +173,16 @@ class StringState:
                 self.escape = True
             elif c == 0x22:  # quote
                 self.inside = not self.inside
+        if token is not None:
+            self.recent = (*self.recent, token)[-self.REPEAT:]
+
+    def row(self, closing: torch.Tensor) -> torch.Tensor:
+        """The closing priorities [V] to use now, from ``closing_priority`` [2, V]."""
+        pr = closing[int(self.inside)]
+        if len(self.recent) == self.REPEAT and len(set(self.recent)) == 1:
+            pr = pr.clone()
+            pr[self.recent[0]] = 0.0
+        return pr
 
 
 _SHIFTS = torch.arange(32, dtype=torch.int32)

@@ -24,8 +24,9 @@ def tok(mistral_tokenizer):
 
 @pytest.fixture(scope="session")
 def target():
-    from tests.conftest import tiny_llama_config
     from transformers import LlamaForCausalLM
+
+    from tests.conftest import tiny_llama_config
 
     torch.manual_seed(0)
     return LlamaForCausalLM(tiny_llama_config(num_hidden_layers=3)).eval()

@@ -52,9 +52,9 @@ def test_every_schema_valid_or_refused(tok, target):
     assert generated >= 200 and refused >= 5
 
 
-@pytest.mark.parametrize("seed", range(0, N_SCHEMAS, 11))
+@pytest.mark.parametrize("seed", range(1, N_SCHEMAS, 9))
 def test_outlines_backend_on_the_schemas_it_accepts(tok, target, seed):
-    schema, bad = random_schema(seed)
+    schema, _ = random_schema(seed)
     try:
         compile_schema(schema, tok, backend="outlines")
     except SchemaError as exc:  # refused: the message names what outlines cannot enforce
