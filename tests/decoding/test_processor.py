@@ -79,8 +79,8 @@ def test_finished_row_may_only_emit_eos_or_pad(tok):
     proc = JsonSchemaLogitsProcessor(SCHEMA, tok, prompt_len=1)
     from pipeline.decoding.vocab import llg_tokenizer
 
-    body = llg_tokenizer(tok).tokenize_str('{"name":"ab","n":7}') + [tok.eos_token_id, 0]
-    out = proc(torch.tensor([[1] + body]), torch.zeros(1, len(tok)))
+    body = [*llg_tokenizer(tok).tokenize_str('{"name":"ab","n":7}'), tok.eos_token_id, 0]
+    out = proc(torch.tensor([[1, *body]]), torch.zeros(1, len(tok)))
     assert set(torch.isfinite(out[0]).nonzero().flatten().tolist()) <= {tok.eos_token_id, 0}
 
 
