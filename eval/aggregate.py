@@ -47,7 +47,8 @@ Row = Mapping[str, Any]
 
 
 def score_record(
-    record: SobRecord, response: Any, modality: str = "text", model_id: str = "unknown"
+    record: SobRecord, response: Any, modality: str = "text", model_id: str = "unknown",
+    already_extracted: bool = False,
 ) -> dict[str, Any]:
     """One record's SOB row with its metadata (difficulty, weight) — ``eval_records.jsonl``."""
     difficulty, basis, weight = resolve_difficulty(
@@ -63,7 +64,8 @@ def score_record(
         "difficulty_weight": weight,
         "known_difficulty": 1.0 if difficulty in DIFFICULTY_WEIGHTS else 0.0,
     }
-    row.update(score_response(response, record.json_schema, record.ground_truth, modality))  # type: ignore[arg-type]
+    row.update(score_response(response, record.json_schema, record.ground_truth,
+                              modality, already_extracted))  # type: ignore[arg-type]
     return row
 
 

@@ -126,3 +126,52 @@ def resolve_context_path(record: SobRecord, records_file: str | Path) -> Path | 
     if not cand.is_absolute():
         cand = Path(records_file).parent / cand
     return cand if cand.is_file() else None
+
+
+def is_sob_native(path: str | Path) -> bool:
+    """Whether a JSONL file is in SOB's own response layout (``metadata``/``input``/``output``)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"responses file not found: {p}")
+    with p.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    return False
+                return isinstance(obj, dict) and {"metadata", "output"} <= obj.keys()
+    return False
+
+
+def load_sob_native(path: str | Path) -> tuple[list[SobRecord], dict[str, Any], list[str], int]:
+    """Records, responses (the stored ``candidate_response``), model ids and the number of
+    malformed lines of a response file in SOB's own layout. As SOB's ``evaluate.py``, malformed
+    lines are counted and skipped; ``metadata.difficulty`` is the question difficulty."""
+    p = Path(path)
+    records: list[SobRecord] = []
+    responses: dict[str, Any] = {}
+    models: set[str] = set()
+    malformed = 0
+    with p.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                meta, inp, out = obj.get("metadata", {}), obj.get("input", {}), obj["output"]
+                rec = SobRecord(
+                    record_id=str(meta.get("record_id", f"line-{len(records)}")),
+                    context=str(inp.get("context", "")), question=str(inp.get("question", "")),
+                    json_schema=inp.get("json_schema"), ground_truth=out.get("ground_truth"),
+                    question_difficulty=meta.get("difficulty"),
+                    schema_complexity=meta.get("schema_complexity"))
+            except (ValueError, KeyError, AttributeError, ValidationError):
+                malformed += 1
+                continue
+            records.append(rec)
+            responses[rec.record_id] = out.get("candidate_response")
+            models.add(str(meta.get("model_id", "unknown")))
+    if not records:
+        raise InputError(f"no records in {p}")
+    return records, responses, sorted(models), malformed

@@ -86,13 +86,12 @@ def _bar_chart(names: list[str], means: list[float], lows: list[float], highs: l
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(names) + 1.4))
     err = [[m - lo for m, lo in zip(means, lows, strict=True)],
            [hi - m for m, hi in zip(means, highs, strict=True)]]
-    ax.barh(names, means, xerr=err, color="#4c72b0", capsize=3)
+    labels = [f"{n} ({m:.3f})" for n, m in zip(names, means, strict=True)]
+    ax.barh(labels, means, xerr=err, color="#4c72b0", ecolor="#c44e52", capsize=3)
     ax.set_xlim(0, 1.05)
     ax.invert_yaxis()
     ax.set_xlabel("score (mean, 95% bootstrap CI)")
     ax.set_title(title)
-    for i, m in enumerate(means):
-        ax.text(min(m + 0.02, 0.93), i, f"{m:.3f}", va="center", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

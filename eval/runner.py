@@ -7,11 +7,13 @@ flushes it, then scores everything with :func:`score_files` semantics and writes
 ``eval_records.jsonl``, ``summary.json`` (SOB's ``eval_summary.json`` layout), ``report.md`` and
 PNG charts. A record whose context is a file (path relative to the records file) is handed to the
 engine with ``context`` made absolute. An engine exception is recorded as an empty response with
-its error and scores as a failure; the run goes on.
+its error and scores as a failure; the run goes on — except a ``ConfigError``/``ModelError``
+(wrong engine, missing model folder), which stops the run with that error.
 
 :func:`pipeline_engine` builds the real engine from ``pipeline.extract`` (imported lazily): a file
-goes through ``extract_file(path, schema, engine=..., model_dir=...)``, plain text through
-``extract_text(text, schema, engine=...)``; the response is ``json.dumps(result.data)``.
+(PDF, image, HTML) goes through ``extract_file(path, schema, engine=..., model_dir=...)``, inline
+text or a text file through ``extract_text(text, schema, engine=...)``; the response is
+``json.dumps(result.data)``.
 """
 
 from __future__ import annotations
@@ -23,8 +25,15 @@ from pathlib import Path
 from typing import Any
 
 from eval.aggregate import build_summary, score_record
-from eval.records import SobRecord, load_records, load_responses, resolve_context_path
-from prunestack.errors import ConfigError, InputError
+from eval.records import (
+    SobRecord,
+    is_sob_native,
+    load_records,
+    load_responses,
+    load_sob_native,
+    resolve_context_path,
+)
+from prunestack.errors import ConfigError, InputError, ModelError
 
 Engine = Callable[[SobRecord], str]
 ENGINES = ("extractive", "generative")
@@ -35,19 +44,30 @@ def pipeline_engine(engine: str, model_dir: str | Path | None = None) -> Engine:
     """The product's extraction pipeline as an engine (``pipeline.extract``)."""
     if engine not in ENGINES:
         raise ConfigError(f"unknown engine {engine!r}", f"one of {', '.join(ENGINES)}")
+    if engine == "generative" and model_dir is None:
+        raise ConfigError("the generative engine needs a model",
+                          "pass --model DIR (a local Hugging Face causal LM folder)")
+    if model_dir is not None and not Path(model_dir).is_dir():
+        raise ConfigError(f"model folder not found: {model_dir}")
     try:
         from pipeline import extract as extract_mod
     except ImportError as exc:
         raise ConfigError("the extraction pipeline (pipeline.extract) is not available",
                           f"import failed: {exc}") from exc
 
+    eng: Any = engine  # validated above: "extractive" | "generative"
+
     def run(record: SobRecord) -> str:
         path = Path(record.context)
-        if path.is_absolute() and path.is_file():
-            result = extract_mod.extract_file(path, record.json_schema, engine=engine,
+        is_file = path.is_absolute() and path.is_file()
+        if is_file and path.suffix.lower() in DOC_SUFFIXES:
+            result = extract_mod.extract_file(path, record.json_schema, engine=eng,
                                               model_dir=model_dir)
-        else:
-            result = extract_mod.extract_text(record.context, record.json_schema, engine=engine)
+        else:  # inline text, or a text file (.txt, .md) read as text
+            text = path.read_text(encoding="utf-8", errors="replace") if is_file else (
+                record.context)
+            kw = {"model_dir": model_dir} if model_dir is not None else {}
+            result = extract_mod.extract_text(text, record.json_schema, engine=eng, **kw)
         return json.dumps(result.data, ensure_ascii=False)
 
     return run
@@ -105,6 +125,8 @@ def collect_responses(
             line: dict[str, Any] = {"record_id": rec.record_id}
             try:
                 line["response"] = engine(_with_abs_context(rec, Path(records_file)))
+            except (ConfigError, ModelError):
+                raise  # a setup mistake (engine, model folder) fails the run, not one record
             except Exception as exc:  # one bad document must not end the benchmark
                 errors += 1
                 line["response"] = ""
@@ -145,11 +167,47 @@ def write_outputs(
     return summary
 
 
+def sob_file_modality(path: str | Path) -> str:
+    """SOB's ``infer_modality`` from a response file's path."""
+    p = Path(path)
+    full, name = p.as_posix().lower(), p.name.lower()
+    if "text_response" in full:
+        return "text"
+    if "images_response" in full or "image_response" in full or "_image" in name:
+        return "image"
+    if "audio_response" in full or "_audio" in name:
+        return "audio"
+    return "text"
+
+
+def score_sob_native(
+    responses_file: str | Path, out: str | Path, modality: str = "auto", samples: int = 1000,
+    seed: int = 42,
+) -> dict[str, Any]:
+    """Score a response file in SOB's own layout (as published in JigsawStack/sob), exactly as
+    its ``evaluate.py``: the stored ``candidate_response`` is already extracted."""
+    records, responses, models, malformed = load_sob_native(responses_file)
+    mod = sob_file_modality(responses_file) if modality == "auto" else modality
+    _check_modality(mod)
+    model_id = models[0] if len(models) == 1 else "multiple"
+    rows = [score_record(r, responses[r.record_id], mod, model_id, already_extracted=True)
+            for r in records]
+    return write_outputs(rows, records, Path(out), response_file=str(responses_file),
+                         modality=mod, quality={"malformed_jsonl_line_count": malformed},
+                         samples=samples, seed=seed)
+
+
 def score_files(
-    responses_file: str | Path, records_file: str | Path, out: str | Path,
+    responses_file: str | Path, records_file: str | Path | None, out: str | Path,
     modality: str = "auto", model_id: str = "unknown", samples: int = 1000, seed: int = 42,
 ) -> dict[str, Any]:
-    """``prunestack bench score``: join responses with records by record_id and score."""
+    """``prunestack bench score``: join responses with records by record_id and score. Without
+    a records file the responses must be in SOB's own layout (records embedded)."""
+    if records_file is None:
+        if not is_sob_native(responses_file):
+            raise InputError(f"{responses_file} holds no records",
+                             "pass --records RECORDS.jsonl, or a response file in SOB's layout")
+        return score_sob_native(responses_file, out, modality, samples, seed)
     records = load_records(records_file)
     responses = load_responses(responses_file)
     mod = infer_modality(records, records_file) if modality == "auto" else modality

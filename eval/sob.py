@@ -68,10 +68,12 @@ def extract_json(text: str) -> Any:
     return text
 
 
-def parse_response(raw: Any) -> tuple[bool, Any]:
-    """(parsed_ok, candidate): a string goes through :func:`extract_json`; only a dict or a list
-    counts as parsed (SOB's ``parse_candidate``). Anything else gives ``(False, None)``."""
-    value = extract_json(raw) if isinstance(raw, str) else raw
+def parse_response(raw: Any, already_extracted: bool = False) -> tuple[bool, Any]:
+    """(parsed_ok, candidate): a string goes through :func:`extract_json` (unless
+    ``already_extracted``: SOB's own response files store the provider's extraction result, where
+    a string means extraction failed); only a dict or a list counts as parsed (SOB's
+    ``parse_candidate``). Anything else gives ``(False, None)``."""
+    value = extract_json(raw) if isinstance(raw, str) and not already_extracted else raw
     if isinstance(value, dict | list):
         return True, value
     return False, None
@@ -346,15 +348,25 @@ def resolve_difficulty(
 
 
 def score_response(
-    response: Any, schema: Any, ground_truth: Any, modality: Modality = "text"
+    response: Any, schema: Any, ground_truth: Any, modality: Modality = "text",
+    already_extracted: bool = False,
 ) -> dict[str, Any]:
     """SOB's metric row for one response (a raw string or a parsed value). Never raises on a
-    malformed response: it scores 0 where SOB would. Extra keys: ``missing_gt_paths`` (sorted)
-    and ``missing_required_paths``."""
+    malformed response: it scores 0 where SOB would; a response nested so deeply that walking it
+    overflows the stack counts as unparsed. Extra keys: ``missing_gt_paths`` (sorted) and
+    ``missing_required_paths``."""
     if modality not in ("text", "image", "audio"):
         raise ValueError(f"unknown modality {modality!r}")
+    try:
+        return _score(response, schema, ground_truth, modality, already_extracted)
+    except RecursionError:
+        return _score(None, schema, ground_truth, modality, already_extracted)
+
+
+def _score(response: Any, schema: Any, ground_truth: Any, modality: str,
+           already_extracted: bool) -> dict[str, Any]:
     schema_ok = is_valid_schema(schema)
-    parsed_ok, candidate = parse_response(response)
+    parsed_ok, candidate = parse_response(response, already_extracted)
     root_ok = parsed_ok and isinstance(candidate, dict | list)
     compliant = bool(root_ok and schema_ok and validates(candidate, schema))
 

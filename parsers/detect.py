@@ -46,7 +46,7 @@ def detect_type(data: bytes) -> FileType:
     if not data:
         raise InputError("the file is empty", "give a PDF, an image or an HTML page")
     head = data[:SNIFF_BYTES]
-    if b"%PDF-" in head[:_PDF_WINDOW]:
+    if head.lstrip(b"\x00\t\r\n\x0c ").startswith(b"%PDF-"):
         return FileType.PDF
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return FileType.PNG
@@ -62,6 +62,8 @@ def detect_type(data: bytes) -> FileType:
         return FileType.GIF
     if _looks_like_html(head):
         return FileType.HTML
+    if b"%PDF-" in head[:_PDF_WINDOW]:  # a PDF behind a few bytes of junk, as readers accept
+        return FileType.PDF
     raise UnsupportedTypeError(
         f"unsupported file type (starts with {_describe(head)})",
         "give a PDF, a PNG/JPEG/TIFF/WebP/BMP/GIF image or an HTML page",

@@ -1,9 +1,10 @@
 """Load a raster image from bytes for OCR: pixel limit, EXIF orientation, RGB.
 
-``load_image(data)`` checks the declared size *before* decoding (so a decompression bomb costs
-nothing), applies the EXIF orientation tag, takes the first frame of multi-frame files and returns
-an RGB ``PIL.Image``. Corrupt or truncated files raise ``InputError``; images over ``max_pixels``
-raise ``TooLargeError``. It does not OCR anything.
+``load_image(data)`` checks the declared size *before* decoding, so a decompression bomb costs
+nothing (PIL's own bomb check, which fires at twice ``Image.MAX_IMAGE_PIXELS``, also maps to
+``TooLargeError``); it then applies the EXIF orientation tag, takes the first frame of
+multi-frame files and returns an RGB ``PIL.Image``. Corrupt or truncated files raise
+``InputError``; images over ``max_pixels`` raise ``TooLargeError``. It does not OCR anything.
 """
 
 from __future__ import annotations
@@ -34,15 +35,9 @@ def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
                 )
             if w == 0 or h == 0:
                 raise InputError(f"image has no pixels ({w}x{h})")
-            saved_limit = Image.MAX_IMAGE_PIXELS
-            Image.MAX_IMAGE_PIXELS = None  # our own check above replaces PIL's
-            try:
-                img.seek(0)
-                img.load()
-            finally:
-                Image.MAX_IMAGE_PIXELS = saved_limit
-            img = ImageOps.exif_transpose(img)
-            return img.convert("RGB")
+            img.seek(0)
+            img.load()
+            return ImageOps.exif_transpose(img).convert("RGB")
     except (TooLargeError, InputError):
         raise
     except Image.DecompressionBombError as exc:

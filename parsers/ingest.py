@@ -90,8 +90,12 @@ def parse(
     name: str | None = None,
     dpi: int = OCR_DPI,
     max_pixels: int = MAX_PIXELS,
+    force_ocr: bool = False,
 ) -> Document:
-    """A ``Document`` from a PDF, an image or an HTML file (type detected from the bytes)."""
+    """A ``Document`` from a PDF, an image or an HTML file (type detected from the bytes).
+
+    ``force_ocr`` OCRs PDF pages even when they have a text layer (e.g. a broken ToUnicode map).
+    """
     data, display = read_input(path_or_bytes, name)
     kind = detect_type(data)
     if kind is FileType.HTML:
@@ -103,7 +107,7 @@ def parse(
     from parsers.layout import aggregate
 
     if kind is FileType.PDF:
-        page_lines = pdf_page_lines(data, pages=pages, ocr=ocr, dpi=dpi)
+        page_lines = pdf_page_lines(data, pages=pages, ocr=ocr, dpi=dpi, force_ocr=force_ocr)
     else:
         backend = ocr if isinstance(ocr, OcrBackend) else get_backend(ocr)
         page_lines = _image_pages(data, pages, backend, max_pixels)

@@ -5,13 +5,16 @@ Three shapes are recognised, in this order, on segments not yet claimed by anyth
 1. **inline** — one segment whose text is ``<key>: <value>`` with a short key (≤ 5 words that
    contain a letter) and a non-empty value; the key box is the words up to the colon.
 2. **label left of value** — a label segment (ends with ``:``, ≤ 5 words; or bold ≤ 4 words
-   followed by a non-bold segment) and the nearest segment to its right in the same visual row.
+   followed by a non-bold segment that ends the row) and the nearest segment to its right in the
+   same visual row, unless that one is a label itself or further than 0.35 page widths away.
 3. **label above value** — a label segment with nothing (or another label) to its right, and a
    short segment (≤ 10 words) starting under it in the next row, at most 1.2 label heights below;
    lines continuing that value straight below (same left edge, line spacing) join the value.
 
 Grids of labels over values (two rows, several columns) are left to ``parsers.tables``, which
-turns a two-row grid into key–value pairs. This module does not look at tables or prose.
+turns a two-row grid into key–value pairs. After tables are found, ``find_bold_label_pairs`` adds
+a fourth shape: a bold label without a colon over a plain value ("Bill To" over an address).
+This module does not look at tables or prose.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from parsers.segments import Seg, rows, x_overlap
 
 _INLINE = re.compile(r"^\s*(?P<key>[^:：]{1,48}?)\s*[:：]\s+(?P<value>\S.*)$")
 _HAS_LETTER = re.compile(r"[^\W\d_]")
+_CAPTION_KEY = re.compile(r"^(figure|fig\.|table|chart|image)\s*\d+", re.I)
 MAX_KEY_WORDS = 5
 MAX_VALUE_WORDS_BELOW = 10
 
@@ -47,7 +51,12 @@ class KVPair:
 
 def _good_key(key: str) -> bool:
     key = key.strip()
-    return bool(key) and len(key.split()) <= MAX_KEY_WORDS and bool(_HAS_LETTER.search(key))
+    return (
+        bool(key)
+        and len(key.split()) <= MAX_KEY_WORDS
+        and bool(_HAS_LETTER.search(key))
+        and not _CAPTION_KEY.match(key)  # "Table 1: ..." is a caption
+    )
 
 
 def split_inline(text: str) -> tuple[str, str] | None:
@@ -93,8 +102,9 @@ def _pair(label: Seg, value: Seg, more: list[Seg] | None = None) -> KVPair:
 
 def extend_down(first: Seg, segs: list[Seg]) -> list[Seg]:
     """Free segments that continue a label-above value downwards: same left edge (± half a line
-    height), each at most 0.8 line heights under the previous one, same size (± 15%), ≤ 10
-    words, not a label."""
+    height), each at most 0.8 line heights under the previous one, same size (± 15%; ± 30% for
+    OCR box heights) and weight, not heading-sized,
+    ≤ 10 words, not a label."""
     h = first.bbox.height or 1.0
     out: list[Seg] = []
     cur = first
@@ -103,10 +113,12 @@ def extend_down(first: Seg, segs: list[Seg]) -> list[Seg]:
         nxt = next((
             s for s in cands
             if s not in out
+            and not s.big
             and abs(s.bbox.x0 - first.bbox.x0) <= 0.5 * h
             and 0 <= s.bbox.y0 - cur.bbox.y1 <= 0.8 * h
             and s.n_words <= MAX_VALUE_WORDS_BELOW
-            and abs(s.size - first.size) <= 0.15 * first.size
+            and abs(s.size - first.size) <= (0.15 if first.font_size else 0.3) * first.size
+            and s.bold == first.bold
             and not is_label(s)
             and split_inline(s.text) is None
         ), None)
@@ -131,11 +143,20 @@ def find_pairs(segs: list[Seg], *, max_value_width: float) -> list[KVPair]:
                 continue
             right = next((s for s in row[c_i + 1 :] if not s.role), None)
             if is_label(seg):
-                value_ok = right is not None and right.bbox.width <= max_value_width
-                if right is not None and value_ok and not is_label(right):
+                # Another label to the right (colon, or bold next to a plain label) is no value.
+                right_label = right is not None and (
+                    is_label(right) or (right.bold is True and seg.bold is False)
+                )
+                value_ok = (
+                    right is not None
+                    and not right_label
+                    and right.bbox.width <= max_value_width
+                    and right.bbox.x0 - seg.bbox.x1 <= 0.7 * max_value_width
+                )
+                if right is not None and value_ok:
                     pairs.append(_pair(seg, right))
                     continue
-                if (right is None or is_label(right)) and r_i + 1 < len(grid):
+                if (right is None or right_label) and r_i + 1 < len(grid):
                     below = _value_below(seg, grid[r_i + 1], max_value_width)
                     if below is not None:
                         below.role = "kv"
@@ -150,7 +171,8 @@ def find_pairs(segs: list[Seg], *, max_value_width: float) -> list[KVPair]:
                 and seg.n_words <= 4
                 and split_inline(seg.text) is None
                 and right.bbox.width <= max_value_width
-                and len(row) == 2
+                and right.bbox.x0 - seg.bbox.x1 <= 0.7 * max_value_width
+                and right is row[-1]  # a value ends its row; a bold cell in a table does not
             ):
                 pairs.append(_pair(seg, right))
                 continue
@@ -163,10 +185,48 @@ def find_pairs(segs: list[Seg], *, max_value_width: float) -> list[KVPair]:
     return pairs
 
 
-def _value_below(label: Seg, next_row: list[Seg], max_value_width: float) -> Seg | None:
+def is_bold_label(seg: Seg) -> bool:
+    """A bold short segment that does not read as a sentence: ``"Bill To"``."""
+    t = seg.text.strip()
+    return (
+        seg.bold is True
+        and seg.n_words <= 4
+        and _good_key(t)
+        and not t.endswith((".", "!", "?", ",", ";"))
+        and split_inline(t) is None
+    )
+
+
+def find_bold_label_pairs(segs: list[Seg], *, max_value_width: float) -> list[KVPair]:
+    """Label above value without a colon: a bold label (``is_bold_label``) with nothing, or only
+    other bold text, to its right, over a plain (non-bold) value — run after table detection so
+    table header rows are already taken. Claimed segments get ``role = "kv"``."""
+    free = [s for s in segs if not s.role]
+    grid = rows(free)
+    pairs: list[KVPair] = []
+    for r_i, row in enumerate(grid[:-1]):
+        for c_i, seg in enumerate(row):
+            right = next((s for s in row[c_i + 1 :] if not s.role), None)
+            if seg.role or not is_bold_label(seg) or (right is not None and not right.bold):
+                continue
+            below = _value_below(seg, grid[r_i + 1], max_value_width, plain=True)
+            if below is None:
+                continue
+            below.role = seg.role = "kv"
+            more = extend_down(below, free)
+            for s in more:
+                s.role = "kv"
+            pairs.append(_pair(seg, below, more))
+    return pairs
+
+
+def _value_below(label: Seg, next_row: list[Seg], max_value_width: float,
+                 plain: bool = False) -> Seg | None:
     h = label.bbox.height or 1.0
     for s in next_row:
         if s.role or is_label(s) or split_inline(s.text) is not None:
+            continue
+        if plain and s.bold is not False:
             continue
         gap = s.bbox.y0 - label.bbox.y1
         starts_under = (

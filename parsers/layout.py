@@ -5,19 +5,22 @@ or of an OCR backend into a ``Document``. Per page, in this order:
 
 1. lines are cut into segments at wide gaps (``parsers.segments``);
 2. page furniture: page numbers in the top/bottom tenth, text repeated at the same place on at
-   least half of the pages (≥ 2), small text in the top/bottom 6% band, small text wholly in the
-   left/right 10% margin (sidebar);
+   least half of the pages (≥ 2), small text (≤ 0.92 × body) in the top/bottom 6% band, small
+   text wholly in the left/right 10% margin (sidebar); never a segment in a row of three or more (a
+   table row), and a bare number not next to another number;
 3. key–value pairs (``parsers.keyvalue``; heading-sized text takes no part), then tables
-   (``parsers.tables``);
+   (``parsers.tables``), then bold labels without a colon over plain values;
 4. reading order: a column gutter is an x position that separates the items of at least two rows
-   and that no item of those rows covers; items crossing it (titles, full-width blocks, tables)
-   cut the flow, and between two such items the left column is read before the right one; the
+   and that no item of those rows covers; items crossing it (titles, full-width blocks, tables),
+   and headings directly over such an item, cut the flow, and between two cuts the left column
+   is read before the right one; the
    same rule is applied again inside each column (three columns), otherwise rows top to bottom;
 5. segments become paragraphs, headings and list items: a block continues while the next line is
    just below (gap ≤ the page's usual line gap + 0.4 body heights), overlaps it horizontally, has
-   the same size, and the previous line is not a short sentence end;
+   the same size (± 15%; ± 30% for OCR box heights), and the previous line is not a short
+   sentence end;
 6. headings: size ≥ 1.15 × the body size (for OCR, where the box height stands in for the size:
-   a short line ≥ 1.25 × the body height, or ≥ 1.1 × with ≥ 1.3 × wider characters), or a bold
+   a short line ≥ 1.25 × the body height, or ≥ 1.05 × with ≥ 1.3 × wider characters), or a bold
    short line that does not end like a sentence; levels rank the distinct heading
    sizes of the whole document (bold body-size headings last); the first level-1 heading in the
    top 40% of page 1 is the TITLE. Captions start with "Figure n", "Fig. n" or "Table n".
@@ -36,9 +39,17 @@ from itertools import pairwise
 from statistics import median
 
 from parsers.document import BBox, Document, Element, ElementKind, Page, Source
-from parsers.keyvalue import KVPair, find_pairs
+from parsers.keyvalue import KVPair, find_bold_label_pairs, find_pairs
 from parsers.primitives import PageLines
-from parsers.segments import Seg, body_size, median_height, split_line, x_overlap, y_overlap
+from parsers.segments import (
+    Seg,
+    body_size,
+    median_height,
+    rows,
+    split_line,
+    x_overlap,
+    y_overlap,
+)
 from parsers.tables import TableBlock, find_tables
 
 _PAGE_NO = re.compile(
@@ -89,10 +100,22 @@ def _mark_furniture(pages: list[PageLines], segs: list[list[Seg]], body: float) 
             seen.update(keys)
     for pl, ss in zip(pages, segs, strict=True):
         h, w = pl.height or 1.0, pl.width or 1.0
+        # Row mates: a segment in a row of 3+ segments is a table cell, never furniture; a bare
+        # number is a page number only next to at most one non-numeric segment.
+        mates = {id(s): r for r in rows([s for s in ss if _in_band(s, pl, 0.15)]) for s in r}
         for s in ss:
             top = s.bbox.cy < h / 2
-            small = s.size <= body * 1.05
-            if _in_band(s, pl, 0.10) and _PAGE_NO.match(s.text.strip()):
+            small = s.size <= body * 0.92
+            row = mates.get(id(s), [s])
+            if len(row) >= 3:
+                continue
+            others = [o for o in row if o is not s]
+            bare = s.text.strip().isdigit()
+            if (
+                _in_band(s, pl, 0.10)
+                and _PAGE_NO.match(s.text.strip())
+                and not (bare and any(o.text.strip()[:1].isdigit() for o in others))
+            ):
                 s.role = ElementKind.PAGE_NUMBER.value
             elif (
                 n_pages >= 2
@@ -156,16 +179,19 @@ def _gutter(rws: list[list[_Item]]) -> float | None:
     return min(spots, key=lambda p: (crossings(p[0]), -p[1]))[0]
 
 
-def _nothing_beside(seq: list[_Item], k: int, x: float) -> bool:
-    """True when no item after ``seq[k]`` (up to the next gutter-crossing item) lies on the other
-    side of the gutter ``x``."""
+def _opens_full_width(seq: list[_Item], k: int, x: float) -> bool:
+    """True when the item right under ``seq[k]`` (a heading) crosses the gutter ``x`` and no item
+    between them lies on the other side: the heading belongs to full-width content below it
+    (a table under "Items"), not to its column."""
     left = seq[k].bbox.cx < x
     for it in seq[k + 1 :]:
         if it.bbox.x0 < x < it.bbox.x1:
             return True
         if (it.bbox.cx < x) != left:
             return False
-    return True
+        if it.bbox.y0 > seq[k].bbox.y1:  # the first item below it on its own side
+            return False
+    return False
 
 
 def _order(items: list[_Item], depth: int = 0) -> list[_Item]:
@@ -180,9 +206,9 @@ def _order(items: list[_Item], depth: int = 0) -> list[_Item]:
     right: list[_Item] = []
     seq = sorted(items, key=lambda i: (i.bbox.y0, i.bbox.x0))
     for k, it in enumerate(seq):
-        if it.bbox.x0 < x < it.bbox.x1 or (it.heading and _nothing_beside(seq, k, x)):
-            # Spans the gutter, or is a heading with nothing beside or below it on the other
-            # side: closes the columns above it.
+        if it.bbox.x0 < x < it.bbox.x1 or (it.heading and _opens_full_width(seq, k, x)):
+            # Spans the gutter, or is a heading over full-width content: closes the columns
+            # above it.
             out += _order(left, depth + 1) + _order(right, depth + 1) + [it]
             left, right = [], []
         elif it.bbox.cx < x:
@@ -201,7 +227,7 @@ def _char_w(s: Seg) -> float:
 
 def _is_big(s: Seg, ctx: _Ctx) -> bool:
     """Heading-sized: font ≥ 1.15 × body; for OCR (box heights are noisy: descenders) a short
-    line ≥ 1.25 × the body height, or ≥ 1.1 × with characters ≥ 1.3 × the body's width."""
+    line ≥ 1.25 × the body height, or ≥ 1.05 × with characters ≥ 1.3 × the body's width."""
     if not re.search(r"[^\W\d_]", s.text) or s.n_words > 16:
         return False
     if ctx.font_based:
@@ -209,7 +235,7 @@ def _is_big(s: Seg, ctx: _Ctx) -> bool:
     if s.n_words > 8:
         return False
     return s.size >= HEADING_RATIO_HEIGHT * ctx.body or (
-        s.size >= 1.1 * ctx.body and ctx.body_cw > 0 and _char_w(s) >= 1.3 * ctx.body_cw
+        s.size >= 1.05 * ctx.body and ctx.body_cw > 0 and _char_w(s) >= 1.3 * ctx.body_cw
     )
 
 
@@ -235,9 +261,12 @@ def _continues(block: list[Seg], kind: ElementKind, s: Seg, s_kind: ElementKind,
     gap = s.bbox.y0 - last.bbox.y1
     if gap < -0.3 * ctx.body_h or gap > ctx.line_gap + 0.4 * ctx.body_h:
         return False
-    if x_overlap(BBox.enclosing([b.bbox for b in block]), s.bbox) <= 0.1:
+    bx0, bx1 = min(b.bbox.x0 for b in block), max(b.bbox.x1 for b in block)
+    inter = min(bx1, s.bbox.x1) - max(bx0, s.bbox.x0)
+    if inter <= 0.1 * max(1e-6, min(bx1 - bx0, s.bbox.width)):  # no horizontal overlap
         return False
-    if abs(s.size - last.size) > 0.15 * max(s.size, last.size):
+    size_tol = 0.15 if ctx.font_based else 0.3  # OCR box heights wobble (descenders, tilt)
+    if abs(s.size - last.size) > size_tol * max(s.size, last.size):
         return False
     if kind == ElementKind.HEADING:
         return s_kind == ElementKind.HEADING
@@ -245,7 +274,7 @@ def _continues(block: list[Seg], kind: ElementKind, s: Seg, s_kind: ElementKind,
         return False
     if kind == ElementKind.LIST_ITEM:
         return s.bbox.x0 >= block[0].bbox.x0 + 0.5 * ctx.body_h
-    width = max(b.bbox.x1 for b in block) - min(b.bbox.x0 for b in block)
+    width = bx1 - bx0
     short_end = last.text.rstrip().endswith(_SENTENCE_END[:3]) and last.bbox.width < 0.8 * width
     return not short_end
 
@@ -292,12 +321,19 @@ def _page_elements(pl: PageLines, segs: list[Seg], body: float, font_based: bool
                font_based, body_cw)
     big = [s for s in segs if not s.role and _is_big(s, ctx)]
     big_ids = {id(s) for s in big}
+    for s in big:
+        s.big = True
     for s in big:  # headings take no part in key-value pairs
         s.role = "big"
     pairs = find_pairs(segs, max_value_width=0.5 * (pl.width or 1.0))
     for s in big:
         s.role = ""
     tables, grid_pairs = find_tables(segs, page_width=pl.width or 1.0)
+    for s in big:
+        s.role = s.role or "big"
+    pairs += find_bold_label_pairs(segs, max_value_width=0.5 * (pl.width or 1.0))
+    for s in big:
+        s.role = "" if s.role == "big" else s.role
     furniture = [s for s in segs if s.role and s.role not in ("kv", "table")]
     items = [_Item(bbox=s.bbox, seg=s, heading=id(s) in big_ids)
              for s in segs if not s.role]

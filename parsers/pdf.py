@@ -5,7 +5,7 @@ from pdfium (``FPDFText_*``); characters become words at whitespace (real or pdf
 and at horizontal gaps wider than ``WORD_GAP_EM`` font sizes; words become lines by baseline
 (``parsers.lines``). A word is bold when pdfium reports a weight ≥ 600, the font's ForceBold flag,
 or a font name containing Bold/Black/Heavy/Semibold. Coordinates are PDF points, top-left origin,
-relative to the page's crop box.
+relative to the page's crop box, in the page as displayed (``/Rotate`` applied).
 
 Pages whose text layer has no printable character are rendered at ``dpi`` (≥ 200) and OCR'd with
 the chosen backend; the OCR boxes (pixels) are scaled back to points. Unreadable files raise
@@ -86,57 +86,100 @@ class _Glyph:
     index: int
 
 
-def _glyphs(textpage: pdfium.PdfTextPage, left: float, top: float) -> list[_Glyph | None]:
+@dataclass(frozen=True)
+class _Frame:
+    """Maps PDF user space (bottom-left origin) to the displayed page (top-left origin, points),
+    honouring the crop box and the page's /Rotate (clockwise 0, 90, 180, 270)."""
+
+    left: float
+    bottom: float
+    right: float
+    top: float
+    rotation: int = 0
+
+    def point(self, x: float, y: float) -> tuple[float, float]:
+        u, v = x - self.left, self.top - y  # unrotated, top-left origin
+        w0, h0 = self.right - self.left, self.top - self.bottom
+        if self.rotation == 90:
+            return h0 - v, u
+        if self.rotation == 180:
+            return w0 - u, h0 - v
+        if self.rotation == 270:
+            return v, w0 - u
+        return u, v
+
+    def box(self, x_lo: float, y_lo: float, x_hi: float, y_hi: float
+            ) -> tuple[float, float, float, float]:
+        (x0, y0), (x1, y1) = self.point(x_lo, y_hi), self.point(x_hi, y_lo)
+        return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+
+
+def _glyphs(textpage: pdfium.PdfTextPage, frame: _Frame) -> list[_Glyph | None]:
     """Every character of the text page; ``None`` marks a word break (space or newline)."""
     tp = textpage.raw
     n = pdfium_c.FPDFText_CountChars(tp)
     rect = pdfium_c.FS_RECTF()
     ox, oy = ctypes.c_double(), ctypes.c_double()
+    get_unicode, get_box = pdfium_c.FPDFText_GetUnicode, pdfium_c.FPDFText_GetLooseCharBox
+    get_origin, get_size = pdfium_c.FPDFText_GetCharOrigin, pdfium_c.FPDFText_GetFontSize
+    upright = frame.rotation == 0
+    left, top = frame.left, frame.top
     out: list[_Glyph | None] = []
     for i in range(n):
-        u = pdfium_c.FPDFText_GetUnicode(tp, i)
+        u = get_unicode(tp, i)
         ch = chr(u) if 0 < u < 0x110000 else ""
-        if not ch or ch.isspace() or u in (0xFFFE, 0xFEFF, 0x02):
+        if not ch or ch.isspace() or u in (0xFFFE, 0xFEFF, 0x02) or not get_box(tp, i, rect):
             out.append(None)
             continue
-        if not pdfium_c.FPDFText_GetLooseCharBox(tp, i, rect):
-            out.append(None)
-            continue
-        pdfium_c.FPDFText_GetCharOrigin(tp, i, ox, oy)
-        size = pdfium_c.FPDFText_GetFontSize(tp, i)
-        out.append(_Glyph(ch, rect.left - left, top - rect.top, rect.right - left,
-                          top - rect.bottom, top - oy.value, size if size > 0 else 0.0, i))
+        get_origin(tp, i, ox, oy)
+        size = get_size(tp, i)
+        if upright:  # the common case, without the general transform
+            x0, y0, x1, y1 = rect.left - left, top - rect.top, rect.right - left, top - rect.bottom
+            base = top - oy.value
+        else:
+            x0, y0, x1, y1 = frame.box(rect.left, rect.bottom, rect.right, rect.top)
+            base = frame.point(ox.value, oy.value)[1]
+        out.append(_Glyph(ch, x0, y0, x1, y1, base, size if size > 0 else 0.0, i))
     return out
 
 
-def _font_facts(textpage: pdfium.PdfTextPage, index: int) -> tuple[str, bool]:
+def _is_bold(textpage: pdfium.PdfTextPage, index: int, cache: dict[int, bool]) -> bool:
+    """Bold from pdfium's font weight, the ForceBold flag or the font name (cached per text
+    object: every character of one object shares its font)."""
     tp = textpage.raw
+    obj = pdfium_c.FPDFText_GetTextObject(tp, index)
+    key = ctypes.cast(obj, ctypes.c_void_p).value or -1
+    if key in cache:
+        return cache[key]
     flags = ctypes.c_int(0)
     buf = ctypes.create_string_buffer(256)
     n = pdfium_c.FPDFText_GetFontInfo(tp, index, buf, 256, ctypes.byref(flags))
     name = buf.raw[: max(0, n - 1)].decode("latin-1", errors="replace") if n else ""
     weight = pdfium_c.FPDFText_GetFontWeight(tp, index)
     bold = weight >= 600 or bool(flags.value & _FORCE_BOLD) or bool(_BOLD_NAME.search(name))
-    return name, bold
+    if key != -1:
+        cache[key] = bold
+    return bold
 
 
-def _words(textpage: pdfium.PdfTextPage, left: float, top: float) -> tuple[list[Word], list[float]]:
-    glyphs = _glyphs(textpage, left, top)
+def _words(textpage: pdfium.PdfTextPage, frame: _Frame) -> tuple[list[Word], list[float]]:
+    glyphs = _glyphs(textpage, frame)
     words: list[Word] = []
     baselines: list[float] = []
     cur: list[_Glyph] = []
 
+    bold_cache: dict[int, bool] = {}
+
     def flush() -> None:
         if not cur:
             return
-        _, bold = _font_facts(textpage, cur[0].index)
         sizes = sorted(g.size for g in cur)
         words.append(Word(
             text="".join(g.ch for g in cur),
             bbox=BBox(x0=min(g.x0 for g in cur), y0=min(g.y0 for g in cur),
                       x1=max(g.x1 for g in cur), y1=max(g.y1 for g in cur)),
             font_size=round(sizes[len(sizes) // 2], 2) or None,
-            bold=bold,
+            bold=_is_bold(textpage, cur[0].index, bold_cache),
         ))
         baselines.append(sum(g.base for g in cur) / len(cur))
         cur.clear()
@@ -159,10 +202,11 @@ def _words(textpage: pdfium.PdfTextPage, left: float, top: float) -> tuple[list[
 
 def text_layer_lines(page: pdfium.PdfPage) -> list[Line]:
     """The page's text layer as lines (empty when the page has no text layer)."""
-    left, _bottom, _right, top = page.get_cropbox()
+    left, bottom, right, top = page.get_cropbox()
+    frame = _Frame(left, bottom, right, top, rotation=page.get_rotation() % 360)
     textpage = page.get_textpage()
     try:
-        words, baselines = _words(textpage, left, top)
+        words, baselines = _words(textpage, frame)
     finally:
         textpage.close()
     return group_lines(words, baselines)

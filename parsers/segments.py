@@ -30,6 +30,7 @@ class Seg:
     bold: bool | None
     idx: int = 0  # position in the page's segment list (stable tie-breaker)
     role: str = field(default="")  # set by the classifiers: "table", "kv", "furniture", ...
+    big: bool = False  # heading-sized (set by the layout step)
 
     @property
     def text(self) -> str:

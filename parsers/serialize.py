@@ -90,9 +90,13 @@ def to_markdown(tree: CCNode, *, furniture: bool = True) -> str:
 
 
 def _pages(node: CCNode) -> str:
-    if not node.pages:
+    """Pages a node covers; for sections and the root, the pages of their whole subtree."""
+    pages = set(node.pages)
+    if node.kind in (NodeKind.SECTION, NodeKind.ROOT):
+        pages = {p for n in node.iter() for p in n.pages}
+    if not pages:
         return ""
-    ps = sorted(node.pages)
+    ps = sorted(pages)
     return f" [p{ps[0]}]" if len(ps) == 1 else f" [p{ps[0]}-{ps[-1]}]"
 
 

@@ -3,13 +3,19 @@
 How a table is found (on segments no other step claimed):
 
 * visual rows (``parsers.segments.rows``) with at least two segments and no prose segment
-  (≥ 6 words and wider than a quarter of the page, or ≥ 3 words ending a sentence) are
-  *candidate rows*;
+  (≥ 8 words, ≥ 6 words and wider than a quarter of the page, or ≥ 3 words ending a sentence)
+  are *candidate rows*;
 * consecutive candidate rows, each at most ``MAX_ROW_GAP`` row heights below the previous one,
   form a run; a single-segment row directly under a candidate row (≤ 0.6 row heights) and followed
   by another candidate row is a wrapped cell and joins the cell above it;
 * the run's columns are the union of overlapping x-ranges of its segments; every segment falls into
-  exactly one column; a run needs ≥ 2 columns;
+  exactly one column; a run needs ≥ 2 columns, and a column of short cells (≤ 3 words on
+  average) or digits in ≥ 30% of its cells (multi-column running text has neither);
+* a gap between rows wider than 2.5 × the run's usual gap starts a new run; a first or last
+  column filled in ≤ 40% of a run's rows (of ≥ 3 columns) is dropped from it (an address beside
+  a field block);
+* a two-column run of ≥ 3 rows with short non-numeric labels on the left and values with digits
+  on the right, row 0 included (so no header row), is a field block: one key–value pair per row;
 * a run of ≥ 3 rows is a table whose row 0 is the header row; a run of exactly 2 rows whose first
   row holds short labels (≤ 4 words, no digits) over values no larger than them is a grid of
   labels over values and becomes key–value pairs (one per column); other 2-row runs stay text.
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from statistics import median
 
 from parsers.document import BBox, TableCell
 from parsers.keyvalue import KVPair, extend_down
@@ -54,6 +61,8 @@ class TableBlock:
 def _is_prose(seg: Seg, page_width: float) -> bool:
     if seg.n_words >= 3 and seg.text.rstrip().endswith((".", "!", "?")):
         return True  # a sentence end, not a cell
+    if seg.n_words >= 8:
+        return True
     return seg.n_words >= PROSE_WORDS and seg.bbox.width >= 0.25 * page_width
 
 
@@ -74,17 +83,24 @@ def _runs(grid: list[list[Seg]], page_width: float) -> list[list[tuple[list[Seg]
     def bottom(r: list[Seg]) -> float:
         return max(s.bbox.y1 for s in r)
 
+    gaps: list[float] = []  # gaps between the main rows of the current run
+
     for row in grid:
         if _candidate(row, page_width):
             prev = pending if pending is not None else (cur[-1][0] if cur else None)
-            if cur and prev is not None and top(row) - bottom(prev) <= MAX_ROW_GAP * h:
+            gap = top(row) - bottom(prev) if prev is not None else 0.0
+            # A gap far wider than the run's usual one starts a new block (a field block above
+            # a table, two grids stacked with space between them).
+            jump = bool(gaps) and gap > max(2.5 * median(gaps), 0.6 * h)
+            if cur and prev is not None and gap <= MAX_ROW_GAP * h and not jump:
+                gaps.append(max(0.0, gap))
                 if pending is not None:
                     cur.append((pending, True))
                 cur.append((row, False))
             else:
                 if cur:
                     runs.append(cur)
-                cur = [(row, False)]
+                cur, gaps = [(row, False)], []
             pending = None
             continue
         if (
@@ -97,7 +113,7 @@ def _runs(grid: list[list[Seg]], page_width: float) -> list[list[tuple[list[Seg]
             continue
         if cur:
             runs.append(cur)
-        cur, pending = [], None
+        cur, pending, gaps = [], None, []
     if cur:
         runs.append(cur)
     return runs
@@ -122,6 +138,52 @@ def _col_of(seg: Seg, cols: list[tuple[float, float]]) -> int:
     return best
 
 
+def _tabular(cells: list[TableCell]) -> bool:
+    """Some column of short cells (≤ 3 words on average) or digits in ≥ 30% of the cells: what
+    multi-column running text (long cells everywhere, few numbers) does not have."""
+    by_col: dict[int, list[int]] = {}
+    for c in cells:
+        by_col.setdefault(c.col, []).append(len(c.text.split()))
+    short = any(sum(v) / len(v) <= 3 for v in by_col.values())
+    digits = sum(bool(_NUMBER.search(c.text)) for c in cells) >= 0.3 * len(cells)
+    return short or digits
+
+
+def _prune_sparse_edges(
+    run: list[tuple[list[Seg], bool]],
+) -> list[tuple[list[Seg], bool]]:
+    """Drop a first or last column filled in ≤ 40% of the rows (of ≥ 3 columns): lines beside a
+    field block that happen to share its rows (an address next to invoice facts)."""
+    main = [s for r, cont in run if not cont for s in r]
+    cols = _columns(main)
+    n_main = sum(1 for _, cont in run if not cont)
+    if len(cols) < 3:
+        return run
+    drop: set[int] = set()
+    for edge in (0, len(cols) - 1):
+        filled = sum(any(_col_of(s, cols) == edge for s in r) for r, cont in run if not cont)
+        if filled <= 0.4 * n_main:
+            drop.add(edge)
+    if not drop:
+        return run
+    out = [([s for s in r if _col_of(s, cols) not in drop], cont) for r, cont in run]
+    return [(r, cont) for r, cont in out if r]
+
+
+def _label_value_column(cells: list[TableCell]) -> bool:
+    """Two columns with no header row: short non-numeric labels on the left, values with digits
+    on the right (in row 0 too, so row 0 is not a header) — a field block, not a table."""
+    left = [c for c in cells if c.col == 0]
+    right = [c for c in cells if c.col == 1]
+    if not left or not right or len(left) != len(right):
+        return False
+    labels = all(len(c.text.split()) <= 4 and not _NUMBER.search(c.text) for c in left)
+    digits = sum(bool(_NUMBER.search(c.text)) for c in right)
+    row0 = next((c for c in right if c.row == 0), None)
+    return (labels and digits * 2 >= len(right) and row0 is not None
+            and bool(_NUMBER.search(row0.text)))
+
+
 def find_tables(segs: list[Seg], *, page_width: float) -> tuple[list[TableBlock], list[KVPair]]:
     """Tables and label-over-value grids among the segments with no role yet.
 
@@ -131,6 +193,7 @@ def find_tables(segs: list[Seg], *, page_width: float) -> tuple[list[TableBlock]
     tables: list[TableBlock] = []
     pairs: list[KVPair] = []
     for run in _runs(rows(free), page_width):
+        run = _prune_sparse_edges(run)
         main_segs = [s for r, cont in run if not cont for s in r]
         cols = _columns(main_segs)
         n_main = sum(1 for _, cont in run if not cont)
@@ -153,6 +216,8 @@ def find_tables(segs: list[Seg], *, page_width: float) -> tuple[list[TableBlock]
             for (r, c), ss in sorted(grid.items())
         ]
         used = [s for r, _ in run for s in r]
+        if not _tabular(cells):
+            continue
         if n_main == 2:
             keys = [c for c in cells if c.row == 0]
             key_segs = [s for r, cont in run[:1] for s in r]
@@ -177,6 +242,18 @@ def find_tables(segs: list[Seg], *, page_width: float) -> tuple[list[TableBlock]
                     key=k.text.rstrip(":：").strip(), value=value, key_bbox=k.bbox,
                     value_bbox=BBox.enclosing([v.bbox, *(s.bbox for s in more)]), segs=kv_segs,
                 ))
+            continue
+        if len(cols) == 2 and n_main >= 3 and _label_value_column(cells):
+            for r in range(n_main):
+                k = next((c for c in cells if c.row == r and c.col == 0), None)
+                v = next((c for c in cells if c.row == r and c.col == 1), None)
+                if k is None or v is None or k.bbox is None or v.bbox is None:
+                    continue
+                kv_segs = grid[(r, 0)] + grid[(r, 1)]
+                for s in kv_segs:
+                    s.role = "kv"
+                pairs.append(KVPair(key=k.text.rstrip(":：").strip(), value=v.text,
+                                    key_bbox=k.bbox, value_bbox=v.bbox, segs=kv_segs))
             continue
         for s in used:
             s.role = "table"

@@ -25,23 +25,33 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from prunestack.errors import ConfigError
-from retrieval.clean import CleanConfig, Node, _start, clean_tree, serialize, source_path
+from retrieval.clean import (
+    INLINE,
+    CleanConfig,
+    Node,
+    _start,
+    clean_tree,
+    serialize,
+    source_path,
+)
 
 
 @dataclass(eq=False, slots=True)
 class Block:
     node: Node  # element block: the element; text block: the element the text sits in
     path: str
-    kind: Literal["element", "text"]
+    kind: Literal["element", "text", "run"]
     words: int
     tag_path: tuple[str, ...]  # HtmlRAG-style names ("div2"), for the generative prompt only
     child_index: int = -1  # text block: index of the text in node.children
-    span: tuple[int, int] = (0, 0)  # text block: word range [start, end) of that text
+    span: tuple[int, int] = (0, 0)  # text: word range [start, end); run: child range [lo, hi)
 
     @property
     def text(self) -> str:
         if self.kind == "element":
             return self.node.text()
+        if self.kind == "run":
+            return " ".join(self.node.raw_text(*self.span).split())
         words = str(self.node.children[self.child_index]).split()
         return " ".join(words[self.span[0]:self.span[1]])
 
@@ -49,20 +59,21 @@ class Block:
     def html(self) -> str:
         if self.kind == "element":
             return serialize(self.node)
+        if self.kind == "run":
+            return "".join(htmllib.escape(c, quote=False) if isinstance(c, str) else serialize(c)
+                           for c in self.node.children[self.span[0]:self.span[1]])
         return htmllib.escape(self.text, quote=False)
 
     @property
     def source_path(self) -> str | None:
-        """XPath of the corresponding element in the original, uncleaned document."""
-        sp = source_path(self.node)
-        if sp is None or self.kind == "element":
-            return sp
-        return sp + "/text()"
+        """XPath of the element in the original, uncleaned document that holds this block (for
+        text and run blocks: the element their text sits in)."""
+        return source_path(self.node)
 
     def ancestors(self) -> list[Node]:
         """Elements that must be opened around this block (innermost first)."""
         anc = self.node.ancestors()
-        return [self.node, *anc] if self.kind == "text" else anc
+        return anc if self.kind == "element" else [self.node, *anc]
 
 
 @dataclass
@@ -80,10 +91,13 @@ class BlockTree:
                 out.append(b)
             elif b.kind == "element":
                 out.extend(_split(b.node, b.path, b.tag_path, max_words, self._words))
+            elif b.kind == "run":
+                ppath = b.path.rsplit("/node()", 1)[0]
+                out.extend(_split(b.node, ppath, b.tag_path, max_words, self._words,
+                                  ("group", b.node, b.span[0], b.span[1], ppath, b.tag_path)))
             else:
-                start, end = b.span
-                for s in range(start, end, max_words):
-                    e = min(s + max_words, end)
+                words = str(b.node.children[b.child_index]).split()
+                for s, e in chunk_spans(words, max_words, *b.span):
                     out.append(Block(b.node, _chunk_path(b.path, s, e), "text", e - s,
                                      b.tag_path, b.child_index, (s, e)))
         return out
@@ -115,52 +129,115 @@ def _child_names(node: Node) -> list[tuple[Node, str, str]]:
     return out
 
 
+def chunk_spans(words: Sequence[str], max_words: int, start: int = 0,
+                end: int | None = None) -> list[tuple[int, int]]:
+    """Word ranges of at most ``max_words``, cut after a sentence end (``.!?``) where possible."""
+    end = len(words) if end is None else end
+    spans: list[tuple[int, int]] = []
+    s = start
+    while s < end:
+        e = min(s + max_words, end)
+        if e < end:
+            cut = next((j + 1 for j in range(e - 1, s, -1)
+                        if words[j][-1:] in ".!?" or words[j][-2:-1] in ".!?"), None)
+            if cut is not None and cut - s >= max(1, max_words // 3):
+                e = cut
+        spans.append((s, e))
+        s = e
+    return spans
+
+
 def _chunk_path(base: str, start: int, end: int) -> str:
     base = base.split("#", 1)[0]
     return f"{base}#w{start}-{end}"
 
 
 def _split(node: Node, path: str, tag_path: tuple[str, ...], max_words: int,
-           words: dict[int, int]) -> list[Block]:
+           words: dict[int, int], first: tuple | None = None) -> list[Block]:
     """Blocks under ``node`` in document order: subtrees within ``max_words`` become element
-    blocks, bigger ones are opened, direct text of an opened element becomes text blocks."""
+    blocks, bigger ones are opened; inside an opened element, consecutive text and small inline
+    elements are grouped into runs of at most ``max_words`` (so a sentence with a link stays one
+    block); a text node over ``max_words`` is cut into sentence-aligned chunks."""
     out: list[Block] = []
-    # stack items: (node, path, tag_path) to consider, or (parent, text index, parent path, tp)
-    stack: list[tuple] = [("node", node, path, tag_path)]
+    stack: list[tuple] = [first or ("node", node, path, tag_path)]
     while stack:
         item = stack.pop()
-        if item[0] == "text":
+        kind = item[0]
+        if kind == "text":
             _, parent, idx, ppath, ptp, k = item
-            tw = len(str(parent.children[idx]).split())
+            tw_words = str(parent.children[idx]).split()
+            tw = len(tw_words)
             tpath = f"{ppath}/text()[{k}]" if k else f"{ppath}/text()"
             if tw <= max_words:
                 out.append(Block(parent, tpath, "text", tw, ptp, idx, (0, tw)))
             else:
-                for s in range(0, tw, max_words):
-                    e = min(s + max_words, tw)
+                for s, e in chunk_spans(tw_words, max_words):
                     out.append(Block(parent, _chunk_path(tpath, s, e), "text", e - s, ptp, idx,
                                      (s, e)))
-            continue
-        _, n, npath, ntp = item
-        w = words[id(n)]
-        if w <= max_words:
-            if w > 0:
-                out.append(Block(n, npath, "element", w, ntp))
-            continue
-        names = {id(c): (step, name) for c, step, name in _child_names(n)}
-        n_texts = sum(1 for c in n.children if isinstance(c, str))
-        pending: list[tuple] = []
-        k = 0
-        for idx, c in enumerate(n.children):
-            if isinstance(c, str):
-                k += 1  # XPath counts every text node, blank ones too
-                if c.strip():
-                    pending.append(("text", n, idx, npath, ntp, k if n_texts > 1 else 0))
+        elif kind == "run":
+            _, parent, lo, hi, ppath, ptp, w = item
+            rpath = f"{ppath}/node()[position()>={lo + 1} and position()<={hi}]"
+            out.append(Block(parent, rpath, "run", w, ptp, lo, (lo, hi)))
+        elif kind == "node":
+            _, n, npath, ntp = item
+            w = words[id(n)]
+            if w <= max_words:
+                if w > 0:
+                    out.append(Block(n, npath, "element", w, ntp))
             else:
-                step, name = names[id(c)]
-                pending.append(("node", c, f"{npath}/{step}", (*ntp, name)))
-        stack.extend(reversed(pending))
+                stack.append(("group", n, 0, len(n.children), npath, ntp))
+        else:  # "group": children [lo, hi) of an opened element
+            _, n, lo, hi, npath, ntp = item
+            stack.extend(reversed(_group(n, lo, hi, npath, ntp, max_words, words)))
     return out
+
+
+def _group(n: Node, lo: int, hi: int, npath: str, ntp: tuple[str, ...], max_words: int,
+           words: dict[int, int]) -> list[tuple]:
+    """Work items for children [lo, hi) of ``n``: runs of text + small inline elements, big texts,
+    and other elements, in order."""
+    names = {id(c): (step, name) for c, step, name in _child_names(n)}
+    text_k: dict[int, int] = {}
+    for idx, c in enumerate(n.children):
+        if isinstance(c, str):
+            text_k[idx] = len(text_k) + 1  # XPath counts every text node, blank ones too
+    many_texts = len(text_k) > 1
+    items: list[tuple] = []
+    run: list[int] = []
+    run_words = 0
+
+    def single(idx: int) -> tuple:
+        c = n.children[idx]
+        if isinstance(c, str):
+            return ("text", n, idx, npath, ntp, text_k[idx] if many_texts else 0)
+        step, name = names[id(c)]
+        return ("node", c, f"{npath}/{step}", (*ntp, name))
+
+    def flush() -> None:
+        nonlocal run, run_words
+        content = [i for i in run if not (isinstance(n.children[i], str)
+                                          and n.children[i].isspace())]
+        if run_words > 0:
+            if len(content) == 1:
+                items.append(single(content[0]))
+            else:
+                items.append(("run", n, content[0], content[-1] + 1, npath, ntp, run_words))
+        run, run_words = [], 0
+
+    for idx in range(lo, hi):
+        c = n.children[idx]
+        w = len(c.split()) if isinstance(c, str) else words[id(c)]
+        groupable = w <= max_words and (isinstance(c, str) or c.tag in INLINE)
+        if not groupable:
+            flush()
+            items.append(single(idx))
+            continue
+        if run_words + w > max_words:
+            flush()
+        run.append(idx)
+        run_words += w
+    flush()
+    return items
 
 
 def build_block_tree(html: str | bytes | Node, max_words: int = 256,
@@ -176,47 +253,76 @@ def build_block_tree(html: str | bytes | Node, max_words: int = 256,
     return BlockTree(root, blocks, max_words, words)
 
 
-def render(root: Node, selected: Sequence[Block]) -> str:
-    """HTML with only ``selected`` blocks, in document order, inside their ancestor tags."""
+SKELETON = frozenset({"html", "head", "body"})
+
+
+def render(root: Node, selected: Sequence[Block], skeleton: bool = True) -> str:
+    """HTML with only ``selected`` blocks, in document order, inside their ancestor tags.
+
+    ``skeleton=False`` leaves out the ``html``/``head``/``body`` tags themselves (not their
+    content), for embedding several pages' fragments in one context.
+    """
     if not selected:
         return ""
     full: set[int] = set()
     opened: set[int] = set()
     texts: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    in_runs: set[tuple[int, int]] = set()  # (parent, child index) kept whole by a run block
     for b in selected:
         if b.kind == "element":
             full.add(id(b.node))
+        elif b.kind == "run":
+            in_runs.update((id(b.node), i) for i in range(*b.span))
         else:
             texts.setdefault((id(b.node), b.child_index), []).append(b.span)
         for a in b.ancestors():
             if id(a) in opened:
                 break
             opened.add(id(a))
-    if id(root) in full:
+    if skeleton and id(root) in full:
         return serialize(root)
     out: list[str] = []
-    stack: list[Node | tuple[str] | tuple[int, int, Node]] = [root]
+    # stack items: (node, whole subtree?) | ("end", html) | ("text", parent, index)
+    stack: list[tuple] = [(root, id(root) in full)]
     while stack:
         item = stack.pop()
-        if isinstance(item, tuple):
-            if len(item) == 1:
-                out.append(item[0])
-            else:
-                parent, idx = item[2], item[1]
-                out.append(_render_text(str(parent.children[idx]),
-                                        texts[(id(parent), idx)]))
+        if item[0] == "end":
+            out.append(item[1])
             continue
-        out.append(_start(item))
-        stack.append((f"</{item.tag}>",))
-        for idx in range(len(item.children) - 1, -1, -1):
-            c = item.children[idx]
-            if isinstance(c, str):
-                if (id(item), idx) in texts:
-                    stack.append((0, idx, item))
-            elif id(c) in full:
-                stack.append((serialize(c),))
+        if item[0] == "text":
+            parent, idx = item[1], item[2]
+            out.append(_render_text(str(parent.children[idx]), texts[(id(parent), idx)]))
+            continue
+        node, whole = item
+        if whole and (skeleton or node.tag not in SKELETON):
+            out.append(serialize(node))
+            continue
+        if skeleton or node.tag not in SKELETON:
+            out.append(_start(node))
+            stack.append(("end", f"</{node.tag}>"))
+        items: list[tuple] = []
+        sep = False  # a blank text node (not part of any block) separates kept siblings
+        for idx, c in enumerate(node.children):
+            item: tuple | None = None
+            if (id(node), idx) in in_runs:
+                item = ("end", htmllib.escape(c, quote=False)) if isinstance(c, str) else (c, True)
+            elif isinstance(c, str):
+                if whole:
+                    item = ("end", htmllib.escape(c, quote=False))
+                elif c.isspace():
+                    sep = True
+                elif (id(node), idx) in texts:
+                    item = ("text", node, idx)
+            elif whole or id(c) in full:
+                item = (c, True)
             elif id(c) in opened:
-                stack.append(c)
+                item = (c, False)
+            if item is not None:
+                if sep and items:
+                    items.append(("end", " "))
+                items.append(item)
+                sep = False
+        stack.extend(reversed(items))
     return "".join(out)
 
 

@@ -1,6 +1,7 @@
 """Okapi BM25 (Lucene variant) over short documents such as HTML blocks.
 
-score(q, d) = Σ_{t ∈ q} idf(t) · tf(t,d)·(k1+1) / (tf(t,d) + k1·(1 − b + b·|d|/avgdl)),
+score(q, d) = Σ_{t ∈ q} idf(t) · tf(t,d) / (tf(t,d) + k1·(1 − b + b·|d|/avgdl))  (Lucene ≥ 8 drops
+the constant (k1+1) factor; rankings are the same),
 idf(t) = ln(1 + (N − df(t) + 0.5) / (df(t) + 0.5)) — always positive, so common words never
 subtract. Tokens: lower-cased ``\\w+`` runs, English stop words removed. Pure numpy; no index on
 disk (the persistent index in :mod:`retrieval.index` is dense).
@@ -46,7 +47,7 @@ def bm25_scores(query_tokens: Sequence[str], docs_tokens: Sequence[Sequence[str]
         if df == 0:
             continue
         idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5))
-        scores += idf * tf * (k1 + 1.0) / (tf + norm)
+        scores += idf * tf / (tf + norm)
     return scores
 
 

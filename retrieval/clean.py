@@ -48,6 +48,11 @@ GENERIC = frozenset({
 # Elements that separate words: replaced by a space when dropped.
 BREAKS = frozenset({"br", "hr", "p", "div", "li", "tr", "td", "th", "table", "section", "img"})
 CELLS = frozenset({"td", "th"})
+INLINE = frozenset({
+    "a", "abbr", "b", "bdi", "bdo", "cite", "code", "data", "dfn", "em", "i", "kbd", "mark", "q",
+    "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u", "var", "font", "big", "tt",
+    "del", "ins", "label", "nobr",
+})
 _WS = re.compile(r"\s+")
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
@@ -90,15 +95,19 @@ class Node:
 
     def text(self) -> str:
         """All text of the subtree, in order, whitespace-collapsed."""
+        return _WS.sub(" ", self.raw_text()).strip()
+
+    def raw_text(self, lo: int = 0, hi: int | None = None) -> str:
+        """Concatenated text of children [lo, hi) and their subtrees, whitespace as is."""
         parts: list[str] = []
-        stack: list[Node | str] = [self]
+        stack: list[Node | str] = list(reversed(self.children[lo:hi]))
         while stack:
             n = stack.pop()
             if isinstance(n, str):
                 parts.append(n)
             else:
                 stack.extend(reversed(n.children))
-        return _WS.sub(" ", "".join(parts)).strip()
+        return "".join(parts)
 
 
 # ---------------------------------------------------------------------------- decoding and parsing
@@ -186,7 +195,6 @@ def _build(root: Any, cfg: CleanConfig) -> Node:
 
     top = Node("#root")
     stack: list[Node] = [top]
-    pre_depth = 0  # >0 while inside <pre>
     walker = etree.iterwalk(root, events=("start", "end"))
     skipped: Any = None  # the element whose subtree is being skipped (its end event still comes)
     for event, el in walker:
@@ -199,25 +207,21 @@ def _build(root: Any, cfg: CleanConfig) -> Node:
                 if tag is not None and tag.lower() in BREAKS:
                     parent.children.append(" ")
                 if el.tail:
-                    parent.children.append(el.tail if pre_depth else _WS.sub(" ", el.tail))
+                    parent.children.append(el.tail)
                 continue
             tag = tag.lower()
             node = Node(tag, _keep_attrs(tag, el, cfg), [], stack[-1], el)
             stack[-1].children.append(node)
             stack.append(node)
-            if tag == "pre":
-                pre_depth += 1
             if el.text:
-                node.children.append(el.text if pre_depth else _WS.sub(" ", el.text))
+                node.children.append(el.text)
         else:
             if el is skipped or tag is None:
                 skipped = None
                 continue
-            node = stack.pop()
-            if node.tag == "pre":
-                pre_depth -= 1
+            stack.pop()
             if el.tail:
-                stack[-1].children.append(el.tail if pre_depth else _WS.sub(" ", el.tail))
+                stack[-1].children.append(el.tail)
     return top
 
 
@@ -239,7 +243,7 @@ def _simplify(top: Node) -> None:
                     kids.append(c)
             elif has_text[id(c)] or (c.tag in CELLS and node.tag == "tr"):
                 kids.append(c)
-            elif c.tag in BREAKS or c.tag not in ("a", "b", "i", "em", "strong", "span"):
+            elif c.tag not in INLINE:
                 if kids and isinstance(kids[-1], str):
                     kids[-1] += " "
                 else:
@@ -264,18 +268,25 @@ def _simplify(top: Node) -> None:
             for c in node.children:
                 if isinstance(c, Node):
                     c.parent = node
-    # final whitespace tidy: strip leading/trailing blanks inside block-ish nodes
-    for node in top.iter_nodes():
-        if node.tag == "pre":
-            continue
-        for i, c in enumerate(node.children):
-            if isinstance(c, str):
-                node.children[i] = _WS.sub(" ", c)
-        if node.children and isinstance(node.children[0], str):
-            node.children[0] = node.children[0].lstrip()
-        if node.children and isinstance(node.children[-1], str):
-            node.children[-1] = node.children[-1].rstrip()
-        node.children = [c for c in node.children if not (isinstance(c, str) and not c)]
+    # final whitespace tidy (not inside <pre>): collapse runs, trim at the edges of each element
+    stack: list[tuple[Node, bool]] = [(top, False)]
+    while stack:
+        node, in_pre = stack.pop()
+        in_pre = in_pre or node.tag == "pre"
+        kids = node.children
+        if not in_pre:
+            for i, c in enumerate(kids):
+                if isinstance(c, str) and ("  " in c or "\n" in c or "\t" in c or "\r" in c
+                                           or "\xa0" in c or "\f" in c or "\v" in c):
+                    kids[i] = _WS.sub(" ", c)
+            if node.tag not in INLINE:  # an inline edge space may be the only word separator
+                if kids and isinstance(kids[0], str):
+                    kids[0] = kids[0].lstrip()
+                if kids and isinstance(kids[-1], str):
+                    kids[-1] = kids[-1].rstrip()
+            if any(isinstance(c, str) and not c for c in kids):
+                node.children = kids = [c for c in kids if not (isinstance(c, str) and not c)]
+        stack.extend((c, in_pre) for c in kids if isinstance(c, Node))
 
 
 def clean_tree(html: str | bytes, config: CleanConfig | None = None,

@@ -10,6 +10,7 @@ Never reaches a model hub. Does not fine-tune and does not cache embeddings betw
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -55,8 +56,11 @@ class Encoder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         torch = self._torch
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        # longest first, so each batch pads to similar lengths (rows are put back in order)
+        order = sorted(range(len(texts)), key=lambda j: -len(texts[j]))
         for i in range(0, len(texts), self.batch_size):
-            batch = [t if t.strip() else " " for t in texts[i:i + self.batch_size]]
+            rows = order[i:i + self.batch_size]
+            batch = [texts[j] if texts[j].strip() else " " for j in rows]
             enc = self.tokenizer(batch, padding=True, truncation=True,
                                  max_length=self.max_length, return_tensors="pt").to(self.device)
             with torch.inference_mode():
@@ -64,8 +68,18 @@ class Encoder:
             mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # [B, S, 1]
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)  # [B, H]
             pooled = torch.nn.functional.normalize(pooled.float(), p=2, dim=1)
-            out[i:i + len(batch)] = pooled.cpu().numpy()
+            out[rows] = pooled.cpu().numpy()
         return out
+
+
+@lru_cache(maxsize=4)
+def _cached_encoder(folder: str | None) -> Encoder:
+    return Encoder(folder)
+
+
+def get_encoder(encoder: str | Path | None = None) -> Encoder:
+    """A process-wide shared :class:`Encoder` per folder (models load once)."""
+    return _cached_encoder(str(Path(encoder).resolve()) if encoder is not None else None)
 
 
 def flat_index(vectors: np.ndarray) -> Any:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -71,6 +70,7 @@ class Pruner(Protocol):
 
 class BM25Pruner:
     name = "bm25"
+    min_score = 0.0  # a block sharing no query term is never kept
 
     def __init__(self, k1: float = 1.5, b: float = 0.75) -> None:
         self.k1, self.b = k1, b
@@ -83,10 +83,11 @@ class EmbedPruner:
     name = "embed"
 
     def __init__(self, encoder: Any = None) -> None:
-        from retrieval.embed import Encoder
+        from retrieval.embed import get_encoder
 
-        self.encoder = encoder if isinstance(encoder, Encoder) else _encoder(
-            str(encoder) if encoder is not None else None)
+        # a folder (or None = MiniLM), or any object with encode(texts) -> [n, dim] unit vectors
+        self.encoder = get_encoder(encoder) if encoder is None or isinstance(
+            encoder, str | Path) else encoder
 
     def score(self, query: str, blocks: Sequence[Block], context_html: str = "") -> np.ndarray:
         from retrieval.embed import cosine_scores
@@ -129,13 +130,6 @@ class TwoStepPruner:
         return self.coarse.score(query, blocks, context_html)
 
 
-@lru_cache(maxsize=4)
-def _encoder(folder: str | None) -> Any:
-    from retrieval.embed import Encoder
-
-    return Encoder(folder)
-
-
 def make_pruner(name: str, model: str | Path | None = None, encoder: str | Path | None = None,
                 tokenizer: str | Path | None = None, config: PruneConfig | None = None) -> Pruner:
     """A pruner by name; ``model`` is the causal LM folder needed by ``gen`` and ``two-step``."""
@@ -158,10 +152,13 @@ def make_pruner(name: str, model: str | Path | None = None, encoder: str | Path 
 # ----------------------------------------------------------------------------------- selection
 
 def select_blocks(root: Node, blocks: Sequence[Block], scores: np.ndarray, budget: int,
-                  counter: TokenCounter) -> tuple[list[Block], str, int]:
+                  counter: TokenCounter, min_score: float | None = None,
+                  max_exact_checks: int = 32) -> tuple[list[Block], str, int]:
     """Best-scoring blocks whose rendering fits ``budget`` tokens.
 
-    Returns (kept blocks in document order, rendered HTML, exact token count <= budget).
+    Blocks scoring ``<= min_score`` are never kept. Where only the (over-estimated) cost of new
+    ancestor tags breaks the budget, the real output is counted (at most ``max_exact_checks``
+    times). Returns (kept blocks in document order, rendered HTML, exact token count <= budget).
     """
     if len(scores) != len(blocks):
         raise ValueError(f"{len(scores)} scores for {len(blocks)} blocks")
@@ -179,12 +176,20 @@ def select_blocks(root: Node, blocks: Sequence[Block], scores: np.ndarray, budge
     opened: set[int] = set()
     chosen: list[int] = []
     used = 0
-    for i in order:
-        b = blocks[int(i)]
+    exact_checks = 0
+    for i in map(int, order):
+        if min_score is not None and scores[i] <= min_score:
+            break  # sorted: all the rest score lower
+        b = blocks[i]
         new_anc = [a for a in b.ancestors() if id(a) not in opened]
-        extra = costs[int(i)] + sum(tag_cost(a) for a in new_anc)
+        extra = costs[i] + sum(tag_cost(a) for a in new_anc)
+        if used + extra > budget and used + costs[i] <= budget and exact_checks < max_exact_checks:
+            exact_checks += 1  # tags often merge into words: measure the real output
+            n = counter.count(render(root, [blocks[j] for j in sorted([*chosen, i])]))
+            if n <= budget:
+                extra = n - used
         if used + extra <= budget:  # does not fit: skip it, try the next (no early break)
-            chosen.append(int(i))
+            chosen.append(i)
             used += extra
             opened.update(id(a) for a in new_anc)
     # exact check on the real output; drop the lowest-scored until it fits
@@ -219,32 +224,38 @@ def prune_tree(tree: BlockTree, query: str, budget: int, pruner: Pruner,
     if isinstance(pruner, TwoStepPruner):
         coarse_scores = pruner.coarse.score(query, blocks, "")
         coarse_budget = int(budget * pruner.factor)
-        coarse_kept, coarse_html, _ = select_blocks(tree.root, blocks, coarse_scores,
-                                                    coarse_budget, counter)
+        coarse_kept, coarse_html, _ = select_blocks(
+            tree.root, blocks, coarse_scores, coarse_budget, counter,
+            getattr(pruner.coarse, "min_score", None))
         blocks = tree.refine(coarse_kept, min(pruner.fine_max_words, max_words or budget))
         scores = pruner.fine.score(query, blocks, coarse_html)
     else:
         context = serialize(tree.root) if isinstance(pruner, GenPruner) else ""
         scores = pruner.score(query, blocks, context)
-    kept, html, n = select_blocks(tree.root, blocks, scores, budget, counter)
+    kept, html, n = select_blocks(tree.root, blocks, scores, budget, counter,
+                                  getattr(pruner, "min_score", None))
     index = {id(b): i for i, b in enumerate(blocks)}
     return PruneResult(html, [b.path for b in kept], n, budget, len(blocks),
                        [b.source_path for b in kept],
                        [float(scores[index[id(b)]]) for b in kept])
 
 
-def prune_html(html: str | bytes, query: str, budget: int, pruner: str | Pruner = "bm25", *,
+def prune_html(html: str | bytes, query: str, budget: int, pruner: str | Pruner | None = None, *,
                model: str | Path | None = None, encoder: str | Path | None = None,
                tokenizer: str | Path | Any | None = None,
                config: PruneConfig | None = None) -> PruneResult:
     """Clean ``html``, split it into blocks and keep the blocks most relevant to ``query`` whose
     rendering fits ``budget`` tokens (``tokenizer``: None = whitespace words, or a tokenizer
-    folder/object). An empty page gives an empty result; an empty query is an :class:`InputError`.
+    folder/object). ``pruner``: a name (default ``config.pruner``) or a :class:`Pruner` instance
+    (reuse one to keep models loaded). An empty page gives an empty result; an empty query is an
+    :class:`InputError`.
     """
-    cfg = config or PruneConfig(pruner=pruner if isinstance(pruner, str) else "bm25")
+    cfg = config or PruneConfig()
     _check(query, budget)
     counter = make_counter(tokenizer)
-    p = make_pruner(pruner, model, encoder, config=cfg) if isinstance(pruner, str) else pruner
+    name = cfg.pruner if pruner is None else pruner
+    p = make_pruner(name, model, encoder, tokenizer=None, config=cfg) if isinstance(
+        name, str) else name
     tree = build_block_tree(html, cfg.max_words, CleanConfig(keep_href=cfg.keep_href))
     if tree is None:
         return PruneResult("", [], 0, budget, 0)

@@ -57,14 +57,17 @@ def run(
 @app.command("score")
 def score(
     responses: Annotated[Path, typer.Argument(help="JSONL of {record_id, response}.")],
-    records: Annotated[Path, typer.Option("--records", help="SOB records (JSONL).")],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    records: Annotated[Path | None, typer.Option(
+        "--records", help="SOB records (JSONL); omit for a response file in SOB's own layout.")]
+    = None,
     modality: Annotated[str, typer.Option(help="auto | text | image | audio")] = "auto",
     model_id: Annotated[str, typer.Option(help="Name stored in the summary.")] = "unknown",
     samples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 42,
 ) -> None:
-    """Score existing responses against records (joined by record_id); OUT/summary.json."""
+    """Score existing responses against records (joined by record_id); OUT/summary.json.
+    Without --records, RESPONSES must be in SOB's own layout (metadata/input/output lines)."""
     from eval.runner import score_files
 
     summary = score_files(responses, records, out, modality=modality, model_id=model_id,
@@ -93,8 +96,9 @@ def synth(
     from prunestack.errors import ConfigError
 
     try:
-        cfg = SynthConfig(kind=kind, n=n, seed=seed, scans=scans, digital=digital,
-                          scan_context=scan_context, scan=ScanConfig(dpi=dpi))
+        cfg = SynthConfig.model_validate({
+            "kind": kind, "n": n, "seed": seed, "scans": scans, "digital": digital,
+            "scan_context": scan_context, "scan": ScanConfig.model_validate({"dpi": dpi})})
     except ValidationError as exc:
         err = exc.errors()[0]
         raise ConfigError(f"bad option {'.'.join(map(str, err['loc']))}: {err['msg']}") from exc

@@ -1,7 +1,70 @@
-"""`prunestack html ...` (to be built by its issue)."""
+"""`prunestack html clean FILE` and `prunestack html prune FILE --query Q --budget N`.
+
+Both print HTML to stdout (``--json`` for prune prints the kept paths, token count and scores too).
+Errors are :class:`prunestack.errors.PrunestackError`, printed as one line by ``api.cli.main``.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+from prunestack.errors import InputError
+
 app = typer.Typer(no_args_is_help=True)
+
+
+def _read(path: Path) -> bytes:
+    if not path.is_file():
+        raise InputError(f"file not found: {path}")
+    return path.read_bytes()
+
+
+@app.command("clean")
+def clean_cmd(
+    file: Annotated[Path, typer.Argument(help="HTML file")],
+    keep_href: Annotated[bool, typer.Option("--keep-href", help="keep link targets")] = False,
+    encoding: Annotated[str | None, typer.Option(help="page encoding if undeclared")] = None,
+) -> None:
+    """Clean a page: drop scripts, styles, attributes and empty tags; keep tables and structure."""
+    from retrieval.clean import CleanConfig, clean_html
+
+    typer.echo(clean_html(_read(file), CleanConfig(keep_href=keep_href), encoding=encoding))
+
+
+@app.command("prune")
+def prune_cmd(
+    file: Annotated[Path, typer.Argument(help="HTML file")],
+    query: Annotated[str, typer.Option("--query", "-q", help="the question")],
+    budget: Annotated[int, typer.Option("--budget", "-b", help="max tokens of the output")],
+    pruner: Annotated[str, typer.Option(help="bm25 | embed | gen | two-step")] = "bm25",
+    model: Annotated[Path | None, typer.Option(help="causal LM folder (gen, two-step)")] = None,
+    encoder: Annotated[Path | None, typer.Option(help="encoder folder (default MiniLM)")] = None,
+    tokenizer: Annotated[Path | None, typer.Option(
+        help="tokenizer folder that counts the budget (default: whitespace words)")] = None,
+    max_words: Annotated[int, typer.Option(help="block size in words")] = 256,
+    coarse: Annotated[str, typer.Option(help="two-step coarse pruner: bm25 | embed")] = "bm25",
+    keep_href: Annotated[bool, typer.Option("--keep-href")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print a JSON result")] = False,
+) -> None:
+    """Keep the blocks of a page most relevant to QUERY within BUDGET tokens; print the HTML."""
+    from pydantic import ValidationError
+
+    from prunestack.errors import ConfigError
+    from retrieval.prune import PruneConfig, prune_html
+
+    try:
+        cfg = PruneConfig(pruner=pruner, max_words=max_words, coarse=coarse,  # type: ignore[arg-type]
+                          keep_href=keep_href)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"invalid option {first['loc'][0]}: {first['msg']}") from exc
+    result = prune_html(_read(file), query, budget, cfg.pruner, model=model, encoder=encoder,
+                        tokenizer=tokenizer, config=cfg)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+    else:
+        typer.echo(result.html)

@@ -35,13 +35,15 @@ def parse_command(
     pages: str | None = typer.Option(None, "--pages", help="Pages to read, e.g. 1-3,5 (PDF)."),
     dpi: int = typer.Option(200, "--dpi", min=200, max=600,
                             help="Render resolution for OCR'd PDF pages."),
+    force_ocr: bool = typer.Option(False, "--force-ocr",
+                                   help="OCR PDF pages even when they have a text layer."),
 ) -> None:
     """Parse FILE into a document tree (CCTree) and print it."""
     from parsers.cctree import build_cctree
     from parsers.ingest import parse
     from parsers.serialize import to_json, to_markdown, to_tree
 
-    doc = parse(file, ocr=ocr.value, pages=pages, dpi=dpi)
+    doc = parse(file, ocr=ocr.value, pages=pages, dpi=dpi, force_ocr=force_ocr)
     tree = build_cctree(doc)
     render = {OutputFormat.JSON: to_json, OutputFormat.MARKDOWN: to_markdown,
               OutputFormat.TREE: to_tree}[format]

@@ -23,9 +23,10 @@ class ScanConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    dpi: int = Field(150, ge=72, le=400)
-    max_rotation_deg: float = Field(2.5, ge=0, le=15)
-    max_perspective: float = Field(0.025, ge=0, le=0.15, description="corner shift / side")
+    dpi: int = Field(default=150, ge=72, le=400)
+    max_rotation_deg: float = Field(default=2.5, ge=0, le=15)
+    max_perspective: float = Field(default=0.025, ge=0, le=0.15,
+                                   description="corner shift / side")
     blur_sigma: tuple[float, float] = (0.0, 1.1)
     contrast: tuple[float, float] = (0.6, 1.0)
     noise_sigma: tuple[float, float] = (2.0, 10.0)
@@ -43,9 +44,9 @@ def rotate(img: np.ndarray, angle_deg: float) -> np.ndarray:
 def perspective(img: np.ndarray, shifts: np.ndarray) -> np.ndarray:
     """Move the four corners by ``shifts`` [4, 2] (fractions of width/height), inward-positive."""
     h, w = img.shape[:2]
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    sign = np.float32([[1, 1], [-1, 1], [-1, -1], [1, -1]])
-    dst = src + sign * shifts.astype(np.float32) * np.float32([w, h])
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)  # [4, 2]
+    sign = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]], dtype=np.float32)
+    dst = src + sign * shifts.astype(np.float32) * np.array([w, h], dtype=np.float32)
     mat = cv2.getPerspectiveTransform(src, dst)
     return cv2.warpPerspective(img, mat, (w, h), flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=255)
@@ -78,7 +79,7 @@ def degrade(img: np.ndarray, rng: np.random.Generator, cfg: ScanConfig | None = 
     cfg = cfg or ScanConfig()
     if img.ndim == 3:
         img = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
-    params = {
+    params: dict[str, Any] = {
         "rotation_deg": float(rng.uniform(-cfg.max_rotation_deg, cfg.max_rotation_deg)),
         "perspective": [[float(v) for v in row]
                         for row in rng.uniform(0, cfg.max_perspective, (4, 2))],

@@ -111,8 +111,9 @@ def generate_one(cfg: SynthConfig, i: int, out: Path) -> list[SobRecord]:
               "kind": kind, "layout": layout}
     records: list[SobRecord] = []
     if cfg.digital:
-        records.append(SobRecord(record_id=f"{doc_id}-digital", context=f"docs/{doc_id}.pdf",
-                                 question_difficulty=base_level, variant="digital", **common))
+        records.append(SobRecord.model_validate({
+            "record_id": f"{doc_id}-digital", "context": f"docs/{doc_id}.pdf",
+            "question_difficulty": base_level, "variant": "digital", **common}))
     if cfg.scans:
         img, size = rasterize(pdf_path, cfg.scan.dpi)
         np_rng = np.random.default_rng([cfg.seed, KINDS.index(kind), i])
@@ -123,10 +124,10 @@ def generate_one(cfg: SynthConfig, i: int, out: Path) -> list[SobRecord]:
         write_image_pdf(scanned, size, out / "scans" / f"{doc_id}.pdf")
         sev = severity(params, cfg.scan)
         level = LEVELS[min(2, LEVELS.index(base_level) + (2 if sev > 0.6 else 1))]
-        records.append(SobRecord(
-            record_id=f"{doc_id}-scan", context=f"scans/{doc_id}.{cfg.scan_context}",
-            question_difficulty=level, variant="scan",
-            degradation={**params, "severity": sev, "dpi": cfg.scan.dpi}, **common))
+        records.append(SobRecord.model_validate({
+            "record_id": f"{doc_id}-scan", "context": f"scans/{doc_id}.{cfg.scan_context}",
+            "question_difficulty": level, "variant": "scan",
+            "degradation": {**params, "severity": sev, "dpi": cfg.scan.dpi}, **common}))
     if not cfg.digital:
         pdf_path.unlink()
     return records

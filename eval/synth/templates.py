@@ -189,7 +189,7 @@ def draw_receipt(path: Path, content: dict[str, Any], rng: random.Random) -> dic
     gt, rd = content["gt"], content["render"]
     style, dfmt = rd["style"], rd["date_format"]
     W = 80 * MM
-    fs, lh, m = 8.0, 11.0, 12
+    fs, lh, m = 8.0, 11.0, 12.0
     lines: list[tuple[str, str, str]] = []  # (kind, left, right): center | lr | sep | bold
     merchant = gt["merchant"]
     a = merchant["address"]
@@ -230,7 +230,7 @@ def draw_receipt(path: Path, content: dict[str, Any], rng: random.Random) -> dic
             c.line(m, y + 3, W - m, y + 3)
             c.setDash()
         elif kind == "barcode":
-            x = m + 20
+            x = m + 20.0
             while x < W - m - 20:
                 bw = rng.choice([0.8, 1.2, 2.0])
                 c.rect(x, y - 10, bw, 20, stroke=0, fill=1)

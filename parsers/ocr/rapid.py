@@ -19,7 +19,7 @@ from PIL import Image
 
 from parsers.document import BBox
 from parsers.ocr.base import OcrBackend
-from parsers.ocr.spacing import digit_gap_width, insert_spaces, word_gaps
+from parsers.ocr.spacing import ink_profile, insert_spaces, word_gaps
 from parsers.primitives import Line, Word
 
 _LOCK = threading.Lock()  # one onnxruntime session set per process; calls are serialised
@@ -97,7 +97,7 @@ class RapidOcrBackend(OcrBackend):
             spaces = [(centers[i - 1] - x0, centers[i + 1] - x0)
                       for i in range(1, len(chars) - 1) if chars[i] == " "]
             gaps = [(s + x0, e + x0) for s, e in word_gaps(crop, spaces)]
-            spaced = insert_spaces(chars, centers, gaps, digit_gap_width(crop))
+            spaced = insert_spaces(chars, centers, gaps, ink_profile(crop)[1])
         else:
             spaced = str(row[1]).strip()
         words = _split_words(spaced, chars, cboxes, char_scores, box)

@@ -13,6 +13,8 @@ Pure numpy; no model calls. It never removes a space the recogniser produced.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 #: Ink: pixels darker than this share of the way from the crop's darkest to its lightest value.
@@ -26,10 +28,18 @@ MIN_CLUSTER_RATIO = 1.8
 MIN_GAP_SHARE = 0.2
 #: With spaces the recogniser did emit, word gaps are at least this share of their median width.
 KNOWN_GAP_SHARE = 0.6
-#: Between two digits (or a digit and . , %) a gap must be this share of the text height: the
-#: digit 1 is narrow on a full-width advance, so "416" shows a blank nearly as wide as a space.
+#: Between two digits, next to a "1" or next to narrow punctuation, a gap must be this share of
+#: the text height: the digit 1 is narrow on a full-width (tabular) advance and punctuation is a
+#: small mark between wide bearings (a whole cell in monospace fonts), so "416", "04-14",
+#: "12.50" and "TA.K" show blanks nearly as wide as a space.
 DIGIT_GAP_SHARE = 0.42
-_NUMERIC = frozenset("0123456789.,%")
+_DIGITS = frozenset("0123456789")
+_NARROW = frozenset(".,:;()[]{}'\"!|-/（）：，。")
+#: Next to narrow punctuation, a word gap is at least this share of the line's letter-to-letter
+#: word gaps (monospace punctuation leaves half a cell blank on each side; a space is a cell).
+REF_SHARE = 0.8
+#: Next to narrow punctuation, without letter-to-letter gaps to compare with: share of the height.
+PUNCT_GAP_SHARE = 0.5
 
 
 def ink_profile(gray: np.ndarray) -> tuple[np.ndarray, float]:
@@ -40,7 +50,7 @@ def ink_profile(gray: np.ndarray) -> tuple[np.ndarray, float]:
     if hi - lo < 40:  # no contrast: nothing printed
         return np.zeros(gray.shape[1], dtype=bool), 0.0
     ink = gray < lo + INK_LEVEL * (hi - lo)  # [H, W]
-    cols = ink.any(axis=0)  # [W]: thin strokes (a T's crossbar) are one pixel high
+    cols: np.ndarray = np.asarray(ink.any(axis=0))  # [W]: a T's crossbar may be one pixel high
     rows = np.nonzero(ink.sum(axis=1) >= 2)[0]
     height = float(rows[-1] - rows[0] + 1) if rows.size else 0.0
     return cols, height
@@ -112,25 +122,46 @@ def word_gaps(gray: np.ndarray, spaces: list[tuple[float, float]] | None = None
     return [(s, e) for s, e in runs if e - s >= t]
 
 
-def digit_gap_width(gray: np.ndarray) -> float:
-    """The narrowest gap (pixels) that separates two numeric characters in this line crop."""
-    return DIGIT_GAP_SHARE * ink_profile(gray)[1]
+def _neighbours(chars: list[str], centers: list[float], x: float) -> tuple[str, str]:
+    """The nearest non-space characters left and right of ``x`` ("" at the ends)."""
+    left = right = ""
+    for ch, c in zip(chars, centers, strict=True):
+        if ch == " ":
+            continue
+        if c < x:
+            left = ch
+        elif not right:
+            right = ch
+    return left, right
 
 
-def insert_spaces(chars: list[str], centers: list[float], gaps: list[tuple[float, float]],
-                  min_digit_gap: float = 0.0) -> str:
+def insert_spaces(chars: list[str], centers: list[float],
+                  gaps: Sequence[tuple[float, float]], text_height: float = 0.0) -> str:
     """The text of ``chars`` with a space wherever a gap lies between two neighbours' centres.
 
-    ``centers[i]`` is character i's x in the same coordinates as ``gaps``. Between two numeric
-    characters a gap must also be at least ``min_digit_gap`` wide. Existing spaces stay.
+    ``centers[i]`` is character i's x in the same coordinates as ``gaps``. Gaps between two
+    letters set the line's reference word-gap width (their median). Next to narrow punctuation a
+    gap must be ≥ ``REF_SHARE`` × that reference (without one: ``PUNCT_GAP_SHARE`` × the text
+    height); between two digits or next to a ``1`` also ≥ ``DIGIT_GAP_SHARE`` × the text height.
+    Existing spaces stay.
     """
     if len(chars) != len(centers):
         raise ValueError("one centre per character")
+    letter_gaps = []
+    for s, e in gaps:
+        a, b = _neighbours(chars, centers, (s + e) / 2)
+        if a.isalpha() and b.isalpha():
+            letter_gaps.append(e - s)
+    ref = REF_SHARE * float(np.median(letter_gaps)) if letter_gaps else None
     out: list[str] = []
     for i, ch in enumerate(chars):
         if i and ch != " " and out and out[-1] != " ":
-            lo, hi = centers[i - 1], centers[i]
-            need = min_digit_gap if (ch in _NUMERIC and chars[i - 1] in _NUMERIC) else 0.0
+            a, lo, hi = chars[i - 1], centers[i - 1], centers[i]
+            need = 0.0
+            if (a in _DIGITS and ch in _DIGITS) or "1" in (a, ch):
+                need = max(DIGIT_GAP_SHARE * text_height, ref or 0.0)
+            elif a in _NARROW or ch in _NARROW:
+                need = ref if ref is not None else PUNCT_GAP_SHARE * text_height
             if any(lo < (s + e) / 2 < hi and e - s >= need for s, e in gaps):
                 out.append(" ")
         out.append(ch)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from api.commands.bench import app as bench_app
 from eval.records import SobRecord, load_records, write_records
 from eval.runner import _load_existing, run_benchmark, score_files
-from prunestack.errors import InputError
+from prunestack.errors import ConfigError, InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = {"type": "object", "properties": {"name": {"type": "string"},
@@ -105,6 +105,17 @@ def test_resume_after_interruption(tmp_path):
     assert _load_existing(out / "responses.jsonl") == {"r0", "r1", "r2", "r3"}
 
 
+def test_setup_errors_stop_the_run(tmp_path):
+    def misconfigured(rec: SobRecord) -> str:
+        raise ConfigError("the generative engine needs a model")
+
+    with pytest.raises(ConfigError):
+        run_benchmark(_records(tmp_path), misconfigured, tmp_path / "out", progress=False)
+    bad = CliRunner().invoke(bench_app, ["run", str(tmp_path / "records.jsonl"), "--out",
+                                         str(tmp_path / "o"), "--engine", "generative"])
+    assert bad.exit_code != 0 and "needs a model" in str(bad.exception)
+
+
 def test_score_joins_by_record_id_and_counts_missing(tmp_path):
     records = _records(tmp_path)
     resp = tmp_path / "responses.jsonl"
@@ -143,3 +154,57 @@ def test_cli_score_and_errors(tmp_path):
          "--out", str(tmp_path / "o2")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.startswith("error:") and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_cli_run_with_the_real_extractive_pipeline(tmp_path):
+    """`prunestack bench run` through pipeline.extract (real MiniLM), plain-text context."""
+    pytest.importorskip("pipeline.extract")
+    rec = SobRecord(record_id="t0", context="Customer name: Ada Lovelace\nTotal amount: 12.50",
+                    question="q", json_schema=SCHEMA,
+                    ground_truth={"name": "Ada Lovelace", "total": 12.5},
+                    question_difficulty="easy")
+    records = tmp_path / "records.jsonl"
+    write_records(records, [rec])
+    out = tmp_path / "run"
+    result = CliRunner().invoke(bench_app, ["run", str(records), "--out", str(out),
+                                            "--engine", "extractive", "--samples", "20"])
+    assert result.exit_code == 0, result.output
+    line = json.loads((out / "responses.jsonl").read_text())
+    assert line["record_id"] == "t0" and "error" not in line, line
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["modality"] == "text"
+    assert summary["summary"]["overall"]["metrics"]["json_parse_success"]["mean"] == 1.0
+    assert summary["run"]["new"] == 1
+    bad = CliRunner().invoke(bench_app, ["run", str(records), "--out", str(out),
+                                         "--engine", "magic"])
+    assert bad.exit_code != 0
+
+
+def test_score_sob_native_response_file(tmp_path):
+    """A response file in SOB's own layout scores without --records, as its evaluate.py:
+    a stored string candidate means extraction failed, malformed lines are counted."""
+    def line(rid, cand, **meta):
+        return json.dumps({"metadata": {"record_id": rid, "model_id": "m1", **meta},
+                           "input": {"context": "c", "question": "q", "json_schema": SCHEMA},
+                           "output": {"candidate_response": cand,
+                                      "ground_truth": {"name": "A", "total": 1.0}}})
+    path = tmp_path / "response_m1_image.jsonl"
+    path.write_text("\n".join([
+        line("a", {"name": "A", "total": 1.0}, difficulty="easy", schema_complexity="hard"),
+        line("b", '{"name": "A", "total": 1.0}', difficulty="medium"),
+        "{not json",
+    ]) + "\n")
+    result = CliRunner().invoke(bench_app, ["score", str(path), "--out", str(tmp_path / "o"),
+                                            "--samples", "20"])
+    assert result.exit_code == 0, result.output
+    s = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert s["modality"] == "image" and s["model_ids"] == ["m1"]
+    assert s["num_records"] == 2 and s["data_quality"]["malformed_jsonl_line_count"] == 1
+    assert s["summary"]["overall"]["metrics"]["json_parse_success"]["mean"] == 0.5
+    # weights: a → schema_complexity hard (3), b → difficulty medium (2): 3 / 5
+    w = s["summary"]["overall_weighted"]["metrics"]["strict_json_em"]["mean"]
+    assert w == pytest.approx(3 / 5)
+    plain = tmp_path / "plain.jsonl"
+    plain.write_text(json.dumps({"record_id": "a", "response": "{}"}) + "\n")
+    with pytest.raises(InputError, match="no records"):
+        score_files(plain, None, tmp_path / "o2")

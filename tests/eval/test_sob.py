@@ -271,3 +271,22 @@ def test_summary_layout():
     assert len(s["summary"]["overall"]["category_scores"]) == 5
     assert s["data_quality"]["json_parse_fail_count"] == 1
     assert s["summary"]["overall"]["n"] == 2
+
+
+def test_already_extracted_string_is_a_failure():
+    """SOB's own files store the provider's extraction; a string there means it failed."""
+    text = json.dumps(GT)
+    assert score_response(text, SCHEMA, GT)["json_parse_success"] == 1.0
+    assert score_response(text, SCHEMA, GT, already_extracted=True)["json_parse_success"] == 0.0
+    assert score_response(GT, SCHEMA, GT, already_extracted=True)["strict_json_em"] == 1.0
+
+
+def test_nesting_beyond_the_recursion_limit_never_raises():
+    for d in range(930, 1000, 7):  # JSON text: the parser's own limit applies
+        row = score_response("[" * d + "]" * d, {"type": "array"}, [1])
+        assert row["json_parse_success"] in (0.0, 1.0)
+    deep: list = [1]
+    for _ in range(5000):  # an already-parsed value deeper than the interpreter's stack
+        deep = [deep]
+    row = score_response(deep, {"type": "array"}, [1])
+    assert row["json_parse_success"] == 0.0 and row["strict_json_em"] == 0.0

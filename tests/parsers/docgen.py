@@ -316,3 +316,20 @@ ENGLISH_LINES = [
     "Store opening hours are nine to five",
     "Ask our staff about the loyalty program",
 ]
+
+#: Receipt lines in the style of the SROIE receipts where PP-OCRv4 glues words
+#: ("BOOKTA.K(TAMANDAYA)SDNBHD"): capitals, punctuation, numbers.
+RECEIPT_LINES = [
+    "BOOK TA .K (TAMAN DAYA) SDN BHD",
+    "NO.5: 55,57 & 59, JALAN SAGU 18",
+    "TAMAN DAYA, 81100 JOHOR BAHRU",
+    "DOCUMENT NO : TD01167104",
+    "CASHIER : MANIS",
+    "KF MODELLING CLAY KIDDY FISH",
+    "1 PC * 9.000 9.00",
+    "TOTAL ROUNDED 9.00",
+    "CASH 10.00",
+    "CHANGE 1.00",
+    "GOODS SOLD ARE NOT RETURNABLE OR",
+    "THANK YOU FOR SHOPPING",
+]

@@ -46,6 +46,11 @@ def test_html_sniff(html):
     assert detect_type(html) is FileType.HTML
 
 
+def test_html_mentioning_pdf_header_is_html():
+    assert detect_type(b"<html><body><p>Files start with %PDF-1.7</p></body></html>") \
+        is FileType.HTML
+
+
 def test_name_is_ignored(tmp_path):
     # A PNG named .pdf is a PNG; the detector only sees bytes.
     p = tmp_path / "lies.pdf"

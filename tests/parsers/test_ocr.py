@@ -4,6 +4,7 @@ image loading limits. Real rapidocr and real tesseract, no mocks."""
 from __future__ import annotations
 
 import io
+import itertools
 
 import numpy as np
 import pytest
@@ -194,9 +195,45 @@ def test_corrupt_images():
         load_image(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
 
 
-def test_digit_pairs_need_a_wider_gap():
+def test_digit_and_punctuation_pairs_need_a_wider_gap():
     chars = list("416")
     centers = [5.0, 15.0, 30.0]
     assert insert_spaces(chars, centers, [(18, 28)]) == "41 6"
-    assert insert_spaces(chars, centers, [(18, 28)], min_digit_gap=14) == "416"
-    assert insert_spaces(list("a6"), [5.0, 30.0], [(18, 28)], min_digit_gap=14) == "a 6"
+    # 10 px blank, text 30 px high: a digit pair needs 0.42 * 30 = 12.6 px
+    assert insert_spaces(chars, centers, [(18, 28)], text_height=30) == "416"
+    assert insert_spaces(list("a6"), [5.0, 30.0], [(18, 28)], text_height=30) == "a 6"
+    assert insert_spaces(list("-1"), [5.0, 30.0], [(18, 28)], text_height=30) == "-1"
+    # Punctuation is judged against the line's letter-to-letter word gaps (here 20 px wide).
+    chars, centers = list("ab9.00cd"), [0, 10, 40, 50, 60, 70, 100, 110]
+    gaps = [(15, 35), (52, 58), (75, 95)]
+    assert insert_spaces(chars, centers, gaps, text_height=30) == "ab 9.00 cd"
+
+
+def test_paddle_result_fields_to_lines():
+    """The PaddleOCR 3.x result layout (rec_texts / rec_scores / rec_boxes) → lines and words.
+    (The package itself is optional; this checks our reading of its documented fields.)"""
+    from parsers.ocr.paddle import result_lines
+
+    res = {"rec_texts": ["Total due", "Invoice No: 42", "  "], "rec_scores": [0.8, 0.95, 0.3],
+           "rec_boxes": np.array([[10, 60, 110, 80], [10, 10, 150, 30], [0, 0, 5, 5]])}
+    lines = result_lines(res)
+    assert [ln.text for ln in lines] == ["Invoice No: 42", "Total due"]  # top to bottom
+    words = lines[0].words
+    assert [w.text for w in words] == ["Invoice", "No:", "42"]
+    assert words[0].bbox.x0 == 10 and words[-1].bbox.x1 == pytest.approx(150)
+    assert all(a.bbox.x1 < b.bbox.x0 for a, b in itertools.pairwise(words))
+    assert lines[1].confidence == pytest.approx(0.8)
+
+
+def test_spacing_recovery_on_receipt_lines():
+    """The issue's case: capitals, punctuation and numbers on a slightly degraded 8 pt receipt
+    ("BOOKTA.K(TAMANDAYA)SDNBHD" from the recogniser alone)."""
+    lines = docgen.RECEIPT_LINES
+    image = docgen.degrade(docgen.render_page(docgen.text_pdf(lines, size=8), 0, 200), seed=8)
+    rows = RapidOcrBackend().raw(image)
+    raw = [ln.text for ln in RapidOcrBackend(recover_spacing=False).lines_from_raw(rows, image)]
+    fixed = [ln.text for ln in RapidOcrBackend().lines_from_raw(rows, image)]
+    assert word_accuracy(lines, raw) < 0.5
+    assert word_accuracy(lines, fixed) >= 0.85
+    assert word_precision(lines, fixed) >= 0.85
+    assert "THANK YOU FOR SHOPPING" in fixed

@@ -127,3 +127,36 @@ def test_truncated_pdf(fraction):
 def test_garbage_after_header():
     with pytest.raises(CorruptPdfError):
         pdf_page_lines(b"%PDF-1.7\n" + bytes(range(256)) * 20)
+
+
+@pytest.mark.parametrize("rotation", [90, 270])
+def test_rotated_page_reads_in_display_coordinates(rotation):
+    """A /Rotate page whose content is drawn turned back, so it displays upright."""
+    import pypdfium2 as pdfium
+
+    buf = io.BytesIO()
+    # reportlab keeps the displayed size (400 x 300) and swaps the media box: user space is
+    # 300 wide and 400 high.
+    c = canvas.Canvas(buf, pagesize=(400, 300), invariant=1)
+    c.setPageRotation(rotation)
+    c.setFont("Helvetica", 12)
+    # We want the text at display (x=40, baseline y=60), reading left to right.
+    if rotation == 90:  # display (X, Y) = (y, x)
+        c.translate(60, 40)
+        c.rotate(90)
+    else:  # 270: display (X, Y) = (400 - y, 300 - x)
+        c.translate(240, 360)
+        c.rotate(-90)
+    c.drawString(0, 0, "Rotated page text")
+    c.showPage()
+    c.save()
+    data = buf.getvalue()
+    assert pdfium.PdfDocument(data)[0].get_cropbox() == (0, 0, 300, 400)
+    (p,) = pdf_page_lines(data)
+    assert (p.width, p.height) == pytest.approx((400, 300))
+    (line,) = p.lines
+    assert line.text == "Rotated page text"
+    assert line.bbox.x0 == pytest.approx(40, abs=1)
+    assert line.bbox.y0 < 60 < line.bbox.y1 < 65  # baseline at 60, descenders just below
+    xs = [w.bbox.x0 for w in line.words]
+    assert xs == sorted(xs)

@@ -1,0 +1,257 @@
+"""A persistent multi-page HTML index: faiss vectors on disk + a SQLite block store.
+
+``HtmlIndex.build(dir, out)`` cleans every ``*.html``/``*.htm`` page under ``dir``, splits it into
+blocks, embeds each block (MiniLM or a given encoder folder) and writes::
+
+    out/index.faiss   IndexFlatIP over unit vectors (row i = block id i)
+    out/store.sqlite  pages(id, source, html)  — source path relative to dir, cleaned HTML
+                      blocks(id, page_id, ord, path, source_path, kind, words, text)
+                      meta(key, value)         — encoder, dim, max_words, format version
+
+``HtmlIndex.load(out).query(question, budget)`` embeds the question, ranks blocks across pages,
+keeps the best that fit the token budget and returns, per source page, the kept blocks rendered in
+document order inside their ancestor tags (``<article data-source="page.html">...</article>``).
+Block trees are rebuilt from the stored cleaned HTML at query time, deterministically, and checked
+against the stored paths. No incremental updates: rebuild to add pages.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prunestack.errors import ConfigError, InputError, PrunestackError
+from retrieval.blocktree import Block, BlockTree, build_block_tree, render
+from retrieval.budget import TokenCounter, make_counter
+from retrieval.clean import _start, serialize
+
+FORMAT_VERSION = 1
+SUFFIXES = (".html", ".htm", ".xhtml")
+
+
+@dataclass
+class RagResult:
+    html: str
+    tokens: int
+    budget: int
+    blocks: list[dict[str, Any]] = field(default_factory=list)  # page, path, score, text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"html": self.html, "tokens": self.tokens, "budget": self.budget,
+                "blocks": self.blocks}
+
+
+@dataclass
+class BuildStats:
+    pages: int
+    blocks: int
+    skipped: list[tuple[str, str]]  # (page, reason)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    con = sqlite3.connect(str(path))
+    con.execute("PRAGMA journal_mode=OFF")
+    return con
+
+
+class HtmlIndex:
+    def __init__(self, folder: Path, index: Any, con: sqlite3.Connection, meta: dict[str, str],
+                 encoder: Any = None) -> None:
+        self.folder, self.index, self.con, self.meta = folder, index, con, meta
+        self._encoder = encoder
+        self.max_words = int(meta["max_words"])
+
+    # -- build ----------------------------------------------------------------------------------
+    @classmethod
+    def build(cls, src: str | Path, out: str | Path, encoder: str | Path | None = None,
+              max_words: int = 128, progress: bool = False) -> BuildStats:
+        import faiss
+
+        from retrieval.embed import get_encoder
+
+        src, out = Path(src), Path(out)
+        if not src.is_dir():
+            raise InputError(f"not a folder: {src}", "pass a folder of .html files")
+        files = sorted(p for p in src.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
+        if not files:
+            raise InputError(f"no .html/.htm files under {src}")
+        if max_words < 1:
+            raise ConfigError(f"max_words must be >= 1, got {max_words}")
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("index.faiss", "store.sqlite"):
+            (out / name).unlink(missing_ok=True)
+        enc = get_encoder(encoder)
+        con = _connect(out / "store.sqlite")
+        con.executescript("""
+            CREATE TABLE pages(id INTEGER PRIMARY KEY, source TEXT NOT NULL, html TEXT NOT NULL);
+            CREATE TABLE blocks(id INTEGER PRIMARY KEY, page_id INTEGER NOT NULL, ord INTEGER,
+                path TEXT, source_path TEXT, kind TEXT, words INTEGER, text TEXT);
+            CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);""")
+        index = faiss.IndexFlatIP(enc.dim)
+        skipped: list[tuple[str, str]] = []
+        n_pages = n_blocks = 0
+        iterator: Any = files
+        if progress:
+            from tqdm import tqdm
+
+            iterator = tqdm(files, desc="indexing pages", unit="page")
+        for f in iterator:
+            rel = str(f.relative_to(src))
+            try:
+                raw_tree = build_block_tree(f.read_bytes(), max_words)  # knows source elements
+                cleaned = serialize(raw_tree.root) if raw_tree is not None else ""
+                tree = build_block_tree(cleaned, max_words) if cleaned else None
+            except PrunestackError as exc:
+                skipped.append((rel, str(exc)))
+                continue
+            if tree is None or not tree.blocks:
+                skipped.append((rel, "no text"))
+                continue
+            cur = con.execute("INSERT INTO pages(source, html) VALUES (?, ?)", (rel, cleaned))
+            page_id = cur.lastrowid
+            vecs = enc.encode([b.text for b in tree.blocks])  # [n_blocks, dim]
+            same = raw_tree is not None and [b.path for b in raw_tree.blocks] == [
+                b.path for b in tree.blocks]
+            sources = [b.source_path for b in raw_tree.blocks] if same and raw_tree else [
+                None] * len(tree.blocks)
+            con.executemany(
+                "INSERT INTO blocks(id, page_id, ord, path, source_path, kind, words, text) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(n_blocks + i, page_id, i, b.path, sources[i], b.kind, b.words, b.text)
+                 for i, b in enumerate(tree.blocks)])
+            index.add(vecs)
+            n_blocks += len(tree.blocks)
+            n_pages += 1
+        meta = {"format": str(FORMAT_VERSION), "encoder": str(enc.folder), "dim": str(enc.dim),
+                "max_words": str(max_words), "pages": str(n_pages), "blocks": str(n_blocks)}
+        con.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", list(meta.items()))
+        con.commit()
+        con.close()
+        faiss.write_index(index, str(out / "index.faiss"))
+        return BuildStats(n_pages, n_blocks, skipped)
+
+    # -- load -----------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, folder: str | Path, encoder: Any = None) -> HtmlIndex:
+        import faiss
+
+        folder = Path(folder)
+        if not (folder / "index.faiss").is_file() or not (folder / "store.sqlite").is_file():
+            raise InputError(f"{folder} is not an index (index.faiss / store.sqlite missing)",
+                             "build one with `prunestack rag index DIR --out INDEX`")
+        con = _connect(folder / "store.sqlite")
+        meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("format") != str(FORMAT_VERSION):
+            raise InputError(f"index format {meta.get('format')} is not {FORMAT_VERSION}",
+                             "rebuild the index")
+        index = faiss.read_index(str(folder / "index.faiss"))
+        if index.ntotal != int(meta["blocks"]):
+            raise InputError("index.faiss and store.sqlite disagree on the number of blocks",
+                             "rebuild the index")
+        return cls(folder, index, con, meta, encoder)
+
+    @property
+    def encoder(self) -> Any:
+        if self._encoder is None:
+            from retrieval.embed import get_encoder
+
+            self._encoder = get_encoder(self.meta["encoder"])
+        return self._encoder
+
+    def _page_tree(self, page_id: int) -> tuple[str, BlockTree]:
+        source, html = self.con.execute("SELECT source, html FROM pages WHERE id = ?",
+                                        (page_id,)).fetchone()
+        tree = build_block_tree(html, self.max_words)
+        stored = [r[0] for r in self.con.execute(
+            "SELECT path FROM blocks WHERE page_id = ? ORDER BY ord", (page_id,))]
+        if tree is None or [b.path for b in tree.blocks] != stored:
+            raise InputError(f"stored blocks of {source} do not match its HTML",
+                             "the index was built by another version; rebuild it")
+        return source, tree
+
+    # -- query ----------------------------------------------------------------------------------
+    def query(self, question: str, budget: int, top_k: int = 200,
+              tokenizer: str | Path | Any | None = None) -> RagResult:
+        if not question.strip():
+            raise InputError("question is empty")
+        if budget < 0:
+            raise ConfigError(f"budget must be >= 0, got {budget}")
+        counter: TokenCounter = make_counter(tokenizer)
+        if budget == 0 or self.index.ntotal == 0:
+            return RagResult("", 0, budget)
+        q = self.encoder.encode([question])  # [1, dim]
+        sims, ids = self.index.search(q, min(top_k, self.index.ntotal))
+        marks = ",".join("?" * len(ids[0]))
+        rows = {r[0]: r for r in self.con.execute(
+            f"SELECT id, page_id, ord, source_path FROM blocks WHERE id IN ({marks})",
+            [int(i) for i in ids[0]])}
+        trees: dict[int, tuple[str, BlockTree]] = {}
+        cands: list[tuple[float, int, Block]] = []  # (score, page_id, block), best first
+        self._sources: dict[int, str | None] = {}
+        for score, bid in zip(sims[0], ids[0], strict=True):
+            if bid < 0:
+                continue
+            _, page_id, ord_, src_path = rows[int(bid)]
+            if page_id not in trees:
+                trees[page_id] = self._page_tree(page_id)
+            block = trees[page_id][1].blocks[ord_]
+            self._sources[id(block)] = src_path
+            cands.append((float(score), page_id, block))
+        return self._select(cands, trees, budget, counter)
+
+    def _select(self, cands: list[tuple[float, int, Block]],
+                trees: dict[int, tuple[str, BlockTree]], budget: int,
+                counter: TokenCounter) -> RagResult:
+        costs = counter.count_many([b.html for _, _, b in cands])
+        opened: set[int] = set()
+        chosen: list[int] = []
+        used = 0
+        for i, (_, page_id, b) in enumerate(cands):
+            anc = [a for a in b.ancestors() if id(a) not in opened and a.tag not in
+                   ("html", "head", "body")]
+            extra = costs[i] + sum(counter.count(_start(a) + f"</{a.tag}>") for a in anc)
+            if page_id not in opened:
+                extra += counter.count(self._wrap(trees[page_id][0], ""))
+            if used + extra <= budget:
+                chosen.append(i)
+                used += extra
+                opened.update(id(a) for a in anc)
+                opened.add(page_id)
+        while chosen:
+            html = self._assemble([cands[i] for i in chosen], trees)
+            n = counter.count(html)
+            if n <= budget:
+                blocks = [{"page": trees[cands[i][1]][0], "path": cands[i][2].path,
+                           "source_path": self._sources.get(id(cands[i][2])),
+                           "score": cands[i][0], "text": cands[i][2].text} for i in chosen]
+                return RagResult(html, n, budget, blocks)
+            chosen.pop()  # lowest-scored goes first
+        return RagResult("", 0, budget)
+
+    @staticmethod
+    def _wrap(source: str, inner: str) -> str:
+        return f'<article data-source="{htmllib.escape(source, quote=True)}">{inner}</article>'
+
+    def _assemble(self, kept: list[tuple[float, int, Block]],
+                  trees: dict[int, tuple[str, BlockTree]]) -> str:
+        """Pages ordered by their best block; blocks in document order inside each page."""
+        by_page: dict[int, list[Block]] = {}
+        for _, page_id, b in kept:
+            by_page.setdefault(page_id, []).append(b)
+        parts = []
+        for page_id, blocks in by_page.items():
+            source, tree = trees[page_id]
+            order = {id(b): i for i, b in enumerate(tree.blocks)}
+            blocks.sort(key=lambda b: order[id(b)])
+            parts.append(self._wrap(source, render(tree.root, blocks, skeleton=False)))
+        return "".join(parts)
+
+    def stats(self) -> dict[str, Any]:
+        return json.loads(json.dumps(self.meta)) | {"folder": str(self.folder)}
+
+    def close(self) -> None:
+        self.con.close()
