@@ -66,7 +66,8 @@ def from_document(doc: Document) -> list[Candidate]:
             continue
         if e.kind == ElementKind.KEY_VALUE and e.key is not None and e.value is not None:
             out.append(Candidate(e.value, e.key.strip().rstrip(":"), section, e.id, e.page,
-                                 e.value_bbox or e.bbox, e.confidence, "kv"))
+                                 e.value_bbox or e.bbox, e.confidence, "kv",
+                                 [(e.value, e.value_bbox or e.bbox)]))
             # the whole pair as a line too: values inside the key ("Tax (19%)") stay findable
             out.append(Candidate(e.text, "", section, e.id, e.page, e.bbox, e.confidence, "line"))
             continue

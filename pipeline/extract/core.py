@@ -21,7 +21,7 @@ from parsers.document import BBox, Document, Element, ElementKind, Page, Source
 from pipeline.extract import retrieval
 from pipeline.extract.candidates import from_document
 from pipeline.extract.embed import get_embedder
-from pipeline.extract.extractive import ExtractiveEngine, Leaf
+from pipeline.extract.extractive import ExtractiveEngine, Leaf, parties
 from pipeline.extract.schema import (
     FieldSpec,
     conform,
@@ -247,6 +247,7 @@ def _run_extractive(doc: Document, fields: list[FieldSpec], relevance: dict, res
     eng = ExtractiveEngine(embedder, min_score=opts.min_score)
     cands = from_document(doc)
     grouped = eng.address_groups(fields, cands)
+    grouped.update(parties(fields, cands, grouped))
     scalar_fields = [f for f in fields if f.type != "array" and f.dotted not in grouped]
     scalars = eng.scalars(doc, scalar_fields, relevance, restrict, cands)
     scalars.update({k: v for k, v in grouped.items()

@@ -164,6 +164,8 @@ class ExtractiveEngine:
             lab = max(sim[fi, lab_idx[label]], name_sim[fi, lab_idx[label]]) if label else 0.0
             ctx = sim[fi, lab_idx[c.context]] if c.context else 0.0
             rel = relevance.get(f.dotted, {}).get(c.element_id, 0.0)
+            if lab < 0.3 and kinds[fi] not in SELF_EVIDENT:
+                continue  # nothing names this value as the field: do not guess
             w_fit = 0.4 if kinds[fi] in SELF_EVIDENT else 0.2
             s = 0.55 * lab + 0.15 * ctx + w_fit * p.fit + 0.1 * rel + \
                 ORIGIN_PRIOR.get(c.origin, 0)
@@ -227,7 +229,7 @@ class ExtractiveEngine:
             if len(f.path) >= 2 and str(f.path[-1]).lower() in ADDRESS_PARTS:
                 groups.setdefault(tuple(f.path[:-1]), []).append(f)
         groups = {k: v for k, v in groups.items() if len(v) >= 2}
-        blocks = [c for c in cands if c.origin == "block" and c.lines
+        blocks = [c for c in cands if c.origin in ("block", "kv") and c.lines
                   and V.address_score(c.text) >= 0.5]
         if not groups or not blocks:
             return {}
@@ -350,3 +352,76 @@ def assign(mat: np.ndarray) -> list[tuple[int, int]]:
         return pairs
     rows, cols = linear_sum_assignment(mat, maximize=True)
     return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if mat[r, c] > 0]
+
+
+def party_of(path: tuple) -> str | None:
+    """The role (seller / buyer) an object path names, e.g. ("vendor",) → seller."""
+    return _role(" ".join(str(p) for p in path))
+
+
+def parties(fields: list[FieldSpec], cands: list[Candidate], taken: dict[str, Leaf]
+            ) -> dict[str, Leaf]:
+    """``<party>.name`` and a string ``<party>.address`` for seller/buyer objects: the block,
+    key–value pair or label pair whose label names the party's role ("Bill To: Anna Rossi,
+    7 Station Road..."), split into name and address; a seller without one falls back to the
+    company-like heading at the top of the first page."""
+    out: dict[str, Leaf] = {}
+    by_party: dict[tuple, dict[str, FieldSpec]] = {}
+    for f in fields:
+        if len(f.path) >= 2 and f.path[-1] in ("name", "address") and f.type == "string":
+            by_party.setdefault(tuple(f.path[:-1]), {})[str(f.path[-1])] = f
+    used: set[str] = set()
+    for party, sub in by_party.items():
+        role = party_of(party)
+        if role is None:
+            continue
+        hits = [c for c in cands if c.origin in ("kv", "block", "pair")
+                and _role(c.label or c.context) == role and c.text.strip()]
+        hits.sort(key=lambda c: (c.origin != "kv", -V.address_score(c.text)))
+        leaf_name = leaf_addr = None
+        if hits:
+            c = hits[0]
+            parts = V.split_address(c.text)
+            name = parts["name"][0] if "name" in parts else ""
+            rest = _address_text(c.text, name)
+            if name:
+                leaf_name = Leaf(name, c.page, c.bbox, c.element_id, 0.7 * c.confidence, name)
+            elif role == "seller":
+                head = _org_above(c, cands, used)
+                if head is not None:
+                    leaf_name = Leaf(head.text.strip(), head.page, head.bbox, head.element_id,
+                                     0.6 * head.confidence, head.text.strip())
+            if rest:
+                addr = ", ".join(rest)
+                leaf_addr = Leaf(addr, c.page, c.bbox, c.element_id, 0.7 * c.confidence, addr)
+        elif role == "seller":
+            heads = [c for c in cands if c.origin == "title" and c.page == 1
+                     and org_like(c.text) and c.text.strip() not in used]
+            if heads:
+                c = min(heads, key=lambda h: h.bbox.y0)
+                leaf_name = Leaf(c.text.strip(), c.page, c.bbox, c.element_id,
+                                 0.6 * c.confidence, c.text.strip())
+                below = [b for b in cands if b.origin == "block" and b.page == c.page
+                         and 0 <= b.bbox.y0 - c.bbox.y1 < 3 * c.bbox.height
+                         and V.address_score(b.text) >= 0.5]
+                if below:
+                    b = below[0]
+                    addr = ", ".join(V.address_lines(b.text))
+                    leaf_addr = Leaf(addr, b.page, b.bbox, b.element_id, 0.6 * b.confidence,
+                                     addr)
+        if leaf_name is not None and "name" in sub:
+            out[sub["name"].dotted] = leaf_name
+            used.add(leaf_name.value)
+        if leaf_addr is not None and "address" in sub:
+            out[sub["address"].dotted] = leaf_addr
+    return {k: v for k, v in out.items() if k not in taken}
+
+
+def _address_text(text: str, name: str) -> list[str]:
+    """The address lines of a party block once its name is removed."""
+    flat = " ".join(text.split())
+    if name and flat.startswith(name):
+        flat = flat[len(name):].strip(" ,")
+    lines = [p.strip() for p in flat.split(",") if p.strip()] if "," in flat else \
+        V._relines(flat)
+    return [ln for ln in lines if ln and ln != name]

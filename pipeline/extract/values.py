@@ -161,6 +161,8 @@ def parse_amount(text: str) -> Parsed | None:
         if parse_date(text[max(0, s - 6):e + 6]) and not (pre or post):
             continue
         has_dec = bool(re.search(r"[.,]\d{2}$", m["num"]))
+        if not (pre or post or has_dec) and len(re.sub(r"\D", "", m["num"])) >= 7:
+            continue  # a long bare integer is an account number or an id, not an amount
         rank = (2.0 if (pre or post) else 0.0) + (1.0 if has_dec else 0.0) + e / (10 * len(text))
         span = m.group(0).strip()
         cand = Parsed(round(value, 2), span, _fit(span, text))
@@ -223,10 +225,19 @@ def parse_url(text: str) -> Parsed | None:
     return Parsed(m.group(0).rstrip(".,;"), m.group(0), _fit(m.group(0), text)) if m else None
 
 
+_SPACED_ID = re.compile(r"^(?=.*\d)[A-Z0-9][A-Z0-9 /.-]{3,28}[A-Z0-9]$")
+
+
 def parse_identifier(text: str) -> Parsed | None:
-    """An id-like token (letters, digits and separators with at least one digit)."""
+    """An id-like token (letters, digits and separators with at least one digit); a short value
+    made only of capitals, digits and spaces ("GB 284 1173 56") is taken whole."""
+    t = text.strip()
+    if _SPACED_ID.match(t) and " " in t and not parse_date(t) and not t.startswith(("+", "(")) and \
+            not re.fullmatch(r"[\d\s.,]+", t):
+        return Parsed(t, t, 1.0)
     cands = [m.group(0) for m in _ID.finditer(text)
-             if not parse_date(m.group(0)) and not _EMAIL.fullmatch(m.group(0))]
+             if not parse_date(m.group(0)) and not _EMAIL.fullmatch(m.group(0))
+             and not re.fullmatch(r"\d+[.,]\d{1,2}", m.group(0))]
     if not cands:
         return None
     span = max(cands, key=lambda c: (sum(ch.isdigit() for ch in c) > 0, len(c)))
@@ -314,6 +325,14 @@ def split_address(text: str) -> dict[str, tuple[str, int]]:
         lines = [p.strip() for p in lines[0].split(",") if p.strip()]
     elif len(lines) == 1:
         lines = _relines(lines[0])
+    split: list[str] = []
+    for ln in lines:  # "Greenfield Dental Clinic 22 Orchard Lane" → name + street
+        m = re.match(r"^(\D{3,}?)\s+(\d{1,4}[A-Za-z]?\s+[A-Z].*)$", ln)
+        if m and len(m.group(1).split()) >= 2 and m.group(1).lower() not in COUNTRIES:
+            split += [m.group(1), m.group(2)]
+        else:
+            split.append(ln)
+    lines = split
     out: dict[str, tuple[str, int]] = {}
     for i, ln in enumerate(lines):
         if ln.lower() in COUNTRIES and "country" not in out:
