@@ -68,8 +68,10 @@ def from_document(doc: Document) -> list[Candidate]:
             out.append(Candidate(e.value, e.key.strip().rstrip(":"), section, e.id, e.page,
                                  e.value_bbox or e.bbox, e.confidence, "kv",
                                  [(e.value, e.value_bbox or e.bbox)]))
-            # the whole pair as a line too: values inside the key ("Tax (19%)") stay findable
-            out.append(Candidate(e.text, "", section, e.id, e.page, e.bbox, e.confidence, "line"))
+            # values inside the key ("Tax (19%)") stay findable through the whole line
+            if re.search(r"\d", e.key):
+                out.append(Candidate(e.text, "", section, e.id, e.page, e.bbox, e.confidence,
+                                     "line"))
             continue
         if e.kind == ElementKind.TABLE and e.cells:
             out.extend(_table_candidates(e, section))

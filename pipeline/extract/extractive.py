@@ -164,7 +164,7 @@ class ExtractiveEngine:
             lab = max(sim[fi, lab_idx[label]], name_sim[fi, lab_idx[label]]) if label else 0.0
             ctx = sim[fi, lab_idx[c.context]] if c.context else 0.0
             rel = relevance.get(f.dotted, {}).get(c.element_id, 0.0)
-            if lab < 0.3 and kinds[fi] not in SELF_EVIDENT:
+            if lab < (0.45 if kinds[fi] == "id" else 0.3) and kinds[fi] not in SELF_EVIDENT:
                 continue  # nothing names this value as the field: do not guess
             w_fit = 0.4 if kinds[fi] in SELF_EVIDENT else 0.2
             s = 0.55 * lab + 0.15 * ctx + w_fit * p.fit + 0.1 * rel + \
