@@ -89,3 +89,12 @@ def test_extract_batch_pool_progress_and_resume(synth, tmp_path):
     assert p.returncode == 0 and "1 already done, 1 to go" in p.stderr, p.stderr
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert len(lines) == 2 and {r["ok"] for r in lines} == {True, False}
+
+
+def test_bundled_sample_invoice_matches_expected():
+    """What `make run` extracts: the bundled sample equals its hand-checked expected JSON."""
+    ex = ROOT / "examples"
+    schema = json.loads((ex / "invoice_schema.json").read_text())
+    res = extract_file(ex / "sample_invoice.pdf", schema)
+    assert res.valid and res.data == json.loads((ex / "sample_invoice.expected.json").read_text())
+    assert res.provenance["seller.name"].bbox.y0 < 100  # the company heading at the top
