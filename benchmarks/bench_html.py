@@ -32,8 +32,8 @@ GLOBS = ("/root/.rustup/toolchains/*/share/doc/rust/html/book/ch*.html",
          "/root/.rustup/toolchains/*/share/doc/rust/html/reference/*.html",
          "/usr/share/doc/*/html/*.html", "/usr/share/doc/*/*.html")
 SPEED_PAGES = 40
-NEEDLE_PAGES = 16
-NEEDLES_PER_PAGE = 2
+NEEDLE_PAGES = 10
+NEEDLES_PER_PAGE = 3
 MIN_WORDS = 2200
 QUERY_WORDS = 8
 BUDGETS = (256, 1024)
@@ -148,7 +148,7 @@ def needle(pages: list[Path], work: Path) -> dict[str, Any]:
     )
 
     lm = os.environ.get("PRUNESTACK_BENCH_LM") or str(tiny_lm(work / "tiny-llama"))
-    gen = GenPruner(lm, max_prompt_tokens=2048)
+    gen = GenPruner(lm, max_prompt_tokens=1024)
     pruners = {"bm25": BM25Pruner(), "embed": EmbedPruner(CachedEncoder()), "gen": gen,
                "two-step": TwoStepPruner(BM25Pruner(), gen, 2.0, PruneConfig().fine_max_words)}
     counter = WordCounter()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from typing import Any
 
 import lxml.etree as etree
 import lxml.html
@@ -52,14 +53,15 @@ def decode_html(data: bytes) -> str:
     """Bytes → text by BOM, declared charset, then strict UTF-8 (see the module docstring)."""
     if not data or not data.strip():
         raise InputError("the HTML file is empty")
-    for bom, enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"),
-                     (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
-                     (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, bom_enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"),
+                         (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+                         (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
-            return _decode(data, enc, "its byte-order mark")
+            return _decode(data, bom_enc, "its byte-order mark")
     m = _META_CHARSET.search(data[:4096])
     if m:
         name = m.group(1).decode("ascii", "replace")
+        enc: str | None
         try:
             enc = codecs.lookup(name).name
         except LookupError:
@@ -155,7 +157,7 @@ class _Builder:
         self.pending: list[str] = []
         self.seen_h1 = False
 
-    def emit(self, kind: ElementKind, text: str, **extra: object) -> None:
+    def emit(self, kind: ElementKind, text: str, **extra: Any) -> None:
         if kind == ElementKind.HEADING and extra.get("level") == 1 and not self.seen_h1:
             self.seen_h1 = True
             kind = ElementKind.TITLE

@@ -137,6 +137,12 @@ def find_pairs(segs: list[Seg], *, max_value_width: float) -> list[KVPair]:
     free = [s for s in segs if not s.role]
     pairs: list[KVPair] = []
     grid = rows(free)
+
+    def add(pair: KVPair) -> None:  # claim at once: a value is never reused as a label
+        pairs.append(pair)
+        for s in pair.segs:
+            s.role = "kv"
+
     for r_i, row in enumerate(grid):
         for c_i, seg in enumerate(row):
             if seg.role:
@@ -154,15 +160,13 @@ def find_pairs(segs: list[Seg], *, max_value_width: float) -> list[KVPair]:
                     and right.bbox.x0 - seg.bbox.x1 <= 0.7 * max_value_width
                 )
                 if right is not None and value_ok:
-                    pairs.append(_pair(seg, right))
+                    add(_pair(seg, right))
                     continue
                 if (right is None or right_label) and r_i + 1 < len(grid):
                     below = _value_below(seg, grid[r_i + 1], max_value_width)
                     if below is not None:
                         below.role = "kv"
-                        pairs.append(_pair(seg, below, extend_down(below, free)))
-                        for s in pairs[-1].segs:
-                            s.role = "kv"
+                        add(_pair(seg, below, extend_down(below, free)))
                         continue
             elif (
                 seg.bold
@@ -174,14 +178,11 @@ def find_pairs(segs: list[Seg], *, max_value_width: float) -> list[KVPair]:
                 and right.bbox.x0 - seg.bbox.x1 <= 0.7 * max_value_width
                 and right is row[-1]  # a value ends its row; a bold cell in a table does not
             ):
-                pairs.append(_pair(seg, right))
+                add(_pair(seg, right))
                 continue
             inline = _inline_pair(seg)
             if inline is not None and seg.bbox.width <= max_value_width * 1.5:
-                pairs.append(inline)
-    for p in pairs:
-        for s in p.segs:
-            s.role = "kv"
+                add(inline)
     return pairs
 
 

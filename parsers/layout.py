@@ -156,7 +156,8 @@ def _gutter(rws: list[list[_Item]]) -> float | None:
         for a, b in pairwise(r):
             if b.bbox.x0 > a.bbox.x1:
                 cands.add(round((a.bbox.x1 + b.bbox.x0) / 2, 1))
-    best, best_rows = None, [[]] * 1
+    best: float | None = None
+    best_rows: list[list[_Item]] = [[]]  # beat one row: at least two rows must split
     for x in sorted(cands):
         split = [
             r for r in rws

@@ -11,9 +11,9 @@ How a table is found (on segments no other step claimed):
 * the run's columns are the union of overlapping x-ranges of its segments; every segment falls into
   exactly one column; a run needs ≥ 2 columns, and a column of short cells (≤ 3 words on
   average) or digits in ≥ 30% of its cells (multi-column running text has neither);
-* a gap between rows wider than 2.5 × the run's usual gap starts a new run; a first or last
-  column filled in ≤ 40% of a run's rows (of ≥ 3 columns) is dropped from it (an address beside
-  a field block);
+* a gap wider than 2.5 × the run's usual gap and 1.5 row heights starts a new run; a first or
+  last column filled in ≤ 40% of a run's rows (of ≥ 3 columns) is dropped from it (an address
+  beside a field block);
 * a two-column run of ≥ 3 rows with short non-numeric labels on the left and values with digits
   on the right, row 0 included (so no header row), is a field block: one key–value pair per row;
 * a run of ≥ 3 rows is a table whose row 0 is the header row; a run of exactly 2 rows whose first
@@ -91,7 +91,7 @@ def _runs(grid: list[list[Seg]], page_width: float) -> list[list[tuple[list[Seg]
             gap = top(row) - bottom(prev) if prev is not None else 0.0
             # A gap far wider than the run's usual one starts a new block (a field block above
             # a table, two grids stacked with space between them).
-            jump = bool(gaps) and gap > max(2.5 * median(gaps), 0.6 * h)
+            jump = bool(gaps) and gap > max(2.5 * median(gaps), 1.5 * h)
             if cur and prev is not None and gap <= MAX_ROW_GAP * h and not jump:
                 gaps.append(max(0.0, gap))
                 if pending is not None:
@@ -244,16 +244,18 @@ def find_tables(segs: list[Seg], *, page_width: float) -> tuple[list[TableBlock]
                 ))
             continue
         if len(cols) == 2 and n_main >= 3 and _label_value_column(cells):
-            for r in range(n_main):
-                k = next((c for c in cells if c.row == r and c.col == 0), None)
-                v = next((c for c in cells if c.row == r and c.col == 1), None)
-                if k is None or v is None or k.bbox is None or v.bbox is None:
+            for ri in range(n_main):
+                key_cell = next((c for c in cells if c.row == ri and c.col == 0), None)
+                val_cell = next((c for c in cells if c.row == ri and c.col == 1), None)
+                if (key_cell is None or val_cell is None or key_cell.bbox is None
+                        or val_cell.bbox is None):
                     continue
-                kv_segs = grid[(r, 0)] + grid[(r, 1)]
+                kv_segs = grid[(ri, 0)] + grid[(ri, 1)]
                 for s in kv_segs:
                     s.role = "kv"
-                pairs.append(KVPair(key=k.text.rstrip(":：").strip(), value=v.text,
-                                    key_bbox=k.bbox, value_bbox=v.bbox, segs=kv_segs))
+                pairs.append(KVPair(key=key_cell.text.rstrip(":：").strip(), value=val_cell.text,
+                                    key_bbox=key_cell.bbox, value_bbox=val_cell.bbox,
+                                    segs=kv_segs))
             continue
         for s in used:
             s.role = "table"

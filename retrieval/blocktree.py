@@ -129,6 +129,11 @@ def _child_names(node: Node) -> list[tuple[Node, str, str]]:
     return out
 
 
+def _ends_sentence(word: str) -> bool:
+    """``end.`` / ``end?!`` / ``end."`` / ``end.)``."""
+    return word[-1] in ".!?" or (len(word) > 1 and word[-2] in ".!?" and word[-1] in "\"')]’”")
+
+
 def chunk_spans(words: Sequence[str], max_words: int, start: int = 0,
                 end: int | None = None) -> list[tuple[int, int]]:
     """Word ranges of at most ``max_words``, cut after a sentence end (``.!?``) where possible."""
@@ -138,8 +143,8 @@ def chunk_spans(words: Sequence[str], max_words: int, start: int = 0,
     while s < end:
         e = min(s + max_words, end)
         if e < end:
-            cut = next((j + 1 for j in range(e - 1, s, -1)
-                        if words[j][-1:] in ".!?" or words[j][-2:-1] in ".!?"), None)
+            cut = next((j + 1 for j in range(e - 1, s - 1, -1) if _ends_sentence(words[j])),
+                       None)
             if cut is not None and cut - s >= max(1, max_words // 3):
                 e = cut
         spans.append((s, e))
@@ -192,6 +197,10 @@ def _split(node: Node, path: str, tag_path: tuple[str, ...], max_words: int,
     return out
 
 
+def _blank(c: Node | str) -> bool:
+    return isinstance(c, str) and c.isspace()
+
+
 def _group(n: Node, lo: int, hi: int, npath: str, ntp: tuple[str, ...], max_words: int,
            words: dict[int, int]) -> list[tuple]:
     """Work items for children [lo, hi) of ``n``: runs of text + small inline elements, big texts,
@@ -215,8 +224,7 @@ def _group(n: Node, lo: int, hi: int, npath: str, ntp: tuple[str, ...], max_word
 
     def flush() -> None:
         nonlocal run, run_words
-        content = [i for i in run if not (isinstance(n.children[i], str)
-                                          and n.children[i].isspace())]
+        content = [i for i in run if not _blank(n.children[i])]
         if run_words > 0:
             if len(content) == 1:
                 items.append(single(content[0]))
@@ -303,24 +311,24 @@ def render(root: Node, selected: Sequence[Block], skeleton: bool = True) -> str:
         items: list[tuple] = []
         sep = False  # a blank text node (not part of any block) separates kept siblings
         for idx, c in enumerate(node.children):
-            item: tuple | None = None
+            keep: tuple | None = None
             if (id(node), idx) in in_runs:
-                item = ("end", htmllib.escape(c, quote=False)) if isinstance(c, str) else (c, True)
+                keep = ("end", htmllib.escape(c, quote=False)) if isinstance(c, str) else (c, True)
             elif isinstance(c, str):
                 if whole:
-                    item = ("end", htmllib.escape(c, quote=False))
+                    keep = ("end", htmllib.escape(c, quote=False))
                 elif c.isspace():
                     sep = True
                 elif (id(node), idx) in texts:
-                    item = ("text", node, idx)
+                    keep = ("text", node, idx)
             elif whole or id(c) in full:
-                item = (c, True)
+                keep = (c, True)
             elif id(c) in opened:
-                item = (c, False)
-            if item is not None:
+                keep = (c, False)
+            if keep is not None:
                 if sep and items:
                     items.append(("end", " "))
-                items.append(item)
+                items.append(keep)
                 sep = False
         stack.extend(reversed(items))
     return "".join(out)

@@ -74,9 +74,9 @@ class Node:
 
     tag: str
     attrs: dict[str, str] = field(default_factory=dict)
-    children: list[Node | str] = field(default_factory=list)
-    parent: Node | None = None
-    source: Any = None  # the lxml element of the original document, when known
+    children: list[Node | str] = field(default_factory=list, repr=False)
+    parent: Node | None = field(default=None, repr=False)
+    source: Any = field(default=None, repr=False)  # the lxml element of the original document
 
     def iter_nodes(self):
         """Pre-order (document order) iteration over element nodes, iterative."""
@@ -306,7 +306,7 @@ def clean_tree(html: str | bytes, config: CleanConfig | None = None,
         return None
     out = elements[0]
     if out.tag != "html" or len(elements) > 1:
-        out = Node("html", {}, elements, None, root)
+        out = Node("html", {}, list[Node | str](elements), None, root)
         for c in elements:
             c.parent = out
     out.parent = None

@@ -227,7 +227,9 @@ def prune_tree(tree: BlockTree, query: str, budget: int, pruner: Pruner,
         coarse_kept, coarse_html, _ = select_blocks(
             tree.root, blocks, coarse_scores, coarse_budget, counter,
             getattr(pruner.coarse, "min_score", None))
-        blocks = tree.refine(coarse_kept, min(pruner.fine_max_words, max_words or budget))
+        coarse_words = min(max_words or tree.max_words, tree.max_words)
+        # fine blocks: at most half the coarse size (HtmlRAG: 256 -> 128 words)
+        blocks = tree.refine(coarse_kept, min(pruner.fine_max_words, max(1, coarse_words // 2)))
         scores = pruner.fine.score(query, blocks, coarse_html)
     else:
         context = serialize(tree.root) if isinstance(pruner, GenPruner) else ""

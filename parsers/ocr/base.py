@@ -26,3 +26,9 @@ class OcrBackend(ABC):
     @abstractmethod
     def recognize(self, image: Image.Image) -> list[Line]:
         """Lines of words, top to bottom, each line left to right, boxes in ``image`` pixels."""
+
+
+def is_speck(line: Line) -> bool:
+    """A line made only of one or two punctuation marks: scan noise, not content."""
+    text = "".join(w.text for w in line.words)
+    return len(text) <= 2 and not any(ch.isalnum() for ch in text)

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from parsers.document import BBox
-from parsers.ocr.base import OcrBackend
+from parsers.ocr.base import OcrBackend, is_speck
 from parsers.ocr.spacing import ink_profile, insert_spaces, word_gaps
 from parsers.primitives import Line, Word
 
@@ -68,7 +68,7 @@ class RapidOcrBackend(OcrBackend):
         lines = []
         for row in rows:
             line = self._line(row, gray)
-            if line is not None:
+            if line is not None and not is_speck(line):
                 lines.append(line)
         lines.sort(key=lambda ln: (ln.bbox.y0, ln.bbox.x0))
         return lines

@@ -2,7 +2,8 @@
 
 The image goes to Tesseract's stdin as PNG; its TSV (level 5 rows = words, with block, paragraph
 and line numbers) is grouped into lines by Tesseract's own line ids and each line split again
-where the words stop overlapping vertically. Confidences (0-100) are scaled to [0, 1]. It runs
+where the words stop overlapping vertically. A line that is only one or two punctuation marks
+(scan noise read as ``.`` or ``-``) is dropped. Confidences (0-100) are scaled to [0, 1]. It runs
 single-threaded (``OMP_THREAD_LIMIT=1``) and is killed after ``timeout_s``.
 """
 
@@ -19,7 +20,7 @@ from PIL import Image
 from parsers.document import BBox
 from parsers.errors import OcrUnavailableError
 from parsers.lines import group_lines
-from parsers.ocr.base import OcrBackend
+from parsers.ocr.base import OcrBackend, is_speck
 from parsers.primitives import Line, Word
 from prunestack.errors import DeadlineError, InputError
 
@@ -88,6 +89,6 @@ def parse_tsv(tsv: str) -> list[Line]:
         )
     lines: list[Line] = []
     for words in groups.values():
-        lines.extend(group_lines(words))
+        lines.extend(ln for ln in group_lines(words) if not is_speck(ln))
     lines.sort(key=lambda ln: (ln.bbox.y0, ln.bbox.x0))
     return lines

@@ -84,13 +84,14 @@ def token_bytes(tokenizer: Any) -> list[bytes | None]:
     decoder = json.dumps(json.loads(_backend_json(tokenizer)).get("decoder"))
     byte_level = "ByteLevel" in decoder
     special = set(getattr(tokenizer, "all_special_ids", []))
-    added = {int(i) for i in getattr(tokenizer, "added_tokens_decoder", {})}
+    added = {int(i) for i, t in getattr(tokenizer, "added_tokens_decoder", {}).items()
+             if getattr(t, "special", True)}
     n = vocab_size(tokenizer)
     pieces = tokenizer.convert_ids_to_tokens(list(range(n)))
     table = _gpt2_byte_decoder()
     out: list[bytes | None] = []
     for i, piece in enumerate(pieces):
-        if piece is None or i in special or (i in added and not byte_level):
+        if piece is None or i in special or i in added:
             out.append(None)
         elif byte_level:
             try:

@@ -110,6 +110,7 @@ def test_parse_tsv_groups_lines():
         "5\t1\t1\t1\t1\t2\t70\t11\t60\t19\t91.0\tworld\n"
         "5\t1\t1\t1\t2\t1\t10\t40\t40\t20\t88.0\tBye\n"
         "5\t1\t1\t1\t2\t2\t60\t40\t40\t20\t-1\t \n"
+        "5\t1\t2\t1\t1\t1\t300\t90\t4\t4\t65.0\t.\n"  # a noise speck on its own line
     )
     lines = parse_tsv(tsv)
     assert [ln.text for ln in lines] == ["Hello world", "Bye"]

@@ -143,3 +143,12 @@ def test_real_pages_block_trees():
         tree = build_block_tree(p.read_bytes(), 64)
         assert chars(b.text for b in tree.blocks) == chars([tree.root.text()])
         assert all(b.words <= 64 for b in tree.blocks)
+
+
+def test_chunks_cut_after_sentence_ends():
+    from retrieval.blocktree import chunk_spans
+
+    w = "One two three four. Five six seven eight nine ten eleven twelve".split()
+    assert chunk_spans(w, 6) == [(0, 4), (4, 10), (10, 12)]  # cut after "four."
+    assert chunk_spans("a b c d e f g".split(), 3) == [(0, 3), (3, 6), (6, 7)]  # no sentence end
+    assert chunk_spans(['He said "yes."', "x", "y"], 2) == [(0, 1), (1, 3)]

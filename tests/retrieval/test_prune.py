@@ -9,7 +9,7 @@ from lxml import etree
 from prunestack.errors import ConfigError, InputError
 from retrieval.blocktree import build_block_tree
 from retrieval.budget import HFTokenCounter, WordCounter, make_counter
-from retrieval.prune import PruneConfig, prune_html, select_blocks
+from retrieval.prune import BM25Pruner, PruneConfig, prune_html, prune_tree, select_blocks
 
 from .conftest import PAGES, deep_page, fixture_html, real_pages
 
@@ -126,7 +126,7 @@ def test_ten_megabyte_page_prunes():
     half = 10_000_000 // len(para) // 2
     page = "<html><body>" + para * half + "<p>the secret code is 4711</p>" + para * half
     assert len(page) >= 9_900_000
-    tree = build_block_tree(page, 256)
+    tree = build_block_tree(page, 256)  # prune_html = this + prune_tree
     assert tree.root.text().count("filler") == 2 * half  # nothing lost in cleaning
-    r = prune_html(page, "what is the secret code", 20)
+    r = prune_tree(tree, "what is the secret code", 20, BM25Pruner(), WordCounter(), 10)
     assert "the secret code is 4711" in r.html and r.tokens <= 20
