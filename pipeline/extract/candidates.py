@@ -102,6 +102,11 @@ def _table_candidates(e: Element, section: str) -> list[Candidate]:
     return out
 
 
+_PARTY_PREFIX = re.compile(r"^\s*(?P<label>from|bill(?:ed)?\s+to|ship(?:ped)?\s+to|sold\s+to|"
+                           r"invoice\s+to|deliver\s+to|customer|client|buyer|seller|vendor|"
+                           r"supplier|remit\s+to)\s*:?\s+(?P<rest>\S.*)$", re.I | re.S)
+
+
 def _text_candidates(e: Element, section: str) -> list[Candidate]:
     lines = [ln for ln in e.text.splitlines() if ln.strip()]
     if not lines:
@@ -110,6 +115,12 @@ def _text_candidates(e: Element, section: str) -> list[Candidate]:
     ctx = "page footer" if e.kind == ElementKind.FOOTER else \
         "page header" if e.kind == ElementKind.HEADER else section
     out = []
+    m = _PARTY_PREFIX.match(e.text)
+    if m:  # "Billed to Noah Okafor 135 Elm Avenue ..." (OCR often glues the label on)
+        rest = m["rest"].strip()
+        out.append(Candidate(rest, m["label"], ctx, e.id, e.page, e.bbox, e.confidence, "block",
+                             [(ln.strip(), b) for ln, b in zip(rest.splitlines(), boxes[-len(
+                                 rest.splitlines()):], strict=False)] or [(rest, e.bbox)]))
     prev = ""
     for ln, box in zip(lines, boxes, strict=True):
         m = _COLON.match(ln)
