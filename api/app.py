@@ -9,6 +9,7 @@ request validation errors answer 422 in the same shape. The web page is served a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -52,6 +53,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.limiter = Limiter(settings.max_concurrency, settings.max_queue,
                                 settings.queue_timeout_s)
     app.state.pages = PageCache(settings.page_cache_docs, settings.page_cache_bytes)
+    app.state.loop = asyncio.get_running_loop()
     yield
     app.state.limiter.close()
 

@@ -1,9 +1,170 @@
-"""`prunestack extract` (to be built by its issue)."""
+"""`prunestack extract FILE --schema S.json` and `prunestack extract-batch DIR --schema S.json`.
+
+``extract`` prints the JSON (with ``--provenance``: the whole result, data + provenance + missing
+report + timings) on stdout; missing required values are reported on stderr. ``extract-batch``
+runs a process pool over every document in a folder, shows a progress bar, appends one JSON line
+per document to ``--out`` and, when run again, skips documents already in that file (resume).
+"""
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from prunestack.errors import ConfigError, InputError
+
+DOC_SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".html",
+                ".htm"}
+Engine = Annotated[str, typer.Option(help="extractive (offline, default) | generative")]
+Model = Annotated[Path | None, typer.Option("--model", help="Local causal LM folder (generative).")]
+SchemaOpt = Annotated[Path, typer.Option("--schema", help="JSON Schema file.")]
+Ocr = Annotated[str, typer.Option(help="auto | rapidocr | tesseract | paddleocr")]
+
+
+def _check_engine(engine: str, model: Path | None) -> None:
+    if engine not in ("extractive", "generative"):
+        raise ConfigError(f"unknown engine {engine!r}", "extractive or generative")
+    if engine == "generative" and model is None:
+        raise ConfigError("--engine generative needs --model DIR")
+
+
+def extract_cmd(
+    file: Annotated[Path, typer.Argument(help="PDF, image or HTML file.")],
+    schema: SchemaOpt,
+    engine: Engine = "extractive",
+    model: Model = None,
+    provenance: Annotated[bool, typer.Option(help="Print data, provenance, report, timings.")]
+    = False,
+    ocr: Ocr = "auto",
+    pages: Annotated[str | None, typer.Option(help="Pages, e.g. 1-3.")] = None,
+) -> None:
+    """Extract SCHEMA's fields from FILE; JSON on stdout."""
+    _check_engine(engine, model)
+    if not file.is_file():
+        raise InputError(f"file not found: {file}")
+    from pipeline.extract.schema import load_schema
+
+    sch = load_schema(_read_schema(schema))  # fail fast, before loading any model
+    import torch
+
+    torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+    from pipeline.extract import extract_file
+
+    res = extract_file(file, sch, engine=engine,  # type: ignore[arg-type]
+                       model_dir=model, ocr=ocr, pages=pages)
+    for m in res.missing:
+        typer.echo(f"missing: {m.path}: {m.reason} ({m.action})", err=True)
+    if not res.valid:
+        typer.echo("warning: the result does not validate: " + "; ".join(res.errors), err=True)
+    out: Any = res.model_dump(mode="json") if provenance else res.data
+    typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+
+
+def _batch_one(args: tuple[str, dict[str, Any], str, str | None, str]) -> dict[str, Any]:
+    path, schema, engine, model, ocr = args
+    import torch
+
+    torch.set_num_threads(1)
+    from pipeline.extract import extract_file
+    from prunestack.errors import PrunestackError
+
+    try:
+        res = extract_file(path, schema, engine=engine, model_dir=model,  # type: ignore[arg-type]
+                           ocr=ocr)
+        return {"file": path, "ok": True, "data": res.data, "valid": res.valid,
+                "missing": [m.model_dump() for m in res.missing],
+                "provenance": {k: v.model_dump(mode="json") for k, v in res.provenance.items()},
+                "seconds": res.timings.get("total")}
+    except PrunestackError as exc:
+        return {"file": path, "ok": False, "error": str(exc)}
+    except Exception as exc:  # one bad file must not stop a batch
+        return {"file": path, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
+
+
+def _read_schema(path: Path) -> str:
+    if not path.is_file():
+        raise InputError(f"schema file not found: {path}")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"schema file is not UTF-8 text: {path}") from exc
+
+
+def done_files(out: Path) -> set[str]:
+    """Files already answered in ``out``. A line cut short by an interrupted run is dropped
+    (the file is rewritten without it) so its document is done again."""
+    done: set[str] = set()
+    if not out.is_file():
+        return done
+    good: list[str] = []
+    lines = out.read_text(encoding="utf-8").splitlines()
+    for line in lines:
+        try:
+            done.add(json.loads(line)["file"])
+            good.append(line)
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue
+    if len(good) != len(lines) or (lines and not out.read_bytes().endswith(b"\n")):
+        out.write_text("".join(g + "\n" for g in good), encoding="utf-8")
+    return done
+
+
+def extract_batch_cmd(
+    folder: Annotated[Path, typer.Argument(help="Folder of documents (searched recursively).")],
+    schema: SchemaOpt,
+    out: Annotated[Path, typer.Option("--out", help="Results JSONL (appended; resumable).")],
+    engine: Engine = "extractive",
+    model: Model = None,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = max(1, (os.cpu_count() or
+                                                                              2) // 2),
+    ocr: Ocr = "auto",
+) -> None:
+    """Extract SCHEMA from every document in FOLDER with a process pool; resumable."""
+    import multiprocessing as mp
+
+    from tqdm import tqdm
+
+    from pipeline.extract.schema import load_schema
+
+    _check_engine(engine, model)
+    if not folder.is_dir():
+        raise InputError(f"not a folder: {folder}")
+    if workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    sch = load_schema(_read_schema(schema))
+    files = sorted(str(p.resolve()) for p in folder.rglob("*")
+                   if p.is_file() and p.suffix.lower() in DOC_SUFFIXES)
+    done = done_files(out)
+    todo = [f for f in files if f not in done]
+    typer.echo(f"{len(files)} documents, {len(files) - len(todo)} already done, "
+               f"{len(todo)} to go", err=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    jobs = [(f, sch, engine, str(model) if model else None, ocr) for f in todo]
+    failed = 0
+    with out.open("a", encoding="utf-8") as fh:
+        if workers == 1:
+            results: Any = map(_batch_one, jobs)
+            pool = None
+        else:
+            pool = mp.get_context("spawn").Pool(workers)
+            results = pool.imap_unordered(_batch_one, jobs)
+        try:
+            for rec in tqdm(results, total=len(jobs), desc="extract", unit="doc"):
+                failed += not rec["ok"]
+                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                fh.flush()
+        finally:
+            if pool is not None:
+                pool.close()
+                pool.join()
+    typer.echo(f"wrote {out} ({len(jobs) - failed} ok, {failed} failed)", err=True)
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's command(s) to the root app."""
+    app.command("extract")(extract_cmd)
+    app.command("extract-batch")(extract_batch_cmd)

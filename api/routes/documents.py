@@ -32,10 +32,17 @@ async def page_image(doc_id: str, page: int, cache: PagesDep, limiter: LimiterDe
 
 
 def examples(folder: Path) -> dict[str, tuple[Path, Path]]:
-    """``name → (schema file, document file)`` for ``NAME.schema.json`` beside ``NAME.<doc>``."""
+    """``name → (schema file, document file)``: entries of ``examples.json`` and every
+    ``NAME.schema.json`` beside a ``NAME.<pdf|png|jpg|html>``."""
     out: dict[str, tuple[Path, Path]] = {}
     if not folder.is_dir():
         return out
+    manifest = folder / "examples.json"  # [{"name", "document", "schema"}] for other names
+    if manifest.is_file():
+        for ex in json.loads(manifest.read_text(encoding="utf-8")):
+            doc, schema = folder / ex["document"], folder / ex["schema"]
+            if doc.is_file() and schema.is_file():
+                out[ex["name"]] = (schema, doc)
     for schema in sorted(folder.glob("*.schema.json")):
         name = schema.name[: -len(".schema.json")]
         for suf in DOC_SUFFIXES:

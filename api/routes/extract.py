@@ -104,7 +104,7 @@ async def extract(request: Request, settings: SettingsDep, limiter: LimiterDep,
         res = await limiter.run(_text_work, req, embedder, model,
                                 timeout=settings.request_timeout_s)
         return res.model_dump(mode="json")
-    if ctype != "multipart/form-data":
+    if ctype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
         raise UnsupportedTypeError(f"unsupported request content type {ctype or 'none'!r}",
                                    "use multipart/form-data (file) or application/json (text)")
     form = await request.form(max_files=1, max_fields=16,

@@ -56,6 +56,8 @@ class JsonResult:
     prefill_s: float
     decode_s: float
     backend: str
+    draft_calls: int = 0
+    acceptance_rate: float | None = None
 
     @property
     def ms_per_token(self) -> float:
@@ -130,7 +132,7 @@ def generate(model: Any, prompt_ids: torch.Tensor, matcher: Matcher | None, eos:
     out = stats.tokens
     while len(out) < max_new_tokens:
         near_end = closing is not None and max_new_tokens - len(out) <= closing_margin
-        masked = constrain(logits, matcher, closing[int(state.inside)] if near_end else None)
+        masked = constrain(logits, matcher, state.row(closing) if near_end else None)
         if not torch.isfinite(masked).any():
             raise PrunestackError("the grammar allows no token here (matcher error)")
         tok = sample(masked, 0.0 if near_end else temperature, gen)
@@ -148,7 +150,7 @@ def generate(model: Any, prompt_ids: torch.Tensor, matcher: Matcher | None, eos:
                 stats.forced += len(forced)
         out.extend(chunk)
         for t in chunk if closing is not None else ():
-            state.feed(tbytes[t] if t < len(tbytes) else None)
+            state.feed(tbytes[t] if t < len(tbytes) else None, t)
         if matcher is not None and matcher.is_accepting() and _only_eos(matcher, eos):
             break
         if len(out) >= max_new_tokens:
@@ -174,17 +176,30 @@ def encode_prompt(tokenizer: Any, prompt: str) -> torch.Tensor:
 
 def generate_json(model: Any, tokenizer: Any, prompt: str, schema: dict | str | Path,
                   backend: str = "auto", max_new_tokens: int = 256, temperature: float = 0.0,
-                  seed: int = 0, compile_timeout_s: float = 30.0) -> JsonResult:
+                  seed: int = 0, compile_timeout_s: float = 30.0, draft: Any = None,
+                  k: int = 4) -> JsonResult:
     """Generate JSON valid against ``schema``. Near ``max_new_tokens`` the decoder prefers tokens
-    that close the value; if it still cannot close in time, ``DeadlineError``."""
+    that close the value; if it still cannot close in time, ``DeadlineError``. With a ``draft``
+    model, decoding is speculative (``k`` drafted tokens per round; greedy output unchanged)."""
     raw = load_schema(schema)
     t0 = time.perf_counter()
     matcher = compile_schema(raw, tokenizer, backend, compile_timeout_s)
     compile_s = time.perf_counter() - t0
     eos = eos_id(tokenizer)
-    stats = generate(model, encode_prompt(tokenizer, prompt), matcher, eos, max_new_tokens,
-                     temperature, seed, tokenizer=tokenizer,
-                     closing_margin=closing_budget(prepare_schema(raw)) + 4)
+    margin = closing_budget(prepare_schema(raw)) + 4
+    ids = encode_prompt(tokenizer, prompt)
+    draft_calls, rate = 0, None
+    if draft is not None:
+        from pipeline.decoding.speculative import speculative_generate
+
+        spec = speculative_generate(model, draft, ids, matcher, eos, max_new_tokens, k,
+                                    temperature, seed, tokenizer=tokenizer, closing_margin=margin)
+        stats = GenerationStats(tokens=spec.tokens, model_calls=spec.target_calls,
+                                decode_s=spec.decode_s)
+        draft_calls, rate = spec.draft_calls, spec.acceptance_rate
+    else:
+        stats = generate(model, ids, matcher, eos, max_new_tokens, temperature, seed,
+                         tokenizer=tokenizer, closing_margin=margin)
     text = tokenizer.decode(stats.tokens, skip_special_tokens=True)
     if not matcher.is_accepting():
         raise DeadlineError(f"the JSON value did not close within max_new_tokens={max_new_tokens}",
@@ -197,4 +212,5 @@ def generate_json(model: Any, tokenizer: Any, prompt: str, schema: dict | str | 
     return JsonResult(text=text, value=value, valid=valid, tokens=len(stats.tokens),
                       model_calls=stats.model_calls, forced_tokens=stats.forced,
                       compile_s=compile_s, prefill_s=stats.prefill_s, decode_s=stats.decode_s,
-                      backend=getattr(matcher, "backend", type(matcher).__name__))
+                      backend=getattr(matcher, "backend", type(matcher).__name__),
+                      draft_calls=draft_calls, acceptance_rate=rate)

@@ -71,12 +71,12 @@ class _Ctx:
         near = self.near_end(n_out)
         assert self.closing is not None or not near
         return constrain(logits, self.matcher,
-                         self.closing[int(state.inside)] if near and self.closing is not None
+                         state.row(self.closing) if near and self.closing is not None
                          else None)
 
     def feed(self, state: StringState, tokens: list[int]) -> None:
         for t in tokens if self.closing is not None else ():
-            state.feed(self.tbytes[t] if t < len(self.tbytes) else None)
+            state.feed(self.tbytes[t] if t < len(self.tbytes) else None, t)
 
     def forced_after(self, n_out: int) -> list[int]:
         """Forced tokens after a chosen token (matcher already advanced past it); advances."""

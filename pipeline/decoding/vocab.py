@@ -84,13 +84,14 @@ def token_bytes(tokenizer: Any) -> list[bytes | None]:
     decoder = json.dumps(json.loads(_backend_json(tokenizer)).get("decoder"))
     byte_level = "ByteLevel" in decoder
     special = set(getattr(tokenizer, "all_special_ids", []))
-    added = {int(i) for i in getattr(tokenizer, "added_tokens_decoder", {})}
+    added = {int(i) for i, t in getattr(tokenizer, "added_tokens_decoder", {}).items()
+             if getattr(t, "special", True)}
     n = vocab_size(tokenizer)
     pieces = tokenizer.convert_ids_to_tokens(list(range(n)))
     table = _gpt2_byte_decoder()
     out: list[bytes | None] = []
     for i, piece in enumerate(pieces):
-        if piece is None or i in special or (i in added and not byte_level):
+        if piece is None or i in special or i in added:
             out.append(None)
         elif byte_level:
             try:
@@ -115,41 +116,57 @@ def llg_tokenizer(tokenizer: Any) -> Any:
     return slot["llg"]
 
 
-def closing_priority(tokenizer: Any) -> torch.Tensor:
-    """Float [2, V] of closing priorities, row 0 outside a JSON string, row 1 inside one.
+# Single characters in the order that closes a JSON value fastest, outside / inside a string.
+_OUTSIDE = '}],":0123456789-nultrefas[{.'
+_INSIDE = '"@:/.-' + "abcdefghijklmnopqrstuvwxyz" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ" + "0123456789 _"
 
-    Outside: 3 EOS, 2 tokens made only of ``}`` / ``]``, 1 tokens made only of ``}],``.
-    Inside: 2 ``"`` followed only by ``}]``, 1 ``"`` or ``",`` (closes the string).
-    Added (scaled) to masked logits near the token budget, so the decoder closes the value
-    instead of opening new content."""
+
+def closing_priority(tokenizer: Any) -> torch.Tensor:
+    """Float [2, V] closing priorities, row 0 outside a JSON string, row 1 inside one.
+
+    Highest: EOS (outside); then tokens that only close (``}``/``]`` runs outside, ``"`` + a
+    ``}``/``]`` run inside; longer first); then single characters in an order that finishes any
+    value quickly (outside: close, separate, then the cheapest scalars; inside: close the string,
+    then the characters that complete e-mails, URIs, dates and common patterns). Everything else
+    is 0. Added (scaled) to masked logits near the token budget, the decoder then takes the
+    allowed token of highest priority, so the value closes within ``schema.closing_budget``
+    bytes of the switch."""
     slot = _slot(tokenizer)
     if "closing" not in slot:
         pr = torch.zeros(2, vocab_size(tokenizer))
+        top = len(_INSIDE) + 50
         for i, b in enumerate(token_bytes(tokenizer)):
-            s = (b or b"").strip()
-            if not s:
+            if not b:
                 continue
-            if all(c in b"}]" for c in s):
-                pr[0, i] = 2.0
-            elif all(c in b"}]," for c in s):
-                pr[0, i] = 1.0
-            if s[:1] == b'"' and s[1:] and all(c in b"}]" for c in s[1:]):
-                pr[1, i] = 2.0
-            elif s in (b'"', b'",'):
-                pr[1, i] = 1.0
-        pr[0, eos_id(tokenizer)] = 3.0
+            if len(b) > 1 and all(c in b"}]" for c in b):
+                pr[0, i] = top + len(b)
+            if len(b) > 1 and b[:1] == b'"' and all(c in b"}]" for c in b[1:]):
+                pr[1, i] = top + len(b)
+            if len(b) == 1:
+                ch = chr(b[0])
+                if ch in _OUTSIDE:
+                    pr[0, i] = max(float(pr[0, i]), top - 1 - _OUTSIDE.index(ch))
+                if ch in _INSIDE:
+                    pr[1, i] = max(float(pr[1, i]), top - 1 - _INSIDE.index(ch))
+        pr[0, eos_id(tokenizer)] = 2 * top
         slot["closing"] = pr
     return slot["closing"]
 
 
 class StringState:
-    """Tracks whether generated JSON text is inside a string literal, byte by byte."""
+    """Closing-mode state of the generated JSON text: inside a string literal or not (tracked
+    byte by byte), and the last few tokens (a token chosen 3 times in a row loses its closing
+    priority, so a character that a format admits forever, like '/' in a URI's user part,
+    cannot loop)."""
+
+    REPEAT = 3
 
     def __init__(self) -> None:
         self.inside = False
         self.escape = False
+        self.recent: tuple[int, ...] = ()
 
-    def feed(self, data: bytes | None) -> None:
+    def feed(self, data: bytes | None, token: int | None = None) -> None:
         for c in data or b"":
             if self.escape:
                 self.escape = False
@@ -157,6 +174,16 @@ class StringState:
                 self.escape = True
             elif c == 0x22:  # quote
                 self.inside = not self.inside
+        if token is not None:
+            self.recent = (*self.recent, token)[-self.REPEAT:]
+
+    def row(self, closing: torch.Tensor) -> torch.Tensor:
+        """The closing priorities [V] to use now, from ``closing_priority`` [2, V]."""
+        pr = closing[int(self.inside)]
+        if len(self.recent) == self.REPEAT and len(set(self.recent)) == 1:
+            pr = pr.clone()
+            pr[self.recent[0]] = 0.0
+        return pr
 
 
 _SHIFTS = torch.arange(32, dtype=torch.int32)

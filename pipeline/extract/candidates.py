@@ -66,12 +66,16 @@ def from_document(doc: Document) -> list[Candidate]:
             continue
         if e.kind == ElementKind.KEY_VALUE and e.key is not None and e.value is not None:
             out.append(Candidate(e.value, e.key.strip().rstrip(":"), section, e.id, e.page,
-                                 e.value_bbox or e.bbox, e.confidence, "kv"))
-            # the whole pair as a line too: values inside the key ("Tax (19%)") stay findable
-            out.append(Candidate(e.text, "", section, e.id, e.page, e.bbox, e.confidence, "line"))
+                                 e.value_bbox or e.bbox, e.confidence, "kv",
+                                 [(e.value, e.value_bbox or e.bbox)]))
+            # values inside the key ("Tax (19%)") stay findable through the whole line
+            if re.search(r"\d", e.key):
+                out.append(Candidate(e.text, "", section, e.id, e.page, e.bbox, e.confidence,
+                                     "line"))
             continue
         if e.kind == ElementKind.TABLE and e.cells:
             out.extend(_table_candidates(e, section))
+            out.extend(_column_blocks(e, elements, section))
             continue
         out.extend(_text_candidates(e, section))
     out.extend(_spatial_pairs(elements))
@@ -98,6 +102,11 @@ def _table_candidates(e: Element, section: str) -> list[Candidate]:
     return out
 
 
+_PARTY_PREFIX = re.compile(r"^\s*(?P<label>from|bill(?:ed)?\s+to|ship(?:ped)?\s+to|sold\s+to|"
+                           r"invoice\s+to|deliver\s+to|customer|client|buyer|seller|vendor|"
+                           r"supplier|remit\s+to)\s*:?\s+(?P<rest>\S.*)$", re.I | re.S)
+
+
 def _text_candidates(e: Element, section: str) -> list[Candidate]:
     lines = [ln for ln in e.text.splitlines() if ln.strip()]
     if not lines:
@@ -106,6 +115,12 @@ def _text_candidates(e: Element, section: str) -> list[Candidate]:
     ctx = "page footer" if e.kind == ElementKind.FOOTER else \
         "page header" if e.kind == ElementKind.HEADER else section
     out = []
+    m = _PARTY_PREFIX.match(e.text)
+    if m:  # "Billed to Noah Okafor 135 Elm Avenue ..." (OCR often glues the label on)
+        rest = m["rest"].strip()
+        out.append(Candidate(rest, m["label"], ctx, e.id, e.page, e.bbox, e.confidence, "block",
+                             [(ln.strip(), b) for ln, b in zip(rest.splitlines(), boxes[-len(
+                                 rest.splitlines()):], strict=False)] or [(rest, e.bbox)]))
     prev = ""
     for ln, box in zip(lines, boxes, strict=True):
         m = _COLON.match(ln)
@@ -115,7 +130,10 @@ def _text_candidates(e: Element, section: str) -> list[Candidate]:
         out.append(Candidate(ln.strip(), prev.strip().rstrip(":") if _is_label(prev) else "",
                              ctx, e.id, e.page, box, e.confidence, "line"))
         prev = ln
-    if len(lines) > 1:
+    if len(lines) == 1:
+        out.append(Candidate(lines[0].strip(), "", ctx, e.id, e.page, e.bbox, e.confidence,
+                             "block", [(lines[0].strip(), e.bbox)]))
+    else:
         first = lines[0].strip()
         pairs = [(ln.strip(), b) for ln, b in zip(lines, boxes, strict=True)]
         if _is_label(first):
@@ -133,12 +151,14 @@ def _spatial_pairs(elements: list[Element]) -> list[Candidate]:
     """Short label elements paired with the nearest element right of them or just below."""
     out = []
     for lab in elements:
-        if lab.kind in (ElementKind.TABLE, ElementKind.KEY_VALUE) or not _is_label(lab.text):
+        if lab.kind in (ElementKind.TABLE, ElementKind.KEY_VALUE, ElementKind.TITLE) or \
+                not _is_label(lab.text):
             continue
         best: tuple[float, Element] | None = None
         for e in elements:
-            if e is lab or e.page != lab.page or e.kind == ElementKind.TABLE or not e.text.strip():
-                continue
+            if e is lab or e.page != lab.page or e.kind == ElementKind.TABLE or \
+                    not e.text.strip() or lab.bbox.height > 1.6 * max(1.0, e.bbox.height):
+                continue  # a label is not much taller than its value (titles are not labels)
             same_row = abs(e.bbox.cy - lab.bbox.cy) < max(lab.bbox.height, 1) * 0.6 \
                 and e.bbox.x0 >= lab.bbox.x1 - 1
             below = 0 <= e.bbox.y0 - lab.bbox.y1 < max(lab.bbox.height, 1) * 1.8 \
@@ -152,4 +172,31 @@ def _spatial_pairs(elements: list[Element]) -> list[Candidate]:
             e = best[1]
             out.append(Candidate(e.text.strip(), lab.text.strip().rstrip(":"), "", e.id, e.page,
                                  e.bbox, min(e.confidence, lab.confidence), "pair"))
+    return out
+
+
+def _column_blocks(t: Element, elements: list[Element], section: str) -> list[Candidate]:
+    """Narrow tables whose columns are text blocks ("From | Bill to" with an address line per
+    row) as one block per column; a line just below the table inside a column's span joins it."""
+    rows = t.table_rows()
+    if not rows or len(rows[0]) > 3 or len(rows) < 3:
+        return []
+    cells = {(c.row, c.col): c for c in t.cells or []}
+    out = []
+    for col in range(len(rows[0])):
+        body = [(rows[r][col], cells.get((r, col))) for r in range(1, len(rows))
+                if col < len(rows[r]) and rows[r][col].strip()]
+        if not body:
+            continue
+        lines = [(txt.strip(), c.bbox if c is not None and c.bbox else t.bbox) for txt, c in body]
+        x0 = min(b.x0 for _, b in lines)
+        x1 = max(b.x1 for _, b in lines)
+        line_h = max(1.0, max(b.height for _, b in lines))
+        for e in elements:
+            if e.page == t.page and e.kind == ElementKind.TEXT and \
+                    0 <= e.bbox.y0 - t.bbox.y1 < 1.5 * line_h and x0 - 2 <= e.bbox.x0 <= x1:
+                lines.append((e.text.strip(), e.bbox))
+        out.append(Candidate("\n".join(txt for txt, _ in lines), rows[0][col].strip(), section,
+                             t.id, t.page, BBox.enclosing([b for _, b in lines]), t.confidence,
+                             "block", lines))
     return out

@@ -21,7 +21,7 @@ from parsers.document import BBox, Document, Element, ElementKind, Page, Source
 from pipeline.extract import retrieval
 from pipeline.extract.candidates import from_document
 from pipeline.extract.embed import get_embedder
-from pipeline.extract.extractive import ExtractiveEngine, Leaf
+from pipeline.extract.extractive import ExtractiveEngine, Leaf, parties
 from pipeline.extract.schema import (
     FieldSpec,
     conform,
@@ -83,6 +83,7 @@ class ExtractionResult(BaseModel):
     missing: list[MissingValue] = Field(default_factory=list)
     valid: bool
     errors: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
     engine: str
     pages: list[PageInfo] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
@@ -198,6 +199,7 @@ def extract_document(doc: Document, schema: str | dict[str, Any], engine: Engine
         raise InputError("the document has no readable content",
                          "is it blank, or a scan that OCR could not read?")
     timings: dict[str, float] = {}
+    warnings: list[str] = []
     t0 = time.perf_counter()
     fields = plan_fields(schema)
     embedder = embedder or get_embedder()
@@ -230,11 +232,12 @@ def extract_document(doc: Document, schema: str | dict[str, Any], engine: Engine
         raw, prov = run_generative(doc, schema, fields, relevance, model, tokenizer,
                                    embedder=embedder, draft_model=draft_model,
                                    max_new_tokens=opts.max_new_tokens,
-                                   prompt_chars=opts.prompt_chars)
+                                   prompt_chars=opts.prompt_chars, warnings=warnings)
     else:  # pydantic already restricts this; kept for callers passing dicts
         raise ConfigError(f"unknown engine {opts.engine!r}", "extractive or generative")
     timings["extract"] = time.perf_counter() - t
     result = _finish(raw, prov, schema, opts.engine, doc, opts, timings)
+    result.warnings = warnings
     result.timings["total"] = round(time.perf_counter() - t0 + timings.get("parse", 0.0), 4)
     return result
 
@@ -244,6 +247,7 @@ def _run_extractive(doc: Document, fields: list[FieldSpec], relevance: dict, res
     eng = ExtractiveEngine(embedder, min_score=opts.min_score)
     cands = from_document(doc)
     grouped = eng.address_groups(fields, cands)
+    grouped.update(parties(fields, cands, grouped))
     scalar_fields = [f for f in fields if f.type != "array" and f.dotted not in grouped]
     scalars = eng.scalars(doc, scalar_fields, relevance, restrict, cands)
     scalars.update({k: v for k, v in grouped.items()

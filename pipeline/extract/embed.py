@@ -24,6 +24,9 @@ class Embedder:
     def __init__(self, folder: str | Path, max_length: int = 128, cache_size: int = 20000) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
 
         p = Path(folder)
         if not (p / "config.json").is_file():

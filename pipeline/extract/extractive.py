@@ -19,10 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from parsers.document import BBox, Document, ElementKind
+from parsers.document import BBox, Document
 from pipeline.extract import values as V
-from pipeline.extract.candidates import Candidate, from_document, table_header_row
+from pipeline.extract.candidates import Candidate, from_document
 from pipeline.extract.schema import FieldSpec, humanize
+from pipeline.extract.tables import read_items
 
 ORIGIN_PRIOR = {"kv": 0.06, "table": 0.03, "pair": 0.04, "line": 0.02, "block": 0.0, "title": 0.0,
                 "block_head": 0.02}
@@ -32,8 +33,6 @@ ADDRESS_PARTS = {"street": "street", "street_address": "street", "address_line1"
                  "line1": "street", "city": "city", "town": "city", "postal_code": "postal_code",
                  "postcode": "postal_code", "zip": "postal_code", "zip_code": "postal_code",
                  "state": "state", "region": "state", "country": "country"}
-_TOTAL_ROW = re.compile(r"^\s*(sub\s*-?total|total|grand total|tax|vat|gst|discount|shipping|"
-                        r"balance|amount due|net|gross)\b", re.I)
 
 
 @dataclass
@@ -54,7 +53,7 @@ def value_kind(spec: FieldSpec | None, typ: str | None = None, name: str = "",
     if spec is not None:
         typ, name, fmt = spec.type if spec.type != "array" else spec.item_type, spec.name, \
             spec.format
-        if spec.enum:
+        if spec.enum and "currency" not in humanize(name).split():
             return "enum"
     words = set(humanize(name).split())
     if typ == "boolean":
@@ -147,7 +146,8 @@ class ExtractiveEngine:
                 p = parse_for(kind, c.text, f, dayfirst)
                 if p is None or p.fit <= 0:
                     continue
-                label = c.label or (_label_before(c, p.span) if c.origin == "line" else "")
+                before = _label_before(c, p.span) if c.origin in ("line", "table") else ""
+                label = before if (before and (c.origin == "table" or not c.label)) else c.label
                 rows.append((fi, ci, p, label))
         if not rows:
             return {}
@@ -164,32 +164,31 @@ class ExtractiveEngine:
             lab = max(sim[fi, lab_idx[label]], name_sim[fi, lab_idx[label]]) if label else 0.0
             ctx = sim[fi, lab_idx[c.context]] if c.context else 0.0
             rel = relevance.get(f.dotted, {}).get(c.element_id, 0.0)
+            if lab < (0.45 if kinds[fi] == "id" else 0.3) and kinds[fi] not in SELF_EVIDENT:
+                continue  # nothing names this value as the field: do not guess
             w_fit = 0.4 if kinds[fi] in SELF_EVIDENT else 0.2
             s = 0.55 * lab + 0.15 * ctx + w_fit * p.fit + 0.1 * rel + \
                 ORIGIN_PRIOR.get(c.origin, 0)
             scored.append((float(s), fi, ci, p))
-        scored.sort(key=lambda t: -t[0])
-        taken: dict[tuple[str, str], int] = {}
-        out: dict[str, Leaf] = {}
-        fallback: dict[int, tuple[float, int, V.Parsed]] = {}
-        for s, fi, ci, p in scored:
-            f = fields[fi]
-            if f.dotted in out or s < self.min_score:
-                continue
+        # One value answers one field: best total score over fields × distinct source values.
+        best: dict[tuple[int, tuple[str, ...]], tuple[float, int, V.Parsed]] = {}
+        for sc, fi, ci, p in scored:
             c = cands[ci]
-            key = (c.element_id, str(p.value))
-            if key in taken and taken[key] != fi:
-                fallback.setdefault(fi, (s, ci, p))
-                continue
-            taken[key] = fi
-            out[f.dotted] = Leaf(p.value, c.page, c.bbox, c.element_id,
-                                 round(min(1.0, s) * c.confidence, 4), p.span)
-        for fi, (s, ci, p) in fallback.items():
-            f = fields[fi]
-            if f.dotted not in out and s >= max(0.75, self.min_score + 0.2):
-                c = cands[ci]
-                out[f.dotted] = Leaf(p.value, c.page, c.bbox, c.element_id,
-                                     round(min(1.0, s) * c.confidence * 0.8, 4), p.span)
+            key = (c.element_id, str(p.value)) if c.origin != "table" else \
+                (c.element_id, f"{c.bbox.x0:.0f},{c.bbox.y0:.0f}", str(p.value))
+            if sc >= self.min_score and sc > best.get((fi, key), (-1.0,))[0]:
+                best[(fi, key)] = (sc, ci, p)
+        keys = sorted({k for _, k in best})
+        k_idx = {k: j for j, k in enumerate(keys)}
+        mat = np.zeros((len(fields), len(keys)))  # [F, K], 0 = not allowed
+        for (fi, k), (sc, _, _) in best.items():
+            mat[fi, k_idx[k]] = sc
+        out: dict[str, Leaf] = {}
+        for fi, kj in assign(mat):
+            sc, ci, p = best[(fi, keys[kj])]
+            c = cands[ci]
+            out[fields[fi].dotted] = Leaf(p.value, c.page, c.bbox, c.element_id,
+                                          round(min(1.0, sc) * c.confidence, 4), p.span)
         return out
 
     # ------------------------------------------------------------------ arrays
@@ -212,71 +211,13 @@ class ExtractiveEngine:
         return out
 
     def array_of_objects(self, doc: Document, f: FieldSpec) -> list[dict[str, Leaf]]:
-        """Rows of the best-matching table(s) as items, one Leaf per matched property."""
+        """Rows of the best-matching table(s) as items (see :mod:`pipeline.extract.tables`)."""
         dayfirst = V.date_order_hint([e.text for e in doc.elements()])
-        props = f.items
-        if not props:
-            return []
-        matches = []
-        for e in doc.elements():
-            if e.kind != ElementKind.TABLE or not e.cells:
-                continue
-            rows = e.table_rows()
-            head = table_header_row(rows)
-            headers = rows[head]
-            body = rows[head + 1:]
-            if len(headers) < 2 or not body:
-                continue
-            sim = np.maximum(
-                self.embedder.similarity([p.descriptor() for p in props], headers),
-                self.embedder.similarity([humanize(p.name) for p in props], headers))  # [P, C]
-            rate = np.zeros_like(sim)
-            for pi, p in enumerate(props):
-                kind = value_kind(p)
-                for cj in range(len(headers)):
-                    cells = [r[cj] for r in body if cj < len(r) and r[cj].strip()
-                             and not _TOTAL_ROW.match(r[0] if r else "")]
-                    ok = [parse_for(kind, c, p, dayfirst) for c in cells]
-                    rate[pi, cj] = np.mean([o is not None and o.fit > 0.5 for o in ok]) \
-                        if cells else 0.0
-            score = 0.7 * sim + 0.3 * rate
-            mapping: dict[int, int] = {}
-            for flat in np.argsort(-score, axis=None):
-                pi, cj = divmod(int(flat), len(headers))
-                if pi in mapping or cj in mapping.values() or score[pi, cj] < 0.35:
-                    continue
-                mapping[pi] = cj
-            if not mapping:
-                continue
-            quality = float(np.mean([score[p, c] for p, c in mapping.items()])) * \
-                len(mapping) / len(props)
-            matches.append((quality, e, head, mapping))
-        if not matches:
-            return []
-        best = max(m[0] for m in matches)
-        items: list[dict[str, Leaf]] = []
-        for quality, e, head, mapping in sorted(matches, key=lambda m: (m[1].page, m[1].bbox.y0)):
-            if quality < max(0.3, 0.8 * best):
-                continue
-            cell_at = {(c.row, c.col): c for c in e.cells or []}
-            rows = e.table_rows()
-            for r in range(head + 1, len(rows)):
-                first = next((t for t in rows[r] if t.strip()), "")
-                if _TOTAL_ROW.match(first):
-                    continue
-                item: dict[str, Leaf] = {}
-                for pi, cj in mapping.items():
-                    cell = cell_at.get((r, cj))
-                    if cell is None or not cell.text.strip():
-                        continue
-                    p = parse_for(value_kind(props[pi]), cell.text, props[pi], dayfirst)
-                    if p is None:
-                        continue
-                    item[props[pi].name] = Leaf(p.value, e.page, cell.bbox or e.bbox, e.id,
-                                                round(quality * e.confidence, 4), p.span)
-                if len(item) >= max(1, len(mapping) // 2):
-                    items.append(item)
-        return items
+        rows = read_items(doc, f.items, self.embedder,
+                          lambda kind, text, spec: parse_for(kind, text, spec, dayfirst),
+                          value_kind)
+        return [{name: Leaf(p.value, page, box, eid, round(q, 4), p.span)
+                 for name, (p, page, box, eid, q) in row.items()} for row in rows]
 
     # ------------------------------------------------------------------ address groups
     def address_groups(self, fields: list[FieldSpec], cands: list[Candidate]
@@ -288,7 +229,7 @@ class ExtractiveEngine:
             if len(f.path) >= 2 and str(f.path[-1]).lower() in ADDRESS_PARTS:
                 groups.setdefault(tuple(f.path[:-1]), []).append(f)
         groups = {k: v for k, v in groups.items() if len(v) >= 2}
-        blocks = [c for c in cands if c.origin == "block" and c.lines
+        blocks = [c for c in cands if c.origin in ("block", "kv") and c.lines
                   and V.address_score(c.text) >= 0.5]
         if not groups or not blocks:
             return {}
@@ -298,23 +239,35 @@ class ExtractiveEngine:
                  for i, k in enumerate(keys)]
         lab = self.embedder.similarity(descs, [c.label or c.context for c in blocks])  # [G, B]
         own = self.embedder.similarity(owner, [c.label or c.context for c in blocks])  # [G, B]
+        roles = np.array([[role_agreement(" ".join(map(str, k)), c.label or c.context)
+                           for c in blocks] for k in keys])  # [G, B] in {-1, 0, 1}
         score = 0.6 * np.maximum(lab, own) + 0.4 * np.array(
-            [[V.address_score(c.text) for c in blocks]] * len(keys))
+            [[V.address_score(c.text) for c in blocks]] * len(keys)) + 0.3 * roles
         # earlier blocks break ties in schema order (vendor before customer on most documents)
         score -= 1e-3 * np.arange(len(blocks))[None, :]
         out: dict[str, Leaf] = {}
         used_g: set[int] = set()
-        used_el: set[str] = set()
+        used_b: list[Candidate] = []
+        used_names: set[str] = set()
         for flat in np.argsort(-score, axis=None):
             gi, bi = divmod(int(flat), len(blocks))
             c = blocks[bi]
-            if gi in used_g or c.element_id in used_el or score[gi, bi] < 0.3:
+            if gi in used_g or score[gi, bi] < 0.3 or any(
+                    u.element_id == c.element_id and u.bbox.intersects(c.bbox) for u in used_b):
                 continue
             used_g.add(gi)
-            used_el.add(c.element_id)
+            used_b.append(c)
             parts = V.split_address(c.text)
+            if "name" not in parts and len(keys[gi]) >= 2:
+                head = _org_above(c, cands, used_names)
+                if head is not None:
+                    parts["name"] = (head.text.strip(), -1)
+                    line_boxes_extra = head.bbox
+            if "name" in parts:
+                used_names.add(parts["name"][0])
             conf = round(float(min(1.0, score[gi, bi])) * c.confidence, 4)
             line_boxes = c.lines or []
+            line_boxes_extra = c.bbox
             for f in groups[keys[gi]]:
                 part = ADDRESS_PARTS[str(f.path[-1]).lower()]
                 if part in parts:
@@ -323,7 +276,152 @@ class ExtractiveEngine:
                     out[f.dotted] = Leaf(val, c.page, box, c.element_id, conf, val)
             if "name" in parts and len(keys[gi]) >= 2:
                 val, li = parts["name"]
-                box = line_boxes[li][1] if li < len(line_boxes) else c.bbox
+                box = line_boxes_extra if li < 0 else \
+                    line_boxes[li][1] if li < len(line_boxes) else c.bbox
                 name_path = ".".join(str(p) for p in keys[gi][:-1]) + ".name"
                 out[name_path] = Leaf(val, c.page, box, c.element_id, conf, val)
         return out
+
+
+_LEGAL = re.compile(r"\b(ltd|limited|gmbh|inc|llc|plc|s\.a|b\.v|co|corp|ag|sarl|srl|oy|ab|as|"
+                    r"kg|pty|llp)\b\.?", re.I)
+_NOT_NAMES = {"from", "to", "bill", "billed", "ship", "invoice", "sold", "seller", "buyer",
+              "customer", "vendor", "supplier", "tax", "receipt", "statement", "quote"}
+
+
+def org_like(text: str) -> bool:
+    """A company-name-like heading: no digits, a legal suffix or several capitalised words."""
+    t = text.strip()
+    words = t.split()
+    if not t or any(ch.isdigit() for ch in t) or t.endswith(":") or not 2 <= len(words) <= 8:
+        return False
+    if {w.lower().strip(".,") for w in words} & _NOT_NAMES and not _LEGAL.search(t):
+        return False
+    return bool(_LEGAL.search(t)) or all(w[:1].isupper() for w in words)
+
+
+def _org_above(block: Candidate, cands: list[Candidate], used: set[str]) -> Candidate | None:
+    """The nearest company-like heading above ``block`` on its page not already used."""
+    best = None
+    for c in cands:
+        if c.origin != "title" or c.page != block.page or c.bbox.y1 > block.bbox.y0 + 1 or \
+                c.text.strip() in used or not org_like(c.text):
+            continue
+        if best is None or c.bbox.y1 > best.bbox.y1:
+            best = c
+    return best
+
+
+ROLES = {
+    "seller": ("from", "seller", "vendor", "supplier", "issued by", "remit to", "sender",
+               "merchant", "company", "issuer", "shop", "store", "payee"),
+    "buyer": ("bill to", "billed to", "billing", "customer", "buyer", "client", "sold to",
+              "ship to", "shipping", "invoice to", "recipient", "deliver to", "applicant"),
+}
+
+
+def _role(text: str) -> str | None:
+    t = " " + humanize(text) + " "
+    hits = [r for r, words in ROLES.items() if any(f" {w} " in t for w in words)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def role_agreement(field_path: str, label: str) -> int:
+    """+1 when a party field (vendor, customer...) and a block label name the same role
+    (seller: From, Vendor...; buyer: Bill to, Customer...), -1 when they name opposite roles."""
+    a, b = _role(field_path), _role(label)
+    if a is None or b is None:
+        return 0
+    return 1 if a == b else -1
+
+
+def assign(mat: np.ndarray) -> list[tuple[int, int]]:
+    """Rows matched to columns maximising the summed score (0 entries are never used)."""
+    if mat.size == 0:
+        return []
+    try:
+        from scipy.optimize import linear_sum_assignment
+    except ImportError:  # greedy fallback
+        pairs, used_r, used_c = [], set(), set()
+        for flat in np.argsort(-mat, axis=None):
+            r, c = divmod(int(flat), mat.shape[1])
+            if mat[r, c] > 0 and r not in used_r and c not in used_c:
+                pairs.append((r, c))
+                used_r.add(r)
+                used_c.add(c)
+        return pairs
+    rows, cols = linear_sum_assignment(mat, maximize=True)
+    return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if mat[r, c] > 0]
+
+
+def party_of(path: tuple) -> str | None:
+    """The role (seller / buyer) an object path names, e.g. ("vendor",) → seller."""
+    return _role(" ".join(str(p) for p in path))
+
+
+def parties(fields: list[FieldSpec], cands: list[Candidate], taken: dict[str, Leaf]
+            ) -> dict[str, Leaf]:
+    """``<party>.name`` and a string ``<party>.address`` for seller/buyer objects: the block,
+    key–value pair or label pair whose label names the party's role ("Bill To: Anna Rossi,
+    7 Station Road..."), split into name and address; a seller without one falls back to the
+    company-like heading at the top of the first page."""
+    out: dict[str, Leaf] = {}
+    by_party: dict[tuple, dict[str, FieldSpec]] = {}
+    for f in fields:
+        if len(f.path) >= 2 and f.path[-1] in ("name", "address") and f.type == "string":
+            by_party.setdefault(tuple(f.path[:-1]), {})[str(f.path[-1])] = f
+    used: set[str] = set()
+    for party, sub in by_party.items():
+        role = party_of(party)
+        if role is None:
+            continue
+        hits = [c for c in cands if c.origin in ("kv", "block", "pair")
+                and _role(c.label or c.context) == role and c.text.strip()]
+        hits.sort(key=lambda c: (c.origin != "kv", -V.address_score(c.text)))
+        leaf_name = leaf_addr = None
+        if hits:
+            c = hits[0]
+            parts = V.split_address(c.text)
+            name = parts["name"][0] if "name" in parts else ""
+            rest = _address_text(c.text, name)
+            if name:
+                leaf_name = Leaf(name, c.page, c.bbox, c.element_id, 0.7 * c.confidence, name)
+            elif role == "seller":
+                head = _org_above(c, cands, used)
+                if head is not None:
+                    leaf_name = Leaf(head.text.strip(), head.page, head.bbox, head.element_id,
+                                     0.6 * head.confidence, head.text.strip())
+            if rest:
+                addr = ", ".join(rest)
+                leaf_addr = Leaf(addr, c.page, c.bbox, c.element_id, 0.7 * c.confidence, addr)
+        elif role == "seller":
+            heads = [c for c in cands if c.origin == "title" and c.page == 1
+                     and org_like(c.text) and c.text.strip() not in used]
+            if heads:
+                c = min(heads, key=lambda h: h.bbox.y0)
+                leaf_name = Leaf(c.text.strip(), c.page, c.bbox, c.element_id,
+                                 0.6 * c.confidence, c.text.strip())
+                below = [b for b in cands if b.origin == "block" and b.page == c.page
+                         and 0 <= b.bbox.y0 - c.bbox.y1 < 3 * c.bbox.height
+                         and V.address_score(b.text) >= 0.5]
+                if below:
+                    b = below[0]
+                    addr = ", ".join(V.address_lines(b.text))
+                    leaf_addr = Leaf(addr, b.page, b.bbox, b.element_id, 0.6 * b.confidence,
+                                     addr)
+        if leaf_name is not None and "name" in sub:
+            out[sub["name"].dotted] = leaf_name
+            used.add(leaf_name.value)
+        if leaf_addr is not None and "address" in sub:
+            out[sub["address"].dotted] = leaf_addr
+    return {k: v for k, v in out.items() if k not in taken}
+
+
+def _address_text(text: str, name: str) -> list[str]:
+    """The address lines of a party block once its name is removed."""
+    flat = " ".join(text.split())
+    if name and flat.startswith(name):
+        flat = flat[len(name):].strip(" ,")
+    lines = [p.strip() for p in flat.split(",") if p.strip()] if "," in flat else \
+        V._relines(flat)
+    return [ln for ln in lines if ln and ln != name]

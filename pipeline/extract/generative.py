@@ -13,7 +13,6 @@ page and box. Coercion and validation happen in :mod:`pipeline.extract.core`.
 from __future__ import annotations
 
 import copy
-import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from pipeline.extract.candidates import from_document
 from pipeline.extract.core import Provenance
 from pipeline.extract.extractive import parse_for, value_kind
 from pipeline.extract.schema import FieldSpec, resolve
-from prunestack.errors import ConfigError, ModelError
+from prunestack.errors import ConfigError, DeadlineError, ModelError
 
 _MODELS: dict[str, tuple[Any, Any]] = {}
 
@@ -77,9 +76,14 @@ def build_prompt(doc: Document, fields: list[FieldSpec], relevance: dict[str, di
         for it in f.items:
             idesc = f" — {it.description}" if it.description else ""
             lines.append(f"  - {it.name} ({it.type}){idesc}")
-    head = ("Extract these fields from the document as JSON. Use null when a value is absent.\n"
-            "Fields:\n" + "\n".join(lines) + "\nDocument:\n")
+    intro = "Extract these fields from the document as JSON. Use null when a value is absent.\n"
+    head = intro + "Fields:\n" + "\n".join(lines) + "\nDocument:\n"
     tail = "\nJSON:\n"
+    if len(tokenizer(head + tail)["input_ids"]) > max_prompt_tokens // 2:
+        # compact listing: names only (the decoder enforces types and structure anyway)
+        names = [f.dotted + (f"[{', '.join(i.name for i in f.items)}]" if f.items else "")
+                 for f in fields]
+        head = intro + "Fields: " + "; ".join(names) + "\nDocument:\n"
     score: dict[str, float] = {}
     for rel in relevance.values():
         for eid, r in rel.items():
@@ -116,23 +120,26 @@ def _context_length(model: Any) -> int:
 
 def _call_generate_json(model: Any, tokenizer: Any, prompt: str, schema: dict[str, Any],
                         max_new_tokens: int, draft_model: Any) -> Any:
+    """Constrained generation; speculative (draft proposes, target verifies) with a draft."""
     try:
         from pipeline.decoding import generate_json
     except (ImportError, AttributeError) as exc:
-        raise ConfigError("constrained decoding (pipeline.decoding.generate_json) is not "
-                          "installed", "the generative engine needs it") from exc
-    params = inspect.signature(generate_json).parameters
-    kw: dict[str, Any] = {}
-    if "max_new_tokens" in params:
-        kw["max_new_tokens"] = max_new_tokens
-    if draft_model is not None:
-        for name in ("draft_model", "draft", "assistant_model"):
-            if name in params:
-                kw[name] = draft_model
-                break
-        else:
-            raise ConfigError("this generate_json has no draft-model parameter")
-    return generate_json(model, tokenizer, prompt, schema, **kw)
+        raise ConfigError("constrained decoding (pipeline.decoding) is not installed",
+                          "the generative engine needs it") from exc
+    if draft_model is None:
+        return generate_json(model, tokenizer, prompt, schema, max_new_tokens=max_new_tokens)
+    from pipeline.decoding import compile_schema, speculative_generate
+    from pipeline.decoding.generate import encode_prompt
+    from pipeline.decoding.schema import closing_budget, prepare_schema
+    from pipeline.decoding.vocab import eos_id
+
+    matcher = compile_schema(schema, tokenizer)
+    stats = speculative_generate(model, draft_model, encode_prompt(tokenizer, prompt), matcher,
+                                 eos_id(tokenizer), max_new_tokens, tokenizer=tokenizer,
+                                 closing_margin=closing_budget(prepare_schema(schema)) + 4)
+    if not matcher.is_accepting():
+        raise DeadlineError(f"the JSON value did not close within {max_new_tokens} tokens")
+    return tokenizer.decode(stats.tokens, skip_special_tokens=True)
 
 
 def _as_json(out: Any) -> Any:
@@ -199,13 +206,21 @@ def ground(data: Any, fields: list[FieldSpec], doc: Document) -> dict[str, Prove
 def run_generative(doc: Document, schema: dict[str, Any], fields: list[FieldSpec],
                    relevance: dict[str, dict[str, float]], model: Any, tokenizer: Any, *,
                    embedder: Any = None, draft_model: Any = None, max_new_tokens: int = 384,
-                   prompt_chars: int = 3000) -> tuple[Any, dict[str, Provenance]]:
+                   prompt_chars: int = 3000, warnings: list[str] | None = None
+                   ) -> tuple[Any, dict[str, Provenance]]:
+    warnings = warnings if warnings is not None else []
     if tokenizer is None:
         raise ModelError("the generative engine needs the model's tokenizer")
     ctx = _context_length(model)
     max_new = min(max_new_tokens, max(16, ctx // 2))
     prompt = build_prompt(doc, fields, relevance, tokenizer, ctx - max_new, prompt_chars)
-    out = _call_generate_json(model, tokenizer, prompt, bounded_schema(schema), max_new,
-                              draft_model)
+    try:
+        out = _call_generate_json(model, tokenizer, prompt, bounded_schema(schema), max_new,
+                                  draft_model)
+    except DeadlineError as exc:
+        # The model did not close its JSON within the budget: keep nothing it wrote; the
+        # caller's conform step fills the schema and reports every value as missing.
+        warnings.append(f"generation: {exc}")
+        return {}, {}
     data = _as_json(out)
     return data, ground(data, fields, doc)

@@ -139,11 +139,18 @@ def _types(node: dict[str, Any]) -> tuple[str, bool]:
 
 
 def _branch(node: dict[str, Any]) -> dict[str, Any]:
+    """The first non-null branch of an ``anyOf``/``oneOf`` (with ``null`` kept in its type when
+    the union allowed null), merged with the node's own keywords."""
     for key in ("anyOf", "oneOf"):
         if isinstance(node.get(key), list):
             real = [s for s in node[key] if isinstance(s, dict) and s.get("type") != "null"]
             if real:
-                return {**real[0], **{k: v for k, v in node.items() if k not in (key,)}}
+                _, nullable = _types(node)
+                out = {**real[0], **{k: v for k, v in node.items() if k != key}}
+                if nullable:
+                    t, _ = _types(real[0])
+                    out["type"] = [t, "null"]
+                return out
     return node
 
 

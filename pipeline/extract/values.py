@@ -161,6 +161,8 @@ def parse_amount(text: str) -> Parsed | None:
         if parse_date(text[max(0, s - 6):e + 6]) and not (pre or post):
             continue
         has_dec = bool(re.search(r"[.,]\d{2}$", m["num"]))
+        if not (pre or post or has_dec) and len(re.sub(r"\D", "", m["num"])) >= 7:
+            continue  # a long bare integer is an account number or an id, not an amount
         rank = (2.0 if (pre or post) else 0.0) + (1.0 if has_dec else 0.0) + e / (10 * len(text))
         span = m.group(0).strip()
         cand = Parsed(round(value, 2), span, _fit(span, text))
@@ -223,10 +225,19 @@ def parse_url(text: str) -> Parsed | None:
     return Parsed(m.group(0).rstrip(".,;"), m.group(0), _fit(m.group(0), text)) if m else None
 
 
+_SPACED_ID = re.compile(r"^(?=.*\d)[A-Z0-9][A-Z0-9 /.-]{3,28}[A-Z0-9]$")
+
+
 def parse_identifier(text: str) -> Parsed | None:
-    """An id-like token (letters, digits and separators with at least one digit)."""
+    """An id-like token (letters, digits and separators with at least one digit); a short value
+    made only of capitals, digits and spaces ("GB 284 1173 56") is taken whole."""
+    t = text.strip()
+    if _SPACED_ID.match(t) and " " in t and not parse_date(t) and not t.startswith(("+", "(")) and \
+            not re.fullmatch(r"[\d\s.,]+", t):
+        return Parsed(t, t, 1.0)
     cands = [m.group(0) for m in _ID.finditer(text)
-             if not parse_date(m.group(0)) and not _EMAIL.fullmatch(m.group(0))]
+             if not parse_date(m.group(0)) and not _EMAIL.fullmatch(m.group(0))
+             and not re.fullmatch(r"\d+[.,]\d{1,2}", m.group(0))]
     if not cands:
         return None
     span = max(cands, key=lambda c: (sum(ch.isdigit() for ch in c) > 0, len(c)))
@@ -235,14 +246,19 @@ def parse_identifier(text: str) -> Parsed | None:
 
 _POSTAL = re.compile(r"\b\d{4,6}(?:-\d{4})?\b|\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
 _STREET = re.compile(r"\b\d+[A-Za-z]?\s+\w+.*\b(street|st|road|rd|avenue|ave|lane|ln|drive|dr|"
-                     r"boulevard|blvd|way|strasse|straße|rue|via|platz|place|pl|court|ct)\b\.?",
-                     re.I)
+                     r"boulevard|blvd|\w*way|\w*strasse|\w*straße|\w*gasse|\w*weg|rue|via|"
+                     r"\w*platz|place|pl|court|ct|crescent|square|sq|terrace|close|row|quay|"
+                     r"parkway|highway|circle|gardens)\b\.?", re.I)
+
+
+_HOUSE_STREET = re.compile(r"\b\d{1,4}[A-Za-z]?\s+(?P<w>[A-Z][a-zäöüéèß]+)")
 
 
 def address_score(text: str) -> float:
     """How address-like a (possibly multi-line) text is, in [0, 1]."""
     s = 0.0
-    if _STREET.search(text):
+    house = [m for m in _HOUSE_STREET.finditer(text) if m["w"].lower() not in MONTHS]
+    if _STREET.search(text) or house:
         s += 0.5
     if _POSTAL.search(text):
         s += 0.3
@@ -307,6 +323,16 @@ def split_address(text: str) -> dict[str, tuple[str, int]]:
     lines = [ln.strip(" ,") for ln in text.splitlines() if ln.strip(" ,")]
     if len(lines) == 1 and "," in lines[0]:
         lines = [p.strip() for p in lines[0].split(",") if p.strip()]
+    elif len(lines) == 1:
+        lines = _relines(lines[0])
+    split: list[str] = []
+    for ln in lines:  # "Greenfield Dental Clinic 22 Orchard Lane" → name + street
+        m = re.match(r"^(\D{3,}?)\s+(\d{1,4}[A-Za-z]?\s+[A-Z].*)$", ln)
+        if m and len(m.group(1).split()) >= 2 and m.group(1).lower() not in COUNTRIES:
+            split += [m.group(1), m.group(2)]
+        else:
+            split.append(ln)
+    lines = split
     out: dict[str, tuple[str, int]] = {}
     for i, ln in enumerate(lines):
         if ln.lower() in COUNTRIES and "country" not in out:
@@ -352,3 +378,40 @@ def parse_percent(text: str) -> Parsed | None:
     if p is not None and 0 <= p.value <= 100:
         return Parsed(p.value, p.span, p.fit * 0.6)
     return None
+
+
+_HOUSE = re.compile(r"^\d{1,4}[A-Za-z]?$")
+_POSTAL_TOKEN = re.compile(r"^(\d{4,6}(?:-\d{4})?)$")
+
+
+def _relines(text: str) -> list[str]:
+    """Re-split an address whose lines were joined with spaces ("Anna Costa 111 Linden Road
+    75101 Amsterdam Netherlands") into name / street / postal+city / country lines."""
+    toks = text.split()
+    country = ""
+    low = text.lower()
+    for c in sorted(COUNTRIES, key=len, reverse=True):
+        if low.endswith(" " + c) or low == c:
+            n = len(c.split())
+            country, toks = " ".join(toks[-n:]), toks[:-n]
+            break
+    post_i = next((i for i in range(len(toks) - 1, 0, -1) if _POSTAL_TOKEN.match(toks[i])), None)
+    house_i = next((i for i, t in enumerate(toks) if _HOUSE.match(t)
+                    and (post_i is None or i < post_i)), None)
+    lines: list[str] = []
+    if house_i is not None and post_i is not None:
+        if house_i > 0:
+            lines.append(" ".join(toks[:house_i]))
+        # postal code before the city ("75101 Amsterdam") or after it ("Toronto 94076")
+        street_end = post_i
+        city_after = post_i + 1 < len(toks)
+        if not city_after:  # "... Street Toronto 94076": the city is the token(s) before
+            street_end = post_i - 1
+        lines.append(" ".join(toks[house_i:street_end]))
+        lines.append(" ".join(toks[post_i:]) if city_after
+                     else " ".join(toks[street_end:post_i + 1]))
+    elif toks:
+        lines.append(" ".join(toks))
+    if country:
+        lines.append(country)
+    return [ln for ln in lines if ln]

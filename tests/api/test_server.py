@@ -1,0 +1,259 @@
+"""The REST API against a real uvicorn server on loopback: happy paths and every error status."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+
+import httpx
+import pytest
+
+TEXT_SCHEMA = {"type": "object", "properties": {
+    "invoice_number": {"type": "string"}, "total": {"type": "number"},
+    "invoice_date": {"type": "string", "format": "date"}}, "required": ["total"]}
+TEXT = "ACME Tools Ltd\n\nInvoice No: INV-77\nDate: 31/01/2024\n\nTotal: EUR 1.234,50"
+
+
+def test_health_models_openapi_and_page(live):
+    with httpx.Client(base_url=live.url) as c:
+        h = c.get("/healthz").json()
+        assert h["status"] == "ok" and h["max_concurrency"] == 2
+        m = c.get("/v1/models").json()
+        assert m["engines"] == ["extractive", "generative"] and m["embedder"]["loaded"]
+        spec = c.get("/openapi.json").json()
+        assert {"/v1/extract", "/v1/parse", "/v1/html/prune", "/v1/models", "/healthz"} <= \
+            set(spec["paths"])
+        page = c.get("/")
+        assert page.status_code == 200 and "<form" in page.text
+        assert c.get("/static/app.js").status_code == 200
+
+
+def test_extract_pdf_happy_path_with_provenance_and_page_image(live, invoice):
+    pdf, schema, truth = invoice
+    with httpx.Client(base_url=live.url, timeout=120) as c:
+        r = c.post("/v1/extract", files={"file": ("inv.pdf", pdf.read_bytes(),
+                                                  "application/pdf")},
+                   data={"schema": json.dumps(schema)})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        import jsonschema
+
+        jsonschema.validate(body["data"], schema)
+        assert body["valid"] and body["engine"] == "extractive"
+        for key in ("invoice_number", "invoice_date", "total", "currency"):
+            assert body["data"][key] == truth[key], key
+        prov = body["provenance"]["total"]
+        assert prov["page"] == 1 and prov["bbox"]["x1"] > prov["bbox"]["x0"]
+        assert body["pages"][0]["width"] > 0
+        png = c.get(f"/v1/documents/{body['document_id']}/pages/1.png")
+        assert png.status_code == 200 and png.content[:4] == b"\x89PNG"
+        assert c.get(f"/v1/documents/{body['document_id']}/pages/9.png").status_code == 400
+        assert c.get("/v1/documents/nope/pages/1.png").status_code == 400
+
+
+def test_extract_example_and_text_and_parse(live):
+    with httpx.Client(base_url=live.url, timeout=120) as c:
+        ex = c.get("/v1/examples").json()
+        assert [e["name"] for e in ex] == ["sample_invoice"]
+        r = c.post("/v1/extract", data={"example": "sample_invoice",
+                                        "schema": json.dumps(ex[0]["schema"])})
+        assert r.status_code == 200 and r.json()["valid"]
+        r = c.post("/v1/extract", json={"schema": TEXT_SCHEMA, "text": TEXT})
+        assert r.status_code == 200, r.text
+        assert r.json()["data"] == {"invoice_number": "INV-77", "total": 1234.5,
+                                    "invoice_date": "2024-01-31"}
+        r = c.post("/v1/extract", json={"schema": TEXT_SCHEMA,
+                                        "html": "<html><body><p>Total: $12.00</p></body></html>"})
+        assert r.status_code == 200 and r.json()["data"]["total"] == 12.0
+        doc = c.post("/v1/parse", files={"file": ("a.html", b"<html><body><h1>Hi</h1>"
+                                                            b"<p>Text</p></body></html>")},
+                     data={"tree": "true"}).json()
+        assert doc["document"]["pages"] and doc["tree"]["children"]
+
+
+def test_html_prune(live):
+    html = ("<html><body><nav>Home About</nav><p>The capital of France is Paris.</p>"
+            + "".join(f"<p>Filler paragraph {i} about nothing.</p>" for i in range(30))
+            + "</body></html>")
+    with httpx.Client(base_url=live.url, timeout=60) as c:
+        r = c.post("/v1/html/prune", json={"html": html, "query": "capital of France",
+                                           "budget": 20})
+        assert r.status_code == 200, r.text
+        assert "Paris" in r.json()["html"]
+        assert c.post("/v1/html/prune", json={"html": html, "query": "x", "budget": 0}
+                      ).status_code == 422
+
+
+def _err(r: httpx.Response, status: int, typ: str | None = None) -> dict:
+    assert r.status_code == status, r.text
+    body = r.json()
+    assert body["status"] == status and body["error"]["message"]
+    if typ:
+        assert body["error"]["type"] == typ
+    return body
+
+
+def test_error_400_415_422(live):
+    schema = json.dumps(TEXT_SCHEMA)
+    with httpx.Client(base_url=live.url, timeout=60) as c:
+        _err(c.post("/v1/extract", files={"file": ("x.pdf", b"%PDF-1.7\n garbage")},
+                    data={"schema": schema}), 400)
+        _err(c.post("/v1/extract", files={"file": ("x.pdf", b"")}, data={"schema": schema}), 400)
+        _err(c.post("/v1/extract", content=b"{not json", headers={
+            "content-type": "application/json"}), 400, "InputError")
+        _err(c.post("/v1/extract", files={"file": ("x.bin", b"\x00\x01\x02 binary")},
+                    data={"schema": schema}), 415, "UnsupportedTypeError")
+        _err(c.post("/v1/extract", content=b"hello", headers={"content-type": "text/plain"}),
+             415)
+        _err(c.post("/v1/extract", json={"schema": {"type": "array"}, "text": "x"}), 422,
+             "SchemaError")
+        _err(c.post("/v1/extract", json={"schema": {"type": "object", "properties": {
+            "a": {"type": "nonsense"}}}, "text": "x"}), 422, "SchemaError")
+        _err(c.post("/v1/extract", json={"schema": TEXT_SCHEMA, "text": "x", "model": "gpt"}),
+             422, "ConfigError")
+        _err(c.post("/v1/extract", json={"schema": TEXT_SCHEMA}), 422)
+        _err(c.post("/v1/extract", files={"file": ("x.pdf", b"%PDF-")},
+                    data={"schema": "{oops"}), 422, "SchemaError")
+        _err(c.post("/v1/parse"), 422, "RequestValidationError")
+
+
+def _raw(port: int, head: bytes, chunks: list[bytes]) -> bytes:
+    """Send a request over a raw socket; stop sending as soon as the server answers."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(head)
+        s.settimeout(0.05)
+        got = b""
+        for ch in chunks:
+            try:
+                s.sendall(ch)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            try:
+                got += s.recv(65536)
+                if got:
+                    break
+            except TimeoutError:
+                continue
+            except ConnectionResetError:
+                break
+        s.settimeout(30)
+        try:  # the server closes the connection after a 413: read to the end
+            while more := s.recv(65536):
+                got += more
+        except (ConnectionResetError, TimeoutError):
+            pass
+        return got
+
+
+def test_error_413_declared_and_streamed(live):
+    limit = 2_000_000
+    # Declared Content-Length above the limit: answered before one body byte is sent.
+    head = (b"POST /v1/extract HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
+            b"boundary=b\r\nContent-Length: 1000000000\r\n\r\n")
+    resp = _raw(live.port, head, [])
+    assert resp.startswith(b"HTTP/1.1 413"), resp[:200]
+    assert b"upload too large" in resp
+    # Chunked upload without a length: counted while streaming and cut off past the limit.
+    head = (b"POST /v1/extract HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
+            b"boundary=b\r\nTransfer-Encoding: chunked\r\n\r\n")
+    chunk = 256 * 1024
+    part = (b'--b\r\nContent-Disposition: form-data; name="file"; filename="big.pdf"\r\n'
+            b"Content-Type: application/pdf\r\n\r\n%PDF-1.7\n")
+    part += b"a" * (chunk - len(part))
+    body = [f"{chunk:x}\r\n".encode() + (part if i == 0 else b"a" * chunk) + b"\r\n"
+            for i in range(4 * limit // chunk)]
+    resp = _raw(live.port, head, body)
+    assert resp.startswith(b"HTTP/1.1 413"), resp[:200]
+
+
+def test_upload_guard_reads_at_most_limit_plus_one_chunk():
+    """The middleware stops pulling body chunks once the count passes the limit."""
+    from api.limits import UploadLimitMiddleware
+
+    pulled = 0
+    sent: list[dict] = []
+
+    async def app(scope, receive, send):
+        while True:  # an app that would read everything
+            msg = await receive()
+            if msg["type"] == "http.disconnect" or not msg.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    async def receive():
+        nonlocal pulled
+        pulled += 1
+        return {"type": "http.request", "body": b"x" * 1000, "more_body": True}
+
+    async def send(msg):
+        sent.append(msg)
+
+    mw = UploadLimitMiddleware(app, max_bytes=lambda: 10_000)
+    asyncio.run(mw({"type": "http", "method": "POST", "headers": []}, receive, send))
+    assert pulled == 11  # 11 × 1000 bytes > 10,000: no further chunk is read
+    assert sent[0]["status"] == 413 and len(sent) == 2
+
+
+def test_error_429_503_504_and_401(make_server):
+    schema = {"type": "object", "properties": {"total": {"type": "number"}}}
+    # 429: the only slot is held and nobody may wait.
+    srv = make_server(max_concurrency=1, max_queue=0, queue_timeout_s=0.2)
+    lim = srv.app.state.limiter
+    asyncio.run_coroutine_threadsafe(lim._sem.acquire(), srv.app.state.loop).result(5)
+    try:
+        with httpx.Client(base_url=srv.url, timeout=30) as c:
+            b = _err(c.post("/v1/extract", json={"schema": schema, "text": "Total: 5.00"}), 429)
+            assert b["error"]["type"] == "RateLimitedError"
+    finally:
+        srv.app.state.loop.call_soon_threadsafe(lim._sem.release)
+    # 503: one may wait, but not long enough for the held slot.
+    srv = make_server(max_concurrency=1, max_queue=1, queue_timeout_s=0.2)
+    lim = srv.app.state.limiter
+    asyncio.run_coroutine_threadsafe(lim._sem.acquire(), srv.app.state.loop).result(5)
+    try:
+        with httpx.Client(base_url=srv.url, timeout=30) as c:
+            r = c.post("/v1/extract", json={"schema": schema, "text": "Total: 5.00"})
+            _err(r, 503, "BusyError")
+            assert r.headers["retry-after"] == "1"
+    finally:
+        srv.app.state.loop.call_soon_threadsafe(lim._sem.release)
+    # 504: a deadline shorter than any real extraction.
+    srv = make_server(request_timeout_s=0.001)
+    with httpx.Client(base_url=srv.url, timeout=30) as c:
+        _err(c.post("/v1/extract", json={"schema": schema, "text": "Total: 5.00\n" * 2000}),
+             504, "DeadlineError")
+    # 401: an API key is configured.
+    srv = make_server(api_key="s3cret")
+    with httpx.Client(base_url=srv.url, timeout=30) as c:
+        _err(c.get("/v1/models"), 401)
+        _err(c.get("/v1/models", headers={"X-API-Key": "wrong"}), 401)
+        assert c.get("/v1/models", headers={"X-API-Key": "s3cret"}).status_code == 200
+        assert c.get("/v1/models", headers={"Authorization": "Bearer s3cret"}
+                     ).status_code == 200
+        assert c.get("/healthz").status_code == 200
+
+
+def test_413_too_many_pages(make_server, tmp_path):
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument.new()
+    for _ in range(3):
+        pdf.new_page(200, 200)
+    path = tmp_path / "three.pdf"
+    pdf.save(str(path))
+    srv = make_server(max_pages=2)
+    with httpx.Client(base_url=srv.url, timeout=30) as c:
+        _err(c.post("/v1/extract", files={"file": ("t.pdf", path.read_bytes())},
+                    data={"schema": json.dumps(TEXT_SCHEMA)}), 413, "TooLargeError")
+
+
+def test_settings_reject_path_like_model_names():
+    from pydantic import ValidationError
+
+    from api.settings import Settings
+
+    with pytest.raises(ValidationError):
+        Settings(models={"../etc": "/tmp"})
+    assert Settings(models={"tiny-1.0": "/tmp"}).models

@@ -1,0 +1,89 @@
+"""The extractive engine on hand-built Documents: exact values, provenance, retrieval."""
+
+from __future__ import annotations
+
+import jsonschema
+import pytest
+
+from parsers.document import BBox, Document, Element, ElementKind, Page, Source
+from pipeline.extract import extract_document, extract_text
+from pipeline.extract.retrieval import classify, fallback_tree, grid_cells, locate
+from tests.extract.docs import EXPECTED, INVOICE_SCHEMA, invoice_document
+
+
+def test_invoice_document_exact():
+    doc = invoice_document()
+    res = extract_document(doc, INVOICE_SCHEMA)
+    assert res.data == EXPECTED
+    jsonschema.validate(res.data, INVOICE_SCHEMA)
+    assert res.valid and not res.missing
+    # provenance: every leaf points at the element and box it came from
+    assert res.provenance["total"].element_id == "p1-e10"
+    assert res.provenance["total"].bbox == doc.element("p1-e10").value_bbox
+    assert res.provenance["line_items[2].amount"].text == "€1.200,00"
+    assert res.provenance["customer.address.city"].element_id == "p1-e2"
+    assert set(res.provenance) == set(_leaves(res.data))
+    assert all(0 < p.confidence <= 1 for p in res.provenance.values())
+
+
+def _leaves(d, p=""):
+    if isinstance(d, dict):
+        for k, v in d.items():
+            yield from _leaves(v, f"{p}.{k}" if p else k)
+    elif isinstance(d, list):
+        for i, v in enumerate(d):
+            yield from _leaves(v, f"{p}[{i}]")
+    else:
+        yield p
+
+
+def test_missing_values_are_null_or_reported():
+    schema = {"type": "object", "properties": {
+        "total": {"type": "number"}, "iban": {"type": ["string", "null"]},
+        "po_number": {"type": "string", "description": "purchase order number"}},
+        "required": ["total", "iban", "po_number"]}
+    res = extract_text("Total: $12.00", schema)
+    assert res.data == {"total": 12.0, "iban": None, "po_number": ""}
+    assert [m.path for m in res.missing] == ["po_number"]
+    assert res.valid
+
+
+def _doc(elements: list[tuple[str, tuple[float, float, float, float]]]) -> Document:
+    els = [Element(id=f"p1-e{i}", kind=ElementKind.TEXT, text=t, page=1,
+                   bbox=BBox(x0=b[0], y0=b[1], x1=b[2], y1=b[3]), source=Source.PDF_TEXT)
+           for i, (t, b) in enumerate(elements)]
+    return Document(mime_type="application/pdf",
+                    pages=[Page(number=1, width=600, height=900, elements=els)])
+
+
+def test_location_question_uses_the_3x3_grid():
+    doc = _doc([("Ref: AB-1001", (20, 20, 150, 35)), ("Ref: ZZ-2002", (450, 20, 580, 35)),
+                ("Ref: QQ-3003", (20, 850, 150, 865))])
+    q = classify("reference printed in the top right corner", 1)
+    assert q.kind == "location" and q.rows == (0,) and q.cols == (2,)
+    assert set(locate(doc, q)) == {"p1-e1"}
+    assert classify("the invoice total", 1).kind == "semantic"
+    assert classify("number in the footer of page 2", 3).pages == (2,)
+    assert len(grid_cells(600, 900, (0, 1, 2), (0, 1, 2))) == 9
+    for where, want in [("top right corner", "ZZ-2002"), ("top left", "AB-1001"),
+                        ("bottom of the page", "QQ-3003")]:
+        schema = {"type": "object", "properties": {"ref": {
+            "type": "string", "description": f"reference number in the {where}"}}}
+        assert extract_document(doc, schema).data == {"ref": want}
+
+
+def test_fallback_tree_sections_and_furniture():
+    tree = fallback_tree(invoice_document())
+    kinds = [c.kind for c in tree.children]
+    assert kinds == ["section", "supplement"]
+    assert tree.children[0].title == "INVOICE"
+    assert tree.children[1].children[0].element_ids == ["p1-e11"]
+
+
+def test_errors():
+    from prunestack.errors import InputError, SchemaError
+
+    with pytest.raises(InputError):
+        extract_text("   ", {"type": "object", "properties": {"a": {"type": "string"}}})
+    with pytest.raises(SchemaError):
+        extract_document(invoice_document(), {"type": "string"})

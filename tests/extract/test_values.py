@@ -1,0 +1,82 @@
+"""Value parsers against hand-written expectations."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.extract import values as V
+
+
+@pytest.mark.parametrize(("text", "dayfirst", "iso"), [
+    ("2024-03-07", None, "2024-03-07"), ("07/03/2024", True, "2024-03-07"),
+    ("03/07/2024", False, "2024-03-07"), ("31/01/2024", None, "2024-01-31"),
+    ("01/31/2024", None, "2024-01-31"), ("07.03.2024", None, "2024-03-07"),
+    ("7 March 2024", None, "2024-03-07"), ("March 7, 2024", None, "2024-03-07"),
+    ("Mar 7, 2024", None, "2024-03-07"), ("7th Mar 2024", None, "2024-03-07"),
+    ("Issued: 2024/3/7", None, "2024-03-07"), ("Invoice 2024", None, None),
+    ("31/02/2024", None, None),
+])
+def test_dates(text, dayfirst, iso):
+    p = V.parse_date(text, dayfirst)
+    assert (p.value if p else None) == iso
+
+
+def test_date_order_hint():
+    assert V.date_order_hint(["due 31/01/2024", "issued 02/01/2024"]) is True
+    assert V.date_order_hint(["due 01/31/2024"]) is False
+    assert V.date_order_hint(["01/02/2024"]) is None
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("€1.234,56", 1234.56), ("1,234.56 EUR", 1234.56), ("Total: $ 99.00", 99.0),
+    ("1 234,50 CHF", 1234.5), ("CHF1,234.50", 1234.5), ("(12.00)", -12.0),
+    ("Amount: -12.00", -12.0), ("INV-2024-00123", None), ("7.03.2024", None),
+    ("Tax (19%): 19.00", 19.0), ("£7", 7.0),
+])
+def test_amounts(text, value):
+    p = V.parse_amount(text)
+    assert (p.value if p else None) == value
+
+
+def test_percent_currency_ids_contacts():
+    assert V.parse_percent("VAT 19%").value == 19.0
+    assert V.parse_percent("Tax 7,5 %").value == 7.5
+    assert V.parse_percent("1,234.00") is None
+    assert V.parse_currency("Total 1.234,56 EUR").value == "EUR"
+    assert V.parse_currency("£12.00").value == "GBP"
+    assert V.parse_identifier("Invoice No: INV-2024-00123").value == "INV-2024-00123"
+    assert V.parse_identifier("no digits here") is None
+    assert V.parse_email("mail anna.rossi@example.org now").value == "anna.rossi@example.org"
+    assert V.parse_phone("Tel. +36 410 223 1056").value == "+36 410 223 1056"
+    assert V.parse_phone("07/03/2024") is None
+    assert V.parse_number("Qty: 12", integer=True).value == 12
+    assert V.parse_number("2.5", integer=True) is None
+    assert V.parse_boolean("Yes").value is True
+    assert V.parse_enum("Plan: premium", ["Standard", "Premium"]).value == "Premium"
+
+
+@pytest.mark.parametrize(("text", "parts"), [
+    ("Northwind Traders Ltd\n12 Main Street\n10115 Berlin\nGermany",
+     {"name": "Northwind Traders Ltd", "street": "12 Main Street", "postal_code": "10115",
+      "city": "Berlin", "country": "Germany"}),
+    ("Anna Costa 111 Lindenstrasse 75101 Amsterdam Netherlands",
+     {"name": "Anna Costa", "street": "111 Lindenstrasse", "postal_code": "75101",
+      "city": "Amsterdam", "country": "Netherlands"}),
+    ("12 Main Street Toronto 94076 Canada",
+     {"street": "12 Main Street", "postal_code": "94076", "city": "Toronto",
+      "country": "Canada"}),
+    ("12 Main Street, London 12345, United Kingdom",
+     {"street": "12 Main Street", "postal_code": "12345", "city": "London",
+      "country": "United Kingdom"}),
+    ("66 Canal Street\nBoston, MA 02110",
+     {"street": "66 Canal Street", "postal_code": "02110", "city": "Boston", "state": "MA"}),
+])
+def test_split_address(text, parts):
+    got = {k: v for k, (v, _) in V.split_address(text).items()}
+    assert got == parts
+
+
+def test_address_score():
+    assert V.address_score("161 Hill Crescent 59088 Paris France") >= 0.5
+    assert V.address_score("14 May 2021") < 0.5
+    assert V.address_score("Thank you for your business.") == 0
