@@ -38,7 +38,8 @@ class DiffusionConfig(BaseModel):
                                     "tokens per step (at least one); off: threshold + one")
     done_entropy: float = Field(0.15, gt=0.0, lt=1.0,
                                 description="normalised entropy at which a position is 50% done")
-    done_sharpness: float = Field(0.05, gt=0.0, description="logistic width of the done-probability")
+    done_sharpness: float = Field(0.05, gt=0.0,
+                                  description="logistic width of the done-probability")
     block_min: int = Field(4, ge=1)
     block_max: int = Field(32, ge=1)
     init_len: int = Field(16, ge=1, description="free-form: initial masked canvas length")
@@ -48,7 +49,8 @@ class DiffusionConfig(BaseModel):
     low_confidence: float = Field(0.1, ge=0.0, le=1.0,
                                   description="DAEDAL: insert masks where confidence is below this")
     max_expand_rounds: int = Field(8, ge=0)
-    slot_init_len: int | None = Field(None, ge=1, description="slot length at start (None: by type)")
+    slot_init_len: int | None = Field(None, ge=1,
+                                      description="slot length at start (None: by type)")
     slot_max_len: int = Field(48, ge=1, description="slot length cap before finish mode")
     max_steps: int = Field(1024, ge=1)
     end_token_id: int | None = Field(None, description="slot/sequence filler; None: eos, pad, sep")
@@ -184,10 +186,11 @@ def block_boundary(r: torch.Tensor, block_min: int, block_max: int) -> int:
 def commit_count(r_masked: torch.Tensor) -> int:
     """Tokens to commit this step: the expected number of resolved masked positions in the
     block, ``max(1, round(sum r_i))``."""
-    return max(1, int(math.floor(float(r_masked.sum()) + 0.5)))
+    return max(1, math.floor(float(r_masked.sum()) + 0.5))
 
 
-def select_commits(conf: torch.Tensor, score: torch.Tensor, k: int, threshold: float) -> torch.Tensor:
+def select_commits(conf: torch.Tensor, score: torch.Tensor, k: int,
+                   threshold: float) -> torch.Tensor:
     """Indices to commit among N candidates: all with ``conf >= threshold``, topped up to ``k`` by
     ``score`` (always at least one); [N] -> [M] sorted ascending."""
     chosen = conf >= threshold

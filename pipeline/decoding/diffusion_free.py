@@ -15,8 +15,8 @@ The loop, one model call per step:
 5. **Stopping**: once an end token is committed, every position after it becomes the end token;
    decoding stops when no masks remain. The output is the tokens before the first end token.
 
-Constraints (a ``Matcher``) need left-to-right commits; that lives in ``pipeline.decoding.diffusion``
-(a whole-output slot), not here.
+Constraints (a ``Matcher``) need left-to-right commits; that lives in
+``pipeline.decoding.diffusion`` (a whole-output slot), not here.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ SPECIAL, CONT, PUNCT, WORD = 0, 1, 2, 3
 _NUMBER_RE = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?")
 _INTEGER_RE = re.compile(r"-?(0|[1-9]\d*)")
 _NUMBER_CHARS = set("0123456789-+.eE")
+_SKIP_RE = re.compile(r"\[unused\d+\]|<0x[0-9A-Fa-f]{2}>|<.*>")
 
 
 @lru_cache(maxsize=1)
@@ -84,7 +85,7 @@ class TokenTexts:
         self.kind: list[int] = [SPECIAL] * n
         bd = _byte_decoder() if self.family == "bytelevel" else None
         for tok, i in vocab.items():
-            if i in special or i >= n or re.fullmatch(r"\[unused\d+\]|<0x[0-9A-Fa-f]{2}>|<.*>", tok):
+            if i in special or i >= n or _SKIP_RE.fullmatch(tok):
                 continue
             if self.family == "wordpiece":
                 if tok.startswith("##") and len(tok) > 2:
