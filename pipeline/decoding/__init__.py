@@ -1,0 +1,33 @@
+"""JSON-schema-constrained decoding, speculative decoding and draft-vocabulary trimming.
+
+Public entry points: :func:`compile_schema` (schema + tokenizer → :class:`Matcher`),
+:class:`JsonSchemaLogitsProcessor` (for ``model.generate``), :func:`generate_json` (our own
+gpt-fast-style loop with forced tokens), :func:`speculative_generate` (draft + target).
+Imports are lazy so ``import pipeline.decoding`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.decoding.types import Matcher
+
+_LAZY = {
+    "compile_schema": "pipeline.decoding.backends",
+    "TokenRejectedError": "pipeline.decoding.backends",
+    "JsonSchemaLogitsProcessor": "pipeline.decoding.processor",
+    "generate_json": "pipeline.decoding.generate",
+    "generate": "pipeline.decoding.generate",
+    "JsonResult": "pipeline.decoding.generate",
+    "speculative_generate": "pipeline.decoding.speculative",
+}
+
+__all__ = ["Matcher", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(name)

@@ -1,0 +1,256 @@
+"""Load, check and normalise a JSON Schema before any backend sees it.
+
+What it does: parse a schema given as a dict, a JSON string or a file path; require a JSON object;
+check it against its meta-schema (Draft-7 or 2020-12, chosen by ``$schema``, 2020-12 by default);
+inline local ``$ref`` pointers (``#/definitions/..``, ``#/$defs/..``, any JSON pointer) unless they
+are recursive; rewrite Draft-7 tuple ``items: [...]`` into 2020-12 ``prefixItems``; and find the
+keywords a given backend would silently ignore, so the caller can refuse the schema up front with
+an error that names the keyword. It also hashes a schema canonically (for caches).
+
+What it does not do: compile grammars (``pipeline.decoding.backends``) or fetch remote ``$ref``s
+(a non-local ``$ref`` is a :class:`SchemaError`).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from prunestack.errors import SchemaError
+
+DRAFT7 = "http://json-schema.org/draft-07/schema#"
+DRAFT2020 = "https://json-schema.org/draft/2020-12/schema"
+
+# Keywords that carry no constraint on the generated text.
+ANNOTATIONS = frozenset({
+    "$schema", "$id", "$comment", "$anchor", "$defs", "definitions", "title", "description",
+    "default", "examples", "deprecated", "readOnly", "writeOnly", "$vocabulary",
+    "contentMediaType",
+})
+# Keywords every backend implements (structure, types, enums, strings, arrays).
+CORE = frozenset({
+    "type", "properties", "required", "additionalProperties", "items", "prefixItems", "enum",
+    "const", "anyOf", "oneOf", "allOf", "$ref", "minItems", "maxItems", "minLength", "maxLength",
+    "pattern", "format",
+})
+# Keywords llguidance 1.9 implements beyond CORE.
+LLGUIDANCE_EXTRA = frozenset({
+    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
+    "minProperties", "maxProperties", "patternProperties", "unevaluatedProperties",
+    "propertyNames", "additionalItems",
+})
+# outlines-core 0.2 turns these into regexes; it ignores numeric bounds, multipleOf, uniqueItems,
+# patternProperties (REFERENCES.md), so a schema using them is refused for that backend.
+OUTLINES_FORMATS = frozenset({"date-time", "date", "time", "uuid", "uri", "email"})
+
+SUPPORTED = {
+    "llguidance": CORE | LLGUIDANCE_EXTRA | ANNOTATIONS,
+    "outlines": CORE | ANNOTATIONS,
+}
+# Keys under which a value is a map of sub-schemas / a list of sub-schemas / one sub-schema.
+_MAP_KEYS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_LIST_KEYS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_ONE_KEYS = ("items", "additionalProperties", "additionalItems", "not", "if", "then", "else",
+             "contains", "propertyNames", "unevaluatedProperties", "unevaluatedItems")
+
+
+def load_schema(schema: dict | str | Path) -> dict:
+    """A schema as a dict, from a dict, a JSON text or a path to a ``.json`` file."""
+    if isinstance(schema, Path) or (isinstance(schema, str) and not schema.lstrip().startswith(
+            ("{", "[", '"')) and len(schema) < 4096 and Path(schema).suffix == ".json"):
+        p = Path(schema)
+        if not p.is_file():
+            raise SchemaError(f"schema file not found: {p}")
+        schema = p.read_text(encoding="utf-8")
+    if isinstance(schema, str):
+        try:
+            schema = json.loads(schema)
+        except json.JSONDecodeError as exc:
+            raise SchemaError(f"schema is not valid JSON: {exc.msg} at line {exc.lineno} "
+                              f"column {exc.colno}") from exc
+    if not isinstance(schema, dict):
+        raise SchemaError(f"a JSON Schema must be a JSON object, got {type(schema).__name__}",
+                          'wrap it, e.g. {"type": "object", "properties": {...}}')
+    return schema
+
+
+def check_metaschema(schema: dict) -> str:
+    """Validate against the meta-schema named by ``$schema``; returns "7" or "2020-12"."""
+    import jsonschema
+
+    uri = str(schema.get("$schema", DRAFT2020))
+    if "draft-07" in uri or "draft-06" in uri or "draft-04" in uri:
+        cls, draft = jsonschema.Draft7Validator, "7"
+    elif "2020-12" in uri or "2019-09" in uri:
+        cls, draft = jsonschema.Draft202012Validator, "2020-12"
+    else:
+        raise SchemaError(f"unsupported $schema {uri!r}", "use Draft-7 or 2020-12")
+    err = jsonschema.exceptions.best_match(cls(cls.META_SCHEMA).iter_errors(schema))
+    if err is not None:
+        where = "/".join(str(p) for p in err.absolute_path) or "(root)"
+        raise SchemaError(f"invalid JSON Schema at {where}: {err.message}")
+    return draft
+
+
+def _pointer(root: dict, ref: str) -> Any:
+    if not ref.startswith("#"):
+        raise SchemaError(f"$ref {ref!r} is not local", "only '#/...' references are resolved")
+    node: Any = root
+    for raw in ref[1:].lstrip("/").split("/") if ref != "#" else []:
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise SchemaError(f"$ref {ref!r} points nowhere (no {part!r})")
+    return node
+
+
+def resolve_refs(schema: dict) -> dict:
+    """Inline every local ``$ref``; a recursive reference stays a ``$ref`` (backends handle it).
+    Sibling keywords next to ``$ref`` are merged over the target (2020-12 semantics)."""
+    root = schema
+
+    def walk(node: Any, stack: tuple[str, ...]) -> Any:
+        if isinstance(node, list):
+            return [walk(x, stack) for x in node]
+        if not isinstance(node, dict):
+            return node
+        if isinstance(node.get("$ref"), str):
+            ref = node["$ref"]
+            if ref in stack:
+                return dict(node)  # recursive: keep the pointer
+            target = walk(_pointer(root, ref), (*stack, ref))
+            if not isinstance(target, dict):
+                return target
+            rest = {k: walk(v, stack) for k, v in node.items() if k != "$ref"}
+            return {**target, **rest}
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            if k in ("enum", "const", "default", "examples"):
+                out[k] = v
+            elif k in _MAP_KEYS and isinstance(v, dict):
+                out[k] = {name: walk(sub, stack) for name, sub in v.items()}
+            else:
+                out[k] = walk(v, stack)
+        return out
+
+    out = walk(schema, ())
+    # keep definitions only if a recursive $ref still needs them
+    body = {k: v for k, v in out.items() if k not in ("$defs", "definitions")}
+    if "$ref" not in json.dumps(body):
+        out.pop("$defs", None)
+        out.pop("definitions", None)
+    return out
+
+
+def normalise_draft7(node: Any) -> Any:
+    """Draft-7 tuple ``items: [a, b], additionalItems: c`` → ``prefixItems: [a, b], items: c``."""
+    if isinstance(node, list):
+        return [normalise_draft7(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: (v if k in ("enum", "const", "default", "examples") else normalise_draft7(v))
+           for k, v in node.items()}
+    if isinstance(out.get("items"), list):
+        out["prefixItems"] = out.pop("items")
+        if "additionalItems" in out:
+            out["items"] = out.pop("additionalItems")
+        else:
+            out["items"] = True
+    return out
+
+
+def keywords(node: Any) -> set[str]:
+    """Every keyword used anywhere in a schema (property names are not keywords)."""
+    found: set[str] = set()
+    if isinstance(node, list):
+        for x in node:
+            found |= keywords(x)
+        return found
+    if not isinstance(node, dict):
+        return found
+    for k, v in node.items():
+        found.add(k)
+        if k in _MAP_KEYS and isinstance(v, dict):
+            for sub in v.values():
+                found |= keywords(sub)
+        elif k in _LIST_KEYS or k in _ONE_KEYS:
+            found |= keywords(v)
+    return found
+
+
+def formats(node: Any) -> set[str]:
+    if isinstance(node, list):
+        return set().union(*(formats(x) for x in node)) if node else set()
+    if not isinstance(node, dict):
+        return set()
+    found = {node["format"]} if isinstance(node.get("format"), str) else set()
+    for k, v in node.items():
+        if k in ("enum", "const", "default", "examples"):
+            continue
+        if k in _MAP_KEYS and isinstance(v, dict):
+            found |= formats(list(v.values()))
+        elif isinstance(v, (dict, list)):
+            found |= formats(v)
+    return found
+
+
+def unsupported_keywords(schema: dict, backend: str) -> list[str]:
+    """Keywords (and ``format: x`` values) that ``backend`` cannot enforce, sorted."""
+    bad = sorted(keywords(schema) - SUPPORTED[backend])
+    if backend == "outlines":
+        bad += [f"format: {f}" for f in sorted(formats(schema) - OUTLINES_FORMATS)]
+    return bad
+
+
+def close_objects(node: Any, in_all_of: bool = False) -> Any:
+    """Add ``additionalProperties: false`` to object schemas that list ``properties`` and say
+    nothing about extra keys (not inside ``allOf``, where it would change the meaning). Output
+    valid for the closed schema is valid for the original; it stops a decoder inventing keys."""
+    if isinstance(node, list):
+        return [close_objects(x, in_all_of) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for k, v in node.items():
+        if k in ("enum", "const", "default", "examples"):
+            out[k] = v
+        elif k in _MAP_KEYS and isinstance(v, dict):
+            out[k] = {name: close_objects(sub) for name, sub in v.items()}
+        else:
+            out[k] = close_objects(v, k == "allOf")
+    if ("properties" in out and not in_all_of and "additionalProperties" not in out
+            and "patternProperties" not in out and "unevaluatedProperties" not in out):
+        out["additionalProperties"] = False
+    return out
+
+
+def prepare_schema(schema: dict | str | Path, strict_objects: bool = True) -> dict:
+    """Load, meta-validate, inline refs and normalise: the form every backend compiles.
+    ``strict_objects`` closes objects to their listed properties (see :func:`close_objects`)."""
+    raw = load_schema(schema)
+    draft = check_metaschema(raw)
+    out = resolve_refs(raw)
+    if draft == "7":
+        out = normalise_draft7(out)
+        out["$schema"] = DRAFT2020
+    return close_objects(out) if strict_objects else out
+
+
+def schema_hash(schema: dict) -> str:
+    canon = json.dumps(schema, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canon.encode()).hexdigest()[:24]
+
+
+def validator_for(schema: dict) -> Any:
+    """A jsonschema validator (with format checks) for the *original* schema."""
+    import jsonschema
+
+    raw = copy.deepcopy(schema)
+    cls = jsonschema.validators.validator_for(raw, default=jsonschema.Draft202012Validator)
+    return cls(raw, format_checker=cls.FORMAT_CHECKER)
