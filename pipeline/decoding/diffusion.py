@@ -90,6 +90,7 @@ class DiffusionResult:
     expansions: int = 0
     insertions: int = 0
     slots: dict[str, str] = field(default_factory=dict)
+    slot_tokens: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _resolve(schema: Any, root: dict) -> Any:
@@ -368,6 +369,7 @@ def generate_json_diffusion(model: Any, tokenizer: Any, prompt: str, schema: dic
     res.model_calls = pred.calls - calls0
     res.tokens = sum(len(s.ids) for s in slots)
     res.slots = {s.spec.path: s.text() for s in slots}
+    res.slot_tokens = {s.spec.path: list(s.ids) for s in slots}
     try:
         res.value = json.loads(res.text)
         jsonschema.validate(res.value, schema)

@@ -5,7 +5,8 @@ JSON, and a way to turn the committed tokens back into JSON text. Both must agre
 token stands for, and that depends on the tokenizer family:
 
 - **WordPiece** (BERT, MiniLM): ``##x`` continues the previous word; a word token after another
-  word needs a space; BERT splits punctuation into its own tokens, which attach without spaces.
+  word needs a space; BERT splits punctuation into its own tokens, which attach without spaces;
+  a ``##`` token only follows a word or another ``##`` token (never starts a value).
   (So ``"new york"`` round-trips, ``"a, b"`` comes back as ``"a,b"``: WordPiece loses that space.)
 - **SentencePiece / Metaspace** (Llama, Mistral, LLaDA): ``▁`` is a space; byte-fallback
   tokens ``<0xNN>`` are not used in values.
@@ -220,12 +221,15 @@ class LeafMatcher:
             return cached
         text, prev = self._stack[-1]
         out = torch.zeros(self.vocab_size, dtype=torch.bool)  # [V]
-        if not self._complete(text) or self.kind in ("integer", "number"):
+        if not (self.kind == "string" and self._complete(text)):  # a closed string takes nothing
             tt = self.texts
             numeric = self.kind in ("integer", "number")
             lit_chars = set("".join(self.literals or [])) | {" "}
+            cont_ok = prev in (WORD, CONT)
             for i in tt.numeric_ids if numeric else tt.valid_ids:
                 if self.kind == "lit" and not set(tt.text[i]) <= lit_chars:
+                    continue
+                if tt.kind[i] == CONT and not cont_ok:
                     continue
                 if self._viable(text + tt.piece(i, prev)):
                     out[i] = True
@@ -235,11 +239,12 @@ class LeafMatcher:
     def advance(self, token_id: int) -> None:
         text, prev = self._stack[-1]
         new = text + self.texts.piece(token_id, prev)
-        if self.texts.kind[token_id] == SPECIAL or not self._viable(new) or (
-                self._complete(text) and self.kind not in ("integer", "number")):
+        kind = self.texts.kind[token_id]
+        bad_kind = kind == SPECIAL or (kind == CONT and prev not in (WORD, CONT))
+        if bad_kind or not self._viable(new):
             raise SchemaError(f"token {token_id} ({self.texts.text[token_id]!r}) not allowed "
                               f"after {text!r}")
-        self._stack.append((new, self.texts.kind[token_id]))
+        self._stack.append((new, kind))
 
     def rollback(self, n: int) -> None:
         if n < 0 or n > len(self._stack) - 1:
