@@ -52,11 +52,12 @@ from pipeline.decoding.diffusion_core import (
     token_scores,
 )
 from pipeline.decoding.diffusion_free import FreeResult, diffuse
-from pipeline.decoding.diffusion_text import LeafMatcher, TokenTexts, is_leaf_schema
-from prunestack.errors import PrunestackError, SchemaError
+from pipeline.decoding.diffusion_text import LeafMatcher, TokenTexts, is_leaf_schema, token_texts
+from prunestack.errors import PrunestackError, SchemaError, TooLargeError
 
 __all__ = ["DiffusionConfig", "DiffusionDecodingError", "DiffusionResult", "FreeResult",
-           "SlotSpec", "build_skeleton", "diffuse", "generate_json_diffusion", "make_predictor"]
+           "SlotSpec", "build_skeleton", "diffuse", "generate_json_diffusion",
+           "initial_slot_length", "make_predictor"]
 
 _INIT_LEN = {"boolean": 1, "null": 1, "integer": 2, "number": 3, "string": 4}
 _OBJECT_ONLY = {"type", "properties", "required", "additionalProperties", "title", "description",
@@ -192,7 +193,8 @@ def _slot_matcher(spec: SlotSpec, root: dict, tokenizer: Any, texts: TokenTexts,
     return compile_schema(sub, tokenizer)
 
 
-def _init_len(spec: SlotSpec, texts: TokenTexts, tokenizer: Any, cfg: DiffusionConfig) -> int:
+def initial_slot_length(spec: SlotSpec, tokenizer: Any, cfg: DiffusionConfig) -> int:
+    """Cells a slot starts with: ``slot_init_len``, else by type (enum: its longest value)."""
     if cfg.slot_init_len is not None:
         return min(cfg.slot_init_len, cfg.slot_max_len)
     s = spec.schema
@@ -218,18 +220,21 @@ def _constrained(logits: torch.Tensor, slot: _Slot, end_id: int) -> tuple[torch.
     return probs, allowed
 
 
-def _finish_token(probs: torch.Tensor, slot: _Slot, end_id: int) -> int:
-    """Finish mode: the likeliest allowed token that makes the value complete, else the top one."""
+def _finish_token(probs: torch.Tensor, slot: _Slot, end_id: int, closing: list[int]) -> int:
+    """Finish mode: the likeliest allowed token that makes the value complete; else the likeliest
+    allowed closing token (only ``"]}``); else the likeliest allowed token."""
     if slot.matcher.is_accepting():
         return end_id
     top = probs.topk(min(64, int((probs > 0).sum()))).indices.tolist()
-    for t in top:
+    close = [t for t in closing if float(probs[t]) > 0]
+    close.sort(key=lambda t: -float(probs[t]))
+    for t in sorted(set(top) | set(close), key=lambda t: -float(probs[t])):
         slot.matcher.advance(t)
         ok = slot.matcher.is_accepting()
         slot.matcher.rollback(1)
         if ok:
             return int(t)
-    return int(top[0])
+    return int(close[0] if close else top[0])
 
 
 def generate_json_diffusion(model: Any, tokenizer: Any, prompt: str, schema: dict, *,
@@ -254,7 +259,7 @@ def generate_json_diffusion(model: Any, tokenizer: Any, prompt: str, schema: dic
         raise SchemaError("prompt must be a string")
     pred = make_predictor(model, tokenizer, kind)
     end_id = end_token(tokenizer, cfg.end_token_id)
-    texts = TokenTexts(tokenizer)
+    texts = token_texts(tokenizer)
     skeleton = build_skeleton(schema)
     segs: list[list[int] | _Slot] = []
     for seg in skeleton:
@@ -262,7 +267,7 @@ def generate_json_diffusion(model: Any, tokenizer: Any, prompt: str, schema: dic
             segs.append(list(tokenizer(seg, add_special_tokens=False)["input_ids"]))
         else:
             m = _slot_matcher(seg, schema, tokenizer, texts, backend)
-            segs.append(_Slot(seg, m, _init_len(seg, texts, tokenizer, cfg), texts, tokenizer,
+            segs.append(_Slot(seg, m, initial_slot_length(seg, tokenizer, cfg), texts, tokenizer,
                               pred.mask_id))
     slots = [s for s in segs if isinstance(s, _Slot)]
     prefix = list(tokenizer(prompt)["input_ids"])
@@ -271,8 +276,14 @@ def generate_json_diffusion(model: Any, tokenizer: Any, prompt: str, schema: dic
     calls0 = pred.calls
     res = DiffusionResult(text="", value=None, model_calls=0, tokens=0, steps=0)
 
-    def budget() -> int:
-        return max_new_tokens - sum(len(s.cells) for s in slots)
+    fixed = len(prefix) + len(suffix) + sum(len(s) for s in segs if not isinstance(s, _Slot))
+    max_pos = getattr(getattr(pred.model, "config", None), "max_position_embeddings", None)
+    max_pos = int(max_pos) if isinstance(max_pos, int) and not isinstance(max_pos, bool) else None
+
+    def budget() -> int:  # slot cells we may still add: token budget and model positions
+        used = sum(len(s.cells) for s in slots)
+        room = max_new_tokens - used
+        return room if max_pos is None else min(room, max_pos - fixed - used)
 
     def grow(slot: _Slot, n: int) -> bool:
         n = min(n, budget())
@@ -292,9 +303,12 @@ def generate_json_diffusion(model: Any, tokenizer: Any, prompt: str, schema: dic
         ids += suffix
         return pred(torch.tensor([ids]))[0], start  # [L, V]
 
+    if max_pos is not None and fixed + sum(len(s.cells) for s in slots) > max_pos:
+        raise TooLargeError(f"prompt + skeleton need {fixed + sum(len(s.cells) for s in slots)} "
+                            f"positions; the model has {max_pos}", "shorten the prompt")
     if budget() < 0:
-        raise DiffusionDecodingError(f"the skeleton needs {max_new_tokens - budget()} slot cells, "
-                                     f"more than max_new_tokens={max_new_tokens}")
+        raise DiffusionDecodingError(f"the skeleton needs {sum(len(s.cells) for s in slots)} slot "
+                                     f"cells, more than max_new_tokens={max_new_tokens}")
     logits: torch.Tensor | None = None
     start: dict[int, int] = {}
     for _ in range(cfg.max_expand_rounds + 1 if cfg.parallel else 0):  # DAEDAL initial length
@@ -328,7 +342,7 @@ def generate_json_diffusion(model: Any, tokenizer: Any, prompt: str, schema: dic
                     continue
                 probs, allowed = _constrained(logits[start[id(s)] + s.frontier], s, end_id)
                 if len(s.cells) > cfg.slot_max_len:  # finish mode
-                    s.commit(_finish_token(probs, s, end_id), end_id)
+                    s.commit(_finish_token(probs, s, end_id, texts.closing_ids), end_id)
                     break
                 tok, conf, score = token_scores(probs[None], cfg.remasking)
                 if cfg.parallel and float(conf[0]) >= cfg.threshold:
@@ -358,7 +372,8 @@ def generate_json_diffusion(model: Any, tokenizer: Any, prompt: str, schema: dic
                 if not grow(s, min(cfg.expand_by, room) if room > 0 else 1):
                     raise DiffusionDecodingError(
                         f"slot {s.spec.path} is incomplete ({s.text()!r}) after "
-                        f"max_new_tokens={max_new_tokens} cells", "raise max_new_tokens")
+                        f"max_new_tokens={max_new_tokens} cells or the model's positions",
+                        "raise max_new_tokens")
                 res.expansions += 1
         res.commits_per_step.append(committed)
         res.steps += 1

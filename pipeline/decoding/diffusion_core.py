@@ -169,15 +169,17 @@ def done_probability(h: torch.Tensor, centre: float, sharpness: float) -> torch.
 def block_boundary(r: torch.Tensor, block_min: int, block_max: int) -> int:
     """Length of the next block from done-probabilities ``r`` [n] of the positions after the
     decoded prefix: the MAP change point ``b`` maximising
-    ``prod_{i<b} r_i * (1 - r_b)`` over ``b`` in [block_min, block_max] (``1 - r_n`` := 1 at the
-    end of the canvas), i.e. "the span [0, b) is done and position b is not"."""
+    ``prod_{i<b} r_i * (1 - r_b)`` over ``b`` in [block_min, min(block_max, n)], where the factor
+    ``1 - r_b`` is 1 at the upper end (a block cut by ``block_max`` or by the end of the canvas),
+    i.e. "the span [0, b) is done and position b is not"."""
     n = int(r.shape[0])
     if n <= block_min:
         return n
+    hi = min(block_max, n)
     logr = torch.log(r.clamp(1e-9, 1.0))
     cum = torch.cat([torch.zeros(1), logr.cumsum(0)])  # [n + 1]: log prod_{i<b} r_i
     not_done = torch.cat([torch.log((1 - r).clamp(1e-9, 1.0)), torch.zeros(1)])  # [n + 1]
-    hi = min(block_max, n)
+    not_done[hi] = 0.0
     cand = torch.arange(block_min, hi + 1)
     score = cum[cand] + not_done[cand]
     return int(cand[int(score.argmax())])

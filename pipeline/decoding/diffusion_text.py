@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+import weakref
 from functools import lru_cache
 from typing import Any
 
@@ -108,6 +109,10 @@ class TokenTexts:
             if not self.text[i] or any(ord(c) < 32 for c in self.text[i]):
                 self.kind[i] = SPECIAL
         self.valid_ids = [i for i in range(n) if self.kind[i] != SPECIAL]
+        # tokens made only of closing characters: what finish mode tries first
+        self.closing_ids = [i for i in self.valid_ids
+                            if self.text[i].strip() and set(self.text[i].strip()) <= set('"]}')]
+        self.mask_cache: dict[Any, torch.Tensor] = {}  # shared by LeafMatchers over this vocab
         self.numeric_ids = [i for i in self.valid_ids
                             if set(self.text[i]) <= _NUMBER_CHARS | {" "}]
 
@@ -126,6 +131,20 @@ class TokenTexts:
             out.append(self.piece(t, prev))
             prev = self.kind[t]
         return "".join(out)
+
+
+_TEXTS_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def token_texts(tokenizer: Any) -> TokenTexts:
+    """``TokenTexts(tokenizer)``, built once per tokenizer object."""
+    try:
+        cached = _TEXTS_CACHE.get(tokenizer)
+    except TypeError:  # not weak-referenceable
+        return TokenTexts(tokenizer)
+    if cached is None:
+        cached = _TEXTS_CACHE[tokenizer] = TokenTexts(tokenizer)
+    return cached
 
 
 def is_leaf_schema(schema: dict) -> bool:
@@ -167,7 +186,8 @@ class LeafMatcher:
         self.min_len = int(schema.get("minLength", 0))
         self.max_len = schema.get("maxLength")
         self._stack: list[tuple[str, int]] = [("", SPECIAL)]  # (value text, prev token kind)
-        self._mask_cache: dict[Any, torch.Tensor] = {}
+        self._mask_cache = texts.mask_cache
+        self._schema_key = json.dumps(schema, sort_keys=True)
 
     # -- text-level checks
     def _viable(self, text: str) -> bool:
@@ -211,8 +231,8 @@ class LeafMatcher:
         s = text.lstrip(" ")
         if self.kind == "string" and s.startswith('"') and not s[1:].endswith('"') and len(s) > 0:
             count = len(s) - 1 if (self.max_len is not None or self.min_len) else -1
-            return ("str", count, prev)
-        return ("t", text, prev)
+            return (self._schema_key, "str", count, prev)
+        return (self._schema_key, "t", text, prev)
 
     def mask(self) -> torch.Tensor:
         key = self._key()

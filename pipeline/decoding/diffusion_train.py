@@ -28,8 +28,8 @@ from pipeline.decoding.diffusion_core import end_token
 
 NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
          "mallory", "oscar"]
-CITIES = ["paris", "london", "rome", "berlin", "madrid", "tokyo", "oslo", "vienna", "new york",
-          "los angeles", "san jose", "hong kong"]
+CITIES = ["paris", "london", "rome", "berlin", "madrid", "tokyo", "oslo", "vienna", "lisbon",
+          "dublin", "prague", "cairo"]
 KV_SCHEMA: dict = {
     "type": "object",
     "properties": {"name": {"type": "string"}, "age": {"type": "integer", "minimum": 0},
@@ -47,7 +47,7 @@ def kv_tokenizer(folder: str | Path) -> Any:
     out.mkdir(parents=True, exist_ok=True)
     words = sorted({w for c in CITIES for w in c.split()} | set(NAMES))
     vocab = (["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list('{}":,.-')
-             + ["name", "age", "city"] + words + [str(d) for d in range(10)]
+             + ["name", "age", "city"] + words + [str(d) for d in range(100)]
              + [f"##{d}" for d in range(10)])
     (out / "vocab.txt").write_text("\n".join(vocab) + "\n")
     (out / "tokenizer_config.json").write_text(json.dumps(
@@ -104,9 +104,13 @@ def skeleton_canvas(encoded: tuple[list[int], list[list[int] | None], list[list[
 
 def train_skeleton_mlm(model: Any, tokenizer: Any, examples: list[tuple[str, Any]], schema: dict,
                        *, steps: int = 300, batch_size: int = 32, lr: float = 3e-3,
-                       max_pad: int = 10, seed: int = 0, end_token_id: int | None = None,
-                       progress: bool = False) -> list[float]:
-    """Train ``model`` (HF masked LM, in place) on skeleton canvases; returns the loss per step."""
+                       max_pad: int = 10, slot_lengths: list[int] | None = None, seed: int = 0,
+                       end_token_id: int | None = None, progress: bool = False) -> list[float]:
+    """Train ``model`` (HF masked LM, in place) on skeleton canvases; returns the loss per step.
+
+    Each slot holds its value then end tokens: 0..``max_pad`` of them, or, with ``slot_lengths``,
+    as many as fill the slot to that length (the decoder's initial slot lengths, see
+    ``pipeline.decoding.diffusion.initial_slot_length``)."""
     from tqdm import tqdm
 
     rng = random.Random(seed)
@@ -123,7 +127,11 @@ def train_skeleton_mlm(model: Any, tokenizer: Any, examples: list[tuple[str, Any
         rows, spans_all = [], []
         for _ in range(batch_size):
             enc = rng.choice(encoded)
-            ids, spans = skeleton_canvas(enc, [rng.randint(0, max_pad) for _ in enc[2]], end_id)
+            if slot_lengths is not None:
+                pads = [max(0, n - len(v)) for n, v in zip(slot_lengths, enc[2], strict=True)]
+            else:
+                pads = [rng.randint(0, max_pad) for _ in enc[2]]
+            ids, spans = skeleton_canvas(enc, pads, end_id)
             rows.append(ids)
             spans_all.append(spans)
         width = max(len(r) for r in rows)

@@ -102,7 +102,7 @@ def test_remasking_scores_rank_differently():
 def test_config_rejects_bad_options():
     with pytest.raises(ConfigError, match="threshold"):
         make_config({"threshold": 1.5})
-    with pytest.raises(ConfigError, match="extra"):
+    with pytest.raises(ConfigError, match="thresold: Extra"):
         make_config({"thresold": 0.5})
     with pytest.raises(ConfigError, match="block_min"):
         make_config({"block_min": 9, "block_max": 4})
@@ -161,7 +161,8 @@ def test_uncertain_model_commits_one_token_per_step():
     res = _run(target, lambda j: 0.5, init_len=8, eos_threshold=0.0)
     assert res.commits_per_step == [1] * res.steps
     assert res.ids == target and res.insertions == 0
-    assert res.model_calls == res.steps + 1  # probe + one call per step (canvas changed)
+    # one call per step: the length probe's logits serve the first step (canvas unchanged)
+    assert res.model_calls == res.steps == len(target) + 1
 
 
 def test_posterior_commit_count_without_threshold_hits():
@@ -175,11 +176,12 @@ def test_posterior_commit_count_without_threshold_hits():
 
 
 def test_very_low_confidence_inserts_masks():
-    target = list(range(10, 16))
+    target = list(range(10, 22))  # longer than the canvas: no end token in the first step
     res = _run(target, lambda j: 0.99 if j != 3 else 0.03, init_len=8, eos_threshold=0.0,
                max_new_tokens=40)
-    assert res.insertions >= 1
-    assert res.canvas_len > 8 and res.canvas_len <= 40
+    assert res.commits_per_step[0] == 7  # everything but the very-low-confidence position
+    assert res.insertions >= 1  # ... which became expand_by=8 masks
+    assert 8 + 7 <= res.canvas_len <= 40
 
 
 def test_autoregressive_mode_is_one_token_per_call():

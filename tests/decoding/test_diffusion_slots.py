@@ -52,14 +52,14 @@ def _bert(vocab: int, seed: int):
                                       max_position_embeddings=512)).eval()
 
 
-@pytest.mark.parametrize("parallel", [True, False])
-@pytest.mark.parametrize("seed", [0, 1])
-@pytest.mark.parametrize("schema", SCHEMAS, ids=["person", "mixed", "integer"])
+@pytest.mark.parametrize(("schema", "seed", "parallel"), [
+    (SCHEMAS[0], 0, True), (SCHEMAS[0], 1, False), (SCHEMAS[1], 2, True), (SCHEMAS[1], 3, False),
+    (SCHEMAS[2], 4, True)], ids=["person-par", "person-ar", "mixed-par", "mixed-ar", "integer"])
 def test_random_model_outputs_validate_and_respect_slot_constraints(tok, texts, schema, seed,
                                                                     parallel):
     model = _bert(len(tok), seed)
     res = generate_json_diffusion(model, tok, "name: alice age: 31", schema, parallel=parallel,
-                                  slot_max_len=6, remasking=["margin", "entropy"][seed])
+                                  slot_max_len=6, remasking=["margin", "entropy"][seed % 2])
     jsonschema.validate(res.value, schema)
     specs = {s.path: s for s in build_skeleton(schema) if not isinstance(s, str)}
     assert set(res.slot_tokens) == set(specs)
