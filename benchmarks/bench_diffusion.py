@@ -29,8 +29,9 @@ from pipeline.decoding.diffusion import generate_json_diffusion
 from pipeline.decoding.diffusion_train import (
     KV_SCHEMA,
     kv_example,
+    kv_slot_lengths,
     kv_tokenizer,
-    tiny_bert,
+    tiny_kv_model,
     train_skeleton_mlm,
 )
 
@@ -46,10 +47,10 @@ def run(steps: int, n_test: int, seed: int = 0) -> dict:
     train = [kv_example(rng) for _ in range(3000)]
     test_rng = random.Random(seed + 1000)
     test = [kv_example(test_rng) for _ in range(n_test)]
-    model = tiny_bert(len(tok), seed=seed)
+    model = tiny_kv_model(len(tok), seed=seed)
     t0 = time.perf_counter()
     losses = train_skeleton_mlm(model, tok, train, KV_SCHEMA, steps=steps, seed=seed,
-                                progress=True)
+                                slot_lengths=kv_slot_lengths(tok), progress=True)
     train_s = time.perf_counter() - t0
     rows = {}
     for mode, opts in MODES.items():
@@ -109,7 +110,7 @@ def main() -> None:
     from rich.table import Table
 
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
-    steps = int(os.environ.get("BENCH_DIFFUSION_STEPS", "1500"))
+    steps = int(os.environ.get("BENCH_DIFFUSION_STEPS", "600"))
     n_test = int(os.environ.get("BENCH_DIFFUSION_N", "100"))
     result = run(steps, n_test)
     _write(result, Path("reports"))

@@ -14,6 +14,7 @@ from pipeline.decoding.diffusion import generate_json_diffusion
 from pipeline.decoding.diffusion_train import (
     KV_SCHEMA,
     kv_example,
+    kv_slot_lengths,
     kv_tokenizer,
     tiny_kv_model,
     train_skeleton_mlm,
@@ -27,7 +28,8 @@ def trained(tmp_path_factory):
     rng = random.Random(0)
     train = [kv_example(rng) for _ in range(2000)]
     model = tiny_kv_model(len(tok), seed=0)
-    losses = train_skeleton_mlm(model, tok, train, KV_SCHEMA, steps=TRAIN_STEPS, seed=0)
+    losses = train_skeleton_mlm(model, tok, train, KV_SCHEMA, steps=TRAIN_STEPS, seed=0,
+                                slot_lengths=kv_slot_lengths(tok))
     return tok, model, losses
 
 
@@ -61,14 +63,14 @@ def test_parallel_infill_needs_fewer_calls_than_autoregressive(trained):
     par = generate_json_diffusion(model, tok, prompt, KV_SCHEMA)
     ar = generate_json_diffusion(model, tok, prompt, KV_SCHEMA, parallel=False)
     assert par.value == value == ar.value
-    assert ar.model_calls == ar.steps >= par.tokens - 3  # one call per token (forced ones free)
+    assert ar.model_calls == ar.steps  # one call per model-chosen token (forced ones are free)
     assert par.model_calls < ar.model_calls
     assert max(par.commits_per_step) > 1  # several tokens committed in one step
 
 
 def test_prompt_drives_the_output(trained):
     tok, model, _ = trained
-    a = generate_json_diffusion(model, tok, "name: bob age: 42 city: new york", KV_SCHEMA)
+    a = generate_json_diffusion(model, tok, "name: bob age: 42 city: dublin", KV_SCHEMA)
     b = generate_json_diffusion(model, tok, "name: judy age: 7 city: oslo", KV_SCHEMA)
-    assert a.value == {"name": "bob", "age": 42, "city": "new york"}
+    assert a.value == {"name": "bob", "age": 42, "city": "dublin"}
     assert b.value == {"name": "judy", "age": 7, "city": "oslo"}
