@@ -28,7 +28,12 @@ from typing import Any
 
 import torch
 
-from pipeline.decoding.schema import prepare_schema, schema_hash, unsupported_keywords
+from pipeline.decoding.schema import (
+    formats_as_patterns,
+    prepare_schema,
+    schema_hash,
+    unsupported_keywords,
+)
 from pipeline.decoding.types import Matcher
 from pipeline.decoding.vocab import (
     eos_id,
@@ -208,7 +213,7 @@ def _compile_outlines(schema: dict, tokenizer: Any) -> Any:
     from outlines_core.json_schema import build_regex_from_schema
 
     try:
-        regex = build_regex_from_schema(json.dumps(schema), "")
+        regex = build_regex_from_schema(json.dumps(formats_as_patterns(schema)), "")
         return Index(regex, outlines_vocabulary(tokenizer))
     except Exception as exc:  # outlines-core raises ValueError / its own types
         raise SchemaError(f"outlines-core cannot compile the schema: {exc}") from exc

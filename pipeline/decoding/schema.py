@@ -44,7 +44,9 @@ LLGUIDANCE_EXTRA = frozenset({
 })
 # outlines-core 0.2 turns these into regexes; it ignores numeric bounds, multipleOf, uniqueItems,
 # patternProperties (REFERENCES.md), so a schema using them is refused for that backend.
-OUTLINES_FORMATS = frozenset({"date-time", "date", "time", "uuid", "uri", "email"})
+# Formats sent to outlines as our own ASCII patterns (``formats_as_patterns``). Its "uri" and
+# "email" regexes admit an unescaped '"' inside the JSON string (invalid JSON), so are refused.
+OUTLINES_FORMATS = frozenset({"date-time", "date", "time", "uuid"})
 
 SUPPORTED = {
     "llguidance": CORE | LLGUIDANCE_EXTRA | ANNOTATIONS,
@@ -122,6 +124,13 @@ def resolve_refs(schema: dict) -> dict:
             return node
         if isinstance(node.get("$ref"), str):
             ref = node["$ref"]
+            seen, hop = {ref}, _pointer(root, ref)
+            while isinstance(hop, dict) and set(hop) == {"$ref"}:  # a chain of bare pointers
+                if hop["$ref"] in seen:
+                    raise SchemaError(f"$ref cycle with no content at {ref!r}",
+                                      "a schema that only refers to itself describes nothing")
+                seen.add(hop["$ref"])
+                hop = _pointer(root, hop["$ref"])
             if ref in stack:
                 return dict(node)  # recursive: keep the pointer
             target = walk(_pointer(root, ref), (*stack, ref))
@@ -254,3 +263,74 @@ def validator_for(schema: dict) -> Any:
     raw = copy.deepcopy(schema)
     cls = jsonschema.validators.validator_for(raw, default=jsonschema.Draft202012Validator)
     return cls(raw, format_checker=cls.FORMAT_CHECKER)
+
+
+_FORMAT_BYTES = {"date-time": 25, "date": 10, "time": 14, "uuid": 36, "email": 8, "uri": 12,
+                 "ipv4": 15, "ipv6": 39, "hostname": 8, "duration": 8}
+
+
+def closing_budget(node: Any, depth: int = 0) -> int:
+    """A conservative byte count to finish *any* partly written instance of ``node`` by the
+    shortest route: every property (optional ones may already be open), the largest ``anyOf``
+    branch, ``minItems`` items plus one open item, formats at full length. A token is at least
+    one byte, so this many tokens always suffice once the decoder only closes."""
+    if depth > 8 or not isinstance(node, dict):
+        return 8
+    if "const" in node:
+        return len(json.dumps(node["const"]))
+    if "enum" in node:
+        return max((len(json.dumps(v)) for v in node["enum"]), default=4)
+    branches = [b for k in ("anyOf", "oneOf", "allOf") for b in node.get(k, [])]
+    if branches:
+        inner = [closing_budget(b, depth + 1) for b in branches]
+        return sum(inner) if "allOf" in node else max(inner)
+    t = node.get("type")
+    types = t if isinstance(t, list) else [t]
+    sizes = []
+    for ty in types:
+        if ty == "object" or (ty is None and "properties" in node):
+            props = node.get("properties", {})
+            sizes.append(2 + sum(len(json.dumps(k)) + 2 + closing_budget(v, depth + 1)
+                                 for k, v in props.items()))
+        elif ty == "array" or (ty is None and ("items" in node or "prefixItems" in node)):
+            item = closing_budget(node.get("items", {}), depth + 1) if isinstance(
+                node.get("items"), dict) else 4
+            pre = sum(closing_budget(p, depth + 1) + 1 for p in node.get("prefixItems", []))
+            sizes.append(2 + pre + (int(node.get("minItems", 0)) + 1) * (item + 1))
+        elif ty == "string":
+            n = _FORMAT_BYTES.get(node.get("format", ""), 0)
+            if "pattern" in node:
+                n = max(n, 16)
+            sizes.append(2 + max(n, int(node.get("minLength", 0))))
+        elif ty in ("integer", "number"):
+            sizes.append(8)
+        else:
+            sizes.append(5)
+    return max(sizes) if sizes else 8
+
+
+_DATE = (r"[1-9][0-9]{3}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)"
+         r"|(0[13578]|1[02])-31)")
+_TIME = (r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?"
+         r"(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])")
+ASCII_FORMATS = {
+    "date": f"^{_DATE}$",
+    "time": f"^{_TIME}$",
+    "date-time": f"^{_DATE}T{_TIME}$",
+    "uuid": r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$",
+}
+
+
+def formats_as_patterns(node: Any) -> Any:
+    """Replace ``format`` by an ASCII-only, calendar-safe ``pattern`` where one is known.
+    outlines-core's own format regexes use Unicode ``\\d`` (they admit digits like '༣') and
+    allow 31 days in every month; these patterns only produce values ``jsonschema`` accepts."""
+    if isinstance(node, list):
+        return [formats_as_patterns(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: (v if k in ("enum", "const", "default", "examples") else formats_as_patterns(v))
+           for k, v in node.items()}
+    if out.get("format") in ASCII_FORMATS and "pattern" not in out:
+        out["pattern"] = ASCII_FORMATS[out.pop("format")]
+    return out

@@ -115,24 +115,74 @@ def llg_tokenizer(tokenizer: Any) -> Any:
     return slot["llg"]
 
 
+# Single characters in the order that closes a JSON value fastest, outside / inside a string.
+_OUTSIDE = '}],":0123456789-nultrefas[{.'
+_INSIDE = '"@:/.-' + "abcdefghijklmnopqrstuvwxyz" + "ABCDEFGHIJKLMNOPQRSTUVWXYZ" + "0123456789 _"
+
+
 def closing_priority(tokenizer: Any) -> torch.Tensor:
-    """Float [V]: 3 for EOS, 2 for tokens made only of ``}`` / ``]`` (and spaces), 1 for tokens
-    made only of ``"}],`` characters, else 0. Added to masked logits near the token budget, so
-    the decoder prefers closing the value over opening new content."""
+    """Float [2, V] closing priorities, row 0 outside a JSON string, row 1 inside one.
+
+    Highest: EOS (outside); then tokens that only close (``}``/``]`` runs outside, ``"`` + a
+    ``}``/``]`` run inside; longer first); then single characters in an order that finishes any
+    value quickly (outside: close, separate, then the cheapest scalars; inside: close the string,
+    then the characters that complete e-mails, URIs, dates and common patterns). Everything else
+    is 0. Added (scaled) to masked logits near the token budget, the decoder then takes the
+    allowed token of highest priority, so the value closes within ``schema.closing_budget``
+    bytes of the switch."""
     slot = _slot(tokenizer)
     if "closing" not in slot:
-        pr = torch.zeros(vocab_size(tokenizer))
+        pr = torch.zeros(2, vocab_size(tokenizer))
+        top = len(_INSIDE) + 50
         for i, b in enumerate(token_bytes(tokenizer)):
             if not b:
                 continue
-            s = b.strip()
-            if s and all(c in b"}]" for c in s):
-                pr[i] = 2.0
-            elif s and all(c in b'"}],' for c in s):
-                pr[i] = 1.0
-        pr[eos_id(tokenizer)] = 3.0
+            if len(b) > 1 and all(c in b"}]" for c in b):
+                pr[0, i] = top + len(b)
+            if len(b) > 1 and b[:1] == b'"' and all(c in b"}]" for c in b[1:]):
+                pr[1, i] = top + len(b)
+            if len(b) == 1:
+                ch = chr(b[0])
+                if ch in _OUTSIDE:
+                    pr[0, i] = max(float(pr[0, i]), top - 1 - _OUTSIDE.index(ch))
+                if ch in _INSIDE:
+                    pr[1, i] = max(float(pr[1, i]), top - 1 - _INSIDE.index(ch))
+        pr[0, eos_id(tokenizer)] = 2 * top
         slot["closing"] = pr
     return slot["closing"]
+
+
+class StringState:
+    """Closing-mode state of the generated JSON text: inside a string literal or not (tracked
+    byte by byte), and the last few tokens (a token chosen 3 times in a row loses its closing
+    priority, so a character that a format admits forever, like '/' in a URI's user part,
+    cannot loop)."""
+
+    REPEAT = 3
+
+    def __init__(self) -> None:
+        self.inside = False
+        self.escape = False
+        self.recent: tuple[int, ...] = ()
+
+    def feed(self, data: bytes | None, token: int | None = None) -> None:
+        for c in data or b"":
+            if self.escape:
+                self.escape = False
+            elif self.inside and c == 0x5C:  # backslash
+                self.escape = True
+            elif c == 0x22:  # quote
+                self.inside = not self.inside
+        if token is not None:
+            self.recent = (*self.recent, token)[-self.REPEAT:]
+
+    def row(self, closing: torch.Tensor) -> torch.Tensor:
+        """The closing priorities [V] to use now, from ``closing_priority`` [2, V]."""
+        pr = closing[int(self.inside)]
+        if len(self.recent) == self.REPEAT and len(set(self.recent)) == 1:
+            pr = pr.clone()
+            pr[self.recent[0]] = 0.0
+        return pr
 
 
 _SHIFTS = torch.arange(32, dtype=torch.int32)
@@ -146,3 +196,13 @@ def unpack_bitmask(bitmask: torch.Tensor, n: int) -> torch.Tensor:
 
 def new_bitmask(batch: int, n: int) -> torch.Tensor:
     return torch.zeros(batch, (n + 31) // 32, dtype=torch.int32)  # [B, W]
+
+
+def pack_bitmask(allowed: torch.Tensor) -> torch.Tensor:
+    """bool [V] → int32 [W] packed like :func:`unpack_bitmask` expects."""
+    n = allowed.shape[-1]
+    w = (n + 31) // 32
+    bits = torch.zeros(w * 32, dtype=torch.int64)
+    bits[:n] = allowed.to(torch.int64)
+    words = (bits.view(w, 32) << _SHIFTS.to(torch.int64)).sum(-1)  # [W] in [0, 2^32)
+    return torch.where(words >= 2**31, words - 2**32, words).to(torch.int32)

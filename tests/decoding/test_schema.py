@@ -1,0 +1,119 @@
+"""Schema loading, meta-validation, $ref inlining, Draft-7 normalisation, keyword checks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.decoding.schema import (
+    closing_budget,
+    formats_as_patterns,
+    load_schema,
+    prepare_schema,
+    schema_hash,
+    unsupported_keywords,
+)
+from prunestack.errors import SchemaError
+
+
+def test_load_from_text_file_and_dict(tmp_path):
+    s = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    f = tmp_path / "s.json"
+    f.write_text(json.dumps(s))
+    assert load_schema(s) == load_schema(json.dumps(s)) == load_schema(f) == load_schema(str(f))
+
+
+@pytest.mark.parametrize("bad, match", [
+    ('{"type": "object",', "not valid JSON"),
+    ("[1, 2]", "must be a JSON object"),
+    ('"string"', "must be a JSON object"),
+    ({"type": "objekt"}, "invalid JSON Schema"),
+    ({"type": "object", "properties": {"a": {"minLength": -1}}}, "invalid JSON Schema at"),
+    ({"$schema": "http://example.com/my-draft"}, "unsupported \\$schema"),
+])
+def test_bad_schemas_fail_clearly(bad, match):
+    with pytest.raises(SchemaError, match=match):
+        prepare_schema(bad)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(SchemaError, match="not found"):
+        load_schema(tmp_path / "nope.json")
+
+
+def test_local_refs_are_inlined_with_sibling_keywords():
+    s = {"type": "object", "properties": {"p": {"$ref": "#/$defs/pt", "description": "x"},
+                                          "q": {"$ref": "#/properties/p"}},
+         "$defs": {"pt": {"type": "integer", "minimum": 0}}}
+    out = prepare_schema(s)
+    assert out["properties"]["p"] == {"type": "integer", "minimum": 0, "description": "x"}
+    assert out["properties"]["q"]["minimum"] == 0
+    assert "$defs" not in out  # no recursive pointer left: definitions dropped
+
+
+def test_recursive_ref_is_kept_and_bare_cycles_are_refused():
+    tree = {"type": "object", "properties": {"kids": {"type": "array",
+                                                      "items": {"$ref": "#"}, "maxItems": 2}}}
+    out = prepare_schema(tree)
+    assert out["properties"]["kids"]["items"]["properties"]["kids"]["items"] == {"$ref": "#"}
+    with pytest.raises(SchemaError, match="cycle"):
+        prepare_schema({"type": "object", "properties": {"a": {"$ref": "#/$defs/d"}},
+                        "$defs": {"d": {"$ref": "#/$defs/d"}}})
+    with pytest.raises(SchemaError, match="points nowhere"):
+        prepare_schema({"type": "object", "properties": {"a": {"$ref": "#/$defs/zzz"}}})
+    with pytest.raises(SchemaError, match="not local"):
+        prepare_schema({"type": "object", "properties": {"a": {"$ref": "http://x/y.json"}}})
+
+
+def test_draft7_tuple_items_and_definitions():
+    s = {"$schema": "http://json-schema.org/draft-07/schema#", "type": "array",
+         "items": [{"type": "integer"}, {"$ref": "#/definitions/s"}], "additionalItems": False,
+         "definitions": {"s": {"type": "string"}}}
+    out = prepare_schema(s)
+    assert out["prefixItems"] == [{"type": "integer"}, {"type": "string"}]
+    assert out["items"] is False and "additionalItems" not in out
+
+
+def test_objects_are_closed_except_inside_allof():
+    s = {"type": "object", "properties": {"a": {"type": "object", "properties": {}}},
+         "allOf": [{"properties": {"b": {}}}]}
+    out = prepare_schema(s)
+    assert out["additionalProperties"] is False
+    assert out["properties"]["a"]["additionalProperties"] is False
+    assert "additionalProperties" not in out["allOf"][0]
+    assert "additionalProperties" not in prepare_schema(s, strict_objects=False)
+
+
+def test_unsupported_keywords_are_named_per_backend():
+    s = prepare_schema({"type": "object", "properties": {
+        "n": {"type": "integer", "minimum": 1}, "t": {"type": "array", "uniqueItems": True},
+        "e": {"type": "string", "format": "email"}}})
+    assert unsupported_keywords(s, "llguidance") == ["uniqueItems"]
+    assert unsupported_keywords(s, "outlines") == ["minimum", "uniqueItems", "format: email"]
+
+
+def test_hash_is_canonical():
+    assert schema_hash({"a": 1, "b": [1, 2]}) == schema_hash({"b": [1, 2], "a": 1})
+    assert schema_hash({"a": 1}) != schema_hash({"a": 2})
+
+
+def test_closing_budget_grows_with_structure():
+    small = closing_budget({"type": "object", "properties": {"a": {"type": "integer"}}})
+    big = closing_budget({"type": "object", "properties": {
+        "a": {"type": "integer"}, "b": {"type": "string", "format": "date-time"},
+        "c": {"type": "array", "items": {"type": "string"}, "minItems": 3}}})
+    assert 0 < small < big
+
+
+def test_format_patterns_only_produce_valid_calendar_values():
+    import re
+
+    import jsonschema
+
+    pat = formats_as_patterns({"type": "string", "format": "date"})["pattern"]
+    checker = jsonschema.Draft202012Validator.FORMAT_CHECKER
+    for good in ("2024-02-28", "1999-12-31", "2000-04-30"):
+        assert re.fullmatch(pat.strip("^$"), good) and checker.conforms(good, "date")
+    for bad in ("2024-02-30", "2024-04-31", "0000-01-01", "2024-13-01"):
+        assert not re.fullmatch(pat.strip("^$"), bad)
