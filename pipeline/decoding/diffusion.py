@@ -357,8 +357,8 @@ def generate_json_diffusion(model: Any, tokenizer: Any, prompt: str, schema: dic
             k = commit_count(torch.tensor([x[4] for x in stops])) if (
                 cfg.parallel and cfg.posterior_commits) else 1
             need = 1 if not cfg.parallel else max(k - committed, 0 if committed else 1)
-            for s, tok, _, _, _ in sorted(stops, key=lambda x: -x[3])[:need]:
-                s.commit(tok, end_id)
+            for s, best, _, _, _ in sorted(stops, key=lambda x: -x[3])[:need]:
+                s.commit(best, end_id)
                 committed += 1
             low = [x for x in stops if x[2] < cfg.low_confidence and x[0].frontier < len(x[0].cells)
                    and not x[0].done and len(x[0].cells) < cfg.slot_max_len]

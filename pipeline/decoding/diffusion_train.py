@@ -101,7 +101,7 @@ def skeleton_canvas(encoded: tuple[list[int], list[list[int] | None], list[list[
     (start, length) of every slot's cells."""
     prompt_ids, pieces, values = encoded
     ids = list(prompt_ids)
-    spans = []
+    spans: list[tuple[int, int]] = []
     for piece in pieces:
         if piece is not None:
             ids += piece
@@ -115,12 +115,15 @@ def skeleton_canvas(encoded: tuple[list[int], list[list[int] | None], list[list[
 def train_skeleton_mlm(model: Any, tokenizer: Any, examples: list[tuple[str, Any]], schema: dict,
                        *, steps: int = 300, batch_size: int = 32, lr: float = 3e-3,
                        max_pad: int = 10, slot_lengths: list[int] | None = None, seed: int = 0,
-                       end_token_id: int | None = None, progress: bool = False) -> list[float]:
+                       end_token_id: int | None = None, target_loss: float | None = None,
+                       progress: bool = False) -> list[float]:
     """Train ``model`` (HF masked LM, in place) on skeleton canvases; returns the loss per step.
 
     Each slot holds its value then end tokens: 0..``max_pad`` of them, or, with ``slot_lengths``,
     as many as fill the slot to that length (the decoder's initial slot lengths, see
-    ``pipeline.decoding.diffusion.initial_slot_length``)."""
+    ``pipeline.decoding.diffusion.initial_slot_length``). The learning rate warms up linearly
+    over the first 10 % of ``steps`` and then stays at ``lr``; with ``target_loss``, training
+    stops early once the mean loss of the last 20 steps is below it."""
     from tqdm import tqdm
 
     rng = random.Random(seed)
@@ -130,7 +133,8 @@ def train_skeleton_mlm(model: Any, tokenizer: Any, examples: list[tuple[str, Any
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else end_id
     encoded = [encode_example(tokenizer, p, schema, v) for p, v in examples]
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
+    warm = max(1, steps // 10)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda i: min(1.0, (i + 1) / warm))
     model.train()
     losses = []
     for step in tqdm(range(steps), disable=not progress, desc="train skeleton MLM"):
@@ -171,6 +175,8 @@ def train_skeleton_mlm(model: Any, tokenizer: Any, examples: list[tuple[str, Any
         opt.step()
         sched.step()
         losses.append(float(loss.detach()))
+        if target_loss is not None and len(losses) >= 20 and sum(losses[-20:]) / 20 < target_loss:
+            break
     model.eval()
     return losses
 

@@ -26,14 +26,14 @@ def trained(tmp_path_factory):
     torch.manual_seed(0)
     tok = kv_tokenizer(tmp_path_factory.mktemp("kv-tok"))
     rng = random.Random(0)
-    train = [kv_example(rng) for _ in range(2000)]
+    train = [kv_example(rng) for _ in range(3000)]
     model = tiny_kv_model(len(tok), seed=0)
     losses = train_skeleton_mlm(model, tok, train, KV_SCHEMA, steps=TRAIN_STEPS, seed=0,
-                                slot_lengths=kv_slot_lengths(tok))
+                                slot_lengths=kv_slot_lengths(tok), target_loss=0.03)
     return tok, model, losses
 
 
-TRAIN_STEPS = 300
+TRAIN_STEPS = 900  # upper bound: stops once the loss is below 0.03
 
 
 def test_training_reduces_the_loss(trained):
@@ -74,3 +74,25 @@ def test_prompt_drives_the_output(trained):
     b = generate_json_diffusion(model, tok, "name: judy age: 7 city: oslo", KV_SCHEMA)
     assert a.value == {"name": "bob", "age": 42, "city": "dublin"}
     assert b.value == {"name": "judy", "age": 7, "city": "oslo"}
+
+
+def test_cli_decode_mode_diffusion(trained, tmp_path):
+    """`prunestack decode --mode diffusion` on the saved model folder (real CLI, real files)."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    tok, model, _ = trained
+    folder = tmp_path / "kv-mlm"
+    model.save_pretrained(folder)
+    tok.save_pretrained(folder)
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps(KV_SCHEMA))
+    out = CliRunner().invoke(app, ["decode", "--mode", "diffusion", "--model", str(folder),
+                                   "--schema", str(schema), "--prompt",
+                                   "name: carol age: 55 city: rome"])
+    assert out.exit_code == 0, out.output
+    first = out.stdout.strip().splitlines()[0]
+    assert json.loads(first) == {"name": "carol", "age": 55, "city": "rome"}
