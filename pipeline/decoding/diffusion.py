@@ -211,6 +211,9 @@ def _constrained(logits: torch.Tensor, slot: _Slot, end_id: int) -> tuple[torch.
     v = logits.shape[-1]
     if allowed.shape[0] != v:  # tokenizer and model vocab sizes differ: pad or cut
         allowed = torch.cat([allowed, allowed.new_zeros(max(0, v - allowed.shape[0]))])[:v]
+    eos = getattr(slot._tok, "eos_token_id", None)
+    if eos is not None and eos != end_id and eos < v:  # grammar EOS is not a value token here
+        allowed[eos] = False
     if slot.matcher.is_accepting():
         allowed[end_id] = True
     if not bool(allowed.any()):

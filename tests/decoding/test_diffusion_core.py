@@ -123,6 +123,18 @@ def test_dream_adapter_shifts_logits_by_one(tiny_llama_dir):
     assert pred.calls == 1
 
 
+def test_llada_adapter_keeps_positions_and_default_mask_id(tiny_llama_dir):
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_llama_dir, local_files_only=True).eval()
+    model.config.model_type = "llada"
+    pred = make_predictor(model, type("Tok", (), {"mask_token_id": None})())
+    assert not pred.shift and pred.mask_id == 126336  # LLaDA's [MASK] id
+    ids = torch.tensor([[1, 20, 30]])
+    with torch.no_grad():
+        assert torch.allclose(pred(ids), model(input_ids=ids).logits)
+
+
 def test_bert_adapter_and_missing_mask_token(minilm_dir):
     from transformers import BertConfig, BertForMaskedLM
 
