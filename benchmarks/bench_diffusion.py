@@ -124,7 +124,7 @@ def main() -> None:
         table.add_row(mode, f"{r['exact']:.2f}", f"{r['acc_name']:.2f}", f"{r['acc_age']:.2f}",
                       f"{r['acc_city']:.2f}", f"{r['valid']:.2f}", f"{r['calls']:.2f}",
                       f"{r['tokens']:.2f}", f"{r['calls_per_token']:.3f}", f"{r['seconds']:.1f}")
-    Console().print(table)
+    Console(width=140).print(table)
 
 
 if __name__ == "__main__":
