@@ -147,8 +147,10 @@ def build_skeleton(schema: dict) -> list[str | SlotSpec]:
 
 
 class _Slot:
-    def __init__(self, spec: SlotSpec, matcher: Any, init_len: int, texts: TokenTexts | None,
-                 tokenizer: Any, mask_id: int) -> None:
+    """One value slot: its cells on the canvas, its matcher and the committed value tokens."""
+
+    def __init__(self, spec: SlotSpec, matcher: Any, init_len: int, tokenizer: Any,
+                 mask_id: int) -> None:
         self.spec, self.matcher, self.mask_id = spec, matcher, mask_id
         self.cells = [mask_id] * init_len
         self.ids: list[int] = []  # committed value tokens
@@ -270,7 +272,7 @@ def generate_json_diffusion(model: Any, tokenizer: Any, prompt: str, schema: dic
             segs.append(list(tokenizer(seg, add_special_tokens=False)["input_ids"]))
         else:
             m = _slot_matcher(seg, schema, tokenizer, texts, backend)
-            segs.append(_Slot(seg, m, initial_slot_length(seg, tokenizer, cfg), texts, tokenizer,
+            segs.append(_Slot(seg, m, initial_slot_length(seg, tokenizer, cfg), tokenizer,
                               pred.mask_id))
     slots = [s for s in segs if isinstance(s, _Slot)]
     prefix = list(tokenizer(prompt)["input_ids"])
