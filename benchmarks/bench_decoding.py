@@ -1,0 +1,354 @@
+"""Constrained-decoding benchmark: per-token cost of JSON-schema constraints, side by side in one
+run, on one random-weight Llama (~75M body parameters + embeddings/head) at two real vocabularies:
+Mistral 32k (SentencePiece) and Tekken 131k (BPE, converted offline from mistral_common's file).
+
+Measured per vocabulary, on the same model, prompt and schemas:
+* per-token time of ``model.generate``: unconstrained, with our ``JsonSchemaLogitsProcessor``
+  (llguidance), and with outlines' own processor (``outlines.Generator`` + ``JsonSchema``,
+  outlines-core backend); plus our own loop (``generate_json``, forced tokens skip model calls);
+* time spent inside each processor per call (the overhead the goal is about);
+* compile times (tokenizer conversion, llguidance grammar, outlines-core index);
+* draft latency of one decode step with the full LM head vs. a trimmed head (k from the
+  coverage/FLOPs search on a JSON corpus), on a realistic draft shape.
+
+Writes reports/decoding_bench.{json,md,png} and prints the table. Run:
+``python -m benchmarks.run_all decoding`` (≈10 min on 2 CPU cores).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+REPORTS = Path("reports")
+N_NEW = 40  # new tokens per generate call
+REPEATS = 2
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "invoice": {"type": "object", "properties": {
+        "invoice_number": {"type": "string", "maxLength": 12},
+        "currency": {"enum": ["EUR", "USD", "GBP"]},
+        "total": {"type": "number"},
+        "paid": {"type": "boolean"},
+        "lines": {"type": "array", "maxItems": 3, "items": {
+            "type": "object", "properties": {"item": {"type": "string", "maxLength": 16},
+                                             "qty": {"type": "integer"}},
+            "required": ["item", "qty"]}}},
+        "required": ["invoice_number", "currency", "total", "paid", "lines"]},
+    "person": {"type": "object", "properties": {
+        "name": {"type": "string", "maxLength": 24}, "age": {"type": "integer"},
+        "email": {"type": "string", "maxLength": 30}, "tags": {"type": "array",
+                                                               "items": {"type": "string",
+                                                                         "maxLength": 10},
+                                                               "maxItems": 4}},
+        "required": ["name", "age", "email", "tags"]},
+}
+PROMPT = "Extract the record as JSON:"
+
+
+SMOKE = os.environ.get("BENCH_SMOKE") == "1"  # tiny shapes, to check the script end to end
+
+
+def model_config(vocab: int, layers: int = 12) -> Any:
+    from transformers import LlamaConfig
+
+    if SMOKE:
+        return LlamaConfig(vocab_size=vocab, hidden_size=64, intermediate_size=128,
+                           num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                           bos_token_id=1, eos_token_id=2, pad_token_id=0)
+    return LlamaConfig(vocab_size=vocab, hidden_size=768, intermediate_size=2048,
+                       num_hidden_layers=layers, num_attention_heads=12, num_key_value_heads=4,
+                       max_position_embeddings=2048, bos_token_id=1, eos_token_id=2,
+                       pad_token_id=0, tie_word_embeddings=False)
+
+
+def tekken_tokenizer(work: Path) -> Any:
+    """The 131k Tekken tokenizer as a fast HF tokenizer, from mistral_common's file, offline."""
+    from transformers import AutoTokenizer
+
+    from pipeline.models import mistral_data_dir
+
+    d = work / "tekken"
+    d.mkdir(exist_ok=True)
+    shutil.copy(mistral_data_dir() / "tekken_240911.json", d / "tekken.json")
+    tok = AutoTokenizer.from_pretrained(str(d), local_files_only=True)
+    tok.bos_token, tok.eos_token, tok.unk_token = "<s>", "</s>", "<unk>"
+    tok.pad_token = "<pad>" if "<pad>" in tok.get_vocab() else "<unk>"
+    return tok
+
+
+def mistral_tokenizer(work: Path) -> Any:
+    from pipeline.models import load_tokenizer, write_mistral_tokenizer
+
+    return load_tokenizer(write_mistral_tokenizer(work / "mistral"))
+
+
+class CallCounter:
+    """Counts model forward calls (decode steps) via a forward pre-hook."""
+
+    def __init__(self, model: Any) -> None:
+        self.n = 0
+        model.register_forward_pre_hook(self._hook)
+
+    def _hook(self, *_: Any) -> None:
+        self.n += 1
+
+
+class TimedProcessor:
+    """Wraps a logits processor and accumulates the time spent inside it."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.seconds, self.calls = inner, 0.0, 0
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        t0 = time.perf_counter()
+        out = self.inner(input_ids, scores)
+        self.seconds += time.perf_counter() - t0
+        self.calls += 1
+        return out
+
+    def reset(self) -> None:
+        if hasattr(self.inner, "reset"):
+            self.inner.reset()
+
+
+def _median(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def run_generate(model: Any, counter: CallCounter, fn: Any) -> tuple[float, int]:
+    """Seconds and model calls of one generation."""
+    counter.n = 0
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0, counter.n
+
+
+def bench_vocab(name: str, tok: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    import outlines
+    from outlines.types import JsonSchema
+    from transformers import LlamaForCausalLM
+
+    from pipeline.decoding import JsonSchemaLogitsProcessor, generate_json
+    from pipeline.decoding import backends as B
+    from pipeline.decoding.vocab import llg_tokenizer
+
+    vocab = len(tok)
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(model_config(vocab)).eval()
+    n_params = sum(p.numel() for p in model.parameters())
+    counter = CallCounter(model)
+    ids = tok(PROMPT, return_tensors="pt").input_ids
+    gen_kw = {"do_sample": False, "pad_token_id": tok.pad_token_id or 0}
+    res: dict[str, Any] = {"vocab": vocab, "params": n_params, "compile": {}, "schemas": {}}
+
+    t0 = time.perf_counter()
+    llg_tokenizer(tok)
+    res["compile"]["llguidance_tokenizer_s"] = time.perf_counter() - t0
+
+    with torch.inference_mode():  # unconstrained reference: exactly N_NEW tokens
+        unc = [run_generate(model, counter, lambda: model.generate(
+            ids, max_new_tokens=N_NEW, min_new_tokens=N_NEW, **gen_kw)) for _ in range(REPEATS)]
+    unc_ms = _median([1000 * s / c for s, c in unc])
+    res["unconstrained_ms_per_token"] = unc_ms
+
+    omodel = outlines.from_transformers(model, tok)
+    # outlines-core needs ~1 min per index at 131k tokens: one schema there keeps the run short
+    schemas = dict(list(SCHEMAS.items())[:1]) if vocab > 100_000 else SCHEMAS
+    for sname, schema in schemas.items():
+        r: dict[str, Any] = {}
+        B._MEMORY.clear()
+        t0 = time.perf_counter()
+        B.compile_schema(schema, tok, backend="llguidance")
+        r["compile_llguidance_s"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        B.compile_schema(schema, tok, backend="outlines", compile_timeout_s=600)
+        r["compile_outlines_core_s"] = time.perf_counter() - t0
+
+        ours_tok, ours_proc = [], []
+        for _ in range(REPEATS):
+            proc = TimedProcessor(JsonSchemaLogitsProcessor(schema, tok))
+            with torch.inference_mode():
+                s, c = run_generate(model, counter, lambda p=proc: model.generate(
+                    ids, logits_processor=[p], max_new_tokens=N_NEW, **gen_kw))
+            ours_tok.append(1000 * s / c)
+            ours_proc.append(1000 * proc.seconds / max(proc.calls, 1))
+        r["ours_ms_per_token"] = _median(ours_tok)
+        r["ours_processor_ms_per_call"] = _median(ours_proc)
+
+        loop = [generate_json(model, tok, PROMPT, schema, max_new_tokens=N_NEW)
+                for _ in range(REPEATS)]
+        r["own_loop_ms_per_token"] = _median([1000 * x.decode_s / x.tokens for x in loop])
+        r["own_loop_tokens_per_model_call"] = loop[0].tokens / max(loop[0].model_calls - 1, 1)
+        r["own_loop_valid"] = all(x.valid for x in loop)
+
+        t0 = time.perf_counter()
+        ogen = outlines.Generator(omodel, JsonSchema(json.dumps(schema)),
+                                  backend="outlines_core")
+        r["outlines_generator_build_s"] = time.perf_counter() - t0
+        timed = TimedProcessor(ogen.logits_processor)
+        ogen.logits_processor = timed
+        outs, out_proc, first = [], [], None
+        for i in range(REPEATS + 1):  # the first call includes torch.compile of its kernel
+            timed.seconds, timed.calls = 0.0, 0
+            s, c = run_generate(model, counter, lambda g=ogen: g(PROMPT, max_new_tokens=N_NEW,
+                                                                 do_sample=False))
+            if i == 0:
+                first = s
+                continue
+            outs.append(1000 * s / c)
+            out_proc.append(1000 * timed.seconds / max(timed.calls, 1))
+        r["outlines_first_call_s"] = first
+        r["outlines_ms_per_token"] = _median(outs)
+        r["outlines_processor_ms_per_call"] = _median(out_proc)
+        r["ratio_ours_vs_unconstrained"] = r["ours_ms_per_token"] / unc_ms
+        r["ratio_own_loop_vs_unconstrained"] = r["own_loop_ms_per_token"] / unc_ms
+        r["processor_speedup_vs_outlines"] = (r["outlines_processor_ms_per_call"]
+                                              / r["ours_processor_ms_per_call"])
+        r["per_token_speedup_vs_outlines"] = r["outlines_ms_per_token"] / r["ours_ms_per_token"]
+        res["schemas"][sname] = r
+        rows.append({"vocab": name, "schema": sname, "unconstrained": unc_ms, **r})
+    res["draft"] = bench_draft(tok, vocab)
+    return res
+
+
+def bench_draft(tok: Any, vocab: int) -> dict[str, Any]:
+    """One decode step of a 2-layer draft (hidden 768) at 256 cached positions: full head vs
+    trimmed head with k chosen by the coverage/FLOPs search on a synthetic JSON corpus."""
+    from transformers import DynamicCache, LlamaForCausalLM
+
+    from pipeline.decoding.vocab_trim import (
+        TrimConfig,
+        coverage_curve,
+        kept_ids,
+        search_k,
+        token_counts,
+        trim_head,
+    )
+
+    rnd = random.Random(0)
+    words = ["alpha", "beta", "invoice", "total", "Paris", "Berlin", "item", "name", "qty"]
+    corpus = [json.dumps({"name": " ".join(rnd.sample(words, 2)), "qty": rnd.randint(0, 999),
+                          "total": round(rnd.uniform(0, 1e4), 2), "tags": rnd.sample(words, 3)})
+              for _ in range(2000)]
+    cfg = model_config(vocab, layers=2)
+    order, cov = coverage_curve(token_counts(corpus, tok, vocab))
+    tcfg = TrimConfig(alpha=0.5, min_coverage=0.99, n_trials=60)
+    found = search_k(cov, cfg, tcfg)
+    torch.manual_seed(0)
+    full = LlamaForCausalLM(cfg).eval()
+    trimmed = trim_head(copy.deepcopy(full), kept_ids(order, found.k, [int(tok.eos_token_id)]))
+
+    def step_ms(model: Any) -> float:
+        with torch.inference_mode():
+            cache = DynamicCache()
+            model(input_ids=torch.randint(3, 1000, (1, 256)), past_key_values=cache)
+            x = torch.tensor([[5]])
+            for _ in range(5):
+                model(input_ids=x, past_key_values=cache)
+                cache.crop(-1)
+            times = []
+            for _ in range(40):
+                t0 = time.perf_counter()
+                model(input_ids=x, past_key_values=cache)
+                times.append(time.perf_counter() - t0)
+                cache.crop(-1)
+        return 1000 * statistics.median(times)
+
+    full_ms, trim_ms = step_ms(full), step_ms(trimmed)
+    return {"k": found.k, "coverage": found.coverage, "flops_reduction": found.reduction,
+            "full_head_ms": full_ms, "trimmed_head_ms": trim_ms,
+            "latency_reduction": 1 - trim_ms / full_ms}
+
+
+def write_reports(result: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    REPORTS.mkdir(exist_ok=True)
+    (REPORTS / "decoding_bench.json").write_text(json.dumps(result, indent=1))
+    lines = ["# Constrained decoding benchmark", "",
+             f"Model: random Llama, hidden 768, 12 layers, GQA 12/4, float32, CPU "
+             f"({torch.get_num_threads()} threads). {N_NEW} new tokens per call, greedy, "
+             f"median of {REPEATS}. Command: `python -m benchmarks.run_all decoding`.", "",
+             "| vocab | schema | unconstrained ms/tok | ours (generate) ms/tok | ours own loop "
+             "ms/tok | outlines ms/tok | ours/unconstr. | ours proc ms/call | outlines proc "
+             "ms/call | proc speed-up | compile llg s | compile outlines s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r['vocab']} | {r['schema']} | {r['unconstrained']:.1f} | "
+            f"{r['ours_ms_per_token']:.1f} | {r['own_loop_ms_per_token']:.1f} | "
+            f"{r['outlines_ms_per_token']:.1f} | {r['ratio_ours_vs_unconstrained']:.3f} | "
+            f"{r['ours_processor_ms_per_call']:.3f} | {r['outlines_processor_ms_per_call']:.2f} | "
+            f"{r['processor_speedup_vs_outlines']:.0f}× | {r['compile_llguidance_s']:.3f} | "
+            f"{r['compile_outlines_core_s']:.2f} |")
+    lines += ["", "| vocab | llguidance tokenizer conversion s | outlines first call s "
+              "(torch.compile) | draft k | coverage | FLOPs reduction | draft step full ms | "
+              "trimmed ms | latency reduction |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, v in result["vocabs"].items():
+        d = v["draft"]
+        first = max(s["outlines_first_call_s"] for s in v["schemas"].values())
+        lines.append(f"| {name} | {v['compile']['llguidance_tokenizer_s']:.2f} | {first:.1f} | "
+                     f"{d['k']} | {d['coverage']:.4f} | {d['flops_reduction']:.3f} | "
+                     f"{d['full_head_ms']:.2f} | {d['trimmed_head_ms']:.2f} | "
+                     f"{d['latency_reduction']:.1%} |")
+    md = "\n".join(lines) + "\n"
+    (REPORTS / "decoding_bench.md").write_text(md)
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    labels = [f"{r['vocab']}\n{r['schema']}" for r in rows]
+    xs = range(len(rows))
+    w = 0.2
+    for j, (key, lab) in enumerate([("unconstrained", "unconstrained"),
+                                    ("ours_ms_per_token", "ours (generate)"),
+                                    ("own_loop_ms_per_token", "ours (own loop)"),
+                                    ("outlines_ms_per_token", "outlines")]):
+        axes[0].bar([x + (j - 1.5) * w for x in xs], [r[key] for r in rows], w, label=lab)
+    axes[0].set_xticks(list(xs), labels)
+    axes[0].set_ylabel("ms per token")
+    axes[0].legend(fontsize=8)
+    axes[0].set_title("per-token time")
+    names = list(result["vocabs"])
+    axes[1].bar([i - 0.15 for i in range(len(names))],
+                [result["vocabs"][n]["draft"]["full_head_ms"] for n in names], 0.3, label="full")
+    axes[1].bar([i + 0.15 for i in range(len(names))],
+                [result["vocabs"][n]["draft"]["trimmed_head_ms"] for n in names], 0.3,
+                label="trimmed")
+    axes[1].set_xticks(range(len(names)), names)
+    axes[1].set_ylabel("ms per draft step")
+    axes[1].set_title("draft latency, LM head trimming")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(REPORTS / "decoding_bench.png", dpi=110)
+    plt.close(fig)
+    print(md)
+
+
+def main() -> None:
+    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    rows: list[dict[str, Any]] = []
+    result: dict[str, Any] = {"n_new": N_NEW, "repeats": REPEATS, "vocabs": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        os.environ["PRUNESTACK_CACHE"] = str(work / "cache")  # cold compiles
+        for name, make in (("mistral-32k", mistral_tokenizer), ("tekken-131k", tekken_tokenizer)):
+            print(f"-- {name}", flush=True)
+            result["vocabs"][name] = bench_vocab(name, make(work), rows)
+    write_reports(result, rows)
+
+
+if __name__ == "__main__":
+    main()
