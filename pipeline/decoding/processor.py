@@ -122,9 +122,19 @@ class JsonSchemaLogitsProcessor:
 
 
 def apply_mask(scores: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
-    """scores [B, V_model], allowed bool [B, V_tok] → scores with −inf where not allowed.
-    Ids past the tokenizer's vocabulary (padded embeddings) are never allowed."""
+    """scores [B, V_model], allowed bool [B, V_tok] → new scores with −inf where not allowed.
+    Ids past the tokenizer's vocabulary (padded embeddings) are never allowed. On CPU the work
+    is done by numpy (single-threaded), see ``vocab.unpack_bitmask``."""
     v_model, v_tok = scores.shape[-1], allowed.shape[-1]
+    n = min(v_model, v_tok)
+    if scores.device.type == "cpu" and allowed.device.type == "cpu" and scores.dtype in (
+            torch.float32, torch.float64):
+        import numpy as np
+
+        arr = scores.detach().numpy().copy()  # [B, V_model]
+        np.putmask(arr[..., :n], ~allowed[..., :n].numpy(), -np.inf)
+        arr[..., n:] = -np.inf
+        return torch.from_numpy(arr)
     if v_model > v_tok:
         pad = allowed.new_zeros((*allowed.shape[:-1], v_model - v_tok))
         allowed = torch.cat([allowed, pad], dim=-1)  # [B, V_model]
