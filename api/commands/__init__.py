@@ -1,1 +1,2 @@
-"""CLI commands, one module per area. Modules stay import-light: heavy imports go inside commands."""
+"""CLI commands, one module per area. Modules stay import-light: heavy imports go inside
+commands."""

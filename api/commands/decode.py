@@ -72,9 +72,9 @@ def decode_cmd(
 
 def _diffusion(model: Path, tokenizer: object, prompt: str, schema: Path, max_new_tokens: int,
                device: str) -> tuple[object, str]:
-    from pipeline.decoding.diffusion import generate_json_diffusion  # type: ignore[import-not-found]
     from transformers import AutoModelForMaskedLM
 
+    from pipeline.decoding.diffusion import generate_json_diffusion  # type: ignore[import-not-found]
     from pipeline.models import resolve_device
 
     try:
