@@ -24,6 +24,7 @@ value is allowed (SentencePiece values start with ``▁``) and stripped from the
 from __future__ import annotations
 
 import json
+import math
 import re
 import weakref
 from functools import lru_cache
@@ -115,6 +116,9 @@ class TokenTexts:
         self.mask_cache: dict[Any, torch.Tensor] = {}  # shared by LeafMatchers over this vocab
         self.numeric_ids = [i for i in self.valid_ids
                             if set(self.text[i]) <= _NUMBER_CHARS | {" "}]
+        # every character some token can write (an uncased vocabulary has no capitals)
+        self.charset: frozenset[str] = frozenset(
+            "".join(self.text[i] for i in self.valid_ids)) | {" "}
 
     def piece(self, token_id: int, prev_kind: int) -> str:
         """Text that ``token_id`` adds after a token of kind ``prev_kind`` (SPECIAL = start)."""
@@ -182,9 +186,18 @@ class LeafMatcher:
             self.literals = ["true", "false"]
         elif schema.get("type") == "null":
             self.literals = ["null"]
+        if self.literals is not None:
+            spellable = [lit for lit in self.literals if set(lit) <= texts.charset]
+            if not spellable:
+                raise SchemaError(
+                    f"no value of {self.literals} can be written with this tokenizer",
+                    "its vocabulary lacks some of their characters (an uncased vocabulary "
+                    "has no capitals)")
+            self.literals = spellable
         self.kind = "lit" if self.literals is not None else schema["type"]
         self.min_len = int(schema.get("minLength", 0))
         self.max_len = schema.get("maxLength")
+        self.lo, self.hi = _numeric_bounds(schema)
         self._stack: list[tuple[str, int]] = [("", SPECIAL)]  # (value text, prev token kind)
         self._mask_cache = texts.mask_cache
         self._schema_key = json.dumps(schema, sort_keys=True)
@@ -198,7 +211,7 @@ class LeafMatcher:
         if self.kind == "lit":
             return any(lit.startswith(s) for lit in self.literals or [])
         if self.kind in ("integer", "number"):
-            return _number_prefix(s, self.kind == "integer")
+            return _number_prefix(s, self.kind == "integer") and self._in_reach(s)
         # string: '"' then chars without '"' '\\' then optional closing '"'
         if s[0] != '"':
             return False
@@ -215,11 +228,25 @@ class LeafMatcher:
         s = text.strip(" ")
         if self.kind == "lit":
             return s in (self.literals or [])
-        if self.kind == "integer":
-            return _INTEGER_RE.fullmatch(s) is not None
-        if self.kind == "number":
-            return _NUMBER_RE.fullmatch(s) is not None
+        if self.kind in ("integer", "number"):
+            pattern = _INTEGER_RE if self.kind == "integer" else _NUMBER_RE
+            return pattern.fullmatch(s) is not None and self.lo <= float(s) <= self.hi
         return len(s) >= 2 and s.endswith('"') and self._viable(s)
+
+    def _in_reach(self, s: str) -> bool:
+        """Can the number prefix ``s`` still end inside [lo, hi]? Exact for integers; for
+        numbers the integer part is checked against the widened range and no exponent is
+        allowed once bounds exist (the value itself is checked on completion)."""
+        if self.lo == -math.inf and self.hi == math.inf:
+            return True
+        head = re.match(r"-?\d*", s)
+        int_part = head.group(0) if head else s
+        if len(int_part) < len(s) and (self.kind == "integer" or re.search("[eE]", s)):
+            return False
+        lo, hi = math.floor(self.lo), math.ceil(self.hi)
+        if self.kind == "integer":
+            lo, hi = math.ceil(self.lo), math.floor(self.hi)
+        return _int_prefix_in_range(int_part, lo, hi)
 
     # -- Matcher protocol
     @property
@@ -283,6 +310,36 @@ class LeafMatcher:
         if int(m.sum()) == 1:
             return [int(m.nonzero()[0, 0])]
         return []
+
+
+def _numeric_bounds(schema: dict) -> tuple[float, float]:
+    """[lo, hi] from minimum/maximum and the exclusive forms (exclusive integer bounds are
+    tightened by one; exclusive number bounds by the smallest float step)."""
+    lo, hi = float(schema.get("minimum", -math.inf)), float(schema.get("maximum", math.inf))
+    ex_lo, ex_hi = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+    step_int = schema.get("type") == "integer"
+    if isinstance(ex_lo, int | float) and not isinstance(ex_lo, bool):
+        lo = max(lo, math.floor(ex_lo) + 1 if step_int else math.nextafter(ex_lo, math.inf))
+    if isinstance(ex_hi, int | float) and not isinstance(ex_hi, bool):
+        hi = min(hi, math.ceil(ex_hi) - 1 if step_int else math.nextafter(ex_hi, -math.inf))
+    return lo, hi
+
+
+def _int_prefix_in_range(s: str, lo: float, hi: float) -> bool:
+    """Can the JSON integer prefix ``s`` ('-', '12', '-3'...) be completed to an integer in
+    [lo, hi]? Each count k of further digits gives one interval of reachable values."""
+    neg = s.startswith("-")
+    digits = s[1:] if neg else s
+    if not digits:
+        return lo <= min(hi, -1) if neg else lo <= hi
+    v = int(digits)
+    for k in [0] if digits == "0" else range(19):
+        a, b = v * 10**k, v * 10**k + 10**k - 1
+        if neg:
+            a, b = -b, -a
+        if a <= hi and b >= lo:
+            return True
+    return False
 
 
 def _number_prefix(s: str, integer: bool) -> bool:

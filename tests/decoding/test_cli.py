@@ -83,10 +83,21 @@ def test_draft_trim_bad_options(tiny_llama_dir, tmp_path):
     assert isinstance(r.exception, ConfigError) and "alpha" in str(r.exception)
 
 
-def test_decode_diffusion_mode(minilm_dir, schema_file):
-    """Runs when the diffusion decoder (another branch) is merged; skipped before that."""
-    pytest.importorskip("pipeline.decoding.diffusion")
-    r = _run("decode", "--model", minilm_dir, "--schema", schema_file, "--prompt", "Where?",
+def test_decode_diffusion_mode(minilm_dir, tmp_path):
+    """MiniLM's WordPiece vocabulary is uncased: the enum values are lower-case so it can spell
+    them; capitalised ones are refused up front (next test)."""
+    schema = json.loads(json.dumps(SCHEMA).replace("Paris", "paris").replace("Rome", "rome"))
+    path = tmp_path / "lower.json"
+    path.write_text(json.dumps(schema))
+    r = _run("decode", "--model", minilm_dir, "--schema", path, "--prompt", "Where?",
              "--mode", "diffusion", "--max-new-tokens", "24")
     assert r.exit_code == 0, r.output
-    jsonschema.validate(json.loads(r.stdout.strip().splitlines()[0]), SCHEMA)
+    jsonschema.validate(json.loads(r.stdout.strip().splitlines()[0]), schema)
+
+
+def test_decode_diffusion_refuses_values_the_vocabulary_cannot_spell(minilm_dir, schema_file):
+    r = _run("decode", "--model", minilm_dir, "--schema", schema_file, "--prompt", "Where?",
+             "--mode", "diffusion", "--max-new-tokens", "24")
+    assert r.exit_code != 0
+    assert "can be written with this tokenizer" in str(r.exception)
+    assert isinstance(r.exception, SchemaError)

@@ -107,3 +107,28 @@ def test_skeleton_has_keys_as_text_and_values_as_slots():
     assert sk[8] == ', "kind": "a"}'
     with pytest.raises(SchemaError, match="ref"):
         build_skeleton({"$ref": "other.json#/x"})
+
+
+def test_numeric_bounds_are_enforced_while_writing(minilm_tok, wp):
+    ids = minilm_tok.convert_tokens_to_ids
+    m = LeafMatcher({"type": "integer", "minimum": 1900, "maximum": 2100}, wp)
+    assert m.mask()[ids("19")] and m.mask()[ids("2")]
+    assert not m.mask()[ids("3")] and not m.mask()[ids("22")] and not m.mask()[ids("-")]
+    _feed(m, minilm_tok, ["19"])
+    assert not m.is_accepting()  # 19 is below the minimum
+    _feed(m, minilm_tok, ["##90"])
+    assert m.is_accepting() and m.text == "1990"
+    assert not m.mask()[ids("##1")]  # 19901 is above the maximum
+    m = LeafMatcher({"type": "integer", "exclusiveMinimum": -3, "exclusiveMaximum": 0}, wp)
+    _feed(m, minilm_tok, ["-"])
+    assert m.mask()[ids("2")] and not m.mask()[ids("3")] and not m.mask()[ids("0")]
+    m = LeafMatcher({"type": "number", "minimum": 0, "maximum": 1}, wp)
+    assert not m.mask()[ids("-")] and not m.mask()[ids("2")]
+    _feed(m, minilm_tok, ["0", ".", "25"])
+    assert m.is_accepting() and not m.mask()[ids("##e")]
+
+
+def test_enum_values_the_vocabulary_cannot_spell_are_refused(wp):
+    with pytest.raises(SchemaError, match="can be written with this tokenizer"):
+        LeafMatcher({"enum": ["Paris", "Rome"]}, wp)
+    assert LeafMatcher({"enum": ["Paris", "rome"]}, wp).literals == ['"rome"']
