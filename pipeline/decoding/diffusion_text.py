@@ -243,9 +243,9 @@ class LeafMatcher:
         int_part = head.group(0) if head else s
         if len(int_part) < len(s) and (self.kind == "integer" or re.search("[eE]", s)):
             return False
-        lo, hi = math.floor(self.lo), math.ceil(self.hi)
-        if self.kind == "integer":
-            lo, hi = math.ceil(self.lo), math.floor(self.hi)
+        integer = self.kind == "integer"
+        lo = self.lo if math.isinf(self.lo) else (math.ceil if integer else math.floor)(self.lo)
+        hi = self.hi if math.isinf(self.hi) else (math.floor if integer else math.ceil)(self.hi)
         return _int_prefix_in_range(int_part, lo, hi)
 
     # -- Matcher protocol

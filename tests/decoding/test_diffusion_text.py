@@ -126,6 +126,8 @@ def test_numeric_bounds_are_enforced_while_writing(minilm_tok, wp):
     assert not m.mask()[ids("-")] and not m.mask()[ids("2")]
     _feed(m, minilm_tok, ["0", ".", "25"])
     assert m.is_accepting() and not m.mask()[ids("##e")]
+    m = LeafMatcher({"type": "integer", "maximum": 5}, wp)  # one-sided bounds
+    assert m.mask()[ids("-")] and m.mask()[ids("5")] and not m.mask()[ids("6")]
 
 
 def test_enum_values_the_vocabulary_cannot_spell_are_refused(wp):
