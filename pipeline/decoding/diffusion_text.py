@@ -27,11 +27,11 @@ import json
 import math
 import re
 import weakref
-from functools import lru_cache
 from typing import Any
 
 import torch
 
+from pipeline.decoding.vocab import gpt2_byte_decoder
 from prunestack.errors import SchemaError
 
 # token kinds
@@ -40,21 +40,6 @@ _NUMBER_RE = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?")
 _INTEGER_RE = re.compile(r"-?(0|[1-9]\d*)")
 _NUMBER_CHARS = set("0123456789-+.eE")
 _SKIP_RE = re.compile(r"\[unused\d+\]|<0x[0-9A-Fa-f]{2}>|<.*>")
-
-
-@lru_cache(maxsize=1)
-def _byte_decoder() -> dict[str, int]:
-    """Inverse of GPT-2's bytes_to_unicode table."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(
-        range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {chr(c): b for b, c in zip(bs, cs, strict=True)}
 
 
 def tokenizer_family(tokenizer: Any) -> str:
@@ -86,7 +71,7 @@ class TokenTexts:
         special = set(getattr(tokenizer, "all_special_ids", []) or [])
         self.text: list[str] = [""] * n
         self.kind: list[int] = [SPECIAL] * n
-        bd = _byte_decoder() if self.family == "bytelevel" else None
+        bd = gpt2_byte_decoder() if self.family == "bytelevel" else None
         for tok, i in vocab.items():
             if i in special or i >= n or _SKIP_RE.fullmatch(tok):
                 continue

@@ -63,7 +63,7 @@ def tokenizer_hash(tokenizer: Any) -> str:
 
 
 @cache
-def _gpt2_byte_decoder() -> dict[str, int]:
+def gpt2_byte_decoder() -> dict[str, int]:
     bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(
         range(ord("®"), ord("ÿ") + 1))
     cs = bs[:]
@@ -88,7 +88,7 @@ def token_bytes(tokenizer: Any) -> list[bytes | None]:
              if getattr(t, "special", True)}
     n = vocab_size(tokenizer)
     pieces = tokenizer.convert_ids_to_tokens(list(range(n)))
-    table = _gpt2_byte_decoder()
+    table = gpt2_byte_decoder()
     out: list[bytes | None] = []
     for i, piece in enumerate(pieces):
         if piece is None or i in special or i in added:
