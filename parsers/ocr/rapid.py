@@ -19,6 +19,7 @@ from PIL import Image
 
 from parsers.document import BBox
 from parsers.ocr.base import OcrBackend, is_speck
+from parsers.ocr.deskew import deskew_lines, estimate_skew
 from parsers.ocr.spacing import ink_profile, insert_spaces, word_gaps
 from parsers.primitives import Line, Word
 
@@ -42,8 +43,9 @@ class RapidOcrBackend(OcrBackend):
     name = "rapidocr"
 
     def __init__(self, *, recover_spacing: bool = True, use_cls: bool = False,
-                 text_score: float = 0.5) -> None:
+                 text_score: float = 0.5, deskew: bool = True) -> None:
         self.recover_spacing = recover_spacing
+        self.deskew = deskew
         self.use_cls = use_cls
         self.text_score = text_score
 
@@ -71,6 +73,9 @@ class RapidOcrBackend(OcrBackend):
             if line is not None and not is_speck(line):
                 lines.append(line)
         lines.sort(key=lambda ln: (ln.bbox.y0, ln.bbox.x0))
+        if self.deskew and lines:  # level the rows of a rotated scan (parsers.ocr.deskew)
+            lines = deskew_lines(lines, estimate_skew(gray), float(gray.shape[1]),
+                                 float(gray.shape[0]))
         return lines
 
     def _line(self, row: list[Any], gray: np.ndarray) -> Line | None:
