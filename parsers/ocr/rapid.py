@@ -5,6 +5,8 @@ between Latin words; with ``recover_spacing`` (default on) we ask rapidocr for p
 positions (``return_word_box=True``) and re-insert spaces where the line's pixels show a word gap
 (``parsers.ocr.spacing``). Words get boxes from their characters' boxes. The text-direction
 classifier is off by default: on upright pages it sometimes flips a correct line by 180°.
+With ``deskew`` (default on) a page rotated by ≥ 0.5° has its word and line boxes rotated level
+(``parsers.ocr.deskew``) so the cells of one table row share a row in the layout stage.
 """
 
 from __future__ import annotations
