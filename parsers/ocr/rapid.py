@@ -21,7 +21,7 @@ from PIL import Image
 
 from parsers.document import BBox
 from parsers.ocr.base import OcrBackend, is_speck
-from parsers.ocr.deskew import deskew_lines, estimate_skew
+from parsers.ocr.deskew import deskew_lines, estimate_skew_bands
 from parsers.ocr.spacing import ink_profile, insert_spaces, word_gaps
 from parsers.primitives import Line, Word
 
@@ -76,7 +76,7 @@ class RapidOcrBackend(OcrBackend):
                 lines.append(line)
         lines.sort(key=lambda ln: (ln.bbox.y0, ln.bbox.x0))
         if self.deskew and lines:  # level the rows of a rotated scan (parsers.ocr.deskew)
-            lines = deskew_lines(lines, estimate_skew(gray), float(gray.shape[1]),
+            lines = deskew_lines(lines, estimate_skew_bands(gray), float(gray.shape[1]),
                                  float(gray.shape[0]))
         return lines
 

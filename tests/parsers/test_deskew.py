@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from parsers.document import BBox
-from parsers.ocr.deskew import MIN_SKEW_DEG, deskew_lines, estimate_skew
+from parsers.ocr.deskew import MIN_SKEW_DEG, deskew_lines, estimate_skew, estimate_skew_bands
 from parsers.primitives import Line, Word
 
 
@@ -43,3 +43,22 @@ def test_deskew_levels_the_cells_of_one_row():
     assert abs(ys[0] - ys[1]) < 1.5
     assert [ln.bbox.width for ln in out] == [60, 60]  # sizes kept
     assert deskew_lines(lines, MIN_SKEW_DEG / 2, 1200.0, 1600.0) is lines
+
+
+def test_band_estimates_agree_on_a_uniformly_rotated_page():
+    bands = estimate_skew_bands(_page(2.0))
+    assert len(bands) >= 2
+    assert all(a == pytest.approx(-2.0, abs=0.3) for _, a in bands)
+    assert estimate_skew_bands(np.full((200, 300), 255, dtype=np.uint8)) == []
+
+
+def test_deskew_interpolates_band_angles_by_line_height():
+    # Top band level, bottom band tilted: only the bottom row's cells move towards each other.
+    top = [_word("Top", 100, 100), _word("Row", 1100, 100)]
+    bottom = [_word("Keyboard", 100, 1521), _word("696.24", 1100, 1500)]
+    lines = [Line(words=[w], bbox=w.bbox) for w in [*top, *bottom]]
+    out = deskew_lines(lines, [(100.0, 0.0), (1500.0, -1.2)], 1200.0, 1600.0)
+    by_text = {ln.text: ln.bbox.y0 for ln in out}
+    assert by_text["Top"] == pytest.approx(100, abs=0.5)
+    assert by_text["Row"] == pytest.approx(100, abs=0.5)
+    assert abs(by_text["Keyboard"] - by_text["696.24"]) < 2.5
