@@ -11,7 +11,9 @@ How a table is found (on segments no other step claimed):
 * the run's columns are the union of overlapping x-ranges of its segments; every segment falls into
   exactly one column; a run needs ≥ 2 columns, and a column of short cells (≤ 3 words on
   average) or digits in ≥ 30% of its cells (multi-column running text has neither);
-* a gap wider than 2.5 × the run's usual gap and 1.5 row heights starts a new run; a first or
+* a gap wider than 2.5 × the run's usual gap and 1.5 row heights starts a new run, and so does a
+  row of ≥ 3 cells without digits under ≥ 2 rows with fewer cells (a table's header under two
+  address blocks side by side); a first or
   last column filled in ≤ 40% of a run's rows (of ≥ 3 columns) is dropped from it (an address
   beside a field block);
 * a two-column run of ≥ 3 rows with short non-numeric labels on the left and values with digits
@@ -70,6 +72,20 @@ def _candidate(row: list[Seg], page_width: float) -> bool:
     return len(row) >= 2 and not any(_is_prose(s, page_width) for s in row)
 
 
+def _widens(row: list[Seg], cur: list[tuple[list[Seg], bool]]) -> bool:
+    """``row`` is a header of labels (≥ 3 cells, no digits) under ≥ 2 rows with fewer cells."""
+    if len(row) < 3 or any(_NUMBER.search(s.text) for s in row):
+        return False
+    narrower = 0
+    for r, cont in reversed(cur):
+        if cont:
+            continue
+        if len(r) >= len(row):
+            break
+        narrower += 1
+    return narrower >= 2
+
+
 def _runs(grid: list[list[Seg]], page_width: float) -> list[list[tuple[list[Seg], bool]]]:
     """Runs of (row, is_continuation) pairs."""
     h = median_height([s for r in grid for s in r])
@@ -92,6 +108,7 @@ def _runs(grid: list[list[Seg]], page_width: float) -> list[list[tuple[list[Seg]
             # A gap far wider than the run's usual one starts a new block (a field block above
             # a table, two grids stacked with space between them).
             jump = bool(gaps) and gap > max(2.5 * median(gaps), 1.5 * h)
+            jump = jump or _widens(row, cur)
             if cur and prev is not None and gap <= MAX_ROW_GAP * h and not jump:
                 gaps.append(max(0.0, gap))
                 if pending is not None:

@@ -5,6 +5,8 @@ between Latin words; with ``recover_spacing`` (default on) we ask rapidocr for p
 positions (``return_word_box=True``) and re-insert spaces where the line's pixels show a word gap
 (``parsers.ocr.spacing``). Words get boxes from their characters' boxes. The text-direction
 classifier is off by default: on upright pages it sometimes flips a correct line by 180°.
+With ``deskew`` (default on) a page rotated by ≥ 0.5° has its word and line boxes rotated level
+(``parsers.ocr.deskew``) so the cells of one table row share a row in the layout stage.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from PIL import Image
 
 from parsers.document import BBox
 from parsers.ocr.base import OcrBackend, is_speck
+from parsers.ocr.deskew import deskew_lines, estimate_skew_bands
 from parsers.ocr.spacing import ink_profile, insert_spaces, word_gaps
 from parsers.primitives import Line, Word
 
@@ -42,8 +45,9 @@ class RapidOcrBackend(OcrBackend):
     name = "rapidocr"
 
     def __init__(self, *, recover_spacing: bool = True, use_cls: bool = False,
-                 text_score: float = 0.5) -> None:
+                 text_score: float = 0.5, deskew: bool = True) -> None:
         self.recover_spacing = recover_spacing
+        self.deskew = deskew
         self.use_cls = use_cls
         self.text_score = text_score
 
@@ -71,6 +75,9 @@ class RapidOcrBackend(OcrBackend):
             if line is not None and not is_speck(line):
                 lines.append(line)
         lines.sort(key=lambda ln: (ln.bbox.y0, ln.bbox.x0))
+        if self.deskew and lines:  # level the rows of a rotated scan (parsers.ocr.deskew)
+            lines = deskew_lines(lines, estimate_skew_bands(gray), float(gray.shape[1]),
+                                 float(gray.shape[0]))
         return lines
 
     def _line(self, row: list[Any], gray: np.ndarray) -> Line | None:

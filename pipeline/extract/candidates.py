@@ -102,9 +102,11 @@ def _table_candidates(e: Element, section: str) -> list[Candidate]:
     return out
 
 
-_PARTY_PREFIX = re.compile(r"^\s*(?P<label>from|bill(?:ed)?\s+to|ship(?:ped)?\s+to|sold\s+to|"
-                           r"invoice\s+to|deliver\s+to|customer|client|buyer|seller|vendor|"
-                           r"supplier|remit\s+to)\s*:?\s+(?P<rest>\S.*)$", re.I | re.S)
+_PARTY = (r"from|bill(?:ed)?\s+to|ship(?:ped)?\s+to|sold\s+to|invoice\s+to|deliver\s+to|customer|"
+          r"client|buyer|seller|vendor|supplier|remit\s+to")
+_PARTY_PREFIX = re.compile(rf"^\s*(?P<label>{_PARTY})\s*:?\s+(?P<rest>\S.*)$", re.I | re.S)
+#: A party heading alone on its line ("From", "Bill to:").
+_PARTY_LABEL = re.compile(rf"^\s*(?:{_PARTY})\s*:?\s*$", re.I)
 
 
 def _text_candidates(e: Element, section: str) -> list[Candidate]:
@@ -194,9 +196,15 @@ def _column_blocks(t: Element, elements: list[Element], section: str) -> list[Ca
         line_h = max(1.0, max(b.height for _, b in lines))
         for e in elements:
             if e.page == t.page and e.kind == ElementKind.TEXT and \
-                    0 <= e.bbox.y0 - t.bbox.y1 < 1.5 * line_h and x0 - 2 <= e.bbox.x0 <= x1:
+                    -0.5 * line_h <= e.bbox.y0 - t.bbox.y1 < 1.5 * line_h and \
+                    x0 - 2 <= e.bbox.x0 <= x1:  # OCR boxes of adjacent lines may overlap
                 lines.append((e.text.strip(), e.bbox))
-        out.append(Candidate("\n".join(txt for txt, _ in lines), rows[0][col].strip(), section,
+        label = rows[0][col].strip()
+        if len(lines) >= 2 and _PARTY_LABEL.match(lines[0][0]):
+            # "From" heading the column's body (the header row was something else): it names
+            # the block and is not its first line
+            label, lines = lines[0][0].rstrip(":"), lines[1:]
+        out.append(Candidate("\n".join(txt for txt, _ in lines), label, section,
                              t.id, t.page, BBox.enclosing([b for _, b in lines]), t.confidence,
                              "block", lines))
     return out

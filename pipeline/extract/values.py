@@ -121,11 +121,16 @@ def _num(raw: str) -> float | None:
     if "," in s and "." in s:
         dec = "," if s.rfind(",") > s.rfind(".") else "."
         s = s.replace("." if dec == "," else ",", "").replace(",", ".")
-    elif "," in s:
-        tail = s.rsplit(",", 1)[1]
-        s = s.replace(",", ".") if len(tail) in (1, 2) and s.count(",") == 1 else s.replace(",", "")
-    elif s.count(".") > 1:
-        s = s.replace(".", "")
+    elif "," in s or s.count(".") > 1:
+        # One mark: "12,50" is a decimal comma, "1,250" groups thousands. Repeated marks group
+        # thousands ("1.250.000"), unless the last group has 1-2 digits: thousands groups have
+        # three, so "2.378.53" / "8,192,91" (OCR misreading one mark) end in decimals.
+        mark = "," if "," in s else "."
+        head, tail = s.rsplit(mark, 1)
+        if len(tail) in (1, 2):
+            s = head.replace(mark, "") + "." + tail
+        else:
+            s = s.replace(mark, "")
     try:
         return float(s)
     except ValueError:

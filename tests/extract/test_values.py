@@ -32,6 +32,9 @@ def test_date_order_hint():
     ("1 234,50 CHF", 1234.5), ("CHF1,234.50", 1234.5), ("(12.00)", -12.0),
     ("Amount: -12.00", -12.0), ("INV-2024-00123", None), ("7.03.2024", None),
     ("Tax (19%): 19.00", 19.0), ("£7", 7.0),
+    # OCR read one grouping/decimal mark as the other: a 2-digit last group is the decimals
+    ("2.378.53 GBP", 2378.53), ("8,192,91", 8192.91), ("EUR 1.250.000", 1250000.0),
+    ("EUR 1.250.000", 1250000.0),
 ])
 def test_amounts(text, value):
     p = V.parse_amount(text)

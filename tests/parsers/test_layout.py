@@ -279,3 +279,20 @@ def test_two_column_table_with_header_stays_a_table():
                     mime_type="application/pdf")
     assert [e.kind for e in doc.elements()] == [ElementKind.TABLE]
     assert doc.elements()[0].table_rows() == rows
+
+
+def test_table_header_under_two_side_by_side_addresses_starts_a_new_table():
+    """Level OCR rows (a deskewed scan): two address blocks share rows right above the table."""
+    kw = {"ocr": True}
+    lines = [cells(["From", "Bill to"], [50, 330], 100, **kw),
+             cells(["193 Linden Street", "Oakridge Electric Ltd"], [50, 330], 114, **kw),
+             cells(["Toronto 78806", "153 Hill Crescent"], [50, 330], 128, **kw),
+             cells(["Canada", "Dublin 91828"], [50, 330], 142, **kw)]
+    rows = [["Description", "Qty", "Unit price", "Amount"],
+            ["USB-C cable", "10", "106.32", "1,063.20"],
+            ["Office chair", "11", "744.81", "8,192.91"],
+            ["Keyboard", "7", "98.75", "691.25"]]
+    lines += [cells(r, [50, 330, 420, 520], 164 + 14 * i, **kw) for i, r in enumerate(rows)]
+    doc = aggregate([page(lines, ocr=True)], mime_type="image/png")
+    tables = [e for e in doc.elements() if e.kind == ElementKind.TABLE]
+    assert tables and tables[-1].table_rows() == rows

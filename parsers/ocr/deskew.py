@@ -1,0 +1,137 @@
+"""Page skew from the pixels, and OCR line boxes mapped into the deskewed frame.
+
+A scan rotated by 1–3° puts the cells of one table row at different heights (the right end of a
+row sits 20–40 px above or below its left end on a 1200 px page), so row grouping in the layout
+stage pairs a description with the next row's numbers, or drops it. ``estimate_skew`` finds the
+page's rotation with the classic projection-profile method: rotate a downscaled ink mask by
+candidate angles and keep the one whose row sums are sharpest (text lines become thin dense
+bands). ``estimate_skew_bands`` repeats the search per horizontal band (a perspective-warped scan
+tilts its top and bottom lines differently). ``deskew_lines`` then rotates every word box's centre
+about the page centre by the angle interpolated at its line (sizes kept) and rebuilds the line
+boxes, so lines of one visual row share a baseline.
+
+The image itself is not rotated and not re-recognised; boxes of a deskewed page are in the
+deskewed frame, which differs from the scan's pixels by at most ``sin(angle)`` times the page
+size (≈ 5 % of a side at the 3° bound). Perspective warp is only approximated by the bands.
+Pure numpy + PIL.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image
+
+from parsers.document import BBox
+from parsers.primitives import Line, Word
+
+#: Largest rotation searched for, in degrees (either direction).
+MAX_SKEW_DEG = 5.0
+#: Rotations smaller than this are left alone: over a 1000 px row 0.5° drifts ~9 px, well under
+#: a text line, which row grouping tolerates (levelling a 0.25° test scan reshuffled its columns).
+MIN_SKEW_DEG = 0.5
+#: Horizontal bands with an angle of their own, and how far a band's angle may stray from the
+#: whole page's.
+BANDS = 4
+BAND_RANGE_DEG = 1.5
+#: The ink mask is downscaled to at most this many pixels on its longer side.
+_WORK_SIDE = 900
+
+
+def _ink_mask(gray: np.ndarray) -> np.ndarray:
+    """Ink (1.0) vs background (0.0), float32 [H, W], from a grayscale page [H, W]."""
+    lo, hi = float(np.percentile(gray, 1)), float(np.percentile(gray, 99))
+    if hi - lo < 40:
+        return np.zeros_like(gray, dtype=np.float32)
+    return (gray < lo + 0.5 * (hi - lo)).astype(np.float32)
+
+
+def _sharpness(mask: Image.Image, angle: float) -> float:
+    rows = np.asarray(mask.rotate(angle, resample=Image.Resampling.BILINEAR)).sum(axis=1)  # [H]
+    return float(np.square(np.diff(rows)).sum())
+
+
+def _search(img: Image.Image, lo: float, hi: float, step: float) -> float:
+    coarse = np.arange(lo, hi + 1e-9, step)
+    best = float(max(coarse, key=lambda a: _sharpness(img, float(a))))
+    fine = np.arange(best - step, best + step + 1e-9, 0.05)
+    return round(float(max(fine, key=lambda a: _sharpness(img, float(a)))), 2)
+
+
+def _work_image(mask: np.ndarray) -> Image.Image:
+    scale = min(1.0, _WORK_SIDE / max(mask.shape))
+    img = Image.fromarray((mask * 255).astype(np.uint8))
+    if scale < 1.0:
+        img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
+                         Image.Resampling.BILINEAR)
+    return img
+
+
+def estimate_skew(gray: np.ndarray, max_deg: float = MAX_SKEW_DEG) -> float:
+    """Counter-clockwise rotation (degrees) that makes the text lines of ``gray`` [H, W] level.
+
+    0.0 for a blank page. Coarse search in 0.5° steps, then 0.05° steps around the best angle.
+    """
+    if gray.ndim != 2 or gray.size == 0:
+        return 0.0
+    mask = _ink_mask(gray)  # [H, W]
+    if not mask.any():
+        return 0.0
+    return _search(_work_image(mask), -max_deg, max_deg, 0.5)
+
+
+def estimate_skew_bands(gray: np.ndarray, n_bands: int = BANDS) -> list[tuple[float, float]]:
+    """``(y centre, angle)`` per horizontal band of ``gray`` [H, W] that holds enough ink, each
+    searched within ``BAND_RANGE_DEG`` of the whole page's angle: a perspective-warped scan's
+    lines tilt differently at the top and the bottom. ``[]`` for a blank page."""
+    if gray.ndim != 2 or gray.size == 0:
+        return []
+    mask = _ink_mask(gray)  # [H, W]
+    if not mask.any():
+        return []
+    whole = _search(_work_image(mask), -MAX_SKEW_DEG, MAX_SKEW_DEG, 0.5)
+    out = []
+    h = gray.shape[0]
+    for i in range(n_bands):
+        y0, y1 = round(i * h / n_bands), round((i + 1) * h / n_bands)
+        band = mask[y0:y1]  # [h_band, W]
+        rows = np.nonzero(band.sum(axis=1) >= 2)[0]
+        if band.mean() < 0.005 or rows.size < 0.1 * (y1 - y0):
+            continue  # too little text for its own estimate
+        out.append(((y0 + y1) / 2, _search(_work_image(band), whole - BAND_RANGE_DEG,
+                                            whole + BAND_RANGE_DEG, 0.25)))
+    return out or [(h / 2, whole)]
+
+
+def _rotate_box(box: BBox, cos: float, sin: float, cx: float, cy: float) -> BBox:
+    """``box`` with its centre rotated counter-clockwise (as displayed, y down); size kept."""
+    dx, dy = box.cx - cx, (box.y0 + box.y1) / 2 - cy
+    nx, ny = cx + dx * cos + dy * sin, cy - dx * sin + dy * cos
+    hw, hh = box.width / 2, (box.y1 - box.y0) / 2
+    return BBox(x0=nx - hw, y0=ny - hh, x1=nx + hw, y1=ny + hh)
+
+
+def deskew_lines(lines: list[Line], angle_deg: float | list[tuple[float, float]], width: float,
+                 height: float) -> list[Line]:
+    """``lines`` with word boxes rotated about the page centre, line boxes rebuilt from their
+    words, sorted top to bottom. ``angle_deg`` is one angle or ``(y, angle)`` band estimates
+    (``estimate_skew_bands``), interpolated at each line's centre. Pages whose angles are all
+    small are returned unchanged."""
+    bands = [(height / 2, angle_deg)] if isinstance(angle_deg, (int, float)) else angle_deg
+    if not lines or not bands or all(abs(a) < MIN_SKEW_DEG for _, a in bands):
+        return lines
+    ys, angles = [y for y, _ in bands], [a for _, a in bands]
+    cx, cy = width / 2, height / 2
+    out = []
+    for line in lines:
+        a = math.radians(float(np.interp((line.bbox.y0 + line.bbox.y1) / 2, ys, angles)))
+        cos, sin = math.cos(a), math.sin(a)
+        words = [Word(text=w.text, bbox=_rotate_box(w.bbox, cos, sin, cx, cy),
+                      confidence=w.confidence, font_size=w.font_size, bold=w.bold)
+                 for w in line.words]
+        box = BBox(x0=min(w.bbox.x0 for w in words), y0=min(w.bbox.y0 for w in words),
+                   x1=max(w.bbox.x1 for w in words), y1=max(w.bbox.y1 for w in words))
+        out.append(Line(words=words, bbox=box, confidence=line.confidence))
+    out.sort(key=lambda ln: (ln.bbox.y0, ln.bbox.x0))
+    return out
