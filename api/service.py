@@ -36,17 +36,9 @@ def sniff(data: bytes) -> str:
 
 
 def pdf_page_count(data: bytes) -> int:
-    import pypdfium2 as pdfium
+    from parsers.pdf import page_count
 
-    try:
-        pdf = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as exc:
-        raise InputError(f"cannot open the PDF: {exc}", "is the file complete and unencrypted?") \
-            from exc
-    try:
-        return len(pdf)
-    finally:
-        pdf.close()
+    return page_count(data)
 
 
 def check_pages(data: bytes, mime: str, max_pages: int) -> None:
@@ -101,15 +93,12 @@ def render_page(data: bytes, mime: str, page: int, scale: float) -> bytes:
     from PIL import Image
 
     if mime == "application/pdf":
-        import pypdfium2 as pdfium
+        from parsers.pdf import open_pdf
 
-        pdf = pdfium.PdfDocument(data)
-        try:
+        with open_pdf(data) as pdf:
             if not 1 <= page <= len(pdf):
                 raise InputError(f"page {page} out of range 1..{len(pdf)}")
             img = pdf[page - 1].render(scale=scale).to_pil()
-        finally:
-            pdf.close()
     elif mime.startswith("image/"):
         if page != 1:
             raise InputError("an image has one page")

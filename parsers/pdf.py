@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import ctypes
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
+from PIL import Image
 
 from parsers.document import BBox, Source
 from parsers.errors import CorruptPdfError, EmptyPdfError, EncryptedPdfError
@@ -35,6 +37,9 @@ from parsers.primitives import Line, PageLines, Word
 WORD_GAP_EM = 0.2
 #: Default OCR resolution for pages without a text layer (the issue asks for ≥ 200 dpi).
 OCR_DPI = 200
+#: pdfium is not thread-safe: two threads inside it at once can crash the process (seen under
+#: the API's concurrent workers). Every use of pypdfium2 in the process holds this lock.
+PDFIUM_LOCK = threading.RLock()
 _BOLD_NAME = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
 _FORCE_BOLD = 1 << 18  # PDF font descriptor flag 19 (ForceBold), as FPDFText_GetFontInfo reports
 _PASSWORD_ERRORS = (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY)
@@ -46,7 +51,14 @@ _EMPTY_PAGE_TREE = re.compile(
 
 @contextmanager
 def open_pdf(data: bytes, password: str | None = None) -> Iterator[pdfium.PdfDocument]:
-    """Open ``data`` with pdfium, turning its failures into the parsers' input errors."""
+    """Open ``data`` with pdfium, turning its failures into the parsers' input errors.
+
+    The whole ``with`` block holds ``PDFIUM_LOCK``: keep slow non-pdfium work (OCR) outside it."""
+    with PDFIUM_LOCK:
+        yield from _open_pdf_locked(data, password)
+
+
+def _open_pdf_locked(data: bytes, password: str | None) -> Iterator[pdfium.PdfDocument]:
     try:
         pdf = pdfium.PdfDocument(data, password=password)
     except pdfium.PdfiumError as exc:
@@ -225,10 +237,17 @@ def _scale_line(line: Line, f: float) -> Line:
 def ocr_page_lines(page: pdfium.PdfPage, backend: OcrBackend, dpi: int = OCR_DPI) -> list[Line]:
     """Render ``page`` at ``dpi`` and OCR it; boxes come back in PDF points."""
     scale = dpi / 72.0
+    with PDFIUM_LOCK:
+        image = _render(page, scale)
+    return [_scale_line(ln, 1.0 / scale) for ln in backend.recognize(image)]
+
+
+def _render(page: pdfium.PdfPage, scale: float) -> Image.Image:
+    """The page as an RGB image at ``scale`` × 72 dpi (call with ``PDFIUM_LOCK`` held)."""
     bitmap = page.render(scale=scale)
     image = bitmap.to_pil().convert("RGB")
     bitmap.close()
-    return [_scale_line(ln, 1.0 / scale) for ln in backend.recognize(image)]
+    return image
 
 
 def pdf_page_lines(
@@ -246,9 +265,10 @@ def pdf_page_lines(
     """
     if dpi < 72:
         raise ValueError("dpi must be at least 72")
-    out: list[PageLines] = []
-    backend: OcrBackend | None = ocr if isinstance(ocr, OcrBackend) else None
-    with open_pdf(data, password) as pdf:
+    out: list[PageLines | None] = []
+    to_ocr: list[tuple[int, int, float, float, Image.Image]] = []  # (slot, page no, w, h, image)
+    scale = dpi / 72.0
+    with open_pdf(data, password) as pdf:  # pdfium work only; OCR runs after the lock is released
         numbers = pages if isinstance(pages, list) else parse_pages(pages, len(pdf))
         for number in numbers:
             page = pdf[number - 1]
@@ -259,11 +279,15 @@ def pdf_page_lines(
                     out.append(PageLines(number=number, width=width, height=height, lines=lines,
                                          source=Source.PDF_TEXT))
                     continue
-                if backend is None:
-                    backend = get_backend(ocr if isinstance(ocr, str) else "auto")
-                lines = ocr_page_lines(page, backend, dpi)
-                out.append(PageLines(number=number, width=width, height=height, lines=lines,
-                                     source=Source.OCR, ocr_backend=backend.name))
+                to_ocr.append((len(out), number, width, height, _render(page, scale)))
+                out.append(None)
             finally:
                 page.close()
-    return out
+    backend: OcrBackend | None = ocr if isinstance(ocr, OcrBackend) else None
+    for slot, number, width, height, image in to_ocr:
+        if backend is None:
+            backend = get_backend(ocr if isinstance(ocr, str) else "auto")
+        lines = [_scale_line(ln, 1.0 / scale) for ln in backend.recognize(image)]
+        out[slot] = PageLines(number=number, width=width, height=height, lines=lines,
+                              source=Source.OCR, ocr_backend=backend.name)
+    return [p for p in out if p is not None]

@@ -73,15 +73,12 @@ def _content(kind: str, rng: random.Random) -> tuple[dict[str, Any], int]:
 
 def rasterize(pdf_path: Path, dpi: int) -> tuple[np.ndarray, tuple[float, float]]:
     """First page as a grayscale array [H, W] uint8, and the page size in points."""
-    import pypdfium2 as pdfium
+    from parsers.pdf import open_pdf
 
-    pdf = pdfium.PdfDocument(str(pdf_path))
-    try:
+    with open_pdf(pdf_path.read_bytes()) as pdf:
         page = pdf[0]
         size = page.get_size()
         img = page.render(scale=dpi / 72).to_pil().convert("L")
-    finally:
-        pdf.close()
     return np.asarray(img), size
 
 
