@@ -53,18 +53,11 @@ OPENAPI_BODY = {"requestBody": {"required": True, "content": {
         "model": {"type": "string"}}}}}}}
 
 
-def _schema(raw: Any) -> dict[str, Any]:
-    if isinstance(raw, dict):
+def _schema(raw: Any) -> str | dict[str, Any]:
+    """The form's 'schema' field, present and non-empty; ``load_schema`` parses and checks it."""
+    if isinstance(raw, dict) or (isinstance(raw, str) and raw.strip()):
         return raw
-    if not isinstance(raw, str) or not raw.strip():
-        raise SchemaError("missing 'schema'", "send a JSON Schema as a form field or JSON")
-    try:
-        val = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise SchemaError(f"'schema' is not valid JSON: {exc}") from exc
-    if not isinstance(val, dict):
-        raise SchemaError("'schema' must be a JSON object")
-    return val
+    raise SchemaError("missing 'schema'", "send a JSON Schema as a form field or JSON")
 
 
 def _text_work(req: TextExtractRequest, embedder: Any, model: Any) -> Any:
