@@ -38,6 +38,7 @@ class Source(StrEnum):
     PDF_TEXT = "pdf-text"
     OCR = "ocr"
     HTML = "html"
+    TEXT = "text"
 
 
 class BBox(BaseModel):

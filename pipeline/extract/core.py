@@ -297,7 +297,7 @@ def text_document(text: str, name: str = "text") -> Document:
     for i, para in enumerate(p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()):
         n = len(para.strip().splitlines())
         elements.append(Element(id=f"p1-e{i}", kind=ElementKind.TEXT, text=para.strip(), page=1,
-                                bbox=BBox(x0=0, y0=y, x1=0, y1=y + n), source=Source.HTML))
+                                bbox=BBox(x0=0, y0=y, x1=0, y1=y + n), source=Source.TEXT))
         y += n + 1
     return Document(source_name=name, mime_type="text/plain",
                     pages=[Page(number=1, width=0, height=y, elements=elements)])

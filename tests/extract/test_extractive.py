@@ -48,6 +48,14 @@ def test_missing_values_are_null_or_reported():
     assert res.valid
 
 
+def test_plain_text_elements_are_tagged_as_text():
+    from parsers.document import Source
+    from pipeline.extract.core import text_document
+
+    doc = text_document("Invoice INV-1\n\nTotal: $12.00")
+    assert [e.source for e in doc.pages[0].elements] == [Source.TEXT, Source.TEXT]
+
+
 def _doc(elements: list[tuple[str, tuple[float, float, float, float]]]) -> Document:
     els = [Element(id=f"p1-e{i}", kind=ElementKind.TEXT, text=t, page=1,
                    bbox=BBox(x0=b[0], y0=b[1], x1=b[2], y1=b[3]), source=Source.PDF_TEXT)
