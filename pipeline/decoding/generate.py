@@ -179,7 +179,8 @@ def generate(model: Any, prompt_ids: torch.Tensor, matcher: Matcher | None, eos:
         while len(out) < max_new_tokens:
             near_end = closing is not None and max_new_tokens - len(out) <= closing_margin
             prefetch.wait()
-            masked = constrain(logits, matcher, state.row(closing) if near_end else None,
+            masked = constrain(logits, matcher,
+                               state.row(closing) if near_end and closing is not None else None,
                                bitmask, prepared.pop() if prepared else None)
             tok = sample(masked, 0.0 if near_end else temperature, gen)
             if tok == eos:
