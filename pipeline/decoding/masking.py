@@ -185,13 +185,19 @@ class MaskPrefetcher:
     def __init__(self) -> None:
         self._jobs: queue.SimpleQueue[Callable[[], Any] | None] = queue.SimpleQueue()
         self._done: queue.SimpleQueue[BaseException | None] = queue.SimpleQueue()
+        self._busy = [0.0]  # shared with the worker, which holds no reference to self
         self._thread: threading.Thread | None = None
         self._pending = False
-        self.busy_s = 0.0
 
-    def _run(self) -> None:
+    @property
+    def busy_s(self) -> float:
+        return self._busy[0]
+
+    @staticmethod
+    def _run(jobs: queue.SimpleQueue[Callable[[], Any] | None],
+             done: queue.SimpleQueue[BaseException | None], busy: list[float]) -> None:
         while True:
-            fn = self._jobs.get()
+            fn = jobs.get()
             if fn is None:
                 return
             t0 = time.perf_counter()
@@ -200,13 +206,15 @@ class MaskPrefetcher:
                 err: BaseException | None = None
             except BaseException as e:  # handed to the waiting thread
                 err = e
-            self.busy_s += time.perf_counter() - t0
-            self._done.put(err)
+            busy[0] += time.perf_counter() - t0
+            del fn
+            done.put(err)
 
     def submit(self, fn: Callable[[], Any]) -> None:
         self.wait()
         if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="mask-prefetch", daemon=True)
+            self._thread = threading.Thread(target=self._run, name="mask-prefetch", daemon=True,
+                                            args=(self._jobs, self._done, self._busy))
             self._thread.start()
         self._pending = True
         self._jobs.put(fn)
@@ -224,3 +232,7 @@ class MaskPrefetcher:
             self._jobs.put(None)
             self._thread.join()
             self._thread = None
+
+    def __del__(self) -> None:  # an unclosed prefetcher still stops its worker
+        if getattr(self, "_thread", None) is not None:
+            self._jobs.put(None)

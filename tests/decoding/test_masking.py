@@ -112,3 +112,17 @@ def test_attached_processor_under_assisted_generation(target, draft, tok):
                                max_new_tokens=30, do_sample=False, pad_token_id=0)
     proc.detach()
     assert torch.equal(plain, assisted)
+
+
+def test_unclosed_prefetcher_stops_its_worker():
+    import gc
+
+    p = MaskPrefetcher()
+    p.submit(lambda: None)
+    p.wait()
+    worker = p._thread
+    assert worker is not None and worker.is_alive()
+    del p
+    gc.collect()
+    worker.join(timeout=5)
+    assert not worker.is_alive()
