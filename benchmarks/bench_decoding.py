@@ -177,8 +177,9 @@ def bench_vocab(name: str, tok: Any, rows: list[dict[str, Any]]) -> dict[str, An
         ogen(PROMPT, max_new_tokens=4, do_sample=False)
         r["outlines_first_call_s"] = time.perf_counter() - t0
 
-        m: dict[str, list[float]] = {k: [] for k in ("unc", "ours", "ours_proc", "loop",
-                                                      "outl", "outl_proc")}
+        m: dict[str, list[float]] = {k: [] for k in (
+            "unc", "ours", "ours_proc", "hooked", "hooked_proc", "hooked_worker", "loop",
+            "outl", "outl_proc")}
         loop = []
         for _ in range(REPEATS):  # interleaved, so load changes hit every column alike
             with torch.inference_mode():
@@ -190,6 +191,17 @@ def bench_vocab(name: str, tok: Any, rows: list[dict[str, Any]]) -> dict[str, An
                     ids, logits_processor=[p], max_new_tokens=N_NEW, **gen_kw))
                 m["ours"].append(1000 * sec / calls)
                 m["ours_proc"].append(1000 * proc.seconds / max(proc.calls, 1))
+                # the same processor with its forward pre-hook: masks computed during the forward
+                inner = JsonSchemaLogitsProcessor(schema, tok, model=model)
+                proc = TimedProcessor(inner)
+                sec, calls = run_generate(model, counter, lambda p=proc: model.generate(
+                    ids, logits_processor=[p], max_new_tokens=N_NEW, **gen_kw))
+                inner.detach()
+                m["hooked"].append(1000 * sec / calls)
+                # critical path = time in __call__ + the hook's own time on the caller's thread
+                m["hooked_proc"].append(1000 * (proc.seconds + inner.hook_seconds)
+                                        / max(proc.calls, 1))
+                m["hooked_worker"].append(1000 * inner._prefetch.busy_s / max(proc.calls, 1))
             loop.append(generate_json(model, tok, PROMPT, schema, max_new_tokens=N_NEW))
             m["loop"].append(1000 * loop[-1].decode_s / loop[-1].tokens)
             timed_o.seconds, timed_o.calls = 0.0, 0
@@ -201,6 +213,9 @@ def bench_vocab(name: str, tok: Any, rows: list[dict[str, Any]]) -> dict[str, An
         r["unconstrained_ms_per_token"] = unc_ms
         r["ours_ms_per_token"] = _median(m["ours"])
         r["ours_processor_ms_per_call"] = _median(m["ours_proc"])
+        r["ours_hooked_ms_per_token"] = _median(m["hooked"])
+        r["ours_hooked_processor_ms_per_call"] = _median(m["hooked_proc"])
+        r["ours_hooked_worker_ms_per_call"] = _median(m["hooked_worker"])
         r["own_loop_ms_per_token"] = _median(m["loop"])
         r["own_loop_tokens_per_model_call"] = loop[0].tokens / max(loop[0].model_calls - 1, 1)
         r["own_loop_valid"] = all(x.valid for x in loop)
@@ -212,6 +227,10 @@ def bench_vocab(name: str, tok: Any, rows: list[dict[str, Any]]) -> dict[str, An
         r["ratio_own_loop_vs_unconstrained"] = r["own_loop_ms_per_token"] / unc_ms
         r["processor_speedup_vs_outlines"] = (r["outlines_processor_ms_per_call"]
                                               / r["ours_processor_ms_per_call"])
+        r["hooked_processor_speedup_vs_outlines"] = (
+            r["outlines_processor_ms_per_call"] / r["ours_hooked_processor_ms_per_call"])
+        r["ratio_hooked_from_processor_time"] = (
+            1 + r["ours_hooked_processor_ms_per_call"] / unc_ms)
         r["per_token_speedup_vs_outlines"] = r["outlines_ms_per_token"] / r["ours_ms_per_token"]
         r["raw_ms"] = m
         res["schemas"][sname] = r
@@ -219,7 +238,57 @@ def bench_vocab(name: str, tok: Any, rows: list[dict[str, Any]]) -> dict[str, An
         print(f"   {sname}: {json.dumps(brief)}", flush=True)
         rows.append({"vocab": name, "schema": sname, "unconstrained": unc_ms, **r})
     res["draft"] = bench_draft(tok, vocab)
+    if vocab < 100_000:
+        res["speculative"] = bench_speculative(model, tok)
     return res
+
+
+def json_corpus(n: int = 2000) -> list[str]:
+    """Synthetic assistant outputs (small JSON objects) for draft-vocabulary statistics."""
+    rnd = random.Random(0)
+    words = ["alpha", "beta", "invoice", "total", "Paris", "Berlin", "item", "name", "qty"]
+    return [json.dumps({"name": " ".join(rnd.sample(words, 2)), "qty": rnd.randint(0, 999),
+                        "total": round(rnd.uniform(0, 1e4), 2), "tags": rnd.sample(words, 3)})
+            for _ in range(n)]
+
+
+def bench_speculative(model: Any, tok: Any) -> dict[str, Any]:
+    """Speculative greedy decoding (own loop, k = 4) with drafts made from the target by the
+    pruning engine (block removal by Block Influence, 85% of the block parameters), with the
+    full LM head and with a head trimmed to the 2,000 most frequent ids of a JSON corpus.
+    Random weights: the acceptance rate says little about trained models; exactness holds."""
+    from pipeline.decoding import generate_json
+    from pipeline.decoding.vocab_trim import coverage_curve, kept_ids, token_counts, trim_head
+    from pipeline.pruning.engine import prune
+
+    pruned = copy.deepcopy(model)
+    prune(pruned, {"method": "block", "ratio": 0.4 if SMOKE else 0.85, "nsamples": 4,
+                   "seqlen": 32},
+          tokenizer=tok, progress=False)
+    order, _ = coverage_curve(token_counts(json_corpus(), tok, len(tok)))
+    trimmed = trim_head(copy.deepcopy(pruned), kept_ids(order, 2000, [int(tok.eos_token_id)]))
+    out: dict[str, Any] = {"draft_layers": pruned.config.num_hidden_layers,
+                           "target_layers": model.config.num_hidden_layers,
+                           "draft_params": sum(p.numel() for p in pruned.parameters()),
+                           "rows": []}
+    for dname, draft in (("pruned", pruned), ("pruned + trimmed head (2k ids)", trimmed)):
+        for sname, schema in SCHEMAS.items():
+            plain_ms, spec_ms, rate, same = [], [], [], True
+            for _ in range(REPEATS):  # interleaved
+                a = generate_json(model, tok, PROMPT, schema, max_new_tokens=N_NEW)
+                b = generate_json(model, tok, PROMPT, schema, max_new_tokens=N_NEW, draft=draft,
+                                  k=4)
+                same = same and a.text == b.text
+                plain_ms.append(1000 * a.decode_s / a.tokens)
+                spec_ms.append(1000 * b.decode_s / b.tokens)
+                rate.append(b.acceptance_rate or 0.0)
+            row = {"draft": dname, "schema": sname, "identical": same,
+                   "acceptance_rate": _median(rate), "plain_ms_per_token": _median(plain_ms),
+                   "speculative_ms_per_token": _median(spec_ms),
+                   "speedup": _median(plain_ms) / _median(spec_ms)}
+            out["rows"].append(row)
+            print(f"   speculative: {row}", flush=True)
+    return out
 
 
 def bench_draft(tok: Any, vocab: int) -> dict[str, Any]:
@@ -236,11 +305,7 @@ def bench_draft(tok: Any, vocab: int) -> dict[str, Any]:
         trim_head,
     )
 
-    rnd = random.Random(0)
-    words = ["alpha", "beta", "invoice", "total", "Paris", "Berlin", "item", "name", "qty"]
-    corpus = [json.dumps({"name": " ".join(rnd.sample(words, 2)), "qty": rnd.randint(0, 999),
-                          "total": round(rnd.uniform(0, 1e4), 2), "tags": rnd.sample(words, 3)})
-              for _ in range(2000)]
+    corpus = json_corpus()
     cfg = model_config(vocab, layers=2)
     order, cov = coverage_curve(token_counts(corpus, tok, vocab))
     tcfg = TrimConfig(alpha=0.5, min_coverage=0.99, n_trials=60)
@@ -287,19 +352,25 @@ def write_reports(result: dict[str, Any], rows: list[dict[str, Any]]) -> None:
              f"Model: random Llama, hidden 768, 12 layers, GQA 12/4, float32, CPU "
              f"({torch.get_num_threads()} threads). {N_NEW} new tokens per call, greedy, "
              f"median of {REPEATS}. Command: `python -m benchmarks.run_all decoding`.", "",
-             "| vocab | schema | unconstrained ms/tok | ours (generate) ms/tok | ours own loop "
-             "ms/tok | outlines ms/tok | ours/unconstr. (from proc. time) | ours proc ms/call | "
-             "outlines proc ms/call | proc speed-up | compile llg s | compile outlines s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| vocab | schema | unconstrained ms/tok | ours ms/tok | ours + hook ms/tok | "
+             "own loop ms/tok | outlines ms/tok | ours proc ms/call | ours + hook ms/call "
+             "(worker) | outlines proc ms/call | speed-up vs outlines (plain / hook) | "
+             "overhead vs unconstrained from proc. time (plain / hook) | compile llg s | "
+             "compile outlines s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
             f"| {r['vocab']} | {r['schema']} | {r['unconstrained']:.1f} | "
-            f"{r['ours_ms_per_token']:.1f} | {r['own_loop_ms_per_token']:.1f} | "
-            f"{r['outlines_ms_per_token']:.1f} | {r['ratio_ours_vs_unconstrained']:.3f} "
-            f"({r['ratio_from_processor_time']:.3f}) | "
-            f"{r['ours_processor_ms_per_call']:.3f} | {r['outlines_processor_ms_per_call']:.2f} | "
-            f"{r['processor_speedup_vs_outlines']:.0f}× | {r['compile_llguidance_s']:.3f} | "
-            f"{r['compile_outlines_core_s']:.2f} |")
+            f"{r['ours_ms_per_token']:.1f} | {r['ours_hooked_ms_per_token']:.1f} | "
+            f"{r['own_loop_ms_per_token']:.1f} | {r['outlines_ms_per_token']:.1f} | "
+            f"{r['ours_processor_ms_per_call']:.3f} | "
+            f"{r['ours_hooked_processor_ms_per_call']:.3f} "
+            f"({r['ours_hooked_worker_ms_per_call']:.3f}) | "
+            f"{r['outlines_processor_ms_per_call']:.3f} | "
+            f"{r['processor_speedup_vs_outlines']:.1f}× / "
+            f"{r['hooked_processor_speedup_vs_outlines']:.1f}× | "
+            f"{r['ratio_from_processor_time']:.4f} / {r['ratio_hooked_from_processor_time']:.4f} | "
+            f"{r['compile_llguidance_s']:.3f} | {r['compile_outlines_core_s']:.2f} |")
     lines += ["", "| vocab | llguidance tokenizer conversion s | outlines first call s "
               "(torch.compile) | draft k | coverage | FLOPs reduction | draft step full ms | "
               "trimmed ms | latency reduction |", "|---|---|---|---|---|---|---|---|---|"]
@@ -310,6 +381,20 @@ def write_reports(result: dict[str, Any], rows: list[dict[str, Any]]) -> None:
                      f"{d['k']} | {d['coverage']:.4f} | {d['flops_reduction']:.3f} | "
                      f"{d['full_head_ms']:.2f} | {d['trimmed_head_ms']:.2f} | "
                      f"{d['latency_reduction']:.1%} |")
+    for name, v in result["vocabs"].items():
+        sp = v.get("speculative")
+        if not sp:
+            continue
+        lines += ["", f"Speculative greedy decoding ({name}; own loop, k = 4; draft = the target "
+                  f"pruned to {sp['draft_layers']} of {sp['target_layers']} blocks by the pruning "
+                  f"engine, {sp['draft_params'] / 1e6:.1f}M parameters with the full head):", "",
+                  "| draft | schema | identical to plain greedy | acceptance rate | plain ms/tok | "
+                  "speculative ms/tok | speed-up |", "|---|---|---|---|---|---|---|"]
+        for r in sp["rows"]:
+            lines.append(f"| {r['draft']} | {r['schema']} | {r['identical']} | "
+                         f"{r['acceptance_rate']:.2f} | "
+                         f"{r['plain_ms_per_token']:.1f} | {r['speculative_ms_per_token']:.1f} | "
+                         f"{r['speedup']:.2f}× |")
     md = "\n".join(lines) + "\n"
     (REPORTS / "decoding_bench.md").write_text(md)
 
@@ -317,11 +402,13 @@ def write_reports(result: dict[str, Any], rows: list[dict[str, Any]]) -> None:
     labels = [f"{r['vocab']}\n{r['schema']}" for r in rows]
     xs = range(len(rows))
     w = 0.2
+    w = 0.16
     for j, (key, lab) in enumerate([("unconstrained", "unconstrained"),
                                     ("ours_ms_per_token", "ours (generate)"),
+                                    ("ours_hooked_ms_per_token", "ours + hook (generate)"),
                                     ("own_loop_ms_per_token", "ours (own loop)"),
                                     ("outlines_ms_per_token", "outlines")]):
-        axes[0].bar([x + (j - 1.5) * w for x in xs], [r[key] for r in rows], w, label=lab)
+        axes[0].bar([x + (j - 2) * w for x in xs], [r[key] for r in rows], w, label=lab)
     axes[0].set_xticks(list(xs), labels)
     axes[0].set_ylabel("ms per token")
     axes[0].legend(fontsize=8)
@@ -343,7 +430,10 @@ def write_reports(result: dict[str, Any], rows: list[dict[str, Any]]) -> None:
 
 
 def main() -> None:
-    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
+    # One intra-op thread by default: outlines' torch.compile'd mask kernel runs an OpenMP region
+    # that, with 2 threads on a loaded 2-core machine, costs 3–15 ms per call instead of ~0.1 ms
+    # (measured); a single thread keeps that artefact out of the comparison.
+    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "1")))
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     rows: list[dict[str, Any]] = []
     result: dict[str, Any] = {"n_new": N_NEW, "repeats": REPEATS, "vocabs": {}}

@@ -21,13 +21,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from pipeline.decoding.backends import compile_schema
-from pipeline.decoding.processor import apply_mask
+from pipeline.decoding.masking import (
+    MaskPrefetcher,
+    RowPlan,
+    any_allowed,
+    apply_bitmask,
+    apply_plans,
+    fill_bitmask,
+    plan_row,
+)
 from pipeline.decoding.schema import closing_budget, load_schema, prepare_schema, validator_for
 from pipeline.decoding.types import Matcher
-from pipeline.decoding.vocab import StringState, closing_priority, eos_id, token_bytes
+from pipeline.decoding.vocab import (
+    StringState,
+    closing_priority,
+    eos_id,
+    new_bitmask,
+    token_bytes,
+)
 from prunestack.errors import DeadlineError, PrunestackError
 
 CLOSE_BONUS = 1e4  # larger than any logit gap: near the budget, closing tokens always win
@@ -82,15 +97,31 @@ def prefill(model: Any, prompt_ids: torch.Tensor, cache: Any) -> torch.Tensor:
     return forward_tokens(model, prompt_ids, cache)[-1]
 
 
-def constrain(logits: torch.Tensor, matcher: Matcher | None, closing: torch.Tensor | None = None
-              ) -> torch.Tensor:
-    """logits [V] → masked logits [V]; with ``closing`` [V_tok] priorities, closing tokens win."""
+def constrain(logits: torch.Tensor, matcher: Matcher | None, closing: torch.Tensor | None = None,
+              bitmask: torch.Tensor | None = None,
+              prepared: tuple[RowPlan, np.ndarray] | None = None) -> torch.Tensor:
+    """logits [V] → masked logits [V]; with ``closing`` [V_tok] priorities, closing tokens win.
+    ``bitmask`` [1, W]: the matcher's packed mask for this state when already computed;
+    ``prepared``: its :class:`RowPlan` and a fresh −inf output row [1, V] (cheapest to apply)."""
     if matcher is None:
         return logits
-    out = apply_mask(logits.unsqueeze(0), matcher.mask().unsqueeze(0).to(logits.device))[0]
+    if bitmask is None:
+        bitmask = new_bitmask(1, matcher.vocab_size)
+        fill_bitmask(matcher, bitmask[0])
+    if not any_allowed(bitmask):
+        raise PrunestackError("the grammar allows no token here (matcher error)")
+    if prepared is not None and logits.device.type == "cpu" and logits.dtype == torch.float32 \
+            and prepared[1].shape[-1] == logits.shape[-1]:
+        out = apply_plans(logits.unsqueeze(0), [prepared[0]], prepared[1])[0]
+    else:
+        out = apply_bitmask(logits.unsqueeze(0), bitmask, matcher.vocab_size)[0]
     if closing is not None:
-        bonus = torch.zeros_like(out)
         n = min(out.shape[0], closing.shape[0])
+        if out.device.type == "cpu" and out.dtype == closing.dtype == torch.float32:
+            o = out.numpy()  # a fresh tensor of ours: add in place, single-threaded
+            o[:n] += closing[:n].numpy() * CLOSE_BONUS  # -inf stays -inf
+            return out
+        bonus = torch.zeros_like(out)
         bonus[:n] = closing[:n].to(out.device) * CLOSE_BONUS
         out = out + bonus  # -inf stays -inf
     return out
@@ -115,48 +146,68 @@ def generate(model: Any, prompt_ids: torch.Tensor, matcher: Matcher | None, eos:
     the grammar allows only EOS, or at ``max_new_tokens``. With a ``tokenizer`` and a matcher,
     the last ``closing_margin`` tokens of the budget rank closing tokens first (see
     ``schema.closing_budget`` for a margin that always suffices)."""
+    from transformers import DynamicCache
+
     closing = closing_priority(tokenizer) if tokenizer is not None and matcher else None  # [2, V]
     tbytes = token_bytes(tokenizer) if closing is not None else []
     state = StringState()
-    from transformers import DynamicCache
 
     stats = GenerationStats()
     gen = torch.Generator().manual_seed(seed)
     cache = DynamicCache()
     device = next(model.parameters()).device
+    bitmask = new_bitmask(1, matcher.vocab_size) if matcher is not None else None  # [1, W]
+    prefetch = MaskPrefetcher()  # computes the next mask while the forward pass runs
     t0 = time.perf_counter()
     logits = prefill(model, prompt_ids.to(device), cache)  # [V]
     stats.model_calls += 1
     stats.prefill_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     out = stats.tokens
-    while len(out) < max_new_tokens:
-        near_end = closing is not None and max_new_tokens - len(out) <= closing_margin
-        masked = constrain(logits, matcher, state.row(closing) if near_end else None)
-        if not torch.isfinite(masked).any():
-            raise PrunestackError("the grammar allows no token here (matcher error)")
-        tok = sample(masked, 0.0 if near_end else temperature, gen)
-        if tok == eos:
-            break
-        chunk = [tok]
-        if matcher is not None:
-            matcher.advance(tok)
-            if use_forced:
-                room = max_new_tokens - len(out) - 1
-                forced = matcher.forced_tokens()[:room]
-                for f in forced:
-                    matcher.advance(f)
-                chunk += forced
-                stats.forced += len(forced)
-        out.extend(chunk)
-        for t in chunk if closing is not None else ():
-            state.feed(tbytes[t] if t < len(tbytes) else None, t)
-        if matcher is not None and matcher.is_accepting() and _only_eos(matcher, eos):
-            break
-        if len(out) >= max_new_tokens:
-            break
-        logits = forward_tokens(model, torch.tensor([chunk], device=device), cache)[-1]
-        stats.model_calls += 1
+    v_model = logits.shape[-1]
+    prepared: list[tuple[RowPlan, np.ndarray]] = []  # the next step's mask, when computed
+
+    def next_mask() -> None:  # runs on the worker, or inline for the first token
+        if matcher is not None and bitmask is not None:
+            fill_bitmask(matcher, bitmask[0])
+            words = bitmask[0].numpy().view(np.uint32)  # [W]
+            prepared.append((plan_row(words, matcher.vocab_size, v_model),
+                             np.full((1, v_model), -np.inf, dtype=np.float32)))
+
+    next_mask()
+    try:
+        while len(out) < max_new_tokens:
+            near_end = closing is not None and max_new_tokens - len(out) <= closing_margin
+            prefetch.wait()
+            masked = constrain(logits, matcher,
+                               state.row(closing) if near_end and closing is not None else None,
+                               bitmask, prepared.pop() if prepared else None)
+            tok = sample(masked, 0.0 if near_end else temperature, gen)
+            if tok == eos:
+                break
+            chunk = [tok]
+            if matcher is not None:
+                matcher.advance(tok)
+                if use_forced:
+                    room = max_new_tokens - len(out) - 1
+                    forced = matcher.forced_tokens()[:room]
+                    for f in forced:
+                        matcher.advance(f)
+                    chunk += forced
+                    stats.forced += len(forced)
+            out.extend(chunk)
+            for t in chunk if closing is not None else ():
+                state.feed(tbytes[t] if t < len(tbytes) else None, t)
+            if matcher is not None and matcher.is_accepting() and _only_eos(matcher, eos):
+                break
+            if len(out) >= max_new_tokens:
+                break
+            if matcher is not None:
+                prefetch.submit(next_mask)
+            logits = forward_tokens(model, torch.tensor([chunk], device=device), cache)[-1]
+            stats.model_calls += 1
+    finally:
+        prefetch.close()
     stats.decode_s = time.perf_counter() - t0
     return stats
 

@@ -4,10 +4,17 @@ What it does: keeps one :class:`Matcher` per batch row and, on *every* call, re-
 ``input_ids`` (longest common prefix with what it consumed → roll back the difference → advance
 the new tokens). It therefore works when the sequence jumps backwards or forwards between calls:
 assisted (speculative) generation, where drafts are verified and rejected, and beam search, where
-rows are reordered. Masks are packed bitmasks filled by the backend and applied to the whole batch
-with tensor ops ([B, W] int32 → [B, V] bool → ``masked_fill``), never a Python loop over the
-vocabulary. A model whose embedding is padded past the tokenizer's vocabulary (V_model > V_tok)
-gets the extra ids masked; a smaller model head ignores ids it does not have.
+rows are reordered. Masks are packed bitmasks filled by the backend and applied word by word
+(:func:`pipeline.decoding.masking.apply_bitmask`), never a Python loop over the vocabulary. A
+model whose embedding is padded past the tokenizer's vocabulary (V_model > V_tok) gets the extra
+ids masked; a smaller model head ignores ids it does not have.
+
+With ``model=`` (or :meth:`JsonSchemaLogitsProcessor.attach`), a forward pre-hook on that model
+reads the tokens about to be fed (the ones sampled at the previous step), advances the matchers
+and computes the next masks on a worker thread *while the forward pass runs*. The processor then
+checks that ``input_ids`` really extend what the worker assumed (always true for greedy and
+sampling; not for beam search reorders or rejected drafts) and falls back to the re-sync path
+otherwise, so the result is the same with or without the hook — only faster.
 
 What it does not do: append forced tokens (``generate`` calls the model for every token; our own
 loop in ``pipeline.decoding.generate`` does that), or guarantee closure under ``max_new_tokens``
@@ -16,14 +23,25 @@ loop in ``pipeline.decoding.generate`` does that), or guarantee closure under ``
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from pipeline.decoding.backends import compile_schema
+from pipeline.decoding.masking import (
+    MaskPrefetcher,
+    RowPlan,
+    apply_bitmask,
+    apply_plans,
+    fill_bitmask,
+    plan_row,
+    set_bits,
+)
 from pipeline.decoding.types import Matcher
-from pipeline.decoding.vocab import new_bitmask, pack_bitmask, unpack_bitmask
+from pipeline.decoding.vocab import new_bitmask, pack_bitmask
 
 
 def allows(matcher: Matcher, token_id: int) -> bool:
@@ -43,9 +61,13 @@ class _Row:
         self.matcher = matcher
         self.seen: list[int] = []
         self.dead_from: int | None = None  # index in `seen` of the first refused token
+        self.masked_at: int | None = None  # len(seen) the packed mask row was computed for
+        self.planned_at: int | None = None  # len(seen) the worker's RowPlan was made for
 
     def sync(self, generated: list[int]) -> None:
         seen, n = self.seen, len(self.seen)
+        if len(generated) == n and generated == seen:
+            return
         if len(generated) >= n and generated[:n] == seen:
             k = n
         else:
@@ -54,6 +76,7 @@ class _Row:
                 if a != b:
                     break
                 k += 1
+        self.masked_at = self.planned_at = None
         if k < n:
             live = n if self.dead_from is None else self.dead_from
             if k < live:
@@ -73,10 +96,12 @@ class JsonSchemaLogitsProcessor:
     """``LogitsProcessor``: restrict next-token scores to what the schema allows.
 
     ``prompt_len`` is the length of ``input_ids`` at the first call unless given. Rows that have
-    finished (EOS) may only emit EOS (or pad)."""
+    finished (EOS) may only emit EOS (or pad). ``model``: overlap mask computation with that
+    model's forward pass (see the module docstring); call :meth:`detach` when done with it."""
 
     def __init__(self, schema: dict | str | Path, tokenizer: Any, backend: str = "auto",
-                 prompt_len: int | None = None, compile_timeout_s: float = 30.0) -> None:
+                 prompt_len: int | None = None, compile_timeout_s: float = 30.0,
+                 model: Any = None) -> None:
         self.schema = schema
         self.tokenizer = tokenizer
         self.backend = backend
@@ -89,6 +114,28 @@ class JsonSchemaLogitsProcessor:
         self.prompt_len = prompt_len
         self.rows: list[_Row] = []
         self._bitmask = new_bitmask(1, self.vocab_size)
+        self._v_model: int | None = None  # the model head's width, known after the first call
+        self._plans: list[RowPlan] = []  # the worker's plans for the next call, one per row
+        self._out: np.ndarray | None = None  # [B, V_model] −inf, prepared by the worker
+        self._prefetch = MaskPrefetcher()
+        self._hook: Any = None
+        self.hook_seconds = 0.0  # time the pre-hook spent on the caller's thread
+        self.calls = 0  # calls made
+        self.prefetch_hits = 0  # calls whose masks the worker had already computed
+        if model is not None:
+            self.attach(model)
+
+    def attach(self, model: Any) -> JsonSchemaLogitsProcessor:
+        """Compute masks while ``model``'s forward pass runs (a forward pre-hook)."""
+        self.detach()
+        self._hook = model.register_forward_pre_hook(self._before_forward, with_kwargs=True)
+        return self
+
+    def detach(self) -> None:
+        if self._hook is not None:
+            self._hook.remove()
+            self._hook = None
+        self._prefetch.close()
 
     def _ensure_rows(self, batch: int) -> None:
         while len(self.rows) < batch:
@@ -97,47 +144,75 @@ class JsonSchemaLogitsProcessor:
             self.rows.append(_Row(m))
         if self._bitmask.shape[0] != batch:
             self._bitmask = new_bitmask(batch, self.vocab_size)  # [B, W]
+            for row in self.rows:
+                row.masked_at = row.planned_at = None
+
+    def _fill(self, b: int) -> None:
+        row, bm = self.rows[b], self._bitmask[b]
+        if row.dead_from is not None:
+            set_bits(bm, {self.eos_token_id, self.pad_token_id})
+        else:
+            fill_bitmask(row.matcher, bm)
+        row.masked_at = len(row.seen)
+
+    def _before_forward(self, _module: Any, args: tuple, kwargs: dict) -> None:
+        """Forward pre-hook: the model is about to read ``input_ids`` [B, 1] — the tokens sampled
+        at the previous step. Advance each row by its token and fill its mask on the worker."""
+        t0 = time.perf_counter()
+        ids = kwargs.get("input_ids", args[0] if args else None)
+        if ids is None or ids.dim() != 2 or ids.shape[1] != 1 or self.prompt_len is None \
+                or len(self.rows) != ids.shape[0] or self._bitmask.shape[0] != ids.shape[0]:
+            return
+        new = ids[:, 0].tolist()
+        v_model = self._v_model
+        if v_model is None:
+            return
+
+        def job() -> None:
+            words = self._bitmask.numpy().view(np.uint32)  # [B, W]
+            plans = []
+            for b, t in enumerate(new):
+                row = self.rows[b]
+                row.sync([*row.seen, t])
+                self._fill(b)
+                plans.append(plan_row(words[b], self.vocab_size, v_model))
+                row.planned_at = len(row.seen)
+            self._out = np.full((len(new), v_model), -np.inf, dtype=np.float32)
+            self._plans = plans
+
+        self._prefetch.submit(job)
+        self.hook_seconds += time.perf_counter() - t0
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         # input_ids: [B, T]   scores: [B, V_model]
+        self._prefetch.wait()
         if self.prompt_len is None:
             self.prompt_len = input_ids.shape[1]
         batch = scores.shape[0]
         self._ensure_rows(batch)
+        self._v_model = scores.shape[-1]
         generated = input_ids[:, self.prompt_len:].tolist()  # B lists of ints
+        hit = self._hook is not None and len(self._plans) == batch
         for b in range(batch):
             row = self.rows[b]
-            row.sync(generated[b])
-            bm = self._bitmask[b]
-            if row.dead_from is not None:
-                bm.zero_()
-                for t in {self.eos_token_id, self.pad_token_id}:
-                    bm[t // 32] |= 1 << (t % 32)
-            elif hasattr(row.matcher, "fill_bitmask"):
-                row.matcher.fill_bitmask(bm)
-            else:  # any other Matcher implementation
-                bm.copy_(pack_bitmask(row.matcher.mask()))
-        allowed = unpack_bitmask(self._bitmask, self.vocab_size).to(scores.device)  # [B, V_tok]
-        return apply_mask(scores, allowed)
+            row.sync(generated[b])  # no-op when the worker already consumed these tokens
+            hit = hit and row.planned_at == len(row.seen)
+        self.calls += 1
+        out, plans = self._out, self._plans
+        self._out, self._plans = None, []
+        if hit and out is not None and out.shape == tuple(scores.shape) \
+                and scores.device.type == "cpu" and scores.dtype == torch.float32:
+            self.prefetch_hits += 1  # the worker did it all during the forward pass
+            return apply_plans(scores, plans, out)
+        for b in range(batch):
+            if self.rows[b].masked_at != len(self.rows[b].seen):
+                self._fill(b)
+        return apply_bitmask(scores, self._bitmask, self.vocab_size)
 
 
 def apply_mask(scores: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
     """scores [B, V_model], allowed bool [B, V_tok] → new scores with −inf where not allowed.
-    Ids past the tokenizer's vocabulary (padded embeddings) are never allowed. On CPU the work
-    is done by numpy (single-threaded), see ``vocab.unpack_bitmask``."""
-    v_model, v_tok = scores.shape[-1], allowed.shape[-1]
-    n = min(v_model, v_tok)
-    if scores.device.type == "cpu" and allowed.device.type == "cpu" and scores.dtype in (
-            torch.float32, torch.float64):
-        import numpy as np
-
-        arr = scores.detach().numpy().copy()  # [B, V_model]
-        np.putmask(arr[..., :n], ~allowed[..., :n].numpy(), -np.inf)
-        arr[..., n:] = -np.inf
-        return torch.from_numpy(arr)
-    if v_model > v_tok:
-        pad = allowed.new_zeros((*allowed.shape[:-1], v_model - v_tok))
-        allowed = torch.cat([allowed, pad], dim=-1)  # [B, V_model]
-    elif v_model < v_tok:
-        allowed = allowed[..., :v_model]
-    return scores.masked_fill(~allowed, float("-inf"))
+    Ids past the tokenizer's vocabulary (padded embeddings) are never allowed. Packs the bool
+    mask and calls :func:`pipeline.decoding.masking.apply_bitmask`."""
+    packed = torch.stack([pack_bitmask(r) for r in allowed.cpu()])  # [B, W]
+    return apply_bitmask(scores, packed, allowed.shape[-1])

@@ -185,7 +185,8 @@ def speculative_generate(target: Any, draft: Any, prompt_ids: torch.Tensor,
                 alt = None if ok else int(torch.argmax(masked_p))
             else:
                 p = torch.softmax(masked_p / temperature, -1)
-                q = torch.softmax(s.mask_logits_draft / temperature, -1)  # type: ignore[operator]
+                assert s.mask_logits_draft is not None  # kept for every sampled draft step
+                q = torch.softmax(s.mask_logits_draft / temperature, -1)
                 ok = bool(torch.rand((), generator=gen) * q[s.token] <= p[s.token])
                 alt = None if ok else _residual(p, q, gen)
             if not ok:

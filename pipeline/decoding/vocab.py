@@ -199,8 +199,8 @@ def unpack_bitmask(bitmask: torch.Tensor, n: int) -> torch.Tensor:
         import numpy as np
 
         raw = np.ascontiguousarray(bitmask.numpy()).view(np.uint8)  # [B, 4W] little-endian
-        bits = np.unpackbits(raw, axis=-1, bitorder="little")[:, :n]  # [B, n] of 0/1
-        return torch.from_numpy(np.ascontiguousarray(bits).view(np.bool_))
+        unpacked = np.unpackbits(raw, axis=-1, bitorder="little")[:, :n]  # [B, n] of 0/1
+        return torch.from_numpy(np.ascontiguousarray(unpacked).view(np.bool_))
     bits = (bitmask.unsqueeze(-1) >> _SHIFTS.to(bitmask.device)) & 1  # [B, W, 32]
     return bits.reshape(bitmask.shape[0], -1)[:, :n].bool()  # [B, n]
 

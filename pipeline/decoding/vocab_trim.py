@@ -196,6 +196,7 @@ class TrimmedLMHead(nn.Module):
         self.weight = nn.Parameter(full_weight[kept].detach().clone(), requires_grad=False)
         self.bias = None if bias is None else nn.Parameter(bias[kept].detach().clone(),
                                                            requires_grad=False)
+        self.kept: torch.Tensor
         self.register_buffer("kept", kept.clone(), persistent=False)  # [k]
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:

@@ -35,7 +35,7 @@ from pipeline.pruning.calibration import (
     token_samples,
 )
 from pipeline.pruning.compensation import compensate
-from pipeline.pruning.families import LayerSpec, ModelSpec, discover
+from pipeline.pruning.families import LayerSpec, ModelSpec, child, discover
 from pipeline.pruning.io import finalize_config
 from pipeline.pruning.recipe import PruneRecipe
 from pipeline.pruning.report import count_flops, count_params, layer_widths
@@ -109,7 +109,7 @@ def taylor_scores(spec: ModelSpec, ids: torch.Tensor, order: int,
         p.requires_grad_(id(p) in wanted)
     gsum = {id(w): torch.zeros_like(w) for d in weights.values() for w in d.values()}
     fsum = {k: torch.zeros_like(v) for k, v in gsum.items()} if order == 2 else None
-    bank = None
+    bank: torch.Tensor | None = None
     if not spec.causal:
         with torch.no_grad():
             bank = encoder_embed(model, ids)  # [N, H] dense targets
@@ -120,6 +120,7 @@ def taylor_scores(spec: ModelSpec, ids: torch.Tensor, order: int,
             if spec.causal:
                 loss = model(input_ids=x, labels=x, use_cache=False).loss
             else:  # contrastive: sample i must stay nearest its own dense embedding
+                assert bank is not None  # built above for every non-causal model
                 e = encoder_embed(model, x)
                 loss = F.cross_entropy(e @ bank.T / 0.05, torch.tensor([i]))
             loss.backward()
@@ -131,16 +132,20 @@ def taylor_scores(spec: ModelSpec, ids: torch.Tensor, order: int,
                             fsum[id(w)] += w.grad**2
                         w.grad = None
     finally:
-        for n, p in model.named_parameters():
-            p.requires_grad_(flags[n])
+        for pname, p in model.named_parameters():
+            p.requires_grad_(flags[pname])
     n = ids.shape[0]
-    out = {}
+    out: dict[tuple[int, str], torch.Tensor] = {}
     for (li, kind), d in weights.items():
         elem = {k: C.taylor_elem(w.detach(), gsum[id(w)] / n,
                                  None if fsum is None else fsum[id(w)] / n) for k, w in d.items()}
         ls = spec.layers[li]
-        out[(li, kind)] = (C.heads_from_elem(ls.attn, elem) if kind == "heads"
-                           else C.channels_from_elem(ls.mlp, elem))
+        if kind == "heads":
+            assert ls.attn is not None  # "heads" weights are only collected where attn is set
+            out[(li, kind)] = C.heads_from_elem(ls.attn, elem)
+        else:
+            assert ls.mlp is not None  # "channels" weights are only collected where mlp is set
+            out[(li, kind)] = C.channels_from_elem(ls.mlp, elem)
     return out
 
 
@@ -171,13 +176,19 @@ def prune_widths(spec: ModelSpec, recipe: PruneRecipe, ids: torch.Tensor | None,
         recipe.allocation == "layer-importance"
     if needs_data and ids is None:
         raise ConfigError(f"{recipe.method} needs calibration data")
-    tay = taylor_scores(spec, ids, recipe.taylor_order, layers) if recipe.method == "taylor" \
-        else {}
+    tay: dict[tuple[int, str], torch.Tensor] = {}
+    if recipe.method == "taylor":
+        assert ids is not None  # taylor is in needs_data: missing ids were rejected above
+        tay = taylor_scores(spec, ids, recipe.taylor_order, layers)
     sequential = recipe.allocation == "uniform"
     groups: list[alloc.UnitGroup] = []
     pending: list[tuple[LayerSpec, str, torch.Tensor | None]] = []
     importance: dict[int, float] = {}
-    hidden, extras = capture(spec.model, _layers_module(spec), ids) if needs_data else (None, [])
+    hidden: torch.Tensor | None = None
+    extras: list[tuple[tuple, dict]] = []
+    if needs_data:
+        assert ids is not None  # missing ids were rejected above
+        hidden, extras = capture(spec.model, _layers_module(spec), ids)
     eligible = {ls.index for ls in layers}
     for ls in bar(spec.layers, desc=f"{recipe.method} layers"):
         stats: dict[str, C.ChannelStats] = {}
@@ -297,9 +308,9 @@ def prune_sublayers(spec: ModelSpec, recipe: PruneRecipe, ids: torch.Tensor,
     costs: dict[tuple[int, str], float] = {}
     for ls in _eligible(spec, recipe):
         if ls.attn is not None and ls.index > 0:  # block 0 keeps attention: it owns cache length
-            mods[(ls.index, "attention")] = ls.module.self_attn
-        sub = ls.module.mlp if hasattr(ls.module, "mlp") else None
-        if sub is not None:
+            mods[(ls.index, "attention")] = child(ls.module, "self_attn")
+        sub = getattr(ls.module, "mlp", None)
+        if isinstance(sub, nn.Module):
             mods[(ls.index, "mlp")] = sub
     for key, m in mods.items():
         costs[key] = float(sum(p.numel() for p in m.parameters()))

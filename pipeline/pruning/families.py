@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
 from torch import nn
 
 from prunestack.errors import ModelError
@@ -74,7 +75,7 @@ class MoeSpec:
 
     @property
     def n_experts(self) -> int:
-        return int(self.router.weight.shape[0])
+        return int(tensor_attr(self.router, "weight").shape[0])
 
 
 @dataclass
@@ -105,14 +106,63 @@ def _get(module: nn.Module, name: str) -> Any:
     return getattr(module, name, None)
 
 
+# Typed accessors. ``nn.Module.__getattr__`` is typed ``Tensor | Module`` for every attribute, so
+# ``layer.attention.self.query`` type-checks as neither; these check what they return instead.
+
+def child(module: nn.Module, name: str) -> nn.Module:
+    """Submodule ``name`` of ``module``; ModelError when it is missing or not a module."""
+    sub = getattr(module, name, None)
+    if not isinstance(sub, nn.Module):
+        raise ModelError(f"{type(module).__name__}.{name} is {type(sub).__name__}, "
+                         "expected a submodule")
+    return sub
+
+
+def linear(module: nn.Module, name: str) -> nn.Linear:
+    """The ``nn.Linear`` ``module.<name>``; ModelError when it is missing or another type."""
+    lin = getattr(module, name, None)
+    if not isinstance(lin, nn.Linear):
+        raise ModelError(f"{type(module).__name__}.{name} is {type(lin).__name__}, "
+                         "expected nn.Linear")
+    return lin
+
+
+def tensor_attr(module: nn.Module, name: str) -> torch.Tensor:
+    """The tensor (parameter or buffer) ``module.<name>``; ModelError when it is not one."""
+    t = getattr(module, name, None)
+    if not isinstance(t, torch.Tensor):
+        raise ModelError(f"{type(module).__name__}.{name} is {type(t).__name__}, "
+                         "expected a tensor")
+    return t
+
+
+def hf_config(module: nn.Module) -> Any:
+    """``module.config``, a transformers config. Typed ``Any`` on purpose: its fields depend on
+    the model family (``num_key_value_heads``, ``layer_types``, ...)."""
+    cfg = getattr(module, "config", None)
+    if cfg is None:
+        raise ModelError(f"{type(module).__name__} has no config")
+    return cfg
+
+
+def set_int_attrs(obj: object, value: int, *names: str) -> None:
+    """Set to ``value`` each of ``names`` that ``obj`` already holds as an int (module counts
+    such as ``num_experts`` or ``layer_idx``; nothing is created)."""
+    for name in names:
+        if isinstance(getattr(obj, name, None), int):
+            setattr(obj, name, value)
+
+
 def _attn(cfg: Any, layer: nn.Module, path: str, family: str) -> AttnSpec | None:
     if family == "bert":
-        att = layer.attention
-        sa = att.self
-        hd = int(sa.attention_head_size)
-        n = sa.query.out_features // hd
-        return AttnSpec(module=sa, path=f"{path}.attention.self", o=att.output.dense, head_dim=hd,
-                        n_heads=n, n_kv=n, q=sa.query, k=sa.key, v=sa.value)
+        att = child(layer, "attention")
+        bsa = child(att, "self")
+        hd = int(_get(bsa, "attention_head_size"))
+        bq = linear(bsa, "query")
+        n = bq.out_features // hd
+        return AttnSpec(module=bsa, path=f"{path}.attention.self",
+                        o=linear(child(att, "output"), "dense"), head_dim=hd, n_heads=n, n_kv=n,
+                        q=bq, k=linear(bsa, "key"), v=linear(bsa, "value"))
     sa = _get(layer, "self_attn")
     if sa is None or _get(sa, "o_proj") is None:  # absent or zeroed by sublayer removal
         return None
@@ -132,8 +182,8 @@ def _attn(cfg: Any, layer: nn.Module, path: str, family: str) -> AttnSpec | None
 
 def _mlp(layer: nn.Module, path: str, family: str) -> tuple[MlpSpec | None, MoeSpec | None]:
     if family == "bert":
-        return MlpSpec(module=layer, path=path, down=layer.output.dense,
-                       up=layer.intermediate.dense), None
+        return MlpSpec(module=layer, path=path, down=linear(child(layer, "output"), "dense"),
+                       up=linear(child(layer, "intermediate"), "dense")), None
     mlp = _get(layer, "mlp") or _get(layer, "block_sparse_moe")
     if mlp is None:
         return None, None
@@ -141,7 +191,7 @@ def _mlp(layer: nn.Module, path: str, family: str) -> tuple[MlpSpec | None, MoeS
     experts = _get(mlp, "experts")
     if experts is not None:
         router = mlp.gate
-        top_k = int(getattr(router, "top_k", None) or getattr(mlp, "top_k", 1))
+        top_k = int(_get(router, "top_k") or getattr(mlp, "top_k", 1))
         return None, MoeSpec(module=mlp, path=mpath, router=router, experts=experts, top_k=top_k)
     if _get(mlp, "gate_up_proj") is not None:
         return MlpSpec(module=mlp, path=mpath, down=mlp.down_proj, gate_up=mlp.gate_up_proj), None

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 import transformers
 from torch import nn
+from transformers import PreTrainedModel
 
 from pipeline.pruning import remote
-from pipeline.pruning.families import ModelSpec
+from pipeline.pruning.families import ModelSpec, hf_config, set_int_attrs
 from prunestack.errors import ModelError
 
 _INT_ATTRS = ("num_heads", "num_attention_heads", "num_key_value_heads", "num_key_value_groups",
@@ -65,13 +66,10 @@ def finalize_config(spec: ModelSpec, head_dim: int | None = None) -> None:
     moes = [ls.moe for ls in spec.layers if ls.moe is not None]
     counts = {m.n_experts for m in moes}
     if len(counts) == 1:
-        k = counts.pop()
-        for name in ("num_local_experts", "num_experts"):
-            if isinstance(getattr(cfg, name, None), int):
-                setattr(cfg, name, k)
-        cfg.num_experts_per_tok = min(cfg.num_experts_per_tok, k)
-        if isinstance(getattr(spec.model, "num_experts", None), int):  # Mixtral's aux-loss count
-            spec.model.num_experts = k
+        n_experts = counts.pop()
+        set_int_attrs(cfg, n_experts, "num_local_experts", "num_experts")
+        cfg.num_experts_per_tok = min(cfg.num_experts_per_tok, n_experts)
+        set_int_attrs(spec.model, n_experts, "num_experts")  # Mixtral's aux-loss count
 
 
 def overrides(model: nn.Module) -> dict[str, Any]:
@@ -125,9 +123,12 @@ def _auto_name(model: nn.Module) -> str:
 def save_pruned(model: nn.Module, out: str | Path, tokenizer: Any = None,
                 meta: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write a reloadable folder; returns the ``prunestack`` entry written into config.json."""
+    if not isinstance(model, PreTrainedModel):
+        raise ModelError(f"{type(model).__name__} is not a transformers model",
+                         "save_pruned writes the folder with save_pretrained")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    cfg = model.config
+    cfg = hf_config(model)
     cfg.prunestack = None
     if hasattr(cfg, "auto_map"):
         del cfg.auto_map
@@ -164,13 +165,17 @@ def load_pruned(folder: str | Path, dtype: Any = None, device: str | None = None
     cfg = json.loads(cfg_path.read_text())
     arch = (cfg.get("architectures") or [None])[0]
     base = getattr(transformers, arch, None) if arch else None
-    if base is None:
+    if not (isinstance(base, type) and issubclass(base, PreTrainedModel)):
         raise ModelError(f"{p}: unknown architecture {arch!r}")
     entry = cfg.get("prunestack") or {}
     has_diff = any(entry.get(k) for k in ("params", "attrs", "module_config", "zeroed"))
-    cls = remote.pruned_class(base) if has_diff else base
+    # pruned_class returns a subclass of ``base`` (typed plain ``type``: remote.py stays
+    # self-contained), so it is a PreTrainedModel class too.
+    cls = cast(type[PreTrainedModel], remote.pruned_class(base)) if has_diff else base
     try:
-        model = cls.from_pretrained(str(p), dtype=dtype, local_files_only=True)
+        # typed as nn.Module: transformers' ``@wraps(nn.Module.to)`` on ``PreTrainedModel.to``
+        # makes mypy read ``to`` as an unbound function
+        model: nn.Module = cls.from_pretrained(str(p), dtype=dtype, local_files_only=True)
     except Exception as exc:
         raise ModelError(f"cannot load pruned model from {p}: {exc}") from exc
     if device:

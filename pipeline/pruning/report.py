@@ -13,7 +13,7 @@ from typing import Any
 
 from torch import nn
 
-from pipeline.pruning.families import ModelSpec
+from pipeline.pruning.families import ModelSpec, tensor_attr
 
 
 def count_params(model: nn.Module) -> int:
@@ -37,7 +37,8 @@ def count_flops(spec: ModelSpec, ctx: int) -> int:
         if ls.moe is not None:  # only top_k experts run per token
             ex = ls.moe.experts
             per_expert = sum(p[0].numel() for p in ex.parameters() if p.dim() == 3)
-            flops += 2 * per_expert * ls.moe.top_k + 2 * ls.moe.router.weight.numel()
+            router_w = tensor_attr(ls.moe.router, "weight")  # [E, H]
+            flops += 2 * per_expert * ls.moe.top_k + 2 * router_w.numel()
     head = getattr(spec.model, "lm_head", None)
     if isinstance(head, nn.Linear):
         flops += 2 * head.weight.numel()

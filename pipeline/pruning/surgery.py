@@ -25,6 +25,9 @@ from pipeline.pruning.families import (
     ModelSpec,
     MoeSpec,
     discover,
+    hf_config,
+    set_int_attrs,
+    tensor_attr,
 )
 from pipeline.pruning.remote import ZeroAttention, ZeroMLP
 
@@ -83,7 +86,7 @@ def prune_heads(attn: AttnSpec, keep_groups: Sequence[int] | torch.Tensor) -> No
         if isinstance(getattr(mod, name, None), int):
             setattr(mod, name, value)
     if attn.qkv is not None and hasattr(mod, "config"):  # Phi-3 reads counts from its config
-        cfg = copy.deepcopy(mod.config)
+        cfg = copy.deepcopy(hf_config(mod))
         cfg.num_attention_heads, cfg.num_key_value_heads = n_heads, n_kv
         mod.config = cfg
     attn.n_heads, attn.n_kv = n_heads, n_kv
@@ -110,34 +113,32 @@ def prune_channels(mlp: MlpSpec, keep: Sequence[int] | torch.Tensor) -> None:
 @torch.no_grad()
 def prune_experts(moe: MoeSpec, keep: Sequence[int] | torch.Tensor) -> None:
     """Keep experts ``keep``: router rows and expert tensors; update expert counts."""
-    k = _idx(sorted(int(x) for x in keep), moe.router.weight.device)
-    moe.router.weight = nn.Parameter(moe.router.weight.data.index_select(0, k).clone())
-    if getattr(moe.router, "bias", None) is not None:
-        moe.router.bias = nn.Parameter(moe.router.bias.data.index_select(0, k).clone())
+    router_w = tensor_attr(moe.router, "weight")  # [E, H]
+    k = _idx(sorted(int(x) for x in keep), router_w.device)
+    moe.router.weight = nn.Parameter(router_w.data.index_select(0, k).clone())
+    bias = getattr(moe.router, "bias", None)  # [E] or None
+    if bias is not None:
+        moe.router.bias = nn.Parameter(bias.data.index_select(0, k).clone())
     for name in ("gate_up_proj", "down_proj", "gate_up_proj_bias", "down_proj_bias"):
         p = getattr(moe.experts, name, None)
         if isinstance(p, torch.Tensor):
             setattr(moe.experts, name, nn.Parameter(p.data.index_select(0, k).clone()))
     for mod in (moe.router, moe.experts, moe.module):
-        if isinstance(getattr(mod, "num_experts", None), int):
-            mod.num_experts = len(k)
-        if isinstance(getattr(mod, "out_features", None), int):
-            mod.out_features = len(k)
+        set_int_attrs(mod, len(k), "num_experts", "out_features")
     moe.top_k = min(moe.top_k, len(k))
 
 
 def remove_blocks(spec: ModelSpec, keep: Sequence[int]) -> None:
     """Keep only blocks ``keep`` (ShortGPT); renumber layer indices and per-layer config lists."""
     keep = sorted(int(i) for i in keep)
-    model, cfg = spec.model, spec.model.config
+    model, cfg = spec.model, spec.config
     parent_path, _, name = spec.layers_path.rpartition(".")
     parent = model.get_submodule(parent_path) if parent_path else model
     old = getattr(parent, name)
     new = nn.ModuleList([old[i] for i in keep])
     for new_i, layer in enumerate(new):
         for mod in layer.modules():
-            if isinstance(getattr(mod, "layer_idx", None), int):
-                mod.layer_idx = new_i
+            set_int_attrs(mod, new_i, "layer_idx")
     setattr(parent, name, new)
     if isinstance(getattr(cfg, "layer_types", None), list):
         cfg.layer_types = [cfg.layer_types[i] for i in keep]

@@ -1,0 +1,128 @@
+"""apply_bitmask (word-level numpy paths vs a plain masked_fill reference), set_bits, and the
+processor's forward-hook prefetch: same output with and without it, under greedy, sampling,
+batching, beam search and assisted generation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pipeline.decoding import JsonSchemaLogitsProcessor
+from pipeline.decoding.masking import (
+    MaskPrefetcher,
+    allowed_count,
+    apply_bitmask,
+    bit_ids,
+    set_bits,
+)
+from pipeline.decoding.vocab import pack_bitmask, unpack_bitmask
+
+SCHEMA = {"type": "object", "properties": {"name": {"type": "string", "maxLength": 8},
+                                           "tags": {"type": "array", "maxItems": 2,
+                                                    "items": {"enum": ["a", "bb"]}}},
+          "required": ["name", "tags"]}
+
+
+def _reference(scores: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    v_model, n = scores.shape[-1], allowed.shape[-1]
+    full = torch.zeros(scores.shape, dtype=torch.bool)
+    full[:, : min(v_model, n)] = allowed[:, : min(v_model, n)]
+    return scores.masked_fill(~full, float("-inf"))
+
+
+@pytest.mark.parametrize("density", [0.0005, 0.01, 0.5, 0.97, 0.9999])
+@pytest.mark.parametrize("v_model", [1000, 1003, 990])
+def test_apply_bitmask_matches_masked_fill(density, v_model):
+    gen = torch.Generator().manual_seed(int(density * 1e4) + v_model)
+    n_tok = 1000
+    allowed = torch.rand(3, n_tok, generator=gen) < density
+    allowed[1] = ~allowed[1]  # one row of the opposite density: both paths in one batch
+    allowed[2, :] = False
+    allowed[2, 999] = True  # the last id of a partial last word
+    packed = torch.stack([pack_bitmask(r) for r in allowed])  # [3, W]
+    scores = torch.randn(3, v_model, generator=gen)
+    want = _reference(scores, allowed)
+    got = apply_bitmask(scores, packed, n_tok)
+    assert torch.equal(got, want)
+    assert not torch.equal(scores, got) or bool(allowed.all())  # the input is left alone
+    inplace = scores.clone()
+    assert torch.equal(apply_bitmask(inplace, packed, n_tok, inplace=True), want)
+    assert torch.equal(inplace, want)
+    # the tensor (non-numpy) path agrees too
+    assert torch.equal(apply_bitmask(scores.to(torch.bfloat16), packed, n_tok).float(),
+                       _reference(scores.to(torch.bfloat16), allowed).float())
+
+
+def test_bit_ids_and_set_bits_and_count():
+    row = torch.zeros(4, dtype=torch.int32)
+    set_bits(row, {0, 31, 32, 127})
+    words = row.numpy().view(np.uint32)
+    assert bit_ids(words, np.flatnonzero(words)).tolist() == [0, 31, 32, 127]
+    assert allowed_count(row) == 4
+    assert unpack_bitmask(row.unsqueeze(0), 128)[0].nonzero().flatten().tolist() == [0, 31, 32,
+                                                                                     127]
+
+
+def test_prefetcher_reraises_the_jobs_error():
+    p = MaskPrefetcher()
+    p.submit(lambda: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        p.wait()
+    p.submit(lambda: None)
+    p.close()
+    assert p.busy_s >= 0
+
+
+def _generate(model, tok, attach, **kw):
+    tok.padding_side = "left"
+    tok.pad_token = tok.pad_token or tok.unk_token
+    enc = tok(kw.pop("prompts", ["Person:"]), return_tensors="pt", padding=True)
+    proc = JsonSchemaLogitsProcessor(SCHEMA, tok, model=model if attach else None)
+    torch.manual_seed(3)
+    out = model.generate(**enc, logits_processor=[proc], max_new_tokens=30,
+                         pad_token_id=tok.pad_token_id, **kw)
+    proc.detach()
+    return out, proc
+
+
+@pytest.mark.parametrize("kw", [
+    {"do_sample": False},
+    {"do_sample": True, "temperature": 1.0},
+    {"do_sample": False, "prompts": ["Person:", "A much longer prompt than that:"]},
+    {"do_sample": False, "num_beams": 3},
+])
+def test_attached_processor_gives_identical_output(target, tok, kw):
+    plain, p0 = _generate(target, tok, False, **dict(kw))
+    hooked, p1 = _generate(target, tok, True, **dict(kw))
+    assert torch.equal(plain, hooked)
+    assert p0.prefetch_hits == 0
+    if kw.get("num_beams", 1) == 1:  # greedy/sampling: the worker's guess is always right
+        assert p1.prefetch_hits == p1.calls - 1  # all but the first call (after the prompt)
+    assert p1.hook_seconds > 0
+
+
+def test_attached_processor_under_assisted_generation(target, draft, tok):
+    ids = tok("Person:", return_tensors="pt").input_ids
+    plain = target.generate(ids, logits_processor=[JsonSchemaLogitsProcessor(SCHEMA, tok)],
+                            max_new_tokens=30, do_sample=False, pad_token_id=0)
+    draft.generation_config.num_assistant_tokens = 4
+    proc = JsonSchemaLogitsProcessor(SCHEMA, tok, model=target)
+    assisted = target.generate(ids, logits_processor=[proc], assistant_model=draft,
+                               max_new_tokens=30, do_sample=False, pad_token_id=0)
+    proc.detach()
+    assert torch.equal(plain, assisted)
+
+
+def test_unclosed_prefetcher_stops_its_worker():
+    import gc
+
+    p = MaskPrefetcher()
+    p.submit(lambda: None)
+    p.wait()
+    worker = p._thread
+    assert worker is not None and worker.is_alive()
+    del p
+    gc.collect()
+    worker.join(timeout=5)
+    assert not worker.is_alive()
