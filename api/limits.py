@@ -7,7 +7,9 @@
 * :class:`Limiter` admits ``concurrency`` requests at once; up to ``queue`` more may wait up to
   ``queue_timeout`` seconds (then 503); beyond that a request is refused at once (429). A slot is
   released only when its work really finishes, even after the client got a 504, so timed-out work
-  cannot pile up behind the limiter's back.
+  cannot pile up behind the limiter's back; a timed-out request also cancels its work
+  (:mod:`prunestack.cancel`), which stops at its next checkpoint (the PDF parser checks before
+  every page), so the slot frees after at most one more page.
 * :class:`PageCache` keeps recent uploads (bounded by count and bytes) so the web page can ask for
   page images by document id.
 """
@@ -23,6 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from prunestack.cancel import cancellable
 from prunestack.errors import BusyError, DeadlineError, TooLargeError
 
 
@@ -120,14 +123,23 @@ class Limiter:
                                    "retry after a short pause")
         self.waiting += 1
         try:
-            await asyncio.wait_for(self._sem.acquire(), self.queue_timeout)
+            if self._sem.locked():
+                await asyncio.wait_for(self._sem.acquire(), self.queue_timeout)
+            else:  # a free slot; wait_for with a 0 s timeout would refuse even this one
+                await self._sem.acquire()
         except TimeoutError:
             raise BusyError("server busy: no worker free in time", "retry later") from None
         finally:
             self.waiting -= 1
         self.running += 1
         loop = asyncio.get_running_loop()
-        fut = loop.run_in_executor(self.executor, fn, *args)
+        cancel = threading.Event()
+
+        def work() -> Any:
+            with cancellable(cancel):
+                return fn(*args)
+
+        fut = loop.run_in_executor(self.executor, work)
 
         def _release(_: Any) -> None:
             self.running -= 1
@@ -137,6 +149,7 @@ class Limiter:
         try:
             return await asyncio.wait_for(asyncio.shield(fut), timeout)
         except TimeoutError:
+            cancel.set()  # the work stops at its next checkpoint and frees the slot
             raise DeadlineError(f"the request took longer than {timeout:g} s",
                                 "try fewer pages, or raise PRUNESTACK_REQUEST_TIMEOUT_S") from None
 

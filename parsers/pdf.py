@@ -32,6 +32,7 @@ from parsers.lines import group_lines
 from parsers.ocr import OcrBackend, get_backend
 from parsers.pages import parse_pages
 from parsers.primitives import Line, PageLines, Word
+from prunestack.cancel import checkpoint
 
 #: A horizontal gap wider than this many font sizes between two glyphs starts a new word.
 WORD_GAP_EM = 0.2
@@ -271,6 +272,7 @@ def pdf_page_lines(
     with open_pdf(data, password) as pdf:  # pdfium work only; OCR runs after the lock is released
         numbers = pages if isinstance(pages, list) else parse_pages(pages, len(pdf))
         for number in numbers:
+            checkpoint(f"page {number}")
             page = pdf[number - 1]
             try:
                 width, height = page.get_size()
@@ -285,6 +287,7 @@ def pdf_page_lines(
                 page.close()
     backend: OcrBackend | None = ocr if isinstance(ocr, OcrBackend) else None
     for slot, number, width, height, image in to_ocr:
+        checkpoint(f"OCR of page {number}")
         if backend is None:
             backend = get_backend(ocr if isinstance(ocr, str) else "auto")
         lines = [_scale_line(ln, 1.0 / scale) for ln in backend.recognize(image)]
