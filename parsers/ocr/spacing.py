@@ -30,7 +30,13 @@ ABS_GAP_SHARE = 0.30
 #: Two clusters of gap widths count as distinct when the wide one is this many times the narrow.
 MIN_CLUSTER_RATIO = 1.8
 #: A word gap is never narrower than this share of the text height.
-MIN_GAP_SHARE = 0.2
+MIN_GAP_SHARE = 0.25
+#: In a line with several word-gap candidates, one narrower than this share of the wide ones
+#: (the median of the wider half, counted at most up to ``WIDE_CAP_SHARE`` × the text height) is
+#: a letter gap: on blurred scans a straight-sided pair ("ll", "El") leaves a blank run half a
+#: space wide, while the line's real spaces are all alike.
+RELATIVE_SHARE = 0.6
+WIDE_CAP_SHARE = 0.45
 #: With spaces the recogniser did emit, word gaps are at least this share of their median width.
 KNOWN_GAP_SHARE = 0.6
 #: Between two digits, next to a "1" or next to narrow punctuation, a gap must be this share of
@@ -127,7 +133,12 @@ def word_gaps(gray: np.ndarray, spaces: list[tuple[float, float]] | None = None
         if inside:
             known.append(max(inside))
     t = gap_threshold([e - s for s, e in runs], height, known)
-    return [(s, e) for s, e in runs if e - s >= t and paper[s:e].any()]
+    found = [(s, e) for s, e in runs if e - s >= t and paper[s:e].any()]
+    if len(found) >= 2:
+        widths = sorted(e - s for s, e in found)
+        wide = min(float(np.median(widths[len(widths) // 2:])), WIDE_CAP_SHARE * height)
+        found = [(s, e) for s, e in found if e - s >= RELATIVE_SHARE * wide]
+    return found
 
 
 def _neighbours(chars: list[str], centers: list[float], x: float) -> tuple[str, str]:

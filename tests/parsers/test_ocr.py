@@ -16,7 +16,13 @@ from parsers.image import load_image
 from parsers.ocr import available_backends, get_backend
 from parsers.ocr.quality import word_accuracy, word_precision
 from parsers.ocr.rapid import RapidOcrBackend
-from parsers.ocr.spacing import blank_runs, gap_threshold, insert_spaces, word_gaps
+from parsers.ocr.spacing import (
+    MIN_GAP_SHARE,
+    blank_runs,
+    gap_threshold,
+    insert_spaces,
+    word_gaps,
+)
 from parsers.ocr.tesseract import TesseractBackend, parse_tsv
 from prunestack.errors import InputError, TooLargeError
 from tests.parsers import docgen
@@ -53,7 +59,9 @@ def test_threshold_never_below_floor():
 
 
 def test_known_spaces_calibrate_threshold():
-    assert gap_threshold([2, 2, 9, 2, 8], 30, known=[9]) == pytest.approx(max(0.2 * 30, 5.4))
+    # known spaces 9 px wide: 0.6 × 9 = 5.4 px, unless the floor (a share of the height) is higher
+    assert gap_threshold([2, 2, 9, 2, 8], 30, known=[9]) == pytest.approx(
+        max(MIN_GAP_SHARE * 30, 5.4))
 
 
 def test_insert_spaces_between_centres():
