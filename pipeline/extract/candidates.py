@@ -17,6 +17,12 @@ from parsers.document import BBox, Document, Element, ElementKind
 
 _COLON = re.compile(r"^\s*(?P<label>[^:\n]{1,48}?)\s*[:：]\s*(?P<value>\S.*)$")
 _LABELISH = re.compile(r"^[^\d@:]{1,40}:?$")
+#: "Issued 07/07/2022", "Invoice No. IN-7", "Total 1,234.00 EUR": a label of one to three
+#: letter-only words and, after it, a short value whose first token holds a digit. OCR often
+#: reads a label and its value as one line without the colon a text layer would keep.
+_INLINE_LABEL = re.compile(
+    r"^\s*(?P<label>[^\W\d_][^\W\d_.#/&'’-]*[.#]?(?:\s+[^\W\d_][^\W\d_.#/&'’-]*[.#]?){0,2})"
+    r"\s+(?P<value>\S*\d\S*(?:\s+\S+){0,3})\s*$")
 
 
 @dataclass
@@ -28,7 +34,7 @@ class Candidate:
     page: int
     bbox: BBox
     confidence: float
-    origin: str  # kv | table | line | block | pair | title
+    origin: str  # kv | inline | table | line | block | pair | title
     lines: list[tuple[str, BBox]] | None = None  # blocks: each line with its box
 
 
@@ -129,6 +135,11 @@ def _text_candidates(e: Element, section: str) -> list[Candidate]:
         if m:
             out.append(Candidate(m["value"], m["label"], ctx, e.id, e.page, box, e.confidence,
                                  "line"))
+        else:
+            m = _INLINE_LABEL.match(ln)
+            if m and e.kind != ElementKind.PAGE_NUMBER and not _PARTY_PREFIX.match(ln):
+                out.append(Candidate(m["value"].strip(), m["label"].strip(), ctx, e.id, e.page,
+                                     box, e.confidence, "inline"))
         out.append(Candidate(ln.strip(), prev.strip().rstrip(":") if _is_label(prev) else "",
                              ctx, e.id, e.page, box, e.confidence, "line"))
         prev = ln

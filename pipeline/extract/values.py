@@ -56,7 +56,7 @@ _DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("dmy_or_mdy", re.compile(r"\b(?P<a>\d{1,2})[-/.](?P<b>\d{1,2})[-/.](?P<y>\d{4}|\d{2})\b")),
     ("d_mon_y", re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)?[\s\-./]+" + _MON
                            + r"[\s\-./,]+(?P<y>\d{4})\b", re.I)),
-    ("mon_d_y", re.compile(r"\b" + _MON + r"[\s\-.]+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+"
+    ("mon_d_y", re.compile(r"\b" + _MON + r"[\s\-.]+(?P<d>\d{1,2})(?:st|nd|rd|th)?(?:,\s*|\s+)"
                            r"(?P<y>\d{4})\b", re.I)),
     ("y_mon_d", re.compile(r"\b(?P<y>\d{4})[\s\-./]+" + _MON + r"[\s\-./]+(?P<d>\d{1,2})\b", re.I)),
 ]
@@ -86,8 +86,28 @@ def date_order_hint(texts: list[str]) -> bool | None:
     return None if votes == 0 else votes > 0
 
 
+#: OCR spaces inside numeric dates: "01/ 10/2022", "30/ 1 1 /2022".
+_SPACED_SEP = re.compile(r"(?<=\d)\s*([/.\-])\s*(?=\d)")
+_SPLIT_PART = re.compile(r"(?<=[/.\-])(\d)\s(\d)(?=[/.\-])")
+
+
+def ocr_compact_date(text: str) -> str:
+    """``text`` without the spaces OCR puts around date separators and inside a 2-digit part."""
+    return _SPLIT_PART.sub(r"\1\2", _SPACED_SEP.sub(r"\1", text))
+
+
 def parse_date(text: str, dayfirst: bool | None = None) -> Parsed | None:
-    """The first date in ``text`` as an ISO 8601 string (``2024-03-15``)."""
+    """The first date in ``text`` as an ISO 8601 string (``2024-03-15``); a text without one is
+    read again with OCR spaces around separators removed (``ocr_compact_date``)."""
+    found = _parse_date(text, dayfirst)
+    if found is None:
+        compact = ocr_compact_date(text)
+        if compact != text:
+            found = _parse_date(compact, dayfirst)
+    return found
+
+
+def _parse_date(text: str, dayfirst: bool | None) -> Parsed | None:
     for kind, pat in _DATE_PATTERNS:
         for m in pat.finditer(text):
             if kind == "ymd":
@@ -146,8 +166,26 @@ def _currency_code(tok: str | None) -> str | None:
     return CURRENCY_SYMBOLS.get(tok)
 
 
+#: A text that is one number (with an optional currency code or symbol) and spaces.
+_NUMBER_ONLY = re.compile(r"^\s*(?:[A-Z]{3}\s?|[$€£¥₹])?[\d\s.,]*\d(?:\s?(?:[A-Z]{3}|[$€£]))?\s*$")
+#: OCR spaces in one number: next to a mark ("1 .491,69", "1. 421,08") and before a short digit
+#: group that ends at a mark ("21 1,66", "2.61 1,60": a thousands group has three digits).
+_SPACE_AT_MARK = re.compile(r"(?<=\d)\s+(?=[.,]\d)|(?<=\d[.,])\s+(?=\d)")
+_SPACE_IN_GROUP = re.compile(r"(?<=\d)\s+(?=\d{1,2}[.,]\d)")
+
+
+def ocr_compact_number(text: str) -> str:
+    """A cell holding one OCR-spaced number with its spaces removed; other texts unchanged
+    (in a line "3 1,50" may be a quantity and a price)."""
+    if not _NUMBER_ONLY.match(text) or not re.search(r"\d\s+[\d.,]|[.,]\s+\d", text):
+        return text
+    return _SPACE_IN_GROUP.sub("", _SPACE_AT_MARK.sub("", text))
+
+
 def parse_amount(text: str) -> Parsed | None:
-    """The most amount-like number in ``text`` (a currency mark or decimals preferred)."""
+    """The most amount-like number in ``text`` (a currency mark or decimals preferred); a text
+    that is one OCR-spaced number is read without its spaces (``ocr_compact_number``)."""
+    text = ocr_compact_number(text)
     best: tuple[float, Parsed] | None = None
     for m in _AMOUNT.finditer(text):
         pre, post = _currency_code(m["pre"]), _currency_code(m["post"])
@@ -230,12 +268,15 @@ def parse_url(text: str) -> Parsed | None:
     return Parsed(m.group(0).rstrip(".,;"), m.group(0), _fit(m.group(0), text)) if m else None
 
 
+_DANGLING_SEP = re.compile(r"(?<=[A-Za-z0-9])([-/])\s+(?=[A-Za-z0-9])"
+                          r"|(?<=[A-Za-z0-9])\s+([-/])(?=[A-Za-z0-9])")
 _SPACED_ID = re.compile(r"^(?=.*\d)[A-Z0-9][A-Z0-9 /.-]{3,28}[A-Z0-9]$")
 
 
 def parse_identifier(text: str) -> Parsed | None:
     """An id-like token (letters, digits and separators with at least one digit); a short value
     made only of capitals, digits and spaces ("GB 284 1173 56") is taken whole."""
+    text = _DANGLING_SEP.sub(lambda m: m.group(1) or m.group(2), text)  # OCR "IN- 2023-7": one-sided space at a hyphen
     t = text.strip()
     if _SPACED_ID.match(t) and " " in t and not parse_date(t) and not t.startswith(("+", "(")) and \
             not re.fullmatch(r"[\d\s.,]+", t):
