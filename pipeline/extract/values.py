@@ -356,6 +356,39 @@ COUNTRIES = frozenset(c.lower() for c in [
     "Schweiz", "Suisse", "Österreich", "Nederland", "Belgique", "Sverige", "Norge", "Danmark",
     "Polska", "Türkiye", "Turkey", "United Arab Emirates", "Hong Kong", "South Korea", "Korea",
 ])
+
+
+def _ocr_key(text: str) -> str:
+    """Lower-case ``text`` with the letters OCR confuses at a word start made one ("lreland",
+    "1taly" and "Ireland" all read "ireland")."""
+    return re.sub(r"\b[l1|](?=[a-z])", "i", text.lower())
+
+
+_COUNTRY_KEYS = {_ocr_key(c): c for c in COUNTRIES}
+
+
+def country_name(text: str) -> str | None:
+    """The country ``text`` names (``COUNTRIES``, lower-case), tolerating l/I/1 confusions."""
+    return _COUNTRY_KEYS.get(_ocr_key(text.strip(" ,.")))
+
+
+def _trailing_country(text: str) -> tuple[str, str] | None:
+    """``(rest, country as written)`` when ``text`` ends with a country name after other words."""
+    toks = text.split()
+    for n in (3, 2, 1):
+        if len(toks) > n and country_name(" ".join(toks[-n:])):
+            return " ".join(toks[:-n]), " ".join(toks[-n:])
+    return None
+
+
+def _fix_country(written: str) -> str:
+    """A country as written, with an OCR-confused first letter put right ("lreland")."""
+    key = country_name(written)
+    if key is None or written.lower() == key:
+        return written
+    return re.sub(r"^[l1|]", "I", written)
+
+
 _POST_CITY = re.compile(r"^(?P<post>\d{4,6}(?:-\d{4})?|[A-Z]{1,2}-\d{4,5})\s+(?P<city>\D.+)$")
 _CITY_POST = re.compile(r"^(?P<city>\D+?),?\s+(?:(?P<state>[A-Z]{2})\s+)?"
                         r"(?P<post>\d{4,6}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})$")
@@ -371,6 +404,9 @@ def split_address(text: str) -> dict[str, tuple[str, int]]:
         lines = [p.strip() for p in lines[0].split(",") if p.strip()]
     elif len(lines) == 1:
         lines = _relines(lines[0])
+    else:  # a line holding city, postal code and country ("Madrid 56988 Spain")
+        lines = [part for ln in lines for part in
+                 (_relines(ln) if _trailing_country(ln) and re.search(r"\d", ln) else [ln])]
     split: list[str] = []
     for ln in lines:  # "Greenfield Dental Clinic 22 Orchard Lane" → name + street
         m = re.match(r"^(\D{3,}?)\s+(\d{1,4}[A-Za-z]?\s+[A-Z].*)$", ln)
@@ -381,8 +417,8 @@ def split_address(text: str) -> dict[str, tuple[str, int]]:
     lines = split
     out: dict[str, tuple[str, int]] = {}
     for i, ln in enumerate(lines):
-        if ln.lower() in COUNTRIES and "country" not in out:
-            out["country"] = (ln, i)
+        if country_name(ln) and "country" not in out:
+            out["country"] = (_fix_country(ln), i)
             continue
         m = _POST_CITY.match(ln) or _CITY_POST.match(ln)
         if m and "postal_code" not in out:
@@ -435,12 +471,10 @@ def _relines(text: str) -> list[str]:
     75101 Amsterdam Netherlands") into name / street / postal+city / country lines."""
     toks = text.split()
     country = ""
-    low = text.lower()
-    for c in sorted(COUNTRIES, key=len, reverse=True):
-        if low.endswith(" " + c) or low == c:
-            n = len(c.split())
-            country, toks = " ".join(toks[-n:]), toks[:-n]
-            break
+    if country_name(text):
+        country, toks = text, []
+    elif (tail := _trailing_country(text)) is not None:
+        country, toks = tail[1], tail[0].split()
     post_i = next((i for i in range(len(toks) - 1, 0, -1) if _POSTAL_TOKEN.match(toks[i])), None)
     house_i = next((i for i, t in enumerate(toks) if _HOUSE.match(t)
                     and (post_i is None or i < post_i)), None)
