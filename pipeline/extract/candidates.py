@@ -91,12 +91,15 @@ def from_document(doc: Document) -> list[Candidate]:
 def _table_candidates(e: Element, section: str) -> list[Candidate]:
     rows = e.table_rows()
     head = table_header_row(rows)
+    if head == 0 and rows and any(re.search(r"\d", t) for t in rows[0]):
+        head = -1  # no header row: a grid of labels and values ("Invoice No. | IN-7")
     by_pos = {(c.row, c.col): c for c in e.cells or []}
     out = []
     for c in e.cells or []:
         if c.row <= head or not c.text.strip():
             continue
-        col_head = rows[head][c.col] if head < len(rows) and c.col < len(rows[head]) else ""
+        col_head = rows[head][c.col] if 0 <= head < len(rows) and c.col < len(rows[head]) \
+            else ""
         left = [rows[c.row][j] for j in range(c.col) if rows[c.row][j].strip()]
         label = " ".join([*left[-1:], col_head]).strip() if left else col_head
         box = c.bbox or e.bbox
