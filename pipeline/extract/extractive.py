@@ -300,12 +300,23 @@ def org_like(text: str) -> bool:
     return bool(_LEGAL.search(t)) or all(w[:1].isupper() for w in words)
 
 
+def org_heading(c: Candidate) -> bool:
+    """A company name standing as a heading: a title/heading candidate that is ``org_like``, or
+    a one-line text block with a legal suffix ("Riverstone Consulting B.V."): OCR measures
+    font size from box heights and often leaves a letterhead name as plain text."""
+    if c.origin == "title":
+        return org_like(c.text)
+    return c.origin == "block" and c.lines is not None and len(c.lines) == 1 and \
+        c.context not in ("page footer", "page header") and org_like(c.text) and \
+        bool(_LEGAL.search(c.text))
+
+
 def _org_above(block: Candidate, cands: list[Candidate], used: set[str]) -> Candidate | None:
     """The nearest company-like heading above ``block`` on its page not already used."""
     best = None
     for c in cands:
-        if c.origin != "title" or c.page != block.page or c.bbox.y1 > block.bbox.y0 + 1 or \
-                c.text.strip() in used or not org_like(c.text):
+        if c.page != block.page or c.bbox.y1 > block.bbox.y0 + 1 or \
+                c.text.strip() in used or not org_heading(c):
             continue
         if best is None or c.bbox.y1 > best.bbox.y1:
             best = c
@@ -395,8 +406,8 @@ def parties(fields: list[FieldSpec], cands: list[Candidate], taken: dict[str, Le
                 addr = ", ".join(rest)
                 leaf_addr = Leaf(addr, c.page, c.bbox, c.element_id, 0.7 * c.confidence, addr)
         elif role == "seller":
-            heads = [c for c in cands if c.origin == "title" and c.page == 1
-                     and org_like(c.text) and c.text.strip() not in used]
+            heads = [c for c in cands if c.page == 1 and org_heading(c)
+                     and c.text.strip() not in used]
             if heads:
                 c = min(heads, key=lambda h: h.bbox.y0)
                 leaf_name = Leaf(c.text.strip(), c.page, c.bbox, c.element_id,
