@@ -214,10 +214,11 @@ def _column_blocks(t: Element, elements: list[Element], section: str) -> list[Ca
                     x0 - 2 <= e.bbox.x0 <= x1:  # OCR boxes of adjacent lines may overlap
                 lines.append((e.text.strip(), e.bbox))
         label = rows[0][col].strip()
-        if len(lines) >= 2 and _PARTY_LABEL.match(lines[0][0]):
-            # "From" heading the column's body (the header row was something else): it names
-            # the block and is not its first line
-            label, lines = lines[0][0].rstrip(":"), lines[1:]
+        k = next((i for i, (txt, _) in enumerate(lines[:-1]) if _PARTY_LABEL.match(txt)), None)
+        if k is not None:
+            # "From" inside the column (the rows above were something else: a field grid's
+            # values): it names the block below it and is not its first line
+            label, lines = lines[k][0].rstrip(":"), lines[k + 1:]
         out.append(Candidate("\n".join(txt for txt, _ in lines), label, section,
                              t.id, t.page, BBox.enclosing([b for _, b in lines]), t.confidence,
                              "block", lines))
