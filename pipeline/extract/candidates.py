@@ -186,16 +186,20 @@ def _spatial_pairs(elements: list[Element]) -> list[Candidate]:
                 best = (dist, e)
         if best is not None:
             e = best[1]
+            lines = [ln.strip() for ln in e.text.splitlines() if ln.strip()]
             out.append(Candidate(e.text.strip(), lab.text.strip().rstrip(":"), "", e.id, e.page,
-                                 e.bbox, min(e.confidence, lab.confidence), "pair"))
+                                 e.bbox, min(e.confidence, lab.confidence), "pair",
+                                 list(zip(lines, _line_boxes(e, len(lines)), strict=True))))
     return out
 
 
 def _column_blocks(t: Element, elements: list[Element], section: str) -> list[Candidate]:
     """Narrow tables whose columns are text blocks ("From | Bill to" with an address line per
-    row) as one block per column; a line just below the table inside a column's span joins it."""
+    row) as one block per column; a line just below the table inside a column's span joins it.
+    In any table, a party label ("From", "Bill to") inside a column starts a block of the cells
+    below it (an address beside a field grid read into one table)."""
     rows = t.table_rows()
-    if not rows or len(rows[0]) > 3 or len(rows) < 3:
+    if not rows or len(rows) < 3:
         return []
     cells = {(c.row, c.col): c for c in t.cells or []}
     out = []
@@ -215,6 +219,8 @@ def _column_blocks(t: Element, elements: list[Element], section: str) -> list[Ca
                 lines.append((e.text.strip(), e.bbox))
         label = rows[0][col].strip()
         k = next((i for i, (txt, _) in enumerate(lines[:-1]) if _PARTY_LABEL.match(txt)), None)
+        if k is None and len(rows[0]) > 3:
+            continue  # a wide table's columns are fields, unless a party label heads a block
         if k is not None:
             # "From" inside the column (the rows above were something else: a field grid's
             # values): it names the block below it and is not its first line

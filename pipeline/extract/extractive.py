@@ -229,7 +229,7 @@ class ExtractiveEngine:
             if len(f.path) >= 2 and str(f.path[-1]).lower() in ADDRESS_PARTS:
                 groups.setdefault(tuple(f.path[:-1]), []).append(f)
         groups = {k: v for k, v in groups.items() if len(v) >= 2}
-        blocks = [c for c in cands if c.origin in ("block", "kv") and c.lines
+        blocks = [c for c in cands if c.origin in ("block", "kv", "pair") and c.lines
                   and V.address_score(c.text) >= 0.5]
         if not groups or not blocks:
             return {}
@@ -259,7 +259,8 @@ class ExtractiveEngine:
             used_b.append(c)
             parts = V.split_address(c.text)
             name_from = c
-            if "name" not in parts and len(keys[gi]) >= 2:
+            if "name" not in parts and len(keys[gi]) >= 2 and \
+                    party_of(keys[gi][:-1]) != "buyer":  # a letterhead names the seller only
                 head = _org_above(c, cands, used_names)
                 if head is not None:
                     parts["name"] = (head[0], -1)
