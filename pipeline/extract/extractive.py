@@ -25,8 +25,8 @@ from pipeline.extract.candidates import Candidate, from_document
 from pipeline.extract.schema import FieldSpec, humanize
 from pipeline.extract.tables import read_items
 
-ORIGIN_PRIOR = {"kv": 0.06, "inline": 0.05, "table": 0.03, "pair": 0.04, "line": 0.02, "block": 0.0, "title": 0.0,
-                "block_head": 0.02}
+ORIGIN_PRIOR = {"kv": 0.06, "inline": 0.05, "table": 0.03, "pair": 0.04, "line": 0.02,
+                "block": 0.0, "title": 0.0, "block_head": 0.02}
 #: kinds whose shape alone says what they are (a label is not needed to trust them)
 SELF_EVIDENT = frozenset({"currency", "email", "url"})
 ADDRESS_PARTS = {"street": "street", "street_address": "street", "address_line1": "street",

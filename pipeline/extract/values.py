@@ -276,7 +276,8 @@ _SPACED_ID = re.compile(r"^(?=.*\d)[A-Z0-9][A-Z0-9 /.-]{3,28}[A-Z0-9]$")
 def parse_identifier(text: str) -> Parsed | None:
     """An id-like token (letters, digits and separators with at least one digit); a short value
     made only of capitals, digits and spaces ("GB 284 1173 56") is taken whole."""
-    text = _DANGLING_SEP.sub(lambda m: m.group(1) or m.group(2), text)  # OCR "IN- 2023-7": one-sided space at a hyphen
+    # OCR "IN- 2023-7": a space on one side of a hyphen or slash
+    text = _DANGLING_SEP.sub(lambda m: m.group(1) or m.group(2), text)
     t = text.strip()
     if _SPACED_ID.match(t) and " " in t and not parse_date(t) and not t.startswith(("+", "(")) and \
             not re.fullmatch(r"[\d\s.,]+", t):

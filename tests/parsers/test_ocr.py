@@ -49,6 +49,23 @@ def test_word_gaps_bimodal_line():
     assert [(e - s) for s, e in gaps] == [6, 6]
 
 
+def test_word_gap_needs_a_paper_column():
+    """Blur leaves faint ink (grey 180 of 0..255) in the blank run inside an "O": lighter than
+    the ink level, so a blank run, but no paper-white column: a letter gap, not a word gap."""
+    crop = _strip("###.###.###......###.###......###.###.###")
+    faint = crop.copy()
+    faint[2:4, 11:17] = 180  # the first wide run holds faint ink at the top (an arc)
+    assert [(e - s) for s, e in word_gaps(crop)] == [6, 6]
+    assert [(e - s) for s, e in word_gaps(faint)] == [6]
+
+
+def test_narrow_gap_among_wide_ones_is_a_letter_gap():
+    # text 12 px high: word gaps 7 px, one 3 px gap between two straight strokes ("ll") passes
+    # the height floor (0.25 x 12) but is under 0.6 x the line's word gaps
+    crop = _strip("###.###...###.###.......###.###.......###.###", h=12)
+    assert [(e - s) for s, e in word_gaps(crop)] == [7, 7]
+
+
 def test_single_word_has_no_gaps():
     assert word_gaps(_strip("###.###.###.###.###")) == []
 
