@@ -3,7 +3,9 @@
 Each detected text box becomes one ``Line``. The bundled recogniser often drops the spaces
 between Latin words; with ``recover_spacing`` (default on) we ask rapidocr for per-character
 positions (``return_word_box=True``) and re-insert spaces where the line's pixels show a word gap
-(``parsers.ocr.spacing``). Words get boxes from their characters' boxes. The text-direction
+(``parsers.ocr.spacing``); fragments of one word split by a letter gap taken for a space are
+joined again when the lexicon knows the word (``parsers.ocr.lexicon``). Words get boxes from
+their characters' boxes. The text-direction
 classifier is off by default: on upright pages it sometimes flips a correct line by 180°.
 With ``deskew`` (default on) a page rotated by ≥ 0.5° has its word and line boxes rotated level
 (``parsers.ocr.deskew``) so the cells of one table row share a row in the layout stage.
@@ -22,6 +24,7 @@ from PIL import Image
 from parsers.document import BBox
 from parsers.ocr.base import OcrBackend, is_speck
 from parsers.ocr.deskew import deskew_lines, estimate_skew_bands
+from parsers.ocr.lexicon import merge_split_words
 from parsers.ocr.spacing import ink_profile, insert_spaces, word_gaps
 from parsers.primitives import Line, Word
 
@@ -108,6 +111,8 @@ class RapidOcrBackend(OcrBackend):
         else:
             spaced = str(row[1]).strip()
         words = _split_words(spaced, chars, cboxes, char_scores, box)
+        if self.recover_spacing:  # a letter gap taken for a space: "Mil l" → "Mill"
+            words = merge_split_words(words)
         if not words:
             return None
         return Line(words=words, bbox=box, confidence=min(max(score, 0.0), 1.0))
