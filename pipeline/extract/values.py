@@ -395,6 +395,22 @@ _CITY_POST = re.compile(r"^(?P<city>\D+?),?\s+(?:(?P<state>[A-Z]{2})\s+)?"
                         r"(?P<post>\d{4,6}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})$")
 
 
+#: A postal code OCR split after its first one or two digits ("1 1346 Lisbon", "Paris 1 1950"):
+#: a number is never followed by another number and a city name, nor a city by two numbers.
+_SPLIT_POSTAL_HEAD = re.compile(r"^(\d{1,2}) (\d{3,5})(?=\s+[^\W\d_])")
+_SPLIT_POSTAL_TAIL = re.compile(r"(?<=[^\W\d_])(\s+)(\d{1,2}) (\d{3,5})$")
+
+
+def _join_split_postal(line: str) -> str:
+    m = _SPLIT_POSTAL_HEAD.match(line)
+    if m and 4 <= len(m[1] + m[2]) <= 6:
+        return m[1] + m[2] + line[m.end():]
+    m = _SPLIT_POSTAL_TAIL.search(line)
+    if m and 4 <= len(m[2] + m[3]) <= 6:
+        return line[:m.start()] + m[1] + m[2] + m[3]
+    return line
+
+
 def split_address(text: str) -> dict[str, tuple[str, int]]:
     """Parts of a postal address written over lines (or comma-separated on one line).
 
@@ -415,7 +431,7 @@ def split_address(text: str) -> dict[str, tuple[str, int]]:
             split += [m.group(1), m.group(2)]
         else:
             split.append(ln)
-    lines = split
+    lines = [_join_split_postal(ln) for ln in split]
     out: dict[str, tuple[str, int]] = {}
     for i, ln in enumerate(lines):
         if country_name(ln) and "country" not in out:

@@ -113,6 +113,11 @@ def test_ocr_spaced_ids_and_amounts():
 @pytest.mark.parametrize(("text", "parts"), [
     ("33 Canal Street\nMadrid 56988 Spain",
      {"street": "33 Canal Street", "city": "Madrid", "postal_code": "56988", "country": "Spain"}),
+    ("179 Park Avenue\n1 1346 Lisbon\nPortugal",  # OCR split the postal code after a "1"
+     {"street": "179 Park Avenue", "city": "Lisbon", "postal_code": "11346",
+      "country": "Portugal"}),
+    ("22 Orchard Lane\nSpringfield 6 2704",
+     {"street": "22 Orchard Lane", "city": "Springfield", "postal_code": "62704"}),
     ("182 Elm Avenue Dublin 49607 lreland",  # OCR l for I in the country
      {"street": "182 Elm Avenue", "city": "Dublin", "postal_code": "49607",
       "country": "Ireland"}),
