@@ -177,7 +177,8 @@ def _spatial_pairs(elements: list[Element]) -> list[Candidate]:
                 continue  # a label is not much taller than its value (titles are not labels)
             same_row = abs(e.bbox.cy - lab.bbox.cy) < max(lab.bbox.height, 1) * 0.6 \
                 and e.bbox.x0 >= lab.bbox.x1 - 1
-            below = 0 <= e.bbox.y0 - lab.bbox.y1 < max(lab.bbox.height, 1) * 1.8 \
+            gap = e.bbox.y0 - lab.bbox.y1  # OCR boxes of adjacent lines may overlap a little
+            below = -0.3 * lab.bbox.height <= gap < max(lab.bbox.height, 1) * 1.8 \
                 and abs(e.bbox.x0 - lab.bbox.x0) < max(lab.bbox.width, 20)
             if not (same_row or below):
                 continue
@@ -187,10 +188,27 @@ def _spatial_pairs(elements: list[Element]) -> list[Candidate]:
         if best is not None:
             e = best[1]
             lines = [ln.strip() for ln in e.text.splitlines() if ln.strip()]
-            out.append(Candidate(e.text.strip(), lab.text.strip().rstrip(":"), "", e.id, e.page,
-                                 e.bbox, min(e.confidence, lab.confidence), "pair",
-                                 list(zip(lines, _line_boxes(e, len(lines)), strict=True))))
+            pairs = list(zip(lines, _line_boxes(e, len(lines)), strict=True))
+            more = _block_below(e, elements) if _PARTY_LABEL.match(lab.text) and \
+                len(lines) == 1 else None
+            if more is not None:  # "Bill to" / name (a heading on OCR) / the address below it
+                rest = [ln.strip() for ln in more.text.splitlines() if ln.strip()]
+                pairs += list(zip(rest, _line_boxes(more, len(rest)), strict=True))
+            out.append(Candidate("\n".join(t for t, _ in pairs), lab.text.strip().rstrip(":"),
+                                 "", e.id, e.page, BBox.enclosing([b for _, b in pairs]),
+                                 min(e.confidence, lab.confidence), "pair", pairs))
     return out
+
+
+def _block_below(e: Element, elements: list[Element]) -> Element | None:
+    """A text element starting right under the one-line element ``e`` (same left edge within two
+    line heights, top within one line height of ``e``'s bottom; OCR boxes may overlap): the rest
+    of a party block whose first line (the name) the layout read as a heading of its own."""
+    h = max(1.0, e.bbox.height)
+    below = [o for o in elements if o is not e and o.page == e.page
+             and o.kind in (ElementKind.TEXT, ElementKind.HEADING) and o.text.strip()
+             and -0.5 * h <= o.bbox.y0 - e.bbox.y1 <= h and abs(o.bbox.x0 - e.bbox.x0) <= 2 * h]
+    return min(below, key=lambda o: o.bbox.y0, default=None)
 
 
 def _column_blocks(t: Element, elements: list[Element], section: str) -> list[Candidate]:

@@ -107,3 +107,19 @@ def test_letterhead_name_up_to_its_legal_suffix():
         "Riverstone Consulting B.V."
     assert org_heading(cand("Such as we do")) is None  # "as" is a legal form only capitalised
     assert org_heading(cand("Printer paper A4")) is None
+
+
+def test_party_label_over_a_name_heading_takes_the_address_below_it():
+    """OCR: "Bill to", the name read as a heading (its box overlaps the label's by a pixel),
+    and the address as a text element under the name."""
+    lab = Element(id="p1-e0", kind=ElementKind.TEXT, text="Bill to", page=1, source=Source.OCR,
+                  bbox=BBox(x0=642, y0=351, x1=689, y1=376))
+    name = Element(id="p1-e1", kind=ElementKind.HEADING, text="Copperleaf Systems B.V.", page=1,
+                   source=Source.OCR, bbox=BBox(x0=638, y0=375, x1=841, y1=412))
+    addr = Element(id="p1-e2", kind=ElementKind.TEXT, page=1, source=Source.OCR,
+                   text="106 Market Square Vienna 85836 Austria",
+                   bbox=BBox(x0=638, y0=405, x1=791, y1=488))
+    pair = next(c for c in from_document(_page(lab, name, addr)) if c.origin == "pair"
+                and c.label == "Bill to")
+    assert [t for t, _ in pair.lines or []] == ["Copperleaf Systems B.V.",
+                                               "106 Market Square Vienna 85836 Austria"]
