@@ -18,11 +18,13 @@ from parsers.document import BBox, Document, Element, ElementKind
 _COLON = re.compile(r"^\s*(?P<label>[^:\n]{1,48}?)\s*[:：]\s*(?P<value>\S.*)$")
 _LABELISH = re.compile(r"^[^\d@:]{1,40}:?$")
 #: "Issued 07/07/2022", "Invoice No. IN-7", "Total 1,234.00 EUR": a label of one to three
-#: letter-only words and, after it, a short value whose first token holds a digit. OCR often
-#: reads a label and its value as one line without the colon a text layer would keep.
+#: letter-only words and, after it, a short value whose first token holds a digit (or is a month
+#: name: "Issued May 18, 2024"). OCR often reads a label and its value as one line without the
+#: colon a text layer would keep.
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+"
 _INLINE_LABEL = re.compile(
-    r"^\s*(?P<label>[^\W\d_][^\W\d_.#/&'’-]*[.#]?(?:\s+[^\W\d_][^\W\d_.#/&'’-]*[.#]?){0,2})"
-    r"\s+(?P<value>\S*\d\S*(?:\s+\S+){0,3})\s*$")
+    r"^\s*(?P<label>[^\W\d_][^\W\d_.#/&'’-]*[.#]?(?:\s+[^\W\d_][^\W\d_.#/&'’-]*[.#]?){0,2}?)"
+    r"\s+(?P<value>(?:" + _MONTH + r")?\S*\d\S*(?:\s+\S+){0,3})\s*$", re.I)
 
 
 @dataclass

@@ -50,9 +50,11 @@ def _text(i: int, text: str, y: float, kind: ElementKind = ElementKind.TEXT) -> 
 def test_label_then_value_line_without_colon_is_an_inline_pair():
     doc = _page(_text(0, "Issued 07/07/2022", 100), _text(1, "Invoice No. IN-2022-44790", 140),
                 _text(2, "182 Elm Avenue", 180), _text(3, "Page 1 of 1", 1700,
-                                                       ElementKind.PAGE_NUMBER))
+                                                       ElementKind.PAGE_NUMBER),
+                _text(4, "Due by July 2,2024", 220))
     inline = {(c.label, c.text) for c in from_document(doc) if c.origin == "inline"}
-    assert inline == {("Issued", "07/07/2022"), ("Invoice No.", "IN-2022-44790")}
+    assert inline == {("Issued", "07/07/2022"), ("Invoice No.", "IN-2022-44790"),
+                      ("Due by", "July 2,2024")}
 
 
 def test_grid_without_header_row_keeps_its_first_row_values():
