@@ -16,6 +16,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from pipeline.extract.ocrfix import (
+    join_dangling_separators,
+    join_split_postal,
+    ocr_compact_date,
+    ocr_compact_number,
+)
+
 MONTHS = {
     "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
     "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9,
@@ -86,16 +93,6 @@ def date_order_hint(texts: list[str]) -> bool | None:
     return None if votes == 0 else votes > 0
 
 
-#: OCR spaces inside numeric dates: "01/ 10/2022", "30/ 1 1 /2022".
-_SPACED_SEP = re.compile(r"(?<=\d)\s*([/.\-])\s*(?=\d)")
-_SPLIT_PART = re.compile(r"(?<=[/.\-])(\d)\s(\d)(?=[/.\-])")
-
-
-def ocr_compact_date(text: str) -> str:
-    """``text`` without the spaces OCR puts around date separators and inside a 2-digit part."""
-    return _SPLIT_PART.sub(r"\1\2", _SPACED_SEP.sub(r"\1", text))
-
-
 def parse_date(text: str, dayfirst: bool | None = None) -> Parsed | None:
     """The first date in ``text`` as an ISO 8601 string (``2024-03-15``); a text without one is
     read again with OCR spaces around separators removed (``ocr_compact_date``)."""
@@ -164,22 +161,6 @@ def _currency_code(tok: str | None) -> str | None:
     if tok in ISO_CURRENCIES:
         return tok
     return CURRENCY_SYMBOLS.get(tok)
-
-
-#: A text that is one number (with an optional currency code or symbol) and spaces.
-_NUMBER_ONLY = re.compile(r"^\s*(?:[A-Z]{3}\s?|[$€£¥₹])?[\d\s.,]*\d(?:\s?(?:[A-Z]{3}|[$€£]))?\s*$")
-#: OCR spaces in one number: next to a mark ("1 .491,69", "1. 421,08") and before a short digit
-#: group that ends at a mark ("21 1,66", "2.61 1,60": a thousands group has three digits).
-_SPACE_AT_MARK = re.compile(r"(?<=\d)\s+(?=[.,]\d)|(?<=\d[.,])\s+(?=\d)")
-_SPACE_IN_GROUP = re.compile(r"(?<=\d)\s+(?=\d{1,2}[.,]\d)")
-
-
-def ocr_compact_number(text: str) -> str:
-    """A cell holding one OCR-spaced number with its spaces removed; other texts unchanged
-    (in a line "3 1,50" may be a quantity and a price)."""
-    if not _NUMBER_ONLY.match(text) or not re.search(r"\d\s+[\d.,]|[.,]\s+\d", text):
-        return text
-    return _SPACE_IN_GROUP.sub("", _SPACE_AT_MARK.sub("", text))
 
 
 def parse_amount(text: str) -> Parsed | None:
@@ -268,8 +249,6 @@ def parse_url(text: str) -> Parsed | None:
     return Parsed(m.group(0).rstrip(".,;"), m.group(0), _fit(m.group(0), text)) if m else None
 
 
-_DANGLING_SEP = re.compile(r"(?<=[A-Za-z0-9])([-/])\s+(?=[A-Za-z0-9])"
-                          r"|(?<=[A-Za-z0-9])\s+([-/])(?=[A-Za-z0-9])")
 _SPACED_ID = re.compile(r"^(?=.*\d)[A-Z0-9][A-Z0-9 /.-]{3,28}[A-Z0-9]$")
 
 
@@ -277,7 +256,7 @@ def parse_identifier(text: str) -> Parsed | None:
     """An id-like token (letters, digits and separators with at least one digit); a short value
     made only of capitals, digits and spaces ("GB 284 1173 56") is taken whole."""
     # OCR "IN- 2023-7": a space on one side of a hyphen or slash
-    text = _DANGLING_SEP.sub(lambda m: m.group(1) or m.group(2), text)
+    text = join_dangling_separators(text)
     t = text.strip()
     if _SPACED_ID.match(t) and " " in t and not parse_date(t) and not t.startswith(("+", "(")) and \
             not re.fullmatch(r"[\d\s.,]+", t):
@@ -395,22 +374,6 @@ _CITY_POST = re.compile(r"^(?P<city>\D+?),?\s+(?:(?P<state>[A-Z]{2})\s+)?"
                         r"(?P<post>\d{4,6}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})$")
 
 
-#: A postal code OCR split after its first one or two digits ("1 1346 Lisbon", "Paris 1 1950"):
-#: a number is never followed by another number and a city name, nor a city by two numbers.
-_SPLIT_POSTAL_HEAD = re.compile(r"^(\d{1,2}) (\d{3,5})(?=\s+[^\W\d_])")
-_SPLIT_POSTAL_TAIL = re.compile(r"(?<=[^\W\d_])(\s+)(\d{1,2}) (\d{3,5})$")
-
-
-def _join_split_postal(line: str) -> str:
-    m = _SPLIT_POSTAL_HEAD.match(line)
-    if m and 4 <= len(m[1] + m[2]) <= 6:
-        return m[1] + m[2] + line[m.end():]
-    m = _SPLIT_POSTAL_TAIL.search(line)
-    if m and 4 <= len(m[2] + m[3]) <= 6:
-        return line[:m.start()] + m[1] + m[2] + m[3]
-    return line
-
-
 def split_address(text: str) -> dict[str, tuple[str, int]]:
     """Parts of a postal address written over lines (or comma-separated on one line).
 
@@ -431,7 +394,7 @@ def split_address(text: str) -> dict[str, tuple[str, int]]:
             split += [m.group(1), m.group(2)]
         else:
             split.append(ln)
-    lines = [_join_split_postal(ln) for ln in split]
+    lines = [join_split_postal(ln) for ln in split]
     out: dict[str, tuple[str, int]] = {}
     for i, ln in enumerate(lines):
         if country_name(ln) and "country" not in out:
