@@ -10,7 +10,10 @@ its type from the bytes (``parsers.detect``), and routes it:
   orientation) → OCR → ``aggregate`` (one page, pixel units);
 * HTML → ``parsers.html.parse_html``.
 
-``parse_lines`` stops before the layout step and returns the ``PageLines``. ``pages`` applies to
+Element boxes of a tilted scan are in its levelled frame (what the layout needs); how each such
+page was levelled is kept in ``Document.metadata`` (``parsers.ocr.deskew.skew_map``) so callers
+can map boxes back onto the scan. ``parse_lines`` stops before the layout step and returns the
+``PageLines``. ``pages`` applies to
 PDFs only (an image or HTML file is one page; asking for another page is an error).
 """
 
@@ -23,6 +26,7 @@ from parsers.document import Document, Source
 from parsers.errors import PageSelectionError
 from parsers.image import MAX_PIXELS, load_image
 from parsers.ocr import OcrBackend, get_backend
+from parsers.ocr.deskew import SkewMap, skew_metadata
 from parsers.pages import parse_pages
 from parsers.pdf import OCR_DPI, pdf_page_lines
 from parsers.primitives import PageLines
@@ -55,10 +59,13 @@ def read_input(path_or_bytes: str | Path | bytes, name: str | None = None) -> tu
 
 
 def _image_pages(data: bytes, pages: str | None, backend: OcrBackend,
-                 max_pixels: int) -> list[PageLines]:
+                 max_pixels: int, skew_maps: dict[int, SkewMap] | None = None
+                 ) -> list[PageLines]:
     parse_pages(pages, 1)  # validates the selection: an image has exactly one page
     image = load_image(data, max_pixels=max_pixels)
-    lines = backend.recognize(image)
+    lines, skew = backend.recognize_page(image)
+    if skew is not None and skew_maps is not None:
+        skew_maps[1] = skew
     return [PageLines(number=1, width=float(image.width), height=float(image.height),
                       lines=lines, source=Source.OCR, ocr_backend=backend.name)]
 
@@ -106,11 +113,16 @@ def parse(
         return parse_html(data, name=display)
     from parsers.layout import aggregate
 
+    skew: dict[int, SkewMap] = {}
     if kind is FileType.PDF:
-        page_lines = pdf_page_lines(data, pages=pages, ocr=ocr, dpi=dpi, force_ocr=force_ocr)
+        page_lines = pdf_page_lines(data, pages=pages, ocr=ocr, dpi=dpi, force_ocr=force_ocr,
+                                    skew_maps=skew)
     else:
         backend = ocr if isinstance(ocr, OcrBackend) else get_backend(ocr)
-        page_lines = _image_pages(data, pages, backend, max_pixels)
+        page_lines = _image_pages(data, pages, backend, max_pixels, skew)
     if not page_lines:
         raise PageSelectionError("no pages selected")
-    return aggregate(page_lines, source_name=display, mime_type=kind.value)
+    doc = aggregate(page_lines, source_name=display, mime_type=kind.value)
+    if skew:  # boxes of levelled scan pages: how to map them back (parsers.ocr.deskew.to_scan)
+        doc.metadata.update(skew_metadata(skew))
+    return doc

@@ -30,6 +30,7 @@ from parsers.document import BBox, Source
 from parsers.errors import CorruptPdfError, EmptyPdfError, EncryptedPdfError
 from parsers.lines import group_lines
 from parsers.ocr import OcrBackend, get_backend
+from parsers.ocr.deskew import SkewMap
 from parsers.pages import parse_pages
 from parsers.primitives import Line, PageLines, Word
 from prunestack.cancel import checkpoint
@@ -259,10 +260,13 @@ def pdf_page_lines(
     dpi: int = OCR_DPI,
     password: str | None = None,
     force_ocr: bool = False,
+    skew_maps: dict[int, SkewMap] | None = None,
 ) -> list[PageLines]:
     """``PageLines`` for the selected pages (1-based; ``"1-3"`` strings accepted) of a PDF.
 
     The OCR backend is only loaded when a page without a text layer (or ``force_ocr``) needs it.
+    OCR'd pages whose boxes were levelled (a tilted scan) get their ``SkewMap`` (in points) in
+    ``skew_maps`` by page number, when a dict is passed.
     """
     if dpi < 72:
         raise ValueError("dpi must be at least 72")
@@ -290,7 +294,10 @@ def pdf_page_lines(
         checkpoint(f"OCR of page {number}")
         if backend is None:
             backend = get_backend(ocr if isinstance(ocr, str) else "auto")
-        lines = [_scale_line(ln, 1.0 / scale) for ln in backend.recognize(image)]
+        raw, skew = backend.recognize_page(image)
+        lines = [_scale_line(ln, 1.0 / scale) for ln in raw]
+        if skew is not None and skew_maps is not None:
+            skew_maps[number] = skew.scaled(1.0 / scale)
         out[slot] = PageLines(number=number, width=width, height=height, lines=lines,
                               source=Source.OCR, ocr_backend=backend.name)
     return [p for p in out if p is not None]

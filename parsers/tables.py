@@ -101,6 +101,18 @@ def _runs(grid: list[list[Seg]], page_width: float) -> list[list[tuple[list[Seg]
 
     gaps: list[float] = []  # gaps between the main rows of the current run
 
+    def close(run: list[tuple[list[Seg], bool]]) -> None:
+        """Append ``run``; a first row far above the rest (its gap > 2.5 × the later gaps and
+        1.5 row heights) with fewer cells than the row under it is not the run's header (a
+        letterhead beside the title over a field grid): it is cut off."""
+        second = next((i for i, (_, cont) in enumerate(run) if i and not cont), None)
+        if second is not None and len(gaps) >= 3 and \
+                gaps[0] > max(2.5 * median(gaps[1:]), 1.5 * h) and \
+                len(run[0][0]) < len(run[second][0]):
+            runs.extend([run[:second], run[second:]])
+        else:
+            runs.append(run)
+
     for row in grid:
         if _candidate(row, page_width):
             prev = pending if pending is not None else (cur[-1][0] if cur else None)
@@ -116,7 +128,7 @@ def _runs(grid: list[list[Seg]], page_width: float) -> list[list[tuple[list[Seg]
                 cur.append((row, False))
             else:
                 if cur:
-                    runs.append(cur)
+                    close(cur)
                 cur, gaps = [(row, False)], []
             pending = None
             continue
@@ -129,10 +141,10 @@ def _runs(grid: list[list[Seg]], page_width: float) -> list[list[tuple[list[Seg]
             pending = row
             continue
         if cur:
-            runs.append(cur)
+            close(cur)
         cur, pending, gaps = [], None, []
     if cur:
-        runs.append(cur)
+        close(cur)
     return runs
 
 

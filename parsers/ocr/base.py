@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 
 from PIL import Image
 
+from parsers.ocr.deskew import SkewMap
 from parsers.primitives import Line
 
 
@@ -26,6 +27,10 @@ class OcrBackend(ABC):
     @abstractmethod
     def recognize(self, image: Image.Image) -> list[Line]:
         """Lines of words, top to bottom, each line left to right, boxes in ``image`` pixels."""
+
+    def recognize_page(self, image: Image.Image) -> tuple[list[Line], SkewMap | None]:
+        """``recognize`` plus how the boxes were levelled (None: they are in image pixels)."""
+        return self.recognize(image), None
 
 
 def is_speck(line: Line) -> bool:

@@ -3,7 +3,9 @@
 Each detected text box becomes one ``Line``. The bundled recogniser often drops the spaces
 between Latin words; with ``recover_spacing`` (default on) we ask rapidocr for per-character
 positions (``return_word_box=True``) and re-insert spaces where the line's pixels show a word gap
-(``parsers.ocr.spacing``). Words get boxes from their characters' boxes. The text-direction
+(``parsers.ocr.spacing``); fragments of one word split by a letter gap taken for a space are
+joined again when the lexicon knows the word (``parsers.ocr.lexicon``). Words get boxes from
+their characters' boxes. The text-direction
 classifier is off by default: on upright pages it sometimes flips a correct line by 180°.
 With ``deskew`` (default on) a page rotated by ≥ 0.5° has its word and line boxes rotated level
 (``parsers.ocr.deskew``) so the cells of one table row share a row in the layout stage.
@@ -21,7 +23,8 @@ from PIL import Image
 
 from parsers.document import BBox
 from parsers.ocr.base import OcrBackend, is_speck
-from parsers.ocr.deskew import deskew_lines, estimate_skew_bands
+from parsers.ocr.deskew import SkewMap, deskew_lines, estimate_skew_bands
+from parsers.ocr.lexicon import merge_split_words
 from parsers.ocr.spacing import ink_profile, insert_spaces, word_gaps
 from parsers.primitives import Line, Word
 
@@ -66,8 +69,16 @@ class RapidOcrBackend(OcrBackend):
     def recognize(self, image: Image.Image) -> list[Line]:
         return self.lines_from_raw(self.raw(image), image)
 
+    def recognize_page(self, image: Image.Image) -> tuple[list[Line], SkewMap | None]:
+        return self.page_from_raw(self.raw(image), image)
+
     def lines_from_raw(self, rows: list[list[Any]], image: Image.Image) -> list[Line]:
         """Lines from rapidocr result rows of ``image`` (spacing recovered if enabled)."""
+        return self.page_from_raw(rows, image)[0]
+
+    def page_from_raw(self, rows: list[list[Any]], image: Image.Image
+                      ) -> tuple[list[Line], SkewMap | None]:
+        """``lines_from_raw`` and the map of how they were levelled (None: not levelled)."""
         gray = np.asarray(image.convert("L"))  # [H, W]
         lines = []
         for row in rows:
@@ -75,10 +86,13 @@ class RapidOcrBackend(OcrBackend):
             if line is not None and not is_speck(line):
                 lines.append(line)
         lines.sort(key=lambda ln: (ln.bbox.y0, ln.bbox.x0))
+        skew = None
         if self.deskew and lines:  # level the rows of a rotated scan (parsers.ocr.deskew)
-            lines = deskew_lines(lines, estimate_skew_bands(gray), float(gray.shape[1]),
-                                 float(gray.shape[0]))
-        return lines
+            h, w = float(gray.shape[0]), float(gray.shape[1])
+            bands = estimate_skew_bands(gray)
+            lines = deskew_lines(lines, bands, w, h)
+            skew = SkewMap.of(bands, w, h)
+        return lines, skew
 
     def _line(self, row: list[Any], gray: np.ndarray) -> Line | None:
         quad, text, score = row[0], str(row[1]), float(row[2])
@@ -108,6 +122,8 @@ class RapidOcrBackend(OcrBackend):
         else:
             spaced = str(row[1]).strip()
         words = _split_words(spaced, chars, cboxes, char_scores, box)
+        if self.recover_spacing:  # a letter gap taken for a space: "Mil l" → "Mill"
+            words = merge_split_words(words)
         if not words:
             return None
         return Line(words=words, bbox=box, confidence=min(max(score, 0.0), 1.0))

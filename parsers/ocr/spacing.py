@@ -19,13 +19,24 @@ import numpy as np
 
 #: Ink: pixels darker than this share of the way from the crop's darkest to its lightest value.
 INK_LEVEL = 0.55
+#: A word gap holds at least one paper column: one with no pixel darker than this share of the
+#: way. Blurred scans leave faint ink (a third of the contrast) in the thin arcs of "O", "U" or
+#: "e" and between touching letters; those blank runs are letter-sized but no word gap ("Office"
+#: read as "O f fice"), while the space between two words stays paper-white.
+PAPER_LEVEL = 0.75
 #: Without a clear two-cluster split, a blank run at least this share of the text height is a
 #: word gap (a Helvetica space is ~0.28 em; letter gaps are under ~0.12 em of the text height).
 ABS_GAP_SHARE = 0.30
 #: Two clusters of gap widths count as distinct when the wide one is this many times the narrow.
 MIN_CLUSTER_RATIO = 1.8
 #: A word gap is never narrower than this share of the text height.
-MIN_GAP_SHARE = 0.2
+MIN_GAP_SHARE = 0.25
+#: In a line with several word-gap candidates, one narrower than this share of the wide ones
+#: (the median of the wider half, counted at most up to ``WIDE_CAP_SHARE`` × the text height) is
+#: a letter gap: on blurred scans a straight-sided pair ("ll", "El") leaves a blank run half a
+#: space wide, while the line's real spaces are all alike.
+RELATIVE_SHARE = 0.6
+WIDE_CAP_SHARE = 0.45
 #: With spaces the recogniser did emit, word gaps are at least this share of their median width.
 KNOWN_GAP_SHARE = 0.6
 #: Between two digits, next to a "1" or next to narrow punctuation, a gap must be this share of
@@ -105,7 +116,8 @@ def word_gaps(gray: np.ndarray, spaces: list[tuple[float, float]] | None = None
 
     ``spaces`` are ``(left, right)`` crop x-ranges between the centres of the two characters
     around each space the recogniser emitted; the widest blank run inside each calibrates the
-    threshold.
+    threshold. Only runs with at least one paper column (``PAPER_LEVEL``) can be word gaps; all
+    runs take part in the threshold.
     """
     cols, height = ink_profile(gray)
     if height <= 0:
@@ -113,13 +125,20 @@ def word_gaps(gray: np.ndarray, spaces: list[tuple[float, float]] | None = None
     runs = blank_runs(cols)
     if not runs:
         return []
+    dark, light = float(gray.min()), float(gray.max())
+    paper = gray.min(axis=0) >= dark + PAPER_LEVEL * (light - dark)  # [W]: not even faint ink
     known = []
     for lo, hi in spaces or []:
         inside = [e - s for s, e in runs if lo < (s + e) / 2 < hi]
         if inside:
             known.append(max(inside))
     t = gap_threshold([e - s for s, e in runs], height, known)
-    return [(s, e) for s, e in runs if e - s >= t]
+    found = [(s, e) for s, e in runs if e - s >= t and paper[s:e].any()]
+    if len(found) >= 2:
+        widths = sorted(e - s for s, e in found)
+        wide = min(float(np.median(widths[len(widths) // 2:])), WIDE_CAP_SHARE * height)
+        found = [(s, e) for s, e in found if e - s >= RELATIVE_SHARE * wide]
+    return found
 
 
 def _neighbours(chars: list[str], centers: list[float], x: float) -> tuple[str, str]:

@@ -17,6 +17,14 @@ from parsers.document import BBox, Document, Element, ElementKind
 
 _COLON = re.compile(r"^\s*(?P<label>[^:\n]{1,48}?)\s*[:：]\s*(?P<value>\S.*)$")
 _LABELISH = re.compile(r"^[^\d@:]{1,40}:?$")
+#: "Issued 07/07/2022", "Invoice No. IN-7", "Total 1,234.00 EUR": a label of one to three
+#: letter-only words and, after it, a short value whose first token holds a digit (or is a month
+#: name: "Issued May 18, 2024"). OCR often reads a label and its value as one line without the
+#: colon a text layer would keep.
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+"
+_INLINE_LABEL = re.compile(
+    r"^\s*(?P<label>[^\W\d_][^\W\d_.#/&'’-]*[.#]?(?:\s+[^\W\d_][^\W\d_.#/&'’-]*[.#]?){0,2}?)"
+    r"\s+(?P<value>(?:" + _MONTH + r")?\S*\d\S*(?:\s+\S+){0,3})\s*$", re.I)
 
 
 @dataclass
@@ -28,7 +36,7 @@ class Candidate:
     page: int
     bbox: BBox
     confidence: float
-    origin: str  # kv | table | line | block | pair | title
+    origin: str  # kv | inline | table | line | block | pair | title
     lines: list[tuple[str, BBox]] | None = None  # blocks: each line with its box
 
 
@@ -85,12 +93,15 @@ def from_document(doc: Document) -> list[Candidate]:
 def _table_candidates(e: Element, section: str) -> list[Candidate]:
     rows = e.table_rows()
     head = table_header_row(rows)
+    if head == 0 and rows and any(re.search(r"\d", t) for t in rows[0]):
+        head = -1  # no header row: a grid of labels and values ("Invoice No. | IN-7")
     by_pos = {(c.row, c.col): c for c in e.cells or []}
     out = []
     for c in e.cells or []:
         if c.row <= head or not c.text.strip():
             continue
-        col_head = rows[head][c.col] if head < len(rows) and c.col < len(rows[head]) else ""
+        col_head = rows[head][c.col] if 0 <= head < len(rows) and c.col < len(rows[head]) \
+            else ""
         left = [rows[c.row][j] for j in range(c.col) if rows[c.row][j].strip()]
         label = " ".join([*left[-1:], col_head]).strip() if left else col_head
         box = c.bbox or e.bbox
@@ -129,6 +140,11 @@ def _text_candidates(e: Element, section: str) -> list[Candidate]:
         if m:
             out.append(Candidate(m["value"], m["label"], ctx, e.id, e.page, box, e.confidence,
                                  "line"))
+        else:
+            m = _INLINE_LABEL.match(ln)
+            if m and e.kind != ElementKind.PAGE_NUMBER and not _PARTY_PREFIX.match(ln):
+                out.append(Candidate(m["value"].strip(), m["label"].strip(), ctx, e.id, e.page,
+                                     box, e.confidence, "inline"))
         out.append(Candidate(ln.strip(), prev.strip().rstrip(":") if _is_label(prev) else "",
                              ctx, e.id, e.page, box, e.confidence, "line"))
         prev = ln
@@ -163,7 +179,8 @@ def _spatial_pairs(elements: list[Element]) -> list[Candidate]:
                 continue  # a label is not much taller than its value (titles are not labels)
             same_row = abs(e.bbox.cy - lab.bbox.cy) < max(lab.bbox.height, 1) * 0.6 \
                 and e.bbox.x0 >= lab.bbox.x1 - 1
-            below = 0 <= e.bbox.y0 - lab.bbox.y1 < max(lab.bbox.height, 1) * 1.8 \
+            gap = e.bbox.y0 - lab.bbox.y1  # OCR boxes of adjacent lines may overlap a little
+            below = -0.3 * lab.bbox.height <= gap < max(lab.bbox.height, 1) * 1.8 \
                 and abs(e.bbox.x0 - lab.bbox.x0) < max(lab.bbox.width, 20)
             if not (same_row or below):
                 continue
@@ -172,16 +189,37 @@ def _spatial_pairs(elements: list[Element]) -> list[Candidate]:
                 best = (dist, e)
         if best is not None:
             e = best[1]
-            out.append(Candidate(e.text.strip(), lab.text.strip().rstrip(":"), "", e.id, e.page,
-                                 e.bbox, min(e.confidence, lab.confidence), "pair"))
+            lines = [ln.strip() for ln in e.text.splitlines() if ln.strip()]
+            pairs = list(zip(lines, _line_boxes(e, len(lines)), strict=True))
+            more = _block_below(e, elements) if _PARTY_LABEL.match(lab.text) and \
+                len(lines) == 1 else None
+            if more is not None:  # "Bill to" / name (a heading on OCR) / the address below it
+                rest = [ln.strip() for ln in more.text.splitlines() if ln.strip()]
+                pairs += list(zip(rest, _line_boxes(more, len(rest)), strict=True))
+            out.append(Candidate("\n".join(t for t, _ in pairs), lab.text.strip().rstrip(":"),
+                                 "", e.id, e.page, BBox.enclosing([b for _, b in pairs]),
+                                 min(e.confidence, lab.confidence), "pair", pairs))
     return out
+
+
+def _block_below(e: Element, elements: list[Element]) -> Element | None:
+    """A text element starting right under the one-line element ``e`` (same left edge within two
+    line heights, top within one line height of ``e``'s bottom; OCR boxes may overlap): the rest
+    of a party block whose first line (the name) the layout read as a heading of its own."""
+    h = max(1.0, e.bbox.height)
+    below = [o for o in elements if o is not e and o.page == e.page
+             and o.kind in (ElementKind.TEXT, ElementKind.HEADING) and o.text.strip()
+             and -0.5 * h <= o.bbox.y0 - e.bbox.y1 <= h and abs(o.bbox.x0 - e.bbox.x0) <= 2 * h]
+    return min(below, key=lambda o: o.bbox.y0, default=None)
 
 
 def _column_blocks(t: Element, elements: list[Element], section: str) -> list[Candidate]:
     """Narrow tables whose columns are text blocks ("From | Bill to" with an address line per
-    row) as one block per column; a line just below the table inside a column's span joins it."""
+    row) as one block per column; a line just below the table inside a column's span joins it.
+    In any table, a party label ("From", "Bill to") inside a column starts a block of the cells
+    below it (an address beside a field grid read into one table)."""
     rows = t.table_rows()
-    if not rows or len(rows[0]) > 3 or len(rows) < 3:
+    if not rows or len(rows) < 3:
         return []
     cells = {(c.row, c.col): c for c in t.cells or []}
     out = []
@@ -200,10 +238,13 @@ def _column_blocks(t: Element, elements: list[Element], section: str) -> list[Ca
                     x0 - 2 <= e.bbox.x0 <= x1:  # OCR boxes of adjacent lines may overlap
                 lines.append((e.text.strip(), e.bbox))
         label = rows[0][col].strip()
-        if len(lines) >= 2 and _PARTY_LABEL.match(lines[0][0]):
-            # "From" heading the column's body (the header row was something else): it names
-            # the block and is not its first line
-            label, lines = lines[0][0].rstrip(":"), lines[1:]
+        k = next((i for i, (txt, _) in enumerate(lines[:-1]) if _PARTY_LABEL.match(txt)), None)
+        if k is None and len(rows[0]) > 3:
+            continue  # a wide table's columns are fields, unless a party label heads a block
+        if k is not None:
+            # "From" inside the column (the rows above were something else: a field grid's
+            # values): it names the block below it and is not its first line
+            label, lines = lines[k][0].rstrip(":"), lines[k + 1:]
         out.append(Candidate("\n".join(txt for txt, _ in lines), label, section,
                              t.id, t.page, BBox.enclosing([b for _, b in lines]), t.confidence,
                              "block", lines))

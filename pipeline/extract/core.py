@@ -3,10 +3,12 @@
 ``extract_document`` plans the schema's fields, builds the CCTree, runs question-type-aware
 retrieval per field, hands the fields to an engine (extractive by default, generative with a local
 causal LM), then coerces everything to the schema, reports missing required values and validates
-the result with ``jsonschema``. ``extract_file`` parses a PDF or image first (``parsers.ingest``),
-``extract_text`` and ``extract_html`` wrap plain text and HTML. Everything returns an
-:class:`ExtractionResult`. The engines live in :mod:`pipeline.extract.extractive` and
-:mod:`pipeline.extract.generative`; this module only orchestrates and times them.
+the result with ``jsonschema``. Provenance boxes of a tilted scan are mapped from the levelled
+frame the layout step works in back onto the scan's pages. ``extract_file`` parses a PDF or
+image first (``parsers.ingest``), ``extract_text`` and ``extract_html`` wrap plain text and HTML.
+Everything returns an :class:`ExtractionResult`. The engines live in
+:mod:`pipeline.extract.extractive` and :mod:`pipeline.extract.generative`; this module only
+orchestrates and times them.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from parsers.document import BBox, Document, Element, ElementKind, Page, Source
+from parsers.ocr.deskew import skew_map
 from pipeline.extract import retrieval
 from pipeline.extract.candidates import from_document
 from pipeline.extract.embed import get_embedder
@@ -101,6 +104,13 @@ def _prov(leaf: Leaf) -> Provenance:
                       confidence=max(0.0, min(1.0, leaf.confidence)), text=leaf.text)
 
 
+def _on_scan(p: Provenance, doc: Document) -> Provenance:
+    """``p`` with its box on the page as scanned: boxes of a tilted scan's elements are in the
+    levelled frame the layout step used (``parsers.ocr.deskew``)."""
+    skew = skew_map(doc.metadata, p.page)
+    return p if skew is None else p.model_copy(update={"bbox": skew.to_scan(p.bbox)})
+
+
 def _assemble(fields: list[FieldSpec], scalars: dict[str, Leaf],
               arrays: dict[str, list[Any]]) -> tuple[dict[str, Any], dict[str, Provenance]]:
     data: dict[str, Any] = {}
@@ -139,7 +149,7 @@ def _finish(raw: Any, prov: dict[str, Provenance], schema: dict[str, Any], engin
     kept = _leaf_paths(data)
     prov = {k: v for k, v in prov.items() if k in kept}
     filled = {m["path"] for m in missing}
-    prov = {k: v for k, v in prov.items() if k not in filled}
+    prov = {k: _on_scan(v, doc) for k, v in prov.items() if k not in filled}
     timings["validate"] = time.perf_counter() - t
     return ExtractionResult(
         data=data, provenance=prov, missing=[MissingValue(**m) for m in missing],

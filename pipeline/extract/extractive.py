@@ -25,8 +25,8 @@ from pipeline.extract.candidates import Candidate, from_document
 from pipeline.extract.schema import FieldSpec, humanize
 from pipeline.extract.tables import read_items
 
-ORIGIN_PRIOR = {"kv": 0.06, "table": 0.03, "pair": 0.04, "line": 0.02, "block": 0.0, "title": 0.0,
-                "block_head": 0.02}
+ORIGIN_PRIOR = {"kv": 0.06, "inline": 0.05, "table": 0.03, "pair": 0.04, "line": 0.02,
+                "block": 0.0, "title": 0.0, "block_head": 0.02}
 #: kinds whose shape alone says what they are (a label is not needed to trust them)
 SELF_EVIDENT = frozenset({"currency", "email", "url"})
 ADDRESS_PARTS = {"street": "street", "street_address": "street", "address_line1": "street",
@@ -229,7 +229,7 @@ class ExtractiveEngine:
             if len(f.path) >= 2 and str(f.path[-1]).lower() in ADDRESS_PARTS:
                 groups.setdefault(tuple(f.path[:-1]), []).append(f)
         groups = {k: v for k, v in groups.items() if len(v) >= 2}
-        blocks = [c for c in cands if c.origin in ("block", "kv") and c.lines
+        blocks = [c for c in cands if c.origin in ("block", "kv", "pair") and c.lines
                   and V.address_score(c.text) >= 0.5]
         if not groups or not blocks:
             return {}
@@ -258,16 +258,17 @@ class ExtractiveEngine:
             used_g.add(gi)
             used_b.append(c)
             parts = V.split_address(c.text)
-            if "name" not in parts and len(keys[gi]) >= 2:
+            name_from = c
+            if "name" not in parts and len(keys[gi]) >= 2 and \
+                    party_of(keys[gi][:-1]) != "buyer":  # a letterhead names the seller only
                 head = _org_above(c, cands, used_names)
                 if head is not None:
-                    parts["name"] = (head.text.strip(), -1)
-                    line_boxes_extra = head.bbox
+                    parts["name"] = (head[0], -1)
+                    name_from = head[1]
             if "name" in parts:
                 used_names.add(parts["name"][0])
             conf = round(float(min(1.0, score[gi, bi])) * c.confidence, 4)
             line_boxes = c.lines or []
-            line_boxes_extra = c.bbox
             for f in groups[keys[gi]]:
                 part = ADDRESS_PARTS[str(f.path[-1]).lower()]
                 if part in parts:
@@ -276,15 +277,15 @@ class ExtractiveEngine:
                     out[f.dotted] = Leaf(val, c.page, box, c.element_id, conf, val)
             if "name" in parts and len(keys[gi]) >= 2:
                 val, li = parts["name"]
-                box = line_boxes_extra if li < 0 else \
+                box = name_from.bbox if li < 0 else \
                     line_boxes[li][1] if li < len(line_boxes) else c.bbox
                 name_path = ".".join(str(p) for p in keys[gi][:-1]) + ".name"
-                out[name_path] = Leaf(val, c.page, box, c.element_id, conf, val)
+                out[name_path] = Leaf(val, name_from.page, box, name_from.element_id, conf, val)
         return out
 
 
-_LEGAL = re.compile(r"\b(ltd|limited|gmbh|inc|llc|plc|s\.a|b\.v|co|corp|ag|sarl|srl|oy|ab|as|"
-                    r"kg|pty|llp)\b\.?", re.I)
+_LEGAL_FORMS = r"ltd|limited|gmbh|inc|llc|plc|s\.a|b\.v|co|corp|ag|sarl|srl|oy|ab|as|kg|pty|llp"
+_LEGAL = re.compile(r"\b(" + _LEGAL_FORMS + r")\b\.?", re.I)
 _NOT_NAMES = {"from", "to", "bill", "billed", "ship", "invoice", "sold", "seller", "buyer",
               "customer", "vendor", "supplier", "tax", "receipt", "statement", "quote"}
 
@@ -300,15 +301,41 @@ def org_like(text: str) -> bool:
     return bool(_LEGAL.search(t)) or all(w[:1].isupper() for w in words)
 
 
-def _org_above(block: Candidate, cands: list[Candidate], used: set[str]) -> Candidate | None:
-    """The nearest company-like heading above ``block`` on its page not already used."""
+_LEGAL_END = re.compile(r"^(?P<name>\D+?\b(?P<suffix>" + _LEGAL_FORMS + r")\b\.?)(?=\s|$)",
+                        re.I)
+
+
+def org_heading(c: Candidate) -> str | None:
+    """The company name a heading-like candidate holds: a title/heading that is ``org_like``;
+    or, in a one-line text block or a table cell, the words up to a capitalised legal suffix
+    when they are ``org_like`` ("Riverstone Consulting B.V.", "Northwind Design LLC ND Tel.
+    +1…" read into one cell): OCR measures font size from box heights and often leaves a
+    letterhead name as plain text or glues the logo and phone number to it."""
+    text = c.text.strip()
+    if c.origin == "title":
+        return text if org_like(text) else None
+    if c.context in ("page footer", "page header") or "\n" in text or \
+            c.origin not in ("block", "table"):
+        return None
+    m = _LEGAL_END.match(text)
+    if m is None or not m["suffix"][:1].isupper() or not org_like(m["name"]):
+        return None
+    return m["name"].strip()
+
+
+def _org_above(block: Candidate, cands: list[Candidate], used: set[str]
+               ) -> tuple[str, Candidate] | None:
+    """The nearest company-like heading above ``block`` on its page not already used: its
+    name and the candidate it was read from."""
     best = None
     for c in cands:
-        if c.origin != "title" or c.page != block.page or c.bbox.y1 > block.bbox.y0 + 1 or \
-                c.text.strip() in used or not org_like(c.text):
+        if c.page != block.page or c.bbox.y1 > block.bbox.y0 + 1:
             continue
-        if best is None or c.bbox.y1 > best.bbox.y1:
-            best = c
+        name = org_heading(c)
+        if name is None or name in used:
+            continue
+        if best is None or c.bbox.y1 > best[1].bbox.y1:
+            best = (name, c)
     return best
 
 
@@ -387,20 +414,20 @@ def parties(fields: list[FieldSpec], cands: list[Candidate], taken: dict[str, Le
             if name:
                 leaf_name = Leaf(name, c.page, c.bbox, c.element_id, 0.7 * c.confidence, name)
             elif role == "seller":
-                head = _org_above(c, cands, used)
-                if head is not None:
-                    leaf_name = Leaf(head.text.strip(), head.page, head.bbox, head.element_id,
-                                     0.6 * head.confidence, head.text.strip())
+                above = _org_above(c, cands, used)
+                if above is not None:
+                    text, head = above
+                    leaf_name = Leaf(text, head.page, head.bbox, head.element_id,
+                                     0.6 * head.confidence, text)
             if rest:
                 addr = ", ".join(rest)
                 leaf_addr = Leaf(addr, c.page, c.bbox, c.element_id, 0.7 * c.confidence, addr)
         elif role == "seller":
-            heads = [c for c in cands if c.origin == "title" and c.page == 1
-                     and org_like(c.text) and c.text.strip() not in used]
+            heads = [(n, c) for c in cands if c.page == 1 and (n := org_heading(c))
+                     and n not in used]
             if heads:
-                c = min(heads, key=lambda h: h.bbox.y0)
-                leaf_name = Leaf(c.text.strip(), c.page, c.bbox, c.element_id,
-                                 0.6 * c.confidence, c.text.strip())
+                text, c = min(heads, key=lambda h: h[1].bbox.y0)
+                leaf_name = Leaf(text, c.page, c.bbox, c.element_id, 0.6 * c.confidence, text)
                 below = [b for b in cands if b.origin == "block" and b.page == c.page
                          and 0 <= b.bbox.y0 - c.bbox.y1 < 3 * c.bbox.height
                          and V.address_score(b.text) >= 0.5]

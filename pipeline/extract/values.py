@@ -16,6 +16,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from pipeline.extract.ocrfix import (
+    join_dangling_separators,
+    join_split_postal,
+    ocr_compact_date,
+    ocr_compact_number,
+)
+
 MONTHS = {
     "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
     "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9,
@@ -56,7 +63,7 @@ _DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("dmy_or_mdy", re.compile(r"\b(?P<a>\d{1,2})[-/.](?P<b>\d{1,2})[-/.](?P<y>\d{4}|\d{2})\b")),
     ("d_mon_y", re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)?[\s\-./]+" + _MON
                            + r"[\s\-./,]+(?P<y>\d{4})\b", re.I)),
-    ("mon_d_y", re.compile(r"\b" + _MON + r"[\s\-.]+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+"
+    ("mon_d_y", re.compile(r"\b" + _MON + r"[\s\-.]+(?P<d>\d{1,2})(?:st|nd|rd|th)?(?:,\s*|\s+)"
                            r"(?P<y>\d{4})\b", re.I)),
     ("y_mon_d", re.compile(r"\b(?P<y>\d{4})[\s\-./]+" + _MON + r"[\s\-./]+(?P<d>\d{1,2})\b", re.I)),
 ]
@@ -87,7 +94,17 @@ def date_order_hint(texts: list[str]) -> bool | None:
 
 
 def parse_date(text: str, dayfirst: bool | None = None) -> Parsed | None:
-    """The first date in ``text`` as an ISO 8601 string (``2024-03-15``)."""
+    """The first date in ``text`` as an ISO 8601 string (``2024-03-15``); a text without one is
+    read again with OCR spaces around separators removed (``ocr_compact_date``)."""
+    found = _parse_date(text, dayfirst)
+    if found is None:
+        compact = ocr_compact_date(text)
+        if compact != text:
+            found = _parse_date(compact, dayfirst)
+    return found
+
+
+def _parse_date(text: str, dayfirst: bool | None) -> Parsed | None:
     for kind, pat in _DATE_PATTERNS:
         for m in pat.finditer(text):
             if kind == "ymd":
@@ -147,7 +164,9 @@ def _currency_code(tok: str | None) -> str | None:
 
 
 def parse_amount(text: str) -> Parsed | None:
-    """The most amount-like number in ``text`` (a currency mark or decimals preferred)."""
+    """The most amount-like number in ``text`` (a currency mark or decimals preferred); a text
+    that is one OCR-spaced number is read without its spaces (``ocr_compact_number``)."""
+    text = ocr_compact_number(text)
     best: tuple[float, Parsed] | None = None
     for m in _AMOUNT.finditer(text):
         pre, post = _currency_code(m["pre"]), _currency_code(m["post"])
@@ -236,6 +255,8 @@ _SPACED_ID = re.compile(r"^(?=.*\d)[A-Z0-9][A-Z0-9 /.-]{3,28}[A-Z0-9]$")
 def parse_identifier(text: str) -> Parsed | None:
     """An id-like token (letters, digits and separators with at least one digit); a short value
     made only of capitals, digits and spaces ("GB 284 1173 56") is taken whole."""
+    # OCR "IN- 2023-7": a space on one side of a hyphen or slash
+    text = join_dangling_separators(text)
     t = text.strip()
     if _SPACED_ID.match(t) and " " in t and not parse_date(t) and not t.startswith(("+", "(")) and \
             not re.fullmatch(r"[\d\s.,]+", t):
@@ -315,6 +336,39 @@ COUNTRIES = frozenset(c.lower() for c in [
     "Schweiz", "Suisse", "Österreich", "Nederland", "Belgique", "Sverige", "Norge", "Danmark",
     "Polska", "Türkiye", "Turkey", "United Arab Emirates", "Hong Kong", "South Korea", "Korea",
 ])
+
+
+def _ocr_key(text: str) -> str:
+    """Lower-case ``text`` with the letters OCR confuses at a word start made one ("lreland",
+    "1taly" and "Ireland" all read "ireland")."""
+    return re.sub(r"\b[l1|](?=[a-z])", "i", text.lower())
+
+
+_COUNTRY_KEYS = {_ocr_key(c): c for c in COUNTRIES}
+
+
+def country_name(text: str) -> str | None:
+    """The country ``text`` names (``COUNTRIES``, lower-case), tolerating l/I/1 confusions."""
+    return _COUNTRY_KEYS.get(_ocr_key(text.strip(" ,.")))
+
+
+def _trailing_country(text: str) -> tuple[str, str] | None:
+    """``(rest, country as written)`` when ``text`` ends with a country name after other words."""
+    toks = text.split()
+    for n in (3, 2, 1):
+        if len(toks) > n and country_name(" ".join(toks[-n:])):
+            return " ".join(toks[:-n]), " ".join(toks[-n:])
+    return None
+
+
+def _fix_country(written: str) -> str:
+    """A country as written, with an OCR-confused first letter put right ("lreland")."""
+    key = country_name(written)
+    if key is None or written.lower() == key:
+        return written
+    return re.sub(r"^[l1|]", "I", written)
+
+
 _POST_CITY = re.compile(r"^(?P<post>\d{4,6}(?:-\d{4})?|[A-Z]{1,2}-\d{4,5})\s+(?P<city>\D.+)$")
 _CITY_POST = re.compile(r"^(?P<city>\D+?),?\s+(?:(?P<state>[A-Z]{2})\s+)?"
                         r"(?P<post>\d{4,6}(?:-\d{4})?|[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2})$")
@@ -330,6 +384,9 @@ def split_address(text: str) -> dict[str, tuple[str, int]]:
         lines = [p.strip() for p in lines[0].split(",") if p.strip()]
     elif len(lines) == 1:
         lines = _relines(lines[0])
+    else:  # a line holding city, postal code and country ("Madrid 56988 Spain")
+        lines = [part for ln in lines for part in
+                 (_relines(ln) if _trailing_country(ln) and re.search(r"\d", ln) else [ln])]
     split: list[str] = []
     for ln in lines:  # "Greenfield Dental Clinic 22 Orchard Lane" → name + street
         m = re.match(r"^(\D{3,}?)\s+(\d{1,4}[A-Za-z]?\s+[A-Z].*)$", ln)
@@ -337,11 +394,11 @@ def split_address(text: str) -> dict[str, tuple[str, int]]:
             split += [m.group(1), m.group(2)]
         else:
             split.append(ln)
-    lines = split
+    lines = [join_split_postal(ln) for ln in split]
     out: dict[str, tuple[str, int]] = {}
     for i, ln in enumerate(lines):
-        if ln.lower() in COUNTRIES and "country" not in out:
-            out["country"] = (ln, i)
+        if country_name(ln) and "country" not in out:
+            out["country"] = (_fix_country(ln), i)
             continue
         m = _POST_CITY.match(ln) or _CITY_POST.match(ln)
         if m and "postal_code" not in out:
@@ -394,12 +451,10 @@ def _relines(text: str) -> list[str]:
     75101 Amsterdam Netherlands") into name / street / postal+city / country lines."""
     toks = text.split()
     country = ""
-    low = text.lower()
-    for c in sorted(COUNTRIES, key=len, reverse=True):
-        if low.endswith(" " + c) or low == c:
-            n = len(c.split())
-            country, toks = " ".join(toks[-n:]), toks[:-n]
-            break
+    if country_name(text):
+        country, toks = text, []
+    elif (tail := _trailing_country(text)) is not None:
+        country, toks = tail[1], tail[0].split()
     post_i = next((i for i in range(len(toks) - 1, 0, -1) if _POSTAL_TOKEN.match(toks[i])), None)
     house_i = next((i for i, t in enumerate(toks) if _HOUSE.match(t)
                     and (post_i is None or i < post_i)), None)

@@ -95,3 +95,20 @@ def test_errors():
         extract_text("   ", {"type": "object", "properties": {"a": {"type": "string"}}})
     with pytest.raises(SchemaError):
         extract_document(invoice_document(), {"type": "string"})
+
+
+def test_provenance_of_a_levelled_scan_page_is_mapped_back_onto_the_scan():
+    from parsers.ocr.deskew import SkewMap, skew_metadata
+
+    skew = SkewMap(((100.0, -2.0), (1500.0, -2.0)), 1240.0, 1754.0)
+    kv = Element(id="p1-e0", kind=ElementKind.KEY_VALUE, text="Invoice No: INV-2041", page=1,
+                 source=Source.OCR, bbox=BBox(x0=80, y0=1500, x1=400, y1=1525),
+                 key="Invoice No", value="INV-2041",
+                 value_bbox=BBox(x0=240, y0=1500, x1=400, y1=1525))
+    doc = Document(source_name="scan.png", mime_type="image/png", metadata=skew_metadata(
+        {1: skew}), pages=[Page(number=1, width=1240, height=1754, elements=[kv])])
+    schema = {"type": "object", "properties": {"invoice_number": {"type": "string"}}}
+    res = extract_document(doc, schema)
+    assert res.data["invoice_number"] == "INV-2041"
+    assert res.provenance["invoice_number"].bbox == skew.to_scan(kv.value_bbox)
+    assert res.provenance["invoice_number"].bbox != kv.value_bbox

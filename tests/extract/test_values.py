@@ -83,3 +83,51 @@ def test_address_score():
     assert V.address_score("161 Hill Crescent 59088 Paris France") >= 0.5
     assert V.address_score("14 May 2021") < 0.5
     assert V.address_score("Thank you for your business.") == 0
+
+
+@pytest.mark.parametrize(("text", "iso"), [
+    ("01/ 10/2022", "2022-10-01"),  # OCR spaces around a separator
+    ("30/ 1 1 /2022", "2022-11-30"),  # ... and inside a two-digit part
+    ("Jun 19,2022", "2022-06-19"),  # no space after the comma
+    ("August 2,2023", "2023-08-02"),
+])
+def test_ocr_spaced_dates(text, iso):
+    p = V.parse_date(text)
+    assert p is not None and p.value == iso
+
+
+def test_ocr_spaced_ids_and_amounts():
+    assert V.parse_identifier("IN- 2023-23232").value == "IN-2023-23232"
+    assert V.parse_identifier("INV -2023-7").value == "INV-2023-7"
+    assert V.parse_identifier("A - B 12").value == "A - B 12"  # a spaced dash stays
+    # one number in a cell: OCR spaces next to a mark or before a short group are removed
+    assert V.parse_amount("21 1,66").value == 211.66
+    assert V.parse_amount("2.61 1,60").value == 2611.6
+    assert V.parse_amount("1 .491,69").value == 1491.69
+    assert V.parse_amount("1. 421,08 EUR").value == 1421.08
+    assert V.parse_amount("1 234,56").value == 1234.56  # a space grouping thousands stays one
+    # in a line with words, "3 1,50" may be a quantity and a price: not joined
+    assert V.ocr_compact_number("Qty 3 1,50 each") == "Qty 3 1,50 each"
+
+
+@pytest.mark.parametrize(("text", "parts"), [
+    ("33 Canal Street\nMadrid 56988 Spain",
+     {"street": "33 Canal Street", "city": "Madrid", "postal_code": "56988", "country": "Spain"}),
+    ("179 Park Avenue\n1 1346 Lisbon\nPortugal",  # OCR split the postal code after a "1"
+     {"street": "179 Park Avenue", "city": "Lisbon", "postal_code": "11346",
+      "country": "Portugal"}),
+    ("22 Orchard Lane\nSpringfield 6 2704",
+     {"street": "22 Orchard Lane", "city": "Springfield", "postal_code": "62704"}),
+    ("182 Elm Avenue Dublin 49607 lreland",  # OCR l for I in the country
+     {"street": "182 Elm Avenue", "city": "Dublin", "postal_code": "49607",
+      "country": "Ireland"}),
+])
+def test_split_address_joined_lines_and_ocr_country(text, parts):
+    got = {k: v for k, (v, _) in V.split_address(text).items()}
+    assert {k: got.get(k) for k in parts} == parts
+
+
+def test_country_name_tolerates_l_i_confusion():
+    assert V.country_name("lreland") == "ireland"
+    assert V.country_name("1taly") == "italy"
+    assert V.country_name("Iceberg") is None

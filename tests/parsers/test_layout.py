@@ -296,3 +296,22 @@ def test_table_header_under_two_side_by_side_addresses_starts_a_new_table():
     doc = aggregate([page(lines, ocr=True)], mime_type="image/png")
     tables = [e for e in doc.elements() if e.kind == ElementKind.TABLE]
     assert tables and tables[-1].table_rows() == rows
+
+
+def test_letterhead_far_above_a_field_grid_is_not_its_header_row():
+    """OCR (scan): a letterhead row (name beside the title, a phone line wrapped under it) a
+    little over 1.5 row heights above a grid of labels over values and two address columns; the
+    wide name would bridge the grid's column gutters if it were the grid's first row."""
+    kw = {"ocr": True}
+    lines = [cells(["Granite Systems Engineering GmbH", "Invoice"], [50, 480], 60, **kw),
+             line("Tel. +251197891772", 50, 72, **kw)]
+    grid = [["Number", "Issued", "Due by"], ["IN-2021-70021", "10.02.2021", "12.03.2021"],
+            ["From", "", "Bill to"], ["193 Linden Street", "", "Oakridge Electric Ltd"],
+            ["Toronto 78806", "", "153 Hill Crescent"]]
+    lines += [cells(r, [50, 180, 330], 100 + 14 * i, **kw) for i, r in enumerate(grid)]
+    doc = aggregate([page(lines, ocr=True)], mime_type="image/png")
+    tables = [e for e in doc.elements() if e.kind == ElementKind.TABLE]
+    assert len(tables) == 1
+    assert tables[0].table_rows()[:2] == grid[:2]  # "Number" and "Issued" stay two columns
+    assert "Granite Systems Engineering GmbH" in " ".join(
+        e.text for e in doc.elements() if e.kind != ElementKind.TABLE)

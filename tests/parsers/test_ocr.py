@@ -10,14 +10,22 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from parsers.document import Source
+from parsers.document import BBox, Source
 from parsers.errors import OcrUnavailableError
 from parsers.image import load_image
 from parsers.ocr import available_backends, get_backend
+from parsers.ocr.lexicon import merge_split_words
 from parsers.ocr.quality import word_accuracy, word_precision
 from parsers.ocr.rapid import RapidOcrBackend
-from parsers.ocr.spacing import blank_runs, gap_threshold, insert_spaces, word_gaps
+from parsers.ocr.spacing import (
+    MIN_GAP_SHARE,
+    blank_runs,
+    gap_threshold,
+    insert_spaces,
+    word_gaps,
+)
 from parsers.ocr.tesseract import TesseractBackend, parse_tsv
+from parsers.primitives import Word
 from prunestack.errors import InputError, TooLargeError
 from tests.parsers import docgen
 from tests.parsers.conftest import needs_tesseract
@@ -43,6 +51,23 @@ def test_word_gaps_bimodal_line():
     assert [(e - s) for s, e in gaps] == [6, 6]
 
 
+def test_word_gap_needs_a_paper_column():
+    """Blur leaves faint ink (grey 180 of 0..255) in the blank run inside an "O": lighter than
+    the ink level, so a blank run, but no paper-white column: a letter gap, not a word gap."""
+    crop = _strip("###.###.###......###.###......###.###.###")
+    faint = crop.copy()
+    faint[2:4, 11:17] = 180  # the first wide run holds faint ink at the top (an arc)
+    assert [(e - s) for s, e in word_gaps(crop)] == [6, 6]
+    assert [(e - s) for s, e in word_gaps(faint)] == [6]
+
+
+def test_narrow_gap_among_wide_ones_is_a_letter_gap():
+    # text 12 px high: word gaps 7 px, one 3 px gap between two straight strokes ("ll") passes
+    # the height floor (0.25 x 12) but is under 0.6 x the line's word gaps
+    crop = _strip("###.###...###.###.......###.###.......###.###", h=12)
+    assert [(e - s) for s, e in word_gaps(crop)] == [7, 7]
+
+
 def test_single_word_has_no_gaps():
     assert word_gaps(_strip("###.###.###.###.###")) == []
 
@@ -53,7 +78,9 @@ def test_threshold_never_below_floor():
 
 
 def test_known_spaces_calibrate_threshold():
-    assert gap_threshold([2, 2, 9, 2, 8], 30, known=[9]) == pytest.approx(max(0.2 * 30, 5.4))
+    # known spaces 9 px wide: 0.6 × 9 = 5.4 px, unless the floor (a share of the height) is higher
+    assert gap_threshold([2, 2, 9, 2, 8], 30, known=[9]) == pytest.approx(
+        max(MIN_GAP_SHARE * 30, 5.4))
 
 
 def test_insert_spaces_between_centres():
@@ -238,3 +265,37 @@ def test_spacing_recovery_on_receipt_lines():
     assert word_accuracy(lines, fixed) >= 0.85
     assert word_precision(lines, fixed) >= 0.85
     assert "THANK YOU FOR SHOPPING" in fixed
+
+
+# ---------------------------------------------------------------- split-word repair (lexicon)
+
+
+def _words(text: str) -> list[Word]:
+    out, x = [], 0.0
+    for t in text.split():
+        out.append(Word(text=t, bbox=BBox(x0=x, y0=0, x1=x + 8 * len(t), y1=12), confidence=0.9))
+        x += 8 * len(t) + 4
+    return out
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("48 Mil l Road", "48 Mill Road"),  # a single letter is no word
+    ("Instal lation", "Installation"),  # neither fragment is a word
+    ("34 E lm Avenue", "34 Elm Avenue"),
+    ("Software l icence.", "Software licence."),  # a trailing mark stays on the word
+    ("Key board", "Key board"),  # two words stay two words
+    ("Market Square", "Market Square"),  # a capital starts a new word
+    ("IN- 2023 A4", "IN- 2023 A4"),  # not letters
+])
+def test_split_words_joined_with_the_minilm_lexicon(text, want):
+    words = merge_split_words(_words(text))
+    assert " ".join(w.text for w in words) == want
+
+
+def test_joined_word_box_and_confidence():
+    words = _words("Mil l")
+    words[1] = words[1].model_copy(update={"confidence": 0.5})
+    (joined,) = merge_split_words(words, frozenset({"mill"}))
+    assert joined.text == "Mill" and joined.confidence == 0.5
+    assert (joined.bbox.x0, joined.bbox.x1) == (words[0].bbox.x0, words[1].bbox.x1)
+    assert merge_split_words(_words("Mil l"), frozenset()) == _words("Mil l")  # no lexicon

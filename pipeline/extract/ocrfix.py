@@ -1,0 +1,64 @@
+"""Undo what OCR does to the spacing of values before they are parsed.
+
+Scanned text carries spaces the page did not have: at date separators ("30/ 1 1 /2022"), on
+one side of an id's hyphen ("IN- 2023-7"), inside a number's digit groups ("21 1,66",
+"1 .491,69") and inside a postal code after a narrow "1" ("1 1346 Lisbon"). Each function here
+removes one kind where the result is unambiguous and leaves every other text unchanged;
+:mod:`pipeline.extract.values` calls them. Pure regular expressions, no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: OCR spaces inside numeric dates: "01/ 10/2022", "30/ 1 1 /2022".
+_SPACED_SEP = re.compile(r"(?<=\d)\s*([/.\-])\s*(?=\d)")
+_SPLIT_PART = re.compile(r"(?<=[/.\-])(\d)\s(\d)(?=[/.\-])")
+
+
+def ocr_compact_date(text: str) -> str:
+    """``text`` without the spaces OCR puts around date separators and inside a 2-digit part."""
+    return _SPLIT_PART.sub(r"\1\2", _SPACED_SEP.sub(r"\1", text))
+
+
+#: A text that is one number (with an optional currency code or symbol) and spaces.
+_NUMBER_ONLY = re.compile(r"^\s*(?:[A-Z]{3}\s?|[$€£¥₹])?[\d\s.,]*\d(?:\s?(?:[A-Z]{3}|[$€£]))?\s*$")
+#: OCR spaces in one number: next to a mark ("1 .491,69", "1. 421,08") and before a short digit
+#: group that ends at a mark ("21 1,66", "2.61 1,60": a thousands group has three digits).
+_SPACE_AT_MARK = re.compile(r"(?<=\d)\s+(?=[.,]\d)|(?<=\d[.,])\s+(?=\d)")
+_SPACE_IN_GROUP = re.compile(r"(?<=\d)\s+(?=\d{1,2}[.,]\d)")
+
+
+def ocr_compact_number(text: str) -> str:
+    """A cell holding one OCR-spaced number with its spaces removed; other texts unchanged
+    (in a line "3 1,50" may be a quantity and a price)."""
+    if not _NUMBER_ONLY.match(text) or not re.search(r"\d\s+[\d.,]|[.,]\s+\d", text):
+        return text
+    return _SPACE_IN_GROUP.sub("", _SPACE_AT_MARK.sub("", text))
+
+
+#: A hyphen or slash with a space on one side only, between letters/digits.
+_DANGLING_SEP = re.compile(r"(?<=[A-Za-z0-9])([-/])\s+(?=[A-Za-z0-9])"
+                          r"|(?<=[A-Za-z0-9])\s+([-/])(?=[A-Za-z0-9])")
+
+
+def join_dangling_separators(text: str) -> str:
+    """``"IN- 2023-7"`` → ``"IN-2023-7"``; a dash spaced on both sides ("A - B") stays."""
+    return _DANGLING_SEP.sub(lambda m: m.group(1) or m.group(2), text)
+
+
+#: A postal code OCR split after its first one or two digits ("1 1346 Lisbon", "Paris 1 1950"):
+#: a number is never followed by another number and a city name, nor a city by two numbers.
+_SPLIT_POSTAL_HEAD = re.compile(r"^(\d{1,2}) (\d{3,5})(?=\s+[^\W\d_])")
+_SPLIT_POSTAL_TAIL = re.compile(r"(?<=[^\W\d_])(\s+)(\d{1,2}) (\d{3,5})$")
+
+
+def join_split_postal(line: str) -> str:
+    """``"1 1346 Lisbon"`` → ``"11346 Lisbon"`` when the joined code has 4–6 digits."""
+    m = _SPLIT_POSTAL_HEAD.match(line)
+    if m and 4 <= len(m[1] + m[2]) <= 6:
+        return m[1] + m[2] + line[m.end():]
+    m = _SPLIT_POSTAL_TAIL.search(line)
+    if m and 4 <= len(m[2] + m[3]) <= 6:
+        return line[:m.start()] + m[1] + m[2] + m[3]
+    return line
