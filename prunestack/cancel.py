@@ -2,9 +2,10 @@
 
 Work runs in worker threads that Python cannot interrupt. The API's limiter runs each request's
 work inside :func:`cancellable` with a ``threading.Event``; when the request times out it sets the
-event, and the next :func:`checkpoint` the work reaches (the PDF parser calls one per page, before
-each page's OCR) raises :class:`DeadlineError`, so the worker slot frees after at most one page
-instead of after the whole document. Outside :func:`cancellable`, ``checkpoint`` does nothing.
+event, and the next :func:`checkpoint` the work reaches raises :class:`DeadlineError`: the PDF
+parser checks before every page and before each page's OCR, extraction before its engine, the
+constrained decoders before every token (or speculative round). The worker slot then frees after
+at most one more page or token instead of after the whole document. Outside :func:`cancellable`, ``checkpoint`` does nothing.
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ from pipeline.decoding.vocab import (
     new_bitmask,
     token_bytes,
 )
+from prunestack.cancel import checkpoint
 from prunestack.errors import DeadlineError, PrunestackError
 
 CLOSE_BONUS = 1e4  # larger than any logit gap: near the budget, closing tokens always win
@@ -177,6 +178,7 @@ def generate(model: Any, prompt_ids: torch.Tensor, matcher: Matcher | None, eos:
     next_mask()
     try:
         while len(out) < max_new_tokens:
+            checkpoint("decoding")  # a cancelled API request stops here (prunestack.cancel)
             near_end = closing is not None and max_new_tokens - len(out) <= closing_margin
             prefetch.wait()
             masked = constrain(logits, matcher,

@@ -27,6 +27,7 @@ import torch
 from pipeline.decoding.generate import constrain, crop_cache, forward_tokens
 from pipeline.decoding.types import Matcher
 from pipeline.decoding.vocab import StringState, closing_priority, token_bytes
+from prunestack.cancel import checkpoint
 
 
 @dataclass
@@ -162,6 +163,7 @@ def speculative_generate(target: Any, draft: Any, prompt_ids: torch.Tensor,
     t0 = time.perf_counter()
     done = False
     while not done and len(seq) - n_prompt < max_new_tokens:
+        checkpoint("speculative decoding")  # a cancelled API request stops here
         stats.rounds += 1
         n_out = len(seq) - n_prompt
         c_t, c_d = t_cache.get_seq_length(), d_cache.get_seq_length()

@@ -33,6 +33,7 @@ from pipeline.extract.schema import (
     plan_fields,
     validation_errors,
 )
+from prunestack.cancel import checkpoint
 from prunestack.errors import ConfigError, InputError
 
 Engine = Literal["extractive", "generative"]
@@ -226,6 +227,7 @@ def extract_document(doc: Document, schema: str | dict[str, Any], engine: Engine
             restrict[f.dotted] = set(rel)
     timings["retrieve"] = time.perf_counter() - t
 
+    checkpoint("extraction")  # a cancelled API request stops here (prunestack.cancel)
     t = time.perf_counter()
     if opts.engine == "extractive":
         raw, prov = _run_extractive(doc, fields, relevance, restrict, embedder, opts)

@@ -60,3 +60,15 @@ def test_timed_out_request_frees_its_slot_at_the_next_checkpoint():
     finally:
         limiter.close()
     assert 0 < len(steps) < 1000
+
+
+def test_constrained_decoder_stops_at_the_next_token(tiny_llama_dir, mistral_tokenizer):
+    from pipeline.decoding import generate_json
+    from pipeline.models import load_causal_lm
+
+    model = load_causal_lm(tiny_llama_dir)
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
+    event = threading.Event()
+    event.set()
+    with cancellable(event), pytest.raises(DeadlineError, match="decoding"):
+        generate_json(model, mistral_tokenizer, "JSON:", schema, max_new_tokens=32)
