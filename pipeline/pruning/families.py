@@ -12,7 +12,7 @@ This module only describes; it does not change the model (see ``surgery``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -106,34 +106,34 @@ def _get(module: nn.Module, name: str) -> Any:
     return getattr(module, name, None)
 
 
+_T = TypeVar("_T")
+
+
 # Typed accessors. ``nn.Module.__getattr__`` is typed ``Tensor | Module`` for every attribute, so
 # ``layer.attention.self.query`` type-checks as neither; these check what they return instead.
 
+def _typed(module: nn.Module, name: str, cls: type[_T], what: str) -> _T:
+    """``module.<name>`` checked to be a ``cls``; ModelError naming ``what`` otherwise."""
+    value = getattr(module, name, None)
+    if not isinstance(value, cls):
+        raise ModelError(f"{type(module).__name__}.{name} is {type(value).__name__}, "
+                         f"expected {what}")
+    return value
+
+
 def child(module: nn.Module, name: str) -> nn.Module:
     """Submodule ``name`` of ``module``; ModelError when it is missing or not a module."""
-    sub = getattr(module, name, None)
-    if not isinstance(sub, nn.Module):
-        raise ModelError(f"{type(module).__name__}.{name} is {type(sub).__name__}, "
-                         "expected a submodule")
-    return sub
+    return _typed(module, name, nn.Module, "a submodule")
 
 
 def linear(module: nn.Module, name: str) -> nn.Linear:
     """The ``nn.Linear`` ``module.<name>``; ModelError when it is missing or another type."""
-    lin = getattr(module, name, None)
-    if not isinstance(lin, nn.Linear):
-        raise ModelError(f"{type(module).__name__}.{name} is {type(lin).__name__}, "
-                         "expected nn.Linear")
-    return lin
+    return _typed(module, name, nn.Linear, "nn.Linear")
 
 
 def tensor_attr(module: nn.Module, name: str) -> torch.Tensor:
     """The tensor (parameter or buffer) ``module.<name>``; ModelError when it is not one."""
-    t = getattr(module, name, None)
-    if not isinstance(t, torch.Tensor):
-        raise ModelError(f"{type(module).__name__}.{name} is {type(t).__name__}, "
-                         "expected a tensor")
-    return t
+    return _typed(module, name, torch.Tensor, "a tensor")
 
 
 def hf_config(module: nn.Module) -> Any:
