@@ -78,10 +78,19 @@ def _mk_date(y: int, m: int, d: int) -> date | None:
         return None
 
 
+# Locale signs for documents whose numeric dates are all ambiguous (no part above 12).
+_DOT_DATE = re.compile(r"\b\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})\b")  # 05.09.2022: day-first
+_US_SIGNS = re.compile(r"(?<![A-Za-z])(?:US\$|USD\b|\$(?=\s?\d))|\b[A-Z]{2} \d{5}(?:-\d{4})?\b")
+_DAYFIRST_SIGNS = re.compile(r"[€£]|\b(?:EUR|GBP|CHF|VAT|MwSt|USt|TVA|IVA|BTW)\b")
+
+
 def date_order_hint(texts: list[str]) -> bool | None:
     """Whether numeric dates in these texts are day-first (True), month-first (False) or unknown.
 
-    Looks for an unambiguous date (a part above 12) such as ``31/01/2024`` or ``01/31/2024``."""
+    Unambiguous dates decide (a part above 12: ``31/01/2024`` or ``01/31/2024``). Without one,
+    locale signs vote: dot-separated dates (``05.09.2022``) are day-first; US dollar amounts and
+    US state + ZIP addresses (``CA 94105``) point to month-first; euro/pound amounts and VAT
+    labels to day-first. Unknown when nothing decides."""
     votes = 0
     for t in texts:
         for m in _DATE_PATTERNS[1][1].finditer(t):
@@ -90,7 +99,13 @@ def date_order_hint(texts: list[str]) -> bool | None:
                 votes += 1
             elif b > 12 >= a:
                 votes -= 1
-    return None if votes == 0 else votes > 0
+    if votes:
+        return votes > 0
+    text = "\n".join(texts)
+    if _DOT_DATE.search(text):
+        return True
+    signs = len(_DAYFIRST_SIGNS.findall(text)) - len(_US_SIGNS.findall(text))
+    return None if signs == 0 else signs > 0
 
 
 def parse_date(text: str, dayfirst: bool | None = None) -> Parsed | None:

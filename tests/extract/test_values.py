@@ -131,3 +131,17 @@ def test_country_name_tolerates_l_i_confusion():
     assert V.country_name("lreland") == "ireland"
     assert V.country_name("1taly") == "italy"
     assert V.country_name("Iceberg") is None
+
+
+@pytest.mark.parametrize(("texts", "want"), [
+    (["Invoice date 09/05/2022", "Due 13/05/2022"], True),  # an unambiguous date decides
+    (["Invoice date 09/05/2022", "Due 05/13/2022", "Total €5"], False),
+    (["Invoice date 09/05/2022", "Total $1,234.00", "San Francisco, CA 94105"], False),
+    (["Invoice date 09/05/2022", "Total 1.234,00 €", "VAT 19%"], True),
+    (["Rechnungsdatum 09.05.2022", "Summe $12.00"], True),  # dot dates are day-first
+    (["Date 09/05/2022"], None),
+])
+def test_date_order_hint_uses_locale_signs_when_dates_are_ambiguous(texts, want):
+    assert V.date_order_hint(texts) is want
+    if want is not None:
+        assert V.parse_date("09/05/2022", want).value == ("2022-05-09" if want else "2022-09-05")
