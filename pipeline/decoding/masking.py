@@ -64,12 +64,6 @@ def bit_ids(words: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return idx[pos >> 5].astype(np.int64) * 32 + (pos & 31)
 
 
-def allowed_count(bitmask_row: torch.Tensor) -> int:
-    """Number of allowed tokens in a packed row ``[W]``."""
-    words = bitmask_row.numpy().view(np.uint32)
-    return int(np.unpackbits(words.view(np.uint8)).sum())
-
-
 def any_allowed(bitmask: torch.Tensor) -> bool:
     return bool(bitmask.numpy().any())
 
