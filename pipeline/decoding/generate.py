@@ -185,6 +185,8 @@ def generate(model: Any, prompt_ids: torch.Tensor, matcher: Matcher | None, eos:
                                state.row(closing) if near_end and closing is not None else None,
                                bitmask, prepared.pop() if prepared else None)
             tok = sample(masked, 0.0 if near_end else temperature, gen)
+            if not torch.isfinite(masked[tok]):  # every allowed token at −inf (a trimmed head)
+                raise PrunestackError("the model gives no allowed token a finite score")
             if tok == eos:
                 break
             chunk = [tok]
