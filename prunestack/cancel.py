@@ -5,7 +5,8 @@ work inside :func:`cancellable` with a ``threading.Event``; when the request tim
 event, and the next :func:`checkpoint` the work reaches raises :class:`DeadlineError`: the PDF
 parser checks before every page and before each page's OCR, extraction before its engine, the
 constrained decoders before every token (or speculative round). The worker slot then frees after
-at most one more page or token instead of after the whole document. Outside :func:`cancellable`, ``checkpoint`` does nothing.
+at most one more page or token instead of after the whole document. Outside
+:func:`cancellable`, ``checkpoint`` does nothing.
 """
 
 from __future__ import annotations

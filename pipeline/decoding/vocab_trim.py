@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 
 from prunestack.errors import ConfigError, InputError, ModelError
+from prunestack.jsonl import jsonl_rows
 
 TRIM_FILE = "draft_vocab.json"
 
@@ -63,13 +64,7 @@ def read_assistant_texts(path: str | Path) -> list[str]:
     if not p.is_file():
         raise InputError(f"corpus not found: {p}")
     texts: list[str] = []
-    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{p}:{n} is not valid JSON: {exc.msg}") from exc
+    for n, row in jsonl_rows(p, p.read_text(encoding="utf-8")):
         if not isinstance(row, dict):
             raise InputError(f"{p}:{n} is not a JSON object")
         for msg in row.get("messages") or []:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
-import json
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import torch
 from torch import nn
 
 from prunestack.errors import InputError
+from prunestack.jsonl import jsonl_rows
 
 _STDLIB = ("argparse", "asyncio.events", "collections", "concurrent.futures", "csv", "dataclasses",
            "datetime", "decimal", "difflib", "email.message", "enum", "fractions", "functools",
@@ -42,13 +42,7 @@ def read_texts(path: str | Path) -> list[str]:
     raw = p.read_text(encoding="utf-8", errors="replace")
     if p.suffix in (".jsonl", ".json"):
         docs = []
-        for n, line in enumerate(raw.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InputError(f"{p}:{n}: not JSON ({exc.msg})") from None
+        for _, obj in jsonl_rows(p, raw):
             text = obj.get("text") if isinstance(obj, dict) else obj
             if not isinstance(text, str):
                 text = " ".join(str(obj.get(k, "")) for k in ("prompt", "instruction", "input",
