@@ -21,5 +21,5 @@ def test_jsonl_and_paragraphs(tmp_path):
 def test_bad_jsonl_line_is_named(tmp_path):
     p = tmp_path / "calib.jsonl"
     p.write_text('{"text": "ok"}\n{"text": \n')
-    with pytest.raises(InputError, match="calib.jsonl:2 is not valid JSON"):
+    with pytest.raises(InputError, match=r"calib\.jsonl:2 is not valid JSON"):
         read_texts(p)
