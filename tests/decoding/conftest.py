@@ -47,3 +47,19 @@ def drop_layers(model, keep: list[int]):
 @pytest.fixture(scope="session")
 def draft(target):
     return drop_layers(target, [0, 2])
+
+
+@pytest.fixture(scope="module")
+def minilm_tok(minilm_dir):
+    """The real MiniLM WordPiece tokenizer (the masked LM side of diffusion decoding)."""
+    from pipeline.models import load_tokenizer
+
+    return load_tokenizer(minilm_dir)
+
+
+@pytest.fixture(scope="module")
+def wp(minilm_tok):
+    """Token texts of the MiniLM vocabulary."""
+    from pipeline.decoding.diffusion_text import TokenTexts
+
+    return TokenTexts(minilm_tok)

@@ -14,7 +14,7 @@ from pipeline.decoding.diffusion import (
     generate_json_diffusion,
 )
 from pipeline.decoding.diffusion_core import MaskPredictor
-from pipeline.decoding.diffusion_text import LeafMatcher, TokenTexts
+from pipeline.decoding.diffusion_text import LeafMatcher
 from prunestack.errors import ConfigError, PrunestackError, SchemaError
 
 SCHEMAS = [
@@ -31,18 +31,6 @@ SCHEMAS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def tok(minilm_dir):
-    from pipeline.models import load_tokenizer
-
-    return load_tokenizer(minilm_dir)
-
-
-@pytest.fixture(scope="module")
-def texts(tok):
-    return TokenTexts(tok)
-
-
 def _bert(vocab: int, seed: int):
     from transformers import BertConfig, BertForMaskedLM
 
@@ -55,16 +43,17 @@ def _bert(vocab: int, seed: int):
 @pytest.mark.parametrize(("schema", "seed", "parallel"), [
     (SCHEMAS[0], 0, True), (SCHEMAS[0], 1, False), (SCHEMAS[1], 2, True), (SCHEMAS[1], 3, False),
     (SCHEMAS[2], 4, True)], ids=["person-par", "person-ar", "mixed-par", "mixed-ar", "integer"])
-def test_random_model_outputs_validate_and_respect_slot_constraints(tok, texts, schema, seed,
+def test_random_model_outputs_validate_and_respect_slot_constraints(minilm_tok, wp, schema, seed,
                                                                     parallel):
-    model = _bert(len(tok), seed)
-    res = generate_json_diffusion(model, tok, "name: alice age: 31", schema, parallel=parallel,
-                                  slot_max_len=6, remasking=["margin", "entropy"][seed % 2])
+    model = _bert(len(minilm_tok), seed)
+    res = generate_json_diffusion(model, minilm_tok, "name: alice age: 31", schema,
+                                  parallel=parallel, slot_max_len=6,
+                                  remasking=["margin", "entropy"][seed % 2])
     jsonschema.validate(res.value, schema)
     specs = {s.path: s for s in build_skeleton(schema) if not isinstance(s, str)}
     assert set(res.slot_tokens) == set(specs)
     for path, ids in res.slot_tokens.items():  # replay: every commit was allowed, value complete
-        m = LeafMatcher(specs[path].schema, texts)
+        m = LeafMatcher(specs[path].schema, wp)
         for t in ids:
             assert bool(m.mask()[t])
             m.advance(t)
@@ -78,38 +67,39 @@ def test_random_model_outputs_validate_and_respect_slot_constraints(tok, texts, 
         assert res.model_calls == res.steps
 
 
-def test_slots_grow_when_they_run_out_of_room(tok):
+def test_slots_grow_when_they_run_out_of_room(minilm_tok):
     schema = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "number"}}}
-    res = generate_json_diffusion(_bert(len(tok), 3), tok, "a: x", schema, slot_init_len=1,
-                                  slot_max_len=5, expand_by=2, max_expand_rounds=0)
+    res = generate_json_diffusion(_bert(len(minilm_tok), 3), minilm_tok, "a: x", schema,
+                                  slot_init_len=1, slot_max_len=5, expand_by=2, max_expand_rounds=0)
     assert res.expansions >= 1  # a one-cell slot cannot hold a string and its end token
     assert len(res.slot_tokens["$.a"]) >= 2
     jsonschema.validate(res.value, schema)
 
 
-def test_finish_mode_closes_values_at_the_cap(tok):
+def test_finish_mode_closes_values_at_the_cap(minilm_tok):
     schema = {"type": "object", "properties": {"s": {"type": "string"}, "t": {"type": "string"}}}
-    res = generate_json_diffusion(_bert(len(tok), 5), tok, "", schema, slot_max_len=3,
+    res = generate_json_diffusion(_bert(len(minilm_tok), 5), minilm_tok, "", schema, slot_max_len=3,
                                   slot_init_len=3)
     for ids in res.slot_tokens.values():
         assert len(ids) <= 4  # cap 3, then finish mode takes the closing quote
     jsonschema.validate(res.value, schema)
 
 
-def test_budget_and_input_errors(tok):
-    model = _bert(len(tok), 0)
+def test_budget_and_input_errors(minilm_tok):
+    model = _bert(len(minilm_tok), 0)
     schema = {"type": "object", "properties": {f"k{i}": {"type": "string"} for i in range(5)}}
     with pytest.raises(DiffusionDecodingError, match="max_new_tokens"):
-        generate_json_diffusion(model, tok, "", schema, max_new_tokens=8)
+        generate_json_diffusion(model, minilm_tok, "", schema, max_new_tokens=8)
     with pytest.raises(SchemaError, match="invalid JSON schema"):
-        generate_json_diffusion(model, tok, "", {"type": "strnig"})
+        generate_json_diffusion(model, minilm_tok, "", {"type": "strnig"})
     with pytest.raises(ConfigError, match="threshold"):
-        generate_json_diffusion(model, tok, "", {"type": "integer"}, threshold=0)
+        generate_json_diffusion(model, minilm_tok, "", {"type": "integer"}, threshold=0)
     with pytest.raises(SchemaError, match="slot_backend"):
-        generate_json_diffusion(model, tok, "", {"type": "integer"}, slot_backend="x")
+        generate_json_diffusion(model, minilm_tok, "", {"type": "integer"}, slot_backend="x")
     # WordPiece has no byte-level grammar backend: a non-leaf slot fails with a clear error
     with pytest.raises(PrunestackError):
-        generate_json_diffusion(model, tok, "", {"type": "array", "items": {"type": "integer"}})
+        generate_json_diffusion(model, minilm_tok, "",
+                                {"type": "array", "items": {"type": "integer"}})
 
 
 def test_composite_slot_uses_compile_schema_with_dream_predictor(tiny_llama_dir,

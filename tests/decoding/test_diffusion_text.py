@@ -11,18 +11,6 @@ from pipeline.decoding.types import Matcher
 from prunestack.errors import SchemaError
 
 
-@pytest.fixture(scope="module")
-def minilm_tok(minilm_dir):
-    from pipeline.models import load_tokenizer
-
-    return load_tokenizer(minilm_dir)
-
-
-@pytest.fixture(scope="module")
-def wp(minilm_tok):
-    return TokenTexts(minilm_tok)
-
-
 def _feed(m, tok, pieces):
     for p in pieces:
         m.advance(tok.convert_tokens_to_ids(p))
