@@ -201,7 +201,7 @@ def bench_vocab(name: str, tok: Any, rows: list[dict[str, Any]]) -> dict[str, An
                 # critical path = time in __call__ + the hook's own time on the caller's thread
                 m["hooked_proc"].append(1000 * (proc.seconds + inner.hook_seconds)
                                         / max(proc.calls, 1))
-                m["hooked_worker"].append(1000 * inner._prefetch.busy_s / max(proc.calls, 1))
+                m["hooked_worker"].append(1000 * inner.worker_seconds / max(proc.calls, 1))
             loop.append(generate_json(model, tok, PROMPT, schema, max_new_tokens=N_NEW))
             m["loop"].append(1000 * loop[-1].decode_s / loop[-1].tokens)
             timed_o.seconds, timed_o.calls = 0.0, 0

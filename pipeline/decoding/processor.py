@@ -131,6 +131,11 @@ class JsonSchemaLogitsProcessor:
         self._hook = model.register_forward_pre_hook(self._before_forward, with_kwargs=True)
         return self
 
+    @property
+    def worker_seconds(self) -> float:
+        """Time the prefetch worker spent off the critical path (masks computed during forwards)."""
+        return self._prefetch.busy_s
+
     def detach(self) -> None:
         if self._hook is not None:
             self._hook.remove()
