@@ -113,7 +113,8 @@ def constrain(logits: torch.Tensor, matcher: Matcher | None, closing: torch.Tens
         raise PrunestackError("the grammar allows no token here (matcher error)")
     if prepared is not None and logits.device.type == "cpu" and logits.dtype == torch.float32 \
             and prepared[1].shape[-1] == logits.shape[-1]:
-        out = apply_plans(logits.unsqueeze(0), [prepared[0]], prepared[1])[0]
+        apply_plans(logits.unsqueeze(0), [prepared[0]], prepared[1])
+        out = torch.from_numpy(prepared[1][0])
     else:
         out = apply_bitmask(logits.unsqueeze(0), bitmask, matcher.vocab_size)[0]
     if closing is not None:

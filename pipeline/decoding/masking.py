@@ -103,6 +103,12 @@ def _apply_row(src: np.ndarray, dst: np.ndarray, words: np.ndarray, n_tok: int) 
     np.add(src, bias, out=dst)  # x + 0 = x, x + −inf = −inf
 
 
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    """Zero-copy numpy view of a CPU tensor (``detach`` only when autograd tracks it: on the
+    critical path every torch call right after a forward pass costs tens of µs)."""
+    return (t.detach() if t.requires_grad else t).numpy()
+
+
 def apply_bitmask(scores: torch.Tensor, bitmask: torch.Tensor, n_tok: int,
                   inplace: bool = False) -> torch.Tensor:
     """scores [B, V_model] float, bitmask int32 [B, W] (CPU) → scores with −inf where not allowed.
@@ -112,7 +118,7 @@ def apply_bitmask(scores: torch.Tensor, bitmask: torch.Tensor, n_tok: int,
     ``scores`` (only safe when nobody else holds them)."""
     if scores.device.type == "cpu" and scores.dtype in (torch.float32, torch.float64) \
             and bitmask.device.type == "cpu" and scores.is_contiguous():
-        src = scores.detach().numpy()  # [B, V_model], shares memory
+        src = _numpy(scores)  # [B, V_model], shares memory
         dst = src if inplace else np.empty_like(src)
         words = bitmask.numpy().view(np.uint32)  # [B, W]
         for b in range(src.shape[0]):
@@ -152,18 +158,18 @@ def plan_row(words: np.ndarray, n_tok: int, v_model: int) -> RowPlan:
     return RowPlan(False, np.flatnonzero(bits == 0), n)
 
 
-def apply_plans(scores: torch.Tensor, plans: list[RowPlan], out: np.ndarray) -> torch.Tensor:
-    """scores [B, V] float32 CPU + one plan per row → ``out`` [B, V] (a fresh array filled with
-    −inf by whoever prepared the plans) as a tensor. Touches only the ids the plans name, plus
-    one row copy for rows that allow most of the vocabulary."""
-    src = scores.detach().numpy()  # [B, V]
+def apply_plans(scores: torch.Tensor, plans: list[RowPlan], out: np.ndarray) -> None:
+    """scores [B, V] float32 CPU + one plan per row → written into ``out`` [B, V] (a fresh array
+    filled with −inf by whoever prepared the plans, usually wrapped in a tensor already so that
+    the caller's critical path makes no torch call). Touches only the ids the plans name, plus one
+    row copy for rows that allow most of the vocabulary."""
+    src = _numpy(scores)  # [B, V]
     for b, plan in enumerate(plans):
         if plan.keep:
             out[b, plan.ids] = src[b, plan.ids]
         else:
             out[b, : plan.n] = src[b, : plan.n]
             out[b, plan.ids] = -np.inf
-    return torch.from_numpy(out)
 
 
 class MaskPrefetcher:

@@ -116,7 +116,8 @@ class JsonSchemaLogitsProcessor:
         self._bitmask = new_bitmask(1, self.vocab_size)
         self._v_model: int | None = None  # the model head's width, known after the first call
         self._plans: list[RowPlan] = []  # the worker's plans for the next call, one per row
-        self._out: np.ndarray | None = None  # [B, V_model] −inf, prepared by the worker
+        # [B, V_model] −inf and the tensor sharing its memory, prepared by the worker
+        self._out: tuple[np.ndarray, torch.Tensor] | None = None
         self._prefetch = MaskPrefetcher()
         self._hook: Any = None
         self.hook_seconds = 0.0  # time the pre-hook spent on the caller's thread
@@ -168,7 +169,7 @@ class JsonSchemaLogitsProcessor:
         if ids is None or ids.dim() != 2 or ids.shape[1] != 1 or self.prompt_len is None \
                 or len(self.rows) != ids.shape[0] or self._bitmask.shape[0] != ids.shape[0]:
             return
-        new = ids[:, 0].tolist()
+        new = [r[0] for r in ids.tolist()]  # one C call, no indexing op
         v_model = self._v_model
         if v_model is None:
             return
@@ -182,7 +183,8 @@ class JsonSchemaLogitsProcessor:
                 self._fill(b)
                 plans.append(plan_row(words[b], self.vocab_size, v_model))
                 row.planned_at = len(row.seen)
-            self._out = np.full((len(new), v_model), -np.inf, dtype=np.float32)
+            out = np.full((len(new), v_model), -np.inf, dtype=np.float32)
+            self._out = (out, torch.from_numpy(out))
             self._plans = plans
 
         self._prefetch.submit(job)
@@ -205,10 +207,11 @@ class JsonSchemaLogitsProcessor:
         self.calls += 1
         out, plans = self._out, self._plans
         self._out, self._plans = None, []
-        if hit and out is not None and out.shape == tuple(scores.shape) \
+        if hit and out is not None and out[0].shape == tuple(scores.shape) \
                 and scores.device.type == "cpu" and scores.dtype == torch.float32:
             self.prefetch_hits += 1  # the worker did it all during the forward pass
-            return apply_plans(scores, plans, out)
+            apply_plans(scores, plans, out[0])
+            return out[1]
         for b in range(batch):
             if self.rows[b].masked_at != len(self.rows[b].seen):
                 self._fill(b)
