@@ -13,7 +13,10 @@ orchestrates and times them.
 
 from __future__ import annotations
 
+import copy
+import json
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -160,10 +163,18 @@ def _finish(raw: Any, prov: dict[str, Provenance], schema: dict[str, Any], engin
 
 
 def _drop_invalid(data: Any, schema: dict[str, Any]) -> Any:
+    """Remove the values that break a constraint: first each failing leaf, then, for errors
+    about an object as a whole (``if``/``then``/``else``, ``not``, ``dependentRequired``,
+    ``oneOf``), the key whose removal leaves the fewest errors, while that helps."""
     import jsonschema
 
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
-    for err in sorted(cls(schema).iter_errors(data), key=lambda e: -len(e.absolute_path)):
+    check = cls(_as_decimal(schema), format_checker=cls.FORMAT_CHECKER)
+
+    def errors_of(d: Any) -> list[Any]:
+        return list(check.iter_errors(_as_decimal(d)))
+
+    for err in sorted(errors_of(data), key=lambda e: -len(e.absolute_path)):
         path = list(err.absolute_path)
         if not path:
             continue
@@ -178,7 +189,38 @@ def _drop_invalid(data: Any, schema: dict[str, Any]) -> Any:
                 parent[path[-1]] = None
         except (KeyError, IndexError, TypeError):
             continue
+    for _ in range(32):
+        errs = errors_of(data)
+        if not errs:
+            break
+        best: tuple[int, Any, Any] | None = None
+        for err in errs:
+            holder = _at(data, list(err.absolute_path))
+            if not isinstance(holder, dict):
+                continue
+            for key in list(holder):
+                trial = copy.deepcopy(data)
+                _at(trial, list(err.absolute_path)).pop(key)
+                n = len(errors_of(trial))
+                if n < len(errs) and (best is None or n < best[0]):
+                    best = (n, list(err.absolute_path), key)
+        if best is None:
+            break
+        _at(data, best[1]).pop(best[2])
     return data
+
+
+def _at(data: Any, path: list[Any]) -> Any:
+    for p in path:
+        try:
+            data = data[p]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _as_decimal(data: Any) -> Any:
+    return json.loads(json.dumps(data), parse_float=Decimal)
 
 
 def _leaf_paths(data: Any, prefix: tuple = ()) -> set[str]:

@@ -1,13 +1,17 @@
 """JSON Schema handling for extraction: fields to look for, coercion, and a guaranteed-valid result.
 
-``plan_fields(schema)`` walks an object schema (local ``$ref`` resolved, ``anyOf``/``oneOf`` with
-``null`` read as "nullable") into the leaves an engine must find: scalar fields, nested objects
+``plan_fields(schema)`` walks an object schema (local ``$ref`` resolved, JSON-pointer escapes and
+``%``-encoding included; ``allOf`` merged; ``anyOf``/``oneOf`` with ``null`` read as "nullable";
+``true``/``false``/``{}`` sub-schemas; recursion stopped where a ``$ref`` repeats) into the leaves
+an engine must find: scalar fields, nested objects
 (flattened to dotted paths), arrays of scalars and arrays of objects (line items). ``conform``
 turns whatever an engine produced into data that validates against the schema: values are coerced
 to the declared types, missing optional values are dropped, missing nullable values become ``null``
-and missing required non-nullable values are filled with an empty value of the right type and
+and missing required non-nullable values are filled with a stand-in that satisfies the field's
+own constraints (``pattern``, ``format``, bounds, ``multipleOf``: :mod:`.placeholders`) and
 reported in ``missing`` (or left out, when ``fill_required`` is off, and the result marked invalid).
-This module does not read documents.
+Numbers are checked in decimal arithmetic (``64.99`` is a multiple of ``0.01``). This module does
+not read documents and does not fetch remote ``$ref``s (refused, naming the reference).
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ import copy
 import json
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
+from urllib.parse import unquote
 
+from pipeline.extract import placeholders as P
 from prunestack.errors import SchemaError
 
 SCALAR_TYPES = ("string", "number", "integer", "boolean")
@@ -73,117 +80,231 @@ def load_schema(schema: str | dict[str, Any]) -> dict[str, Any]:
         except json.JSONDecodeError as exc:
             raise SchemaError(f"schema is not valid JSON: {exc}") from exc
     if not isinstance(schema, dict):
-        raise SchemaError("schema must be a JSON object")
-    try:
-        jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)\
-            .check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        raise SchemaError(f"invalid JSON Schema: {exc.message}") from exc
-    root = resolve(schema, schema)
+        raise SchemaError("schema must be a JSON object",
+                          'e.g. {"type": "object", "properties": {"total": {"type": "number"}}}')
+    cls = _cls(schema)
+    err = jsonschema.exceptions.best_match(cls(cls.META_SCHEMA).iter_errors(schema))
+    if err is not None:
+        where = "/".join(str(p) for p in err.absolute_path) or "(root)"
+        raise SchemaError(f"invalid JSON Schema at {where}: {err.message}")
+    _check_refs(schema, schema)
+    root = norm(schema, schema)
     if _types(root)[0] != "object" or not isinstance(root.get("properties"), dict):
         raise SchemaError("the schema's root must be an object with properties",
                           'e.g. {"type": "object", "properties": {"total": {"type": "number"}}}')
     return schema
 
 
-def resolve(node: dict[str, Any], root: dict[str, Any], depth: int = 0) -> dict[str, Any]:
-    """Follow local ``$ref`` pointers (``#/definitions/x``, ``#/$defs/x``)."""
-    while isinstance(node, dict) and "$ref" in node:
+def _cls(schema: Any) -> Any:
+    import jsonschema
+
+    return jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator) \
+        if isinstance(schema, dict) else jsonschema.Draft7Validator
+
+
+def _check_refs(node: Any, root: dict[str, Any]) -> None:
+    """Every ``$ref`` anywhere must point inside the schema (fail before any work)."""
+    if isinstance(node, list):
+        for x in node:
+            _check_refs(x, root)
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            if k == "$ref" and isinstance(v, str):
+                _pointer(root, v)
+            elif k not in ("enum", "const", "default", "examples"):
+                _check_refs(v, root)
+
+
+def _pointer(root: dict[str, Any], ref: Any) -> Any:
+    """The target of a local ``$ref`` (``#/$defs/a~1b``, ``#/definitions/per%25cent``, ``#``)."""
+    if not isinstance(ref, str):
+        raise SchemaError(f"$ref must be a string, got {ref!r}")
+    base, _, frag = ref.partition("#")
+    own = str(root.get("$id", "")).partition("#")[0]
+    if base and base != own:
+        raise SchemaError(f"only local $ref pointers are supported, got {ref!r} "
+                          "(remote schemas are not fetched)",
+                          "copy the referenced schema under $defs and use '#/$defs/<name>'")
+    if frag and not frag.startswith("/"):
+        raise SchemaError(f"$ref {ref!r} names an anchor; only JSON pointers are supported",
+                          "use a pointer such as '#/$defs/<name>'")
+    target: Any = root
+    for raw in frag.split("/")[1:]:
+        part = unquote(raw).replace("~1", "/").replace("~0", "~")
+        if isinstance(target, dict) and part in target:
+            target = target[part]
+        elif isinstance(target, list) and part.isdigit() and int(part) < len(target):
+            target = target[int(part)]
+        else:
+            raise SchemaError(f"unresolvable $ref {ref!r} (no {part!r})")
+    return target
+
+
+def _as_node(node: Any) -> dict[str, Any]:
+    """Boolean sub-schemas as dicts: ``true`` → ``{}``, ``false`` → ``{"not": {}}``."""
+    if node is False:
+        return {"not": {}}
+    return node if isinstance(node, dict) else {}
+
+
+def resolve(node: Any, root: dict[str, Any], depth: int = 0,
+            refs: list[str] | None = None) -> dict[str, Any]:
+    """Follow local ``$ref`` pointers and merge ``allOf`` parts; ``refs`` collects the pointers
+    followed (recursion detection)."""
+    node = _as_node(node)
+    while "$ref" in node:
         if depth > MAX_SCHEMA_DEPTH:
             raise SchemaError("schema $ref chain too deep or recursive")
         ref = node["$ref"]
-        if not isinstance(ref, str) or not ref.startswith("#"):
-            raise SchemaError(f"only local $ref pointers are supported, got {ref!r}")
-        target: Any = root
-        for part in [p for p in ref[1:].split("/") if p]:
-            part = part.replace("~1", "/").replace("~0", "~")
-            if not isinstance(target, dict) or part not in target:
-                raise SchemaError(f"unresolvable $ref {ref!r}")
-            target = target[part]
-        extra = {k: v for k, v in node.items() if k != "$ref"}
-        node = {**target, **extra}
+        target = _as_node(_pointer(root, ref))
+        if refs is not None:
+            refs.append(ref)
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
         depth += 1
+    if isinstance(node.get("allOf"), list):
+        if depth > MAX_SCHEMA_DEPTH:
+            raise SchemaError("schema allOf/$ref nesting too deep or recursive")
+        out = {k: v for k, v in node.items() if k != "allOf"}
+        for part in node["allOf"]:
+            part = resolve(part, root, depth + 1, refs)
+            for k, v in part.items():
+                if k == "properties" and isinstance(v, dict):
+                    props = dict(out.get("properties", {}))
+                    for name, sub in v.items():
+                        props[name] = {"allOf": [props[name], sub]} if name in props else sub
+                    out["properties"] = props
+                elif k == "required" and isinstance(v, list):
+                    out["required"] = list(dict.fromkeys([*out.get("required", []), *v]))
+                elif k not in out:
+                    out[k] = v
+        node = out
     return node
 
 
+def _is_null(node: dict[str, Any]) -> bool:
+    t = node.get("type")
+    return t == "null" or t == ["null"] or ("const" in node and node["const"] is None) or \
+        node.get("enum") == [None]
+
+
+def _alternatives(node: dict[str, Any], root: dict[str, Any]) -> tuple[list[dict], bool]:
+    """The non-null branches of a node (``anyOf``/``oneOf`` members, or one per type of a
+    type list), each resolved, and whether null is allowed."""
+    for key in ("anyOf", "oneOf"):
+        subs = node.get(key)
+        if isinstance(subs, list):
+            res = [resolve(s, root) for s in subs]
+            real = [s for s in res if not _is_null(s)]
+            rest = {k: v for k, v in node.items() if k != key}
+            alts = [a for r in real for a in _alternatives({**r, **{
+                k: v for k, v in rest.items() if k not in r}}, root)[0]]
+            return alts, len(real) < len(res) or ("type" in rest and _types(rest)[1])
+    t = node.get("type")
+    if isinstance(t, list):
+        real = [x for x in t if x != "null"]
+        return [{**node, "type": x} for x in real] or [node], "null" in t
+    return [node], _types(node)[1]
+
+
+def norm(node: Any, root: dict[str, Any], refs: list[str] | None = None) -> dict[str, Any]:
+    """A sub-schema resolved and reduced to its first non-null branch, with ``null`` kept in
+    its type when the union allowed null."""
+    node = resolve(node, root, refs=refs)
+    if not any(isinstance(node.get(k), list) for k in ("anyOf", "oneOf")):
+        return node
+    alts, nullable = _alternatives(node, root)
+    if not alts or alts == [node]:
+        return node
+    first = alts[0]
+    if "$ref" in json.dumps(first):  # keep following (a branch that is itself a $ref)
+        first = resolve(first, root, refs=refs)
+    out = {k: v for k, v in first.items() if k not in ("anyOf", "oneOf")}
+    if nullable:
+        t, _ = _types(first)
+        out["type"] = [t, "null"]
+    return out
+
+
 def _types(node: dict[str, Any]) -> tuple[str, bool]:
-    """(main type, nullable) of a schema node."""
+    """(main type, nullable) of a resolved schema node."""
     t = node.get("type")
     nullable = False
     if isinstance(t, list):
         nullable = "null" in t
         rest = [x for x in t if x != "null"]
         t = rest[0] if rest else "null"
-    for key in ("anyOf", "oneOf"):
-        if t is None and isinstance(node.get(key), list):
-            subs = node[key]
-            nullable = nullable or any(isinstance(s, dict) and s.get("type") == "null"
-                                       for s in subs)
-            real = [s for s in subs if isinstance(s, dict) and s.get("type") != "null"]
-            if real:
-                inner, inner_null = _types(real[0])
-                return inner, nullable or inner_null
     if t is None:
-        if "properties" in node:
+        if "const" in node:
+            t = _json_type(node["const"])
+        elif any(k in node for k in ("properties", "additionalProperties", "patternProperties",
+                                     "required", "minProperties", "dependentRequired")):
             t = "object"
-        elif "items" in node:
+        elif any(k in node for k in ("items", "prefixItems", "minItems", "maxItems")):
             t = "array"
         elif "enum" in node:
             vals = [v for v in node["enum"] if v is not None]
             nullable = nullable or None in node["enum"]
-            t = {bool: "boolean", int: "integer", float: "number"}.get(type(vals[0]), "string") \
-                if vals else "string"
+            t = _json_type(vals[0]) if vals else "null"
+        elif any(k in node for k in ("minimum", "maximum", "exclusiveMinimum",
+                                     "exclusiveMaximum", "multipleOf")):
+            t = "number"
         else:
             t = "string"
     return str(t), nullable
 
 
-def _branch(node: dict[str, Any]) -> dict[str, Any]:
-    """The first non-null branch of an ``anyOf``/``oneOf`` (with ``null`` kept in its type when
-    the union allowed null), merged with the node's own keywords."""
-    for key in ("anyOf", "oneOf"):
-        if isinstance(node.get(key), list):
-            real = [s for s in node[key] if isinstance(s, dict) and s.get("type") != "null"]
-            if real:
-                _, nullable = _types(node)
-                out = {**real[0], **{k: v for k, v in node.items() if k != key}}
-                if nullable:
-                    t, _ = _types(real[0])
-                    out["type"] = [t, "null"]
-                return out
-    return node
+def _json_type(v: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "number", dict: "object", list: "array",
+            type(None): "null"}.get(type(v), "string")
 
 
 def plan_fields(schema: dict[str, Any]) -> list[FieldSpec]:
     """The fields an engine must fill, in schema order (nested objects flattened)."""
-    root = resolve(schema, schema)
-    return _plan_object(root, schema, (), 0)
+    refs: list[str] = []
+    root = norm(schema, schema, refs)
+    return _plan_object(root, schema, (), 0, frozenset(refs))
 
 
 def _plan_object(node: dict[str, Any], root: dict[str, Any], prefix: tuple[str | int, ...],
-                 depth: int) -> list[FieldSpec]:
+                 depth: int, seen: frozenset[str]) -> list[FieldSpec]:
     if depth > MAX_SCHEMA_DEPTH:
-        raise SchemaError("schema nests objects too deeply")
+        return []
     required = set(node.get("required", []))
     out: list[FieldSpec] = []
-    for name, sub in node.get("properties", {}).items():
-        sub = _branch(resolve(sub, root))
+    for name, raw in node.get("properties", {}).items():
+        refs: list[str] = []
+        sub = norm(raw, root, refs)
+        if sub.get("not") == {} or (seen & set(refs)):
+            continue  # `false` (never present) or a recursive reference: nothing to look for
         typ, nullable = _types(sub)
-        spec = FieldSpec(path=(*prefix, name), name=name, description=sub.get("description", ""),
-                         type=typ, format=sub.get("format"), enum=sub.get("enum"),
+        if typ == "null":
+            continue
+        inner = seen | set(refs)
+        enum = sub.get("enum") if isinstance(sub.get("enum"), list) else \
+            [sub["const"]] if "const" in sub else None
+        spec = FieldSpec(path=(*prefix, name), name=name,
+                         description=str(sub.get("description") or ""),
+                         type=typ, format=sub.get("format"), enum=enum,
                          nullable=nullable, required=name in required, schema=sub)
         if typ == "object":
-            children = _plan_object(sub, root, spec.path, depth + 1)
+            children = _plan_object(sub, root, spec.path, depth + 1, inner)
             for c in children:  # give nested leaves their parent's context ("vendor name")
                 c.description = (c.description + " " if c.description else "") + \
                     f"({humanize(name)} {humanize(c.name)})"
             out.extend(children)
             continue
         if typ == "array":
-            items = _branch(resolve(sub.get("items", {}), root))
+            if "prefixItems" in sub or isinstance(sub.get("items"), list):
+                continue  # tuples: conform() writes the shortest valid one
+            irefs: list[str] = []
+            items = norm(sub.get("items", {}), root, irefs)
+            if items.get("not") == {} or (inner & set(irefs)):
+                continue
             ityp, _ = _types(items)
             if ityp == "object":
-                spec.items = _plan_object(items, root, (), depth + 1)
+                spec.items = _plan_object(items, root, (), depth + 1, inner | set(irefs))
+            elif ityp == "array":
+                continue
             else:
                 spec.item_type = ityp
         out.append(spec)
@@ -191,58 +312,179 @@ def _plan_object(node: dict[str, Any], root: dict[str, Any], prefix: tuple[str |
 
 
 # ---------------------------------------------------------------------------- conform
-def empty_value(node: dict[str, Any], root: dict[str, Any]) -> Any:
-    """A schema-consistent placeholder for a required value that was not found."""
-    node = _branch(resolve(node, root))
-    if node.get("enum"):
-        return node["enum"][0]
+def _decimal(data: Any) -> Any:
+    """``data`` (an instance or a schema) with floats as ``Decimal``: ``jsonschema`` divides
+    Python floats for ``multipleOf`` and rejects ``64.99`` as a multiple of ``0.01``; its
+    maintainers' advice is to validate JSON parsed with ``parse_float=Decimal``."""
+    return json.loads(json.dumps(data), parse_float=Decimal)
+
+
+def _fits(value: Any, node: dict[str, Any], root: dict[str, Any]) -> bool:
+    """Whether a value satisfies a (resolved) sub-schema, formats included."""
+    import jsonschema
+
+    sub = dict(node)
+    for key in ("$defs", "definitions"):
+        if key in root and key not in sub:
+            sub[key] = root[key]
+    cls = _cls(root)
+    try:
+        return bool(cls(_decimal(sub), format_checker=cls.FORMAT_CHECKER)
+                    .is_valid(_decimal(value)))
+    except (jsonschema.exceptions.SchemaError, jsonschema.exceptions.ValidationError,
+            LookupError, TypeError, ValueError):
+        return True  # a sub-schema that refers outside itself: the final check decides
+    except Exception:  # referencing.exceptions.Unresolvable and friends
+        return True
+
+
+def empty_value(node: Any, root: dict[str, Any], depth: int = 0) -> Any:
+    """A stand-in that satisfies the sub-schema's own constraints, for a required value that was
+    not found (always reported as missing by the caller)."""
+    node = norm(node, root)
     if "const" in node:
         return node["const"]
+    if node.get("enum"):
+        return node["enum"][0]
     typ, nullable = _types(node)
-    if nullable:
-        return None
+    if nullable or typ == "null" or not (set(node) - _ANNOTATIONS):
+        return None  # null is allowed (or anything is: {} / true)
+    if depth > MAX_SCHEMA_DEPTH:
+        return {} if typ == "object" else [] if typ == "array" else None
     if typ == "object":
-        return {k: empty_value(v, root) for k, v in node.get("properties", {}).items()
-                if k in set(node.get("required", []))}
+        props = node.get("properties", {})
+        return {k: empty_value(props.get(k, _extra_schema(node, k)), root, depth + 1)
+                for k in node.get("required", [])}
     if typ == "array":
-        n = int(node.get("minItems", 0))
-        return [empty_value(node.get("items", {}), root) for _ in range(n)]
+        prefix = _prefix(node)
+        items = _items(node)
+        n = max(int(node.get("minItems", 0)), 0)
+        return [empty_value(prefix[i] if i < len(prefix) else items, root, depth + 1)
+                for i in range(n)]
     if typ in ("number", "integer"):
-        lo = node.get("minimum", node.get("exclusiveMinimum", 0))
-        return int(lo) if typ == "integer" else float(lo)
+        return _number_standin(node, root, typ)
     if typ == "boolean":
         return False
-    return "" if int(node.get("minLength", 0)) == 0 else "?" * int(node["minLength"])
+    return _string_standin(node, root)
 
 
-def coerce(value: Any, node: dict[str, Any], root: dict[str, Any]) -> Any:
+_ANNOTATIONS = {"title", "description", "default", "examples", "$comment", "$id", "$schema",
+                "deprecated", "readOnly", "writeOnly", "$defs", "definitions", "nullable"}
+
+
+def _number_standin(node: dict[str, Any], root: dict[str, Any], typ: str) -> int | float:
+    step = node.get("multipleOf")
+    unit = step if isinstance(step, (int, float)) and step > 0 else 1
+    cands: list[Any] = [0]
+    for key, sign in (("minimum", 0), ("exclusiveMinimum", 1), ("maximum", 0),
+                      ("exclusiveMaximum", -1)):
+        v = node.get(key)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            base = P.fit_multiple(v, unit) if step else v
+            base = v if base is None else base
+            cands += [base, base + sign * unit, v + sign * unit, v + sign]
+    if step:
+        lo = node.get("minimum", node.get("exclusiveMinimum", 0))
+        if isinstance(lo, (int, float)):
+            k = int(Decimal(repr(lo)) // Decimal(repr(unit))) + 1
+            cands += [float(Decimal(k) * Decimal(repr(unit)))]
+    cands += [1, -1]
+    for c in cands:
+        c = int(c) if typ == "integer" and float(c).is_integer() else c
+        if typ == "integer" and not isinstance(c, int):
+            continue
+        if _fits(c, node, root):
+            return c
+    return 0 if typ == "integer" else 0.0
+
+
+def _string_standin(node: dict[str, Any], root: dict[str, Any]) -> str:
+    lo = int(node.get("minLength", 0))
+    hi = node.get("maxLength")
+    pattern = node.get("pattern")
+    fmt = node.get("format")
+    cands = [P.FORMAT_PLACEHOLDERS.get(fmt) if isinstance(fmt, str) else None,
+             P.minimal_string(pattern, lo, hi), "", "?" * max(lo, 1), "0" * max(lo, 1), "-"]
+    for c in cands:
+        if c is not None and _fits(c, node, root):
+            return c
+    return "" if lo == 0 else "?" * lo
+
+
+def _prefix(node: dict[str, Any]) -> list[Any]:
+    if isinstance(node.get("prefixItems"), list):
+        return node["prefixItems"]
+    return node["items"] if isinstance(node.get("items"), list) else []
+
+
+def _items(node: dict[str, Any]) -> Any:
+    """The schema of array items after any tuple prefix (``False`` when none are allowed)."""
+    if isinstance(node.get("items"), list):
+        return node.get("additionalItems", True)
+    return node.get("items", True)
+
+
+def _extra_schema(node: dict[str, Any], name: str) -> Any:
+    """The schema a property not listed in ``properties`` falls under."""
+    for pat, sub in (node.get("patternProperties") or {}).items():
+        try:
+            if re.search(pat, name):
+                return sub
+        except re.error:
+            continue
+    return node.get("additionalProperties", True)
+
+
+def coerce(value: Any, node: Any, root: dict[str, Any]) -> Any:
     """Cast a scalar to the node's type; raise ValueError when it cannot be done faithfully."""
-    node = _branch(resolve(node, root))
-    typ, nullable = _types(node)
+    node = resolve(node, root)
+    alts, nullable = _alternatives(node, root)
     if value is None:
         if nullable:
             return None
         raise ValueError("null not allowed")
+    last: Exception = ValueError("no branch")
+    for alt in alts:
+        try:
+            out = _coerce_one(value, norm(alt, root))
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            last = exc
+            continue
+        if _fits(out, alt, root):
+            return out
+        last = ValueError(f"{out!r} breaks the schema's constraints")
+    raise last if isinstance(last, ValueError) else ValueError(str(last))
+
+
+def _coerce_one(value: Any, node: dict[str, Any]) -> Any:
+    typ, _ = _types(node)
+    if "const" in node:
+        c = node["const"]
+        if c == value or str(c).strip().lower() == str(value).strip().lower():
+            return c
+        raise ValueError(f"{value!r} is not the const {c!r}")
     if node.get("enum"):
         for opt in node["enum"]:
-            if opt == value or (isinstance(opt, str) and str(value).lower() == opt.lower()):
+            if opt == value or (isinstance(opt, str) and str(value).strip().lower()
+                                == opt.lower()):
                 return opt
         raise ValueError(f"{value!r} not in enum")
     if typ == "string":
-        return value if isinstance(value, str) else json.dumps(value) \
+        s = value if isinstance(value, str) else json.dumps(value) \
             if isinstance(value, (dict, list)) else str(value)
+        return _reshape_string(s, node)
     if typ == "integer":
         if isinstance(value, bool):
             raise ValueError("bool is not an integer")
         f = float(str(value).replace(",", "")) if not isinstance(value, (int, float)) else value
         if f != int(f):
             raise ValueError("not a whole number")
-        return int(f)
-    if typ == "number":
+        out: Any = int(f)
+    elif typ == "number":
         if isinstance(value, bool):
             raise ValueError("bool is not a number")
-        return float(value) if not isinstance(value, (int, float)) else value
-    if typ == "boolean":
+        out = float(value) if not isinstance(value, (int, float)) else value
+    elif typ == "boolean":
         if isinstance(value, bool):
             return value
         s = str(value).strip().lower()
@@ -251,7 +493,40 @@ def coerce(value: Any, node: dict[str, Any], root: dict[str, Any]) -> Any:
         if s in ("false", "no", "0"):
             return False
         raise ValueError("not a boolean")
-    return value
+    elif typ in ("object", "array"):
+        if isinstance(value, dict if typ == "object" else list):
+            return value
+        raise ValueError(f"not an {typ}")
+    elif typ == "null":
+        raise ValueError("only null allowed")
+    else:
+        return value
+    step = node.get("multipleOf")
+    if isinstance(step, (int, float)) and not isinstance(step, bool):
+        fitted = P.fit_multiple(out, step)
+        if fitted is None:
+            raise ValueError(f"{out!r} is not a multiple of {step}")
+        out = fitted
+    return out
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _reshape_string(s: str, node: dict[str, Any]) -> str:
+    """An ISO date in the layout a ``pattern`` or ``format: date-time`` asks for."""
+    fmt, pattern = node.get("format"), node.get("pattern")
+    if _ISO_DATE.match(s):
+        if fmt == "date-time":
+            s += "T00:00:00Z"
+        if isinstance(pattern, str):
+            try:
+                ok = re.search(pattern, s) is not None
+            except re.error:
+                ok = True
+            if not ok:
+                s = P.date_as_pattern(s, pattern) or s
+    return s
 
 
 def conform(data: Any, schema: dict[str, Any], fill_required: bool = True
@@ -264,66 +539,112 @@ def conform(data: Any, schema: dict[str, Any], fill_required: bool = True
     return out, missing
 
 
-def _conform_node(value: Any, node: dict[str, Any], root: dict[str, Any],
-                  path: tuple[str | int, ...], missing: list[dict[str, str]], fill: bool) -> Any:
-    node = _branch(resolve(node, root))
+def _conform_node(value: Any, node: Any, root: dict[str, Any], path: tuple[str | int, ...],
+                  missing: list[dict[str, str]], fill: bool, depth: int = 0) -> Any:
+    node = norm(node, root)
     typ, nullable = _types(node)
-    if typ == "object":
-        if not isinstance(value, dict):
-            value = {}
-        props = node.get("properties", {})
-        required = set(node.get("required", []))
-        out: dict[str, Any] = {}
-        for name, sub in props.items():
-            sub_r = _branch(resolve(sub, root))
-            sub_t, sub_null = _types(sub_r)
-            v = value.get(name)
-            if v is not None or sub_t in ("object", "array"):
-                cv = _conform_node(v, sub_r, root, (*path, name), missing, fill)
-                if cv is not None or sub_null:
-                    out[name] = cv
-                    continue
-            if sub_null:
-                out[name] = None
-            elif name in required:
-                missing.append({"path": path_str((*path, name)),
-                                "reason": "required value not found",
-                                "action": "filled with an empty value" if fill else "left out"})
-                if fill:
-                    out[name] = empty_value(sub_r, root)
-        if node.get("additionalProperties", True) is not False:
-            for k, v in value.items():
-                if k not in props and v is not None:
-                    out[k] = v
-        return out
-    if typ == "array":
-        items = node.get("items", {})
-        vals = value if isinstance(value, list) else []
-        out_list = [_conform_node(v, items, root, (*path, i), missing, fill)
-                    for i, v in enumerate(vals)]
-        out_list = [v for v in out_list if v is not None]
-        if "maxItems" in node:
-            out_list = out_list[: int(node["maxItems"])]
-        if len(out_list) < int(node.get("minItems", 0)):
-            if value is None and nullable:
-                return None
-            missing.append({"path": path_str(path), "reason": "fewer items than minItems",
-                            "action": "padded with empty items" if fill else "left short"})
-            if fill:
-                out_list += [empty_value(items, root)
-                             for _ in range(int(node["minItems"]) - len(out_list))]
-        if value is None and nullable and not out_list:
-            return None
-        return out_list
+    if node.get("not") == {}:
+        return None  # `false`: no value is allowed
+    if depth > 4 * MAX_SCHEMA_DEPTH:
+        return None
+    if typ == "object" and "const" not in node and not node.get("enum"):
+        return _conform_object(value, node, root, path, missing, fill, depth)
+    if typ == "array" and "const" not in node and not node.get("enum"):
+        return _conform_array(value, node, root, path, missing, fill, depth, nullable)
     try:
         return coerce(value, node, root)
     except (ValueError, TypeError):
         return None
 
 
-def validation_errors(data: Any, schema: dict[str, Any]) -> list[str]:
-    import jsonschema
+def _report(missing: list[dict[str, str]], path: tuple, fill: bool,
+            reason: str = "required value not found") -> None:
+    missing.append({"path": path_str(path), "reason": reason,
+                    "action": "filled with a placeholder value" if fill else "left out"})
 
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
+
+def _conform_object(value: Any, node: dict[str, Any], root: dict[str, Any], path: tuple,
+                    missing: list[dict[str, str]], fill: bool, depth: int) -> dict[str, Any]:
+    value = value if isinstance(value, dict) else {}
+    props = node.get("properties", {})
+    required = [r for r in node.get("required", []) if isinstance(r, str)]
+    out: dict[str, Any] = {}
+    for name in [*props, *[r for r in required if r not in props]]:
+        sub = norm(props[name] if name in props else _extra_schema(node, name), root)
+        sub_t, sub_null = _types(sub)
+        v = value.get(name)
+        if v is not None:
+            cv = _conform_node(v, sub, root, (*path, name), missing, fill, depth + 1)
+            if cv is not None:
+                out[name] = cv
+                continue
+        if "const" in sub and name in required:
+            out[name] = sub["const"]  # fully determined by the schema: nothing is missing
+        elif sub_null and sub.get("not") != {}:
+            out[name] = None
+        elif name not in required:
+            if sub_t == "array" and sub.get("not") != {} and not sub.get("minItems"):
+                out[name] = []  # an optional list with nothing found
+        elif sub_t in ("object", "array") and "const" not in sub and not sub.get("enum"):
+            if fill or sub_t == "object":
+                out[name] = _conform_node({} if sub_t == "object" else [], sub, root,
+                                          (*path, name), missing, fill, depth + 1)
+            else:
+                _report(missing, (*path, name), fill)
+        else:
+            _report(missing, (*path, name), fill)
+            if fill:
+                out[name] = empty_value(sub, root)
+    extra = node.get("additionalProperties", True)
+    for k, v in value.items():
+        if k in props or k in out or v is None:
+            continue
+        sch = _extra_schema(node, k)
+        if sch is False or (sch is extra and extra is False):
+            continue
+        cv = _conform_node(v, sch, root, (*path, k), [], fill, depth + 1)
+        if cv is not None:
+            out[k] = cv
+    return out
+
+
+def _conform_array(value: Any, node: dict[str, Any], root: dict[str, Any], path: tuple,
+                   missing: list[dict[str, str]], fill: bool, depth: int, nullable: bool
+                   ) -> list[Any] | None:
+    prefix, items = _prefix(node), _items(node)
+    vals = value if isinstance(value, list) else []
+    out: list[Any] = []
+    for v in vals:
+        in_prefix = len(out) < len(prefix)
+        sch = prefix[len(out)] if in_prefix else items
+        if sch is False:
+            break
+        cv = _conform_node(v, sch, root, (*path, len(out)), missing, fill, depth + 1)
+        if cv is None:
+            if in_prefix:
+                break  # a tuple position that cannot be filled ends the tuple
+            continue
+        if node.get("uniqueItems") and cv in out:
+            continue
+        out.append(cv)
+    if "maxItems" in node:
+        out = out[: int(node["maxItems"])]
+    n_min = int(node.get("minItems", 0))
+    if len(out) < n_min:
+        if value is None and nullable:
+            return None
+        _report(missing, path, fill, "fewer items than minItems")
+        if fill:
+            out += [empty_value(prefix[i] if i < len(prefix) else items, root)
+                    for i in range(len(out), n_min)]
+    if value is None and nullable and not out:
+        return None
+    return out
+
+
+def validation_errors(data: Any, schema: dict[str, Any]) -> list[str]:
+    """``jsonschema`` errors (formats checked; numbers read as decimals, see :func:`_decimal`)."""
+    cls = _cls(schema)
     return [f"{path_str(tuple(e.absolute_path)) or '$'}: {e.message}"
-            for e in cls(schema).iter_errors(data)]
+            for e in cls(_decimal(schema), format_checker=cls.FORMAT_CHECKER)
+            .iter_errors(_decimal(data))]
