@@ -470,6 +470,8 @@ def _coerce_one(value: Any, node: dict[str, Any]) -> Any:
                 return opt
         raise ValueError(f"{value!r} not in enum")
     if typ == "string":
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # a quantity 4.0 read as text is "4"
         s = value if isinstance(value, str) else json.dumps(value) \
             if isinstance(value, (dict, list)) else str(value)
         return _reshape_string(s, node)
