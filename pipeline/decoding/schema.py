@@ -18,6 +18,7 @@ import hashlib
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from prunestack.errors import SchemaError
 
@@ -47,6 +48,16 @@ LLGUIDANCE_EXTRA = frozenset({
 # Formats sent to outlines as our own ASCII patterns (``formats_as_patterns``). Its "uri" and
 # "email" regexes admit an unescaped '"' inside the JSON string (invalid JSON), so are refused.
 OUTLINES_FORMATS = frozenset({"date-time", "date", "time", "uuid"})
+
+# Every keyword with a meaning in Draft-7 / 2019-09 / 2020-12. Anything else (OpenAPI's
+# ``nullable``/``example``/``discriminator``, ``x-*`` extensions, pydantic's extras) is an unknown
+# keyword, which JSON Schema validators ignore; so do the backends, so it is never refused.
+STANDARD = CORE | LLGUIDANCE_EXTRA | ANNOTATIONS | frozenset({
+    "not", "if", "then", "else", "dependentRequired", "dependentSchemas", "dependencies",
+    "uniqueItems", "contains", "minContains", "maxContains", "unevaluatedItems",
+    "$dynamicRef", "$dynamicAnchor", "$recursiveRef", "$recursiveAnchor", "contentEncoding",
+    "contentSchema",
+})
 
 SUPPORTED = {
     "llguidance": CORE | LLGUIDANCE_EXTRA | ANNOTATIONS,
@@ -102,7 +113,7 @@ def _pointer(root: dict, ref: str) -> Any:
         raise SchemaError(f"$ref {ref!r} is not local", "only '#/...' references are resolved")
     node: Any = root
     for raw in ref[1:].lstrip("/").split("/") if ref != "#" else []:
-        part = raw.replace("~1", "/").replace("~0", "~")
+        part = unquote(raw).replace("~1", "/").replace("~0", "~")  # URI fragment, RFC 6901
         if isinstance(node, dict) and part in node:
             node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
@@ -211,7 +222,7 @@ def formats(node: Any) -> set[str]:
 
 def unsupported_keywords(schema: dict, backend: str) -> list[str]:
     """Keywords (and ``format: x`` values) that ``backend`` cannot enforce, sorted."""
-    bad = sorted(keywords(schema) - SUPPORTED[backend])
+    bad = sorted((keywords(schema) & STANDARD) - SUPPORTED[backend])
     if backend == "outlines":
         bad += [f"format: {f}" for f in sorted(formats(schema) - OUTLINES_FORMATS)]
     return bad
@@ -234,7 +245,13 @@ def close_objects(node: Any, in_all_of: bool = False) -> Any:
         else:
             out[k] = close_objects(v, k == "allOf")
     if ("properties" in out and not in_all_of and "additionalProperties" not in out
-            and "patternProperties" not in out and "unevaluatedProperties" not in out):
+            and "patternProperties" not in out and "unevaluatedProperties" not in out
+            and isinstance(out["properties"], dict)):
+        # a required name the properties do not list was allowed by the open object: keep it
+        extra = [r for r in out.get("required", []) if isinstance(r, str)
+                 and r not in out["properties"]]
+        if extra:
+            out["properties"] = {**out["properties"], **{r: {} for r in extra}}
         out["additionalProperties"] = False
     return out
 

@@ -146,9 +146,12 @@ def _finish(raw: Any, prov: dict[str, Provenance], schema: dict[str, Any], engin
     errors = validation_errors(data, schema)
     if errors and opts.fill_required:
         # Values that broke a constraint (pattern, bounds...): drop them and conform again.
-        data = _drop_invalid(data, schema)
+        added: list[str] = []
+        data = _drop_invalid(data, schema, added)
         data, missing2 = conform(data, schema, fill_required=True)
         missing += [m for m in missing2 if m not in missing]
+        missing += [{"path": p, "reason": "required by another value (dependentRequired)",
+                     "action": "filled with a placeholder value"} for p in added]
         errors = validation_errors(data, schema)
     kept = _leaf_paths(data)
     prov = {k: v for k, v in prov.items() if k in kept}
@@ -162,7 +165,7 @@ def _finish(raw: Any, prov: dict[str, Provenance], schema: dict[str, Any], engin
         timings={k: round(v, 4) for k, v in timings.items()})
 
 
-def _drop_invalid(data: Any, schema: dict[str, Any]) -> Any:
+def _drop_invalid(data: Any, schema: dict[str, Any], added: list[str] | None = None) -> Any:
     """Remove the values that break a constraint: first each failing leaf, then, for errors
     about an object as a whole (``if``/``then``/``else``, ``not``, ``dependentRequired``,
     ``oneOf``), the key whose removal leaves the fewest errors, while that helps."""
@@ -193,21 +196,49 @@ def _drop_invalid(data: Any, schema: dict[str, Any]) -> Any:
         errs = errors_of(data)
         if not errs:
             break
-        best: tuple[int, Any, Any] | None = None
+        best: tuple[int, list[Any], Any] | None = None
         for err in errs:
-            holder = _at(data, list(err.absolute_path))
+            path = list(err.absolute_path)
+            holder = _at(data, path)
             if not isinstance(holder, dict):
                 continue
-            for key in list(holder):
+            for action in _repairs(err, holder, schema):
                 trial = copy.deepcopy(data)
-                _at(trial, list(err.absolute_path)).pop(key)
+                action(_at(trial, path))
                 n = len(errors_of(trial))
                 if n < len(errs) and (best is None or n < best[0]):
-                    best = (n, list(err.absolute_path), key)
+                    best = (n, path, action)
         if best is None:
             break
-        _at(data, best[1]).pop(best[2])
+        note = best[2](_at(data, best[1]))
+        if isinstance(note, str) and added is not None:  # a stand-in was added: report it
+            added.append(path_str((*best[1], note)))
     return data
+
+
+def _repairs(err: Any, holder: dict[str, Any], schema: dict[str, Any]) -> list[Any]:
+    """Edits that may fix an error about a whole object: drop one key, or add a stand-in for a
+    property a present key depends on (``dependentRequired``)."""
+    from pipeline.extract.schema import empty_value
+
+    def drop(h: dict[str, Any], k: str) -> None:
+        h.pop(k, None)
+
+    def add(h: dict[str, Any], n: str, v: Any) -> str:
+        h.setdefault(n, v)
+        return n
+
+    out: list[Any] = [lambda h, k=k: drop(h, k) for k in list(holder)]
+    if err.validator in ("dependentRequired", "dependencies") and \
+            isinstance(err.validator_value, dict):
+        props = err.schema.get("properties", {}) if isinstance(err.schema, dict) else {}
+        for key, deps in err.validator_value.items():
+            if key in holder and isinstance(deps, list):
+                for name in deps:
+                    if name not in holder:
+                        value = empty_value(props.get(name, {}), schema)
+                        out.append(lambda h, n=name, v=value: add(h, n, v))
+    return out
 
 
 def _at(data: Any, path: list[Any]) -> Any:
