@@ -91,21 +91,48 @@ def load_schema(schema: dict | str | Path) -> dict:
 
 
 def check_metaschema(schema: dict) -> str:
-    """Validate against the meta-schema named by ``$schema``; returns "7" or "2020-12"."""
+    """Validate against the meta-schema named by ``$schema``; returns "4", "6", "7",
+    "2019-09" or "2020-12" (no ``$schema``, or the unversioned ``json-schema.org/schema``:
+    2020-12)."""
     import jsonschema
 
     uri = str(schema.get("$schema", DRAFT2020))
-    if "draft-07" in uri or "draft-06" in uri or "draft-04" in uri:
-        cls, draft = jsonschema.Draft7Validator, "7"
-    elif "2020-12" in uri or "2019-09" in uri:
-        cls, draft = jsonschema.Draft202012Validator, "2020-12"
-    else:
-        raise SchemaError(f"unsupported $schema {uri!r}", "use Draft-7 or 2020-12")
+    draft = meta_draft(uri)
+    cls = {"4": jsonschema.Draft4Validator, "6": jsonschema.Draft6Validator,
+           "7": jsonschema.Draft7Validator, "2019-09": jsonschema.Draft201909Validator,
+           "2020-12": jsonschema.Draft202012Validator}[draft]
     err = jsonschema.exceptions.best_match(cls(cls.META_SCHEMA).iter_errors(schema))
     if err is not None:
         where = "/".join(str(p) for p in err.absolute_path) or "(root)"
         raise SchemaError(f"invalid JSON Schema at {where}: {err.message}")
     return draft
+
+
+def meta_draft(uri: str) -> str:
+    """The draft a ``$schema`` URI names; ``SchemaError`` for one that names none we know."""
+    u = uri.rstrip("#/").replace("https://", "http://")
+    for key in ("draft-04", "draft-06", "draft-07", "2019-09", "2020-12"):
+        if key in u:
+            return key.removeprefix("draft-0")
+    if u in ("http://json-schema.org/schema", "http://json-schema.org/draft/next/schema"):
+        return "2020-12"
+    raise SchemaError(f"unsupported $schema {uri!r}", "use Draft-4/6/7, 2019-09 or 2020-12")
+
+
+def normalise_draft4(node: Any) -> Any:
+    """Draft-4 boolean bounds ``{"minimum": 0, "exclusiveMinimum": true}`` → the numeric form
+    ``{"exclusiveMinimum": 0}`` that later drafts and the backends read."""
+    if isinstance(node, list):
+        return [normalise_draft4(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: (v if k in ("enum", "const", "default", "examples") else normalise_draft4(v))
+           for k, v in node.items()}
+    for excl, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if isinstance(out.get(excl), bool):
+            if out.pop(excl) and bound in out:
+                out[excl] = out.pop(bound)
+    return out
 
 
 def _pointer(root: dict, ref: str) -> Any:
@@ -262,7 +289,9 @@ def prepare_schema(schema: dict | str | Path, strict_objects: bool = True) -> di
     raw = load_schema(schema)
     draft = check_metaschema(raw)
     out = resolve_refs(raw)
-    if draft == "7":
+    if draft == "4":
+        out = normalise_draft4(out)
+    if draft in ("4", "6", "7"):
         out = normalise_draft7(out)
         out["$schema"] = DRAFT2020
     return close_objects(out) if strict_objects else out

@@ -82,6 +82,10 @@ def load_schema(schema: str | dict[str, Any]) -> dict[str, Any]:
     if not isinstance(schema, dict):
         raise SchemaError("schema must be a JSON object",
                           'e.g. {"type": "object", "properties": {"total": {"type": "number"}}}')
+    if "$schema" in schema:
+        from pipeline.decoding.schema import meta_draft
+
+        meta_draft(str(schema["$schema"]))  # an unknown draft is refused, naming it
     cls = _cls(schema)
     err = jsonschema.exceptions.best_match(cls(cls.META_SCHEMA).iter_errors(schema))
     if err is not None:
@@ -260,8 +264,10 @@ def _json_type(v: Any) -> str:
 
 def plan_fields(schema: dict[str, Any]) -> list[FieldSpec]:
     """The fields an engine must fill, in schema order (nested objects flattened)."""
-    refs: list[str] = []
+    refs: list[str] = ["#"]  # "#" is the root itself
     root = norm(schema, schema, refs)
+    if isinstance(schema.get("$id"), str):
+        refs.append(schema["$id"])
     return _plan_object(root, schema, (), 0, frozenset(refs))
 
 
@@ -274,14 +280,14 @@ def _plan_object(node: dict[str, Any], root: dict[str, Any], prefix: tuple[str |
     for name, raw in node.get("properties", {}).items():
         refs: list[str] = []
         sub = norm(raw, root, refs)
-        if sub.get("not") == {} or (seen & set(refs)):
-            continue  # `false` (never present) or a recursive reference: nothing to look for
+        if sub.get("not") == {} or (seen & set(refs)) or "const" in sub:
+            continue  # `false` (never present), a recursive reference, or a value the schema
+            # fixes (`const`, e.g. a discriminator): nothing to look for
         typ, nullable = _types(sub)
         if typ == "null":
             continue
         inner = seen | set(refs)
-        enum = sub.get("enum") if isinstance(sub.get("enum"), list) else \
-            [sub["const"]] if "const" in sub else None
+        enum = sub.get("enum") if isinstance(sub.get("enum"), list) else None
         spec = FieldSpec(path=(*prefix, name), name=name,
                          description=str(sub.get("description") or ""),
                          type=typ, format=sub.get("format"), enum=enum,
@@ -577,7 +583,8 @@ def _conform_object(value: Any, node: dict[str, Any], root: dict[str, Any], path
         v = value.get(name)
         if v is not None:
             cv = _conform_node(v, sub, root, (*path, name), missing, fill, depth + 1)
-            if cv is not None:
+            if cv is not None and (sub_t != "object" or name in required
+                                   or _substantive(cv, sub, root)):
                 out[name] = cv
                 continue
         if "const" in sub and name in required:
@@ -608,6 +615,21 @@ def _conform_object(value: Any, node: dict[str, Any], root: dict[str, Any], path
         if cv is not None:
             out[k] = cv
     return out
+
+
+def _substantive(value: Any, node: dict[str, Any], root: dict[str, Any]) -> bool:
+    """Whether an optional object holds anything found (not only nulls and the ``const``
+    values the schema fixes, e.g. a discriminator)."""
+    if not isinstance(value, dict):
+        return value is not None
+    props = node.get("properties", {})
+    for k, v in value.items():
+        sub = norm(props.get(k, {}), root)
+        if "const" in sub or v is None:
+            continue
+        if _substantive(v, sub, root):
+            return True
+    return False
 
 
 def _conform_array(value: Any, node: dict[str, Any], root: dict[str, Any], path: tuple,

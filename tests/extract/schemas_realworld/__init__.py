@@ -150,6 +150,33 @@ class IDCard(BaseModel):
     nationality: str | None = Field(default=None, min_length=3, max_length=3)
 
 
+class CardPayment(BaseModel):
+    kind: Literal["card"]
+    card_last4: str | None = Field(default=None, pattern=r"^\d{4}$")
+
+
+class BankPayment(BaseModel):
+    kind: Literal["bank_transfer"]
+    iban: str | None = None
+    bic: str | None = None
+
+
+class InvoiceWithPayment(BaseModel):
+    """Discriminated union (oneOf + discriminator), aliases, dict and tuple fields."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    number: str = Field(alias="invoiceNumber", description="Invoice No")
+    issued: dt.date = Field(alias="issueDate")
+    payment: CardPayment | BankPayment | None = Field(default=None, discriminator="kind")
+    tax_breakdown: dict[str, float] = Field(default_factory=dict,
+                                            description="tax amount per rate")
+    tags: set[str] = Field(default_factory=set)
+    service_period: tuple[dt.date, dt.date] | None = None
+    vat_rate: Literal[0, 5, 20] | None = None
+    grand_total: Decimal = Field(alias="grandTotal", max_digits=12, decimal_places=2)
+
+
 def _pyd(model: type[BaseModel], mode: str = "validation") -> dict[str, Any]:
     return model.model_json_schema(mode=mode)  # type: ignore[arg-type]
 
@@ -418,6 +445,47 @@ NESTED_REQUIRED_NO_VALUE = {
 }
 
 
+ROOT_RECURSION = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "properties": {"invoice_number": {"type": "string"}, "total": {"type": "number"},
+                   "credit_note_for": {"$ref": "#"}},
+    "required": ["invoice_number"],
+}
+
+ANCHOR_REF = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$defs": {"party": {"$anchor": "party", "type": "object",
+                        "properties": {"name": {"type": "string"}}}},
+    "type": "object",
+    "properties": {"seller": {"$ref": "#party"}},
+}
+
+DRAFT4_BOOL_EXCLUSIVE = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "type": "object",
+    "properties": {"total": {"type": "number", "minimum": 0, "exclusiveMinimum": True},
+                   "invoice_number": {"type": "string"}},
+    "required": ["total", "invoice_number"],
+}
+
+UNKNOWN_DRAFT = {"$schema": "http://example.com/my-draft#", "type": "object",
+                 "properties": {"total": {"type": "number"}}}
+
+NUMBER_BOUNDS = {
+    "type": "object",
+    "properties": {
+        "total": {"type": "integer", "maximum": 100, "description": "total amount due"},
+        "vat_rate": {"enum": [0, 5, 20], "description": "VAT rate in percent"},
+        "due_date": {"type": ["string", "null"], "format": "date",
+                     "pattern": "^\\d{4}-\\d{2}-\\d{2}$"},
+        "examples_field": {"type": "string", "examples": ["a", "b"], "default": "n/a"},
+    },
+    "required": ["total", "vat_rate", "due_date"],
+    "examples": [{"total": 1, "vat_rate": 5, "due_date": None}],
+}
+
+
 def cases() -> dict[str, tuple[Any, Any]]:
     inv = _pyd(PydInvoice)
     return {
@@ -450,6 +518,13 @@ def cases() -> dict[str, tuple[Any, Any]]:
         "string_format_date_numbers": (STRING_FORMAT_DATE_NUMBERS, "ok"),
         "enum_ref_no_type": (ENUM_REF_NO_TYPE, "ok"),
         "nested_required_no_value": (NESTED_REQUIRED_NO_VALUE, "ok"),
+        "pyd_discriminated_alias": (_pyd(InvoiceWithPayment), "ok"),
+        "pyd_discriminated_alias_ser": (_pyd(InvoiceWithPayment, "serialization"), "ok"),
+        "root_recursion": (ROOT_RECURSION, "ok"),
+        "draft4_bool_exclusive": (DRAFT4_BOOL_EXCLUSIVE, "ok"),
+        "number_bounds": (NUMBER_BOUNDS, "ok"),
+        "anchor_ref": (ANCHOR_REF, ("refuse", "#party")),
+        "unknown_draft": (UNKNOWN_DRAFT, ("refuse", "my-draft")),
         "remote_ref": (REMOTE_REF, ("refuse", "http://example.com/schemas/party.json")),
         "unresolvable_ref": (UNRESOLVABLE_REF, ("refuse", "#/definitions/missing")),
         "invalid_type": (INVALID_TYPE, ("refuse", "money")),
