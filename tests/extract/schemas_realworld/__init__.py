@@ -19,7 +19,7 @@ from pydantic import AnyUrl, BaseModel, ConfigDict, Field
 
 
 # ------------------------------------------------------------------ pydantic models
-class Currency(str, enum.Enum):
+class Currency(str, enum.Enum):  # noqa: UP042 (as users write it)
     EUR = "EUR"
     USD = "USD"
     GBP = "GBP"
@@ -73,7 +73,7 @@ class PydInvoiceStrict(BaseModel):
     paid: bool = False
 
 
-class PaymentMethod(str, enum.Enum):
+class PaymentMethod(str, enum.Enum):  # noqa: UP042 (as users write it)
     CASH = "cash"
     CARD = "card"
     OTHER = "other"
@@ -109,7 +109,7 @@ class PurchaseOrder(BaseModel):
     total: float = Field(ge=0)
 
 
-class TxType(str, enum.Enum):
+class TxType(str, enum.Enum):  # noqa: UP042 (as users write it)
     DEBIT = "debit"
     CREDIT = "credit"
 
