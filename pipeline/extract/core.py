@@ -96,11 +96,11 @@ class ExtractionResult(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
 
 
-def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
-    for p in parts[:-1]:
-        data = data.setdefault(p, {})
-    data[parts[-1]] = value
+def _set(data: dict[str, Any], path: tuple[str | int, ...], value: Any) -> None:
+    """Set a value at a property path (a tuple: property names may contain dots)."""
+    for p in path[:-1]:
+        data = data.setdefault(str(p), {})
+    data[str(path[-1])] = value
 
 
 def _prov(leaf: Leaf) -> Provenance:
@@ -132,9 +132,9 @@ def _assemble(fields: list[FieldSpec], scalars: dict[str, Leaf],
                 else:
                     vals.append(it.value)
                     prov[f"{key}[{i}]"] = _prov(it)
-            _set(data, key, vals)
+            _set(data, f.path, vals)
         elif key in scalars:
-            _set(data, key, scalars[key].value)
+            _set(data, f.path, scalars[key].value)
             prov[key] = _prov(scalars[key])
     return data, prov
 

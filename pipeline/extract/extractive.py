@@ -171,7 +171,7 @@ class ExtractiveEngine:
         labels = sorted({r[3] for r in rows} | {cands[r[1]].context for r in rows})
         lab_idx = {t: i for i, t in enumerate(labels)}
         sim = self.embedder.similarity(descs, labels)  # [F, L]
-        name_sim = self.embedder.similarity([humanize(f.name) for f in fields], labels)  # [F, L]
+        name_sim = self.embedder.similarity([f.label_name for f in fields], labels)  # [F, L]
         kinds = [value_kind(f) for f in fields]
         scored = []
         for fi, ci, p, label in rows:

@@ -191,15 +191,15 @@ def ground(data: Any, fields: list[FieldSpec], doc: Document) -> dict[str, Prove
                                   confidence=0.5 * c.confidence, text=p.span)
         return None
 
-    def get(d: Any, dotted: str) -> Any:
-        for part in dotted.split("."):
+    def get(d: Any, path: tuple[str | int, ...]) -> Any:
+        for part in path:  # names may contain dots: walk the tuple, not the dotted text
             if not isinstance(d, dict):
                 return None
             d = d.get(part)
         return d
 
     for f in fields:
-        v = get(data, f.dotted)
+        v = get(data, f.path)
         if f.type == "array" and isinstance(v, list):
             for i, item in enumerate(v):
                 if isinstance(item, dict):

@@ -51,9 +51,19 @@ class FieldSpec:
     def dotted(self) -> str:
         return path_str(self.path)
 
+    @property
+    def label_name(self) -> str:
+        """The readable name without a currency code ("Total (GBP)", ``total_eur`` → "total"):
+        the code is the unit, not what a document's label says."""
+        from pipeline.extract.values import ISO_CURRENCIES
+
+        words = humanize(self.name).split()
+        kept = [w for w in words if w.upper() not in ISO_CURRENCIES]
+        return " ".join(kept or words)
+
     def descriptor(self) -> str:
         """Text the retrieval and label matching embed: the readable name plus the description."""
-        words = humanize(self.name)
+        words = self.label_name
         return f"{words}: {self.description}" if self.description else words
 
 
@@ -65,8 +75,10 @@ def path_str(path: tuple[str | int, ...]) -> str:
 
 
 def humanize(name: str) -> str:
-    """``invoiceNumber`` / ``invoice_number`` → ``invoice number``."""
-    s = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name).replace("_", " ").replace("-", " ")
+    """``invoiceNumber`` / ``invoice_number`` / ``Invoice No.`` → ``invoice number`` /
+    ``invoice no``."""
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    s = re.sub(r"[^\w]+|_", " ", s)  # "Invoice No." / "Total (GBP)" / "vat-id" → words
     return " ".join(s.split()).lower()
 
 
@@ -555,6 +567,8 @@ def _conform_node(value: Any, node: Any, root: dict[str, Any], path: tuple[str |
         return None  # `false`: no value is allowed
     if depth > 4 * MAX_SCHEMA_DEPTH:
         return None
+    if not set(node) - _ANNOTATIONS:
+        return value  # {} / true: any value is valid as it is
     if typ == "object" and "const" not in node and not node.get("enum"):
         return _conform_object(value, node, root, path, missing, fill, depth)
     if typ == "array" and "const" not in node and not node.get("enum"):

@@ -193,3 +193,22 @@ def test_whole_object_rules_are_repaired(doc):
                   ExtractOptions(), {})
     assert res.valid and res.data["tax_rate"] == 0
     assert [m.path for m in res.missing] == ["tax_rate"]  # the stand-in is reported
+
+
+def test_property_names_with_dots_and_currency_units(doc):
+    """Spreadsheet-style names ("Invoice No.", "V.A.T. number", "Total (GBP)") are property
+    names, not paths: no value is split into invented nested keys; a currency code in a name
+    is the unit, not part of the label to match."""
+    schema = {"type": "object", "required": ["Invoice No.", "Total (GBP)"], "properties": {
+        "Invoice No.": {"type": "string"}, "Total (GBP)": {"type": "number"},
+        "tax_gbp": {"type": "number"}, "Issue date": {"type": "string", "format": "date"},
+        "seller": {"type": "object", "properties": {"name": {"type": "string"},
+                                                    "V.A.T. number": {"type": "string"}}}}}
+    res = extract_document(doc, schema)
+    assert schema_errors(res.data, schema) == []
+    assert set(res.data) <= set(schema["properties"]), res.data  # no invented keys
+    assert set(res.data["seller"]) <= {"name", "V.A.T. number"}
+    assert res.data["Invoice No."] == EXPECTED["invoice_number"]
+    assert res.data["Total (GBP)"] == EXPECTED["total"] and res.data["tax_gbp"] == EXPECTED["tax"]
+    assert res.data["Issue date"] == EXPECTED["issue_date"]
+    assert res.provenance["Invoice No."].page == 1
