@@ -26,16 +26,10 @@ from parsers.document import BBox, Document, Element, ElementKind, Page, Source
 from parsers.ocr.deskew import skew_map
 from pipeline.extract import retrieval
 from pipeline.extract.candidates import from_document
+from pipeline.extract.conformance import conform, validation_errors
 from pipeline.extract.embed import get_embedder
 from pipeline.extract.extractive import ExtractiveEngine, Leaf, parties
-from pipeline.extract.schema import (
-    FieldSpec,
-    conform,
-    load_schema,
-    path_str,
-    plan_fields,
-    validation_errors,
-)
+from pipeline.extract.schema import FieldSpec, load_schema, path_str, plan_fields
 from prunestack.cancel import checkpoint
 from prunestack.errors import ConfigError, InputError
 
@@ -219,7 +213,7 @@ def _drop_invalid(data: Any, schema: dict[str, Any], added: list[str] | None = N
 def _repairs(err: Any, holder: dict[str, Any], schema: dict[str, Any]) -> list[Any]:
     """Edits that may fix an error about a whole object: drop one key, or add a stand-in for a
     property a present key depends on (``dependentRequired``)."""
-    from pipeline.extract.schema import empty_value
+    from pipeline.extract.conformance import empty_value
 
     def drop(h: dict[str, Any], k: str) -> None:
         h.pop(k, None)

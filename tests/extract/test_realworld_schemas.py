@@ -16,8 +16,9 @@ import jsonschema
 import pytest
 
 from pipeline.extract import extract_document
+from pipeline.extract.conformance import conform, validation_errors
 from pipeline.extract.placeholders import date_as_pattern, fit_multiple, minimal_string
-from pipeline.extract.schema import conform, plan_fields, validation_errors
+from pipeline.extract.schema import plan_fields
 from prunestack.errors import SchemaError
 from tests.extract.schemas_realworld import (
     DEPENDENT_REQUIRED,
