@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -105,7 +106,72 @@ def check_metaschema(schema: dict) -> str:
     if err is not None:
         where = "/".join(str(p) for p in err.absolute_path) or "(root)"
         raise SchemaError(f"invalid JSON Schema at {where}: {err.message}")
+    check_satisfiable(schema)
     return draft
+
+
+def check_satisfiable(node: Any, where: str = "") -> None:
+    """Refuse, naming the place, what the meta-schema lets through but no validator or decoder
+    can use: a ``pattern`` (or ``patternProperties`` key) Python's ``re`` cannot compile (JSON
+    Schema regexes are ECMA-262: ``\\p{L}``, ``(?<name>...)``), and a ``required`` property that
+    ``additionalProperties: false`` forbids."""
+    if isinstance(node, list):
+        for i, x in enumerate(node):
+            check_satisfiable(x, f"{where}/{i}")
+        return
+    if not isinstance(node, dict):
+        return
+    pats = [(node["pattern"], f"{where}/pattern")] if isinstance(node.get("pattern"), str) else []
+    if isinstance(node.get("patternProperties"), dict):
+        pats += [(k, f"{where}/patternProperties") for k in node["patternProperties"]]
+    for pat, at in pats:
+        try:
+            re.compile(pat)
+        except (re.error, OverflowError, RecursionError) as exc:
+            raise SchemaError(f"pattern {pat!r} at {at.lstrip('/') or '(root)'} is not a regular "
+                              f"expression Python can use: {exc}",
+                              "write \\p{L} as [^\\W\\d_] and (?<name>...) as (?P<name>...)"
+                              ) from exc
+    if node.get("additionalProperties") is False and isinstance(node.get("required"), list):
+        props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+        for name in node["required"]:
+            if isinstance(name, str) and name not in props and not any(
+                    re.search(p, name) for p in node.get("patternProperties") or {}):
+                raise SchemaError(f"required property {name!r} at {where.lstrip('/') or '(root)'}"
+                                  " can never be present: additionalProperties is false and "
+                                  "properties does not list it",
+                                  "add it to properties or remove it from required")
+    for k, v in node.items():
+        if k in ("enum", "const", "default", "examples"):
+            continue
+        if k in _MAP_KEYS and isinstance(v, dict):
+            for name, sub in v.items():
+                check_satisfiable(sub, f"{where}/{k}/{name}")
+        elif isinstance(v, (dict, list)):
+            check_satisfiable(v, f"{where}/{k}")
+
+
+# The formats JSON Schema defines; any other "format" is an annotation validators ignore.
+STANDARD_FORMATS = frozenset({
+    "date", "time", "date-time", "duration", "email", "idn-email", "hostname", "idn-hostname",
+    "ipv4", "ipv6", "uri", "uri-reference", "iri", "iri-reference", "uuid", "uri-template",
+    "json-pointer", "relative-json-pointer", "regex"})
+LLGUIDANCE_FORMATS = frozenset({"date", "time", "date-time", "duration", "email", "hostname",
+                                "ipv4", "ipv6", "uri", "uuid"})
+
+
+def drop_unknown_formats(node: Any) -> Any:
+    """Remove ``format`` values JSON Schema does not define (OpenAPI's ``int32``, ``double``,
+    ``decimal``, ``byte``; ``phone``...): validators ignore them, so must the decoder."""
+    if isinstance(node, list):
+        return [drop_unknown_formats(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: (v if k in ("enum", "const", "default", "examples") else drop_unknown_formats(v))
+           for k, v in node.items()}
+    if "format" in out and out["format"] not in STANDARD_FORMATS:
+        del out["format"]
+    return out
 
 
 def meta_draft(uri: str) -> str:
@@ -250,6 +316,8 @@ def formats(node: Any) -> set[str]:
 def unsupported_keywords(schema: dict, backend: str) -> list[str]:
     """Keywords (and ``format: x`` values) that ``backend`` cannot enforce, sorted."""
     bad = sorted((keywords(schema) & STANDARD) - SUPPORTED[backend])
+    if backend == "llguidance":
+        bad += [f"format: {f}" for f in sorted(formats(schema) - LLGUIDANCE_FORMATS)]
     if backend == "outlines":
         bad += [f"format: {f}" for f in sorted(formats(schema) - OUTLINES_FORMATS)]
     return bad
@@ -288,7 +356,7 @@ def prepare_schema(schema: dict | str | Path, strict_objects: bool = True) -> di
     ``strict_objects`` closes objects to their listed properties (see :func:`close_objects`)."""
     raw = load_schema(schema)
     draft = check_metaschema(raw)
-    out = resolve_refs(raw)
+    out = drop_unknown_formats(resolve_refs(raw))
     if draft == "4":
         out = normalise_draft4(out)
     if draft in ("4", "6", "7"):

@@ -107,8 +107,18 @@ def _number_standin(node: dict[str, Any], root: dict[str, Any], typ: str) -> int
         if isinstance(lo, (int, float)):
             k = int(Decimal(repr(lo)) // Decimal(repr(unit))) + 1
             cands += [float(Decimal(k) * Decimal(repr(unit)))]
+    nums = [node.get(k) for k in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")]
+    lo = next((v for v in nums[:2] if isinstance(v, (int, float)) and not isinstance(v, bool)),
+              None)
+    hi = next((v for v in nums[2:] if isinstance(v, (int, float)) and not isinstance(v, bool)),
+              None)
+    if lo is not None and hi is not None:  # a narrow range: (0, 1) exclusive
+        mid = (lo + hi) / 2
+        cands += [mid, P.fit_multiple(mid, unit) if step else mid, int(mid), int(mid) + 1]
     cands += [1, -1]
     for c in cands:
+        if c is None:
+            continue
         c = int(c) if typ == "integer" and float(c).is_integer() else c
         if typ == "integer" and not isinstance(c, int):
             continue

@@ -99,6 +99,9 @@ def load_schema(schema: str | dict[str, Any]) -> dict[str, Any]:
         where = "/".join(str(p) for p in err.absolute_path) or "(root)"
         raise SchemaError(f"invalid JSON Schema at {where}: {err.message}")
     _check_refs(schema, schema)
+    from pipeline.decoding.schema import check_satisfiable
+
+    check_satisfiable(schema)  # patterns Python's re can use; required names that can exist
     root = norm(schema, schema)
     if _types(root)[0] != "object" or not isinstance(root.get("properties"), dict):
         raise SchemaError("the schema's root must be an object with properties",

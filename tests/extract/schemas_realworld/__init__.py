@@ -486,6 +486,44 @@ NUMBER_BOUNDS = {
 }
 
 
+ECMA_UNICODE_PATTERN = {  # JSON Schema regexes are ECMA-262; Python's re has no \p{L}
+    "type": "object",
+    "properties": {"seller_name": {"type": "string", "pattern": "^[\\p{L} .]+$"}},
+    "required": ["seller_name"],
+}
+
+ECMA_NAMED_GROUP = {
+    "type": "object",
+    "properties": {"invoice_number": {"type": "string",
+                                      "pattern": "^(?<prefix>[A-Z]+)-\\d+"}},
+}
+
+OPENAPI_FORMATS = {  # OpenAPI formats JSON Schema does not define: annotations
+    "type": "object",
+    "properties": {"total": {"type": "number", "format": "double"},
+                   "line_count": {"type": "integer", "format": "int32"},
+                   "tax": {"type": "string", "format": "decimal"},
+                   "phone": {"type": "string", "format": "phone"}},
+    "required": ["total", "tax"],
+}
+
+REQUIRED_BUT_FORBIDDEN = {
+    "type": "object", "additionalProperties": False,
+    "properties": {"invoice_number": {"type": "string"}},
+    "required": ["invoice_number", "po_number"],
+}
+
+NARROW_RANGES = {
+    "type": "object",
+    "properties": {"year": {"type": "integer", "minimum": 2000, "maximum": 2100},
+                   "discount_share": {"type": "number", "exclusiveMinimum": 0,
+                                      "exclusiveMaximum": 1},
+                   "nested": {"$defs": {"x": {"type": "number"}}, "type": "object",
+                              "properties": {"total": {"$ref": "#/properties/nested/$defs/x"}}}},
+    "required": ["year", "discount_share"],
+}
+
+
 def cases() -> dict[str, tuple[Any, Any]]:
     inv = _pyd(PydInvoice)
     return {
@@ -523,6 +561,11 @@ def cases() -> dict[str, tuple[Any, Any]]:
         "root_recursion": (ROOT_RECURSION, "ok"),
         "draft4_bool_exclusive": (DRAFT4_BOOL_EXCLUSIVE, "ok"),
         "number_bounds": (NUMBER_BOUNDS, "ok"),
+        "openapi_formats": (OPENAPI_FORMATS, "ok"),
+        "narrow_ranges": (NARROW_RANGES, "ok"),
+        "ecma_unicode_pattern": (ECMA_UNICODE_PATTERN, ("refuse", "\\p{L}")),
+        "ecma_named_group": (ECMA_NAMED_GROUP, ("refuse", "(?<prefix>")),
+        "required_but_forbidden": (REQUIRED_BUT_FORBIDDEN, ("refuse", "'po_number'")),
         "anchor_ref": (ANCHOR_REF, ("refuse", "#party")),
         "unknown_draft": (UNKNOWN_DRAFT, ("refuse", "my-draft")),
         "remote_ref": (REMOTE_REF, ("refuse", "http://example.com/schemas/party.json")),
