@@ -97,8 +97,7 @@ def check_metaschema(schema: dict) -> str:
     2020-12)."""
     import jsonschema
 
-    uri = str(schema.get("$schema", DRAFT2020))
-    draft = meta_draft(uri)
+    draft = draft_of(schema)
     cls = {"4": jsonschema.Draft4Validator, "6": jsonschema.Draft6Validator,
            "7": jsonschema.Draft7Validator, "2019-09": jsonschema.Draft201909Validator,
            "2020-12": jsonschema.Draft202012Validator}[draft]
@@ -174,6 +173,26 @@ def drop_unknown_formats(node: Any) -> Any:
     return out
 
 
+DRAFT_URIS = {"4": "http://json-schema.org/draft-04/schema#",
+              "6": "http://json-schema.org/draft-06/schema#", "7": DRAFT7,
+              "2019-09": "https://json-schema.org/draft/2019-09/schema", "2020-12": DRAFT2020}
+OLD_DRAFTS = ("4", "6", "7")  # a $ref's sibling keywords are ignored in these
+
+
+def draft_of(schema: dict) -> str:
+    """The draft ``schema`` is written in: its ``$schema``; without one 2020-12 (what
+    ``jsonschema.validate`` and pydantic assume), or Draft-7 when only Draft-7's meta-schema
+    accepts it (tuple ``items: [...]`` in an undeclared old schema)."""
+    if "$schema" in schema:
+        return meta_draft(str(schema["$schema"]))
+    import jsonschema
+
+    new, old = jsonschema.Draft202012Validator, jsonschema.Draft7Validator
+    if not new(new.META_SCHEMA).is_valid(schema) and old(old.META_SCHEMA).is_valid(schema):
+        return "7"
+    return "2020-12"
+
+
 def meta_draft(uri: str) -> str:
     """The draft a ``$schema`` URI names; ``SchemaError`` for one that names none we know."""
     u = uri.rstrip("#/").replace("https://", "http://")
@@ -216,9 +235,10 @@ def _pointer(root: dict, ref: str) -> Any:
     return node
 
 
-def resolve_refs(schema: dict) -> dict:
+def resolve_refs(schema: dict, siblings: bool = True) -> dict:
     """Inline every local ``$ref``; a recursive reference stays a ``$ref`` (backends handle it).
-    Sibling keywords next to ``$ref`` are merged over the target (2020-12 semantics)."""
+    Sibling keywords next to ``$ref`` are merged over the target (2019-09+ semantics), or, with
+    ``siblings=False`` (Draft-4/6/7, where validators ignore them), only annotations are."""
     root = schema
 
     def walk(node: Any, stack: tuple[str, ...]) -> Any:
@@ -240,7 +260,8 @@ def resolve_refs(schema: dict) -> dict:
             target = walk(_pointer(root, ref), (*stack, ref))
             if not isinstance(target, dict):
                 return target
-            rest = {k: walk(v, stack) for k, v in node.items() if k != "$ref"}
+            rest = {k: walk(v, stack) for k, v in node.items()
+                    if k != "$ref" and (siblings or k in ANNOTATIONS)}
             return {**target, **rest}
         out: dict[str, Any] = {}
         for k, v in node.items():
@@ -356,7 +377,7 @@ def prepare_schema(schema: dict | str | Path, strict_objects: bool = True) -> di
     ``strict_objects`` closes objects to their listed properties (see :func:`close_objects`)."""
     raw = load_schema(schema)
     draft = check_metaschema(raw)
-    out = drop_unknown_formats(resolve_refs(raw))
+    out = drop_unknown_formats(resolve_refs(raw, siblings=draft not in OLD_DRAFTS))
     if draft == "4":
         out = normalise_draft4(out)
     if draft in ("4", "6", "7"):

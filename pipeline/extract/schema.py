@@ -78,7 +78,9 @@ def humanize(name: str) -> str:
 
 
 def load_schema(schema: str | dict[str, Any]) -> dict[str, Any]:
-    """Parse and check a JSON Schema (Draft 7 or 2020-12); the root must describe an object."""
+    """Parse and check a JSON Schema (Draft-4/6/7, 2019-09, 2020-12; undeclared: 2020-12, or
+    Draft-7 when only that meta-schema accepts it); the root must describe an object. Returns the
+    schema with the draft it was read as in ``$schema``."""
     import jsonschema
 
     if isinstance(schema, str):
@@ -89,18 +91,17 @@ def load_schema(schema: str | dict[str, Any]) -> dict[str, Any]:
     if not isinstance(schema, dict):
         raise SchemaError("schema must be a JSON object",
                           'e.g. {"type": "object", "properties": {"total": {"type": "number"}}}')
-    if "$schema" in schema:
-        from pipeline.decoding.schema import meta_draft
+    from pipeline.decoding.schema import DRAFT_URIS, check_satisfiable, draft_of
 
-        meta_draft(str(schema["$schema"]))  # an unknown draft is refused, naming it
+    draft = draft_of(schema)  # an unknown $schema is refused, naming it
+    if "$schema" not in schema:  # say which draft it was read as, for every later check
+        schema = {"$schema": DRAFT_URIS[draft], **schema}
     cls = _cls(schema)
     err = jsonschema.exceptions.best_match(cls(cls.META_SCHEMA).iter_errors(schema))
     if err is not None:
         where = "/".join(str(p) for p in err.absolute_path) or "(root)"
         raise SchemaError(f"invalid JSON Schema at {where}: {err.message}")
     _check_refs(schema, schema)
-    from pipeline.decoding.schema import check_satisfiable
-
     check_satisfiable(schema)  # patterns Python's re can use; required names that can exist
     root = norm(schema, schema)
     if _types(root)[0] != "object" or not isinstance(root.get("properties"), dict):
@@ -173,7 +174,8 @@ def resolve(node: Any, root: dict[str, Any], depth: int = 0,
         target = _as_node(_pointer(root, ref))
         if refs is not None:
             refs.append(ref)
-        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+        keep = _sibling_keys(root)
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref" and keep(k)}}
         depth += 1
     if isinstance(node.get("allOf"), list):
         if depth > MAX_SCHEMA_DEPTH:
@@ -193,6 +195,15 @@ def resolve(node: Any, root: dict[str, Any], depth: int = 0,
                     out[k] = v
         node = out
     return node
+
+
+def _sibling_keys(root: dict[str, Any]) -> Any:
+    """Which keywords next to a ``$ref`` count: all (2019-09+), or only annotations in
+    Draft-4/6/7, whose validators ignore a ``$ref``'s siblings."""
+    uri = str(root.get("$schema", ""))
+    if any(d in uri for d in ("draft-04", "draft-06", "draft-07")):
+        return lambda k: k in ("title", "description", "default", "examples", "$comment")
+    return lambda k: True
 
 
 def _is_null(node: dict[str, Any]) -> bool:

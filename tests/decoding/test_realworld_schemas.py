@@ -64,11 +64,14 @@ def test_prepare_normalises_draft4_and_keeps_required_extras():
 
 @pytest.mark.parametrize("name", ["pyd_invoice_strict", "pointer_escapes", "recursive_items",
                                   "openapi_nullable", "draft4_bool_exclusive",
-                                  "required_not_in_properties", "const_and_formats"])
+                                  "required_not_in_properties", "const_and_formats",
+                                  "draft7_ref_sibling", "openapi_formats"])
 def test_generate_json_validates_against_the_users_schema(tok, tiny, name):
     schema = CASES[name][0]
     r = generate_json(tiny, tok, "Invoice as JSON:", schema, max_new_tokens=160)
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+    new = jsonschema.Draft202012Validator  # the draft named, or what jsonschema.validate assumes
+    cls = jsonschema.validators.validator_for(schema) if "$schema" in schema else \
+        new if new(new.META_SCHEMA).is_valid(schema) else jsonschema.Draft7Validator
 
     def dec(x):
         return json.loads(json.dumps(x), parse_float=Decimal)

@@ -36,9 +36,12 @@ CASES = cases()
 
 
 def schema_errors(data, schema) -> list[str]:
-    """What a user's validator says: the schema's draft (Draft-7 when it names none), formats
-    checked, JSON numbers parsed as Decimal."""
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
+    """What a user's validator says: the schema's draft (none named: 2020-12, as
+    ``jsonschema.validate`` assumes, unless only Draft-7 can read it), formats checked, JSON
+    numbers parsed as Decimal."""
+    new = jsonschema.Draft202012Validator
+    cls = jsonschema.validators.validator_for(schema) if "$schema" in schema else \
+        new if new(new.META_SCHEMA).is_valid(schema) else jsonschema.Draft7Validator
 
     def dec(x):
         return json.loads(json.dumps(x), parse_float=Decimal)

@@ -524,6 +524,24 @@ NARROW_RANGES = {
 }
 
 
+DRAFT7_REF_SIBLING = {  # Draft-7 validators ignore keywords next to $ref: total is a string
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "definitions": {"text": {"type": "string"}},
+    "type": "object",
+    "properties": {"total": {"$ref": "#/definitions/text", "type": "number",
+                             "description": "total amount due"}},
+    "required": ["total"],
+}
+
+UNDECLARED_DRAFT7_TUPLE = {  # no $schema, but only Draft-7 reads items: [...]
+    "type": "object",
+    "properties": {"invoice_number": {"type": "string"},
+                   "totals": {"type": "array", "items": [{"type": "number"}, {"type": "string"}],
+                              "minItems": 1}},
+    "required": ["invoice_number", "totals"],
+}
+
+
 def cases() -> dict[str, tuple[Any, Any]]:
     inv = _pyd(PydInvoice)
     return {
@@ -562,6 +580,8 @@ def cases() -> dict[str, tuple[Any, Any]]:
         "draft4_bool_exclusive": (DRAFT4_BOOL_EXCLUSIVE, "ok"),
         "number_bounds": (NUMBER_BOUNDS, "ok"),
         "openapi_formats": (OPENAPI_FORMATS, "ok"),
+        "draft7_ref_sibling": (DRAFT7_REF_SIBLING, "ok"),
+        "undeclared_draft7_tuple": (UNDECLARED_DRAFT7_TUPLE, "ok"),
         "narrow_ranges": (NARROW_RANGES, "ok"),
         "ecma_unicode_pattern": (ECMA_UNICODE_PATTERN, ("refuse", "\\p{L}")),
         "ecma_named_group": (ECMA_NAMED_GROUP, ("refuse", "(?<prefix>")),
