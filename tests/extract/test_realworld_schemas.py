@@ -88,6 +88,9 @@ def test_pydantic_optional_fields_are_extracted_like_plain_ones(doc):
         assert [i["amount"] for i in got["line_items"]] == \
             [i["amount"] for i in EXPECTED["line_items"]]
         PydInvoice.model_validate(got)  # and the user's own model accepts it
+    qt = extract_document(doc, CASES["quicktype_root_ref"][0]).data  # root "$ref", draft-06
+    assert qt["invoiceNumber"] == EXPECTED["invoice_number"] and qt["total"] == EXPECTED["total"]
+    assert [i["amount"] for i in qt["lineItems"]] == [i["amount"] for i in EXPECTED["line_items"]]
     # pydantic's serialization mode types Decimal as a string: amounts still read as amounts
     ser = extract_document(doc, CASES["pyd_invoice_serialization"][0]).data
     assert ser["total"] == "498.34" and ser["tax"] == "83.06"

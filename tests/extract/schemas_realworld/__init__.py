@@ -542,6 +542,25 @@ UNDECLARED_DRAFT7_TUPLE = {  # no $schema, but only Draft-7 reads items: [...]
 }
 
 
+QUICKTYPE_ROOT_REF = {  # quicktype's output: draft-06, the root itself a $ref, recursion
+    "$schema": "http://json-schema.org/draft-06/schema#", "$ref": "#/definitions/Invoice",
+    "definitions": {
+        "Invoice": {"type": "object", "additionalProperties": False, "title": "Invoice",
+                    "properties": {"invoiceNumber": {"type": "string"},
+                                   "issueDate": {"type": "string", "format": "date"},
+                                   "total": {"type": "number"},
+                                   "lineItems": {"type": "array",
+                                                 "items": {"$ref": "#/definitions/LineItem"}}},
+                    "required": ["invoiceNumber", "total"]},
+        "LineItem": {"type": "object", "additionalProperties": False, "title": "LineItem",
+                     "properties": {"description": {"type": "string"},
+                                    "amount": {"type": "number"},
+                                    "children": {"type": "array",
+                                                 "items": {"$ref": "#/definitions/LineItem"}}},
+                     "required": ["description"]}},
+}
+
+
 def cases() -> dict[str, tuple[Any, Any]]:
     inv = _pyd(PydInvoice)
     return {
@@ -581,6 +600,7 @@ def cases() -> dict[str, tuple[Any, Any]]:
         "number_bounds": (NUMBER_BOUNDS, "ok"),
         "openapi_formats": (OPENAPI_FORMATS, "ok"),
         "draft7_ref_sibling": (DRAFT7_REF_SIBLING, "ok"),
+        "quicktype_root_ref": (QUICKTYPE_ROOT_REF, "ok"),
         "undeclared_draft7_tuple": (UNDECLARED_DRAFT7_TUPLE, "ok"),
         "narrow_ranges": (NARROW_RANGES, "ok"),
         "ecma_unicode_pattern": (ECMA_UNICODE_PATTERN, ("refuse", "\\p{L}")),
