@@ -242,10 +242,17 @@ def _coerce_one(value: Any, node: dict[str, Any]) -> Any:
 
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CLOCK = re.compile(r"\b([01]?\d|2[0-3])[:.]([0-5]\d)(?:[:.]([0-5]\d))?\b")
 
 
 def _reshape_string(s: str, node: dict[str, Any]) -> str:
-    """An ISO date in the layout a ``pattern`` or ``format: date-time`` asks for."""
+    """An ISO date in the layout a ``pattern`` or ``format: date-time`` asks for; a clock time
+    in a text as RFC 3339 ``HH:MM:SSZ`` for ``format: time``. A value that still does not have
+    the shape its ``format`` names (date, time, date-time, uuid) is refused: ``jsonschema``
+    only checks some formats when optional packages are installed, so this checks them
+    always."""
+    from pipeline.decoding.schema import ASCII_FORMATS
+
     fmt, pattern = node.get("format"), node.get("pattern")
     if _ISO_DATE.match(s):
         if fmt == "date-time":
@@ -257,7 +264,39 @@ def _reshape_string(s: str, node: dict[str, Any]) -> str:
                 ok = True
             if not ok:
                 s = P.date_as_pattern(s, pattern) or s
+    if fmt == "time" and not re.search(ASCII_FORMATS["time"], s):
+        m = _CLOCK.search(s)
+        if m:
+            hour = int(m[1])
+            after = s[m.end():].strip().lower()
+            if after.startswith("pm") and hour < 12:
+                hour += 12
+            elif after.startswith("am") and hour == 12:
+                hour = 0
+            s = f"{hour:02d}:{m[2]}:{m[3] or '00'}Z"
+    if fmt == "uuid":
+        s = s.lower()
+    if not _has_format(s, fmt, ASCII_FORMATS):
+        raise ValueError(f"{s!r} is not a {fmt}")
     return s
+
+
+def _has_format(s: str, fmt: Any, patterns: dict[str, str]) -> bool:
+    from datetime import date, datetime
+
+    try:
+        if fmt == "date":
+            return bool(_ISO_DATE.match(s)) and date.fromisoformat(s) is not None
+        if fmt == "date-time":
+            return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?"
+                                     r"([Zz]|[+-]\d{2}:\d{2})", s)) and \
+                datetime.fromisoformat(s.replace("Z", "+00:00").replace("z", "+00:00")) \
+                is not None
+    except ValueError:
+        return False
+    if fmt in ("time", "uuid"):
+        return re.search(patterns[fmt], s) is not None
+    return True
 
 
 def conform(data: Any, schema: dict[str, Any], fill_required: bool = True

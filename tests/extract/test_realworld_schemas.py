@@ -221,3 +221,21 @@ def test_property_names_with_dots_and_currency_units(doc):
     assert res.data["Total (GBP)"] == EXPECTED["total"] and res.data["tax_gbp"] == EXPECTED["tax"]
     assert res.data["Issue date"] == EXPECTED["issue_date"]
     assert res.provenance["Invoice No."].page == 1
+
+
+def test_formats_are_checked_even_without_optional_checkers():
+    """jsonschema checks "time"/"date-time" only with optional packages; extraction checks
+    date, time, date-time and uuid itself and reshapes what it can (a clock time, an ISO date
+    for a date-time, an upper-case uuid)."""
+    schema = {"type": "object", "required": ["t", "u", "d"], "properties": {
+        "t": {"type": "string", "format": "time"}, "u": {"type": "string", "format": "uuid"},
+        "d": {"type": "string", "format": "date"},
+        "dt": {"type": "string", "format": "date-time"}}}
+    data, missing = conform({"t": "Time: 9:30 pm", "u": "6F9619FF-8B86-D011-B42D-00C04FC964FF",
+                             "d": "2024-02-29", "dt": "2024-03-01"}, schema)
+    assert data == {"t": "21:30:00Z", "u": "6f9619ff-8b86-d011-b42d-00c04fc964ff",
+                    "d": "2024-02-29", "dt": "2024-03-01T00:00:00Z"} and missing == []
+    data, missing = conform({"t": "Greenfield Dental Clinic", "u": "x", "d": "2023-02-29"},
+                            schema)
+    assert data["t"] == "00:00:00Z" and data["d"] == "1970-01-01"  # stand-ins, reported
+    assert {m["path"] for m in missing} == {"t", "u", "d"}
