@@ -78,10 +78,10 @@ def load_schema(schema: dict | str | Path) -> dict:
         p = Path(schema)
         if not p.is_file():
             raise SchemaError(f"schema file not found: {p}")
-        schema = p.read_text(encoding="utf-8")
+        schema = p.read_text(encoding="utf-8-sig")  # a BOM from a Windows editor is dropped
     if isinstance(schema, str):
         try:
-            schema = json.loads(schema)
+            schema = json.loads(schema.lstrip("\ufeff"))
         except json.JSONDecodeError as exc:
             raise SchemaError(f"schema is not valid JSON: {exc.msg} at line {exc.lineno} "
                               f"column {exc.colno}") from exc

@@ -85,7 +85,7 @@ def load_schema(schema: str | dict[str, Any]) -> dict[str, Any]:
 
     if isinstance(schema, str):
         try:
-            schema = json.loads(schema)
+            schema = json.loads(schema.lstrip("\ufeff"))  # a BOM from a Windows editor
         except json.JSONDecodeError as exc:
             raise SchemaError(f"schema is not valid JSON: {exc}") from exc
     if not isinstance(schema, dict):

@@ -239,3 +239,11 @@ def test_formats_are_checked_even_without_optional_checkers():
                             schema)
     assert data["t"] == "00:00:00Z" and data["d"] == "1970-01-01"  # stand-ins, reported
     assert {m["path"] for m in missing} == {"t", "u", "d"}
+
+
+def test_schema_file_with_a_windows_bom(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(PLAIN).encode())
+    code, out, err = _cli(monkeypatch, capsys, "extract", str(PDF), "--schema", str(path))
+    assert code == 0, err
+    assert json.loads(out)["total"] == EXPECTED["total"]
