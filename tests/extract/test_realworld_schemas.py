@@ -127,6 +127,8 @@ def test_api_extract_with_real_world_schemas():
         assert r.status_code == 200 and r.json()["data"]["invoice_number"] == "INV-7"
         r = c.post("/v1/extract", json={"schema": CASES["remote_ref"][0], "text": "x"})
         assert r.status_code == 422 and "http://example.com" in r.json()["error"]["message"]
+        r = c.post("/v1/extract", json={"schema": True, "text": "x"})
+        assert r.status_code == 422 and "JSON object" in r.json()["error"]["message"]
 
 
 def _cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
