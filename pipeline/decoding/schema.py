@@ -223,6 +223,9 @@ def normalise_draft4(node: Any) -> Any:
 def _pointer(root: dict, ref: str) -> Any:
     if not ref.startswith("#"):
         raise SchemaError(f"$ref {ref!r} is not local", "only '#/...' references are resolved")
+    if len(ref) > 1 and not ref.startswith("#/"):
+        raise SchemaError(f"$ref {ref!r} names an anchor; only JSON pointers are supported",
+                          "use a pointer such as '#/$defs/<name>'")
     node: Any = root
     for raw in ref[1:].lstrip("/").split("/") if ref != "#" else []:
         part = unquote(raw).replace("~1", "/").replace("~0", "~")  # URI fragment, RFC 6901
