@@ -132,7 +132,8 @@ def check_satisfiable(node: Any, where: str = "") -> None:
                               "write \\p{L} as [^\\W\\d_] and (?<name>...) as (?P<name>...)"
                               ) from exc
     if node.get("additionalProperties") is False and isinstance(node.get("required"), list):
-        props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+        raw = node.get("properties")
+        props: dict[str, Any] = raw if isinstance(raw, dict) else {}
         for name in node["required"]:
             if isinstance(name, str) and name not in props and not any(
                     re.search(p, name) for p in node.get("patternProperties") or {}):
