@@ -89,6 +89,9 @@ async def extract(request: Request, settings: SettingsDep, limiter: LimiterDep,
         except ValidationError as exc:
             first = exc.errors()[0]
             loc = ".".join(str(p) for p in first["loc"])
+            if loc == "schema" and first["type"] == "dict_type":
+                raise SchemaError("schema must be a JSON object",
+                                  'e.g. {"type": "object", "properties": {...}}') from exc
             raise SchemaError(f"invalid request: {loc}: {first['msg']}") from exc
         if len(req.text or req.html or "") > settings.max_text_chars:
             raise TooLargeError(f"text longer than {settings.max_text_chars} characters")

@@ -47,6 +47,9 @@ from pipeline.decoding.vocab import (
 from prunestack.errors import ConfigError, DeadlineError, PrunestackError, SchemaError
 
 BACKENDS = ("auto", "llguidance", "outlines")
+#: part of every cache key: bump when the schema → grammar/index translation changes, so the
+#: on-disk cache never serves an artefact compiled by older rules
+ARTEFACT_VERSION = "v2"
 _MEMORY: dict[str, Any] = {}
 
 
@@ -186,8 +189,10 @@ def _disk_put(key: str, value: Any) -> None:
 def _compile_llguidance(schema: dict, tokenizer: Any) -> str:
     import llguidance
 
+    # llguidance's own "date"/"date-time" admit year 0000 (and Feb 31), which Python's
+    # date.fromisoformat, jsonschema's format checker and pydantic reject: use our patterns
     grammar = llguidance.LLMatcher.grammar_from_json_schema(
-        schema, defaults={"whitespace_flexible": False})
+        formats_as_patterns(schema), defaults={"whitespace_flexible": False})
     is_err, msgs = llguidance.LLMatcher.validate_grammar_with_warnings(
         grammar, llg_tokenizer(tokenizer))
     if is_err:
@@ -220,7 +225,7 @@ def _compile_outlines(schema: dict, tokenizer: Any) -> Any:
 
 
 def _artefact(backend: str, schema: dict, tokenizer: Any, timeout_s: float) -> Any:
-    key = f"{backend}-{schema_hash(schema)}-{tokenizer_hash(tokenizer)}"
+    key = f"{backend}-{ARTEFACT_VERSION}-{schema_hash(schema)}-{tokenizer_hash(tokenizer)}"
     if key in _MEMORY:
         return _MEMORY[key]
     art = _disk_get(key)

@@ -16,8 +16,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from prunestack.errors import SchemaError
 
@@ -48,6 +50,16 @@ LLGUIDANCE_EXTRA = frozenset({
 # "email" regexes admit an unescaped '"' inside the JSON string (invalid JSON), so are refused.
 OUTLINES_FORMATS = frozenset({"date-time", "date", "time", "uuid"})
 
+# Every keyword with a meaning in Draft-7 / 2019-09 / 2020-12. Anything else (OpenAPI's
+# ``nullable``/``example``/``discriminator``, ``x-*`` extensions, pydantic's extras) is an unknown
+# keyword, which JSON Schema validators ignore; so do the backends, so it is never refused.
+STANDARD = CORE | LLGUIDANCE_EXTRA | ANNOTATIONS | frozenset({
+    "not", "if", "then", "else", "dependentRequired", "dependentSchemas", "dependencies",
+    "uniqueItems", "contains", "minContains", "maxContains", "unevaluatedItems",
+    "$dynamicRef", "$dynamicAnchor", "$recursiveRef", "$recursiveAnchor", "contentEncoding",
+    "contentSchema",
+})
+
 SUPPORTED = {
     "llguidance": CORE | LLGUIDANCE_EXTRA | ANNOTATIONS,
     "outlines": CORE | ANNOTATIONS,
@@ -66,10 +78,10 @@ def load_schema(schema: dict | str | Path) -> dict:
         p = Path(schema)
         if not p.is_file():
             raise SchemaError(f"schema file not found: {p}")
-        schema = p.read_text(encoding="utf-8")
+        schema = p.read_text(encoding="utf-8-sig")  # a BOM from a Windows editor is dropped
     if isinstance(schema, str):
         try:
-            schema = json.loads(schema)
+            schema = json.loads(schema.lstrip("\ufeff"))
         except json.JSONDecodeError as exc:
             raise SchemaError(f"schema is not valid JSON: {exc.msg} at line {exc.lineno} "
                               f"column {exc.colno}") from exc
@@ -80,29 +92,144 @@ def load_schema(schema: dict | str | Path) -> dict:
 
 
 def check_metaschema(schema: dict) -> str:
-    """Validate against the meta-schema named by ``$schema``; returns "7" or "2020-12"."""
+    """Validate against the meta-schema named by ``$schema``; returns "4", "6", "7",
+    "2019-09" or "2020-12" (no ``$schema``, or the unversioned ``json-schema.org/schema``:
+    2020-12)."""
     import jsonschema
 
-    uri = str(schema.get("$schema", DRAFT2020))
-    if "draft-07" in uri or "draft-06" in uri or "draft-04" in uri:
-        cls, draft = jsonschema.Draft7Validator, "7"
-    elif "2020-12" in uri or "2019-09" in uri:
-        cls, draft = jsonschema.Draft202012Validator, "2020-12"
-    else:
-        raise SchemaError(f"unsupported $schema {uri!r}", "use Draft-7 or 2020-12")
+    draft = draft_of(schema)
+    cls = {"4": jsonschema.Draft4Validator, "6": jsonschema.Draft6Validator,
+           "7": jsonschema.Draft7Validator, "2019-09": jsonschema.Draft201909Validator,
+           "2020-12": jsonschema.Draft202012Validator}[draft]
     err = jsonschema.exceptions.best_match(cls(cls.META_SCHEMA).iter_errors(schema))
     if err is not None:
         where = "/".join(str(p) for p in err.absolute_path) or "(root)"
         raise SchemaError(f"invalid JSON Schema at {where}: {err.message}")
+    check_satisfiable(schema)
     return draft
+
+
+def check_satisfiable(node: Any, where: str = "") -> None:
+    """Refuse, naming the place, what the meta-schema lets through but no validator or decoder
+    can use: a ``pattern`` (or ``patternProperties`` key) Python's ``re`` cannot compile (JSON
+    Schema regexes are ECMA-262: ``\\p{L}``, ``(?<name>...)``), and a ``required`` property that
+    ``additionalProperties: false`` forbids."""
+    if isinstance(node, list):
+        for i, x in enumerate(node):
+            check_satisfiable(x, f"{where}/{i}")
+        return
+    if not isinstance(node, dict):
+        return
+    pats = [(node["pattern"], f"{where}/pattern")] if isinstance(node.get("pattern"), str) else []
+    if isinstance(node.get("patternProperties"), dict):
+        pats += [(k, f"{where}/patternProperties") for k in node["patternProperties"]]
+    for pat, at in pats:
+        try:
+            re.compile(pat)
+        except (re.error, OverflowError, RecursionError) as exc:
+            raise SchemaError(f"pattern {pat!r} at {at.lstrip('/') or '(root)'} is not a regular "
+                              f"expression Python can use: {exc}",
+                              "write \\p{L} as [^\\W\\d_] and (?<name>...) as (?P<name>...)"
+                              ) from exc
+    if node.get("additionalProperties") is False and isinstance(node.get("required"), list):
+        raw = node.get("properties")
+        props: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        for name in node["required"]:
+            if isinstance(name, str) and name not in props and not any(
+                    re.search(p, name) for p in node.get("patternProperties") or {}):
+                raise SchemaError(f"required property {name!r} at {where.lstrip('/') or '(root)'}"
+                                  " can never be present: additionalProperties is false and "
+                                  "properties does not list it",
+                                  "add it to properties or remove it from required")
+    for k, v in node.items():
+        if k in ("enum", "const", "default", "examples"):
+            continue
+        if k in _MAP_KEYS and isinstance(v, dict):
+            for name, sub in v.items():
+                check_satisfiable(sub, f"{where}/{k}/{name}")
+        elif isinstance(v, (dict, list)):
+            check_satisfiable(v, f"{where}/{k}")
+
+
+# The formats JSON Schema defines; any other "format" is an annotation validators ignore.
+STANDARD_FORMATS = frozenset({
+    "date", "time", "date-time", "duration", "email", "idn-email", "hostname", "idn-hostname",
+    "ipv4", "ipv6", "uri", "uri-reference", "iri", "iri-reference", "uuid", "uri-template",
+    "json-pointer", "relative-json-pointer", "regex"})
+LLGUIDANCE_FORMATS = frozenset({"date", "time", "date-time", "duration", "email", "hostname",
+                                "ipv4", "ipv6", "uri", "uuid"})
+
+
+def drop_unknown_formats(node: Any) -> Any:
+    """Remove ``format`` values JSON Schema does not define (OpenAPI's ``int32``, ``double``,
+    ``decimal``, ``byte``; ``phone``...): validators ignore them, so must the decoder."""
+    if isinstance(node, list):
+        return [drop_unknown_formats(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: (v if k in ("enum", "const", "default", "examples") else drop_unknown_formats(v))
+           for k, v in node.items()}
+    if "format" in out and out["format"] not in STANDARD_FORMATS:
+        del out["format"]
+    return out
+
+
+DRAFT_URIS = {"4": "http://json-schema.org/draft-04/schema#",
+              "6": "http://json-schema.org/draft-06/schema#", "7": DRAFT7,
+              "2019-09": "https://json-schema.org/draft/2019-09/schema", "2020-12": DRAFT2020}
+OLD_DRAFTS = ("4", "6", "7")  # a $ref's sibling keywords are ignored in these
+
+
+def draft_of(schema: dict) -> str:
+    """The draft ``schema`` is written in: its ``$schema``; without one 2020-12 (what
+    ``jsonschema.validate`` and pydantic assume), or Draft-7 when only Draft-7's meta-schema
+    accepts it (tuple ``items: [...]`` in an undeclared old schema)."""
+    if "$schema" in schema:
+        return meta_draft(str(schema["$schema"]))
+    import jsonschema
+
+    new, old = jsonschema.Draft202012Validator, jsonschema.Draft7Validator
+    if not new(new.META_SCHEMA).is_valid(schema) and old(old.META_SCHEMA).is_valid(schema):
+        return "7"
+    return "2020-12"
+
+
+def meta_draft(uri: str) -> str:
+    """The draft a ``$schema`` URI names; ``SchemaError`` for one that names none we know."""
+    u = uri.rstrip("#/").replace("https://", "http://")
+    for key in ("draft-04", "draft-06", "draft-07", "2019-09", "2020-12"):
+        if key in u:
+            return key.removeprefix("draft-0")
+    if u in ("http://json-schema.org/schema", "http://json-schema.org/draft/next/schema"):
+        return "2020-12"
+    raise SchemaError(f"unsupported $schema {uri!r}", "use Draft-4/6/7, 2019-09 or 2020-12")
+
+
+def normalise_draft4(node: Any) -> Any:
+    """Draft-4 boolean bounds ``{"minimum": 0, "exclusiveMinimum": true}`` → the numeric form
+    ``{"exclusiveMinimum": 0}`` that later drafts and the backends read."""
+    if isinstance(node, list):
+        return [normalise_draft4(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: (v if k in ("enum", "const", "default", "examples") else normalise_draft4(v))
+           for k, v in node.items()}
+    for excl, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+        if isinstance(out.get(excl), bool):
+            if out.pop(excl) and bound in out:
+                out[excl] = out.pop(bound)
+    return out
 
 
 def _pointer(root: dict, ref: str) -> Any:
     if not ref.startswith("#"):
         raise SchemaError(f"$ref {ref!r} is not local", "only '#/...' references are resolved")
+    if len(ref) > 1 and not ref.startswith("#/"):
+        raise SchemaError(f"$ref {ref!r} names an anchor; only JSON pointers are supported",
+                          "use a pointer such as '#/$defs/<name>'")
     node: Any = root
     for raw in ref[1:].lstrip("/").split("/") if ref != "#" else []:
-        part = raw.replace("~1", "/").replace("~0", "~")
+        part = unquote(raw).replace("~1", "/").replace("~0", "~")  # URI fragment, RFC 6901
         if isinstance(node, dict) and part in node:
             node = node[part]
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
@@ -112,9 +239,10 @@ def _pointer(root: dict, ref: str) -> Any:
     return node
 
 
-def resolve_refs(schema: dict) -> dict:
+def resolve_refs(schema: dict, siblings: bool = True) -> dict:
     """Inline every local ``$ref``; a recursive reference stays a ``$ref`` (backends handle it).
-    Sibling keywords next to ``$ref`` are merged over the target (2020-12 semantics)."""
+    Sibling keywords next to ``$ref`` are merged over the target (2019-09+ semantics), or, with
+    ``siblings=False`` (Draft-4/6/7, where validators ignore them), only annotations are."""
     root = schema
 
     def walk(node: Any, stack: tuple[str, ...]) -> Any:
@@ -136,7 +264,8 @@ def resolve_refs(schema: dict) -> dict:
             target = walk(_pointer(root, ref), (*stack, ref))
             if not isinstance(target, dict):
                 return target
-            rest = {k: walk(v, stack) for k, v in node.items() if k != "$ref"}
+            rest = {k: walk(v, stack) for k, v in node.items()
+                    if k != "$ref" and (siblings or k in ANNOTATIONS)}
             return {**target, **rest}
         out: dict[str, Any] = {}
         for k, v in node.items():
@@ -211,7 +340,9 @@ def formats(node: Any) -> set[str]:
 
 def unsupported_keywords(schema: dict, backend: str) -> list[str]:
     """Keywords (and ``format: x`` values) that ``backend`` cannot enforce, sorted."""
-    bad = sorted(keywords(schema) - SUPPORTED[backend])
+    bad = sorted((keywords(schema) & STANDARD) - SUPPORTED[backend])
+    if backend == "llguidance":
+        bad += [f"format: {f}" for f in sorted(formats(schema) - LLGUIDANCE_FORMATS)]
     if backend == "outlines":
         bad += [f"format: {f}" for f in sorted(formats(schema) - OUTLINES_FORMATS)]
     return bad
@@ -234,7 +365,13 @@ def close_objects(node: Any, in_all_of: bool = False) -> Any:
         else:
             out[k] = close_objects(v, k == "allOf")
     if ("properties" in out and not in_all_of and "additionalProperties" not in out
-            and "patternProperties" not in out and "unevaluatedProperties" not in out):
+            and "patternProperties" not in out and "unevaluatedProperties" not in out
+            and isinstance(out["properties"], dict)):
+        # a required name the properties do not list was allowed by the open object: keep it
+        extra = [r for r in out.get("required", []) if isinstance(r, str)
+                 and r not in out["properties"]]
+        if extra:
+            out["properties"] = {**out["properties"], **{r: {} for r in extra}}
         out["additionalProperties"] = False
     return out
 
@@ -244,8 +381,10 @@ def prepare_schema(schema: dict | str | Path, strict_objects: bool = True) -> di
     ``strict_objects`` closes objects to their listed properties (see :func:`close_objects`)."""
     raw = load_schema(schema)
     draft = check_metaschema(raw)
-    out = resolve_refs(raw)
-    if draft == "7":
+    out = drop_unknown_formats(resolve_refs(raw, siblings=draft not in OLD_DRAFTS))
+    if draft == "4":
+        out = normalise_draft4(out)
+    if draft in ("4", "6", "7"):
         out = normalise_draft7(out)
         out["$schema"] = DRAFT2020
     return close_objects(out) if strict_objects else out

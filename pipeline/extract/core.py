@@ -13,7 +13,10 @@ orchestrates and times them.
 
 from __future__ import annotations
 
+import copy
+import json
 import time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,16 +26,10 @@ from parsers.document import BBox, Document, Element, ElementKind, Page, Source
 from parsers.ocr.deskew import skew_map
 from pipeline.extract import retrieval
 from pipeline.extract.candidates import from_document
+from pipeline.extract.conformance import conform, validation_errors
 from pipeline.extract.embed import get_embedder
 from pipeline.extract.extractive import ExtractiveEngine, Leaf, parties
-from pipeline.extract.schema import (
-    FieldSpec,
-    conform,
-    load_schema,
-    path_str,
-    plan_fields,
-    validation_errors,
-)
+from pipeline.extract.schema import FieldSpec, load_schema, path_str, plan_fields
 from prunestack.cancel import checkpoint
 from prunestack.errors import ConfigError, InputError
 
@@ -93,11 +90,11 @@ class ExtractionResult(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
 
 
-def _set(data: dict[str, Any], dotted: str, value: Any) -> None:
-    parts = dotted.split(".")
-    for p in parts[:-1]:
-        data = data.setdefault(p, {})
-    data[parts[-1]] = value
+def _set(data: dict[str, Any], path: tuple[str | int, ...], value: Any) -> None:
+    """Set a value at a property path (a tuple: property names may contain dots)."""
+    for p in path[:-1]:
+        data = data.setdefault(str(p), {})
+    data[str(path[-1])] = value
 
 
 def _prov(leaf: Leaf) -> Provenance:
@@ -129,9 +126,9 @@ def _assemble(fields: list[FieldSpec], scalars: dict[str, Leaf],
                 else:
                     vals.append(it.value)
                     prov[f"{key}[{i}]"] = _prov(it)
-            _set(data, key, vals)
+            _set(data, f.path, vals)
         elif key in scalars:
-            _set(data, key, scalars[key].value)
+            _set(data, f.path, scalars[key].value)
             prov[key] = _prov(scalars[key])
     return data, prov
 
@@ -143,9 +140,12 @@ def _finish(raw: Any, prov: dict[str, Provenance], schema: dict[str, Any], engin
     errors = validation_errors(data, schema)
     if errors and opts.fill_required:
         # Values that broke a constraint (pattern, bounds...): drop them and conform again.
-        data = _drop_invalid(data, schema)
+        added: list[str] = []
+        data = _drop_invalid(data, schema, added)
         data, missing2 = conform(data, schema, fill_required=True)
         missing += [m for m in missing2 if m not in missing]
+        missing += [{"path": p, "reason": "required by another value (dependentRequired)",
+                     "action": "filled with a placeholder value"} for p in added]
         errors = validation_errors(data, schema)
     kept = _leaf_paths(data)
     prov = {k: v for k, v in prov.items() if k in kept}
@@ -159,11 +159,19 @@ def _finish(raw: Any, prov: dict[str, Provenance], schema: dict[str, Any], engin
         timings={k: round(v, 4) for k, v in timings.items()})
 
 
-def _drop_invalid(data: Any, schema: dict[str, Any]) -> Any:
+def _drop_invalid(data: Any, schema: dict[str, Any], added: list[str] | None = None) -> Any:
+    """Remove the values that break a constraint: first each failing leaf, then, for errors
+    about an object as a whole (``if``/``then``/``else``, ``not``, ``dependentRequired``,
+    ``oneOf``), the key whose removal leaves the fewest errors, while that helps."""
     import jsonschema
 
     cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
-    for err in sorted(cls(schema).iter_errors(data), key=lambda e: -len(e.absolute_path)):
+    check = cls(_as_decimal(schema), format_checker=cls.FORMAT_CHECKER)
+
+    def errors_of(d: Any) -> list[Any]:
+        return list(check.iter_errors(_as_decimal(d)))
+
+    for err in sorted(errors_of(data), key=lambda e: -len(e.absolute_path)):
         path = list(err.absolute_path)
         if not path:
             continue
@@ -178,7 +186,66 @@ def _drop_invalid(data: Any, schema: dict[str, Any]) -> Any:
                 parent[path[-1]] = None
         except (KeyError, IndexError, TypeError):
             continue
+    for _ in range(32):
+        errs = errors_of(data)
+        if not errs:
+            break
+        best: tuple[int, list[Any], Any] | None = None
+        for err in errs:
+            path = list(err.absolute_path)
+            holder = _at(data, path)
+            if not isinstance(holder, dict):
+                continue
+            for action in _repairs(err, holder, schema):
+                trial = copy.deepcopy(data)
+                action(_at(trial, path))
+                n = len(errors_of(trial))
+                if n < len(errs) and (best is None or n < best[0]):
+                    best = (n, path, action)
+        if best is None:
+            break
+        note = best[2](_at(data, best[1]))
+        if isinstance(note, str) and added is not None:  # a stand-in was added: report it
+            added.append(path_str((*best[1], note)))
     return data
+
+
+def _repairs(err: Any, holder: dict[str, Any], schema: dict[str, Any]) -> list[Any]:
+    """Edits that may fix an error about a whole object: drop one key, or add a stand-in for a
+    property a present key depends on (``dependentRequired``)."""
+    from pipeline.extract.conformance import empty_value
+
+    def drop(h: dict[str, Any], k: str) -> None:
+        h.pop(k, None)
+
+    def add(h: dict[str, Any], n: str, v: Any) -> str:
+        h.setdefault(n, v)
+        return n
+
+    out: list[Any] = [lambda h, k=k: drop(h, k) for k in list(holder)]
+    if err.validator in ("dependentRequired", "dependencies") and \
+            isinstance(err.validator_value, dict):
+        props = err.schema.get("properties", {}) if isinstance(err.schema, dict) else {}
+        for key, deps in err.validator_value.items():
+            if key in holder and isinstance(deps, list):
+                for name in deps:
+                    if name not in holder:
+                        value = empty_value(props.get(name, {}), schema)
+                        out.append(lambda h, n=name, v=value: add(h, n, v))
+    return out
+
+
+def _at(data: Any, path: list[Any]) -> Any:
+    for p in path:
+        try:
+            data = data[p]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _as_decimal(data: Any) -> Any:
+    return json.loads(json.dumps(data), parse_float=Decimal)
 
 
 def _leaf_paths(data: Any, prefix: tuple = ()) -> set[str]:

@@ -34,6 +34,13 @@ ADDRESS_PARTS = {"street": "street", "street_address": "street", "address_line1"
                  "postcode": "postal_code", "zip": "postal_code", "zip_code": "postal_code",
                  "state": "state", "region": "state", "country": "country"}
 
+#: words of a field name that make it an amount of money, unless a NOT_MONEY word is there too
+MONEY_WORDS = frozenset({"total", "subtotal", "amount", "price", "tax", "balance", "fee", "cost",
+                         "discount", "gross", "net"})
+NOT_MONEY = frozenset({"id", "number", "no", "code", "name", "rate", "percent", "date",
+                       "currency", "type", "words", "method", "status", "account", "iban",
+                       "reference", "ref", "pages", "items", "count", "description"})
+
 
 @dataclass
 class Leaf:
@@ -56,10 +63,17 @@ def value_kind(spec: FieldSpec | None, typ: str | None = None, name: str = "",
         if spec.enum and "currency" not in humanize(name).split():
             return "enum"
     words = set(humanize(name).split())
+    money = bool(words & MONEY_WORDS) and not words & NOT_MONEY
     if typ == "boolean":
         return "boolean"
     if typ == "integer":
-        return "integer"
+        return "amount" if money else "integer"  # "tax": 83 must not take a VAT number
+    if typ == "string" and fmt is None and (spec is None or "pattern" not in spec.schema):
+        # money as text (pydantic's Decimal in serialization mode is {"type": "string"})
+        if money:
+            return "amount"
+        if words & {"quantity", "qty"} and not words & NOT_MONEY:
+            return "number"
     if typ == "number":
         return "percent" if words & {"rate", "percent", "percentage", "pct"} else "amount"
     if fmt in ("date", "date-time") or "date" in words or "dob" in words:
@@ -88,6 +102,8 @@ def parse_for(kind: str, text: str, spec: FieldSpec | None, dayfirst: bool | Non
         return V.parse_amount(text)
     if kind == "integer":
         return V.parse_number(text, integer=True)
+    if kind == "number":
+        return V.parse_number(text)
     if kind == "percent":
         return V.parse_percent(text)
     if kind == "email":
@@ -155,7 +171,7 @@ class ExtractiveEngine:
         labels = sorted({r[3] for r in rows} | {cands[r[1]].context for r in rows})
         lab_idx = {t: i for i, t in enumerate(labels)}
         sim = self.embedder.similarity(descs, labels)  # [F, L]
-        name_sim = self.embedder.similarity([humanize(f.name) for f in fields], labels)  # [F, L]
+        name_sim = self.embedder.similarity([f.label_name for f in fields], labels)  # [F, L]
         kinds = [value_kind(f) for f in fields]
         scored = []
         for fi, ci, p, label in rows:

@@ -5,7 +5,10 @@ components (retrieval relevance summed over fields, in reading order) cut to fit
 context next to ``max_new_tokens``. Decoding goes through ``pipeline.decoding.generate_json``
 (token masks from the compiled schema; speculative with a draft model when one is given). The
 schema handed to the decoder is bounded (strings ≤ 64 characters, arrays ≤ 16 items unless the
-schema says otherwise) so a weak model still closes its JSON within the token budget. Values are
+schema says otherwise) so a weak model still closes its JSON within the token budget, and leaves
+out the keywords no constraint backend enforces (``not``, ``if``/``then``/``else``,
+``uniqueItems``, ``dependentRequired``...): the conform and repair steps of
+:mod:`pipeline.extract.core` make the result satisfy them. Values are
 grounded afterwards: a leaf whose value equals a candidate's parsed value gets that candidate's
 page and box. Coercion and validation happen in :mod:`pipeline.extract.core`.
 """
@@ -22,7 +25,7 @@ from pipeline.extract import values as V
 from pipeline.extract.candidates import from_document
 from pipeline.extract.core import Provenance
 from pipeline.extract.extractive import parse_for, value_kind
-from pipeline.extract.schema import FieldSpec, resolve
+from pipeline.extract.schema import FieldSpec
 from prunestack.errors import ConfigError, DeadlineError, ModelError
 
 _MODELS: dict[str, tuple[Any, Any]] = {}
@@ -38,30 +41,42 @@ def load_model(folder: str | Path) -> tuple[Any, Any]:
     return _MODELS[key]
 
 
+#: keywords the constraint backends cannot enforce; conform() and the repair step in
+#: pipeline.extract.core make the generated data satisfy them afterwards
+UNENFORCED = frozenset({"uniqueItems", "if", "then", "else", "not", "dependentRequired",
+                        "dependentSchemas", "dependencies", "contains", "minContains",
+                        "maxContains"})
+
+
 def bounded_schema(schema: dict[str, Any], max_string: int = 64, max_items: int = 16
                    ) -> dict[str, Any]:
-    """A copy of ``schema`` with ``$ref`` inlined and string/array lengths capped."""
+    """A copy of ``schema`` for the decoder: string/array lengths capped everywhere (``$defs``
+    included; ``$ref``s are kept, so recursive schemas stay finite) and the keywords no backend
+    enforces (:data:`UNENFORCED`) left out."""
 
     def walk(node: Any, depth: int) -> Any:
-        if not isinstance(node, dict) or depth > 16:
+        if isinstance(node, list):
+            return [walk(x, depth + 1) for x in node]
+        if not isinstance(node, dict) or depth > 64:
             return node
-        node = resolve(node, schema)
-        node = {k: v for k, v in node.items() if k not in ("definitions", "$defs")}
-        types = node.get("type")
+        out: dict[str, Any] = {}
+        for k, v in node.items():
+            if k in UNENFORCED:
+                continue
+            if k in ("enum", "const", "default", "examples"):
+                out[k] = v
+            elif k in ("properties", "patternProperties", "$defs", "definitions") and \
+                    isinstance(v, dict):
+                out[k] = {name: walk(sub, depth + 1) for name, sub in v.items()}
+            else:
+                out[k] = walk(v, depth + 1)
+        types = out.get("type")
         types = types if isinstance(types, list) else [types]
-        if "string" in types and "enum" not in node and "format" not in node:
-            node["maxLength"] = min(int(node.get("maxLength", max_string)), max_string)
+        if "string" in types and "enum" not in out and "format" not in out:
+            out["maxLength"] = min(int(out.get("maxLength", max_string)), max_string)
         if "array" in types:
-            node["maxItems"] = min(int(node.get("maxItems", max_items)), max_items)
-        for key in ("properties",):
-            if isinstance(node.get(key), dict):
-                node[key] = {k: walk(v, depth + 1) for k, v in node[key].items()}
-        if isinstance(node.get("items"), dict):
-            node["items"] = walk(node["items"], depth + 1)
-        for key in ("anyOf", "oneOf", "allOf"):
-            if isinstance(node.get(key), list):
-                node[key] = [walk(v, depth + 1) for v in node[key]]
-        return node
+            out["maxItems"] = min(int(out.get("maxItems", max_items)), max_items)
+        return out
 
     return walk(copy.deepcopy(schema), 0)
 
@@ -176,15 +191,15 @@ def ground(data: Any, fields: list[FieldSpec], doc: Document) -> dict[str, Prove
                                   confidence=0.5 * c.confidence, text=p.span)
         return None
 
-    def get(d: Any, dotted: str) -> Any:
-        for part in dotted.split("."):
+    def get(d: Any, path: tuple[str | int, ...]) -> Any:
+        for part in path:  # names may contain dots: walk the tuple, not the dotted text
             if not isinstance(d, dict):
                 return None
             d = d.get(part)
         return d
 
     for f in fields:
-        v = get(data, f.dotted)
+        v = get(data, f.path)
         if f.type == "array" and isinstance(v, list):
             for i, item in enumerate(v):
                 if isinstance(item, dict):

@@ -1,22 +1,24 @@
-"""JSON Schema handling for extraction: fields to look for, coercion, and a guaranteed-valid result.
+"""JSON Schema handling for extraction: checking a user's schema and planning the fields to find.
 
-``plan_fields(schema)`` walks an object schema (local ``$ref`` resolved, ``anyOf``/``oneOf`` with
-``null`` read as "nullable") into the leaves an engine must find: scalar fields, nested objects
-(flattened to dotted paths), arrays of scalars and arrays of objects (line items). ``conform``
-turns whatever an engine produced into data that validates against the schema: values are coerced
-to the declared types, missing optional values are dropped, missing nullable values become ``null``
-and missing required non-nullable values are filled with an empty value of the right type and
-reported in ``missing`` (or left out, when ``fill_required`` is off, and the result marked invalid).
-This module does not read documents.
+``load_schema`` parses a schema and refuses, with a message naming the problem, invalid ones (at
+the failing keyword's path), unknown ``$schema`` drafts, remote ``$ref``s, anchors and pointers
+that lead nowhere, and roots that are not objects. ``plan_fields(schema)`` walks the object
+schema (local ``$ref`` resolved, JSON-pointer escapes and ``%``-encoding included; ``allOf``
+merged; ``anyOf``/``oneOf`` with ``null`` read as "nullable"; ``true``/``false``/``{}``
+sub-schemas; recursion stopped where a ``$ref`` repeats; ``const`` values not searched) into the
+leaves an engine must find: scalar fields, nested objects (flattened to dotted paths), arrays of
+scalars and arrays of objects (line items). Making data valid against the schema (coercion,
+stand-ins, the missing report) is :mod:`pipeline.extract.conformance`. This module does not read
+documents and does not fetch remote ``$ref``s.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from prunestack.errors import SchemaError
 
@@ -44,9 +46,19 @@ class FieldSpec:
     def dotted(self) -> str:
         return path_str(self.path)
 
+    @property
+    def label_name(self) -> str:
+        """The readable name without a currency code ("Total (GBP)", ``total_eur`` → "total"):
+        the code is the unit, not what a document's label says."""
+        from pipeline.extract.values import ISO_CURRENCIES
+
+        words = humanize(self.name).split()
+        kept = [w for w in words if w.upper() not in ISO_CURRENCIES]
+        return " ".join(kept or words)
+
     def descriptor(self) -> str:
         """Text the retrieval and label matching embed: the readable name plus the description."""
-        words = humanize(self.name)
+        words = self.label_name
         return f"{words}: {self.description}" if self.description else words
 
 
@@ -58,272 +70,279 @@ def path_str(path: tuple[str | int, ...]) -> str:
 
 
 def humanize(name: str) -> str:
-    """``invoiceNumber`` / ``invoice_number`` → ``invoice number``."""
-    s = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name).replace("_", " ").replace("-", " ")
+    """``invoiceNumber`` / ``invoice_number`` / ``Invoice No.`` → ``invoice number`` /
+    ``invoice no``."""
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    s = re.sub(r"[^\w]+|_", " ", s)  # "Invoice No." / "Total (GBP)" / "vat-id" → words
     return " ".join(s.split()).lower()
 
 
 def load_schema(schema: str | dict[str, Any]) -> dict[str, Any]:
-    """Parse and check a JSON Schema (Draft 7 or 2020-12); the root must describe an object."""
+    """Parse and check a JSON Schema (Draft-4/6/7, 2019-09, 2020-12; undeclared: 2020-12, or
+    Draft-7 when only that meta-schema accepts it); the root must describe an object. Returns the
+    schema with the draft it was read as in ``$schema``."""
     import jsonschema
 
     if isinstance(schema, str):
         try:
-            schema = json.loads(schema)
+            schema = json.loads(schema.lstrip("\ufeff"))  # a BOM from a Windows editor
         except json.JSONDecodeError as exc:
             raise SchemaError(f"schema is not valid JSON: {exc}") from exc
     if not isinstance(schema, dict):
-        raise SchemaError("schema must be a JSON object")
-    try:
-        jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)\
-            .check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        raise SchemaError(f"invalid JSON Schema: {exc.message}") from exc
-    root = resolve(schema, schema)
+        raise SchemaError("schema must be a JSON object",
+                          'e.g. {"type": "object", "properties": {"total": {"type": "number"}}}')
+    from pipeline.decoding.schema import DRAFT_URIS, check_satisfiable, draft_of
+
+    draft = draft_of(schema)  # an unknown $schema is refused, naming it
+    if "$schema" not in schema:  # say which draft it was read as, for every later check
+        schema = {"$schema": DRAFT_URIS[draft], **schema}
+    cls = _cls(schema)
+    err = jsonschema.exceptions.best_match(cls(cls.META_SCHEMA).iter_errors(schema))
+    if err is not None:
+        where = "/".join(str(p) for p in err.absolute_path) or "(root)"
+        raise SchemaError(f"invalid JSON Schema at {where}: {err.message}")
+    _check_refs(schema, schema)
+    check_satisfiable(schema)  # patterns Python's re can use; required names that can exist
+    root = norm(schema, schema)
     if _types(root)[0] != "object" or not isinstance(root.get("properties"), dict):
         raise SchemaError("the schema's root must be an object with properties",
                           'e.g. {"type": "object", "properties": {"total": {"type": "number"}}}')
     return schema
 
 
-def resolve(node: dict[str, Any], root: dict[str, Any], depth: int = 0) -> dict[str, Any]:
-    """Follow local ``$ref`` pointers (``#/definitions/x``, ``#/$defs/x``)."""
-    while isinstance(node, dict) and "$ref" in node:
+def _cls(schema: Any) -> Any:
+    import jsonschema
+
+    return jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator) \
+        if isinstance(schema, dict) else jsonschema.Draft7Validator
+
+
+def _check_refs(node: Any, root: dict[str, Any]) -> None:
+    """Every ``$ref`` anywhere must point inside the schema (fail before any work)."""
+    if isinstance(node, list):
+        for x in node:
+            _check_refs(x, root)
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            if k == "$ref" and isinstance(v, str):
+                _pointer(root, v)
+            elif k not in ("enum", "const", "default", "examples"):
+                _check_refs(v, root)
+
+
+def _pointer(root: dict[str, Any], ref: Any) -> Any:
+    """The target of a local ``$ref`` (``#/$defs/a~1b``, ``#/definitions/per%25cent``, ``#``)."""
+    if not isinstance(ref, str):
+        raise SchemaError(f"$ref must be a string, got {ref!r}")
+    base, _, frag = ref.partition("#")
+    own = str(root.get("$id", "")).partition("#")[0]
+    if base and base != own:
+        raise SchemaError(f"only local $ref pointers are supported, got {ref!r} "
+                          "(remote schemas are not fetched)",
+                          "copy the referenced schema under $defs and use '#/$defs/<name>'")
+    if frag and not frag.startswith("/"):
+        raise SchemaError(f"$ref {ref!r} names an anchor; only JSON pointers are supported",
+                          "use a pointer such as '#/$defs/<name>'")
+    target: Any = root
+    for raw in frag.split("/")[1:]:
+        part = unquote(raw).replace("~1", "/").replace("~0", "~")
+        if isinstance(target, dict) and part in target:
+            target = target[part]
+        elif isinstance(target, list) and part.isdigit() and int(part) < len(target):
+            target = target[int(part)]
+        else:
+            raise SchemaError(f"unresolvable $ref {ref!r} (no {part!r})")
+    return target
+
+
+def _as_node(node: Any) -> dict[str, Any]:
+    """Boolean sub-schemas as dicts: ``true`` → ``{}``, ``false`` → ``{"not": {}}``."""
+    if node is False:
+        return {"not": {}}
+    return node if isinstance(node, dict) else {}
+
+
+def resolve(node: Any, root: dict[str, Any], depth: int = 0,
+            refs: list[str] | None = None) -> dict[str, Any]:
+    """Follow local ``$ref`` pointers and merge ``allOf`` parts; ``refs`` collects the pointers
+    followed (recursion detection)."""
+    node = _as_node(node)
+    while "$ref" in node:
         if depth > MAX_SCHEMA_DEPTH:
             raise SchemaError("schema $ref chain too deep or recursive")
         ref = node["$ref"]
-        if not isinstance(ref, str) or not ref.startswith("#"):
-            raise SchemaError(f"only local $ref pointers are supported, got {ref!r}")
-        target: Any = root
-        for part in [p for p in ref[1:].split("/") if p]:
-            part = part.replace("~1", "/").replace("~0", "~")
-            if not isinstance(target, dict) or part not in target:
-                raise SchemaError(f"unresolvable $ref {ref!r}")
-            target = target[part]
-        extra = {k: v for k, v in node.items() if k != "$ref"}
-        node = {**target, **extra}
+        target = _as_node(_pointer(root, ref))
+        if refs is not None:
+            refs.append(ref)
+        keep = _sibling_keys(root)
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref" and keep(k)}}
         depth += 1
+    if isinstance(node.get("allOf"), list):
+        if depth > MAX_SCHEMA_DEPTH:
+            raise SchemaError("schema allOf/$ref nesting too deep or recursive")
+        out = {k: v for k, v in node.items() if k != "allOf"}
+        for part in node["allOf"]:
+            part = resolve(part, root, depth + 1, refs)
+            for k, v in part.items():
+                if k == "properties" and isinstance(v, dict):
+                    props = dict(out.get("properties", {}))
+                    for name, sub in v.items():
+                        props[name] = {"allOf": [props[name], sub]} if name in props else sub
+                    out["properties"] = props
+                elif k == "required" and isinstance(v, list):
+                    out["required"] = list(dict.fromkeys([*out.get("required", []), *v]))
+                elif k not in out:
+                    out[k] = v
+        node = out
     return node
 
 
+def _sibling_keys(root: dict[str, Any]) -> Any:
+    """Which keywords next to a ``$ref`` count: all (2019-09+), or only annotations in
+    Draft-4/6/7, whose validators ignore a ``$ref``'s siblings."""
+    uri = str(root.get("$schema", ""))
+    if any(d in uri for d in ("draft-04", "draft-06", "draft-07")):
+        return lambda k: k in ("title", "description", "default", "examples", "$comment")
+    return lambda k: True
+
+
+def _is_null(node: dict[str, Any]) -> bool:
+    t = node.get("type")
+    return t == "null" or t == ["null"] or ("const" in node and node["const"] is None) or \
+        node.get("enum") == [None]
+
+
+def _alternatives(node: dict[str, Any], root: dict[str, Any]) -> tuple[list[dict], bool]:
+    """The non-null branches of a node (``anyOf``/``oneOf`` members, or one per type of a
+    type list), each resolved, and whether null is allowed."""
+    for key in ("anyOf", "oneOf"):
+        subs = node.get(key)
+        if isinstance(subs, list):
+            res = [resolve(s, root) for s in subs]
+            real = [s for s in res if not _is_null(s)]
+            rest = {k: v for k, v in node.items() if k != key}
+            alts = [a for r in real for a in _alternatives({**r, **{
+                k: v for k, v in rest.items() if k not in r}}, root)[0]]
+            return alts, len(real) < len(res) or ("type" in rest and _types(rest)[1])
+    t = node.get("type")
+    if isinstance(t, list):
+        real = [x for x in t if x != "null"]
+        return [{**node, "type": x} for x in real] or [node], "null" in t
+    return [node], _types(node)[1]
+
+
+def norm(node: Any, root: dict[str, Any], refs: list[str] | None = None) -> dict[str, Any]:
+    """A sub-schema resolved and reduced to its first non-null branch, with ``null`` kept in
+    its type when the union allowed null."""
+    node = resolve(node, root, refs=refs)
+    if not any(isinstance(node.get(k), list) for k in ("anyOf", "oneOf")):
+        return node
+    alts, nullable = _alternatives(node, root)
+    if not alts or alts == [node]:
+        return node
+    first = alts[0]
+    if "$ref" in json.dumps(first):  # keep following (a branch that is itself a $ref)
+        first = resolve(first, root, refs=refs)
+    out = {k: v for k, v in first.items() if k not in ("anyOf", "oneOf")}
+    if nullable:
+        t, _ = _types(first)
+        out["type"] = [t, "null"]
+    return out
+
+
 def _types(node: dict[str, Any]) -> tuple[str, bool]:
-    """(main type, nullable) of a schema node."""
+    """(main type, nullable) of a resolved schema node."""
     t = node.get("type")
     nullable = False
     if isinstance(t, list):
         nullable = "null" in t
         rest = [x for x in t if x != "null"]
         t = rest[0] if rest else "null"
-    for key in ("anyOf", "oneOf"):
-        if t is None and isinstance(node.get(key), list):
-            subs = node[key]
-            nullable = nullable or any(isinstance(s, dict) and s.get("type") == "null"
-                                       for s in subs)
-            real = [s for s in subs if isinstance(s, dict) and s.get("type") != "null"]
-            if real:
-                inner, inner_null = _types(real[0])
-                return inner, nullable or inner_null
     if t is None:
-        if "properties" in node:
+        if "const" in node:
+            t = _json_type(node["const"])
+        elif any(k in node for k in ("properties", "additionalProperties", "patternProperties",
+                                     "required", "minProperties", "dependentRequired")):
             t = "object"
-        elif "items" in node:
+        elif any(k in node for k in ("items", "prefixItems", "minItems", "maxItems")):
             t = "array"
         elif "enum" in node:
             vals = [v for v in node["enum"] if v is not None]
             nullable = nullable or None in node["enum"]
-            t = {bool: "boolean", int: "integer", float: "number"}.get(type(vals[0]), "string") \
-                if vals else "string"
+            t = _json_type(vals[0]) if vals else "null"
+        elif any(k in node for k in ("minimum", "maximum", "exclusiveMinimum",
+                                     "exclusiveMaximum", "multipleOf")):
+            t = "number"
         else:
             t = "string"
     return str(t), nullable
 
 
-def _branch(node: dict[str, Any]) -> dict[str, Any]:
-    """The first non-null branch of an ``anyOf``/``oneOf`` (with ``null`` kept in its type when
-    the union allowed null), merged with the node's own keywords."""
-    for key in ("anyOf", "oneOf"):
-        if isinstance(node.get(key), list):
-            real = [s for s in node[key] if isinstance(s, dict) and s.get("type") != "null"]
-            if real:
-                _, nullable = _types(node)
-                out = {**real[0], **{k: v for k, v in node.items() if k != key}}
-                if nullable:
-                    t, _ = _types(real[0])
-                    out["type"] = [t, "null"]
-                return out
-    return node
+def _json_type(v: Any) -> str:
+    return {bool: "boolean", int: "integer", float: "number", dict: "object", list: "array",
+            type(None): "null"}.get(type(v), "string")
 
 
 def plan_fields(schema: dict[str, Any]) -> list[FieldSpec]:
     """The fields an engine must fill, in schema order (nested objects flattened)."""
-    root = resolve(schema, schema)
-    return _plan_object(root, schema, (), 0)
+    refs: list[str] = ["#"]  # "#" is the root itself
+    root = norm(schema, schema, refs)
+    if isinstance(schema.get("$id"), str):
+        refs.append(schema["$id"])
+    return _plan_object(root, schema, (), 0, frozenset(refs))
 
 
 def _plan_object(node: dict[str, Any], root: dict[str, Any], prefix: tuple[str | int, ...],
-                 depth: int) -> list[FieldSpec]:
+                 depth: int, seen: frozenset[str]) -> list[FieldSpec]:
     if depth > MAX_SCHEMA_DEPTH:
-        raise SchemaError("schema nests objects too deeply")
+        return []
     required = set(node.get("required", []))
     out: list[FieldSpec] = []
-    for name, sub in node.get("properties", {}).items():
-        sub = _branch(resolve(sub, root))
+    for name, raw in node.get("properties", {}).items():
+        refs: list[str] = []
+        sub = norm(raw, root, refs)
+        if sub.get("not") == {} or (seen & set(refs)) or "const" in sub:
+            continue  # `false` (never present), a recursive reference, or a value the schema
+            # fixes (`const`, e.g. a discriminator): nothing to look for
         typ, nullable = _types(sub)
-        spec = FieldSpec(path=(*prefix, name), name=name, description=sub.get("description", ""),
-                         type=typ, format=sub.get("format"), enum=sub.get("enum"),
+        if typ == "null":
+            continue
+        inner = seen | set(refs)
+        enum = sub.get("enum") if isinstance(sub.get("enum"), list) else None
+        spec = FieldSpec(path=(*prefix, name), name=name,
+                         description=str(sub.get("description") or ""),
+                         type=typ, format=sub.get("format"), enum=enum,
                          nullable=nullable, required=name in required, schema=sub)
         if typ == "object":
-            children = _plan_object(sub, root, spec.path, depth + 1)
+            children = _plan_object(sub, root, spec.path, depth + 1, inner)
             for c in children:  # give nested leaves their parent's context ("vendor name")
                 c.description = (c.description + " " if c.description else "") + \
                     f"({humanize(name)} {humanize(c.name)})"
             out.extend(children)
             continue
         if typ == "array":
-            items = _branch(resolve(sub.get("items", {}), root))
+            if "prefixItems" in sub or isinstance(sub.get("items"), list):
+                continue  # tuples: conform() writes the shortest valid one
+            irefs: list[str] = []
+            items = norm(sub.get("items", {}), root, irefs)
+            if items.get("not") == {} or (inner & set(irefs)):
+                continue
             ityp, _ = _types(items)
             if ityp == "object":
-                spec.items = _plan_object(items, root, (), depth + 1)
+                spec.items = _plan_object(items, root, (), depth + 1, inner | set(irefs))
+            elif ityp == "array":
+                continue
             else:
                 spec.item_type = ityp
         out.append(spec)
     return out
 
 
-# ---------------------------------------------------------------------------- conform
-def empty_value(node: dict[str, Any], root: dict[str, Any]) -> Any:
-    """A schema-consistent placeholder for a required value that was not found."""
-    node = _branch(resolve(node, root))
-    if node.get("enum"):
-        return node["enum"][0]
-    if "const" in node:
-        return node["const"]
-    typ, nullable = _types(node)
-    if nullable:
-        return None
-    if typ == "object":
-        return {k: empty_value(v, root) for k, v in node.get("properties", {}).items()
-                if k in set(node.get("required", []))}
-    if typ == "array":
-        n = int(node.get("minItems", 0))
-        return [empty_value(node.get("items", {}), root) for _ in range(n)]
-    if typ in ("number", "integer"):
-        lo = node.get("minimum", node.get("exclusiveMinimum", 0))
-        return int(lo) if typ == "integer" else float(lo)
-    if typ == "boolean":
-        return False
-    return "" if int(node.get("minLength", 0)) == 0 else "?" * int(node["minLength"])
+def __getattr__(name: str) -> Any:
+    """``conform``, ``coerce``, ``empty_value`` and ``validation_errors`` live in
+    :mod:`pipeline.extract.conformance`; importing them from here still works."""
+    if name in ("conform", "coerce", "empty_value", "validation_errors"):
+        from pipeline.extract import conformance
 
-
-def coerce(value: Any, node: dict[str, Any], root: dict[str, Any]) -> Any:
-    """Cast a scalar to the node's type; raise ValueError when it cannot be done faithfully."""
-    node = _branch(resolve(node, root))
-    typ, nullable = _types(node)
-    if value is None:
-        if nullable:
-            return None
-        raise ValueError("null not allowed")
-    if node.get("enum"):
-        for opt in node["enum"]:
-            if opt == value or (isinstance(opt, str) and str(value).lower() == opt.lower()):
-                return opt
-        raise ValueError(f"{value!r} not in enum")
-    if typ == "string":
-        return value if isinstance(value, str) else json.dumps(value) \
-            if isinstance(value, (dict, list)) else str(value)
-    if typ == "integer":
-        if isinstance(value, bool):
-            raise ValueError("bool is not an integer")
-        f = float(str(value).replace(",", "")) if not isinstance(value, (int, float)) else value
-        if f != int(f):
-            raise ValueError("not a whole number")
-        return int(f)
-    if typ == "number":
-        if isinstance(value, bool):
-            raise ValueError("bool is not a number")
-        return float(value) if not isinstance(value, (int, float)) else value
-    if typ == "boolean":
-        if isinstance(value, bool):
-            return value
-        s = str(value).strip().lower()
-        if s in ("true", "yes", "1"):
-            return True
-        if s in ("false", "no", "0"):
-            return False
-        raise ValueError("not a boolean")
-    return value
-
-
-def conform(data: Any, schema: dict[str, Any], fill_required: bool = True
-            ) -> tuple[Any, list[dict[str, str]]]:
-    """Make ``data`` valid against ``schema`` as far as possible; returns (data, missing report).
-
-    The report lists every required value that was missing or unusable, with what was done."""
-    missing: list[dict[str, str]] = []
-    out = _conform_node(copy.deepcopy(data), schema, schema, (), missing, fill_required)
-    return out, missing
-
-
-def _conform_node(value: Any, node: dict[str, Any], root: dict[str, Any],
-                  path: tuple[str | int, ...], missing: list[dict[str, str]], fill: bool) -> Any:
-    node = _branch(resolve(node, root))
-    typ, nullable = _types(node)
-    if typ == "object":
-        if not isinstance(value, dict):
-            value = {}
-        props = node.get("properties", {})
-        required = set(node.get("required", []))
-        out: dict[str, Any] = {}
-        for name, sub in props.items():
-            sub_r = _branch(resolve(sub, root))
-            sub_t, sub_null = _types(sub_r)
-            v = value.get(name)
-            if v is not None or sub_t in ("object", "array"):
-                cv = _conform_node(v, sub_r, root, (*path, name), missing, fill)
-                if cv is not None or sub_null:
-                    out[name] = cv
-                    continue
-            if sub_null:
-                out[name] = None
-            elif name in required:
-                missing.append({"path": path_str((*path, name)),
-                                "reason": "required value not found",
-                                "action": "filled with an empty value" if fill else "left out"})
-                if fill:
-                    out[name] = empty_value(sub_r, root)
-        if node.get("additionalProperties", True) is not False:
-            for k, v in value.items():
-                if k not in props and v is not None:
-                    out[k] = v
-        return out
-    if typ == "array":
-        items = node.get("items", {})
-        vals = value if isinstance(value, list) else []
-        out_list = [_conform_node(v, items, root, (*path, i), missing, fill)
-                    for i, v in enumerate(vals)]
-        out_list = [v for v in out_list if v is not None]
-        if "maxItems" in node:
-            out_list = out_list[: int(node["maxItems"])]
-        if len(out_list) < int(node.get("minItems", 0)):
-            if value is None and nullable:
-                return None
-            missing.append({"path": path_str(path), "reason": "fewer items than minItems",
-                            "action": "padded with empty items" if fill else "left short"})
-            if fill:
-                out_list += [empty_value(items, root)
-                             for _ in range(int(node["minItems"]) - len(out_list))]
-        if value is None and nullable and not out_list:
-            return None
-        return out_list
-    try:
-        return coerce(value, node, root)
-    except (ValueError, TypeError):
-        return None
-
-
-def validation_errors(data: Any, schema: dict[str, Any]) -> list[str]:
-    import jsonschema
-
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
-    return [f"{path_str(tuple(e.absolute_path)) or '$'}: {e.message}"
-            for e in cls(schema).iter_errors(data)]
+        return getattr(conformance, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,438 @@
+"""Make data valid against a user's JSON Schema: coercion, stand-ins, the missing-value report.
+
+``conform(data, schema)`` turns whatever an engine produced into data that validates: values are
+coerced to the declared types (each ``anyOf``/``oneOf`` branch or type-list member tried in
+turn; an ISO date rewritten to the layout a ``pattern`` wants; numbers checked against
+``multipleOf`` in decimal arithmetic), missing optional values are dropped, missing nullable
+values become ``null``, ``const`` values are written, and missing required values get a stand-in
+that satisfies the field's own constraints (:func:`empty_value`, :mod:`.placeholders`), each
+reported in ``missing``. ``validation_errors`` is the final check (formats included, numbers
+read as decimals). Schema walking lives in :mod:`pipeline.extract.schema`; this module does not
+read documents.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+from pipeline.extract import placeholders as P
+from pipeline.extract.schema import (
+    MAX_SCHEMA_DEPTH,
+    _alternatives,
+    _cls,
+    _types,
+    norm,
+    path_str,
+    resolve,
+)
+
+
+def _decimal(data: Any) -> Any:
+    """``data`` (an instance or a schema) with floats as ``Decimal``: ``jsonschema`` divides
+    Python floats for ``multipleOf`` and rejects ``64.99`` as a multiple of ``0.01``; its
+    maintainers' advice is to validate JSON parsed with ``parse_float=Decimal``."""
+    return json.loads(json.dumps(data), parse_float=Decimal)
+
+
+def _fits(value: Any, node: dict[str, Any], root: dict[str, Any]) -> bool:
+    """Whether a value satisfies a (resolved) sub-schema, formats included."""
+    import jsonschema
+
+    sub = dict(node)
+    for key in ("$defs", "definitions"):
+        if key in root and key not in sub:
+            sub[key] = root[key]
+    cls = _cls(root)
+    try:
+        return bool(cls(_decimal(sub), format_checker=cls.FORMAT_CHECKER)
+                    .is_valid(_decimal(value)))
+    except (jsonschema.exceptions.SchemaError, jsonschema.exceptions.ValidationError,
+            LookupError, TypeError, ValueError):
+        return True  # a sub-schema that refers outside itself: the final check decides
+    except Exception:  # referencing.exceptions.Unresolvable and friends
+        return True
+
+
+def empty_value(node: Any, root: dict[str, Any], depth: int = 0) -> Any:
+    """A stand-in that satisfies the sub-schema's own constraints, for a required value that was
+    not found (always reported as missing by the caller)."""
+    node = norm(node, root)
+    if "const" in node:
+        return node["const"]
+    if node.get("enum"):
+        return node["enum"][0]
+    typ, nullable = _types(node)
+    if nullable or typ == "null" or not (set(node) - _ANNOTATIONS):
+        return None  # null is allowed (or anything is: {} / true)
+    if depth > MAX_SCHEMA_DEPTH:
+        return {} if typ == "object" else [] if typ == "array" else None
+    if typ == "object":
+        props = node.get("properties", {})
+        return {k: empty_value(props.get(k, _extra_schema(node, k)), root, depth + 1)
+                for k in node.get("required", [])}
+    if typ == "array":
+        prefix = _prefix(node)
+        items = _items(node)
+        n = max(int(node.get("minItems", 0)), 0)
+        return [empty_value(prefix[i] if i < len(prefix) else items, root, depth + 1)
+                for i in range(n)]
+    if typ in ("number", "integer"):
+        return _number_standin(node, root, typ)
+    if typ == "boolean":
+        return False
+    return _string_standin(node, root)
+
+
+_ANNOTATIONS = {"title", "description", "default", "examples", "$comment", "$id", "$schema",
+                "deprecated", "readOnly", "writeOnly", "$defs", "definitions", "nullable"}
+
+
+def _number_standin(node: dict[str, Any], root: dict[str, Any], typ: str) -> int | float:
+    step = node.get("multipleOf")
+    unit = step if isinstance(step, (int, float)) and step > 0 else 1
+    cands: list[Any] = [0]
+    for key, sign in (("minimum", 0), ("exclusiveMinimum", 1), ("maximum", 0),
+                      ("exclusiveMaximum", -1)):
+        v = node.get(key)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            base = P.fit_multiple(v, unit) if step else v
+            base = v if base is None else base
+            cands += [base, base + sign * unit, v + sign * unit, v + sign]
+    if step:
+        lo = node.get("minimum", node.get("exclusiveMinimum", 0))
+        if isinstance(lo, (int, float)):
+            k = int(Decimal(repr(lo)) // Decimal(repr(unit))) + 1
+            cands += [float(Decimal(k) * Decimal(repr(unit)))]
+    nums = [node.get(k) for k in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")]
+    lo = next((v for v in nums[:2] if isinstance(v, (int, float)) and not isinstance(v, bool)),
+              None)
+    hi = next((v for v in nums[2:] if isinstance(v, (int, float)) and not isinstance(v, bool)),
+              None)
+    if lo is not None and hi is not None:  # a narrow range: (0, 1) exclusive
+        mid = (lo + hi) / 2
+        cands += [mid, P.fit_multiple(mid, unit) if step else mid, int(mid), int(mid) + 1]
+    cands += [1, -1]
+    for c in cands:
+        if c is None:
+            continue
+        c = int(c) if typ == "integer" and float(c).is_integer() else c
+        if typ == "integer" and not isinstance(c, int):
+            continue
+        if _fits(c, node, root):
+            return c
+    return 0 if typ == "integer" else 0.0
+
+
+def _string_standin(node: dict[str, Any], root: dict[str, Any]) -> str:
+    lo = int(node.get("minLength", 0))
+    hi = node.get("maxLength")
+    pattern = node.get("pattern")
+    fmt = node.get("format")
+    cands = [P.FORMAT_PLACEHOLDERS.get(fmt) if isinstance(fmt, str) else None,
+             P.minimal_string(pattern, lo, hi), "", "?" * max(lo, 1), "0" * max(lo, 1), "-"]
+    for c in cands:
+        if c is not None and _fits(c, node, root):
+            return c
+    return "" if lo == 0 else "?" * lo
+
+
+def _prefix(node: dict[str, Any]) -> list[Any]:
+    if isinstance(node.get("prefixItems"), list):
+        return node["prefixItems"]
+    return node["items"] if isinstance(node.get("items"), list) else []
+
+
+def _items(node: dict[str, Any]) -> Any:
+    """The schema of array items after any tuple prefix (``False`` when none are allowed)."""
+    if isinstance(node.get("items"), list):
+        return node.get("additionalItems", True)
+    return node.get("items", True)
+
+
+def _extra_schema(node: dict[str, Any], name: str) -> Any:
+    """The schema a property not listed in ``properties`` falls under."""
+    for pat, sub in (node.get("patternProperties") or {}).items():
+        try:
+            if re.search(pat, name):
+                return sub
+        except re.error:
+            continue
+    return node.get("additionalProperties", True)
+
+
+def coerce(value: Any, node: Any, root: dict[str, Any]) -> Any:
+    """Cast a scalar to the node's type; raise ValueError when it cannot be done faithfully."""
+    node = resolve(node, root)
+    alts, nullable = _alternatives(node, root)
+    if value is None:
+        if nullable:
+            return None
+        raise ValueError("null not allowed")
+    last: Exception = ValueError("no branch")
+    for alt in alts:
+        try:
+            out = _coerce_one(value, norm(alt, root))
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            last = exc
+            continue
+        if _fits(out, alt, root):
+            return out
+        last = ValueError(f"{out!r} breaks the schema's constraints")
+    raise last if isinstance(last, ValueError) else ValueError(str(last))
+
+
+def _coerce_one(value: Any, node: dict[str, Any]) -> Any:
+    typ, _ = _types(node)
+    if "const" in node:
+        c = node["const"]
+        if c == value or str(c).strip().lower() == str(value).strip().lower():
+            return c
+        raise ValueError(f"{value!r} is not the const {c!r}")
+    if node.get("enum"):
+        for opt in node["enum"]:
+            if opt == value or (isinstance(opt, str) and str(value).strip().lower()
+                                == opt.lower()):
+                return opt
+        raise ValueError(f"{value!r} not in enum")
+    if typ == "string":
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)  # a quantity 4.0 read as text is "4"
+        s = value if isinstance(value, str) else json.dumps(value) \
+            if isinstance(value, (dict, list)) else str(value)
+        return _reshape_string(s, node)
+    if typ == "integer":
+        if isinstance(value, bool):
+            raise ValueError("bool is not an integer")
+        f = float(str(value).replace(",", "")) if not isinstance(value, (int, float)) else value
+        if f != int(f):
+            raise ValueError("not a whole number")
+        out: Any = int(f)
+    elif typ == "number":
+        if isinstance(value, bool):
+            raise ValueError("bool is not a number")
+        out = float(value) if not isinstance(value, (int, float)) else value
+    elif typ == "boolean":
+        if isinstance(value, bool):
+            return value
+        s = str(value).strip().lower()
+        if s in ("true", "yes", "1"):
+            return True
+        if s in ("false", "no", "0"):
+            return False
+        raise ValueError("not a boolean")
+    elif typ in ("object", "array"):
+        if isinstance(value, dict if typ == "object" else list):
+            return value
+        raise ValueError(f"not an {typ}")
+    elif typ == "null":
+        raise ValueError("only null allowed")
+    else:
+        return value
+    step = node.get("multipleOf")
+    if isinstance(step, (int, float)) and not isinstance(step, bool):
+        fitted = P.fit_multiple(out, step)
+        if fitted is None:
+            raise ValueError(f"{out!r} is not a multiple of {step}")
+        out = fitted
+    return out
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CLOCK = re.compile(r"\b([01]?\d|2[0-3])[:.]([0-5]\d)(?:[:.]([0-5]\d))?\b")
+
+
+def _reshape_string(s: str, node: dict[str, Any]) -> str:
+    """An ISO date in the layout a ``pattern`` or ``format: date-time`` asks for; a clock time
+    in a text as RFC 3339 ``HH:MM:SSZ`` for ``format: time``. A value that still does not have
+    the shape its ``format`` names (date, time, date-time, uuid) is refused: ``jsonschema``
+    only checks some formats when optional packages are installed, so this checks them
+    always."""
+    from pipeline.decoding.schema import ASCII_FORMATS
+
+    fmt, pattern = node.get("format"), node.get("pattern")
+    if _ISO_DATE.match(s):
+        if fmt == "date-time":
+            s += "T00:00:00Z"
+        if isinstance(pattern, str):
+            try:
+                ok = re.search(pattern, s) is not None
+            except re.error:
+                ok = True
+            if not ok:
+                s = P.date_as_pattern(s, pattern) or s
+    if fmt == "time" and not re.search(ASCII_FORMATS["time"], s):
+        m = _CLOCK.search(s)
+        if m:
+            hour = int(m[1])
+            after = s[m.end():].strip().lower()
+            if after.startswith("pm") and hour < 12:
+                hour += 12
+            elif after.startswith("am") and hour == 12:
+                hour = 0
+            s = f"{hour:02d}:{m[2]}:{m[3] or '00'}Z"
+    if fmt == "uuid":
+        s = s.lower()
+    if not _has_format(s, fmt, ASCII_FORMATS):
+        raise ValueError(f"{s!r} is not a {fmt}")
+    return s
+
+
+def _has_format(s: str, fmt: Any, patterns: dict[str, str]) -> bool:
+    from datetime import date, datetime
+
+    try:
+        if fmt == "date":
+            return bool(_ISO_DATE.match(s)) and date.fromisoformat(s) is not None
+        if fmt == "date-time":
+            return bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?"
+                                     r"([Zz]|[+-]\d{2}:\d{2})", s)) and \
+                datetime.fromisoformat(s.replace("Z", "+00:00").replace("z", "+00:00")) \
+                is not None
+    except ValueError:
+        return False
+    if fmt in ("time", "uuid"):
+        return re.search(patterns[fmt], s) is not None
+    return True
+
+
+def conform(data: Any, schema: dict[str, Any], fill_required: bool = True
+            ) -> tuple[Any, list[dict[str, str]]]:
+    """Make ``data`` valid against ``schema`` as far as possible; returns (data, missing report).
+
+    The report lists every required value that was missing or unusable, with what was done."""
+    missing: list[dict[str, str]] = []
+    out = _conform_node(copy.deepcopy(data), schema, schema, (), missing, fill_required)
+    return out, missing
+
+
+def _conform_node(value: Any, node: Any, root: dict[str, Any], path: tuple[str | int, ...],
+                  missing: list[dict[str, str]], fill: bool, depth: int = 0) -> Any:
+    node = norm(node, root)
+    typ, nullable = _types(node)
+    if node.get("not") == {}:
+        return None  # `false`: no value is allowed
+    if depth > 4 * MAX_SCHEMA_DEPTH:
+        return None
+    if not set(node) - _ANNOTATIONS:
+        return value  # {} / true: any value is valid as it is
+    if typ == "object" and "const" not in node and not node.get("enum"):
+        return _conform_object(value, node, root, path, missing, fill, depth)
+    if typ == "array" and "const" not in node and not node.get("enum"):
+        return _conform_array(value, node, root, path, missing, fill, depth, nullable)
+    try:
+        return coerce(value, node, root)
+    except (ValueError, TypeError):
+        return None
+
+
+def _report(missing: list[dict[str, str]], path: tuple, fill: bool,
+            reason: str = "required value not found") -> None:
+    missing.append({"path": path_str(path), "reason": reason,
+                    "action": "filled with a placeholder value" if fill else "left out"})
+
+
+def _conform_object(value: Any, node: dict[str, Any], root: dict[str, Any], path: tuple,
+                    missing: list[dict[str, str]], fill: bool, depth: int) -> dict[str, Any]:
+    value = value if isinstance(value, dict) else {}
+    props = node.get("properties", {})
+    required = [r for r in node.get("required", []) if isinstance(r, str)]
+    out: dict[str, Any] = {}
+    for name in [*props, *[r for r in required if r not in props]]:
+        sub = norm(props[name] if name in props else _extra_schema(node, name), root)
+        sub_t, sub_null = _types(sub)
+        v = value.get(name)
+        if v is not None:
+            cv = _conform_node(v, sub, root, (*path, name), missing, fill, depth + 1)
+            if cv is not None and (sub_t != "object" or name in required
+                                   or _substantive(cv, sub, root)):
+                out[name] = cv
+                continue
+        if "const" in sub and name in required:
+            out[name] = sub["const"]  # fully determined by the schema: nothing is missing
+        elif sub_null and sub.get("not") != {}:
+            out[name] = None
+        elif name not in required:
+            if sub_t == "array" and sub.get("not") != {} and not sub.get("minItems"):
+                out[name] = []  # an optional list with nothing found
+        elif sub_t in ("object", "array") and "const" not in sub and not sub.get("enum"):
+            if fill or sub_t == "object":
+                out[name] = _conform_node({} if sub_t == "object" else [], sub, root,
+                                          (*path, name), missing, fill, depth + 1)
+            else:
+                _report(missing, (*path, name), fill)
+        else:
+            _report(missing, (*path, name), fill)
+            if fill:
+                out[name] = empty_value(sub, root)
+    extra = node.get("additionalProperties", True)
+    for k, v in value.items():
+        if k in props or k in out or v is None:
+            continue
+        sch = _extra_schema(node, k)
+        if sch is False or (sch is extra and extra is False):
+            continue
+        cv = _conform_node(v, sch, root, (*path, k), [], fill, depth + 1)
+        if cv is not None:
+            out[k] = cv
+    return out
+
+
+def _substantive(value: Any, node: dict[str, Any], root: dict[str, Any]) -> bool:
+    """Whether an optional object holds anything found (not only nulls and the ``const``
+    values the schema fixes, e.g. a discriminator)."""
+    if not isinstance(value, dict):
+        return value is not None
+    props = node.get("properties", {})
+    for k, v in value.items():
+        sub = norm(props.get(k, {}), root)
+        if "const" in sub or v is None:
+            continue
+        if _substantive(v, sub, root):
+            return True
+    return False
+
+
+def _conform_array(value: Any, node: dict[str, Any], root: dict[str, Any], path: tuple,
+                   missing: list[dict[str, str]], fill: bool, depth: int, nullable: bool
+                   ) -> list[Any] | None:
+    prefix, items = _prefix(node), _items(node)
+    vals = value if isinstance(value, list) else []
+    out: list[Any] = []
+    for v in vals:
+        in_prefix = len(out) < len(prefix)
+        sch = prefix[len(out)] if in_prefix else items
+        if sch is False:
+            break
+        cv = _conform_node(v, sch, root, (*path, len(out)), missing, fill, depth + 1)
+        if cv is None:
+            if in_prefix:
+                break  # a tuple position that cannot be filled ends the tuple
+            continue
+        if node.get("uniqueItems") and cv in out:
+            continue
+        out.append(cv)
+    if "maxItems" in node:
+        out = out[: int(node["maxItems"])]
+    n_min = int(node.get("minItems", 0))
+    if len(out) < n_min:
+        if value is None and nullable:
+            return None
+        _report(missing, path, fill, "fewer items than minItems")
+        if fill:
+            out += [empty_value(prefix[i] if i < len(prefix) else items, root)
+                    for i in range(len(out), n_min)]
+    if value is None and nullable and not out:
+        return None
+    return out
+
+
+def validation_errors(data: Any, schema: dict[str, Any]) -> list[str]:
+    """``jsonschema`` errors (formats checked; numbers read as decimals, see :func:`_decimal`)."""
+    cls = _cls(schema)
+    return [f"{path_str(tuple(e.absolute_path)) or '$'}: {e.message}"
+            for e in cls(_decimal(schema), format_checker=cls.FORMAT_CHECKER)
+            .iter_errors(_decimal(data))]
