@@ -221,14 +221,23 @@ def normalise_draft4(node: Any) -> Any:
     return out
 
 
-def _pointer(root: dict, ref: str) -> Any:
-    if not ref.startswith("#"):
-        raise SchemaError(f"$ref {ref!r} is not local", "only '#/...' references are resolved")
-    if len(ref) > 1 and not ref.startswith("#/"):
+def resolve_pointer(root: dict[str, Any], ref: Any) -> Any:
+    """The target of a local ``$ref`` (``#/$defs/a~1b``, ``#/definitions/per%25cent``, ``#``, or
+    the schema's own ``$id`` followed by a fragment). ``SchemaError`` for a remote reference, an
+    anchor, or a pointer that leads nowhere. Shared by decoding and extraction."""
+    if not isinstance(ref, str):
+        raise SchemaError(f"$ref must be a string, got {ref!r}")
+    base, _, frag = ref.partition("#")
+    own = str(root.get("$id", "")).partition("#")[0]
+    if base and base != own:
+        raise SchemaError(f"only local $ref pointers are supported, got {ref!r} "
+                          "(remote schemas are not fetched)",
+                          "copy the referenced schema under $defs and use '#/$defs/<name>'")
+    if frag and not frag.startswith("/"):
         raise SchemaError(f"$ref {ref!r} names an anchor; only JSON pointers are supported",
                           "use a pointer such as '#/$defs/<name>'")
     node: Any = root
-    for raw in ref[1:].lstrip("/").split("/") if ref != "#" else []:
+    for raw in frag.split("/")[1:]:
         part = unquote(raw).replace("~1", "/").replace("~0", "~")  # URI fragment, RFC 6901
         if isinstance(node, dict) and part in node:
             node = node[part]
@@ -252,16 +261,16 @@ def resolve_refs(schema: dict, siblings: bool = True) -> dict:
             return node
         if isinstance(node.get("$ref"), str):
             ref = node["$ref"]
-            seen, hop = {ref}, _pointer(root, ref)
+            seen, hop = {ref}, resolve_pointer(root, ref)
             while isinstance(hop, dict) and set(hop) == {"$ref"}:  # a chain of bare pointers
                 if hop["$ref"] in seen:
                     raise SchemaError(f"$ref cycle with no content at {ref!r}",
                                       "a schema that only refers to itself describes nothing")
                 seen.add(hop["$ref"])
-                hop = _pointer(root, hop["$ref"])
+                hop = resolve_pointer(root, hop["$ref"])
             if ref in stack:
                 return dict(node)  # recursive: keep the pointer
-            target = walk(_pointer(root, ref), (*stack, ref))
+            target = walk(resolve_pointer(root, ref), (*stack, ref))
             if not isinstance(target, dict):
                 return target
             rest = {k: walk(v, stack) for k, v in node.items()

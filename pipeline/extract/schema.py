@@ -18,8 +18,8 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote
 
+from pipeline.decoding.schema import resolve_pointer
 from prunestack.errors import SchemaError
 
 SCALAR_TYPES = ("string", "number", "integer", "boolean")
@@ -125,34 +125,9 @@ def _check_refs(node: Any, root: dict[str, Any]) -> None:
     elif isinstance(node, dict):
         for k, v in node.items():
             if k == "$ref" and isinstance(v, str):
-                _pointer(root, v)
+                resolve_pointer(root, v)
             elif k not in ("enum", "const", "default", "examples"):
                 _check_refs(v, root)
-
-
-def _pointer(root: dict[str, Any], ref: Any) -> Any:
-    """The target of a local ``$ref`` (``#/$defs/a~1b``, ``#/definitions/per%25cent``, ``#``)."""
-    if not isinstance(ref, str):
-        raise SchemaError(f"$ref must be a string, got {ref!r}")
-    base, _, frag = ref.partition("#")
-    own = str(root.get("$id", "")).partition("#")[0]
-    if base and base != own:
-        raise SchemaError(f"only local $ref pointers are supported, got {ref!r} "
-                          "(remote schemas are not fetched)",
-                          "copy the referenced schema under $defs and use '#/$defs/<name>'")
-    if frag and not frag.startswith("/"):
-        raise SchemaError(f"$ref {ref!r} names an anchor; only JSON pointers are supported",
-                          "use a pointer such as '#/$defs/<name>'")
-    target: Any = root
-    for raw in frag.split("/")[1:]:
-        part = unquote(raw).replace("~1", "/").replace("~0", "~")
-        if isinstance(target, dict) and part in target:
-            target = target[part]
-        elif isinstance(target, list) and part.isdigit() and int(part) < len(target):
-            target = target[int(part)]
-        else:
-            raise SchemaError(f"unresolvable $ref {ref!r} (no {part!r})")
-    return target
 
 
 def _as_node(node: Any) -> dict[str, Any]:
@@ -171,7 +146,7 @@ def resolve(node: Any, root: dict[str, Any], depth: int = 0,
         if depth > MAX_SCHEMA_DEPTH:
             raise SchemaError("schema $ref chain too deep or recursive")
         ref = node["$ref"]
-        target = _as_node(_pointer(root, ref))
+        target = _as_node(resolve_pointer(root, ref))
         if refs is not None:
             refs.append(ref)
         keep = _sibling_keys(root)
