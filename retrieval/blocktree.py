@@ -22,6 +22,7 @@ from __future__ import annotations
 import html as htmllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from prunestack.errors import ConfigError
@@ -34,6 +35,14 @@ from retrieval.clean import (
     serialize,
     source_path,
 )
+
+
+@lru_cache(maxsize=32)
+def split_words(text: str) -> tuple[str, ...]:
+    """``text.split()``, cached: every chunk of one huge text node needs the same split, and
+    redoing it per chunk made a page that is one long text quadratic (a str caches its hash, so
+    a hit costs O(1))."""
+    return tuple(text.split())
 
 
 @dataclass(eq=False, slots=True)
@@ -52,7 +61,7 @@ class Block:
             return self.node.text()
         if self.kind == "run":
             return " ".join(self.node.raw_text(*self.span).split())
-        words = str(self.node.children[self.child_index]).split()
+        words = split_words(str(self.node.children[self.child_index]))
         return " ".join(words[self.span[0]:self.span[1]])
 
     @property
@@ -96,7 +105,7 @@ class BlockTree:
                 out.extend(_split(b.node, ppath, b.tag_path, max_words, self._words,
                                   ("group", b.node, b.span[0], b.span[1], ppath, b.tag_path)))
             else:
-                words = str(b.node.children[b.child_index]).split()
+                words = split_words(str(b.node.children[b.child_index]))
                 for s, e in chunk_spans(words, max_words, *b.span):
                     out.append(Block(b.node, _chunk_path(b.path, s, e), "text", e - s,
                                      b.tag_path, b.child_index, (s, e)))
@@ -170,7 +179,7 @@ def _split(node: Node, path: str, tag_path: tuple[str, ...], max_words: int,
         kind = item[0]
         if kind == "text":
             _, parent, idx, ppath, ptp, k = item
-            tw_words = str(parent.children[idx]).split()
+            tw_words = split_words(str(parent.children[idx]))
             tw = len(tw_words)
             tpath = f"{ppath}/text()[{k}]" if k else f"{ppath}/text()"
             if tw <= max_words:
@@ -335,7 +344,7 @@ def render(root: Node, selected: Sequence[Block], skeleton: bool = True) -> str:
 
 
 def _render_text(text: str, spans: list[tuple[int, int]]) -> str:
-    words = text.split()
+    words = split_words(text)
     parts = [" ".join(words[s:e]) for s, e in sorted(spans)]
     body = htmllib.escape(" ".join(parts), quote=False)
     lead = " " if text[:1].isspace() else ""

@@ -2,7 +2,8 @@
 
 What it does (HtmlRAG's ``clean_html``, made fast and structure-safe):
 
-- decodes bytes (BOM, ``<meta charset>``, else strict UTF-8 — undecodable bytes are an error, never
+- decodes bytes (BOM, ``<meta charset>`` or XML declaration read as browsers do — see
+  :mod:`parsers.charset` —, else strict UTF-8 — undecodable bytes are an error, never
   silent mojibake), parses with lxml (C, linear) and walks the tree iteratively (no recursion, so
   deep nesting cannot raise ``RecursionError``);
 - drops scripts, styles, comments, doctype/processing instructions, form controls, embedded media,
@@ -28,6 +29,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from parsers.charset import declared_charset
 from prunestack.errors import InputError, TooLargeError
 
 # Subtrees removed entirely (their tail text stays).
@@ -54,7 +56,7 @@ INLINE = frozenset({
     "del", "ins", "label", "nobr",
 })
 _WS = re.compile(r"\s+")
-_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
+_XML_DECL = re.compile(r"^\ufeff?\s*<\?xml[^>]*\?>")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
@@ -123,15 +125,9 @@ def decode_html(data: bytes | str, encoding: str | None = None) -> str:
                            (codecs.BOM_UTF16_BE, "utf-16")):
             if data.startswith(bom):
                 return data.decode(codec)
-        m = _META_CHARSET.search(data[:4096])
-        declared = m.group(1).decode("ascii", "replace") if m else None
-        if declared and declared.lower().replace("_", "-") not in ("utf-8", "utf8"):
-            try:
-                codecs.lookup(declared)
-            except LookupError:
-                declared = None
-            if declared:
-                return data.decode(declared)
+        declared = declared_charset(data)
+        if declared is not None:
+            return data.decode(declared[1])
         return data.decode("utf-8")
     except LookupError as exc:
         raise InputError(f"unknown encoding {encoding!r}", "e.g. utf-8, latin-1, cp1252") from exc
@@ -152,7 +148,8 @@ def parse_html(text: str, max_bytes: int = 32 * 1024 * 1024) -> Any:
     if len(text) > max_bytes:
         raise TooLargeError(f"page has {len(text):,} characters, over the limit of {max_bytes:,}",
                             "raise max_bytes or split the page")
-    text = text.replace("\x00", "")
+    # lxml refuses a str that starts with an XML declaration naming an encoding (XHTML pages)
+    text = _XML_DECL.sub("", text.replace("\x00", ""), count=1)
     if not text.strip():
         return None
     parser = etree.HTMLParser(huge_tree=True, remove_comments=True, remove_pis=True,
