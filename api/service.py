@@ -13,26 +13,21 @@ import time
 from typing import Any
 
 from parsers.document import Document
-from prunestack.errors import InputError, TooLargeError, UnsupportedTypeError
-
-IMAGE_MAGIC = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif",
-               b"II*\x00": "image/tiff", b"MM\x00*": "image/tiff", b"BM": "image/bmp"}
+from prunestack.errors import InputError, PrunestackError, TooLargeError, UnsupportedTypeError
 
 
 def sniff(data: bytes) -> str:
-    """The MIME type of ``data`` from its first bytes (never from a file name)."""
-    head = data[:1024].lstrip()
-    if data[:5] == b"%PDF-":
-        return "application/pdf"
-    for magic, mime in IMAGE_MAGIC.items():
-        if data.startswith(magic):
-            return mime
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    low = head[:200].lower()
-    if low.startswith((b"<!doctype html", b"<html", b"<?xml")) or b"<body" in low:
-        return "text/html"
-    return "application/octet-stream"
+    """The MIME type of ``data`` from its first bytes (never from a file name).
+
+    The same detection as ``prunestack parse`` (``parsers.detect``): a PDF behind leading
+    whitespace, an HTML page that starts with ``<div>`` or a comment, an XHTML page with an XML
+    declaration are all recognised here too; anything else is ``application/octet-stream``."""
+    from parsers.detect import detect_type
+
+    try:
+        return detect_type(data).value
+    except PrunestackError:
+        return "application/octet-stream"
 
 
 def pdf_page_count(data: bytes) -> int:
@@ -53,9 +48,9 @@ def parse_bytes(data: bytes, ocr: str = "auto", pages: str | None = None,
                 max_pages: int = 50, name: str = "upload") -> Document:
     if not data:
         raise InputError("the uploaded file is empty")
-    mime = sniff(data)
-    if mime == "application/octet-stream":
-        raise UnsupportedTypeError("unsupported file type", "send a PDF, an image or HTML")
+    from parsers.detect import detect_type
+
+    mime = detect_type(data).value  # UnsupportedTypeError says what the bytes start with
     check_pages(data, mime, max_pages)
     if mime == "text/html":
         from parsers.html import parse_html  # type: ignore[import-not-found]
