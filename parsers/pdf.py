@@ -226,7 +226,7 @@ def text_layer_lines(page: pdfium.PdfPage) -> list[Line]:
     return group_lines(words, baselines)
 
 
-def _scale_line(line: Line, f: float) -> Line:
+def scale_line(line: Line, f: float) -> Line:
     def sb(b: BBox) -> BBox:
         return BBox(x0=b.x0 * f, y0=b.y0 * f, x1=b.x1 * f, y1=b.y1 * f)
 
@@ -241,7 +241,7 @@ def ocr_page_lines(page: pdfium.PdfPage, backend: OcrBackend, dpi: int = OCR_DPI
     scale = dpi / 72.0
     with PDFIUM_LOCK:
         image = _render(page, scale)
-    return [_scale_line(ln, 1.0 / scale) for ln in backend.recognize(image)]
+    return [scale_line(ln, 1.0 / scale) for ln in backend.recognize(image)]
 
 
 def _render(page: pdfium.PdfPage, scale: float) -> Image.Image:
@@ -295,7 +295,7 @@ def pdf_page_lines(
         if backend is None:
             backend = get_backend(ocr if isinstance(ocr, str) else "auto")
         raw, skew = backend.recognize_page(image)
-        lines = [_scale_line(ln, 1.0 / scale) for ln in raw]
+        lines = [scale_line(ln, 1.0 / scale) for ln in raw]
         if skew is not None and skew_maps is not None:
             skew_maps[number] = skew.scaled(1.0 / scale)
         out[slot] = PageLines(number=number, width=width, height=height, lines=lines,

@@ -41,7 +41,8 @@ def test_gb2312_label_decodes_gbk_and_gb18030_characters():
     data = ('<html><head><meta charset="gb2312"></head><body><p>\u4e2d\u6587\u7f51\u9875 '
             "\u9555</p></body></html>").encode("gbk")
     cleaned, text = _both(data)
-    assert "\u4e2d\u6587\u7f51\u9875 \u9555" in cleaned and text == "\u4e2d\u6587\u7f51\u9875 \u9555"
+    want = "\u4e2d\u6587\u7f51\u9875 \u9555"
+    assert want in cleaned and text == want
 
 
 def test_shift_jis_label_decodes_windows_31j_characters():

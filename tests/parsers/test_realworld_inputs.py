@@ -1,0 +1,115 @@
+"""Real-world input files through ``parsers.ingest.parse``, the CLI and the API.
+
+Inputs are modelled on what users upload: transparent PNG exports, 16-bit scanner output, fax
+TIFFs with several pages, phone photos (EXIF-rotated, 20+ MP), born-digital PDFs with crop boxes,
+soft hyphens, and uploads that are not what their name says. OCR runs on small images only.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from parsers import image as image_mod
+from parsers.image import load_pages
+from parsers.ingest import parse
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def _text_image(lines: tuple[str, ...], size=(640, 160), mode="RGB", ink=0, paper=255):
+    img = Image.new(mode, size, paper)
+    font = ImageFont.truetype(FONT, 32)
+    draw = ImageDraw.Draw(img)
+    for i, s in enumerate(lines):
+        draw.text((30, 30 + 60 * i), s, fill=ink, font=font)
+    return img
+
+
+def _bytes(img: Image.Image, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def _texts(doc) -> list[str]:
+    return [" ".join(e.text for e in p.elements) for p in doc.pages]
+
+
+def test_transparent_png_is_read_on_white():
+    # a logo/screenshot export: black text on a fully transparent background. Dropping the alpha
+    # channel gave black text on black: no text at all
+    img = Image.new("RGBA", (640, 100), (0, 0, 0, 0))
+    ImageDraw.Draw(img).text((30, 30), "TOTAL 42", fill=(0, 0, 0, 255),
+                             font=ImageFont.truetype(FONT, 32))
+    page, f = load_pages(_bytes(img, "PNG"))[0]
+    assert f == 1.0 and page.getpixel((2, 2)) == (255, 255, 255)
+    assert "TOTAL" in _texts(parse(_bytes(img, "PNG"), ocr="rapidocr"))[0]
+
+
+def test_16_bit_grey_scan_keeps_grey_ink():
+    # scanners write 16-bit greyscale; PIL's convert clips everything over 255 to white, so grey
+    # ink (here 20000/65535, a dark grey) vanished
+    arr = np.full((60, 80), 60000, np.uint16)
+    arr[20:40, 20:60] = 20000
+    page, _ = load_pages(_bytes(Image.fromarray(arr), "PNG"))[0]
+    grey = np.asarray(page.convert("L"))
+    assert grey[30, 40] == pytest.approx(20000 / 257, abs=1)
+    assert grey[5, 5] == pytest.approx(60000 / 257, abs=1)
+
+
+def test_multi_page_tiff_gives_every_page():
+    # a fax / scanner batch: one TIFF, several pages; only page 1 was read
+    first, second = _text_image(("FIRST PAGE",)), _text_image(("SECOND PAGE",))
+    fax = io.BytesIO()
+    first.convert("1").save(fax, "TIFF", save_all=True, append_images=[second.convert("1")] * 2,
+                            compression="group4")
+    assert [p.size for p, _ in load_pages(fax.getvalue())] == [(640, 160)] * 3
+    buf = io.BytesIO()
+    first.convert("L").save(buf, "TIFF", save_all=True, append_images=[second.convert("L")],
+                            compression="tiff_lzw")
+    data = buf.getvalue()
+    doc = parse(data, ocr="rapidocr")
+    texts = _texts(doc)
+    assert [p.number for p in doc.pages] == [1, 2]
+    assert "FIRST" in texts[0] and "SECOND" in texts[1]
+    only2 = parse(data, ocr="rapidocr", pages="2")
+    assert [p.number for p in only2.pages] == [2] and "SECOND" in _texts(only2)[0]
+
+
+def test_huge_phone_photo_is_shrunk_not_refused():
+    # a 63 MP JPEG (108 MP phones exist) was refused by the 50 MP limit; now it is decoded at a
+    # reduced scale (JPEG draft) to at most WORK_PIXELS
+    img = Image.new("L", (9000, 7000), 255)
+    page, f = load_pages(_bytes(img, "JPEG", quality=50))[0]
+    assert page.width * page.height <= image_mod.WORK_PIXELS
+    assert f > 1 and round(page.width * f) == 9000 and abs(page.height * f - 7000) < 2 * f
+
+
+def test_shrunk_page_boxes_are_in_original_pixels(monkeypatch):
+    img = _text_image(("RECEIPT TOTAL",), size=(1280, 320))
+    big = parse(_bytes(img, "PNG"), ocr="rapidocr")
+    monkeypatch.setattr(image_mod, "WORK_PIXELS", 1280 * 320 // 4)  # OCR at half size
+    small = parse(_bytes(img, "PNG"), ocr="rapidocr")
+    assert (small.pages[0].width, small.pages[0].height) == (1280, 320)
+    assert "RECEIPT" in _texts(small)[0]
+
+    def union(doc):
+        boxes = [e.bbox for e in doc.pages[0].elements]
+        return (min(b.x0 for b in boxes), min(b.y0 for b in boxes), max(b.x1 for b in boxes),
+                max(b.y1 for b in boxes))
+
+    assert np.allclose(union(big), union(small), atol=8)
+
+
+def test_exif_rotated_phone_photo_of_a_receipt():
+    upright = _text_image(("RECEIPT", "TOTAL 42"), size=(400, 200))
+    stored = upright.rotate(90, expand=True)  # the sensor's orientation
+    exif = Image.Exif()
+    exif[0x0112] = 6  # viewers turn it 90° clockwise
+    doc = parse(_bytes(stored, "JPEG", exif=exif.tobytes(), quality=95), ocr="rapidocr")
+    assert (doc.pages[0].width, doc.pages[0].height) == (400, 200)
+    assert "RECEIPT" in _texts(doc)[0] and "TOTAL" in _texts(doc)[0]
