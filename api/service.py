@@ -85,7 +85,6 @@ def extract_bytes(data: bytes, schema: dict[str, Any], *, engine: str, embedder:
 
 def render_page(data: bytes, mime: str, page: int, scale: float) -> bytes:
     """PNG bytes of one page (1-based) at ``scale`` × 72 dpi (PDF) or of the image itself."""
-    from PIL import Image
 
     if mime == "application/pdf":
         from parsers.pdf import open_pdf
@@ -95,10 +94,13 @@ def render_page(data: bytes, mime: str, page: int, scale: float) -> bytes:
                 raise InputError(f"page {page} out of range 1..{len(pdf)}")
             img = pdf[page - 1].render(scale=scale).to_pil()
     elif mime.startswith("image/"):
-        if page != 1:
-            raise InputError("an image has one page")
-        img = Image.open(io.BytesIO(data))
-        img.load()
+        from parsers.image import MAX_PIXELS, load_pages
+
+        # as the parser sees it: upright (EXIF), transparency on white, every TIFF page; full size
+        images = load_pages(data, work_pixels=MAX_PIXELS)
+        if not 1 <= page <= len(images):
+            raise InputError(f"page {page} out of range 1..{len(images)}")
+        img = images[page - 1][0]
     else:
         raise UnsupportedTypeError(f"no page images for {mime}")
     buf = io.BytesIO()
