@@ -5,7 +5,11 @@ from pdfium (``FPDFText_*``); characters become words at whitespace (real or pdf
 and at horizontal gaps wider than ``WORD_GAP_EM`` font sizes; words become lines by baseline
 (``parsers.lines``). A word is bold when pdfium reports a weight ≥ 600, the font's ForceBold flag,
 or a font name containing Bold/Black/Heavy/Semibold. Coordinates are PDF points, top-left origin,
-relative to the page's crop box, in the page as displayed (``/Rotate`` applied).
+relative to the page's crop box, in the page as displayed (``/Rotate`` applied); text outside the
+crop box is not shown by viewers and is left out, and soft hyphens (U+00AD) are dropped. Words
+and lines are built in the frame where most of the page's characters are upright: on a page whose
+text is sideways as displayed that is not the displayed frame (``TurnedPage``; the caller maps the
+boxes back, ``parsers.ingest`` does after the layout step).
 
 Pages whose text layer has no printable character are rendered at ``dpi`` (≥ 200) and OCR'd with
 the chosen backend; the OCR boxes (pixels) are scaled back to points. Unreadable files raise
@@ -16,6 +20,7 @@ the chosen backend; the OCR boxes (pixels) are scaled back to points. Unreadable
 from __future__ import annotations
 
 import ctypes
+import math
 import re
 import threading
 from collections.abc import Iterator
@@ -45,6 +50,7 @@ PDFIUM_LOCK = threading.RLock()
 _BOLD_NAME = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
 _FORCE_BOLD = 1 << 18  # PDF font descriptor flag 19 (ForceBold), as FPDFText_GetFontInfo reports
 _PASSWORD_ERRORS = (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY)
+_SOFT_HYPHEN = 0xAD
 _ENCRYPT = re.compile(rb"/Encrypt\b")
 _EMPTY_PAGE_TREE = re.compile(
     rb"/Type\s*/Pages\b[^>]*?/Count\s+0\b|/Count\s+0\b[^>]*?/Type\s*/Pages"
@@ -98,6 +104,7 @@ class _Glyph:
     base: float
     size: float
     index: int
+    glue: bool = False  # follows a soft hyphen: the gap before it is the hyphen, not a space
 
 
 @dataclass(frozen=True)
@@ -122,10 +129,61 @@ class _Frame:
             return v, w0 - u
         return u, v
 
+    @property
+    def size(self) -> tuple[float, float]:
+        """Width and height of the page as displayed."""
+        w0, h0 = self.right - self.left, self.top - self.bottom
+        return (h0, w0) if self.rotation in (90, 270) else (w0, h0)
+
+    def user(self, x: float, y: float) -> tuple[float, float]:
+        """The inverse of ``point``: a point of this frame back in PDF user space."""
+        w0, h0 = self.right - self.left, self.top - self.bottom
+        if self.rotation == 90:
+            u, v = y, h0 - x
+        elif self.rotation == 180:
+            u, v = w0 - x, h0 - y
+        elif self.rotation == 270:
+            u, v = w0 - y, x
+        else:
+            u, v = x, y
+        return u + self.left, self.top - v
+
     def box(self, x_lo: float, y_lo: float, x_hi: float, y_hi: float
             ) -> tuple[float, float, float, float]:
         (x0, y0), (x1, y1) = self.point(x_lo, y_hi), self.point(x_hi, y_lo)
         return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+
+
+@dataclass(frozen=True)
+class TurnedPage:
+    """A page whose text runs sideways as displayed (a landscape table drawn turned on a portrait
+    page, a page given a ``/Rotate`` its content did not compensate): its lines are built in the
+    frame where the text is upright (``read``), so words and reading order come out right; boxes
+    of that frame map to the displayed page (``shown``) with ``to_shown``."""
+
+    read: _Frame
+    shown: _Frame
+
+    def to_shown(self, box: BBox) -> BBox:
+        (ax, ay), (bx, by) = self.read.user(box.x0, box.y0), self.read.user(box.x1, box.y1)
+        x0, y0, x1, y1 = self.shown.box(min(ax, bx), min(ay, by), max(ax, bx), max(ay, by))
+        return BBox(x0=x0, y0=y0, x1=x1, y1=y1)
+
+
+def _text_quarter(textpage: pdfium.PdfTextPage) -> int | None:
+    """The counter-clockwise quarter turn (0-3) most of the page's characters are drawn at, in
+    PDF user space; None without text."""
+    tp = textpage.raw
+    counts = [0, 0, 0, 0]
+    for i in range(pdfium_c.FPDFText_CountChars(tp)):
+        u = pdfium_c.FPDFText_GetUnicode(tp, i)
+        if u <= 32 or u in (0xA0, 0xFFFE, 0xFEFF, _SOFT_HYPHEN):
+            continue
+        angle = pdfium_c.FPDFText_GetCharAngle(tp, i)
+        if angle < 0:
+            continue
+        counts[-round(angle / (math.pi / 2)) % 4] += 1  # pdfium measures clockwise
+    return max(range(4), key=counts.__getitem__) if any(counts) else None
 
 
 def _glyphs(textpage: pdfium.PdfTextPage, frame: _Frame) -> list[_Glyph | None]:
@@ -138,9 +196,14 @@ def _glyphs(textpage: pdfium.PdfTextPage, frame: _Frame) -> list[_Glyph | None]:
     get_origin, get_size = pdfium_c.FPDFText_GetCharOrigin, pdfium_c.FPDFText_GetFontSize
     upright = frame.rotation == 0
     left, top = frame.left, frame.top
+    width, height = frame.size
     out: list[_Glyph | None] = []
+    glue = False
     for i in range(n):
         u = get_unicode(tp, i)
+        if u == _SOFT_HYPHEN:  # invisible inside a word: "hy\xadphen" is "hyphen"
+            glue = True
+            continue
         ch = chr(u) if 0 < u < 0x110000 else ""
         if not ch or ch.isspace() or u in (0xFFFE, 0xFEFF, 0x02) or not get_box(tp, i, rect):
             out.append(None)
@@ -153,7 +216,14 @@ def _glyphs(textpage: pdfium.PdfTextPage, frame: _Frame) -> list[_Glyph | None]:
         else:
             x0, y0, x1, y1 = frame.box(rect.left, rect.bottom, rect.right, rect.top)
             base = frame.point(ox.value, oy.value)[1]
-        out.append(_Glyph(ch, x0, y0, x1, y1, base, size if size > 0 else 0.0, i))
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        if not (0 <= cx <= width and 0 <= cy <= height):  # outside the crop box: not shown
+            out.append(None)
+            continue
+        x0, x1 = max(x0, 0.0), min(x1, width)  # a glyph straddling the edge: its visible part
+        y0, y1 = max(y0, 0.0), min(y1, height)
+        out.append(_Glyph(ch, x0, y0, x1, y1, base, size if size > 0 else 0.0, i, glue))
+        glue = False
     return out
 
 
@@ -207,7 +277,7 @@ def _words(textpage: pdfium.PdfTextPage, frame: _Frame) -> tuple[list[Word], lis
             em = max(prev.size, g.size, 1.0)
             jumped = abs(g.base - prev.base) > 0.3 * em
             gap = g.x0 - prev.x1
-            if jumped or gap > WORD_GAP_EM * em or gap < -em:
+            if jumped or (gap > WORD_GAP_EM * em and not g.glue) or gap < -em:
                 flush()
         cur.append(g)
     flush()
@@ -215,15 +285,26 @@ def _words(textpage: pdfium.PdfTextPage, frame: _Frame) -> tuple[list[Word], lis
 
 
 def text_layer_lines(page: pdfium.PdfPage) -> list[Line]:
-    """The page's text layer as lines (empty when the page has no text layer)."""
+    """The page's text layer as lines (empty when the page has no text layer), built in the
+    frame where most of its text is upright (see ``TurnedPage``)."""
+    return _text_layer(page)[0]
+
+
+def _text_layer(page: pdfium.PdfPage) -> tuple[list[Line], TurnedPage | None]:
     left, bottom, right, top = page.get_cropbox()
-    frame = _Frame(left, bottom, right, top, rotation=page.get_rotation() % 360)
+    shown = _Frame(left, bottom, right, top, rotation=page.get_rotation() % 360)
     textpage = page.get_textpage()
     try:
+        quarter = _text_quarter(textpage)
+        frame, turned = shown, None
+        if quarter is not None and quarter * 90 != shown.rotation:
+            # the text is sideways on screen: read it where it is upright
+            frame = _Frame(left, bottom, right, top, rotation=quarter * 90)
+            turned = TurnedPage(read=frame, shown=shown)
         words, baselines = _words(textpage, frame)
     finally:
         textpage.close()
-    return group_lines(words, baselines)
+    return group_lines(words, baselines), turned
 
 
 def scale_line(line: Line, f: float) -> Line:
@@ -261,12 +342,15 @@ def pdf_page_lines(
     password: str | None = None,
     force_ocr: bool = False,
     skew_maps: dict[int, SkewMap] | None = None,
+    turned: dict[int, TurnedPage] | None = None,
 ) -> list[PageLines]:
     """``PageLines`` for the selected pages (1-based; ``"1-3"`` strings accepted) of a PDF.
 
     The OCR backend is only loaded when a page without a text layer (or ``force_ocr``) needs it.
     OCR'd pages whose boxes were levelled (a tilted scan) get their ``SkewMap`` (in points) in
-    ``skew_maps`` by page number, when a dict is passed.
+    ``skew_maps`` by page number, when a dict is passed. A page whose text runs sideways as
+    displayed is read in the frame where its text is upright (its ``PageLines`` has that frame's
+    size); its ``TurnedPage`` goes in ``turned`` by page number, to map the boxes back.
     """
     if dpi < 72:
         raise ValueError("dpi must be at least 72")
@@ -280,8 +364,12 @@ def pdf_page_lines(
             page = pdf[number - 1]
             try:
                 width, height = page.get_size()
-                lines = [] if force_ocr else text_layer_lines(page)
+                lines, turn = ([], None) if force_ocr else _text_layer(page)
                 if lines:
+                    if turn is not None:
+                        width, height = turn.read.size
+                        if turned is not None:
+                            turned[number] = turn
                     out.append(PageLines(number=number, width=width, height=height, lines=lines,
                                          source=Source.PDF_TEXT))
                     continue

@@ -113,3 +113,127 @@ def test_exif_rotated_phone_photo_of_a_receipt():
     doc = parse(_bytes(stored, "JPEG", exif=exif.tobytes(), quality=95), ocr="rapidocr")
     assert (doc.pages[0].width, doc.pages[0].height) == (400, 200)
     assert "RECEIPT" in _texts(doc)[0] and "TOTAL" in _texts(doc)[0]
+
+
+# ------------------------------------------------------------------------------------------ PDFs
+
+def _pdf(draw, pagesize=(595.28, 841.89), rotation=0, **canvas_kw) -> bytes:
+    from reportlab.pdfgen import canvas
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=pagesize, **canvas_kw)
+    c.setPageRotation(rotation)
+    draw(c)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
+
+
+def _elements(data: bytes):
+    doc = parse(data)
+    return doc, [e for p in doc.pages for e in p.elements]
+
+
+@pytest.mark.parametrize("rotation", [90, 270])
+def test_rotate_flag_on_upright_content_reads_the_sideways_text(rotation):
+    # a portrait page given /Rotate in a viewer (content not turned with it): on screen the text
+    # runs down the page. It came out as one letter per "line" ("B S F", "o e i r"...)
+    def draw(c):
+        c.setFont("Helvetica", 14)  # reportlab's user space here is 841.89 x 595.28
+        c.drawString(72, 500, "Quarterly revenue grew strongly")
+        c.drawString(72, 470, "Second line of the memo")
+        c.drawString(72, 100, "Signed by the treasurer")
+
+    doc, els = _elements(_pdf(draw, rotation=rotation))
+    page = doc.pages[0]
+    assert (round(page.width), round(page.height)) == (595, 842)  # the page as displayed
+    text = " | ".join(e.text for e in els)
+    assert "Quarterly revenue grew strongly" in text and "Signed by the treasurer" in text
+    assert text.index("Quarterly") < text.index("Second line") < text.index("Signed")
+    first = next(e for e in els if "Quarterly" in e.text).bbox
+    # displayed boxes: the sideways line is tall and narrow and lies on the page
+    assert first.height > 3 * first.width
+    assert 0 <= first.x0 < first.x1 <= page.width and 0 <= first.y0 < first.y1 <= page.height
+    # where it is on screen: /Rotate 90 shows user (x, y) at (y, x); 270 at (595 - y, 842 - x)
+    want_y0 = 72 if rotation == 90 else 842 - first.height - 72
+    assert abs(first.y0 - want_y0) < 3
+
+
+def test_landscape_table_drawn_turned_on_a_portrait_page():
+    # a wide table printed sideways on a portrait page (no /Rotate): text at 90 degrees
+    def draw(c):
+        c.saveState()
+        c.translate(500, 72)
+        c.rotate(90)
+        c.setFont("Helvetica", 12)
+        c.drawString(0, 0, "Region      Revenue      Margin")
+        c.drawString(0, -20, "North       1200         12%")
+        c.restoreState()
+
+    doc, els = _elements(_pdf(draw))
+    text = " ".join(e.text for e in els)
+    assert "Region" in text and "Revenue" in text and "North" in text and "1200" in text
+    assert text.index("Region") < text.index("North")
+    page = doc.pages[0]
+    assert (round(page.width), round(page.height)) == (595, 842)
+    for e in els:
+        assert 480 <= e.bbox.x0 and e.bbox.x1 <= 530 and e.bbox.height > e.bbox.width
+
+
+def test_text_outside_the_crop_box_is_left_out():
+    # printers' marks and slugs outside the crop box are not shown by any viewer
+    def draw(c):
+        c.setFont("Helvetica", 12)
+        c.drawString(100, 700, "Visible body text")
+        c.drawString(10, 10, "Printer slug outside")
+        c.setCropBox((50, 50, 545, 792))
+
+    doc, els = _elements(_pdf(draw))
+    assert [e.text for e in els] == ["Visible body text"]
+    assert (doc.pages[0].width, doc.pages[0].height) == (495, 742)
+    assert els[0].bbox.x0 == pytest.approx(50, abs=1)  # relative to the crop box's corner
+
+
+def test_soft_hyphens_are_dropped():
+    # a word processor's discretionary hyphens, kept in the text layer as U+00AD (here through
+    # an embedded TrueType font's ToUnicode map); they split words and left "\xad" in the text
+    _dejavu()
+
+    def draw(c):
+        c.setFont("DejaVu", 12)
+        c.drawString(72, 700, "Donau\u00addampf\u00adschiff is hyphen\u00adated softly")
+
+    _, els = _elements(_pdf(draw))
+    assert els[0].text == "Donaudampfschiff is hyphenated softly"
+
+
+def _dejavu() -> None:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    pdfmetrics.registerFont(TTFont("DejaVu", FONT))
+
+
+def test_ligatures_and_mixed_page_sizes():
+    _dejavu()
+
+    def draw(c):
+        for size, label in (((595.28, 841.89), "A4 page"), ((612, 792), "Letter page"),
+                            ((841.89, 595.28), "Landscape page"), ((72, 72), "Tiny"),
+                            ((2383.94, 3370.39), "A0 page")):
+            c.setPageSize(size)
+            c.setFont("DejaVu", 10)
+            c.drawString(5, size[1] - 20, label)
+            c.drawString(5, size[1] - 40, "\ufb01nal o\ufb03ce \ufb02ow")
+            c.showPage()
+
+    doc, _ = _elements(_pdf(draw))
+    sizes = [(round(p.width), round(p.height)) for p in doc.pages if p.elements]
+    assert sizes == [(595, 842), (612, 792), (842, 595), (72, 72), (2384, 3370)]
+    for p in doc.pages[:5]:  # (the helper's closing showPage adds a blank sixth page)
+        text = " ".join(e.text for e in p.elements)
+        assert all(e.bbox.x1 <= p.width and e.bbox.y1 <= p.height for e in p.elements)
+        if p.width > 72:  # on the 1-inch page the line runs off the edge
+            assert "final office flow" in text
+        else:
+            assert text.startswith("Tiny final office")
