@@ -87,12 +87,13 @@ def render_page(data: bytes, mime: str, page: int, scale: float) -> bytes:
     """PNG bytes of one page (1-based) at ``scale`` × 72 dpi (PDF) or of the image itself."""
 
     if mime == "application/pdf":
-        from parsers.pdf import open_pdf
+        from parsers.pdf import flattened_page, open_pdf
 
         with open_pdf(data) as pdf:
             if not 1 <= page <= len(pdf):
                 raise InputError(f"page {page} out of range 1..{len(pdf)}")
-            img = pdf[page - 1].render(scale=scale).to_pil()
+            # filled form fields drawn in, as the parser read them
+            img = flattened_page(pdf, page).render(scale=scale).to_pil()
     elif mime.startswith("image/"):
         from parsers.image import MAX_PIXELS, load_pages
 

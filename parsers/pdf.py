@@ -6,10 +6,11 @@ and at horizontal gaps wider than ``WORD_GAP_EM`` font sizes; words become lines
 (``parsers.lines``). A word is bold when pdfium reports a weight ≥ 600, the font's ForceBold flag,
 or a font name containing Bold/Black/Heavy/Semibold. Coordinates are PDF points, top-left origin,
 relative to the page's crop box, in the page as displayed (``/Rotate`` applied); text outside the
-crop box is not shown by viewers and is left out, and soft hyphens (U+00AD) are dropped. Words
-and lines are built in the frame where most of the page's characters are upright: on a page whose
-text is sideways as displayed that is not the displayed frame (``TurnedPage``; the caller maps the
-boxes back, ``parsers.ingest`` does after the layout step).
+crop box is not shown by viewers and is left out; annotations (filled form fields, FreeText
+notes) are flattened into the page first, so their shown text counts; soft hyphens (U+00AD) are
+dropped. Words and lines are built in the frame where most of the page's characters are upright:
+on a page whose text is sideways as displayed that is not the displayed frame (``TurnedPage``; the
+caller maps the boxes back, ``parsers.ingest`` does after the layout step).
 
 Pages whose text layer has no printable character are rendered at ``dpi`` (≥ 200) and OCR'd with
 the chosen backend; the OCR boxes (pixels) are scaled back to points. Unreadable files raise
@@ -284,6 +285,19 @@ def _words(textpage: pdfium.PdfTextPage, frame: _Frame) -> tuple[list[Word], lis
     return words, baselines
 
 
+def flattened_page(pdf: pdfium.PdfDocument, number: int) -> pdfium.PdfPage:
+    """Page ``number`` with its annotations' appearances (filled form fields, typewriter/FreeText
+    notes, stamps) merged into the page content, as they are shown; the values of a filled form
+    live only there, so reading the content alone lost them. Only the in-memory copy changes."""
+    page = pdf[number - 1]
+    if pdfium_c.FPDFPage_GetAnnotCount(page.raw) > 0:
+        done = pdfium_c.FPDFPage_Flatten(page.raw, pdfium_c.FLAT_NORMALDISPLAY)
+        if done == pdfium_c.FLATTEN_SUCCESS:  # pdfium: reload the page to see the new content
+            page.close()
+            page = pdf[number - 1]
+    return page
+
+
 def text_layer_lines(page: pdfium.PdfPage) -> list[Line]:
     """The page's text layer as lines (empty when the page has no text layer), built in the
     frame where most of its text is upright (see ``TurnedPage``)."""
@@ -361,7 +375,7 @@ def pdf_page_lines(
         numbers = pages if isinstance(pages, list) else parse_pages(pages, len(pdf))
         for number in numbers:
             checkpoint(f"page {number}")
-            page = pdf[number - 1]
+            page = flattened_page(pdf, number)
             try:
                 width, height = page.get_size()
                 lines, turn = ([], None) if force_ocr else _text_layer(page)

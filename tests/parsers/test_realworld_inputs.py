@@ -8,6 +8,9 @@ soft hyphens, and uploads that are not what their name says. OCR runs on small i
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,6 +20,7 @@ from parsers import image as image_mod
 from parsers.image import load_pages
 from parsers.ingest import parse
 
+ROOT = Path(__file__).resolve().parents[2]
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
 
@@ -237,3 +241,90 @@ def test_ligatures_and_mixed_page_sizes():
             assert "final office flow" in text
         else:
             assert text.startswith("Tiny final office")
+
+
+def test_filled_form_field_values_are_read():
+    # a filled-in PDF form: the values exist only in the widget annotations' appearances
+    def draw(c):
+        c.setFont("Helvetica", 12)
+        c.drawString(72, 750, "Name:")
+        c.acroForm.textfield(name="name", value="Jane Doe", x=130, y=740, width=200, height=20)
+        c.drawString(72, 650, "Static text below")
+
+    _, els = _elements(_pdf(draw))
+    text = " | ".join(e.text for e in els)
+    assert "Jane Doe" in text and "Static text below" in text
+    assert text.index("Name") < text.index("Jane Doe")
+
+
+# --------------------------------------------------------------------- bad uploads: CLI and API
+
+def _hello_pdf() -> bytes:
+    return _pdf(lambda c: c.drawString(72, 700, "Hello PDF world"))
+
+
+BAD_UPLOADS = {
+    "zero-byte": (b"", 400, "empty"),
+    "text-named-pdf": (b"Hello, this is a plain text file\n" * 5, 415, "unsupported"),
+    "truncated": (None, 400, "truncated or damaged"),
+    "encrypted": (None, 400, "encrypted"),
+}
+
+
+def _bad(name: str) -> bytes:
+    from reportlab.lib import pdfencrypt
+
+    data = BAD_UPLOADS[name][0]
+    if name == "truncated":
+        data = _hello_pdf()[:300]
+    elif name == "encrypted":
+        enc = pdfencrypt.StandardEncryption("user-pw", ownerPassword="owner", canPrint=0)
+        data = _pdf(lambda c: c.drawString(72, 700, "Secret"), encrypt=enc)
+    assert data is not None
+    return data
+
+
+@pytest.mark.parametrize("name", sorted(BAD_UPLOADS))
+def test_bad_files_one_line_on_the_cli(tmp_path, name):
+    path = tmp_path / "upload.pdf"  # the name says PDF whatever the bytes are
+    path.write_bytes(_bad(name))
+    r = subprocess.run([sys.executable, "-m", "api.cli", "parse", str(path)],
+                       capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert r.returncode != 0
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:"), r.stderr
+    assert BAD_UPLOADS[name][2] in lines[0].lower()
+
+
+@pytest.fixture(scope="module")
+def api_client():
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from api.settings import Settings
+
+    with TestClient(create_app(Settings(preload_models=False))) as client:
+        yield client
+
+
+@pytest.mark.parametrize("name", sorted(BAD_UPLOADS))
+def test_bad_files_are_4xx_json_on_the_api(api_client, name):
+    r = api_client.post("/v1/parse", files={"file": ("upload.pdf", _bad(name), "application/pdf")})
+    assert r.status_code == BAD_UPLOADS[name][1], r.text
+    assert BAD_UPLOADS[name][2] in r.json()["error"]["message"].lower()
+
+
+@pytest.mark.parametrize("data, want", [
+    # the CLI read these; the API's own sniff answered 415
+    (b"\r\n\r\n" + b"%PDF-PLACEHOLDER", "Hello PDF world"),
+    (b"<div><h1>Opening hours</h1><p>Mon-Fri 9-17</p></div>", "Opening hours"),
+    (b'<?xml version="1.0" encoding="utf-8"?><html><body><p>XHTML page</p></body></html>',
+     "XHTML page"),
+])
+def test_api_detects_what_the_cli_detects(api_client, data, want):
+    if data.endswith(b"%PDF-PLACEHOLDER"):
+        data = data[: -len(b"%PDF-PLACEHOLDER")] + _hello_pdf()
+    r = api_client.post("/v1/parse", files={"file": ("upload", data, "application/octet-stream")})
+    assert r.status_code == 200, r.text
+    texts = [e["text"] for p in r.json()["document"]["pages"] for e in p["elements"]]
+    assert want in " ".join(texts)
