@@ -17,7 +17,8 @@
   (key = the preceding ``dt``); ``figure``/``img[alt]`` → FIGURE, ``figcaption`` → CAPTION right
   after it. Furniture: ``nav`` and a page-level ``header`` → HEADER, a page-level ``footer`` and
   cookie/consent banners (id/class) → FOOTER, ``aside`` → SIDEBAR (``role`` landmarks likewise).
-  ``script``, ``style``, ``template``, ``noscript`` and hidden elements (``hidden``,
+  ``script``, ``style``, ``template``, ``noscript``, SVG, embedded media, form controls
+  (``select``, ``textarea``, ``button``) and hidden elements (``hidden``,
   ``aria-hidden="true"``, inline ``display:none``/``visibility:hidden``) are dropped.
 * **geometry** — HTML has none: the document has one page of size 0 × 0 and every element a
   zero box at the origin, confidence 1 and source ``html``. Location questions do not apply.
@@ -43,7 +44,12 @@ MAX_TABLE_SLOTS = 1_000_000
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _COOKIE = re.compile(r"cookie|consent|gdpr", re.I)
-_SKIP = frozenset({"script", "style", "template", "noscript", "head", "iframe", "object"})
+# Not page text: code, metadata, embedded media and their fallbacks, SVG drawings (icon titles,
+# chart paths), and form controls (a country <select> is hundreds of options; button labels).
+_SKIP = frozenset({
+    "script", "style", "template", "noscript", "head", "iframe", "object", "embed", "svg",
+    "canvas", "video", "audio", "map", "select", "datalist", "textarea", "button",
+})
 _BLOCK = frozenset({
     "address", "article", "body", "blockquote", "center", "dd", "details", "dialog", "div", "dt",
     "fieldset", "form", "hr", "html", "li", "main", "menu", "ol", "p", "pre", "section",

@@ -100,3 +100,19 @@ def test_one_huge_paragraph_is_split_once_not_per_chunk():
     res = prune_html(page, "revenue profit", 300)
     assert 0 < res.tokens <= 300 and res.blocks_total > 50
     assert split_words.cache_info().misses <= 3  # not one split per block
+
+
+def test_svg_icons_and_form_controls_are_not_document_text():
+    # icon SVGs carry <title>s, chart SVGs <text> labels, a country picker hundreds of <option>s;
+    # the document parser emitted them (glued: "typed textmagnifier iconsvg label")
+    svg = ('<svg viewBox="0 0 10 10"><title>magnifier icon</title>' + '<path d="M0 0L9 9"/>' * 500
+           + "<text>chart axis label</text></svg>")
+    options = "".join(f"<option>Country {i}</option>" for i in range(200))
+    data = (f"<html><body><form><select>{options}</select><textarea>draft</textarea>"
+            f"<button>Subscribe now</button></form>{svg}<canvas>no canvas support</canvas>"
+            "<main><h1>Revenue report</h1><p>The revenue in 2023 was 5 million.</p></main>"
+            "</body></html>").encode()
+    cleaned, text = _both(data)
+    assert text == "Revenue report The revenue in 2023 was 5 million."
+    for gone in ("magnifier", "axis label", "Country 7", "Subscribe", "draft", "no canvas"):
+        assert gone not in cleaned
