@@ -305,7 +305,9 @@ def text_layer_lines(page: pdfium.PdfPage) -> list[Line]:
 
 
 def _text_layer(page: pdfium.PdfPage) -> tuple[list[Line], TurnedPage | None]:
-    left, bottom, right, top = page.get_cropbox()
+    # the crop box as pdfium applies it (clipped to the media box, inherited from the page tree:
+    # get_cropbox() ignores a box inherited from /Pages and falls back to US Letter)
+    left, bottom, right, top = page.get_bbox()
     shown = _Frame(left, bottom, right, top, rotation=page.get_rotation() % 360)
     textpage = page.get_textpage()
     try:

@@ -8,6 +8,7 @@ soft hyphens, and uploads that are not what their name says. OCR runs on small i
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -328,3 +329,24 @@ def test_api_detects_what_the_cli_detects(api_client, data, want):
     assert r.status_code == 200, r.text
     texts = [e["text"] for p in r.json()["document"]["pages"] for e in p["elements"]]
     assert want in " ".join(texts)
+
+
+def test_media_box_inherited_from_the_page_tree():
+    # many producers put /MediaBox on the /Pages node only; pypdfium2's get_cropbox() does not
+    # look there and falls back to US Letter, so an A4 page's boxes were 50 pt off (and, with the
+    # crop-box clipping, text near the top edge was dropped)
+    def draw(c):
+        c.setFont("Helvetica", 12)
+        c.drawString(72, 30, "Bottom of the A4 page")
+        c.drawString(450, 800, "Top right")
+
+    data = _pdf(draw, pageCompression=0)
+    page_box = re.search(rb"/MediaBox \[[^\]]*\]", data).group(0)
+    assert data.count(page_box) == 1
+    data = data.replace(page_box, b" " * len(page_box)).replace(  # (pdfium repairs the xref
+        b"/Count 1 /Kids", page_box + b" /Count 1 /Kids")        # offsets this shifts)
+    _, els = _elements(data)
+    boxes = {e.text: e.bbox for e in els}
+    assert set(boxes) == {"Top right", "Bottom of the A4 page"}
+    assert boxes["Top right"].y1 == pytest.approx(842 - 800 + 3, abs=4)
+    assert boxes["Bottom of the A4 page"].y1 == pytest.approx(842 - 30 + 3, abs=4)
