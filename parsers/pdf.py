@@ -12,8 +12,9 @@ dropped. Words and lines are built in the frame where most of the page's charact
 on a page whose text is sideways as displayed that is not the displayed frame (``TurnedPage``; the
 caller maps the boxes back, ``parsers.ingest`` does after the layout step).
 
-Pages whose text layer has no printable character are rendered at ``dpi`` (≥ 200) and OCR'd with
-the chosen backend; the OCR boxes (pixels) are scaled back to points. Unreadable files raise
+Pages whose text layer has no printable character, and scans stamped with a few words of text (a
+Bates number over a full-page image), are rendered at ``dpi`` (≥ 200) and OCR'd with the chosen
+backend; the OCR boxes (pixels) are scaled back to points. Unreadable files raise
 ``CorruptPdfError``, password-protected ones ``EncryptedPdfError``, page-less ones
 ``EmptyPdfError``. This module does not build blocks, tables or reading order (``parsers.layout``).
 """
@@ -43,6 +44,10 @@ from prunestack.cancel import checkpoint
 
 #: A horizontal gap wider than this many font sizes between two glyphs starts a new word.
 WORD_GAP_EM = 0.2
+#: A page with one image over this share of its area and at most ``STAMP_CHARS`` characters of
+#: text is a stamped scan: it is OCR'd (see ``_stamped_scan``).
+SCAN_COVER = 0.5
+STAMP_CHARS = 60
 #: Default OCR resolution for pages without a text layer (the issue asks for ≥ 200 dpi).
 OCR_DPI = 200
 #: pdfium is not thread-safe: two threads inside it at once can crash the process (seen under
@@ -298,6 +303,23 @@ def flattened_page(pdf: pdfium.PdfDocument, number: int) -> pdfium.PdfPage:
     return page
 
 
+def _stamped_scan(page: pdfium.PdfPage, lines: list[Line]) -> bool:
+    """A scanned page with a few words of real text stamped on it (a Bates number, "Page 3 of
+    9", a fax header): one image covers at least ``SCAN_COVER`` of the page and the text layer
+    has at most ``STAMP_CHARS`` characters. Reading only the stamp lost the whole scan."""
+    if sum(len(w.text) for ln in lines for w in ln.words) > STAMP_CHARS:
+        return False
+    left, bottom, right, top = page.get_bbox()
+    area = max((right - left) * (top - bottom), 1e-6)
+    for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,)):
+        x0, y0, x1, y1 = obj.get_bounds()
+        w = min(x1, right) - max(x0, left)
+        h = min(y1, top) - max(y0, bottom)
+        if w > 0 and h > 0 and w * h >= SCAN_COVER * area:
+            return True
+    return False
+
+
 def text_layer_lines(page: pdfium.PdfPage) -> list[Line]:
     """The page's text layer as lines (empty when the page has no text layer), built in the
     frame where most of its text is upright (see ``TurnedPage``)."""
@@ -381,6 +403,8 @@ def pdf_page_lines(
             try:
                 width, height = page.get_size()
                 lines, turn = ([], None) if force_ocr else _text_layer(page)
+                if lines and _stamped_scan(page, lines):
+                    lines, turn = [], None  # OCR reads the stamp too
                 if lines:
                     if turn is not None:
                         width, height = turn.read.size

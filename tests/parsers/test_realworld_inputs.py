@@ -350,3 +350,35 @@ def test_media_box_inherited_from_the_page_tree():
     assert set(boxes) == {"Top right", "Bottom of the A4 page"}
     assert boxes["Top right"].y1 == pytest.approx(842 - 800 + 3, abs=4)
     assert boxes["Bottom of the A4 page"].y1 == pytest.approx(842 - 30 + 3, abs=4)
+
+
+def _scan_pdf(stamp: str, body_text: str = "") -> bytes:
+    from reportlab.lib.utils import ImageReader
+
+    size = (360, 160)  # points: a small page keeps the OCR quick
+    scan = _text_image(("SCANNED CONTRACT", "AMOUNT DUE 1250"), size=(1000, 444))
+
+    def draw(c):
+        c.drawImage(ImageReader(scan), 0, 0, width=size[0], height=size[1])
+        c.setFont("Helvetica", 7)
+        c.drawString(290, 6, stamp)
+        if body_text:
+            c.drawString(10, 6, body_text)
+
+    return _pdf(draw, pagesize=size)
+
+
+def test_scan_with_a_bates_stamp_is_ocrd():
+    # legal productions stamp a Bates number as real text onto every scanned page; the page then
+    # "had a text layer" and only "ABC000123" was read, the scan itself never
+    doc = parse(_scan_pdf("ABC000123"), ocr="rapidocr")
+    text = " ".join(e.text for e in doc.pages[0].elements)
+    assert "SCANNED" in text and "1250" in text
+    assert doc.pages[0].elements[0].source.value == "ocr"
+
+
+def test_page_with_a_background_image_and_real_text_is_not_ocrd():
+    body = "This certificate confirms completion of the safety course by the named person here"
+    doc = parse(_scan_pdf("ABC000123", body), ocr="rapidocr")
+    text = " ".join(e.text for e in doc.pages[0].elements)
+    assert "SCANNED" not in text and "certificate confirms" in text
