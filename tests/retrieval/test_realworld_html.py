@@ -116,3 +116,16 @@ def test_svg_icons_and_form_controls_are_not_document_text():
     assert text == "Revenue report The revenue in 2023 was 5 million."
     for gone in ("magnifier", "axis label", "Country 7", "Subscribe", "draft", "no canvas"):
         assert gone not in cleaned
+
+
+def test_chunked_pre_block_keeps_its_newlines_and_indentation():
+    # a long <pre><code> listing is cut into word chunks under a small budget; the chunks were
+    # re-joined with single spaces, flattening the code onto one line
+    code = "\n".join(f"def handler_{i}(request):\n    return  render(request, 'page_{i}.html')"
+                     for i in range(30))
+    page = (f"<html><body><h1>Install guide</h1><p>Use the handler functions below.</p>"
+            f"<pre><code>{code}</code></pre></body></html>")
+    res = prune_html(page, "handler render request", 60)
+    assert 0 < res.tokens <= 60
+    assert "def handler_0(request):\n    return  render(request, 'page_0.html')\n" in res.html
+    assert any("#w" in p for p in res.kept_paths)  # it really was chunked
