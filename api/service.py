@@ -42,6 +42,16 @@ def check_pages(data: bytes, mime: str, max_pages: int) -> None:
         if n > max_pages:
             raise TooLargeError(f"the PDF has {n} pages; this server reads at most {max_pages}",
                                 "split the document or ask for fewer pages")
+    elif mime == "image/tiff":  # every page of a multi-page TIFF is OCR'd: count them first
+        from PIL import Image
+
+        try:
+            n = getattr(Image.open(io.BytesIO(data)), "n_frames", 1)
+        except (OSError, ValueError, SyntaxError, EOFError):
+            return  # the parser reports the damage
+        if n > max_pages:
+            raise TooLargeError(f"the TIFF has {n} pages; this server reads at most {max_pages}",
+                                "split the document or ask for fewer pages")
 
 
 def parse_bytes(data: bytes, ocr: str = "auto", pages: str | None = None,

@@ -382,3 +382,16 @@ def test_page_with_a_background_image_and_real_text_is_not_ocrd():
     doc = parse(_scan_pdf("ABC000123", body), ocr="rapidocr")
     text = " ".join(e.text for e in doc.pages[0].elements)
     assert "SCANNED" not in text and "certificate confirms" in text
+
+
+def test_api_counts_tiff_pages_before_ocr(api_client, monkeypatch):
+    # a multi-page TIFF is now read page by page: the server's page limit must apply before OCR
+    settings = api_client.app.state.settings
+    monkeypatch.setattr(api_client.app.state, "settings",
+                        settings.model_copy(update={"max_pages": 2}))
+    buf = io.BytesIO()
+    blank = Image.new("L", (50, 50), 255)
+    blank.save(buf, "TIFF", save_all=True, append_images=[blank] * 3)
+    r = api_client.post("/v1/parse", files={"file": ("fax.tif", buf.getvalue(), "image/tiff")})
+    assert r.status_code == 413, r.text
+    assert "4 pages" in r.json()["error"]["message"]
