@@ -9,6 +9,8 @@ and dashes, not C1 control characters), ``gb2312``/``gbk`` mean gb18030, ``shift
 windows-31j (cp932), ``euc-kr`` means cp949, ``tis-620`` means cp874, and a ``utf-16`` label on a
 page without a BOM means UTF-8 (a page whose declaration is ASCII-readable is not UTF-16).
 
+``visible(text)`` drops characters that render as nothing (soft hyphens, zero-width spaces).
+
 It does not guess an undeclared charset and does not decode anything: callers decide what an
 undeclared, non-UTF-8 page is (``parsers.html`` and ``retrieval.clean`` refuse it rather than
 guess into mojibake).
@@ -55,3 +57,13 @@ def declared_charset(data: bytes) -> tuple[str, str] | None:
     label = m.group(1).decode("ascii", "replace")
     codec = browser_codec(label)
     return (label, codec) if codec else None
+
+
+#: Characters that render as nothing but split words for search: soft hyphen (``&shy;``, German
+#: and Dutch CMS text is full of them), zero-width space, word joiner, an in-text BOM.
+INVISIBLE = {0xAD: None, 0x200B: None, 0x2060: None, 0xFEFF: None}
+
+
+def visible(text: str) -> str:
+    """``text`` without the characters of ``INVISIBLE``."""
+    return text.translate(INVISIBLE)

@@ -33,7 +33,7 @@ from typing import Any
 import lxml.etree as etree
 import lxml.html
 
-from parsers.charset import declared_charset
+from parsers.charset import declared_charset, visible
 from parsers.document import BBox, Document, Element, ElementKind, Page, Source, TableCell
 from prunestack.errors import InputError, TooLargeError
 
@@ -103,7 +103,7 @@ def _text(el: etree._Element, skip: frozenset[str] = frozenset()) -> str:
                 parts.append(" ")
         elif node is not el and node.tail:
             parts.append(node.tail)
-    return " ".join("".join(parts).split())
+    return " ".join(visible("".join(parts)).split())
 
 
 def _is_hidden(el: etree._Element) -> bool:
@@ -173,11 +173,12 @@ class _Builder:
         if kind == ElementKind.HEADING and extra.get("level") == 1 and not self.seen_h1:
             self.seen_h1 = True
             kind = ElementKind.TITLE
+        text = visible(text)
         self.elements.append(Element(id=f"p1-e{len(self.elements) + 1}", kind=kind, text=text,
                                      page=1, bbox=_ZERO, source=Source.HTML, **extra))
 
     def flush(self, ctx: tuple[ElementKind, int | None]) -> None:
-        text = " ".join("".join(self.pending).split())
+        text = " ".join(visible("".join(self.pending)).split())
         self.pending = []
         if text:
             kind, level = ctx

@@ -12,7 +12,8 @@ What it does (HtmlRAG's ``clean_html``, made fast and structure-safe):
 - drops elements without text (empty table cells of a kept row stay, so columns do not shift);
 - unwraps wrappers whose single element child holds all their text, removing the *generic* one of
   the pair (``div``/``span``...) and keeping semantic tags and table/list structure intact;
-- collapses whitespace (except inside ``pre``).
+- drops invisible characters (soft hyphens, zero-width spaces: they split words for search) and
+  collapses whitespace (except inside ``pre``).
 
 It does not decide relevance (see :mod:`retrieval.prune`) and does not render or run JavaScript.
 The cleaned tree is a light :class:`Node` tree; each node remembers the lxml element it came from,
@@ -29,7 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from parsers.charset import declared_charset
+from parsers.charset import declared_charset, visible
 from prunestack.errors import InputError, TooLargeError
 
 # Subtrees removed entirely (their tail text stays).
@@ -204,21 +205,21 @@ def _build(root: Any, cfg: CleanConfig) -> Node:
                 if tag is not None and tag.lower() in BREAKS:
                     parent.children.append(" ")
                 if el.tail:
-                    parent.children.append(el.tail)
+                    parent.children.append(visible(el.tail))
                 continue
             tag = tag.lower()
             node = Node(tag, _keep_attrs(tag, el, cfg), [], stack[-1], el)
             stack[-1].children.append(node)
             stack.append(node)
             if el.text:
-                node.children.append(el.text)
+                node.children.append(visible(el.text))
         else:
             if el is skipped or tag is None:
                 skipped = None
                 continue
             stack.pop()
             if el.tail:
-                stack[-1].children.append(el.tail)
+                stack[-1].children.append(visible(el.tail))
     return top
 
 

@@ -129,3 +129,16 @@ def test_chunked_pre_block_keeps_its_newlines_and_indentation():
     assert 0 < res.tokens <= 60
     assert "def handler_0(request):\n    return  render(request, 'page_0.html')\n" in res.html
     assert any("#w" in p for p in res.kept_paths)  # it really was chunked
+
+
+def test_soft_hyphens_and_zero_width_spaces_do_not_split_words():
+    # German CMS text is full of &shy;, and editors leave zero-width spaces; both render as
+    # nothing, but they stayed in the text, so "Donaudampfschiff" matched nothing
+    data = ("<html><body><p>Die Donau&shy;dampf&shy;schiff&shy;fahrt f\u00e4hrt\u200b heute. "
+            "Preis:&#8203;42&nbsp;\u20ac</p><p>Unrelated closing words here.</p></body></html>"
+            ).encode()
+    cleaned, text = _both(data)
+    want = "Die Donaudampfschifffahrt f\u00e4hrt heute. Preis:42 \u20ac"
+    assert want in cleaned and text.startswith(want)
+    res = prune_html(data, "Donaudampfschifffahrt", 10)
+    assert "Donaudampfschifffahrt" in res.html
