@@ -14,7 +14,8 @@ caller maps the boxes back, ``parsers.ingest`` does after the layout step).
 
 Pages whose text layer has no printable character, and scans stamped with a few words of text (a
 Bates number over a full-page image), are rendered at ``dpi`` (≥ 200) and OCR'd with the chosen
-backend; the OCR boxes (pixels) are scaled back to points. Unreadable files raise
+backend (one page image at a time; pages too big for ``OCR_MAX_PIXELS`` at that dpi, such as A0
+drawings, at a lower one); the OCR boxes (pixels) are scaled back to points. Unreadable files raise
 ``CorruptPdfError``, password-protected ones ``EncryptedPdfError``, page-less ones
 ``EmptyPdfError``. This module does not build blocks, tables or reading order (``parsers.layout``).
 """
@@ -50,6 +51,8 @@ SCAN_COVER = 0.5
 STAMP_CHARS = 60
 #: Default OCR resolution for pages without a text layer (the issue asks for ≥ 200 dpi).
 OCR_DPI = 200
+#: Largest render OCR gets (pixels): bigger pages (A1/A0 drawings, posters) use a lower dpi.
+OCR_MAX_PIXELS = 20_000_000
 #: pdfium is not thread-safe: two threads inside it at once can crash the process (seen under
 #: the API's concurrent workers). Every use of pypdfium2 in the process holds this lock.
 PDFIUM_LOCK = threading.RLock()
@@ -393,8 +396,7 @@ def pdf_page_lines(
     if dpi < 72:
         raise ValueError("dpi must be at least 72")
     out: list[PageLines | None] = []
-    to_ocr: list[tuple[int, int, float, float, Image.Image]] = []  # (slot, page no, w, h, image)
-    scale = dpi / 72.0
+    to_ocr: list[tuple[int, int, float, float]] = []  # (slot, page number, width, height)
     with open_pdf(data, password) as pdf:  # pdfium work only; OCR runs after the lock is released
         numbers = pages if isinstance(pages, list) else parse_pages(pages, len(pdf))
         for number in numbers:
@@ -413,15 +415,26 @@ def pdf_page_lines(
                     out.append(PageLines(number=number, width=width, height=height, lines=lines,
                                          source=Source.PDF_TEXT))
                     continue
-                to_ocr.append((len(out), number, width, height, _render(page, scale)))
+                to_ocr.append((len(out), number, width, height))
                 out.append(None)
             finally:
                 page.close()
     backend: OcrBackend | None = ocr if isinstance(ocr, OcrBackend) else None
-    for slot, number, width, height, image in to_ocr:
+    for slot, number, width, height in to_ocr:
         checkpoint(f"OCR of page {number}")
         if backend is None:
             backend = get_backend(ocr if isinstance(ocr, str) else "auto")
+        # one page image at a time (a 50-page scan held ~600 MB of renders before any OCR), at
+        # most OCR_MAX_PIXELS (a blank A0 drawing at 200 dpi is 62 MP)
+        scale = min(dpi / 72.0, math.sqrt(OCR_MAX_PIXELS / max(width * height, 1.0)))
+        while math.ceil(width * scale) * math.ceil(height * scale) > OCR_MAX_PIXELS:
+            scale *= 0.999  # pdfium rounds the bitmap size up
+        with open_pdf(data, password) as pdf:
+            page = flattened_page(pdf, number)
+            try:
+                image = _render(page, scale)
+            finally:
+                page.close()
         raw, skew = backend.recognize_page(image)
         lines = [scale_line(ln, 1.0 / scale) for ln in raw]
         if skew is not None and skew_maps is not None:

@@ -223,19 +223,21 @@ def test_ligatures_and_mixed_page_sizes():
     _dejavu()
 
     def draw(c):
-        for size, label in (((595.28, 841.89), "A4 page"), ((612, 792), "Letter page"),
-                            ((841.89, 595.28), "Landscape page"), ((72, 72), "Tiny"),
-                            ((2383.94, 3370.39), "A0 page")):
+        sizes = (((595.28, 841.89), "A4 page"), ((612, 792), "Letter page"),
+                 ((841.89, 595.28), "Landscape page"), ((72, 72), "Tiny"),
+                 ((2383.94, 3370.39), "A0 page"))
+        for i, (size, label) in enumerate(sizes):
             c.setPageSize(size)
             c.setFont("DejaVu", 10)
             c.drawString(5, size[1] - 20, label)
             c.drawString(5, size[1] - 40, "\ufb01nal o\ufb03ce \ufb02ow")
-            c.showPage()
+            if i < len(sizes) - 1:  # (the helper ends the last page)
+                c.showPage()
 
     doc, _ = _elements(_pdf(draw))
     sizes = [(round(p.width), round(p.height)) for p in doc.pages if p.elements]
     assert sizes == [(595, 842), (612, 792), (842, 595), (72, 72), (2384, 3370)]
-    for p in doc.pages[:5]:  # (the helper's closing showPage adds a blank sixth page)
+    for p in doc.pages:
         text = " ".join(e.text for e in p.elements)
         assert all(e.bbox.x1 <= p.width and e.bbox.y1 <= p.height for e in p.elements)
         if p.width > 72:  # on the 1-inch page the line runs off the edge
@@ -395,3 +397,21 @@ def test_api_counts_tiff_pages_before_ocr(api_client, monkeypatch):
     r = api_client.post("/v1/parse", files={"file": ("fax.tif", buf.getvalue(), "image/tiff")})
     assert r.status_code == 413, r.text
     assert "4 pages" in r.json()["error"]["message"]
+
+
+def test_blank_a0_page_is_rendered_for_ocr_within_the_pixel_cap():
+    # an A0 drawing without a text layer was rendered at 200 dpi: 62 megapixels for one page
+    from parsers.ocr.rapid import RapidOcrBackend
+    from parsers.pdf import OCR_MAX_PIXELS
+
+    seen: list[tuple[int, int]] = []
+
+    class Recording(RapidOcrBackend):
+        def recognize_page(self, image):
+            seen.append(image.size)
+            return super().recognize_page(image)
+
+    data = _pdf(lambda c: c.rect(100, 100, 50, 50), pagesize=(2383.94, 3370.39))
+    doc = parse(data, ocr=Recording())
+    assert len(seen) == 1 and seen[0][0] * seen[0][1] <= OCR_MAX_PIXELS
+    assert (round(doc.pages[0].width), round(doc.pages[0].height)) == (2384, 3370)
