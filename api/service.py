@@ -105,13 +105,13 @@ def render_page(data: bytes, mime: str, page: int, scale: float) -> bytes:
             # filled form fields drawn in, as the parser read them
             img = flattened_page(pdf, page).render(scale=scale).to_pil()
     elif mime.startswith("image/"):
-        from parsers.image import MAX_PIXELS, load_pages
+        from parsers.image import MAX_PIXELS, count_pages, load_pages
 
         # as the parser sees it: upright (EXIF), transparency on white, every TIFF page; full size
-        images = load_pages(data, work_pixels=MAX_PIXELS)
-        if not 1 <= page <= len(images):
-            raise InputError(f"page {page} out of range 1..{len(images)}")
-        img = images[page - 1][0]
+        n = count_pages(data)
+        if not 1 <= page <= n:
+            raise InputError(f"page {page} out of range 1..{n}")
+        img = load_pages(data, work_pixels=MAX_PIXELS, pages=[page])[0][0]
     else:
         raise UnsupportedTypeError(f"no page images for {mime}")
     buf = io.BytesIO()

@@ -10,7 +10,8 @@ OCR gains nothing from more; a JPEG is decoded straight at 1/2, 1/4 or 1/8 size,
 never needs its full-size bitmap in memory). Every frame of a multi-page TIFF (a fax, a scanner's
 batch) is a page; the other formats' extra frames are animation, so only their first counts.
 Each page comes back as an upright RGB ``PIL.Image`` with the factor that maps its pixels to the
-original image's (``1.0`` when not shrunk). ``load_image`` is the first page only.
+original image's (``1.0`` when not shrunk); ``pages=[n]`` decodes only page ``n`` (callers that
+OCR page by page hold one decoded page at a time). ``load_image`` is the first page only.
 
 Corrupt or truncated files raise ``InputError``; images over ``max_pixels`` ``TooLargeError``.
 It does not OCR anything.
@@ -21,6 +22,8 @@ from __future__ import annotations
 import io
 import math
 import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -35,25 +38,44 @@ WORK_PIXELS = 20_000_000
 MAX_TIFF_PAGES = 500
 
 
+def count_pages(data: bytes) -> int:
+    """Pages of ``data``: the frames of a TIFF, 1 for any other image (read from the header)."""
+    with _decoding():
+        img = Image.open(io.BytesIO(data))
+        frames = getattr(img, "n_frames", 1) if img.format == "TIFF" else 1
+        if frames > MAX_TIFF_PAGES:
+            raise TooLargeError(f"the TIFF has {frames} pages, over {MAX_TIFF_PAGES}",
+                                "split it into smaller files")
+        return frames
+
+
 def load_pages(data: bytes, *, max_pixels: int = MAX_PIXELS, work_pixels: int = WORK_PIXELS,
-               all_frames: bool = True) -> list[tuple[Image.Image, float]]:
-    """``(upright RGB page, original pixels per page pixel)`` for each page of ``data``."""
+               pages: Sequence[int] | None = None) -> list[tuple[Image.Image, float]]:
+    """``(upright RGB page, original pixels per page pixel)`` for each page of ``data`` (or for
+    the 1-based page numbers in ``pages``: decode one at a time to hold one in memory)."""
     if work_pixels < 1:
         raise ValueError("work_pixels must be positive")
+    frames = count_pages(data)
+    numbers = list(range(1, frames + 1)) if pages is None else list(pages)
+    with _decoding():
+        img = Image.open(io.BytesIO(data))
+        out = []
+        for number in numbers:
+            if not 1 <= number <= frames:
+                raise InputError(f"page {number} out of range 1..{frames}")
+            img.seek(number - 1)
+            out.append(_page(img, max_pixels, work_pixels, number if frames > 1 else 0))
+        return out
+
+
+@contextmanager
+def _decoding() -> Iterator[None]:
+    """Decoder failures as ``InputError`` / ``TooLargeError``."""
     try:
         with warnings.catch_warnings():
             # PIL warns (or raises) on its own bomb limit; we enforce ours from the header first.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            frames = getattr(img, "n_frames", 1) if img.format == "TIFF" and all_frames else 1
-            if frames > MAX_TIFF_PAGES:
-                raise TooLargeError(f"the TIFF has {frames} pages, over {MAX_TIFF_PAGES}",
-                                    "split it into smaller files")
-            pages = []
-            for i in range(frames):
-                img.seek(i)
-                pages.append(_page(img, max_pixels, work_pixels, frame=i + 1 if frames > 1 else 0))
-            return pages
+            yield
     except (TooLargeError, InputError):
         raise
     except Image.DecompressionBombError as exc:
@@ -69,7 +91,7 @@ def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS,
     """The first page of ``data``, upright RGB, at most ``max_pixels`` (not shrunk unless
     ``work_pixels`` is given)."""
     return load_pages(data, max_pixels=max_pixels, work_pixels=work_pixels or max_pixels,
-                      all_frames=False)[0][0]
+                      pages=[1])[0][0]
 
 
 def _page(img: Image.Image, max_pixels: int, work_pixels: int, frame: int

@@ -30,7 +30,7 @@ from parsers import image
 from parsers.detect import FileType, detect_type
 from parsers.document import Document, Page, Source
 from parsers.errors import PageSelectionError
-from parsers.image import MAX_PIXELS, load_pages
+from parsers.image import MAX_PIXELS, count_pages, load_pages
 from parsers.ocr import OcrBackend, get_backend
 from parsers.ocr.deskew import SkewMap, skew_metadata
 from parsers.pages import parse_pages
@@ -69,11 +69,12 @@ def _image_pages(data: bytes, pages: str | None, backend: OcrBackend,
                  max_pixels: int, skew_maps: dict[int, SkewMap] | None = None
                  ) -> list[PageLines]:
     """OCR'd pages of an image (every page of a multi-page TIFF), boxes in original pixels."""
-    images = load_pages(data, max_pixels=max_pixels, work_pixels=image.WORK_PIXELS)
     out: list[PageLines] = []
-    for number in parse_pages(pages, len(images)):  # validates the selection
+    for number in parse_pages(pages, count_pages(data)):  # validates the selection
         checkpoint(f"OCR of page {number}")
-        page, f = images[number - 1]
+        # one decoded page at a time (a 300-page fax TIFF would not fit in memory at once)
+        page, f = load_pages(data, max_pixels=max_pixels, work_pixels=image.WORK_PIXELS,
+                             pages=[number])[0]
         lines, skew = backend.recognize_page(page)
         if f != 1.0:  # shrunk for OCR: boxes back to the original image's pixels
             lines = [scale_line(ln, f) for ln in lines]

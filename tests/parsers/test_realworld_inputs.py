@@ -415,3 +415,14 @@ def test_blank_a0_page_is_rendered_for_ocr_within_the_pixel_cap():
     doc = parse(data, ocr=Recording())
     assert len(seen) == 1 and seen[0][0] * seen[0][1] <= OCR_MAX_PIXELS
     assert (round(doc.pages[0].width), round(doc.pages[0].height)) == (2384, 3370)
+
+
+def test_tiff_pages_decode_one_at_a_time():
+    buf = io.BytesIO()
+    pages = [Image.new("L", (40 + 10 * i, 30), 255) for i in range(4)]
+    pages[0].save(buf, "TIFF", save_all=True, append_images=pages[1:])
+    from parsers.image import count_pages
+
+    assert count_pages(buf.getvalue()) == 4
+    [(third, f)] = load_pages(buf.getvalue(), pages=[3])
+    assert third.size == (60, 30) and f == 1.0
