@@ -277,7 +277,8 @@ def _words(textpage: pdfium.PdfTextPage, frame: _Frame) -> tuple[list[Word], lis
         baselines.append(sum(g.base for g in cur) / len(cur))
         cur.clear()
 
-    for g in glyphs:
+    tracking = _tracking(glyphs)
+    for k, g in enumerate(glyphs):
         if g is None:
             flush()
             continue
@@ -286,11 +287,50 @@ def _words(textpage: pdfium.PdfTextPage, frame: _Frame) -> tuple[list[Word], lis
             em = max(prev.size, g.size, 1.0)
             jumped = abs(g.base - prev.base) > 0.3 * em
             gap = g.x0 - prev.x1
-            if jumped or (gap > WORD_GAP_EM * em and not g.glue) or gap < -em:
+            split = gap > WORD_GAP_EM * em + tracking.get(k, 0.0)
+            if jumped or (split and not g.glue) or gap < -em:
                 flush()
         cur.append(g)
     flush()
     return words, baselines
+
+
+def _tracking(glyphs: list[_Glyph | None]) -> dict[int, float]:
+    """Letter spacing (``Tc``: tracked headings and body text) per glyph index: over a run of
+    glyphs on one baseline, the lower-quartile gap between adjacent letters (spaces end words,
+    not runs), when the run has at least 4 such gaps. A word gap must exceed it by
+    ``WORD_GAP_EM``; without this, text tracked by a quarter em came out as "T r a c k e d".
+    Positioned words without space characters keep their letter gap (about 0) as the lower
+    quartile, so their word gaps still split."""
+    out: dict[int, float] = {}
+    run: list[int] = []
+    gaps: list[float] = []
+
+    def close() -> None:
+        if len(gaps) >= 4:
+            q = sorted(gaps)[len(gaps) // 4]
+            if q > 0:
+                em = max(glyphs[run[0]].size, 1.0)  # type: ignore[union-attr]
+                out.update(dict.fromkeys(run, min(q, 0.5 * em)))
+        run.clear()
+        gaps.clear()
+
+    last: _Glyph | None = None
+    for k, g in enumerate(glyphs):
+        if g is None:
+            last = None
+            continue
+        if run:
+            first = glyphs[run[-1]]
+            assert first is not None
+            if abs(g.base - first.base) > 0.3 * max(first.size, g.size, 1.0):
+                close()
+        if last is not None and run:
+            gaps.append(g.x0 - last.x1)
+        run.append(k)
+        last = g
+    close()
+    return out
 
 
 def flattened_page(pdf: pdfium.PdfDocument, number: int) -> pdfium.PdfPage:

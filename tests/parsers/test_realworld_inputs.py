@@ -426,3 +426,25 @@ def test_tiff_pages_decode_one_at_a_time():
     assert count_pages(buf.getvalue()) == 4
     [(third, f)] = load_pages(buf.getvalue(), pages=[3])
     assert third.size == (60, 30) and f == 1.0
+
+
+def test_letter_spaced_text_stays_whole_words():
+    # tracked text (Tc, a quarter em here: headings, brochure body text) came out "T r a c k e d"
+    def draw(c):
+        c.saveState()
+        t = c.beginText(72, 660)
+        t.setFont("Helvetica", 10)
+        t.setCharSpace(2.5)
+        t.textLine("Tracked body text is here ok")
+        c.drawText(t)
+        c.restoreState()
+        c.setFont("Helvetica", 10)
+        for i, w in enumerate("Positioned words without any spaces".split()):
+            c.drawString(72 + i * 70, 580, w)  # word by word, no space characters
+
+    from parsers.pdf import pdf_page_lines
+
+    lines = pdf_page_lines(_pdf(draw))[0].lines
+    assert [[w.text for w in ln.words] for ln in lines] == [
+        ["Tracked", "body", "text", "is", "here", "ok"],
+        ["Positioned", "words", "without", "any", "spaces"]]
