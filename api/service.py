@@ -13,26 +13,21 @@ import time
 from typing import Any
 
 from parsers.document import Document
-from prunestack.errors import InputError, TooLargeError, UnsupportedTypeError
-
-IMAGE_MAGIC = {b"\x89PNG": "image/png", b"\xff\xd8\xff": "image/jpeg", b"GIF8": "image/gif",
-               b"II*\x00": "image/tiff", b"MM\x00*": "image/tiff", b"BM": "image/bmp"}
+from prunestack.errors import InputError, PrunestackError, TooLargeError, UnsupportedTypeError
 
 
 def sniff(data: bytes) -> str:
-    """The MIME type of ``data`` from its first bytes (never from a file name)."""
-    head = data[:1024].lstrip()
-    if data[:5] == b"%PDF-":
-        return "application/pdf"
-    for magic, mime in IMAGE_MAGIC.items():
-        if data.startswith(magic):
-            return mime
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    low = head[:200].lower()
-    if low.startswith((b"<!doctype html", b"<html", b"<?xml")) or b"<body" in low:
-        return "text/html"
-    return "application/octet-stream"
+    """The MIME type of ``data`` from its first bytes (never from a file name).
+
+    The same detection as ``prunestack parse`` (``parsers.detect``): a PDF behind leading
+    whitespace, an HTML page that starts with ``<div>`` or a comment, an XHTML page with an XML
+    declaration are all recognised here too; anything else is ``application/octet-stream``."""
+    from parsers.detect import detect_type
+
+    try:
+        return detect_type(data).value
+    except PrunestackError:
+        return "application/octet-stream"
 
 
 def pdf_page_count(data: bytes) -> int:
@@ -47,15 +42,25 @@ def check_pages(data: bytes, mime: str, max_pages: int) -> None:
         if n > max_pages:
             raise TooLargeError(f"the PDF has {n} pages; this server reads at most {max_pages}",
                                 "split the document or ask for fewer pages")
+    elif mime == "image/tiff":  # every page of a multi-page TIFF is OCR'd: count them first
+        from PIL import Image
+
+        try:
+            n = getattr(Image.open(io.BytesIO(data)), "n_frames", 1)
+        except (OSError, ValueError, SyntaxError, EOFError):
+            return  # the parser reports the damage
+        if n > max_pages:
+            raise TooLargeError(f"the TIFF has {n} pages; this server reads at most {max_pages}",
+                                "split the document or ask for fewer pages")
 
 
 def parse_bytes(data: bytes, ocr: str = "auto", pages: str | None = None,
                 max_pages: int = 50, name: str = "upload") -> Document:
     if not data:
         raise InputError("the uploaded file is empty")
-    mime = sniff(data)
-    if mime == "application/octet-stream":
-        raise UnsupportedTypeError("unsupported file type", "send a PDF, an image or HTML")
+    from parsers.detect import detect_type
+
+    mime = detect_type(data).value  # UnsupportedTypeError says what the bytes start with
     check_pages(data, mime, max_pages)
     if mime == "text/html":
         from parsers.html import parse_html  # type: ignore[import-not-found]
@@ -90,20 +95,23 @@ def extract_bytes(data: bytes, schema: dict[str, Any], *, engine: str, embedder:
 
 def render_page(data: bytes, mime: str, page: int, scale: float) -> bytes:
     """PNG bytes of one page (1-based) at ``scale`` × 72 dpi (PDF) or of the image itself."""
-    from PIL import Image
 
     if mime == "application/pdf":
-        from parsers.pdf import open_pdf
+        from parsers.pdf import flattened_page, open_pdf
 
         with open_pdf(data) as pdf:
             if not 1 <= page <= len(pdf):
                 raise InputError(f"page {page} out of range 1..{len(pdf)}")
-            img = pdf[page - 1].render(scale=scale).to_pil()
+            # filled form fields drawn in, as the parser read them
+            img = flattened_page(pdf, page).render(scale=scale).to_pil()
     elif mime.startswith("image/"):
-        if page != 1:
-            raise InputError("an image has one page")
-        img = Image.open(io.BytesIO(data))
-        img.load()
+        from parsers.image import MAX_PIXELS, count_pages, load_pages
+
+        # as the parser sees it: upright (EXIF), transparency on white, every TIFF page; full size
+        n = count_pages(data)
+        if not 1 <= page <= n:
+            raise InputError(f"page {page} out of range 1..{n}")
+        img = load_pages(data, work_pixels=MAX_PIXELS, pages=[page])[0][0]
     else:
         raise UnsupportedTypeError(f"no page images for {mime}")
     buf = io.BytesIO()

@@ -33,7 +33,8 @@ SNIFF_BYTES = 4096
 # PDF readers accept "%PDF-" anywhere in the first 1024 bytes (some writers prepend junk).
 _PDF_WINDOW = 1024
 _HTML_START = re.compile(
-    rb"^(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<meta[\s>]"
+    rb"^(?:<\?xml[^>]{0,200}\?>\s*)?"  # XHTML pages start with an XML declaration
+    rb"(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>]|<meta[\s>]"
     rb"|<title[\s>]|<div[\s>]|<p[\s>]|<h[1-6][\s>]|<table[\s>]|<ul[\s>]|<section[\s>]"
     rb"|<article[\s>]|<main[\s>]|<nav[\s>]|<span[\s>]|<a[\s>]|<!doctype\s+html)",
     re.IGNORECASE | re.DOTALL,

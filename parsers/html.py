@@ -2,9 +2,10 @@
 
 ``parse_html(data, name=...)``:
 
-* **decoding** — a byte-order mark wins, then a ``<meta charset>`` / ``http-equiv`` declaration in
-  the first 4 KiB, then strict UTF-8. Bytes that do not decode under that charset, or HTML with no
-  text at all, raise ``InputError``.
+* **decoding** — a byte-order mark wins, then a ``<meta charset>`` / ``http-equiv`` / XML
+  declaration in the first 64 KiB, read as browsers read it (``parsers.charset``: ``iso-8859-1``
+  is windows-1252, ``gb2312`` is gb18030, ...), then strict UTF-8. Bytes that do not decode
+  under that charset, or HTML with no text at all, raise ``InputError``.
 * **depth** — libxml2's HTML parser stops nesting at 256 levels and silently drops everything
   below (and after) that point. A parse that reaches the cap therefore raises ``TooLargeError``
   instead of returning a truncated document; every walk here is iterative (``lxml.etree.iterwalk``),
@@ -16,7 +17,9 @@
   (key = the preceding ``dt``); ``figure``/``img[alt]`` → FIGURE, ``figcaption`` → CAPTION right
   after it. Furniture: ``nav`` and a page-level ``header`` → HEADER, a page-level ``footer`` and
   cookie/consent banners (id/class) → FOOTER, ``aside`` → SIDEBAR (``role`` landmarks likewise).
-  ``script``, ``style``, ``template``, ``noscript`` and ``hidden`` elements are dropped.
+  ``script``, ``style``, ``template``, ``noscript``, SVG, embedded media, form controls
+  (``select``, ``textarea``, ``button``) and hidden elements (``hidden``,
+  ``aria-hidden="true"``, inline ``display:none``/``visibility:hidden``) are dropped.
 * **geometry** — HTML has none: the document has one page of size 0 × 0 and every element a
   zero box at the origin, confidence 1 and source ``html``. Location questions do not apply.
 """
@@ -30,6 +33,7 @@ from typing import Any
 import lxml.etree as etree
 import lxml.html
 
+from parsers.charset import declared_charset, visible
 from parsers.document import BBox, Document, Element, ElementKind, Page, Source, TableCell
 from prunestack.errors import InputError, TooLargeError
 
@@ -37,10 +41,15 @@ LIBXML_MAX_DEPTH = 256
 MAX_COLSPAN = 1000
 MAX_TABLE_SLOTS = 1_000_000
 
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _COOKIE = re.compile(r"cookie|consent|gdpr", re.I)
-_SKIP = frozenset({"script", "style", "template", "noscript", "head", "iframe", "object"})
+# Not page text: code, metadata, embedded media and their fallbacks, SVG drawings (icon titles,
+# chart paths), and form controls (a country <select> is hundreds of options; button labels).
+_SKIP = frozenset({
+    "script", "style", "template", "noscript", "head", "iframe", "object", "embed", "svg",
+    "canvas", "video", "audio", "map", "select", "datalist", "textarea", "button",
+})
 _BLOCK = frozenset({
     "address", "article", "body", "blockquote", "center", "dd", "details", "dialog", "div", "dt",
     "fieldset", "form", "hr", "html", "li", "main", "menu", "ol", "p", "pre", "section",
@@ -58,16 +67,10 @@ def decode_html(data: bytes) -> str:
                          (codecs.BOM_UTF16_BE, "utf-16")):
         if data.startswith(bom):
             return _decode(data, bom_enc, "its byte-order mark")
-    m = _META_CHARSET.search(data[:4096])
-    if m:
-        name = m.group(1).decode("ascii", "replace")
-        enc: str | None
-        try:
-            enc = codecs.lookup(name).name
-        except LookupError:
-            enc = None
-        if enc is not None:
-            return _decode(data, enc, f"its declared charset {name!r}")
+    declared = declared_charset(data)
+    if declared is not None:
+        label, enc = declared
+        return _decode(data, enc, f"its declared charset {label!r}")
     return _decode(data, "utf-8", "UTF-8 (no charset declared)")
 
 
@@ -91,7 +94,7 @@ def _text(el: etree._Element, skip: frozenset[str] = frozenset()) -> str:
                 parts.append(node.tail)
             continue
         if ev == "start":
-            if node is not el and (node.tag in skip or node.tag in _SKIP):
+            if node is not el and (node.tag in skip or node.tag in _SKIP or _is_hidden(node)):
                 walker.skip_subtree()
                 continue
             if node.text:
@@ -100,7 +103,16 @@ def _text(el: etree._Element, skip: frozenset[str] = frozenset()) -> str:
                 parts.append(" ")
         elif node is not el and node.tail:
             parts.append(node.tail)
-    return " ".join("".join(parts).split())
+    return " ".join(visible("".join(parts)).split())
+
+
+def _is_hidden(el: etree._Element) -> bool:
+    """Not rendered: ``hidden``, ``aria-hidden="true"``, or an inline ``display:none`` /
+    ``visibility:hidden`` style (the same rule as ``retrieval.clean``)."""
+    if el.get("hidden") is not None or (el.get("aria-hidden") or "").strip().lower() == "true":
+        return True
+    style = el.get("style")
+    return bool(style and _HIDDEN_STYLE.search(style))
 
 
 def _furniture_kind(el: etree._Element) -> ElementKind | None:
@@ -161,11 +173,12 @@ class _Builder:
         if kind == ElementKind.HEADING and extra.get("level") == 1 and not self.seen_h1:
             self.seen_h1 = True
             kind = ElementKind.TITLE
+        text = visible(text)
         self.elements.append(Element(id=f"p1-e{len(self.elements) + 1}", kind=kind, text=text,
                                      page=1, bbox=_ZERO, source=Source.HTML, **extra))
 
     def flush(self, ctx: tuple[ElementKind, int | None]) -> None:
-        text = " ".join("".join(self.pending).split())
+        text = " ".join(visible("".join(self.pending)).split())
         self.pending = []
         if text:
             kind, level = ctx
@@ -192,7 +205,7 @@ def _walk(root: etree._Element) -> list[Element]:
             if el.tail:
                 b.pending.append(el.tail)
             continue
-        if tag in _SKIP or el.get("hidden") is not None:
+        if tag in _SKIP or _is_hidden(el):
             walker.skip_subtree()
             continue
         furn = _furniture_kind(el)

@@ -1,43 +1,81 @@
-"""Load a raster image from bytes for OCR: pixel limit, EXIF orientation, RGB.
+"""Load raster images from bytes for OCR: pixel limit, EXIF orientation, pages, white background.
 
-``load_image(data)`` checks the declared size *before* decoding, so a decompression bomb costs
+``load_pages(data)`` checks the declared size *before* decoding, so a decompression bomb costs
 nothing (PIL's own bomb check, which fires at twice ``Image.MAX_IMAGE_PIXELS``, also maps to
-``TooLargeError``); it then applies the EXIF orientation tag, takes the first frame of
-multi-frame files and returns an RGB ``PIL.Image``. Corrupt or truncated files raise
-``InputError``; images over ``max_pixels`` raise ``TooLargeError``. It does not OCR anything.
+``TooLargeError``); then, per page, it applies the EXIF orientation tag, flattens transparency
+onto white (a transparent PNG with black text is black-on-black once its alpha is dropped), maps
+16-bit grey onto 8 bits (PIL's own conversion clips it to white) and
+shrinks anything over ``work_pixels`` (default 20 MP: a phone photo of a receipt is 12-200 MP, and
+OCR gains nothing from more; a JPEG is decoded straight at 1/2, 1/4 or 1/8 size, so a huge one
+never needs its full-size bitmap in memory). Every frame of a multi-page TIFF (a fax, a scanner's
+batch) is a page; the other formats' extra frames are animation, so only their first counts.
+Each page comes back as an upright RGB ``PIL.Image`` with the factor that maps its pixels to the
+original image's (``1.0`` when not shrunk); ``pages=[n]`` decodes only page ``n`` (callers that
+OCR page by page hold one decoded page at a time). ``load_image`` is the first page only.
+
+Corrupt or truncated files raise ``InputError``; images over ``max_pixels`` ``TooLargeError``.
+It does not OCR anything.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
+import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from prunestack.errors import InputError, TooLargeError
 
-#: Default pixel limit: 50 megapixels (an A4 page at 600 dpi is ~35 MP).
-MAX_PIXELS = 50_000_000
+#: Refusal limit: 150 megapixels (a 108 MP phone photo passes; an A4 page at 600 dpi is ~35 MP).
+MAX_PIXELS = 150_000_000
+#: Pages larger than this are shrunk before OCR (boxes are scaled back to original pixels).
+WORK_PIXELS = 20_000_000
+#: Most pages read from one multi-page TIFF.
+MAX_TIFF_PAGES = 500
 
 
-def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Decode ``data`` into an upright RGB image of at most ``max_pixels`` pixels."""
+def count_pages(data: bytes) -> int:
+    """Pages of ``data``: the frames of a TIFF, 1 for any other image (read from the header)."""
+    with _decoding():
+        img = Image.open(io.BytesIO(data))
+        frames = getattr(img, "n_frames", 1) if img.format == "TIFF" else 1
+        if frames > MAX_TIFF_PAGES:
+            raise TooLargeError(f"the TIFF has {frames} pages, over {MAX_TIFF_PAGES}",
+                                "split it into smaller files")
+        return frames
+
+
+def load_pages(data: bytes, *, max_pixels: int = MAX_PIXELS, work_pixels: int = WORK_PIXELS,
+               pages: Sequence[int] | None = None) -> list[tuple[Image.Image, float]]:
+    """``(upright RGB page, original pixels per page pixel)`` for each page of ``data`` (or for
+    the 1-based page numbers in ``pages``: decode one at a time to hold one in memory)."""
+    if work_pixels < 1:
+        raise ValueError("work_pixels must be positive")
+    frames = count_pages(data)
+    numbers = list(range(1, frames + 1)) if pages is None else list(pages)
+    with _decoding():
+        img = Image.open(io.BytesIO(data))
+        out = []
+        for number in numbers:
+            if not 1 <= number <= frames:
+                raise InputError(f"page {number} out of range 1..{frames}")
+            img.seek(number - 1)
+            out.append(_page(img, max_pixels, work_pixels, number if frames > 1 else 0))
+        return out
+
+
+@contextmanager
+def _decoding() -> Iterator[None]:
+    """Decoder failures as ``InputError`` / ``TooLargeError``."""
     try:
         with warnings.catch_warnings():
             # PIL warns (or raises) on its own bomb limit; we enforce ours from the header first.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
-            w, h = img.size
-            if w * h > max_pixels:
-                raise TooLargeError(
-                    f"image is {w}x{h} = {w * h:,} pixels, over the limit of {max_pixels:,}",
-                    "downscale the image or raise the pixel limit",
-                )
-            if w == 0 or h == 0:
-                raise InputError(f"image has no pixels ({w}x{h})")
-            img.seek(0)
-            img.load()
-            return ImageOps.exif_transpose(img).convert("RGB")
+            yield
     except (TooLargeError, InputError):
         raise
     except Image.DecompressionBombError as exc:
@@ -46,3 +84,57 @@ def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
         raise InputError("the image cannot be decoded (unknown or corrupt image data)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise InputError(f"the image is corrupt or truncated: {exc}") from None
+
+
+def load_image(data: bytes, *, max_pixels: int = MAX_PIXELS,
+               work_pixels: int | None = None) -> Image.Image:
+    """The first page of ``data``, upright RGB, at most ``max_pixels`` (not shrunk unless
+    ``work_pixels`` is given)."""
+    return load_pages(data, max_pixels=max_pixels, work_pixels=work_pixels or max_pixels,
+                      pages=[1])[0][0]
+
+
+def _page(img: Image.Image, max_pixels: int, work_pixels: int, frame: int
+          ) -> tuple[Image.Image, float]:
+    w, h = img.size
+    where = f"page {frame} of the image" if frame else "image"
+    if w * h > max_pixels:
+        raise TooLargeError(
+            f"{where} is {w}x{h} = {w * h:,} pixels, over the limit of {max_pixels:,}",
+            "downscale the image or raise the pixel limit",
+        )
+    if w == 0 or h == 0:
+        raise InputError(f"{where} has no pixels ({w}x{h})")
+    factor = math.sqrt(w * h / work_pixels) if w * h > work_pixels else 1.0
+    if factor > 1.0 and img.format == "JPEG":
+        # decode at 1/2, 1/4 or 1/8 scale (never below the working size): no full-size bitmap
+        img.draft(img.mode, (math.ceil(w / factor), math.ceil(h / factor)))
+    img.load()
+    upright = ImageOps.exif_transpose(img)
+    out = _on_white(upright)
+    if factor > 1.0:
+        turned = upright.size == img.size[::-1] and img.width != img.height  # EXIF 5-8
+        ow, oh = (h, w) if turned else (w, h)
+        target = (max(1, int(ow / factor)), max(1, int(oh / factor)))  # floor: <= work_pixels
+        if out.size != target:
+            out = out.resize(target, Image.Resampling.LANCZOS, reducing_gap=2.0)
+        factor = ow / out.width
+    return out, factor
+
+
+def _on_white(img: Image.Image) -> Image.Image:
+    """RGB, with any transparency composited onto a white page."""
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+            img.mode in ("P", "L", "RGB", "1") and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        page = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        page.alpha_composite(rgba)
+        return page.convert("RGB")
+    if img.mode.startswith("I"):
+        # 16-bit grey (scanners write it): PIL's convert clips every value over 255 to white, so
+        # all but the darkest ink vanished; map the 16-bit range onto 8 bits instead
+        arr = np.asarray(img, dtype=np.float64)  # [H, W]
+        if arr.max(initial=0) > 255:
+            arr = arr / 257.0
+        img = Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), "L")
+    return img.convert("RGB")

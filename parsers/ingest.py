@@ -6,30 +6,37 @@ its type from the bytes (``parsers.detect``), and routes it:
 
 * PDF → ``parsers.pdf.pdf_page_lines`` (text layer, OCR for pages without one) →
   ``parsers.layout.aggregate``;
-* image (PNG/JPEG/TIFF/WebP/BMP/GIF) → ``parsers.image.load_image`` (pixel limit, EXIF
-  orientation) → OCR → ``aggregate`` (one page, pixel units);
+* image (PNG/JPEG/TIFF/WebP/BMP/GIF) → ``parsers.image.load_pages`` (pixel limit, EXIF
+  orientation, transparency on white, shrunk to 20 MP for OCR) → OCR → ``aggregate`` (pixel
+  units of the original image; every page of a multi-page TIFF is a page);
 * HTML → ``parsers.html.parse_html``.
 
-Element boxes of a tilted scan are in its levelled frame (what the layout needs); how each such
+A PDF page whose text runs sideways as displayed is laid out in the frame where its text is
+upright and its element boxes are then mapped onto the displayed page. Element boxes of a tilted
+scan are in its levelled frame (what the layout needs); how each such
 page was levelled is kept in ``Document.metadata`` (``parsers.ocr.deskew.skew_map``) so callers
 can map boxes back onto the scan. ``parse_lines`` stops before the layout step and returns the
 ``PageLines``. ``pages`` applies to
-PDFs only (an image or HTML file is one page; asking for another page is an error).
+PDFs and multi-page TIFFs (another image or an HTML file is one page; asking for another page is
+an error).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from parsers import image
 from parsers.detect import FileType, detect_type
-from parsers.document import Document, Source
+from parsers.document import Document, Page, Source
 from parsers.errors import PageSelectionError
-from parsers.image import MAX_PIXELS, load_image
+from parsers.image import MAX_PIXELS, count_pages, load_pages
 from parsers.ocr import OcrBackend, get_backend
 from parsers.ocr.deskew import SkewMap, skew_metadata
 from parsers.pages import parse_pages
-from parsers.pdf import OCR_DPI, pdf_page_lines
+from parsers.pdf import OCR_DPI, TurnedPage, pdf_page_lines, scale_line
 from parsers.primitives import PageLines
+from prunestack.cancel import checkpoint
 from prunestack.errors import InputError, TooLargeError
 
 #: Largest file we read: 200 MiB.
@@ -61,13 +68,36 @@ def read_input(path_or_bytes: str | Path | bytes, name: str | None = None) -> tu
 def _image_pages(data: bytes, pages: str | None, backend: OcrBackend,
                  max_pixels: int, skew_maps: dict[int, SkewMap] | None = None
                  ) -> list[PageLines]:
-    parse_pages(pages, 1)  # validates the selection: an image has exactly one page
-    image = load_image(data, max_pixels=max_pixels)
-    lines, skew = backend.recognize_page(image)
-    if skew is not None and skew_maps is not None:
-        skew_maps[1] = skew
-    return [PageLines(number=1, width=float(image.width), height=float(image.height),
-                      lines=lines, source=Source.OCR, ocr_backend=backend.name)]
+    """OCR'd pages of an image (every page of a multi-page TIFF), boxes in original pixels."""
+    out: list[PageLines] = []
+    for number in parse_pages(pages, count_pages(data)):  # validates the selection
+        checkpoint(f"OCR of page {number}")
+        # one decoded page at a time (a 300-page fax TIFF would not fit in memory at once)
+        page, f = load_pages(data, max_pixels=max_pixels, work_pixels=image.WORK_PIXELS,
+                             pages=[number])[0]
+        lines, skew = backend.recognize_page(page)
+        if f != 1.0:  # shrunk for OCR: boxes back to the original image's pixels
+            lines = [scale_line(ln, f) for ln in lines]
+            skew = skew.scaled(f) if skew is not None else None
+        if skew is not None and skew_maps is not None:
+            skew_maps[number] = skew
+        out.append(PageLines(number=number, width=float(round(page.width * f)),
+                             height=float(round(page.height * f)), lines=lines,
+                             source=Source.OCR, ocr_backend=backend.name))
+    return out
+
+
+def _to_shown(page: Page, turn: TurnedPage) -> None:
+    """Map every box of ``page`` (laid out in ``turn.read``) onto the displayed page."""
+    page.width, page.height = turn.shown.size
+    for i, el in enumerate(page.elements):
+        update: dict[str, Any] = {"bbox": turn.to_shown(el.bbox)}
+        if el.value_bbox is not None:
+            update["value_bbox"] = turn.to_shown(el.value_bbox)
+        if el.cells:
+            update["cells"] = [c.model_copy(update={"bbox": turn.to_shown(c.bbox)})
+                               if c.bbox is not None else c for c in el.cells]
+        page.elements[i] = el.model_copy(update=update)
 
 
 def parse_lines(
@@ -114,15 +144,19 @@ def parse(
     from parsers.layout import aggregate
 
     skew: dict[int, SkewMap] = {}
+    turned: dict[int, TurnedPage] = {}
     if kind is FileType.PDF:
         page_lines = pdf_page_lines(data, pages=pages, ocr=ocr, dpi=dpi, force_ocr=force_ocr,
-                                    skew_maps=skew)
+                                    skew_maps=skew, turned=turned)
     else:
         backend = ocr if isinstance(ocr, OcrBackend) else get_backend(ocr)
         page_lines = _image_pages(data, pages, backend, max_pixels, skew)
     if not page_lines:
         raise PageSelectionError("no pages selected")
     doc = aggregate(page_lines, source_name=display, mime_type=kind.value)
+    for page in doc.pages:  # sideways text was laid out upright: boxes back onto the page shown
+        if page.number in turned:
+            _to_shown(page, turned[page.number])
     if skew:  # boxes of levelled scan pages: how to map them back (parsers.ocr.deskew.to_scan)
         doc.metadata.update(skew_metadata(skew))
     return doc

@@ -5,10 +5,17 @@ from pdfium (``FPDFText_*``); characters become words at whitespace (real or pdf
 and at horizontal gaps wider than ``WORD_GAP_EM`` font sizes; words become lines by baseline
 (``parsers.lines``). A word is bold when pdfium reports a weight ≥ 600, the font's ForceBold flag,
 or a font name containing Bold/Black/Heavy/Semibold. Coordinates are PDF points, top-left origin,
-relative to the page's crop box, in the page as displayed (``/Rotate`` applied).
+relative to the page's crop box, in the page as displayed (``/Rotate`` applied); text outside the
+crop box is not shown by viewers and is left out; annotations (filled form fields, FreeText
+notes) are flattened into the page first, so their shown text counts; soft hyphens (U+00AD) are
+dropped. Words and lines are built in the frame where most of the page's characters are upright:
+on a page whose text is sideways as displayed that is not the displayed frame (``TurnedPage``; the
+caller maps the boxes back, ``parsers.ingest`` does after the layout step).
 
-Pages whose text layer has no printable character are rendered at ``dpi`` (≥ 200) and OCR'd with
-the chosen backend; the OCR boxes (pixels) are scaled back to points. Unreadable files raise
+Pages whose text layer has no printable character, and scans stamped with a few words of text (a
+Bates number over a full-page image), are rendered at ``dpi`` (≥ 200) and OCR'd with the chosen
+backend (one page image at a time; pages too big for ``OCR_MAX_PIXELS`` at that dpi, such as A0
+drawings, at a lower one); the OCR boxes (pixels) are scaled back to points. Unreadable files raise
 ``CorruptPdfError``, password-protected ones ``EncryptedPdfError``, page-less ones
 ``EmptyPdfError``. This module does not build blocks, tables or reading order (``parsers.layout``).
 """
@@ -16,6 +23,7 @@ the chosen backend; the OCR boxes (pixels) are scaled back to points. Unreadable
 from __future__ import annotations
 
 import ctypes
+import math
 import re
 import threading
 from collections.abc import Iterator
@@ -37,14 +45,21 @@ from prunestack.cancel import checkpoint
 
 #: A horizontal gap wider than this many font sizes between two glyphs starts a new word.
 WORD_GAP_EM = 0.2
+#: A page with one image over this share of its area and at most ``STAMP_CHARS`` characters of
+#: text is a stamped scan: it is OCR'd (see ``_stamped_scan``).
+SCAN_COVER = 0.5
+STAMP_CHARS = 60
 #: Default OCR resolution for pages without a text layer (the issue asks for ≥ 200 dpi).
 OCR_DPI = 200
+#: Largest render OCR gets (pixels): bigger pages (A1/A0 drawings, posters) use a lower dpi.
+OCR_MAX_PIXELS = 20_000_000
 #: pdfium is not thread-safe: two threads inside it at once can crash the process (seen under
 #: the API's concurrent workers). Every use of pypdfium2 in the process holds this lock.
 PDFIUM_LOCK = threading.RLock()
 _BOLD_NAME = re.compile(r"bold|black|heavy|semibold|demi", re.IGNORECASE)
 _FORCE_BOLD = 1 << 18  # PDF font descriptor flag 19 (ForceBold), as FPDFText_GetFontInfo reports
 _PASSWORD_ERRORS = (pdfium_c.FPDF_ERR_PASSWORD, pdfium_c.FPDF_ERR_SECURITY)
+_SOFT_HYPHEN = 0xAD
 _ENCRYPT = re.compile(rb"/Encrypt\b")
 _EMPTY_PAGE_TREE = re.compile(
     rb"/Type\s*/Pages\b[^>]*?/Count\s+0\b|/Count\s+0\b[^>]*?/Type\s*/Pages"
@@ -98,6 +113,7 @@ class _Glyph:
     base: float
     size: float
     index: int
+    glue: bool = False  # follows a soft hyphen: the gap before it is the hyphen, not a space
 
 
 @dataclass(frozen=True)
@@ -122,10 +138,61 @@ class _Frame:
             return v, w0 - u
         return u, v
 
+    @property
+    def size(self) -> tuple[float, float]:
+        """Width and height of the page as displayed."""
+        w0, h0 = self.right - self.left, self.top - self.bottom
+        return (h0, w0) if self.rotation in (90, 270) else (w0, h0)
+
+    def user(self, x: float, y: float) -> tuple[float, float]:
+        """The inverse of ``point``: a point of this frame back in PDF user space."""
+        w0, h0 = self.right - self.left, self.top - self.bottom
+        if self.rotation == 90:
+            u, v = y, h0 - x
+        elif self.rotation == 180:
+            u, v = w0 - x, h0 - y
+        elif self.rotation == 270:
+            u, v = w0 - y, x
+        else:
+            u, v = x, y
+        return u + self.left, self.top - v
+
     def box(self, x_lo: float, y_lo: float, x_hi: float, y_hi: float
             ) -> tuple[float, float, float, float]:
         (x0, y0), (x1, y1) = self.point(x_lo, y_hi), self.point(x_hi, y_lo)
         return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+
+
+@dataclass(frozen=True)
+class TurnedPage:
+    """A page whose text runs sideways as displayed (a landscape table drawn turned on a portrait
+    page, a page given a ``/Rotate`` its content did not compensate): its lines are built in the
+    frame where the text is upright (``read``), so words and reading order come out right; boxes
+    of that frame map to the displayed page (``shown``) with ``to_shown``."""
+
+    read: _Frame
+    shown: _Frame
+
+    def to_shown(self, box: BBox) -> BBox:
+        (ax, ay), (bx, by) = self.read.user(box.x0, box.y0), self.read.user(box.x1, box.y1)
+        x0, y0, x1, y1 = self.shown.box(min(ax, bx), min(ay, by), max(ax, bx), max(ay, by))
+        return BBox(x0=x0, y0=y0, x1=x1, y1=y1)
+
+
+def _text_quarter(textpage: pdfium.PdfTextPage) -> int | None:
+    """The counter-clockwise quarter turn (0-3) most of the page's characters are drawn at, in
+    PDF user space; None without text."""
+    tp = textpage.raw
+    counts = [0, 0, 0, 0]
+    for i in range(pdfium_c.FPDFText_CountChars(tp)):
+        u = pdfium_c.FPDFText_GetUnicode(tp, i)
+        if u <= 32 or u in (0xA0, 0xFFFE, 0xFEFF, _SOFT_HYPHEN):
+            continue
+        angle = pdfium_c.FPDFText_GetCharAngle(tp, i)
+        if angle < 0:
+            continue
+        counts[-round(angle / (math.pi / 2)) % 4] += 1  # pdfium measures clockwise
+    return max(range(4), key=counts.__getitem__) if any(counts) else None
 
 
 def _glyphs(textpage: pdfium.PdfTextPage, frame: _Frame) -> list[_Glyph | None]:
@@ -138,9 +205,14 @@ def _glyphs(textpage: pdfium.PdfTextPage, frame: _Frame) -> list[_Glyph | None]:
     get_origin, get_size = pdfium_c.FPDFText_GetCharOrigin, pdfium_c.FPDFText_GetFontSize
     upright = frame.rotation == 0
     left, top = frame.left, frame.top
+    width, height = frame.size
     out: list[_Glyph | None] = []
+    glue = False
     for i in range(n):
         u = get_unicode(tp, i)
+        if u == _SOFT_HYPHEN:  # invisible inside a word: "hy\xadphen" is "hyphen"
+            glue = True
+            continue
         ch = chr(u) if 0 < u < 0x110000 else ""
         if not ch or ch.isspace() or u in (0xFFFE, 0xFEFF, 0x02) or not get_box(tp, i, rect):
             out.append(None)
@@ -153,7 +225,14 @@ def _glyphs(textpage: pdfium.PdfTextPage, frame: _Frame) -> list[_Glyph | None]:
         else:
             x0, y0, x1, y1 = frame.box(rect.left, rect.bottom, rect.right, rect.top)
             base = frame.point(ox.value, oy.value)[1]
-        out.append(_Glyph(ch, x0, y0, x1, y1, base, size if size > 0 else 0.0, i))
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        if not (0 <= cx <= width and 0 <= cy <= height):  # outside the crop box: not shown
+            out.append(None)
+            continue
+        x0, x1 = max(x0, 0.0), min(x1, width)  # a glyph straddling the edge: its visible part
+        y0, y1 = max(y0, 0.0), min(y1, height)
+        out.append(_Glyph(ch, x0, y0, x1, y1, base, size if size > 0 else 0.0, i, glue))
+        glue = False
     return out
 
 
@@ -198,7 +277,8 @@ def _words(textpage: pdfium.PdfTextPage, frame: _Frame) -> tuple[list[Word], lis
         baselines.append(sum(g.base for g in cur) / len(cur))
         cur.clear()
 
-    for g in glyphs:
+    tracking = _tracking(glyphs)
+    for k, g in enumerate(glyphs):
         if g is None:
             flush()
             continue
@@ -207,26 +287,108 @@ def _words(textpage: pdfium.PdfTextPage, frame: _Frame) -> tuple[list[Word], lis
             em = max(prev.size, g.size, 1.0)
             jumped = abs(g.base - prev.base) > 0.3 * em
             gap = g.x0 - prev.x1
-            if jumped or gap > WORD_GAP_EM * em or gap < -em:
+            split = gap > WORD_GAP_EM * em + tracking.get(k, 0.0)
+            if jumped or (split and not g.glue) or gap < -em:
                 flush()
         cur.append(g)
     flush()
     return words, baselines
 
 
+def _tracking(glyphs: list[_Glyph | None]) -> dict[int, float]:
+    """Letter spacing (``Tc``: tracked headings and body text) per glyph index: over a run of
+    glyphs on one baseline, the lower-quartile gap between adjacent letters (spaces end words,
+    not runs), when the run has at least 4 such gaps. A word gap must exceed it by
+    ``WORD_GAP_EM``; without this, text tracked by a quarter em came out as "T r a c k e d".
+    Positioned words without space characters keep their letter gap (about 0) as the lower
+    quartile, so their word gaps still split."""
+    out: dict[int, float] = {}
+    run: list[int] = []
+    gaps: list[float] = []
+
+    def close() -> None:
+        if len(gaps) >= 4:
+            q = sorted(gaps)[len(gaps) // 4]
+            if q > 0:
+                em = max(glyphs[run[0]].size, 1.0)  # type: ignore[union-attr]
+                out.update(dict.fromkeys(run, min(q, 0.5 * em)))
+        run.clear()
+        gaps.clear()
+
+    last: _Glyph | None = None
+    for k, g in enumerate(glyphs):
+        if g is None:
+            last = None
+            continue
+        if run:
+            first = glyphs[run[-1]]
+            assert first is not None
+            if abs(g.base - first.base) > 0.3 * max(first.size, g.size, 1.0):
+                close()
+        if last is not None and run:
+            gaps.append(g.x0 - last.x1)
+        run.append(k)
+        last = g
+    close()
+    return out
+
+
+def flattened_page(pdf: pdfium.PdfDocument, number: int) -> pdfium.PdfPage:
+    """Page ``number`` with its annotations' appearances (filled form fields, typewriter/FreeText
+    notes, stamps) merged into the page content, as they are shown; the values of a filled form
+    live only there, so reading the content alone lost them. Only the in-memory copy changes."""
+    page = pdf[number - 1]
+    if pdfium_c.FPDFPage_GetAnnotCount(page.raw) > 0:
+        done = pdfium_c.FPDFPage_Flatten(page.raw, pdfium_c.FLAT_NORMALDISPLAY)
+        if done == pdfium_c.FLATTEN_SUCCESS:  # pdfium: reload the page to see the new content
+            page.close()
+            page = pdf[number - 1]
+    return page
+
+
+def _stamped_scan(page: pdfium.PdfPage, lines: list[Line]) -> bool:
+    """A scanned page with a few words of real text stamped on it (a Bates number, "Page 3 of
+    9", a fax header): one image covers at least ``SCAN_COVER`` of the page and the text layer
+    has at most ``STAMP_CHARS`` characters. Reading only the stamp lost the whole scan."""
+    if sum(len(w.text) for ln in lines for w in ln.words) > STAMP_CHARS:
+        return False
+    left, bottom, right, top = page.get_bbox()
+    area = max((right - left) * (top - bottom), 1e-6)
+    for obj in page.get_objects(filter=(pdfium_c.FPDF_PAGEOBJ_IMAGE,)):
+        x0, y0, x1, y1 = obj.get_bounds()
+        w = min(x1, right) - max(x0, left)
+        h = min(y1, top) - max(y0, bottom)
+        if w > 0 and h > 0 and w * h >= SCAN_COVER * area:
+            return True
+    return False
+
+
 def text_layer_lines(page: pdfium.PdfPage) -> list[Line]:
-    """The page's text layer as lines (empty when the page has no text layer)."""
-    left, bottom, right, top = page.get_cropbox()
-    frame = _Frame(left, bottom, right, top, rotation=page.get_rotation() % 360)
+    """The page's text layer as lines (empty when the page has no text layer), built in the
+    frame where most of its text is upright (see ``TurnedPage``)."""
+    return _text_layer(page)[0]
+
+
+def _text_layer(page: pdfium.PdfPage) -> tuple[list[Line], TurnedPage | None]:
+    # the crop box as pdfium applies it (clipped to the media box, inherited from the page tree:
+    # get_cropbox() ignores a box inherited from /Pages and falls back to US Letter)
+    left, bottom, right, top = page.get_bbox()
+    shown = _Frame(left, bottom, right, top, rotation=page.get_rotation() % 360)
     textpage = page.get_textpage()
     try:
+        quarter = _text_quarter(textpage)
+        frame, turned = shown, None
+        if quarter is not None and quarter * 90 != shown.rotation:
+            # the text is sideways on screen: read it where it is upright
+            frame = _Frame(left, bottom, right, top, rotation=quarter * 90)
+            turned = TurnedPage(read=frame, shown=shown)
         words, baselines = _words(textpage, frame)
     finally:
         textpage.close()
-    return group_lines(words, baselines)
+    return group_lines(words, baselines), turned
 
 
-def _scale_line(line: Line, f: float) -> Line:
+def scale_line(line: Line, f: float) -> Line:
     def sb(b: BBox) -> BBox:
         return BBox(x0=b.x0 * f, y0=b.y0 * f, x1=b.x1 * f, y1=b.y1 * f)
 
@@ -241,7 +403,7 @@ def ocr_page_lines(page: pdfium.PdfPage, backend: OcrBackend, dpi: int = OCR_DPI
     scale = dpi / 72.0
     with PDFIUM_LOCK:
         image = _render(page, scale)
-    return [_scale_line(ln, 1.0 / scale) for ln in backend.recognize(image)]
+    return [scale_line(ln, 1.0 / scale) for ln in backend.recognize(image)]
 
 
 def _render(page: pdfium.PdfPage, scale: float) -> Image.Image:
@@ -261,41 +423,60 @@ def pdf_page_lines(
     password: str | None = None,
     force_ocr: bool = False,
     skew_maps: dict[int, SkewMap] | None = None,
+    turned: dict[int, TurnedPage] | None = None,
 ) -> list[PageLines]:
     """``PageLines`` for the selected pages (1-based; ``"1-3"`` strings accepted) of a PDF.
 
     The OCR backend is only loaded when a page without a text layer (or ``force_ocr``) needs it.
     OCR'd pages whose boxes were levelled (a tilted scan) get their ``SkewMap`` (in points) in
-    ``skew_maps`` by page number, when a dict is passed.
+    ``skew_maps`` by page number, when a dict is passed. A page whose text runs sideways as
+    displayed is read in the frame where its text is upright (its ``PageLines`` has that frame's
+    size); its ``TurnedPage`` goes in ``turned`` by page number, to map the boxes back.
     """
     if dpi < 72:
         raise ValueError("dpi must be at least 72")
     out: list[PageLines | None] = []
-    to_ocr: list[tuple[int, int, float, float, Image.Image]] = []  # (slot, page no, w, h, image)
-    scale = dpi / 72.0
+    to_ocr: list[tuple[int, int, float, float]] = []  # (slot, page number, width, height)
     with open_pdf(data, password) as pdf:  # pdfium work only; OCR runs after the lock is released
         numbers = pages if isinstance(pages, list) else parse_pages(pages, len(pdf))
         for number in numbers:
             checkpoint(f"page {number}")
-            page = pdf[number - 1]
+            page = flattened_page(pdf, number)
             try:
                 width, height = page.get_size()
-                lines = [] if force_ocr else text_layer_lines(page)
+                lines, turn = ([], None) if force_ocr else _text_layer(page)
+                if lines and _stamped_scan(page, lines):
+                    lines, turn = [], None  # OCR reads the stamp too
                 if lines:
+                    if turn is not None:
+                        width, height = turn.read.size
+                        if turned is not None:
+                            turned[number] = turn
                     out.append(PageLines(number=number, width=width, height=height, lines=lines,
                                          source=Source.PDF_TEXT))
                     continue
-                to_ocr.append((len(out), number, width, height, _render(page, scale)))
+                to_ocr.append((len(out), number, width, height))
                 out.append(None)
             finally:
                 page.close()
     backend: OcrBackend | None = ocr if isinstance(ocr, OcrBackend) else None
-    for slot, number, width, height, image in to_ocr:
+    for slot, number, width, height in to_ocr:
         checkpoint(f"OCR of page {number}")
         if backend is None:
             backend = get_backend(ocr if isinstance(ocr, str) else "auto")
+        # one page image at a time (a 50-page scan held ~600 MB of renders before any OCR), at
+        # most OCR_MAX_PIXELS (a blank A0 drawing at 200 dpi is 62 MP)
+        scale = min(dpi / 72.0, math.sqrt(OCR_MAX_PIXELS / max(width * height, 1.0)))
+        while math.ceil(width * scale) * math.ceil(height * scale) > OCR_MAX_PIXELS:
+            scale *= 0.999  # pdfium rounds the bitmap size up
+        with open_pdf(data, password) as pdf:
+            page = flattened_page(pdf, number)
+            try:
+                image = _render(page, scale)
+            finally:
+                page.close()
         raw, skew = backend.recognize_page(image)
-        lines = [_scale_line(ln, 1.0 / scale) for ln in raw]
+        lines = [scale_line(ln, 1.0 / scale) for ln in raw]
         if skew is not None and skew_maps is not None:
             skew_maps[number] = skew.scaled(1.0 / scale)
         out[slot] = PageLines(number=number, width=width, height=height, lines=lines,

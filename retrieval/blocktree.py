@@ -20,8 +20,10 @@ and nothing else; the result is well-formed. Walks are iterative (no recursion l
 from __future__ import annotations
 
 import html as htmllib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from prunestack.errors import ConfigError
@@ -34,6 +36,29 @@ from retrieval.clean import (
     serialize,
     source_path,
 )
+
+_WORD = re.compile(r"\S+")  # the words of str.split(): \s is the same Unicode whitespace
+
+
+@lru_cache(maxsize=32)
+def split_words(text: str) -> tuple[str, ...]:
+    """``text.split()``, cached: every chunk of one huge text node needs the same split, and
+    redoing it per chunk made a page that is one long text quadratic (a str caches its hash, so
+    a hit costs O(1))."""
+    return tuple(text.split())
+
+
+@lru_cache(maxsize=32)
+def word_offsets(text: str) -> tuple[tuple[int, int], ...]:
+    """``(start, end)`` character offsets of each whitespace-separated word of ``text``."""
+    return tuple(m.span() for m in _WORD.finditer(text))
+
+
+def word_slice(text: str, start: int, end: int) -> str:
+    """Words [start, end) of ``text`` with the whitespace between them as it is (a chunk of a
+    ``<pre>`` keeps its newlines and indentation; cleaned text has single spaces anyway)."""
+    offs = word_offsets(text)
+    return text[offs[start][0]:offs[end - 1][1]] if end > start else ""
 
 
 @dataclass(eq=False, slots=True)
@@ -52,7 +77,7 @@ class Block:
             return self.node.text()
         if self.kind == "run":
             return " ".join(self.node.raw_text(*self.span).split())
-        words = str(self.node.children[self.child_index]).split()
+        words = split_words(str(self.node.children[self.child_index]))
         return " ".join(words[self.span[0]:self.span[1]])
 
     @property
@@ -62,7 +87,8 @@ class Block:
         if self.kind == "run":
             return "".join(htmllib.escape(c, quote=False) if isinstance(c, str) else serialize(c)
                            for c in self.node.children[self.span[0]:self.span[1]])
-        return htmllib.escape(self.text, quote=False)
+        text = str(self.node.children[self.child_index])
+        return htmllib.escape(word_slice(text, *self.span), quote=False)
 
     @property
     def source_path(self) -> str | None:
@@ -96,7 +122,7 @@ class BlockTree:
                 out.extend(_split(b.node, ppath, b.tag_path, max_words, self._words,
                                   ("group", b.node, b.span[0], b.span[1], ppath, b.tag_path)))
             else:
-                words = str(b.node.children[b.child_index]).split()
+                words = split_words(str(b.node.children[b.child_index]))
                 for s, e in chunk_spans(words, max_words, *b.span):
                     out.append(Block(b.node, _chunk_path(b.path, s, e), "text", e - s,
                                      b.tag_path, b.child_index, (s, e)))
@@ -170,7 +196,7 @@ def _split(node: Node, path: str, tag_path: tuple[str, ...], max_words: int,
         kind = item[0]
         if kind == "text":
             _, parent, idx, ppath, ptp, k = item
-            tw_words = str(parent.children[idx]).split()
+            tw_words = split_words(str(parent.children[idx]))
             tw = len(tw_words)
             tpath = f"{ppath}/text()[{k}]" if k else f"{ppath}/text()"
             if tw <= max_words:
@@ -335,9 +361,13 @@ def render(root: Node, selected: Sequence[Block], skeleton: bool = True) -> str:
 
 
 def _render_text(text: str, spans: list[tuple[int, int]]) -> str:
-    words = text.split()
-    parts = [" ".join(words[s:e]) for s, e in sorted(spans)]
-    body = htmllib.escape(" ".join(parts), quote=False)
+    merged: list[list[int]] = []
+    for s, e in sorted(spans):
+        if merged and s <= merged[-1][1]:  # adjacent chunks: keep the whitespace between them
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([s, e])
+    body = htmllib.escape(" ".join(word_slice(text, s, e) for s, e in merged), quote=False)
     lead = " " if text[:1].isspace() else ""
     trail = " " if text[-1:].isspace() else ""
     return lead + body + trail

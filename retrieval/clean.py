@@ -2,7 +2,8 @@
 
 What it does (HtmlRAG's ``clean_html``, made fast and structure-safe):
 
-- decodes bytes (BOM, ``<meta charset>``, else strict UTF-8 — undecodable bytes are an error, never
+- decodes bytes (BOM, ``<meta charset>`` or XML declaration read as browsers do — see
+  :mod:`parsers.charset` —, else strict UTF-8 — undecodable bytes are an error, never
   silent mojibake), parses with lxml (C, linear) and walks the tree iteratively (no recursion, so
   deep nesting cannot raise ``RecursionError``);
 - drops scripts, styles, comments, doctype/processing instructions, form controls, embedded media,
@@ -11,7 +12,8 @@ What it does (HtmlRAG's ``clean_html``, made fast and structure-safe):
 - drops elements without text (empty table cells of a kept row stay, so columns do not shift);
 - unwraps wrappers whose single element child holds all their text, removing the *generic* one of
   the pair (``div``/``span``...) and keeping semantic tags and table/list structure intact;
-- collapses whitespace (except inside ``pre``).
+- drops invisible characters (soft hyphens, zero-width spaces: they split words for search) and
+  collapses whitespace (except inside ``pre``).
 
 It does not decide relevance (see :mod:`retrieval.prune`) and does not render or run JavaScript.
 The cleaned tree is a light :class:`Node` tree; each node remembers the lxml element it came from,
@@ -28,6 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from parsers.charset import declared_charset, visible
 from prunestack.errors import InputError, TooLargeError
 
 # Subtrees removed entirely (their tail text stays).
@@ -54,7 +57,7 @@ INLINE = frozenset({
     "del", "ins", "label", "nobr",
 })
 _WS = re.compile(r"\s+")
-_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
+_XML_DECL = re.compile(r"^\ufeff?\s*<\?xml[^>]*\?>")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
@@ -123,15 +126,9 @@ def decode_html(data: bytes | str, encoding: str | None = None) -> str:
                            (codecs.BOM_UTF16_BE, "utf-16")):
             if data.startswith(bom):
                 return data.decode(codec)
-        m = _META_CHARSET.search(data[:4096])
-        declared = m.group(1).decode("ascii", "replace") if m else None
-        if declared and declared.lower().replace("_", "-") not in ("utf-8", "utf8"):
-            try:
-                codecs.lookup(declared)
-            except LookupError:
-                declared = None
-            if declared:
-                return data.decode(declared)
+        declared = declared_charset(data)
+        if declared is not None:
+            return data.decode(declared[1])
         return data.decode("utf-8")
     except LookupError as exc:
         raise InputError(f"unknown encoding {encoding!r}", "e.g. utf-8, latin-1, cp1252") from exc
@@ -152,7 +149,8 @@ def parse_html(text: str, max_bytes: int = 32 * 1024 * 1024) -> Any:
     if len(text) > max_bytes:
         raise TooLargeError(f"page has {len(text):,} characters, over the limit of {max_bytes:,}",
                             "raise max_bytes or split the page")
-    text = text.replace("\x00", "")
+    # lxml refuses a str that starts with an XML declaration naming an encoding (XHTML pages)
+    text = _XML_DECL.sub("", text.replace("\x00", ""), count=1)
     if not text.strip():
         return None
     parser = etree.HTMLParser(huge_tree=True, remove_comments=True, remove_pis=True,
@@ -207,21 +205,21 @@ def _build(root: Any, cfg: CleanConfig) -> Node:
                 if tag is not None and tag.lower() in BREAKS:
                     parent.children.append(" ")
                 if el.tail:
-                    parent.children.append(el.tail)
+                    parent.children.append(visible(el.tail))
                 continue
             tag = tag.lower()
             node = Node(tag, _keep_attrs(tag, el, cfg), [], stack[-1], el)
             stack[-1].children.append(node)
             stack.append(node)
             if el.text:
-                node.children.append(el.text)
+                node.children.append(visible(el.text))
         else:
             if el is skipped or tag is None:
                 skipped = None
                 continue
             stack.pop()
             if el.tail:
-                stack[-1].children.append(el.tail)
+                stack[-1].children.append(visible(el.tail))
     return top
 
 
@@ -235,19 +233,19 @@ def _simplify(top: Node) -> None:
     has_text: dict[int, bool] = {}
     for node in reversed(order):  # children before parents
         kids: list[Node | str] = []
-        for c in node.children:
+        run: list[str] = []  # adjacent text, joined once (``+=`` per piece was quadratic:
+        for c in node.children:  # 150k <br>-separated lines took 40 s)
             if isinstance(c, str):
-                if kids and isinstance(kids[-1], str):
-                    kids[-1] += c
-                else:
-                    kids.append(c)
+                run.append(c)
             elif has_text[id(c)] or (c.tag in CELLS and node.tag == "tr"):
+                if run:
+                    kids.append("".join(run))
+                    run = []
                 kids.append(c)
             elif c.tag not in INLINE:
-                if kids and isinstance(kids[-1], str):
-                    kids[-1] += " "
-                else:
-                    kids.append(" ")
+                run.append(" ")
+        if run:
+            kids.append("".join(run))
         node.children = kids
         has_text[id(node)] = any(
             (has_text[id(c)] if isinstance(c, Node) else _has_text(c)) for c in kids)

@@ -68,7 +68,7 @@ def _bad_inputs(tmp: Path) -> dict[str, tuple[Path, str]]:
         p.write_bytes(data)
         out[name] = (p, msg)
     bomb = tmp / "bomb.png"
-    Image.new("1", (8000, 8000), 1).save(bomb)  # 64 MP, over the 50 MP default limit
+    Image.new("1", (13000, 13000), 1).save(bomb)  # 169 MP, over the 150 MP default limit
     out["pixel-bomb"] = (bomb, "over the limit")
     out["missing"] = (tmp / "does-not-exist.pdf", "not found")
     return out

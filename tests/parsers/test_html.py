@@ -38,7 +38,7 @@ def test_mapping_of_elements():
     K = ElementKind
     assert got == [
         (K.HEADER, None, "Home Products"),
-        (K.FOOTER, None, "We use cookies. OK"),
+        (K.FOOTER, None, "We use cookies."),
         (K.TITLE, 1, "Widget Catalogue"),
         (K.TEXT, None, "Our widgets are great."),
         (K.TEXT, None, "Loose text here."),

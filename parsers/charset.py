@@ -1,0 +1,69 @@
+"""Which codec a web page's bytes are in: the declared charset, read the way browsers read it.
+
+``declared_charset(data)`` finds the page's own declaration — a ``<meta charset>`` /
+``http-equiv`` tag in the first ``META_SCAN_BYTES`` (real pages put kilobytes of inline script and
+style before it), else an XML declaration's ``encoding`` — and ``browser_codec(label)`` maps the
+label to the Python codec a browser actually uses for it (the WHATWG Encoding Standard):
+``iso-8859-1``/``latin1``/``us-ascii`` mean windows-1252 (so bytes 0x80-0x9F are €, smart quotes
+and dashes, not C1 control characters), ``gb2312``/``gbk`` mean gb18030, ``shift_jis`` means
+windows-31j (cp932), ``euc-kr`` means cp949, ``tis-620`` means cp874, and a ``utf-16`` label on a
+page without a BOM means UTF-8 (a page whose declaration is ASCII-readable is not UTF-16).
+
+``visible(text)`` drops characters that render as nothing (soft hyphens, zero-width spaces).
+
+It does not guess an undeclared charset and does not decode anything: callers decide what an
+undeclared, non-UTF-8 page is (``parsers.html`` and ``retrieval.clean`` refuse it rather than
+guess into mojibake).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+#: How far into the page a ``<meta charset>`` is looked for.
+META_SCAN_BYTES = 64 * 1024
+_META = re.compile(rb"""<meta[^>]{0,512}?charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.I)
+_XML_DECL = re.compile(rb"""^\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9_\-:.]+)""", re.I)
+# Python codec names (as codecs.lookup reports them) → the superset browsers decode them with.
+_BROWSER = {
+    "iso8859-1": "cp1252", "ascii": "cp1252", "latin-1": "cp1252",
+    "iso8859-9": "cp1254", "iso8859-11": "cp874", "tis-620": "cp874",
+    "gb2312": "gb18030", "gbk": "gb18030",
+    "shift_jis": "cp932", "euc_kr": "cp949", "big5": "big5hkscs",
+    "utf-16": "utf-8", "utf-16-le": "utf-8", "utf-16-be": "utf-8",
+    "utf-32": "utf-8", "utf-32-le": "utf-8", "utf-32-be": "utf-8",
+}
+_ALIASES = {"x-sjis": "shift_jis", "x-gbk": "gbk", "windows-31j": "cp932", "x-cp1252": "cp1252"}
+
+
+def browser_codec(label: str) -> str | None:
+    """The Python codec a browser decodes a page labelled ``label`` with (None: unknown label)."""
+    name = label.strip().lower()
+    name = _ALIASES.get(name, name)
+    try:
+        canonical = codecs.lookup(name).name
+    except LookupError:
+        return None
+    return _BROWSER.get(canonical, canonical)
+
+
+def declared_charset(data: bytes) -> tuple[str, str] | None:
+    """``(label as written, codec to decode with)`` of the page's own declaration, if any."""
+    head = data[:META_SCAN_BYTES]
+    m = _META.search(head) or _XML_DECL.match(head)
+    if m is None:
+        return None
+    label = m.group(1).decode("ascii", "replace")
+    codec = browser_codec(label)
+    return (label, codec) if codec else None
+
+
+#: Characters that render as nothing but split words for search: soft hyphen (``&shy;``, German
+#: and Dutch CMS text is full of them), zero-width space, word joiner, an in-text BOM.
+INVISIBLE = {0xAD: None, 0x200B: None, 0x2060: None, 0xFEFF: None}
+
+
+def visible(text: str) -> str:
+    """``text`` without the characters of ``INVISIBLE``."""
+    return text.translate(INVISIBLE)
