@@ -17,6 +17,7 @@ import copy
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -24,6 +25,7 @@ from urllib.parse import unquote
 from prunestack.errors import SchemaError
 
 DRAFT7 = "http://json-schema.org/draft-07/schema#"
+VALUE_KEYWORDS = ("enum", "const", "default", "examples")  # their values are data, not schemas
 DRAFT2020 = "https://json-schema.org/draft/2020-12/schema"
 
 # Keywords that carry no constraint on the generated text.
@@ -142,7 +144,7 @@ def check_satisfiable(node: Any, where: str = "") -> None:
                                   "properties does not list it",
                                   "add it to properties or remove it from required")
     for k, v in node.items():
-        if k in ("enum", "const", "default", "examples"):
+        if k in VALUE_KEYWORDS:
             continue
         if k in _MAP_KEYS and isinstance(v, dict):
             for name, sub in v.items():
@@ -160,18 +162,27 @@ LLGUIDANCE_FORMATS = frozenset({"date", "time", "date-time", "duration", "email"
                                 "ipv4", "ipv6", "uri", "uuid"})
 
 
+def rewrite_nodes(node: Any, fix: Callable[[dict[str, Any]], dict[str, Any]]) -> Any:
+    """Bottom-up rewrite of every sub-schema: ``fix`` gets each object node (children already
+    rewritten, a fresh dict it may change) and returns it. Values of ``enum``/``const``/
+    ``default``/``examples`` are data and left alone."""
+    if isinstance(node, list):
+        return [rewrite_nodes(x, fix) for x in node]
+    if not isinstance(node, dict):
+        return node
+    return fix({k: (v if k in VALUE_KEYWORDS else rewrite_nodes(v, fix)) for k, v in node.items()})
+
+
 def drop_unknown_formats(node: Any) -> Any:
     """Remove ``format`` values JSON Schema does not define (OpenAPI's ``int32``, ``double``,
     ``decimal``, ``byte``; ``phone``...): validators ignore them, so must the decoder."""
-    if isinstance(node, list):
-        return [drop_unknown_formats(x) for x in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: (v if k in ("enum", "const", "default", "examples") else drop_unknown_formats(v))
-           for k, v in node.items()}
-    if "format" in out and out["format"] not in STANDARD_FORMATS:
-        del out["format"]
-    return out
+
+    def fix(out: dict[str, Any]) -> dict[str, Any]:
+        if "format" in out and out["format"] not in STANDARD_FORMATS:
+            del out["format"]
+        return out
+
+    return rewrite_nodes(node, fix)
 
 
 DRAFT_URIS = {"4": "http://json-schema.org/draft-04/schema#",
@@ -208,17 +219,15 @@ def meta_draft(uri: str) -> str:
 def normalise_draft4(node: Any) -> Any:
     """Draft-4 boolean bounds ``{"minimum": 0, "exclusiveMinimum": true}`` → the numeric form
     ``{"exclusiveMinimum": 0}`` that later drafts and the backends read."""
-    if isinstance(node, list):
-        return [normalise_draft4(x) for x in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: (v if k in ("enum", "const", "default", "examples") else normalise_draft4(v))
-           for k, v in node.items()}
-    for excl, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
-        if isinstance(out.get(excl), bool):
-            if out.pop(excl) and bound in out:
-                out[excl] = out.pop(bound)
-    return out
+
+    def fix(out: dict[str, Any]) -> dict[str, Any]:
+        for excl, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+            if isinstance(out.get(excl), bool):
+                if out.pop(excl) and bound in out:
+                    out[excl] = out.pop(bound)
+        return out
+
+    return rewrite_nodes(node, fix)
 
 
 def resolve_pointer(root: dict[str, Any], ref: Any) -> Any:
@@ -278,7 +287,7 @@ def resolve_refs(schema: dict, siblings: bool = True) -> dict:
             return {**target, **rest}
         out: dict[str, Any] = {}
         for k, v in node.items():
-            if k in ("enum", "const", "default", "examples"):
+            if k in VALUE_KEYWORDS:
                 out[k] = v
             elif k in _MAP_KEYS and isinstance(v, dict):
                 out[k] = {name: walk(sub, stack) for name, sub in v.items()}
@@ -297,19 +306,17 @@ def resolve_refs(schema: dict, siblings: bool = True) -> dict:
 
 def normalise_draft7(node: Any) -> Any:
     """Draft-7 tuple ``items: [a, b], additionalItems: c`` → ``prefixItems: [a, b], items: c``."""
-    if isinstance(node, list):
-        return [normalise_draft7(x) for x in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: (v if k in ("enum", "const", "default", "examples") else normalise_draft7(v))
-           for k, v in node.items()}
-    if isinstance(out.get("items"), list):
-        out["prefixItems"] = out.pop("items")
-        if "additionalItems" in out:
-            out["items"] = out.pop("additionalItems")
-        else:
-            out["items"] = True
-    return out
+
+    def fix(out: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(out.get("items"), list):
+            out["prefixItems"] = out.pop("items")
+            if "additionalItems" in out:
+                out["items"] = out.pop("additionalItems")
+            else:
+                out["items"] = True
+        return out
+
+    return rewrite_nodes(node, fix)
 
 
 def keywords(node: Any) -> set[str]:
@@ -338,7 +345,7 @@ def formats(node: Any) -> set[str]:
         return set()
     found = {node["format"]} if isinstance(node.get("format"), str) else set()
     for k, v in node.items():
-        if k in ("enum", "const", "default", "examples"):
+        if k in VALUE_KEYWORDS:
             continue
         if k in _MAP_KEYS and isinstance(v, dict):
             found |= formats(list(v.values()))
@@ -367,7 +374,7 @@ def close_objects(node: Any, in_all_of: bool = False) -> Any:
         return node
     out: dict[str, Any] = {}
     for k, v in node.items():
-        if k in ("enum", "const", "default", "examples"):
+        if k in VALUE_KEYWORDS:
             out[k] = v
         elif k in _MAP_KEYS and isinstance(v, dict):
             out[k] = {name: close_objects(sub) for name, sub in v.items()}
@@ -473,12 +480,10 @@ def formats_as_patterns(node: Any) -> Any:
     """Replace ``format`` by an ASCII-only, calendar-safe ``pattern`` where one is known.
     outlines-core's own format regexes use Unicode ``\\d`` (they admit digits like '༣') and
     allow 31 days in every month; these patterns only produce values ``jsonschema`` accepts."""
-    if isinstance(node, list):
-        return [formats_as_patterns(x) for x in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: (v if k in ("enum", "const", "default", "examples") else formats_as_patterns(v))
-           for k, v in node.items()}
-    if out.get("format") in ASCII_FORMATS and "pattern" not in out:
-        out["pattern"] = ASCII_FORMATS[out.pop("format")]
-    return out
+
+    def fix(out: dict[str, Any]) -> dict[str, Any]:
+        if out.get("format") in ASCII_FORMATS and "pattern" not in out:
+            out["pattern"] = ASCII_FORMATS[out.pop("format")]
+        return out
+
+    return rewrite_nodes(node, fix)
