@@ -61,6 +61,26 @@ def word_slice(text: str, start: int, end: int) -> str:
     return text[offs[start][0]:offs[end - 1][1]] if end > start else ""
 
 
+def spaced_text(node: Node, lo: int = 0, hi: int | None = None) -> str:
+    """Text of children [lo, hi) of ``node`` with a space at the edges of every non-inline
+    element, whitespace collapsed: ``<li>Home</li><li>News</li>`` reads "Home News" and
+    ``<td>Weight</td><td>1.6 kg</td>`` "Weight 1.6 kg" (pages without whitespace between list
+    items or cells glued words together, so "Weight1.6" matched neither query word)."""
+    parts: list[str] = []
+    stack: list[Node | str] = list(reversed(node.children[lo:hi]))
+    while stack:
+        n = stack.pop()
+        if isinstance(n, str):
+            parts.append(n)
+        elif n.tag in INLINE:
+            stack.extend(reversed(n.children))
+        else:
+            parts.append(" ")
+            stack.append(" ")
+            stack.extend(reversed(n.children))
+    return " ".join("".join(parts).split())
+
+
 @dataclass(eq=False, slots=True)
 class Block:
     node: Node  # element block: the element; text block: the element the text sits in
@@ -74,9 +94,9 @@ class Block:
     @property
     def text(self) -> str:
         if self.kind == "element":
-            return self.node.text()
+            return spaced_text(self.node)
         if self.kind == "run":
-            return " ".join(self.node.raw_text(*self.span).split())
+            return spaced_text(self.node, *self.span)
         words = split_words(str(self.node.children[self.child_index]))
         return " ".join(words[self.span[0]:self.span[1]])
 
@@ -371,3 +391,62 @@ def _render_text(text: str, spans: list[tuple[int, int]]) -> str:
     lead = " " if text[:1].isspace() else ""
     trail = " " if text[-1:].isspace() else ""
     return lead + body + trail
+
+
+TABLE_PARTS = frozenset({"thead", "tbody", "tfoot"})
+
+
+def _header_row(table: Node) -> Node | None:
+    """The first row of ``table`` (not of a nested table) that holds a ``<th>``, else ``None``."""
+    stack: list[Node] = [c for c in reversed(table.children) if isinstance(c, Node)]
+    while stack:
+        n = stack.pop()
+        if n.tag == "tr":
+            if any(isinstance(c, Node) and c.tag == "th" for c in n.children):
+                return n
+        elif n.tag in TABLE_PARTS:
+            stack.extend(c for c in reversed(n.children) if isinstance(c, Node))
+    return None
+
+
+def table_header_blocks(blocks: Sequence[Block]) -> dict[int, list[int]]:
+    """For each block inside a table row that is not the header row: the indices of the blocks
+    that hold that table's header row (and caption), so a kept cell keeps its column names.
+    Tables that fit in one block need nothing; blocks of the header row map to nothing."""
+    tables: dict[int, tuple[Node, Node | None]] = {}
+    owner: dict[int, int] = {}  # block index -> id(table) of its innermost enclosing table
+    for i, b in enumerate(blocks):
+        for a in b.ancestors():
+            if a.tag == "table":
+                if id(a) not in tables:
+                    tables[id(a)] = (a, _header_row(a))
+                owner[i] = id(a)
+                break
+    if not owner:
+        return {}
+    out: dict[int, list[int]] = {}
+    cover: dict[int, list[int]] = {}
+    for tid, (table, head) in tables.items():
+        if head is None:
+            continue
+        caption = next((c for c in table.children if isinstance(c, Node) and c.tag == "caption"),
+                       None)
+        wanted = {id(head)} | ({id(caption)} if caption is not None else set())
+        head_up: set[int] = set()  # thead / tbody around the header row
+        for a in head.ancestors():
+            if a is table:
+                break
+            head_up.add(id(a))
+        idx = []
+        for j, b in enumerate(blocks):
+            if owner.get(j) != tid:
+                continue
+            chain = {id(b.node)} | {id(a) for a in b.node.ancestors()}
+            if chain & wanted or (b.kind == "element" and id(b.node) in head_up):
+                idx.append(j)
+        cover[tid] = idx
+    for i, tid in owner.items():
+        idx = cover.get(tid, [])
+        if idx and i not in idx:
+            out[i] = idx
+    return out

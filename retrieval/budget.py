@@ -38,7 +38,7 @@ class HFTokenCounter:
     def __init__(self, tokenizer: Any, name: str | None = None) -> None:
         self.tokenizer = tokenizer
         self.name = name or type(tokenizer).__name__
-        self._backend = getattr(tokenizer, "backend_tokenizer", None)  # fast path (Rust)
+        self._backend = _unpadded(getattr(tokenizer, "backend_tokenizer", None))  # fast path
 
     def count(self, text: str) -> int:
         return self.count_many([text])[0]
@@ -50,6 +50,21 @@ class HFTokenCounter:
             encs = self._backend.encode_batch(list(texts), add_special_tokens=False)
             return [len(e.ids) for e in encs]
         return [len(self.tokenizer.encode(t, add_special_tokens=False)) for t in texts]
+
+
+def _unpadded(backend: Any) -> Any:
+    """A copy of a Rust tokenizer without padding and truncation. Tokenizer files of sentence
+    encoders (all-MiniLM-L6-v2's tokenizer.json) enable both: ``encode_batch`` then padded every
+    block to the longest one (every block of a page "cost" 128 tokens) and truncated long texts
+    (a 300-token block counted 128, so the budget could be exceeded)."""
+    if backend is None or (backend.padding is None and backend.truncation is None):
+        return backend
+    from tokenizers import Tokenizer
+
+    clone = Tokenizer.from_str(backend.to_str())
+    clone.no_padding()
+    clone.no_truncation()
+    return clone
 
 
 def make_counter(tokenizer: str | Path | Any | None = None) -> TokenCounter:

@@ -165,12 +165,34 @@ def parse_html(text: str, max_bytes: int = 32 * 1024 * 1024) -> Any:
 
 # ----------------------------------------------------------------------------------- tree building
 
-def _is_hidden(el: Any) -> bool:
+def _is_hidden(el: Any, disclosed: frozenset[str] = frozenset()) -> bool:
+    """Hidden from every reader. Collapsed disclosure content is NOT hidden: ``hidden=until-found``
+    (browsers reveal it on find-in-page: GOV.UK accordions) and any element whose id a toggle
+    names in ``aria-controls`` (accordion / tab panels that scripts show on click) — FAQ pages
+    keep every answer there."""
     a = el.attrib
-    if "hidden" in a or a.get("aria-hidden", "").lower() == "true":
-        return True
+    hidden = a.get("hidden")
+    if (hidden is not None and hidden.strip().lower() != "until-found") or a.get(
+            "aria-hidden", "").lower() == "true":
+        return a.get("id") not in disclosed if disclosed else True
     style = a.get("style")
-    return bool(style and _HIDDEN_STYLE.search(style))
+    if style and _HIDDEN_STYLE.search(style):
+        return a.get("id") not in disclosed if disclosed else True
+    return False
+
+
+def _disclosed_ids(root: Any) -> frozenset[str]:
+    """Ids named by ``aria-controls`` of expandable toggles (``aria-expanded`` set)."""
+    out: set[str] = set()
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.get("aria-expanded") is not None:
+            out.update((el.get("aria-controls") or "").split())
+    return frozenset(out)
+
+
+def _is_toggle(el: Any) -> bool:
+    """A disclosure button (``aria-expanded``): its text is the question / section heading."""
+    return el.get("aria-expanded") is not None or el.get("aria-controls") is not None
 
 
 def _keep_attrs(tag: str, el: Any, cfg: CleanConfig) -> dict[str, str]:
@@ -195,10 +217,14 @@ def _build(root: Any, cfg: CleanConfig) -> Node:
     stack: list[Node] = [top]
     walker = etree.iterwalk(root, events=("start", "end"))
     skipped: Any = None  # the element whose subtree is being skipped (its end event still comes)
+    disclosed = _disclosed_ids(root) if cfg.drop_hidden else frozenset()
     for event, el in walker:
         tag = el.tag if isinstance(el.tag, str) else None
         if event == "start":
-            if tag is None or tag.lower() in DROP_TAGS or (cfg.drop_hidden and _is_hidden(el)):
+            if tag is not None and tag.lower() == "button" and _is_toggle(el):
+                tag = "span"  # an accordion button's text is the heading: keep it as text
+            elif tag is None or tag.lower() in DROP_TAGS or (
+                    cfg.drop_hidden and _is_hidden(el, disclosed)):
                 walker.skip_subtree()
                 skipped = el
                 parent = stack[-1]

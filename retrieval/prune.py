@@ -23,8 +23,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from prunestack.errors import ConfigError, InputError
-from retrieval.blocktree import Block, BlockTree, build_block_tree, render
+from retrieval.blocktree import Block, BlockTree, build_block_tree, render, table_header_blocks
 from retrieval.bm25 import BM25
+from retrieval.boilerplate import BoilerplateConfig, block_priors, demote
 from retrieval.budget import TokenCounter, make_counter
 from retrieval.clean import CleanConfig, Node, _start, serialize
 
@@ -42,6 +43,9 @@ class PruneConfig(BaseModel):
     coarse: Literal["bm25", "embed"] = "bm25"
     coarse_factor: float = Field(default=2.0, ge=1.0)
     keep_href: bool = False
+    boilerplate: BoilerplateConfig = Field(
+        default_factory=BoilerplateConfig,
+        description="demotion of nav / footer / cookie / share / related blocks (weight 0 = off)")
 
 
 @dataclass
@@ -173,25 +177,35 @@ def select_blocks(root: Node, blocks: Sequence[Block], scores: np.ndarray, budge
         return overhead[id(node)]
 
     order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+    headers = table_header_blocks(blocks)  # a kept table cell brings its header row
     opened: set[int] = set()
     chosen: list[int] = []
+    in_chosen: set[int] = set()
     used = 0
     exact_checks = 0
     for i in map(int, order):
         if min_score is not None and scores[i] <= min_score:
             break  # sorted: all the rest score lower
-        b = blocks[i]
-        new_anc = [a for a in b.ancestors() if id(a) not in opened]
-        extra = costs[i] + sum(tag_cost(a) for a in new_anc)
-        if used + extra > budget and used + costs[i] <= budget and exact_checks < max_exact_checks:
-            exact_checks += 1  # tags often merge into words: measure the real output
-            n = counter.count(render(root, [blocks[j] for j in sorted([*chosen, i])]))
-            if n <= budget:
-                extra = n - used
-        if used + extra <= budget:  # does not fit: skip it, try the next (no early break)
-            chosen.append(i)
-            used += extra
-            opened.update(id(a) for a in new_anc)
+        if i in in_chosen:
+            continue
+        with_head = [j for j in headers.get(i, ()) if j not in in_chosen]
+        for group in ([*with_head, i], [i]) if with_head else ([i],):
+            new_anc = {id(a): a for j in group for a in blocks[j].ancestors()
+                       if id(a) not in opened}
+            own = sum(costs[j] for j in group)
+            extra = own + sum(tag_cost(a) for a in new_anc.values())
+            if (used + extra > budget and used + own <= budget
+                    and exact_checks < max_exact_checks):
+                exact_checks += 1  # tags often merge into words: measure the real output
+                n = counter.count(render(root, [blocks[j] for j in sorted([*chosen, *group])]))
+                if n <= budget:
+                    extra = n - used
+            if used + extra <= budget:  # does not fit: skip it, try the next (no early break)
+                chosen.extend(group[::-1])  # the block first: dropped last of its group
+                in_chosen.update(group)
+                used += extra
+                opened.update(new_anc)
+                break
     # exact check on the real output; drop the lowest-scored until it fits
     while chosen:
         kept = sorted(chosen)
@@ -212,17 +226,28 @@ def _check(query: str, budget: int) -> None:
         raise ConfigError(f"budget must be >= 0, got {budget}")
 
 
+def _with_prior(scores: np.ndarray, root: Node, blocks: Sequence[Block],
+                cfg: BoilerplateConfig) -> np.ndarray:
+    if cfg.weight <= 0 or not len(blocks):
+        return np.asarray(scores, dtype=np.float64)
+    return demote(scores, block_priors(root, blocks, cfg), cfg.weight)
+
+
 def prune_tree(tree: BlockTree, query: str, budget: int, pruner: Pruner,
-               counter: TokenCounter, max_words: int | None = None) -> PruneResult:
-    """Prune an already built block tree (see :func:`prune_html`)."""
+               counter: TokenCounter, max_words: int | None = None,
+               boilerplate: BoilerplateConfig | None = None) -> PruneResult:
+    """Prune an already built block tree (see :func:`prune_html`). Scores are multiplied by the
+    boilerplate prior of :mod:`retrieval.boilerplate` (``boilerplate``; default on)."""
     _check(query, budget)
+    bcfg = boilerplate or BoilerplateConfig()
     blocks: list[Block] = tree.blocks
     if max_words is not None and max_words < tree.max_words:
         blocks = tree.refine(blocks, max_words)
     if budget == 0 or not blocks:
         return PruneResult("", [], 0, budget, len(blocks))
     if isinstance(pruner, TwoStepPruner):
-        coarse_scores = pruner.coarse.score(query, blocks, "")
+        coarse_scores = _with_prior(pruner.coarse.score(query, blocks, ""), tree.root, blocks,
+                                    bcfg)
         coarse_budget = int(budget * pruner.factor)
         coarse_kept, coarse_html, _ = select_blocks(
             tree.root, blocks, coarse_scores, coarse_budget, counter,
@@ -234,6 +259,7 @@ def prune_tree(tree: BlockTree, query: str, budget: int, pruner: Pruner,
     else:
         context = serialize(tree.root) if isinstance(pruner, GenPruner) else ""
         scores = pruner.score(query, blocks, context)
+    scores = _with_prior(scores, tree.root, blocks, bcfg)
     kept, html, n = select_blocks(tree.root, blocks, scores, budget, counter,
                                   getattr(pruner, "min_score", None))
     index = {id(b): i for i, b in enumerate(blocks)}
@@ -262,4 +288,28 @@ def prune_html(html: str | bytes, query: str, budget: int, pruner: str | Pruner 
     if tree is None:
         return PruneResult("", [], 0, budget, 0)
     # blocks at most half the budget, so a single block can never crowd out the rest
-    return prune_tree(tree, query, budget, p, counter, max_words=max(1, budget // 2))
+    return prune_tree(tree, query, budget, p, counter,
+                      max_words=block_words_for_budget(tree, budget, counter),
+                      boilerplate=cfg.boilerplate)
+
+
+def tokens_per_word(tree: BlockTree, counter: TokenCounter, sample: int = 64) -> float:
+    """Tokens of the rendered HTML (markup included) per word of text, over at most ``sample``
+    blocks spread over the page; at least 1."""
+    blocks = tree.blocks
+    if not blocks:
+        return 1.0
+    step = max(1, len(blocks) // sample)
+    picked = blocks[::step][:sample]
+    words = sum(b.words for b in picked)
+    tokens = sum(counter.count_many([b.html for b in picked]))
+    return max(1.0, tokens / max(words, 1))
+
+
+def block_words_for_budget(tree: BlockTree, budget: int, counter: TokenCounter) -> int:
+    """Block size (words) so that one block costs at most about half the budget in the
+    counter's tokens. With a subword tokenizer, HTML costs 1.5-3 tokens per word of text: blocks
+    of ``budget // 2`` WORDS were often bigger than the whole budget and could never be kept
+    (on real pages at 256 MiniLM tokens the answer block was skipped and the output held only
+    the page title)."""
+    return max(1, int(budget / 2 / tokens_per_word(tree, counter)))

@@ -26,7 +26,7 @@ from lxml import etree
 from retrieval.blocktree import build_block_tree
 from retrieval.budget import TokenCounter
 from retrieval.clean import decode_html, parse_html
-from retrieval.prune import Pruner, PruneConfig, prune_tree
+from retrieval.prune import PruneConfig, Pruner, block_words_for_budget, prune_tree
 
 
 @dataclass
@@ -85,9 +85,9 @@ def run_page(page: LabelledPage, question: str, budget: int, pruner: Pruner,
     tree = build_block_tree(page.html, cfg.max_words)
     if tree is None:
         return {"html": "", "tokens": 0, "boiler_tokens": 0}
-    max_words = max(1, budget // 2)
-    extra = {"boilerplate": cfg.boilerplate} if hasattr(cfg, "boilerplate") else {}
-    res = prune_tree(tree, question, budget, pruner, counter, max_words=max_words, **extra)
+    max_words = block_words_for_budget(tree, budget, counter)
+    res = prune_tree(tree, question, budget, pruner, counter, max_words=max_words,
+                     boilerplate=cfg.boilerplate)
     blocks = tree.refine(tree.blocks, max_words) if max_words < tree.max_words else tree.blocks
     by_path = {b.path: b for b in blocks}
     root, main, excl = main_elements(page)

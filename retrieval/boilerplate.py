@@ -1,0 +1,182 @@
+"""A boilerplate prior for blocks: demote navigation, cookie banners, share bars, related links.
+
+Cleaning (:mod:`retrieval.clean`) is lossless about visible text on purpose — it keeps nav menus,
+footers and cookie text — so the pruners alone decided what to keep, and on real pages a
+"related stories" teaser or a nav menu that repeats the question's words out-scored the article
+(a short block with the query terms wins BM25's length normalisation). This module gives every
+block a prior ``p`` in [0, 1] (1 = certainly boilerplate) from two signals, as boilerpipe,
+jusText and trafilatura do:
+
+- *where it sits* in the ORIGINAL page (the cleaned tree has no attributes; each block maps back
+  to its source element): walking up from the element, the first landmark decides —
+  ``<nav>``/``<aside>``/``<footer>``, ``role=navigation|banner|contentinfo|complementary|...``, or a
+  class/id naming boilerplate (cookie, consent, share, social, related, newsletter, comments,
+  breadcrumb, sidebar, menu, ads...) → 1; ``<article>``/``<main>``/``role=main``/an
+  ``itemprop`` body → 0 (the article wins). A ``<header>`` counts only outside
+  ``<article>``/``<main>`` (an article's header holds its title and byline). ``<html>``/``<body>``
+  classes are ignored (``navigation-with-keyboard`` on a body says nothing about its blocks);
+- *link density*: the share of the block's words inside ``<a>`` (menus, tag lists, teaser grids),
+  mapped linearly from 0 at 30 % to 1 at 80 %. Headings are exempt (titles are often links).
+
+:func:`demote` scales a score by ``1 - weight * p`` (negative scores move further down), so the
+order among main-content blocks is unchanged and boilerplate is kept only when nothing in the
+main content matches as well. It never deletes a block: an answer that only a footer holds (a
+street address) can still be kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from retrieval.blocktree import Block
+from retrieval.clean import Node
+
+
+class BoilerplateConfig(BaseModel):
+    """How strongly blocks that look like page furniture are demoted (``weight=0`` turns it off)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weight: float = Field(default=0.8, ge=0.0, le=1.0,
+                          description="score × (1 − weight × prior); 0 = off, 1 = boilerplate "
+                                      "blocks score 0")
+    link_density_low: float = Field(default=0.3, ge=0.0, le=1.0,
+                                    description="text-in-links share where the prior starts")
+    link_density_high: float = Field(default=0.8, ge=0.0, le=1.0,
+                                     description="text-in-links share where the prior is 1")
+
+
+BOILER_TAGS = frozenset({"nav", "aside", "footer", "menu"})
+HEADER_TAGS = frozenset({"header"})
+MAIN_TAGS = frozenset({"article", "main"})
+BOILER_ROLES = frozenset({
+    "navigation", "banner", "contentinfo", "complementary", "dialog", "alertdialog", "search",
+    "menubar", "menu", "toolbar",
+})
+MAIN_ROLES = frozenset({"main", "article"})
+MAIN_ITEMPROPS = frozenset({"articlebody", "text", "description", "mainentity", "reviewbody"})
+# class / id words (after splitting on -, _, spaces and camelCase), matched as prefixes
+BOILER_PREFIXES = (
+    "cookie", "consent", "gdpr", "onetrust", "cmplz", "share", "sharing", "social", "related",
+    "similar", "newsletter", "subscribe", "signup", "comment", "respond", "breadcrumb", "sidebar",
+    "navbar", "navbox", "navigation", "menu", "footer", "advert", "sponsor", "promo", "popular",
+    "mostread", "trending", "recommend", "pagination", "skiplink", "signature", "announcement",
+    "ticker", "feedback", "catlinks", "editsection", "taglist", "copyright", "disclosure",
+    "disclaimer", "widget", "toc", "tableofcontents", "vote", "cart", "reflist",
+    "login",
+)
+BOILER_WORDS = frozenset({
+    "nav", "ad", "ads", "adslot", "tags", "topics", "skip", "legal", "postprofile", "references",
+})
+HEADER_WORDS = frozenset({"header", "masthead", "topbar", "headerbar"})
+HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_SPLIT = re.compile(r"[\s\-_:/.]+")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def name_words(value: str) -> list[str]:
+    """``"docSidebarContainer_YfHR nav-links"`` -> ``["doc", "sidebar", "container", "yf", "hr",
+    "nav", "links"]`` (lower case)."""
+    return [w.lower() for part in _SPLIT.split(value) for w in _CAMEL.split(part) if w]
+
+
+def _names_boiler(words: list[str]) -> bool:
+    return any(w in BOILER_WORDS or w.startswith(BOILER_PREFIXES) for w in words)
+
+
+def landmark(el: Any) -> float | None:
+    """Prior from the element itself: 1.0 boilerplate, 0.0 main content, ``None`` no signal,
+    ``-1.0`` a header-like element (boilerplate only outside an article)."""
+    tag = el.tag.lower() if isinstance(el.tag, str) else ""
+    if tag in ("html", "body"):
+        return None
+    role = (el.get("role") or "").strip().lower()
+    itemprop = (el.get("itemprop") or "").strip().lower()
+    if tag in MAIN_TAGS or role in MAIN_ROLES or itemprop in MAIN_ITEMPROPS:
+        return 0.0
+    if tag in BOILER_TAGS or role in BOILER_ROLES:
+        return 1.0
+    words = name_words(f"{el.get('class') or ''} {el.get('id') or ''}")
+    if _names_boiler(words):
+        return 1.0
+    if tag in HEADER_TAGS or any(w in HEADER_WORDS for w in words):
+        return -1.0
+    return None
+
+
+def structural_prior(el: Any) -> float:
+    """Walk from ``el`` up the ORIGINAL page: the nearest landmark decides (see module doc)."""
+    header_seen = False
+    e = el
+    while e is not None:
+        mark = landmark(e)
+        if mark == -1.0:
+            header_seen = True
+        elif mark is not None:
+            if mark == 0.0:
+                return 0.0  # inside the article / main content (a header there is its title)
+            return 1.0
+        e = e.getparent()
+    return 1.0 if header_seen else 0.0
+
+
+def link_word_counts(root: Node) -> dict[int, int]:
+    """Words inside ``<a>`` in every element's subtree, keyed by ``id(node)``; bottom-up."""
+    out: dict[int, int] = {}
+    for node in reversed(list(root.iter_nodes())):
+        if node.tag == "a":
+            out[id(node)] = len(node.text().split())
+        else:
+            out[id(node)] = sum(out[id(c)] for c in node.children if isinstance(c, Node))
+    return out
+
+
+def _block_link_words(b: Block, links: dict[int, int]) -> int:
+    if b.kind == "element":
+        return links.get(id(b.node), 0)
+    if b.kind == "run":
+        return sum(links.get(id(c), 0) for c in b.node.children[b.span[0]:b.span[1]]
+                   if isinstance(c, Node))
+    return b.words if b.node.tag == "a" else 0
+
+
+def block_priors(root: Node, blocks: Sequence[Block],
+                 config: BoilerplateConfig | None = None) -> np.ndarray:
+    """Boilerplate prior of each block, float [n_blocks] in [0, 1]."""
+    cfg = config or BoilerplateConfig()
+    links = link_word_counts(root)
+    lo, hi = cfg.link_density_low, max(cfg.link_density_high, cfg.link_density_low + 1e-6)
+    cache: dict[int, float] = {}
+    out = np.zeros(len(blocks), dtype=np.float64)  # [n_blocks]
+    for i, b in enumerate(blocks):
+        src = b.node.source
+        if src is not None and isinstance(getattr(src, "tag", None), str):
+            key = id(b.node)
+            if key not in cache:
+                cache[key] = structural_prior(src)
+            structural = cache[key]
+        else:
+            structural = 0.0
+        density = 0.0
+        in_heading = b.node.tag in HEADINGS or any(a.tag in HEADINGS for a in b.node.ancestors())
+        if b.words > 0 and not in_heading:
+            ld = _block_link_words(b, links) / b.words
+            density = min(1.0, max(0.0, (ld - lo) / (hi - lo)))
+        out[i] = max(structural, density)
+    return out
+
+
+def demote(scores: np.ndarray, priors: np.ndarray, weight: float) -> np.ndarray:
+    """``scores × (1 − weight × prior)`` for positive scores, ``scores × (1 + weight × prior)``
+    for negative ones (both move boilerplate down); float [n_blocks]."""
+    s = np.asarray(scores, dtype=np.float64)  # [n_blocks]
+    p = np.asarray(priors, dtype=np.float64)  # [n_blocks]
+    if s.shape != p.shape:
+        raise ValueError(f"{s.shape} scores for {p.shape} priors")
+    factor = np.where(s > 0, 1.0 - weight * p, 1.0 + weight * p)
+    return s * factor
