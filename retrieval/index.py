@@ -5,11 +5,13 @@ blocks, embeds each block (MiniLM or a given encoder folder) and writes::
 
     out/index.faiss   IndexFlatIP over unit vectors (row i = block id i)
     out/store.sqlite  pages(id, source, html)  — source path relative to dir, cleaned HTML
-                      blocks(id, page_id, ord, path, source_path, kind, words, text)
+                      blocks(id, page_id, ord, path, source_path, kind, words, text, prior)
+                      — prior: the block's boilerplate prior (:mod:`retrieval.boilerplate`)
                       meta(key, value)         — encoder, dim, max_words, format version
 
-``HtmlIndex.load(out).query(question, budget)`` embeds the question, ranks blocks across pages,
-keeps the best that fit the token budget and returns, per source page, the kept blocks rendered in
+``HtmlIndex.load(out).query(question, budget)`` embeds the question, ranks blocks across pages
+(cosine × (1 − weight × boilerplate prior)), keeps the best that fit the token budget and
+returns, per source page, the kept blocks rendered in
 document order inside their ancestor tags (``<article data-source="page.html">...</article>``).
 Block trees are rebuilt from the stored cleaned HTML at query time, deterministically, and checked
 against the stored paths. No incremental updates: rebuild to add pages.
@@ -24,12 +26,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from prunestack.errors import ConfigError, InputError, PrunestackError
 from retrieval.blocktree import Block, BlockTree, build_block_tree, render
+from retrieval.boilerplate import BoilerplateConfig, block_priors, demote
 from retrieval.budget import TokenCounter, make_counter
 from retrieval.clean import _start, serialize
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: blocks.prior
 SUFFIXES = (".html", ".htm", ".xhtml")
 
 
@@ -89,7 +94,7 @@ class HtmlIndex:
         con.executescript("""
             CREATE TABLE pages(id INTEGER PRIMARY KEY, source TEXT NOT NULL, html TEXT NOT NULL);
             CREATE TABLE blocks(id INTEGER PRIMARY KEY, page_id INTEGER NOT NULL, ord INTEGER,
-                path TEXT, source_path TEXT, kind TEXT, words INTEGER, text TEXT);
+                path TEXT, source_path TEXT, kind TEXT, words INTEGER, text TEXT, prior REAL);
             CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);""")
         index = faiss.IndexFlatIP(enc.dim)
         skipped: list[tuple[str, str]] = []
@@ -118,11 +123,14 @@ class HtmlIndex:
                 b.path for b in tree.blocks]
             sources = [b.source_path for b in raw_tree.blocks] if same and raw_tree else [
                 None] * len(tree.blocks)
+            # priors from the ORIGINAL page (class names, roles); the cleaned copy has none
+            priors = (block_priors(raw_tree.root, raw_tree.blocks) if same and raw_tree
+                      else block_priors(tree.root, tree.blocks))  # [n_blocks]
             con.executemany(
-                "INSERT INTO blocks(id, page_id, ord, path, source_path, kind, words, text) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(n_blocks + i, page_id, i, b.path, sources[i], b.kind, b.words, b.text)
-                 for i, b in enumerate(tree.blocks)])
+                "INSERT INTO blocks(id, page_id, ord, path, source_path, kind, words, text, "
+                "prior) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(n_blocks + i, page_id, i, b.path, sources[i], b.kind, b.words, b.text,
+                  float(priors[i])) for i, b in enumerate(tree.blocks)])
             index.add(vecs)
             n_blocks += len(tree.blocks)
             n_pages += 1
@@ -175,7 +183,8 @@ class HtmlIndex:
 
     # -- query ----------------------------------------------------------------------------------
     def query(self, question: str, budget: int, top_k: int = 200,
-              tokenizer: str | Path | Any | None = None) -> RagResult:
+              tokenizer: str | Path | Any | None = None,
+              boilerplate: BoilerplateConfig | None = None) -> RagResult:
         if not question.strip():
             raise InputError("question is empty")
         if budget < 0:
@@ -187,7 +196,7 @@ class HtmlIndex:
         sims, ids = self.index.search(q, min(top_k, self.index.ntotal))
         marks = ",".join("?" * len(ids[0]))
         rows = {r[0]: r for r in self.con.execute(
-            f"SELECT id, page_id, ord, source_path FROM blocks WHERE id IN ({marks})",
+            f"SELECT id, page_id, ord, source_path, prior FROM blocks WHERE id IN ({marks})",
             [int(i) for i in ids[0]])}
         trees: dict[int, tuple[str, BlockTree]] = {}
         cands: list[tuple[float, int, Block]] = []  # (score, page_id, block), best first
@@ -195,12 +204,15 @@ class HtmlIndex:
         for score, bid in zip(sims[0], ids[0], strict=True):
             if bid < 0:
                 continue
-            _, page_id, ord_, src_path = rows[int(bid)]
+            _, page_id, ord_, src_path, prior = rows[int(bid)]
             if page_id not in trees:
                 trees[page_id] = self._page_tree(page_id)
             block = trees[page_id][1].blocks[ord_]
             self._sources[id(block)] = src_path
-            cands.append((float(score), page_id, block))
+            weight = (boilerplate or BoilerplateConfig()).weight
+            adj = demote(np.array([score]), np.array([prior or 0.0]), weight)[0]
+            cands.append((float(adj), page_id, block))
+        cands.sort(key=lambda c: -c[0])  # stable: equal scores keep faiss order
         return self._select(cands, trees, budget, counter)
 
     def _select(self, cands: list[tuple[float, int, Block]],

@@ -161,3 +161,22 @@ def test_config_is_validated():
 def test_name_words_splits_classes():
     assert name_words("docSidebarContainer_YfHR nav-links") == [
         "doc", "sidebar", "container", "yf", "hr", "nav", "links"]
+
+
+def test_index_demotes_boilerplate_across_pages(tmp_path, embed_pruner):
+    import shutil
+
+    from retrieval.index import HtmlIndex
+
+    src = tmp_path / "pages"
+    src.mkdir()
+    for name in ("news_article", "gov_faq"):
+        shutil.copy(PAGES_DIR / f"{name}.html", src)
+    HtmlIndex.build(src, tmp_path / "idx", encoder=None)
+    idx = HtmlIndex.load(tmp_path / "idx", encoder=embed_pruner.encoder)
+    q = "What was the final cost of the Northway rail tunnel?"
+    on = idx.query(q, 200, tokenizer=None)
+    off = idx.query(q, 200, tokenizer=None, boilerplate=BoilerplateConfig(weight=0.0))
+    assert "£2.9bn" in on.html
+    assert "will not exceed £2.2bn" in off.html  # the related-stories teaser, without the prior
+    assert "will not exceed £2.2bn" not in on.html
