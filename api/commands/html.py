@@ -48,6 +48,9 @@ def prune_cmd(
     max_words: Annotated[int, typer.Option(help="block size in words")] = 256,
     coarse: Annotated[str, typer.Option(help="two-step coarse pruner: bm25 | embed")] = "bm25",
     keep_href: Annotated[bool, typer.Option("--keep-href")] = False,
+    boilerplate_weight: Annotated[float, typer.Option(
+        help="demote nav/footer/cookie/share/related blocks: score x (1 - w x prior); 0 = off")
+    ] = 0.8,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON result")] = False,
 ) -> None:
     """Keep the blocks of a page most relevant to QUERY within BUDGET tokens; print the HTML."""
@@ -58,10 +61,11 @@ def prune_cmd(
 
     try:
         cfg = PruneConfig(pruner=pruner, max_words=max_words, coarse=coarse,  # type: ignore[arg-type]
-                          keep_href=keep_href)
+                          keep_href=keep_href, boilerplate={"weight": boilerplate_weight})
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise ConfigError(f"invalid option {first['loc'][0]}: {first['msg']}") from exc
+        where = ".".join(str(k) for k in first["loc"])
+        raise ConfigError(f"invalid option {where}: {first['msg']}") from exc
     result = prune_html(_read(file), query, budget, cfg.pruner, model=model, encoder=encoder,
                         tokenizer=tokenizer, config=cfg)
     if as_json:

@@ -37,6 +37,8 @@ def test_errors_are_one_line(tmp_path):
                        "query is empty"),
                       (("html", "prune", str(FIXTURES / "docs_page.html"), "-q", "x", "-b", "5",
                         "--pruner", "gen"), "needs a causal LM"),
+                      (("html", "prune", str(FIXTURES / "docs_page.html"), "-q", "x", "-b", "5",
+                        "--boilerplate-weight", "2"), "boilerplate.weight"),
                       (("html", "clean", str(tmp_path / "missing.html")), "file not found")]:
         r = cli(*args)
         assert r.returncode == 2, r.stderr
