@@ -12,9 +12,10 @@ jusText and trafilatura do:
   ``<nav>``/``<aside>``/``<footer>``, ``role=navigation|banner|contentinfo|complementary|...``, or a
   class/id naming boilerplate (cookie, consent, share, social, related, newsletter, comments,
   breadcrumb, sidebar, menu, ads...) → 1; ``<article>``/``<main>``/``role=main``/an
-  ``itemprop`` body → 0 (the article wins). A ``<header>`` counts only outside
+  ``itemprop`` body → 0 (the article wins). A ``<header>`` counts (0.5) only outside
   ``<article>``/``<main>`` (an article's header holds its title and byline). ``<html>``/``<body>``
-  classes are ignored (``navigation-with-keyboard`` on a body says nothing about its blocks);
+  classes are ignored (``navigation-with-keyboard`` on a body says nothing about its blocks), and
+  so are layout flags (``has-sidebar``, ``no-ads``);
 - *link density*: the share of the block's words inside ``<a>`` (menus, tag lists, teaser grids),
   mapped linearly from 0 at 30 % to 1 at 80 %. Headings are exempt (titles are often links).
 
@@ -67,13 +68,17 @@ BOILER_PREFIXES = (
     "navbar", "navbox", "navigation", "menu", "footer", "advert", "sponsor", "promo", "popular",
     "mostread", "trending", "recommend", "pagination", "skiplink", "signature", "announcement",
     "ticker", "feedback", "catlinks", "editsection", "taglist", "copyright", "disclosure",
-    "disclaimer", "widget", "toc", "tableofcontents", "vote", "cart", "reflist",
+    "disclaimer", "toc", "tableofcontents", "vote", "reflist",
     "login",
 )
 BOILER_WORDS = frozenset({
     "nav", "ad", "ads", "adslot", "tags", "topics", "skip", "legal", "postprofile", "references",
+    "cart",
 })
+# "has-sidebar", "with-comments", "no-ads": a layout flag on the main wrapper, not boilerplate
+NEGATORS = frozenset({"has", "with", "without", "no", "show", "hide", "and"})
 HEADER_WORDS = frozenset({"header", "masthead", "topbar", "headerbar"})
+HEADER_PRIOR = 0.5  # a header outside any article: site chrome, or a div-soup page's title
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _SPLIT = re.compile(r"[\s\-_:/.]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -86,7 +91,8 @@ def name_words(value: str) -> list[str]:
 
 
 def _names_boiler(words: list[str]) -> bool:
-    return any(w in BOILER_WORDS or w.startswith(BOILER_PREFIXES) for w in words)
+    return any((w in BOILER_WORDS or w.startswith(BOILER_PREFIXES))
+               and (i == 0 or words[i - 1] not in NEGATORS) for i, w in enumerate(words))
 
 
 def landmark(el: Any) -> float | None:
@@ -122,7 +128,7 @@ def structural_prior(el: Any) -> float:
                 return 0.0  # inside the article / main content (a header there is its title)
             return 1.0
         e = e.getparent()
-    return 1.0 if header_seen else 0.0
+    return HEADER_PRIOR if header_seen else 0.0
 
 
 def link_word_counts(root: Node) -> dict[int, int]:

@@ -180,3 +180,20 @@ def test_index_demotes_boilerplate_across_pages(tmp_path, embed_pruner):
     assert "£2.9bn" in on.html
     assert "will not exceed £2.2bn" in off.html  # the related-stories teaser, without the prior
     assert "will not exceed £2.2bn" not in on.html
+
+
+def test_layout_flags_and_page_builders_are_not_boilerplate():
+    # Elementor wraps every text in "elementor-widget-container"; themes flag the main column
+    # "has-sidebar" / "no-comments": none of that makes the content boilerplate
+    page = ("<html><body><div class='site-main has-sidebar no-comments'>"
+            "<div class='elementor-widget-container'><p>The bridge opened in 1932 and is 503 "
+            "metres long.</p></div></div>"
+            "<div class='cartoon-strip'><p>A drawing of the bridge at night.</p></div>"
+            "<div class='page-header'><p>Site name and tagline here</p></div>"
+            "</body></html>")
+    tree = build_block_tree(page, 11)
+    pri = {b.text: p for b, p in zip(tree.blocks, block_priors(tree.root, tree.blocks),
+                                     strict=True)}
+    assert pri["The bridge opened in 1932 and is 503 metres long."] == 0.0
+    assert pri["A drawing of the bridge at night."] == 0.0
+    assert pri["Site name and tagline here"] == 0.5  # a header outside any article
