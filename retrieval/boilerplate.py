@@ -11,11 +11,13 @@ jusText and trafilatura do:
   to its source element): walking up from the element, the first landmark decides —
   ``<nav>``/``<aside>``/``<footer>``, ``role=navigation|banner|contentinfo|complementary|...``, or a
   class/id naming boilerplate (cookie, consent, share, social, related, newsletter, comments,
-  breadcrumb, sidebar, menu, ads...) → 1; ``<article>``/``<main>``/``role=main``/an
-  ``itemprop`` body → 0 (the article wins). A ``<header>`` counts (0.5) only outside
-  ``<article>``/``<main>`` (an article's header holds its title and byline). ``<html>``/``<body>``
-  classes are ignored (``navigation-with-keyboard`` on a body says nothing about its blocks), and
-  so are layout flags (``has-sidebar``, ``no-ads``);
+  breadcrumb, sidebar, menu, ads..., also in ``aria-label``; phrases such as "you might also
+  like", "see also") → 1; ``<main>``/``role=main``/an ``itemprop`` body → 0 (the article wins);
+  an ``<article>`` → 0 unless a boilerplate landmark encloses it (teaser cards are articles
+  too). A ``<header>`` counts (0.5) only outside ``<article>``/``<main>`` (an article's header
+  holds its title and byline). ``<html>``/``<body>`` classes are ignored
+  (``navigation-with-keyboard`` on a body says nothing about its blocks), and so are layout
+  flags (``has-sidebar``, ``no-ads``);
 - *link density*: the share of the block's words inside ``<a>`` (menus, tag lists, teaser grids),
   mapped linearly from 0 at 30 % to 1 at 80 %. Headings are exempt (titles are often links).
 
@@ -78,6 +80,10 @@ BOILER_WORDS = frozenset({
 # "has-sidebar", "with-comments", "no-ads": a layout flag on the main wrapper, not boilerplate
 NEGATORS = frozenset({"has", "with", "without", "no", "show", "hide", "and"})
 HEADER_WORDS = frozenset({"header", "masthead", "topbar", "headerbar"})
+BOILER_PHRASES = ("also like", "also on", "also bought", "also viewed", "see also", "more from",
+                  "read next", "up next", "more stories")
+ARTICLE = -2.0  # an <article>: main content unless a boilerplate landmark encloses it (teaser
+# cards of a "related" grid are <article>s too)
 HEADER_PRIOR = 0.5  # a header outside any article: site chrome, or a div-soup page's title
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 _SPLIT = re.compile(r"[\s\-_:/.]+")
@@ -96,20 +102,25 @@ def _names_boiler(words: list[str]) -> bool:
 
 
 def landmark(el: Any) -> float | None:
-    """Prior from the element itself: 1.0 boilerplate, 0.0 main content, ``None`` no signal,
-    ``-1.0`` a header-like element (boilerplate only outside an article)."""
+    """Prior from the element itself: 1.0 boilerplate, 0.0 main content (``<main>``,
+    ``role=main``, an ``itemprop`` body), ``None`` no signal, ``-1.0`` a header-like element
+    (counts only outside an article), ``ARTICLE`` an ``<article>`` (main content unless a
+    boilerplate landmark encloses it)."""
     tag = el.tag.lower() if isinstance(el.tag, str) else ""
     if tag in ("html", "body"):
         return None
     role = (el.get("role") or "").strip().lower()
     itemprop = (el.get("itemprop") or "").strip().lower()
-    if tag in MAIN_TAGS or role in MAIN_ROLES or itemprop in MAIN_ITEMPROPS:
+    if tag == "main" or role == "main" or itemprop in MAIN_ITEMPROPS:
         return 0.0
     if tag in BOILER_TAGS or role in BOILER_ROLES:
         return 1.0
-    words = name_words(f"{el.get('class') or ''} {el.get('id') or ''}")
-    if _names_boiler(words):
+    words = name_words(f"{el.get('class') or ''} {el.get('id') or ''} "
+                       f"{el.get('aria-label') or ''}")
+    if _names_boiler(words) or any(p in " ".join(words) for p in BOILER_PHRASES):
         return 1.0
+    if tag in MAIN_TAGS or role in MAIN_ROLES:
+        return ARTICLE
     if tag in HEADER_TAGS or any(w in HEADER_WORDS for w in words):
         return -1.0
     return None
@@ -117,17 +128,21 @@ def landmark(el: Any) -> float | None:
 
 def structural_prior(el: Any) -> float:
     """Walk from ``el`` up the ORIGINAL page: the nearest landmark decides (see module doc)."""
-    header_seen = False
+    header_seen = article_seen = False
     e = el
     while e is not None:
         mark = landmark(e)
         if mark == -1.0:
-            header_seen = True
+            header_seen = header_seen or not article_seen
+        elif mark == ARTICLE:
+            article_seen = True
         elif mark is not None:
             if mark == 0.0:
-                return 0.0  # inside the article / main content (a header there is its title)
+                return 0.0  # inside the main content (a header there is its title)
             return 1.0
         e = e.getparent()
+    if article_seen:
+        return 0.0  # an article no boilerplate landmark encloses
     return HEADER_PRIOR if header_seen else 0.0
 
 

@@ -197,3 +197,15 @@ def test_layout_flags_and_page_builders_are_not_boilerplate():
     assert pri["The bridge opened in 1932 and is 503 metres long."] == 0.0
     assert pri["A drawing of the bridge at night."] == 0.0
     assert pri["Site name and tagline here"] == 0.5  # a header outside any article
+
+
+def test_teaser_articles_in_a_related_grid_are_boilerplate():
+    page = ("<html><body><main><article><p>The festival weekend pass costs 45 pounds this "
+            "year.</p></article>"
+            "<section aria-label='You might also like'><article><p>Another festival weekend "
+            "pass costs 40 pounds.</p></article></section></main></body></html>")
+    tree = build_block_tree(page, 10)
+    pri = {b.text: p for b, p in zip(tree.blocks, block_priors(tree.root, tree.blocks),
+                                     strict=True)}
+    assert pri["The festival weekend pass costs 45 pounds this year."] == 0.0
+    assert pri["Another festival weekend pass costs 40 pounds."] == 1.0
