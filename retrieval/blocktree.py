@@ -426,6 +426,9 @@ def table_header_blocks(blocks: Sequence[Block]) -> dict[int, list[int]]:
         return {}
     out: dict[int, list[int]] = {}
     cover: dict[int, list[int]] = {}
+    members: dict[int, list[int]] = {}  # id(table) -> its blocks (one pass, not one per table)
+    for i, tid in owner.items():
+        members.setdefault(tid, []).append(i)
     for tid, (table, head) in tables.items():
         if head is None:
             continue
@@ -438,9 +441,8 @@ def table_header_blocks(blocks: Sequence[Block]) -> dict[int, list[int]]:
                 break
             head_up.add(id(a))
         idx = []
-        for j, b in enumerate(blocks):
-            if owner.get(j) != tid:
-                continue
+        for j in members.get(tid, ()):
+            b = blocks[j]
             chain = {id(b.node)} | {id(a) for a in b.node.ancestors()}
             if chain & wanted or (b.kind == "element" and id(b.node) in head_up):
                 idx.append(j)
