@@ -57,8 +57,10 @@ def _unpadded(backend: Any) -> Any:
     encoders (all-MiniLM-L6-v2's tokenizer.json) enable both: ``encode_batch`` then padded every
     block to the longest one (every block of a page "cost" 128 tokens) and truncated long texts
     (a 300-token block counted 128, so the budget could be exceeded)."""
-    if backend is None or (backend.padding is None and backend.truncation is None):
-        return backend
+    if backend is None:
+        return None
+    # always a private copy: transformers switches padding/truncation on the SHARED backend per
+    # call (a later ``tok(texts, padding=True)`` elsewhere would change our counts)
     from tokenizers import Tokenizer
 
     clone = Tokenizer.from_str(backend.to_str())

@@ -209,3 +209,14 @@ def test_teaser_articles_in_a_related_grid_are_boilerplate():
                                      strict=True)}
     assert pri["The festival weekend pass costs 45 pounds this year."] == 0.0
     assert pri["Another festival weekend pass costs 40 pounds."] == 1.0
+
+
+def test_counter_ignores_padding_switched_on_later(minilm_dir):
+    from pipeline.models import load_tokenizer
+    from retrieval.budget import HFTokenCounter
+
+    tok = load_tokenizer(minilm_dir)
+    tok("a b")  # leaves the shared Rust backend without padding...
+    counter = HFTokenCounter(tok)
+    tok(["x"], padding="max_length", max_length=64)  # ...and this leaves it padding to 64
+    assert counter.count_many(["hello world", "one two three"]) == [2, 3]
