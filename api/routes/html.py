@@ -20,16 +20,21 @@ class PruneRequest(BaseModel):
     query: str = Field(min_length=1)
     budget: int = Field(default=256, ge=1, le=100_000, description="tokens (whitespace words)")
     pruner: Literal["bm25", "embed"] = "bm25"
+    boilerplate_weight: float = Field(
+        default=0.8, ge=0.0, le=1.0,
+        description="demotion of nav / footer / cookie / share / related blocks (0 = off)")
 
 
 def _prune_work(req: PruneRequest) -> dict[str, Any]:
     try:
-        from retrieval.prune import prune_html  # type: ignore[import-not-found]
+        from retrieval.prune import PruneConfig, prune_html  # type: ignore[import-not-found]
     except ImportError as exc:
         raise ConfigError("HTML pruning is not installed on this server") from exc
-    out = prune_html(req.html, req.query, req.budget, pruner=req.pruner)
+    config = PruneConfig(pruner=req.pruner, boilerplate={"weight": req.boilerplate_weight})
+    out = prune_html(req.html, req.query, req.budget, pruner=req.pruner, config=config)
     html = out if isinstance(out, str) else getattr(out, "html", str(out))
-    return {"html": html, "budget": req.budget, "pruner": req.pruner}
+    return {"html": html, "budget": req.budget, "pruner": req.pruner,
+            "boilerplate_weight": req.boilerplate_weight}
 
 
 @router.post("/prune")

@@ -83,6 +83,26 @@ def test_html_prune(live):
         assert "Paris" in r.json()["html"]
         assert c.post("/v1/html/prune", json={"html": html, "query": "x", "budget": 0}
                       ).status_code == 422
+        assert c.post("/v1/html/prune", json={"html": html, "query": "x",
+                                              "boilerplate_weight": 1.5}).status_code == 422
+
+
+def test_html_prune_boilerplate_weight(live):
+    """A nav menu that repeats the question's words loses to the article by default; with the
+    demotion switched off (weight 0) it wins the one-block budget."""
+    html = ("<html><body><nav><a href='/a'>Paris hotels</a> <a href='/b'>Paris weather</a> "
+            "<a href='/c'>Paris capital France</a></nav><main><p>The capital of France is "
+            "Paris, seat of the government.</p></main></body></html>")
+    with httpx.Client(base_url=live.url, timeout=60) as c:
+        kept = {}
+        for w in (0.8, 0.0):
+            r = c.post("/v1/html/prune", json={"html": html, "query": "Paris capital France",
+                                               "budget": 9, "boilerplate_weight": w})
+            assert r.status_code == 200, r.text
+            assert r.json()["boilerplate_weight"] == w
+            kept[w] = r.json()["html"]
+        assert "The capital of France" in kept[0.8] and "<nav>" not in kept[0.8]
+        assert "<nav>" in kept[0.0] and "The capital of France" not in kept[0.0]
 
 
 def _err(r: httpx.Response, status: int, typ: str | None = None) -> dict:
