@@ -66,19 +66,7 @@ def spaced_text(node: Node, lo: int = 0, hi: int | None = None) -> str:
     element, whitespace collapsed: ``<li>Home</li><li>News</li>`` reads "Home News" and
     ``<td>Weight</td><td>1.6 kg</td>`` "Weight 1.6 kg" (pages without whitespace between list
     items or cells glued words together, so "Weight1.6" matched neither query word)."""
-    parts: list[str] = []
-    stack: list[Node | str] = list(reversed(node.children[lo:hi]))
-    while stack:
-        n = stack.pop()
-        if isinstance(n, str):
-            parts.append(n)
-        elif n.tag in INLINE:
-            stack.extend(reversed(n.children))
-        else:
-            parts.append(" ")
-            stack.append(" ")
-            stack.extend(reversed(n.children))
-    return " ".join("".join(parts).split())
+    return " ".join(node.raw_text(lo, hi, inline=INLINE).split())
 
 
 @dataclass(eq=False, slots=True)

@@ -100,8 +100,10 @@ class Node:
         """All text of the subtree, in order, whitespace-collapsed."""
         return _WS.sub(" ", self.raw_text()).strip()
 
-    def raw_text(self, lo: int = 0, hi: int | None = None) -> str:
-        """Concatenated text of children [lo, hi) and their subtrees, whitespace as is."""
+    def raw_text(self, lo: int = 0, hi: int | None = None,
+                 inline: frozenset[str] | None = None) -> str:
+        """Concatenated text of children [lo, hi) and their subtrees, whitespace as is; with
+        ``inline``, every element whose tag is not in it gets a space on each side."""
         parts: list[str] = []
         stack: list[Node | str] = list(reversed(self.children[lo:hi]))
         while stack:
@@ -109,6 +111,9 @@ class Node:
             if isinstance(n, str):
                 parts.append(n)
             else:
+                if inline is not None and n.tag not in inline:
+                    parts.append(" ")
+                    stack.append(" ")
                 stack.extend(reversed(n.children))
         return "".join(parts)
 
