@@ -62,3 +62,16 @@ def join_split_postal(line: str) -> str:
     if m and 4 <= len(m[2] + m[3]) <= 6:
         return line[:m.start()] + m[1] + m[2] + m[3]
     return line
+
+
+#: A date with the time glued on ("25/10/201919:28:17", "28 DEC 201722:34:34"): OCR drops the
+#: space between them on till receipts. The year is four digits when what follows still starts a
+#: valid time, else two ("28/12/1913:34:59" is 28/12/19 13:34).
+_GLUED_TIME = re.compile(
+    r"(?P<date>\b\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})|\b\d{1,2}\s?[A-Za-z]{3}\s?\d{4})"
+    r"(?P<time>(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?)\b")
+
+
+def split_glued_time(text: str) -> str:
+    """``"25/10/201919:28:17"`` → ``"25/10/2019 19:28:17"``; other texts unchanged."""
+    return _GLUED_TIME.sub(r"\g<date> \g<time>", text)

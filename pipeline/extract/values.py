@@ -21,6 +21,7 @@ from pipeline.extract.ocrfix import (
     join_split_postal,
     ocr_compact_date,
     ocr_compact_number,
+    split_glued_time,
 )
 
 MONTHS = {
@@ -110,10 +111,11 @@ def date_order_hint(texts: list[str]) -> bool | None:
 
 def parse_date(text: str, dayfirst: bool | None = None) -> Parsed | None:
     """The first date in ``text`` as an ISO 8601 string (``2024-03-15``); a text without one is
-    read again with OCR spaces around separators removed (``ocr_compact_date``)."""
+    read again with OCR spaces around separators removed (``ocr_compact_date``) and a glued-on
+    time split off (``split_glued_time``: "25/10/201919:28:17")."""
     found = _parse_date(text, dayfirst)
     if found is None:
-        compact = ocr_compact_date(text)
+        compact = split_glued_time(ocr_compact_date(text))
         if compact != text:
             found = _parse_date(compact, dayfirst)
     return found
