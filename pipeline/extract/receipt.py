@@ -27,6 +27,7 @@ import re
 from parsers.document import BBox, Document, ElementKind
 from pipeline.extract import values as V
 from pipeline.extract.extractive import Leaf
+from pipeline.extract.ocrfix import fix_letter_digit_confusions
 from pipeline.extract.schema import FieldSpec
 
 SELLER_NAMES = frozenset({"company", "company_name", "merchant", "merchant_name", "store",
@@ -90,12 +91,17 @@ _ADDR_START = re.compile(r"\b(?:NO|LOT|UNIT|BLK|BLOCK)\.?\s*\d|(?<=\s)\d{1,4}[A-
                          re.I)
 
 
+_COMMA_GLUE = re.compile(r"(?<=[^\W\d_.]),(?=[^\W_])|(?<=\d),(?=[^\W\d_])")
+#: a Malaysian / most European postcode, possibly glued to the town ("81750JOHOR BAHRU")
+_POSTCODE = re.compile(r"(?<!\d)\d{5}(?!\d)")
+
+
 def _name_and_rest(text: str) -> tuple[str, str]:
     """A first letterhead line split into the shop name and what follows it on the line (the
     layout often joins the name, its registration number and the first address line)."""
     m = re.search(_REG, text, re.I)
     if m is not None and m.start() > 0:
-        return text[:m.start()].strip(" ,.-"), text[m.end():].strip(" ,")
+        return text[:m.start()].strip(" ,.-"), text[m.end():].strip()
     a = _ADDR_START.search(text)
     if a is not None and a.start() > 0:
         return text[:a.start()].strip(" ,.-"), text[a.start():].strip()
@@ -111,6 +117,7 @@ def letterhead(doc: Document) -> tuple[Leaf | None, Leaf | None]:
         if _REG_HEAD.match(text) or _DOC_TYPE.match(text) or _STOP.match(text):
             continue
         cut, rest = _name_and_rest(text)
+        cut = fix_letter_digit_confusions(cut)
         if cut and _letter_share(cut) >= 0.5 and not _ADDR_START.match(cut) and \
                 V.parse_date(cut) is None:
             name = Leaf(cut, doc.pages[0].number, box, eid, round(0.7 * conf, 4), cut)
@@ -134,9 +141,11 @@ def letterhead(doc: Document) -> tuple[Leaf | None, Leaf | None]:
             parts.append((rest, box, eid, conf))
         if stop is not None:
             break
-    text = " ".join(p[0] for p in parts)
-    if not parts or not re.search(r"\d", text) or (V.address_score(text) < 0.3 and \
-            not re.search(r"\b\d{5}\b", text)):
+    # OCR drops the space after a comma ("LOT 92,JALAN IPOH"); printed addresses have one
+    text = fix_letter_digit_confusions(_COMMA_GLUE.sub(", ", " ".join(p[0] for p in parts)))
+    if not parts or not re.search(r"\d", text) or (V.address_score(text) < 0.3 and
+                                                    not _POSTCODE.search(text) and
+                                                    text.count(",") < 2):
         return name, None
     addr = Leaf(text, doc.pages[0].number, BBox.enclosing([p[1] for p in parts]), parts[0][2],
                 round(0.7 * min(p[3] for p in parts), 4), text)

@@ -113,7 +113,7 @@ def parse_date(text: str, dayfirst: bool | None = None) -> Parsed | None:
     """The first date in ``text`` as an ISO 8601 string (``2024-03-15``); a text without one is
     read again with OCR spaces around separators removed (``ocr_compact_date``) and a glued-on
     time split off (``split_glued_time``: "25/10/201919:28:17")."""
-    found = _parse_date(text, dayfirst)
+    found = _parse_date(split_glued_time(text), dayfirst)  # "28/12/1913:34:59" is not 1913
     if found is None:
         compact = split_glued_time(ocr_compact_date(text))
         if compact != text:
