@@ -145,3 +145,15 @@ def test_drawn_receipt_through_real_ocr(tmp_path):
     assert data["address"] == r.truth["address"]
     assert data["date"] == r.iso_date
     assert data["total"] == float(r.truth["total"])
+
+
+def test_space_between_a_letter_and_a_one_measured_on_the_line():
+    """Monospace "KENARI 17": the blank before the 1 is as wide as the line's word gaps between
+    letters (10 px) but just under the absolute digit bar (0.42 × 24 px); "KENARI17" with a
+    letter-sized blank stays joined."""
+    from parsers.ocr.spacing import insert_spaces
+
+    chars = list("JALANKENARI17")
+    centers = [80, 90, 103, 116, 126, 148, 158, 171, 184, 198, 208, 225, 234]
+    assert insert_spaces(chars, centers, [(135, 145), (211, 221)], 24.0) == "JALAN KENARI 17"
+    assert insert_spaces(chars, centers, [(135, 145), (213, 218)], 24.0) == "JALAN KENARI17"
