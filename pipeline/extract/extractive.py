@@ -303,7 +303,7 @@ class ExtractiveEngine:
 #: labels of the amounts around a grand total that are not it (a receipt's SUBTOTAL, CASH,
 #: CHANGE, ROUNDING, GST lines) and labels that mark the grand total itself
 _NOT_GRAND = re.compile(r"\bsub[\s-]?total|\bcash\b|\bchange\b|\brounding|\btendered|"
-                        r"\bpaid\b|\bdiscount|\bsaving", re.I)
+                        r"\bpaid\b|\bdiscount|\bsaving|\bqty\b|\bquantity|\bpcs\b", re.I)
 _TAX_ONLY = re.compile(r"^(?!.*\btotal\b).*\b(?:gst|sst|vat|tax)\b", re.I)
 _GRAND = re.compile(r"\b(?:grand|nett?|incl\.?|including|total\s*\(?rm\)?|amount\s+due|"
                     r"total\s+due|total\s+amount|total\s+payable)\b|^\W*total\W*$", re.I)

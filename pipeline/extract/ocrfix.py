@@ -80,6 +80,8 @@ def split_glued_time(text: str) -> str:
 #: "L0R0NG", "IP0H": a zero between capital letters; "811OO": letter O at the end of a run of
 #: digits that makes a postcode-long number.
 _ZERO_IN_WORD = re.compile(r"(?<=[A-Z])0+(?=[A-Z])|(?<=[A-Z]{2})0+\b|(?<=\bN)0(?=\.)")
+#: "D.1.Y.": a 1 between dotted capital initials
+_ONE_IN_INITIALS = re.compile(r"(?<=\b[A-Z]\.)1(?=\.[A-Z]\.)|(?<=\b[A-Z]\.[A-Z]\.)1(?=\.)")
 _O_IN_NUMBER = re.compile(r"\b(?=\d{2,}[O]+\b)(\d+)(O+)\b")
 
 
@@ -87,5 +89,5 @@ def fix_letter_digit_confusions(text: str) -> str:
     """Undo OCR's O/0 swaps inside capitalised words and numbers: ``"L0R0NG"`` → ``"LORONG"``,
     ``"811OO"`` → ``"81100"``. For letterhead text (names, addresses), not for ids, where
     ``"AB0C"`` may be what is printed."""
-    text = _ZERO_IN_WORD.sub(lambda m: "O" * len(m.group(0)), text)
+    text = _ONE_IN_INITIALS.sub("I", _ZERO_IN_WORD.sub(lambda m: "O" * len(m.group(0)), text))
     return _O_IN_NUMBER.sub(lambda m: m[1] + "0" * len(m[2]), text)

@@ -73,6 +73,7 @@ def test_letter_digit_confusions_in_letterheads():
     assert fix_letter_digit_confusions("NO. 123, L0R0NG HAJI TAIB 2, JALAN IP0H") == \
         "NO. 123, LORONG HAJI TAIB 2, JALAN IPOH"
     assert fix_letter_digit_confusions("811OO JOHOR BAHRU") == "81100 JOHOR BAHRU"
+    assert fix_letter_digit_confusions("MR. D.1.Y. (M) SDN BHD") == "MR. D.I.Y. (M) SDN BHD"
     for same in ("TEL: 03-4696870", "A4 PAPER 80GSM", "SS 2/61", "BOX 100"):
         assert fix_letter_digit_confusions(same) == same
 
@@ -157,3 +158,18 @@ def test_space_between_a_letter_and_a_one_measured_on_the_line():
     centers = [80, 90, 103, 116, 126, 148, 158, 171, 184, 198, 208, 225, 234]
     assert insert_spaces(chars, centers, [(135, 145), (211, 221)], 24.0) == "JALAN KENARI 17"
     assert insert_spaces(chars, centers, [(135, 145), (213, 218)], 24.0) == "JALAN KENARI17"
+
+
+def test_total_label_nudges_only_grand_total_fields():
+    from pipeline.extract.extractive import total_label_adjust
+    from pipeline.extract.schema import plan_fields
+
+    fields = {f.name: f for f in plan_fields({"type": "object", "properties": {
+        "total": {"type": "number"}, "subtotal": {"type": "number"},
+        "tax_total": {"type": "number"}}})}
+    for label in ("SUBTOTAL", "CASH", "CHANGE", "ROUNDING ADJ", "GST 6%", "TOTAL QTY"):
+        assert total_label_adjust(fields["total"], label) < 0, label
+    for label in ("TOTAL INCL. GST", "NETT TOTAL", "TOTAL (RM)", "GRAND TOTAL", "TOTAL"):
+        assert total_label_adjust(fields["total"], label) > 0, label
+    assert total_label_adjust(fields["subtotal"], "SUBTOTAL") == 0
+    assert total_label_adjust(fields["tax_total"], "GST 6%") == 0
