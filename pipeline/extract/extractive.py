@@ -180,11 +180,14 @@ class ExtractiveEngine:
             lab = max(sim[fi, lab_idx[label]], name_sim[fi, lab_idx[label]]) if label else 0.0
             ctx = sim[fi, lab_idx[c.context]] if c.context else 0.0
             rel = relevance.get(f.dotted, {}).get(c.element_id, 0.0)
+            adjust = total_label_adjust(f, label)
+            if adjust > 0:  # "TOTAL(RM)", "NETT TOTAL": MiniLM rates till captions low
+                lab = max(lab, 0.5)
             if lab < (0.45 if kinds[fi] == "id" else 0.3) and kinds[fi] not in SELF_EVIDENT:
                 continue  # nothing names this value as the field: do not guess
             w_fit = 0.4 if kinds[fi] in SELF_EVIDENT else 0.2
             s = 0.55 * lab + 0.15 * ctx + w_fit * p.fit + 0.1 * rel + \
-                ORIGIN_PRIOR.get(c.origin, 0) + total_label_adjust(f, label)
+                ORIGIN_PRIOR.get(c.origin, 0) + adjust
             scored.append((float(s), fi, ci, p))
         # One value answers one field: best total score over fields × distinct source values.
         best: dict[tuple[int, tuple[str, ...]], tuple[float, int, V.Parsed]] = {}
@@ -305,8 +308,8 @@ class ExtractiveEngine:
 _NOT_GRAND = re.compile(r"\bsub[\s-]?total|\bcash\b|\bchange\b|\brounding|\btendered|"
                         r"\bpaid\b|\bdiscount|\bsaving|\bqty\b|\bquantity|\bpcs\b", re.I)
 _TAX_ONLY = re.compile(r"^(?!.*\btotal\b).*\b(?:gst|sst|vat|tax)\b", re.I)
-_GRAND = re.compile(r"\b(?:grand|nett?|incl\.?|including|total\s*\(?rm\)?|amount\s+due|"
-                    r"total\s+due|total\s+amount|total\s+payable)\b|^\W*total\W*$", re.I)
+_GRAND = re.compile(r"\b(?:grand|nett|net\s+total|incl\b|including)|\btotal\s*\(?rm\b|"
+                    r"\bamount\s+due|\btotal\s+(?:due|amount|payable)|^\W*total\W*$", re.I)
 
 
 def total_label_adjust(f: FieldSpec, label: str) -> float:

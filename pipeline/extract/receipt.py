@@ -48,6 +48,10 @@ _REG = (r"(?:co(?:mpany)?\.?\s*(?:reg(?:istration)?\.?\s*)?no\.?|reg(?:istration
         r"roc\s*no\.?|business\s*reg\w*\.?\s*no\.?)\s*[:.]?\s*[\w-]*\d[\w-]*"
         r"|\(\s*\d{4,}\s*[-‐]?\s*[A-Z]\s*\)")
 _REG_HEAD = re.compile(r"^\s*(?:" + _REG + r")[\s,.]*", re.I)
+#: a registration number broken over two lines: "... SDN BHD COMPANY" / "NO. 537226-V LOT 50"
+_REG_WORD_TAIL = re.compile(r"\s*\b(?:company|co\.?\s*reg(?:istration)?\.?|reg(?:istration)?\.?)"
+                            r"(?:\s*no\.?)?\s*$", re.I)
+_REG_NUMBER_HEAD = re.compile(r"^\s*(?:no\.?\s*[:.]?\s*)?\d{5,8}\s*-\s*[A-Z]\b[\s,.]*", re.I)
 #: where the address ends: the phone, fax, GST/SST number, e-mail or a document-type line
 _STOP = re.compile(r"\b(?:tel|phone|ph|fax|h/?p|mobile|gst|sst|e-?mail|website|www\.|"
                    r"(?:simplified\s+)?tax\s*invoice|receipt|invoice)\b", re.I)
@@ -76,7 +80,8 @@ def _top_lines(doc: Document) -> list[tuple[str, BBox, str, float]]:
             break
         for ln in e.text.splitlines():
             if ln.strip():
-                out.append((" ".join(ln.translate(_FULLWIDTH).split()), e.bbox, e.id, e.confidence))
+                text = fix_letter_digit_confusions(" ".join(ln.translate(_FULLWIDTH).split()))
+                out.append((text, e.bbox, e.id, e.confidence))
     return out
 
 
@@ -117,7 +122,11 @@ def letterhead(doc: Document) -> tuple[Leaf | None, Leaf | None]:
         if _REG_HEAD.match(text) or _DOC_TYPE.match(text) or _STOP.match(text):
             continue
         cut, rest = _name_and_rest(text)
-        cut = fix_letter_digit_confusions(cut)
+        if not rest and _REG_WORD_TAIL.search(cut):
+            cut = _REG_WORD_TAIL.sub("", cut)
+            if i + 1 < len(lines) and _REG_NUMBER_HEAD.match(lines[i + 1][0]):
+                # the number continues on the next line: the address follows it there
+                lines[i + 1] = (_REG_NUMBER_HEAD.sub("", lines[i + 1][0]), *lines[i + 1][1:])
         if cut and _letter_share(cut) >= 0.5 and not _ADDR_START.match(cut) and \
                 V.parse_date(cut) is None:
             name = Leaf(cut, doc.pages[0].number, box, eid, round(0.7 * conf, 4), cut)

@@ -199,6 +199,8 @@ def parse_amount(text: str) -> Parsed | None:
         if (b > 0 and (text[b - 1].isalnum() or text[b - 1] in "-/#_")) or \
                 (e < len(text) and (text[e].isalnum() or text[e:e + 2] in ("-0", "/0"))):
             continue
+        if text[e:e + 2].lstrip()[:1] == "%":
+            continue  # "SR @ 6%", "GST 6 %": a rate, not an amount
         if parse_date(text[max(0, s - 6):e + 6]) and not (pre or post):
             continue
         has_dec = bool(re.search(r"[.,]\d{2}$", m["num"]))

@@ -173,3 +173,20 @@ def test_total_label_nudges_only_grand_total_fields():
         assert total_label_adjust(fields["total"], label) > 0, label
     assert total_label_adjust(fields["subtotal"], "SUBTOTAL") == 0
     assert total_label_adjust(fields["tax_total"], "GST 6%") == 0
+
+
+def test_tax_summary_amounts_and_rates_are_not_one_amount():
+    from pipeline.extract.values import parse_amount
+
+    assert parse_amount("135.85 8. 15").value == 135.85  # was glued into 135858.15
+    assert parse_amount("2.61 1,60").value == 2611.6  # one number split in a thousands group
+    assert parse_amount("SR @ 6%") is None  # a rate, not an amount
+
+
+def test_letterhead_registration_broken_over_two_lines():
+    doc = receipt_doc(["UNIHAKKA INTERNATIONAL SDN BHD COMPANY",
+                       "N0. 537226-V LOT 50, JALAN KENARI 17, TAMAN MAJU JAYA, 50450 KUALA "
+                       "LUMPUR, W.P.", "TEL: 03-1234567", "TAX INVOICE"], TOTALS)
+    name, addr = letterhead(doc)
+    assert name.value == "UNIHAKKA INTERNATIONAL SDN BHD"
+    assert addr.value == "LOT 50, JALAN KENARI 17, TAMAN MAJU JAYA, 50450 KUALA LUMPUR, W.P."
