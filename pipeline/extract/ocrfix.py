@@ -75,11 +75,13 @@ def join_split_postal(line: str) -> str:
     return line
 
 
-#: A date with the time glued on ("25/10/201919:28:17", "28 DEC 201722:34:34"): OCR drops the
+#: A date with the time glued on ("25/10/201919:28:17", "28 DEC 201722:34:34",
+#: "2017-02-0322:05:03"): OCR drops the
 #: space between them on till receipts. The year is four digits when what follows still starts a
 #: valid time, else two ("28/12/1913:34:59" is 28/12/19 13:34).
 _GLUED_TIME = re.compile(
-    r"(?P<date>\b\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})|\b\d{1,2}\s?[A-Za-z]{3}\s?\d{4})"
+    r"(?P<date>\b\d{1,2}[/.\-]\d{1,2}[/.\-](?:\d{4}|\d{2})|\b\d{1,2}\s?[A-Za-z]{3}\s?\d{4}"
+    r"|\b\d{4}[/.\-]\d{1,2}[/.\-]\d{2})"
     r"(?P<time>(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d)?)\b")
 
 

@@ -56,6 +56,7 @@ TOTALS = [("4 x 6.40 MILO ICE", "25.60"), ("2 x 42.39", "84.78"), ("SUBTOTAL", "
     ("25/10/201919:28:17", "25/10/2019 19:28:17"),
     ("28 DEC 201722:34:34", "28 DEC 2017 22:34:34"),
     ("28/12/1913:34:59", "28/12/19 13:34:59"),  # a 2-digit year when 4 leave no valid time
+    ("DATE:2017-02-0322:05:03", "DATE:2017-02-03 22:05:03"),
     ("25/10/2019 19:28:17", "25/10/2019 19:28:17"),
     ("Total 12:30", "Total 12:30"),
 ])
@@ -67,6 +68,8 @@ def test_dates_with_a_glued_time_parse_day_first():
     assert parse_date("25/10/201919:28:17").value == "2019-10-25"
     assert parse_date("28/12/1913:34:59").value == "2019-12-28"
     assert parse_date("28 DEC 201722:34:34").value == "2017-12-28"
+    assert parse_date("DATE:2017-02-0322:05:03").value == "2017-02-03"
+    assert parse_date("2024-03-15T10:00:00").value == "2024-03-15"  # ISO 8601 date-time
 
 
 def test_letter_digit_confusions_in_letterheads():
