@@ -44,6 +44,9 @@ KNOWN_GAP_SHARE = 0.6
 #: small mark between wide bearings (a whole cell in monospace fonts), so "416", "04-14",
 #: "12.50" and "TA.K" show blanks nearly as wide as a space.
 DIGIT_GAP_SHARE = 0.42
+#: Between a letter and a "1", a gap at least this share of the line's letter-to-letter word
+#: gaps is a space (when the line has such gaps to measure).
+LETTER_ONE_SHARE = 0.85
 _DIGITS = frozenset("0123456789")
 _NARROW = frozenset(".,:;()[]{}'\"!|-/（）：，。")
 #: Next to narrow punctuation, a word gap is at least this share of the line's letter-to-letter
@@ -179,6 +182,11 @@ def insert_spaces(chars: list[str], centers: list[float],
             need = 0.0
             if (a in _DIGITS and ch in _DIGITS) or "1" in (a, ch):
                 need = max(DIGIT_GAP_SHARE * text_height, ref or 0.0)
+                if (a.isalpha() or ch.isalpha()) and letter_gaps:
+                    # a letter beside a "1" ("KENARI 17"): the 1's bearing is under half a
+                    # space, so the line's own word gaps between letters set the bar
+                    need = min(need, max(LETTER_ONE_SHARE * float(np.median(letter_gaps)),
+                                         MIN_GAP_SHARE * text_height))
             elif a in _NARROW or ch in _NARROW:
                 need = ref if ref is not None else PUNCT_GAP_SHARE * text_height
             if any(lo < (s + e) / 2 < hi and e - s >= need for s, e in gaps):

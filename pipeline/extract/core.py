@@ -29,7 +29,9 @@ from pipeline.extract.candidates import from_document
 from pipeline.extract.conformance import conform, validation_errors
 from pipeline.extract.embed import get_embedder
 from pipeline.extract.extractive import ExtractiveEngine, Leaf, parties
+from pipeline.extract.receipt import missing_date, receipt_fields
 from pipeline.extract.schema import FieldSpec, load_schema, path_str, plan_fields
+from pipeline.extract.values import date_order_hint
 from prunestack.cancel import checkpoint
 from prunestack.errors import ConfigError, InputError
 
@@ -327,10 +329,13 @@ def _run_extractive(doc: Document, fields: list[FieldSpec], relevance: dict, res
     cands = from_document(doc)
     grouped = eng.address_groups(fields, cands)
     grouped.update(parties(fields, cands, grouped))
+    grouped.update(receipt_fields(doc, [f for f in fields if f.dotted not in grouped]))
     scalar_fields = [f for f in fields if f.type != "array" and f.dotted not in grouped]
     scalars = eng.scalars(doc, scalar_fields, relevance, restrict, cands)
     scalars.update({k: v for k, v in grouped.items()
                     if any(f.dotted == k for f in fields)})
+    scalars.update(missing_date(doc, fields, scalars,
+                                date_order_hint([e.text for e in doc.elements()])))
     arrays: dict[str, list[Any]] = {}
     for f in fields:
         if f.type == "array":

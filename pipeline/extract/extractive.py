@@ -180,11 +180,14 @@ class ExtractiveEngine:
             lab = max(sim[fi, lab_idx[label]], name_sim[fi, lab_idx[label]]) if label else 0.0
             ctx = sim[fi, lab_idx[c.context]] if c.context else 0.0
             rel = relevance.get(f.dotted, {}).get(c.element_id, 0.0)
+            adjust = total_label_adjust(f, label)
+            if adjust > 0:  # "TOTAL(RM)", "NETT TOTAL": MiniLM rates till captions low
+                lab = max(lab, 0.5)
             if lab < (0.45 if kinds[fi] == "id" else 0.3) and kinds[fi] not in SELF_EVIDENT:
                 continue  # nothing names this value as the field: do not guess
             w_fit = 0.4 if kinds[fi] in SELF_EVIDENT else 0.2
             s = 0.55 * lab + 0.15 * ctx + w_fit * p.fit + 0.1 * rel + \
-                ORIGIN_PRIOR.get(c.origin, 0)
+                ORIGIN_PRIOR.get(c.origin, 0) + adjust
             scored.append((float(s), fi, ci, p))
         # One value answers one field: best total score over fields × distinct source values.
         best: dict[tuple[int, tuple[str, ...]], tuple[float, int, V.Parsed]] = {}
@@ -298,6 +301,28 @@ class ExtractiveEngine:
                 name_path = ".".join(str(p) for p in keys[gi][:-1]) + ".name"
                 out[name_path] = Leaf(val, name_from.page, box, name_from.element_id, conf, val)
         return out
+
+
+#: labels of the amounts around a grand total that are not it (a receipt's SUBTOTAL, CASH,
+#: CHANGE, ROUNDING, GST lines) and labels that mark the grand total itself
+_NOT_GRAND = re.compile(r"\bsub[\s-]?total|\bcash\b|\bchange\b|\brounding|\btendered|"
+                        r"\bpaid\b|\bdiscount|\bsaving|\bqty\b|\bquantity|\bpcs\b", re.I)
+_TAX_ONLY = re.compile(r"^(?!.*\btotal\b).*\b(?:gst|sst|vat|tax)\b", re.I)
+_GRAND = re.compile(r"\b(?:grand|nett|net\s+total|incl\b|including)|\btotal\s*\(?rm\b|"
+                    r"\bamount\s+due|\btotal\s+(?:due|amount|payable)|^\W*total\W*$", re.I)
+
+
+def total_label_adjust(f: FieldSpec, label: str) -> float:
+    """A score nudge for a grand-total field (named total / total amount..., not subtotal or
+    tax): label similarity rates "SUBTOTAL", "CASH" or "GST 6%" close to "total amount paid",
+    while on a receipt they are the amounts printed around the grand total."""
+    words = set(humanize(f.name).split())
+    if "total" not in words or words & {"sub", "subtotal", "tax", "vat", "gst", "net"} or \
+            not label:
+        return 0.0
+    if _NOT_GRAND.search(label) or _TAX_ONLY.search(label):
+        return -0.15
+    return 0.05 if _GRAND.search(label) else 0.0
 
 
 _LEGAL_FORMS = r"ltd|limited|gmbh|inc|llc|plc|s\.a|b\.v|co|corp|ag|sarl|srl|oy|ab|as|kg|pty|llp"

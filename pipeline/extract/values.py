@@ -21,6 +21,7 @@ from pipeline.extract.ocrfix import (
     join_split_postal,
     ocr_compact_date,
     ocr_compact_number,
+    split_glued_time,
 )
 
 MONTHS = {
@@ -59,7 +60,7 @@ def _fit(span: str, text: str) -> float:
 _MON = r"(?P<mon>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|jun(?:e)?|jul(?:y)?|" \
        r"aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 _DATE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("ymd", re.compile(r"\b(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})\b")),
+    ("ymd", re.compile(r"\b(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?:\b|(?=T\d))")),
     ("dmy_or_mdy", re.compile(r"\b(?P<a>\d{1,2})[-/.](?P<b>\d{1,2})[-/.](?P<y>\d{4}|\d{2})\b")),
     ("d_mon_y", re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th)?[\s\-./]+" + _MON
                            + r"[\s\-./,]+(?P<y>\d{4})\b", re.I)),
@@ -110,10 +111,11 @@ def date_order_hint(texts: list[str]) -> bool | None:
 
 def parse_date(text: str, dayfirst: bool | None = None) -> Parsed | None:
     """The first date in ``text`` as an ISO 8601 string (``2024-03-15``); a text without one is
-    read again with OCR spaces around separators removed (``ocr_compact_date``)."""
-    found = _parse_date(text, dayfirst)
+    read again with OCR spaces around separators removed (``ocr_compact_date``) and a glued-on
+    time split off (``split_glued_time``: "25/10/201919:28:17")."""
+    found = _parse_date(split_glued_time(text), dayfirst)  # "28/12/1913:34:59" is not 1913
     if found is None:
-        compact = ocr_compact_date(text)
+        compact = split_glued_time(ocr_compact_date(text))
         if compact != text:
             found = _parse_date(compact, dayfirst)
     return found
@@ -197,6 +199,8 @@ def parse_amount(text: str) -> Parsed | None:
         if (b > 0 and (text[b - 1].isalnum() or text[b - 1] in "-/#_")) or \
                 (e < len(text) and (text[e].isalnum() or text[e:e + 2] in ("-0", "/0"))):
             continue
+        if text[e:e + 2].lstrip()[:1] == "%":
+            continue  # "SR @ 6%", "GST 6 %": a rate, not an amount
         if parse_date(text[max(0, s - 6):e + 6]) and not (pre or post):
             continue
         has_dec = bool(re.search(r"[.,]\d{2}$", m["num"]))
