@@ -37,6 +37,13 @@ def minilm_counter(minilm_dir):
     return make_counter(str(minilm_dir))
 
 
+def priors_by_text(page: str, max_words: int) -> dict[str, float]:
+    """Block text → boilerplate prior, for a page split into blocks of ``max_words``."""
+    tree = build_block_tree(page, max_words)
+    return {b.text: p for b, p in zip(tree.blocks, block_priors(tree.root, tree.blocks),
+                                      strict=True)}
+
+
 def test_pages_and_labels_are_consistent(pages):
     assert len(pages) == 10
     for p in pages:
@@ -129,9 +136,7 @@ def test_landmarks_and_link_density():
             "<div class='box'><a>one link</a> <a>two link</a> <a>three link</a></div>"
             "<div class='intro'><p>Plain text without a landmark.</p></div>"
             "</body></html>")
-    tree = build_block_tree(page, 12)
-    pri = {b.text: p for b, p in zip(tree.blocks, block_priors(tree.root, tree.blocks),
-                                     strict=True)}
+    pri = priors_by_text(page, 12)
     assert pri["Home News"] == 1.0 and pri["Share this story now please"] == 1.0
     assert pri["Title of the story"] == 0.0  # an article's header is not site chrome
     assert pri["The body text of the story is here and is long enough."] == 0.0
@@ -191,9 +196,7 @@ def test_layout_flags_and_page_builders_are_not_boilerplate():
             "<div class='cartoon-strip'><p>A drawing of the bridge at night.</p></div>"
             "<div class='page-header'><p>Site name and tagline here</p></div>"
             "</body></html>")
-    tree = build_block_tree(page, 11)
-    pri = {b.text: p for b, p in zip(tree.blocks, block_priors(tree.root, tree.blocks),
-                                     strict=True)}
+    pri = priors_by_text(page, 11)
     assert pri["The bridge opened in 1932 and is 503 metres long."] == 0.0
     assert pri["A drawing of the bridge at night."] == 0.0
     assert pri["Site name and tagline here"] == 0.5  # a header outside any article
@@ -204,9 +207,7 @@ def test_teaser_articles_in_a_related_grid_are_boilerplate():
             "year.</p></article>"
             "<section aria-label='You might also like'><article><p>Another festival weekend "
             "pass costs 40 pounds.</p></article></section></main></body></html>")
-    tree = build_block_tree(page, 10)
-    pri = {b.text: p for b, p in zip(tree.blocks, block_priors(tree.root, tree.blocks),
-                                     strict=True)}
+    pri = priors_by_text(page, 10)
     assert pri["The festival weekend pass costs 45 pounds this year."] == 0.0
     assert pri["Another festival weekend pass costs 40 pounds."] == 1.0
 
