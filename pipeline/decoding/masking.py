@@ -68,32 +68,36 @@ def any_allowed(bitmask: torch.Tensor) -> bool:
     return bool(bitmask.numpy().any())
 
 
+def _sparse_ids(words: np.ndarray, n: int) -> np.ndarray | None:
+    """The allowed ids below ``n`` (int64 [K]) when at most 1/_SPARSE of ``words`` (uint32 [W])
+    allow anything — the gather/scatter case; None for a row that allows many words."""
+    nonzero = np.flatnonzero(words)
+    if _SPARSE * nonzero.shape[0] > words.shape[0]:
+        return None
+    ids = bit_ids(words, nonzero)
+    return ids[ids < n]
+
+
+def _bits(words: np.ndarray, n: int) -> np.ndarray:
+    """uint32 words [W] → one 0/1 uint8 per token id, ids [0, n)."""
+    return np.unpackbits(words.view(np.uint8), bitorder="little")[:n]
+
+
 def write_bias(words: np.ndarray, n_tok: int, out: np.ndarray) -> None:
     """Additive mask: ``out`` float32 [V_model] ← 0 where ``words`` (uint32 [W]) allow a token,
     −inf elsewhere (and at every id ≥ ``n_tok``). ``scores + out`` is the masked row."""
-    v = out.shape[0]
-    n = min(v, n_tok)
-    nonzero = np.flatnonzero(words)
-    if _SPARSE * nonzero.shape[0] <= words.shape[0]:  # few allowed words
-        ids = bit_ids(words, nonzero)
-        out.fill(-np.inf)
-        out[ids[ids < n]] = 0.0
-        return
-    bits = np.unpackbits(words.view(np.uint8), bitorder="little")[:n]  # [n] of 0/1
+    n = min(out.shape[0], n_tok)
     # branch-free: 1 → 0x00000000 (+0.0), 0 → 0xFF800000 (−inf) as float32 bit patterns
     u = out[:n].view(np.uint32)
-    np.subtract(bits, np.uint32(1), out=u, dtype=np.uint32)
+    np.subtract(_bits(words, n), np.uint32(1), out=u, dtype=np.uint32)
     np.bitwise_and(u, np.uint32(0xFF800000), out=u)
     out[n:] = -np.inf
 
 
 def _apply_row(src: np.ndarray, dst: np.ndarray, words: np.ndarray, n_tok: int) -> None:
     """One row: ``dst`` ← ``src`` with −inf where ``words`` (uint32 [W]) forbid. src/dst [V]."""
-    n = min(src.shape[0], n_tok)
-    nonzero = np.flatnonzero(words)
-    if _SPARSE * nonzero.shape[0] <= words.shape[0]:  # few allowed words: start from −inf
-        ids = bit_ids(words, nonzero)
-        ids = ids[ids < n]
+    ids = _sparse_ids(words, min(src.shape[0], n_tok))
+    if ids is not None:  # few allowed words: start from −inf
         kept = src[ids]
         dst.fill(-np.inf)
         dst[ids] = kept
@@ -150,12 +154,10 @@ class RowPlan:
 def plan_row(words: np.ndarray, n_tok: int, v_model: int) -> RowPlan:
     """uint32 words [W] → the cheaper of the two ways to apply them to a row of ``v_model``."""
     n = min(v_model, n_tok)
-    nonzero = np.flatnonzero(words)
-    if _SPARSE * nonzero.shape[0] <= words.shape[0]:
-        ids = bit_ids(words, nonzero)
-        return RowPlan(True, ids[ids < n], n)
-    bits = np.unpackbits(words.view(np.uint8), bitorder="little")[:n]  # [n] of 0/1
-    return RowPlan(False, np.flatnonzero(bits == 0), n)
+    ids = _sparse_ids(words, n)
+    if ids is not None:
+        return RowPlan(True, ids, n)
+    return RowPlan(False, np.flatnonzero(_bits(words, n) == 0), n)
 
 
 def apply_plans(scores: torch.Tensor, plans: list[RowPlan], out: np.ndarray) -> None:
