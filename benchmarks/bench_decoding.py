@@ -210,26 +210,27 @@ def bench_vocab(name: str, tok: Any, rows: list[dict[str, Any]]) -> dict[str, An
                 sec, calls = run_generate(model, counter, lambda: model.generate(
                     ids, max_new_tokens=N_NEW, min_new_tokens=N_NEW, **gen_kw))
                 m["unc"].append(1000 * sec / calls)
-                proc = TimedProcessor(JsonSchemaLogitsProcessor(schema, tok))
-                sec, calls = run_generate(model, counter, lambda p=proc: model.generate(
-                    ids, logits_processor=[p], max_new_tokens=N_NEW, **gen_kw))
-                m["ours"].append(1000 * sec / calls)
+                def with_processor(inner: Any) -> tuple[float, TimedProcessor]:
+                    """ms per token of ``generate`` with ``inner`` timed as its processor."""
+                    proc = TimedProcessor(inner)
+                    sec, calls = run_generate(model, counter, lambda: model.generate(
+                        ids, logits_processor=[proc], max_new_tokens=N_NEW, **gen_kw))
+                    return 1000 * sec / calls, proc
+
+                ms, proc = with_processor(JsonSchemaLogitsProcessor(schema, tok))
+                m["ours"].append(ms)
                 m["ours_proc"].append(1000 * proc.seconds / max(proc.calls, 1))
                 # the same processor with its forward pre-hook: masks computed during the forward
                 inner = JsonSchemaLogitsProcessor(schema, tok, model=model)
-                proc = TimedProcessor(inner)
-                sec, calls = run_generate(model, counter, lambda p=proc: model.generate(
-                    ids, logits_processor=[p], max_new_tokens=N_NEW, **gen_kw))
+                ms, proc = with_processor(inner)
                 inner.detach()
-                m["hooked"].append(1000 * sec / calls)
+                m["hooked"].append(ms)
                 # critical path = time in __call__ + the hook's own time on the caller's thread
                 m["hooked_proc"].append(1000 * (proc.seconds + inner.hook_seconds)
                                         / max(proc.calls, 1))
                 m["hooked_worker"].append(1000 * inner.worker_seconds / max(proc.calls, 1))
                 for key, floor in (("floor_mask", FloorMask(vocab)), ("floor_touch", FloorTouch())):
-                    proc = TimedProcessor(floor)
-                    run_generate(model, counter, lambda p=proc: model.generate(
-                        ids, logits_processor=[p], max_new_tokens=N_NEW, **gen_kw))
+                    _, proc = with_processor(floor)
                     m[key].append(1000 * proc.seconds / max(proc.calls, 1))
             loop.append(generate_json(model, tok, PROMPT, schema, max_new_tokens=N_NEW))
             m["loop"].append(1000 * loop[-1].decode_s / loop[-1].tokens)
