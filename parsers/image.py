@@ -52,20 +52,25 @@ def count_pages(data: bytes) -> int:
 def load_pages(data: bytes, *, max_pixels: int = MAX_PIXELS, work_pixels: int = WORK_PIXELS,
                pages: Sequence[int] | None = None) -> list[tuple[Image.Image, float]]:
     """``(upright RGB page, original pixels per page pixel)`` for each page of ``data`` (or for
-    the 1-based page numbers in ``pages``: decode one at a time to hold one in memory)."""
+    the 1-based page numbers in ``pages``); all decoded at once — see :func:`iter_pages`."""
+    return list(iter_pages(data, max_pixels=max_pixels, work_pixels=work_pixels, pages=pages))
+
+
+def iter_pages(data: bytes, *, max_pixels: int = MAX_PIXELS, work_pixels: int = WORK_PIXELS,
+               pages: Sequence[int] | None = None) -> Iterator[tuple[Image.Image, float]]:
+    """The pages of :func:`load_pages` one at a time from one open image (a 300-page fax TIFF is
+    opened and counted once, and only the current page is held decoded)."""
     if work_pixels < 1:
         raise ValueError("work_pixels must be positive")
     frames = count_pages(data)
     numbers = list(range(1, frames + 1)) if pages is None else list(pages)
     with _decoding():
         img = Image.open(io.BytesIO(data))
-        out = []
         for number in numbers:
             if not 1 <= number <= frames:
                 raise InputError(f"page {number} out of range 1..{frames}")
             img.seek(number - 1)
-            out.append(_page(img, max_pixels, work_pixels, number if frames > 1 else 0))
-        return out
+            yield _page(img, max_pixels, work_pixels, number if frames > 1 else 0)
 
 
 @contextmanager

@@ -6,7 +6,7 @@ its type from the bytes (``parsers.detect``), and routes it:
 
 * PDF → ``parsers.pdf.pdf_page_lines`` (text layer, OCR for pages without one) →
   ``parsers.layout.aggregate``;
-* image (PNG/JPEG/TIFF/WebP/BMP/GIF) → ``parsers.image.load_pages`` (pixel limit, EXIF
+* image (PNG/JPEG/TIFF/WebP/BMP/GIF) → ``parsers.image.iter_pages`` (pixel limit, EXIF
   orientation, transparency on white, shrunk to 20 MP for OCR) → OCR → ``aggregate`` (pixel
   units of the original image; every page of a multi-page TIFF is a page);
 * HTML → ``parsers.html.parse_html``.
@@ -30,7 +30,7 @@ from parsers import image
 from parsers.detect import FileType, detect_type
 from parsers.document import Document, Page, Source
 from parsers.errors import PageSelectionError
-from parsers.image import MAX_PIXELS, count_pages, load_pages
+from parsers.image import MAX_PIXELS, count_pages, iter_pages
 from parsers.ocr import OcrBackend, get_backend
 from parsers.ocr.deskew import SkewMap, skew_metadata
 from parsers.pages import parse_pages
@@ -70,11 +70,13 @@ def _image_pages(data: bytes, pages: str | None, backend: OcrBackend,
                  ) -> list[PageLines]:
     """OCR'd pages of an image (every page of a multi-page TIFF), boxes in original pixels."""
     out: list[PageLines] = []
-    for number in parse_pages(pages, count_pages(data)):  # validates the selection
+    numbers = parse_pages(pages, count_pages(data))  # validates the selection
+    # one decoded page at a time (a 300-page fax TIFF would not fit in memory at once)
+    decoded = iter_pages(data, max_pixels=max_pixels, work_pixels=image.WORK_PIXELS,
+                         pages=numbers)
+    for number in numbers:
         checkpoint(f"OCR of page {number}")
-        # one decoded page at a time (a 300-page fax TIFF would not fit in memory at once)
-        page, f = load_pages(data, max_pixels=max_pixels, work_pixels=image.WORK_PIXELS,
-                             pages=[number])[0]
+        page, f = next(decoded)
         lines, skew = backend.recognize_page(page)
         if f != 1.0:  # shrunk for OCR: boxes back to the original image's pixels
             lines = [scale_line(ln, f) for ln in lines]

@@ -398,14 +398,6 @@ def scale_line(line: Line, f: float) -> Line:
     )
 
 
-def ocr_page_lines(page: pdfium.PdfPage, backend: OcrBackend, dpi: int = OCR_DPI) -> list[Line]:
-    """Render ``page`` at ``dpi`` and OCR it; boxes come back in PDF points."""
-    scale = dpi / 72.0
-    with PDFIUM_LOCK:
-        image = _render(page, scale)
-    return [scale_line(ln, 1.0 / scale) for ln in backend.recognize(image)]
-
-
 def _render(page: pdfium.PdfPage, scale: float) -> Image.Image:
     """The page as an RGB image at ``scale`` × 72 dpi (call with ``PDFIUM_LOCK`` held)."""
     bitmap = page.render(scale=scale)
