@@ -18,40 +18,23 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 REPORTS = Path("reports")
 PAGES = Path("tests/retrieval/pages_realworld")
 BUDGETS = (128, 256, 512)
 COMMAND = "python -m benchmarks.run_all rag_realworld"
 
 
-class CachedEncoder:
-    """Memoises an encoder's vectors per text (the same blocks recur across budgets/configs)."""
-
-    def __init__(self, encoder: Any) -> None:
-        self.encoder = encoder
-        self.cache: dict[str, np.ndarray] = {}
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        todo = [t for t in dict.fromkeys(texts) if t not in self.cache]
-        if todo:
-            for t, v in zip(todo, self.encoder.encode(todo), strict=True):
-                self.cache[t] = v
-        return np.stack([self.cache[t] for t in texts])  # [n, dim]
-
-
 def run() -> dict[str, Any]:
+    from benchmarks.bench_html import CachedEncoder
     from pipeline.models import minilm_path
     from retrieval.boilerplate import BoilerplateConfig
     from retrieval.budget import make_counter
-    from retrieval.embed import get_encoder
     from retrieval.prune import BM25Pruner, EmbedPruner, PruneConfig
     from retrieval.quality import evaluate, load_pages
 
     pages = load_pages(PAGES)
     counter = make_counter(str(minilm_path()))
-    pruners = {"bm25": BM25Pruner(), "embed": EmbedPruner(CachedEncoder(get_encoder(None)))}
+    pruners = {"bm25": BM25Pruner(), "embed": EmbedPruner(CachedEncoder())}
     configs = {"prior on": PruneConfig(),
                "prior off": PruneConfig(boilerplate=BoilerplateConfig(weight=0.0))}
     rows: list[dict[str, Any]] = []

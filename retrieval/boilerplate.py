@@ -167,10 +167,13 @@ def _block_link_words(b: Block, links: dict[int, int]) -> int:
 
 
 def block_priors(root: Node, blocks: Sequence[Block],
-                 config: BoilerplateConfig | None = None) -> np.ndarray:
-    """Boilerplate prior of each block, float [n_blocks] in [0, 1]."""
+                 config: BoilerplateConfig | None = None,
+                 links: dict[int, int] | None = None) -> np.ndarray:
+    """Boilerplate prior of each block, float [n_blocks] in [0, 1]. ``links``: the page's
+    :func:`link_word_counts` when the caller already has them (one walk per page, not per call)."""
     cfg = config or BoilerplateConfig()
-    links = link_word_counts(root)
+    if links is None:
+        links = link_word_counts(root)
     lo, hi = cfg.link_density_low, max(cfg.link_density_high, cfg.link_density_low + 1e-6)
     cache: dict[int, float] = {}
     out = np.zeros(len(blocks), dtype=np.float64)  # [n_blocks]

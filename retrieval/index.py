@@ -199,7 +199,9 @@ class HtmlIndex:
             f"SELECT id, page_id, ord, source_path, prior FROM blocks WHERE id IN ({marks})",
             [int(i) for i in ids[0]])}
         trees: dict[int, tuple[str, BlockTree]] = {}
-        cands: list[tuple[float, int, Block]] = []  # (score, page_id, block), best first
+        found: list[tuple[int, Block]] = []  # (page_id, block) in faiss order
+        raw: list[float] = []
+        priors: list[float] = []
         self._sources: dict[int, str | None] = {}
         for score, bid in zip(sims[0], ids[0], strict=True):
             if bid < 0:
@@ -209,9 +211,12 @@ class HtmlIndex:
                 trees[page_id] = self._page_tree(page_id)
             block = trees[page_id][1].blocks[ord_]
             self._sources[id(block)] = src_path
-            weight = (boilerplate or BoilerplateConfig()).weight
-            adj = demote(np.array([score]), np.array([prior or 0.0]), weight)[0]
-            cands.append((float(adj), page_id, block))
+            found.append((page_id, block))
+            raw.append(float(score))
+            priors.append(prior or 0.0)
+        adj = demote(np.array(raw), np.array(priors), (boilerplate or BoilerplateConfig()).weight)
+        cands = [(float(a), page_id, block) for a, (page_id, block) in zip(adj, found,
+                                                                           strict=True)]
         cands.sort(key=lambda c: -c[0])  # stable: equal scores keep faiss order
         return self._select(cands, trees, budget, counter)
 

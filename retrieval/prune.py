@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from prunestack.errors import ConfigError, InputError
 from retrieval.blocktree import Block, BlockTree, build_block_tree, render, table_header_blocks
 from retrieval.bm25 import BM25
-from retrieval.boilerplate import BoilerplateConfig, block_priors, demote
+from retrieval.boilerplate import BoilerplateConfig, block_priors, demote, link_word_counts
 from retrieval.budget import TokenCounter, make_counter
 from retrieval.clean import CleanConfig, Node, _start, serialize
 
@@ -227,10 +227,10 @@ def _check(query: str, budget: int) -> None:
 
 
 def _with_prior(scores: np.ndarray, root: Node, blocks: Sequence[Block],
-                cfg: BoilerplateConfig) -> np.ndarray:
+                cfg: BoilerplateConfig, links: dict[int, int]) -> np.ndarray:
     if cfg.weight <= 0 or not len(blocks):
         return np.asarray(scores, dtype=np.float64)
-    return demote(scores, block_priors(root, blocks, cfg), cfg.weight)
+    return demote(scores, block_priors(root, blocks, cfg, links), cfg.weight)
 
 
 def prune_tree(tree: BlockTree, query: str, budget: int, pruner: Pruner,
@@ -245,9 +245,11 @@ def prune_tree(tree: BlockTree, query: str, budget: int, pruner: Pruner,
         blocks = tree.refine(blocks, max_words)
     if budget == 0 or not blocks:
         return PruneResult("", [], 0, budget, len(blocks))
+    # words inside links per node, walked once for both steps of a two-step pruner
+    links = link_word_counts(tree.root) if bcfg.weight > 0 else {}
     if isinstance(pruner, TwoStepPruner):
         coarse_scores = _with_prior(pruner.coarse.score(query, blocks, ""), tree.root, blocks,
-                                    bcfg)
+                                    bcfg, links)
         coarse_budget = int(budget * pruner.factor)
         coarse_kept, coarse_html, _ = select_blocks(
             tree.root, blocks, coarse_scores, coarse_budget, counter,
@@ -259,7 +261,7 @@ def prune_tree(tree: BlockTree, query: str, budget: int, pruner: Pruner,
     else:
         context = serialize(tree.root) if isinstance(pruner, GenPruner) else ""
         scores = pruner.score(query, blocks, context)
-    scores = _with_prior(scores, tree.root, blocks, bcfg)
+    scores = _with_prior(scores, tree.root, blocks, bcfg, links)
     kept, html, n = select_blocks(tree.root, blocks, scores, budget, counter,
                                   getattr(pruner, "min_score", None))
     index = {id(b): i for i, b in enumerate(blocks)}
