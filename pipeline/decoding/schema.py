@@ -165,12 +165,21 @@ LLGUIDANCE_FORMATS = frozenset({"date", "time", "date-time", "duration", "email"
 def rewrite_nodes(node: Any, fix: Callable[[dict[str, Any]], dict[str, Any]]) -> Any:
     """Bottom-up rewrite of every sub-schema: ``fix`` gets each object node (children already
     rewritten, a fresh dict it may change) and returns it. Values of ``enum``/``const``/
-    ``default``/``examples`` are data and left alone."""
+    ``default``/``examples`` are data and left alone; a ``properties``-like map is not itself a
+    schema (a property may be named ``format``), only its values are."""
     if isinstance(node, list):
         return [rewrite_nodes(x, fix) for x in node]
     if not isinstance(node, dict):
         return node
-    return fix({k: (v if k in VALUE_KEYWORDS else rewrite_nodes(v, fix)) for k, v in node.items()})
+    out: dict[str, Any] = {}
+    for k, v in node.items():
+        if k in VALUE_KEYWORDS:
+            out[k] = v
+        elif k in _MAP_KEYS and isinstance(v, dict):
+            out[k] = {name: rewrite_nodes(sub, fix) for name, sub in v.items()}
+        else:
+            out[k] = rewrite_nodes(v, fix)
+    return fix(out)
 
 
 def drop_unknown_formats(node: Any) -> Any:

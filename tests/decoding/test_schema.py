@@ -117,3 +117,18 @@ def test_format_patterns_only_produce_valid_calendar_values():
         assert re.fullmatch(pat.strip("^$"), good) and checker.conforms(good, "date")
     for bad in ("2024-02-30", "2024-04-31", "0000-01-01", "2024-13-01"):
         assert not re.fullmatch(pat.strip("^$"), bad)
+
+
+def test_properties_named_like_keywords_are_properties():
+    # a property called "format" (or any keyword name) is a name in a map, not a keyword: the
+    # normalisation passes crashed on a dict "format" and dropped a boolean one
+    s = {"type": "object", "properties": {"format": {"type": "string", "format": "date"},
+                                          "pattern": True, "items": {"type": "integer"}},
+         "required": ["format", "pattern"]}
+    out = prepare_schema(s)
+    assert set(out["properties"]) == {"format", "pattern", "items"}
+    assert out["properties"]["format"] == {"type": "string", "format": "date"}
+    assert out["properties"]["pattern"] is True
+    fixed = formats_as_patterns(out)["properties"]
+    assert set(fixed) == {"format", "pattern", "items"}
+    assert "format" not in fixed["format"] and fixed["format"]["pattern"]  # date → pattern
