@@ -94,21 +94,33 @@ def load_schema(schema: dict | str | Path) -> dict:
 
 
 def check_metaschema(schema: dict) -> str:
-    """Validate against the meta-schema named by ``$schema``; returns "4", "6", "7",
-    "2019-09" or "2020-12" (no ``$schema``, or the unversioned ``json-schema.org/schema``:
-    2020-12)."""
-    import jsonschema
-
-    draft = draft_of(schema)
-    cls = {"4": jsonschema.Draft4Validator, "6": jsonschema.Draft6Validator,
-           "7": jsonschema.Draft7Validator, "2019-09": jsonschema.Draft201909Validator,
-           "2020-12": jsonschema.Draft202012Validator}[draft]
-    err = jsonschema.exceptions.best_match(cls(cls.META_SCHEMA).iter_errors(schema))
+    """Validate against the meta-schema of the draft ``schema`` is written in and return that
+    draft: "4", "6", "7", "2019-09" or "2020-12". The draft is its ``$schema`` (the unversioned
+    ``json-schema.org/schema``: 2020-12); without one 2020-12 (what ``jsonschema.validate`` and
+    pydantic assume), or Draft-7 when only Draft-7's meta-schema accepts it (tuple
+    ``items: [...]`` in an undeclared old schema). Each meta-schema is checked at most once."""
+    if "$schema" in schema:
+        draft = meta_draft(str(schema["$schema"]))
+        err = _meta_error(schema, draft)
+    else:
+        draft, err = "2020-12", _meta_error(schema, "2020-12")
+        if err is not None and _meta_error(schema, "7") is None:
+            draft, err = "7", None
     if err is not None:
         where = "/".join(str(p) for p in err.absolute_path) or "(root)"
         raise SchemaError(f"invalid JSON Schema at {where}: {err.message}")
     check_satisfiable(schema)
     return draft
+
+
+def _meta_error(schema: dict, draft: str) -> Any:
+    """The most relevant meta-schema violation of ``schema`` under ``draft`` (None: valid)."""
+    import jsonschema
+
+    cls = {"4": jsonschema.Draft4Validator, "6": jsonschema.Draft6Validator,
+           "7": jsonschema.Draft7Validator, "2019-09": jsonschema.Draft201909Validator,
+           "2020-12": jsonschema.Draft202012Validator}[draft]
+    return jsonschema.exceptions.best_match(cls(cls.META_SCHEMA).iter_errors(schema))
 
 
 def check_satisfiable(node: Any, where: str = "") -> None:
@@ -198,20 +210,6 @@ DRAFT_URIS = {"4": "http://json-schema.org/draft-04/schema#",
               "6": "http://json-schema.org/draft-06/schema#", "7": DRAFT7,
               "2019-09": "https://json-schema.org/draft/2019-09/schema", "2020-12": DRAFT2020}
 OLD_DRAFTS = ("4", "6", "7")  # a $ref's sibling keywords are ignored in these
-
-
-def draft_of(schema: dict) -> str:
-    """The draft ``schema`` is written in: its ``$schema``; without one 2020-12 (what
-    ``jsonschema.validate`` and pydantic assume), or Draft-7 when only Draft-7's meta-schema
-    accepts it (tuple ``items: [...]`` in an undeclared old schema)."""
-    if "$schema" in schema:
-        return meta_draft(str(schema["$schema"]))
-    import jsonschema
-
-    new, old = jsonschema.Draft202012Validator, jsonschema.Draft7Validator
-    if not new(new.META_SCHEMA).is_valid(schema) and old(old.META_SCHEMA).is_valid(schema):
-        return "7"
-    return "2020-12"
 
 
 def meta_draft(uri: str) -> str:

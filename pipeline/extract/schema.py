@@ -81,8 +81,6 @@ def load_schema(schema: str | dict[str, Any]) -> dict[str, Any]:
     """Parse and check a JSON Schema (Draft-4/6/7, 2019-09, 2020-12; undeclared: 2020-12, or
     Draft-7 when only that meta-schema accepts it); the root must describe an object. Returns the
     schema with the draft it was read as in ``$schema``."""
-    import jsonschema
-
     if isinstance(schema, str):
         try:
             schema = json.loads(schema.lstrip("\ufeff"))  # a BOM from a Windows editor
@@ -91,18 +89,14 @@ def load_schema(schema: str | dict[str, Any]) -> dict[str, Any]:
     if not isinstance(schema, dict):
         raise SchemaError("schema must be a JSON object",
                           'e.g. {"type": "object", "properties": {"total": {"type": "number"}}}')
-    from pipeline.decoding.schema import DRAFT_URIS, check_satisfiable, draft_of
+    from pipeline.decoding.schema import DRAFT_URIS, check_metaschema
 
-    draft = draft_of(schema)  # an unknown $schema is refused, naming it
+    # the draft it is written in (an unknown $schema is refused, naming it), valid under that
+    # draft's meta-schema, patterns Python's re can use, required names that can exist
+    draft = check_metaschema(schema)
     if "$schema" not in schema:  # say which draft it was read as, for every later check
         schema = {"$schema": DRAFT_URIS[draft], **schema}
-    cls = _cls(schema)
-    err = jsonschema.exceptions.best_match(cls(cls.META_SCHEMA).iter_errors(schema))
-    if err is not None:
-        where = "/".join(str(p) for p in err.absolute_path) or "(root)"
-        raise SchemaError(f"invalid JSON Schema at {where}: {err.message}")
     _check_refs(schema, schema)
-    check_satisfiable(schema)  # patterns Python's re can use; required names that can exist
     root = norm(schema, schema)
     if _types(root)[0] != "object" or not isinstance(root.get("properties"), dict):
         raise SchemaError("the schema's root must be an object with properties",
