@@ -31,30 +31,31 @@ from pipeline.extract.schema import (
 )
 
 
-def _decimal(data: Any) -> Any:
+def as_decimal(data: Any) -> Any:
     """``data`` (an instance or a schema) with floats as ``Decimal``: ``jsonschema`` divides
     Python floats for ``multipleOf`` and rejects ``64.99`` as a multiple of ``0.01``; its
     maintainers' advice is to validate JSON parsed with ``parse_float=Decimal``."""
     return json.loads(json.dumps(data), parse_float=Decimal)
 
 
+def validator(schema: dict[str, Any], draft_of: dict[str, Any] | None = None) -> Any:
+    """A ``jsonschema`` validator for ``schema`` that checks formats and reads the schema's
+    numbers as decimals (validate :func:`as_decimal` data with it); the validator class is the
+    one for the draft of ``draft_of`` (default: ``schema`` itself)."""
+    cls = _cls(schema if draft_of is None else draft_of)
+    return cls(as_decimal(schema), format_checker=cls.FORMAT_CHECKER)
+
+
 def _fits(value: Any, node: dict[str, Any], root: dict[str, Any]) -> bool:
     """Whether a value satisfies a (resolved) sub-schema, formats included."""
-    import jsonschema
-
     sub = dict(node)
     for key in ("$defs", "definitions"):
         if key in root and key not in sub:
             sub[key] = root[key]
-    cls = _cls(root)
     try:
-        return bool(cls(_decimal(sub), format_checker=cls.FORMAT_CHECKER)
-                    .is_valid(_decimal(value)))
-    except (jsonschema.exceptions.SchemaError, jsonschema.exceptions.ValidationError,
-            LookupError, TypeError, ValueError):
-        return True  # a sub-schema that refers outside itself: the final check decides
-    except Exception:  # referencing.exceptions.Unresolvable and friends
-        return True
+        return bool(validator(sub, draft_of=root).is_valid(as_decimal(value)))
+    except Exception:  # a sub-schema that refers outside itself (referencing's Unresolvable,
+        return True  # jsonschema's SchemaError, LookupError...): the final check decides
 
 
 def empty_value(node: Any, root: dict[str, Any], depth: int = 0) -> Any:
@@ -431,8 +432,6 @@ def _conform_array(value: Any, node: dict[str, Any], root: dict[str, Any], path:
 
 
 def validation_errors(data: Any, schema: dict[str, Any]) -> list[str]:
-    """``jsonschema`` errors (formats checked; numbers read as decimals, see :func:`_decimal`)."""
-    cls = _cls(schema)
+    """``jsonschema`` errors (formats checked; numbers read as decimals, see :func:`as_decimal`)."""
     return [f"{path_str(tuple(e.absolute_path)) or '$'}: {e.message}"
-            for e in cls(_decimal(schema), format_checker=cls.FORMAT_CHECKER)
-            .iter_errors(_decimal(data))]
+            for e in validator(schema).iter_errors(as_decimal(data))]

@@ -14,9 +14,7 @@ orchestrates and times them.
 from __future__ import annotations
 
 import copy
-import json
 import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,7 +24,7 @@ from parsers.document import BBox, Document, Element, ElementKind, Page, Source
 from parsers.ocr.deskew import skew_map
 from pipeline.extract import retrieval
 from pipeline.extract.candidates import from_document
-from pipeline.extract.conformance import conform, validation_errors
+from pipeline.extract.conformance import as_decimal, conform, validation_errors, validator
 from pipeline.extract.embed import get_embedder
 from pipeline.extract.extractive import ExtractiveEngine, Leaf, parties
 from pipeline.extract.receipt import missing_date, receipt_fields
@@ -165,13 +163,10 @@ def _drop_invalid(data: Any, schema: dict[str, Any], added: list[str] | None = N
     """Remove the values that break a constraint: first each failing leaf, then, for errors
     about an object as a whole (``if``/``then``/``else``, ``not``, ``dependentRequired``,
     ``oneOf``), the key whose removal leaves the fewest errors, while that helps."""
-    import jsonschema
-
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
-    check = cls(_as_decimal(schema), format_checker=cls.FORMAT_CHECKER)
+    check = validator(schema)
 
     def errors_of(d: Any) -> list[Any]:
-        return list(check.iter_errors(_as_decimal(d)))
+        return list(check.iter_errors(as_decimal(d)))
 
     for err in sorted(errors_of(data), key=lambda e: -len(e.absolute_path)):
         path = list(err.absolute_path)
@@ -244,10 +239,6 @@ def _at(data: Any, path: list[Any]) -> Any:
         except (KeyError, IndexError, TypeError):
             return None
     return data
-
-
-def _as_decimal(data: Any) -> Any:
-    return json.loads(json.dumps(data), parse_float=Decimal)
 
 
 def _leaf_paths(data: Any, prefix: tuple = ()) -> set[str]:

@@ -25,7 +25,7 @@ from pipeline.extract import values as V
 from pipeline.extract.candidates import from_document
 from pipeline.extract.core import Provenance
 from pipeline.extract.extractive import parse_for, value_kind
-from pipeline.extract.schema import FieldSpec
+from pipeline.extract.schema import VALUE_KEYWORDS, FieldSpec
 from prunestack.errors import ConfigError, DeadlineError, ModelError
 
 _MODELS: dict[str, tuple[Any, Any]] = {}
@@ -63,7 +63,7 @@ def bounded_schema(schema: dict[str, Any], max_string: int = 64, max_items: int 
         for k, v in node.items():
             if k in UNENFORCED:
                 continue
-            if k in ("enum", "const", "default", "examples"):
+            if k in VALUE_KEYWORDS:
                 out[k] = v
             elif k in ("properties", "patternProperties", "$defs", "definitions") and \
                     isinstance(v, dict):

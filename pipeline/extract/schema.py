@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.decoding.schema import resolve_pointer
+from pipeline.decoding.schema import VALUE_KEYWORDS, resolve_pointer
 from prunestack.errors import SchemaError
 
 SCALAR_TYPES = ("string", "number", "integer", "boolean")
@@ -120,7 +120,7 @@ def _check_refs(node: Any, root: dict[str, Any]) -> None:
         for k, v in node.items():
             if k == "$ref" and isinstance(v, str):
                 resolve_pointer(root, v)
-            elif k not in ("enum", "const", "default", "examples"):
+            elif k not in VALUE_KEYWORDS:
                 _check_refs(v, root)
 
 
@@ -209,9 +209,7 @@ def norm(node: Any, root: dict[str, Any], refs: list[str] | None = None) -> dict
     alts, nullable = _alternatives(node, root)
     if not alts or alts == [node]:
         return node
-    first = alts[0]
-    if "$ref" in json.dumps(first):  # keep following (a branch that is itself a $ref)
-        first = resolve(first, root, refs=refs)
+    first = alts[0]  # already resolved by _alternatives
     out = {k: v for k, v in first.items() if k not in ("anyOf", "oneOf")}
     if nullable:
         t, _ = _types(first)
