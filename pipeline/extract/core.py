@@ -29,7 +29,6 @@ from pipeline.extract.embed import get_embedder
 from pipeline.extract.extractive import ExtractiveEngine, Leaf, parties
 from pipeline.extract.receipt import missing_date, receipt_fields
 from pipeline.extract.schema import FieldSpec, load_schema, path_str, plan_fields
-from pipeline.extract.values import date_order_hint
 from prunestack.cancel import checkpoint
 from prunestack.errors import ConfigError, InputError
 
@@ -325,8 +324,7 @@ def _run_extractive(doc: Document, fields: list[FieldSpec], relevance: dict, res
     scalars = eng.scalars(doc, scalar_fields, relevance, restrict, cands)
     scalars.update({k: v for k, v in grouped.items()
                     if any(f.dotted == k for f in fields)})
-    scalars.update(missing_date(doc, fields, scalars,
-                                date_order_hint([e.text for e in doc.elements()])))
+    scalars.update(missing_date(doc, fields, scalars))
     arrays: dict[str, list[Any]] = {}
     for f in fields:
         if f.type == "array":

@@ -166,7 +166,7 @@ def fit_multiple(value: float | int, step: float | int) -> float | int | None:
 
     Decimal, not float, division: ``jsonschema`` divides Python floats, so it rejects
     ``64.99 % 0.01``; its maintainers' answer is to validate JSON parsed with
-    ``parse_float=Decimal``, which is what :func:`pipeline.extract.schema.validation_errors`
+    ``parse_float=Decimal``, which is what :func:`pipeline.extract.conformance.validation_errors`
     does."""
     try:
         v, m = Decimal(repr(value)), Decimal(repr(step))

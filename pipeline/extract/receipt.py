@@ -187,12 +187,13 @@ def receipt_fields(doc: Document, fields: list[FieldSpec]) -> dict[str, Leaf]:
     return out
 
 
-def missing_date(doc: Document, fields: list[FieldSpec], found: dict[str, Leaf],
-                 dayfirst: bool | None) -> dict[str, Leaf]:
-    """A receipt's only top-level date field, when label scoring found nothing for it."""
+def missing_date(doc: Document, fields: list[FieldSpec], found: dict[str, Leaf]
+                 ) -> dict[str, Leaf]:
+    """A receipt's only top-level date field, when label scoring found nothing for it (day or
+    month first as the document's own dates and locale signs say: ``values.date_order_hint``)."""
     dates = [f for f in fields if len(f.path) == 1 and str(f.path[0]).lower() in DATE_NAMES
              and f.type == "string"]
     if len(dates) != 1 or dates[0].dotted in found or not receipt_like(doc):
         return {}
-    leaf = receipt_date(doc, dayfirst)
+    leaf = receipt_date(doc, V.date_order_hint([e.text for e in doc.elements()]))
     return {dates[0].dotted: leaf} if leaf is not None else {}

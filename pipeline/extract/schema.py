@@ -303,13 +303,3 @@ def _plan_object(node: dict[str, Any], root: dict[str, Any], prefix: tuple[str |
                 spec.item_type = ityp
         out.append(spec)
     return out
-
-
-def __getattr__(name: str) -> Any:
-    """``conform``, ``coerce``, ``empty_value`` and ``validation_errors`` live in
-    :mod:`pipeline.extract.conformance`; importing them from here still works."""
-    if name in ("conform", "coerce", "empty_value", "validation_errors"):
-        from pipeline.extract import conformance
-
-        return getattr(conformance, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

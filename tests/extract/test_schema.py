@@ -5,7 +5,8 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from pipeline.extract.schema import conform, load_schema, plan_fields, validation_errors
+from pipeline.extract.conformance import conform, validation_errors
+from pipeline.extract.schema import load_schema, plan_fields
 from prunestack.errors import SchemaError
 from tests.extract.docs import INVOICE_SCHEMA
 
