@@ -21,9 +21,9 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.limits import Limiter, PageCache, UploadLimitMiddleware, error_body
-from api.routes import documents, extract, health, html, models, parse
-from api.settings import Settings
+from prunestack.api.limits import Limiter, PageCache, UploadLimitMiddleware, error_body
+from prunestack.api.routes import documents, extract, health, html, models, parse
+from prunestack.api.settings import Settings
 from prunestack.errors import PrunestackError
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -40,12 +40,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     except ImportError:
         pass
     if getattr(app.state, "embedder", None) is None:
-        from pipeline.extract.embed import get_embedder
+        from prunestack.pipeline.extract.embed import get_embedder
 
         app.state.embedder = get_embedder()
     app.state.models = getattr(app.state, "models", None) or {}
     if settings.preload_models:
-        from pipeline.extract.generative import load_model
+        from prunestack.pipeline.extract.generative import load_model
 
         for name, folder in settings.models.items():
             if name not in app.state.models:

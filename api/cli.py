@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from api.commands import bench, decode, draft, extract, html, parse, prune, rag, serve
+from prunestack.api.commands import bench, decode, draft, extract, html, parse, prune, rag, serve
 from prunestack.errors import PrunestackError
 
 app = typer.Typer(

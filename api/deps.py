@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 
-from api.limits import Limiter, PageCache
-from api.settings import Settings
+from prunestack.api.limits import Limiter, PageCache
+from prunestack.api.settings import Settings
 from prunestack.errors import ConfigError, PrunestackError
 
 
@@ -64,7 +64,7 @@ def model_by_name(request: Request, name: str | None) -> tuple[Any, Any] | None:
                           f"served models: {sorted(settings.models) or 'none'}")
     models = request.app.state.models
     if name not in models:  # not preloaded: load on first use, once
-        from pipeline.extract.generative import load_model
+        from prunestack.pipeline.extract.generative import load_model
 
         models[name] = load_model(settings.models[name])
     return models[name]

@@ -12,8 +12,8 @@ import io
 import time
 from typing import Any
 
-from parsers.document import Document
 from prunestack.errors import InputError, PrunestackError, TooLargeError, UnsupportedTypeError
+from prunestack.parsers.document import Document
 
 
 def sniff(data: bytes) -> str:
@@ -22,7 +22,7 @@ def sniff(data: bytes) -> str:
     The same detection as ``prunestack parse`` (``parsers.detect``): a PDF behind leading
     whitespace, an HTML page that starts with ``<div>`` or a comment, an XHTML page with an XML
     declaration are all recognised here too; anything else is ``application/octet-stream``."""
-    from parsers.detect import detect_type
+    from prunestack.parsers.detect import detect_type
 
     try:
         return detect_type(data).value
@@ -31,7 +31,7 @@ def sniff(data: bytes) -> str:
 
 
 def pdf_page_count(data: bytes) -> int:
-    from parsers.pdf import page_count
+    from prunestack.parsers.pdf import page_count
 
     return page_count(data)
 
@@ -43,7 +43,7 @@ def check_pages(data: bytes, mime: str, max_pages: int) -> None:
             raise TooLargeError(f"the PDF has {n} pages; this server reads at most {max_pages}",
                                 "split the document or ask for fewer pages")
     elif mime == "image/tiff":  # every page of a multi-page TIFF is OCR'd: count them first
-        from parsers.image import count_pages
+        from prunestack.parsers.image import count_pages
 
         try:
             n = count_pages(data)
@@ -58,16 +58,16 @@ def parse_bytes(data: bytes, ocr: str = "auto", pages: str | None = None,
                 max_pages: int = 50, name: str = "upload") -> Document:
     if not data:
         raise InputError("the uploaded file is empty")
-    from parsers.detect import detect_type
+    from prunestack.parsers.detect import detect_type
 
     mime = detect_type(data).value  # UnsupportedTypeError says what the bytes start with
     check_pages(data, mime, max_pages)
     if mime == "text/html":
-        from parsers.html import parse_html  # type: ignore[import-not-found]
+        from prunestack.parsers.html import parse_html  # type: ignore[import-not-found]
 
         doc = parse_html(data)
     else:
-        from parsers.ingest import parse  # type: ignore[import-not-found]
+        from prunestack.parsers.ingest import parse  # type: ignore[import-not-found]
 
         doc = parse(data, ocr=ocr, pages=pages)
     if len(doc.pages) > max_pages:
@@ -80,7 +80,7 @@ def parse_bytes(data: bytes, ocr: str = "auto", pages: str | None = None,
 def extract_bytes(data: bytes, schema: dict[str, Any], *, engine: str, embedder: Any,
                   model: tuple[Any, Any] | None, ocr: str, pages: str | None,
                   max_pages: int, name: str) -> Any:
-    from pipeline.extract import extract_document
+    from prunestack.pipeline.extract import extract_document
 
     t = time.perf_counter()
     doc = parse_bytes(data, ocr=ocr, pages=pages, max_pages=max_pages, name=name)
@@ -97,7 +97,7 @@ def render_page(data: bytes, mime: str, page: int, scale: float) -> bytes:
     """PNG bytes of one page (1-based) at ``scale`` × 72 dpi (PDF) or of the image itself."""
 
     if mime == "application/pdf":
-        from parsers.pdf import flattened_page, open_pdf
+        from prunestack.parsers.pdf import flattened_page, open_pdf
 
         with open_pdf(data) as pdf:
             if not 1 <= page <= len(pdf):
@@ -105,7 +105,7 @@ def render_page(data: bytes, mime: str, page: int, scale: float) -> bytes:
             # filled form fields drawn in, as the parser read them
             img = flattened_page(pdf, page).render(scale=scale).to_pil()
     elif mime.startswith("image/"):
-        from parsers.image import MAX_PIXELS, load_pages
+        from prunestack.parsers.image import MAX_PIXELS, load_pages
 
         # as the parser sees it: upright (EXIF), transparency on white, every TIFF page; full size
         # (load_pages refuses a page number out of range)

@@ -75,7 +75,7 @@ def tekken_tokenizer(work: Path) -> Any:
     """The 131k Tekken tokenizer as a fast HF tokenizer, from mistral_common's file, offline."""
     from transformers import AutoTokenizer
 
-    from pipeline.models import mistral_data_dir
+    from prunestack.pipeline.models import mistral_data_dir
 
     d = work / "tekken"
     d.mkdir(exist_ok=True)
@@ -87,7 +87,7 @@ def tekken_tokenizer(work: Path) -> Any:
 
 
 def mistral_tokenizer(work: Path) -> Any:
-    from pipeline.models import load_tokenizer, write_mistral_tokenizer
+    from prunestack.pipeline.models import load_tokenizer, write_mistral_tokenizer
 
     return load_tokenizer(write_mistral_tokenizer(work / "mistral"))
 
@@ -162,9 +162,9 @@ def bench_vocab(name: str, tok: Any, rows: list[dict[str, Any]]) -> dict[str, An
     from outlines.types import JsonSchema
     from transformers import LlamaForCausalLM
 
-    from pipeline.decoding import JsonSchemaLogitsProcessor, generate_json
-    from pipeline.decoding import backends as B
-    from pipeline.decoding.vocab import llg_tokenizer
+    from prunestack.pipeline.decoding import JsonSchemaLogitsProcessor, generate_json
+    from prunestack.pipeline.decoding import backends as B
+    from prunestack.pipeline.decoding.vocab import llg_tokenizer
 
     vocab = len(tok)
     torch.manual_seed(0)
@@ -292,9 +292,14 @@ def bench_speculative(model: Any, tok: Any) -> dict[str, Any]:
     pruning engine (block removal by Block Influence, 85% of the block parameters), with the
     full LM head and with a head trimmed to the 2,000 most frequent ids of a JSON corpus.
     Random weights: the acceptance rate says little about trained models; exactness holds."""
-    from pipeline.decoding import generate_json
-    from pipeline.decoding.vocab_trim import coverage_curve, kept_ids, token_counts, trim_head
-    from pipeline.pruning.engine import prune
+    from prunestack.pipeline.decoding import generate_json
+    from prunestack.pipeline.decoding.vocab_trim import (
+        coverage_curve,
+        kept_ids,
+        token_counts,
+        trim_head,
+    )
+    from prunestack.pipeline.pruning.engine import prune
 
     pruned = copy.deepcopy(model)
     prune(pruned, {"method": "block", "ratio": 0.4 if SMOKE else 0.85, "nsamples": 4,
@@ -331,7 +336,7 @@ def bench_draft(tok: Any, vocab: int) -> dict[str, Any]:
     trimmed head with k chosen by the coverage/FLOPs search on a synthetic JSON corpus."""
     from transformers import DynamicCache, LlamaForCausalLM
 
-    from pipeline.decoding.vocab_trim import (
+    from prunestack.pipeline.decoding.vocab_trim import (
         TrimConfig,
         coverage_curve,
         kept_ids,

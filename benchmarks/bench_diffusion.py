@@ -25,8 +25,8 @@ from pathlib import Path
 import jsonschema
 import torch
 
-from pipeline.decoding.diffusion import generate_json_diffusion
-from pipeline.decoding.diffusion_train import (
+from prunestack.pipeline.decoding.diffusion import generate_json_diffusion
+from prunestack.pipeline.decoding.diffusion_train import (
     KV_SCHEMA,
     kv_example,
     kv_slot_lengths,

@@ -36,8 +36,8 @@ class PipelineProbe:
         self.stats: dict[str, dict[str, Any]] = {}
 
     def __call__(self, record: Any) -> str:
-        from parsers.ingest import parse
-        from pipeline.extract import extract_document
+        from prunestack.parsers.ingest import parse
+        from prunestack.pipeline.extract import extract_document
 
         t0 = time.perf_counter()
         doc = parse(Path(record.context))
@@ -50,7 +50,7 @@ class PipelineProbe:
 
 
 def _variant_stats(records: list[Any], probe: PipelineProbe) -> dict[str, dict[str, float]]:
-    from eval.synth.verify import recovered
+    from prunestack.eval.synth.verify import recovered
 
     out: dict[str, dict[str, float]] = {}
     for variant in ("digital", "scan"):
@@ -99,10 +99,10 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from eval.records import load_records
-    from eval.report import REPORT_METRICS, group_means
-    from eval.runner import run_benchmark
-    from eval.synth.generate import SynthConfig, generate
+    from prunestack.eval.records import load_records
+    from prunestack.eval.report import REPORT_METRICS, group_means
+    from prunestack.eval.runner import run_benchmark
+    from prunestack.eval.synth.generate import SynthConfig, generate
 
     n_docs = int(os.environ.get("PRUNESTACK_BENCH_EVAL_DOCS", "8"))
     if REPORT_DIR.exists():

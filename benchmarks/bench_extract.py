@@ -18,7 +18,7 @@ from typing import Any
 def _score(records: list[dict], root: Path, run: Any) -> dict[str, float]:
     from tqdm import tqdm
 
-    from eval.sob import score_response
+    from prunestack.eval.sob import score_response
 
     va, ok, secs = [], [], []
     for rec in tqdm(records, desc="extract", unit="doc"):
@@ -37,8 +37,8 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
-    from eval.synth.generate import SynthConfig, generate
-    from pipeline.extract import extract_file
+    from prunestack.eval.synth.generate import SynthConfig, generate
+    from prunestack.pipeline.extract import extract_file
 
     n_dig = int(os.environ.get("PRUNESTACK_BENCH_DIGITAL", 20))
     n_scan = int(os.environ.get("PRUNESTACK_BENCH_SCANS", 8))
@@ -61,7 +61,7 @@ def main() -> None:
         if n_gen:
             from transformers import LlamaConfig, LlamaForCausalLM
 
-            from pipeline.models import load_tokenizer, write_mistral_tokenizer
+            from prunestack.pipeline.models import load_tokenizer, write_mistral_tokenizer
 
             tok_dir = write_mistral_tokenizer(root / "tiny")
             torch.manual_seed(0)

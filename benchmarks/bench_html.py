@@ -57,8 +57,8 @@ def squash(s: str) -> str:
 def speed(pages: list[Path]) -> dict[str, Any]:
     import htmlrag
 
-    from retrieval.blocktree import build_block_tree
-    from retrieval.clean import clean_tree
+    from prunestack.retrieval.blocktree import build_block_tree
+    from prunestack.retrieval.clean import clean_tree
 
     ours = ref = 0.0
     ours_blocks = ref_blocks = 0
@@ -83,7 +83,7 @@ class CachedEncoder:
     """MiniLM with a text -> vector cache (each page's blocks are embedded once per block size)."""
 
     def __init__(self) -> None:
-        from retrieval.embed import get_encoder
+        from prunestack.retrieval.embed import get_encoder
 
         self.inner = get_encoder()
         self.dim = self.inner.dim
@@ -99,7 +99,7 @@ class CachedEncoder:
 
 def baseline(text: str, query: str, budget: int) -> str:
     """Plain text, 100-word chunks, BM25, best chunks that fit, in document order."""
-    from retrieval.bm25 import BM25
+    from prunestack.retrieval.bm25 import BM25
 
     words = text.split()
     chunks = [" ".join(words[i:i + 100]) for i in range(0, len(words), 100)]
@@ -119,7 +119,7 @@ def tiny_lm(folder: Path) -> Path:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from pipeline.models import write_mistral_tokenizer
+    from prunestack.pipeline.models import write_mistral_tokenizer
 
     torch.manual_seed(0)
     cfg = LlamaConfig(vocab_size=32768, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
@@ -136,9 +136,9 @@ def needle(pages: list[Path], work: Path) -> dict[str, Any]:
     from lxml import etree
     from tqdm import tqdm
 
-    from retrieval.blocktree import build_block_tree
-    from retrieval.budget import WordCounter
-    from retrieval.prune import (
+    from prunestack.retrieval.blocktree import build_block_tree
+    from prunestack.retrieval.budget import WordCounter
+    from prunestack.retrieval.prune import (
         BM25Pruner,
         EmbedPruner,
         GenPruner,

@@ -30,13 +30,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from benchmarks.layout_variants import Truth, variant
-from parsers.cctree import build_cctree
-from parsers.document import Document, ElementKind, Source
-from parsers.html import parse_html
-from parsers.layout import aggregate
-from parsers.pdf import pdf_page_lines
-from parsers.primitives import PageLines
 from prunestack.errors import TooLargeError
+from prunestack.parsers.cctree import build_cctree
+from prunestack.parsers.document import Document, ElementKind, Source
+from prunestack.parsers.html import parse_html
+from prunestack.parsers.layout import aggregate
+from prunestack.parsers.pdf import pdf_page_lines
+from prunestack.parsers.primitives import PageLines
 from tests.parsers import docgen
 
 REPORTS = Path("reports")
@@ -96,7 +96,7 @@ def _mean(scores: list[dict[str, float]]) -> dict[str, float]:
 
 def _ocr_doc(pdf: bytes, *, degraded: bool = False) -> tuple[Document, float]:
     """Both pages rendered at 200 dpi (optionally degraded like a scan), rapidocr, aggregate."""
-    from parsers.ocr import get_backend
+    from prunestack.parsers.ocr import get_backend
 
     backend = get_backend("rapidocr")
     pages, t0 = [], time.perf_counter()

@@ -25,9 +25,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from parsers.ocr import available_backends, get_backend
-from parsers.ocr.quality import word_accuracy, word_precision
-from parsers.ocr.rapid import RapidOcrBackend
+from prunestack.parsers.ocr import available_backends, get_backend
+from prunestack.parsers.ocr.quality import word_accuracy, word_precision
+from prunestack.parsers.ocr.rapid import RapidOcrBackend
 from tests.parsers import docgen
 
 REPORTS = Path("reports")
@@ -85,8 +85,8 @@ def _best(fn, repeats: int = REPEATS) -> float:
 def bench_born_digital() -> dict:
     import pdfplumber
 
-    from parsers.ingest import parse
-    from parsers.pdf import pdf_page_lines
+    from prunestack.parsers.ingest import parse
+    from prunestack.parsers.pdf import pdf_page_lines
 
     data = _corpus()
     n_pages = len(pdf_page_lines(data))
@@ -138,7 +138,7 @@ def bench_ocr_speed() -> dict:
 
 
 def _text_layer_lines(pdf: bytes, page: int):
-    from parsers.pdf import pdf_page_lines
+    from prunestack.parsers.pdf import pdf_page_lines
 
     return pdf_page_lines(pdf, pages=str(page))[0].lines
 

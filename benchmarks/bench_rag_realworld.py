@@ -26,11 +26,11 @@ COMMAND = "python -m benchmarks.run_all rag_realworld"
 
 def run() -> dict[str, Any]:
     from benchmarks.bench_html import CachedEncoder
-    from pipeline.models import minilm_path
-    from retrieval.boilerplate import BoilerplateConfig
-    from retrieval.budget import make_counter
-    from retrieval.prune import BM25Pruner, EmbedPruner, PruneConfig
-    from retrieval.quality import evaluate, load_pages
+    from prunestack.pipeline.models import minilm_path
+    from prunestack.retrieval.boilerplate import BoilerplateConfig
+    from prunestack.retrieval.budget import make_counter
+    from prunestack.retrieval.prune import BM25Pruner, EmbedPruner, PruneConfig
+    from prunestack.retrieval.quality import evaluate, load_pages
 
     pages = load_pages(PAGES)
     counter = make_counter(str(minilm_path()))

@@ -53,7 +53,7 @@ def topk_overlap(q_dense: torch.Tensor, c_dense: torch.Tensor, q: torch.Tensor, 
 
 
 def corpus() -> tuple[list[str], list[str]]:
-    from pipeline.pruning.calibration import local_english
+    from prunestack.pipeline.pruning.calibration import local_english
 
     held = local_english("heldout")
     passages = held[:120]
@@ -66,7 +66,7 @@ def corpus() -> tuple[list[str], list[str]]:
 def _load():
     from transformers import AutoModel, AutoTokenizer
 
-    from pipeline.models import minilm_path
+    from prunestack.pipeline.models import minilm_path
 
     path = minilm_path()
     return (AutoModel.from_pretrained(str(path), local_files_only=True).eval(),
@@ -77,8 +77,8 @@ def main(quick: bool = False) -> dict[str, Any]:
     from rich.console import Console
     from rich.table import Table
 
-    from eval.lm import encoder_latency
-    from pipeline.pruning import prune, save_pruned
+    from prunestack.eval.lm import encoder_latency
+    from prunestack.pipeline.pruning import prune, save_pruned
 
     torch.manual_seed(0)
     console = Console()

@@ -53,8 +53,8 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from parsers.ingest import parse
-    from pipeline.extract import extract_document
+    from prunestack.parsers.ingest import parse
+    from prunestack.pipeline.extract import extract_document
     from tests.extract.receipts_realworld import SROIE_SCHEMA, receipt
 
     schema = copy.deepcopy(SROIE_SCHEMA)

@@ -28,7 +28,7 @@ from typing import Any
 
 from PIL import Image
 
-from parsers.ocr.rapid import RapidOcrBackend
+from prunestack.parsers.ocr.rapid import RapidOcrBackend
 
 
 def _plain(x: Any) -> Any:
@@ -60,7 +60,7 @@ class CachedRapidOcr(RapidOcrBackend):
 
 
 def _records(root: Path, seed: int, n: int, digital: bool) -> tuple[Path, list[dict]]:
-    from eval.synth.generate import SynthConfig, generate
+    from prunestack.eval.synth.generate import SynthConfig, generate
 
     folder = root / (f"digital{seed}-{n}" if digital else f"seed{seed}-{n}")
     rec_file = folder / "records.jsonl"
@@ -71,7 +71,7 @@ def _records(root: Path, seed: int, n: int, digital: bool) -> tuple[Path, list[d
 
 
 def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
-    from eval.sob import flatten_leaf_paths
+    from prunestack.eval.sob import flatten_leaf_paths
 
     return flatten_leaf_paths(value, prefix)
 
@@ -90,9 +90,9 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    from eval.sob import score_response
-    from parsers.ingest import parse
-    from pipeline.extract import extract_document
+    from prunestack.eval.sob import score_response
+    from prunestack.parsers.ingest import parse
+    from prunestack.pipeline.extract import extract_document
 
     folder, records = _records(args.cache, args.seed, args.n, args.digital)
     backend = CachedRapidOcr(args.cache / "ocr")

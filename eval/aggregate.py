@@ -18,8 +18,13 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from eval.records import SobRecord
-from eval.sob import DIFFICULTY_WEIGHTS, WEIGHT_FIELD_PRIORITY, resolve_difficulty, score_response
+from prunestack.eval.records import SobRecord
+from prunestack.eval.sob import (
+    DIFFICULTY_WEIGHTS,
+    WEIGHT_FIELD_PRIORITY,
+    resolve_difficulty,
+    score_response,
+)
 
 METRIC_DISPLAY_NAMES: dict[str, str] = {
     "json_parse_success": "JSON Parse Success",

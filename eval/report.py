@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from eval.aggregate import CATEGORIES, METRIC_DISPLAY_NAMES
-from eval.records import SobRecord
+from prunestack.eval.aggregate import CATEGORIES, METRIC_DISPLAY_NAMES
+from prunestack.eval.records import SobRecord
 
 #: Metrics shown in reports (the eight the issue and SOB's leaderboard use).
 REPORT_METRICS = ("json_parse_success", "schema_compliance", "leaf_value_em", "value_token_f1",

@@ -24,8 +24,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from eval.aggregate import build_summary, score_record
-from eval.records import (
+from prunestack.errors import ConfigError, InputError, ModelError
+from prunestack.eval.aggregate import build_summary, score_record
+from prunestack.eval.records import (
     SobRecord,
     is_sob_native,
     load_records,
@@ -33,7 +34,6 @@ from eval.records import (
     load_sob_native,
     resolve_context_path,
 )
-from prunestack.errors import ConfigError, InputError, ModelError
 
 Engine = Callable[[SobRecord], str]
 ENGINES = ("extractive", "generative")
@@ -50,7 +50,7 @@ def pipeline_engine(engine: str, model_dir: str | Path | None = None) -> Engine:
     if model_dir is not None and not Path(model_dir).is_dir():
         raise ConfigError(f"model folder not found: {model_dir}")
     try:
-        from pipeline import extract as extract_mod
+        from prunestack.pipeline import extract as extract_mod
     except ImportError as exc:
         raise ConfigError("the extraction pipeline (pipeline.extract) is not available",
                           f"import failed: {exc}") from exc
@@ -154,7 +154,7 @@ def write_outputs(
     title: str = "SOB benchmark",
 ) -> dict[str, Any]:
     """eval_records.jsonl, summary.json, report.md and PNG charts; returns the summary."""
-    from eval.report import write_report
+    from prunestack.eval.report import write_report
 
     out.mkdir(parents=True, exist_ok=True)
     with (out / "eval_records.jsonl").open("w", encoding="utf-8") as fh:

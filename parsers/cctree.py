@@ -32,8 +32,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from parsers.document import BBox, Document, Element, ElementKind
 from prunestack.errors import InputError
+from prunestack.parsers.document import BBox, Document, Element, ElementKind
 
 
 class NodeKind(StrEnum):

@@ -33,9 +33,17 @@ from typing import Any
 import lxml.etree as etree
 import lxml.html
 
-from parsers.charset import declared_charset, visible
-from parsers.document import BBox, Document, Element, ElementKind, Page, Source, TableCell
 from prunestack.errors import InputError, TooLargeError
+from prunestack.parsers.charset import declared_charset, visible
+from prunestack.parsers.document import (
+    BBox,
+    Document,
+    Element,
+    ElementKind,
+    Page,
+    Source,
+    TableCell,
+)
 
 LIBXML_MAX_DEPTH = 256
 MAX_COLSPAN = 1000

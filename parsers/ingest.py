@@ -26,18 +26,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from parsers import image
-from parsers.detect import FileType, detect_type
-from parsers.document import Document, Page, Source
-from parsers.errors import PageSelectionError
-from parsers.image import MAX_PIXELS, count_pages, iter_pages
-from parsers.ocr import OcrBackend, get_backend
-from parsers.ocr.deskew import SkewMap, skew_metadata
-from parsers.pages import parse_pages
-from parsers.pdf import OCR_DPI, TurnedPage, pdf_page_lines, scale_line
-from parsers.primitives import PageLines
 from prunestack.cancel import checkpoint
 from prunestack.errors import InputError, TooLargeError
+from prunestack.parsers import image
+from prunestack.parsers.detect import FileType, detect_type
+from prunestack.parsers.document import Document, Page, Source
+from prunestack.parsers.errors import PageSelectionError
+from prunestack.parsers.image import MAX_PIXELS, count_pages, iter_pages
+from prunestack.parsers.ocr import OcrBackend, get_backend
+from prunestack.parsers.ocr.deskew import SkewMap, skew_metadata
+from prunestack.parsers.pages import parse_pages
+from prunestack.parsers.pdf import OCR_DPI, TurnedPage, pdf_page_lines, scale_line
+from prunestack.parsers.primitives import PageLines
 
 #: Largest file we read: 200 MiB.
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -140,10 +140,10 @@ def parse(
     if kind is FileType.HTML:
         if pages not in (None, "", "all"):
             parse_pages(pages, 1)
-        from parsers.html import parse_html
+        from prunestack.parsers.html import parse_html
 
         return parse_html(data, name=display)
-    from parsers.layout import aggregate
+    from prunestack.parsers.layout import aggregate
 
     skew: dict[int, SkewMap] = {}
     turned: dict[int, TurnedPage] = {}

@@ -38,10 +38,10 @@ from dataclasses import dataclass
 from itertools import pairwise
 from statistics import median
 
-from parsers.document import BBox, Document, Element, ElementKind, Page, Source
-from parsers.keyvalue import KVPair, find_bold_label_pairs, find_pairs
-from parsers.primitives import PageLines
-from parsers.segments import (
+from prunestack.parsers.document import BBox, Document, Element, ElementKind, Page, Source
+from prunestack.parsers.keyvalue import KVPair, find_bold_label_pairs, find_pairs
+from prunestack.parsers.primitives import PageLines
+from prunestack.parsers.segments import (
     Seg,
     body_size,
     median_height,
@@ -50,7 +50,7 @@ from parsers.segments import (
     x_overlap,
     y_overlap,
 )
-from parsers.tables import TableBlock, find_tables
+from prunestack.parsers.tables import TableBlock, find_tables
 
 _PAGE_NO = re.compile(
     r"^(page\s*)?\d{1,4}(\s*(of|/)\s*\d{1,4})?$|^[-–—]\s*\d{1,4}\s*[-–—]$", re.IGNORECASE

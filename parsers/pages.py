@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from parsers.errors import PageSelectionError
+from prunestack.parsers.errors import PageSelectionError
 
 _PART = re.compile(r"^\s*(\d*)\s*(?:(-)\s*(\d*))?\s*$")
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from statistics import median
 
-from parsers.document import BBox
-from parsers.primitives import Line, Word
+from prunestack.parsers.document import BBox
+from prunestack.parsers.primitives import Line, Word
 
 #: A gap between two words wider than this many font sizes splits a line into two segments.
 SPLIT_GAP_EM = 0.8

@@ -15,8 +15,8 @@ All walks are iterative; nothing here reads files.
 
 from __future__ import annotations
 
-from parsers.cctree import CCNode, ContentLayer, NodeKind
-from parsers.document import Document
+from prunestack.parsers.cctree import CCNode, ContentLayer, NodeKind
+from prunestack.parsers.document import Document
 
 SHORT = 60
 

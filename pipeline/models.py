@@ -63,7 +63,7 @@ def load_causal_lm(path: str | Path, dtype: str = "float32", device: str | None 
     cfg = json.loads((p / "config.json").read_text()) if (p / "config.json").is_file() else {}
     try:
         if cfg.get("prunestack"):
-            from pipeline.pruning import load_pruned  # type: ignore[attr-defined]
+            from prunestack.pipeline.pruning import load_pruned  # type: ignore[attr-defined]
 
             model = load_pruned(p, dtype=torch_dtype)
         else:

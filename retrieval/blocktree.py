@@ -27,7 +27,7 @@ from functools import lru_cache
 from typing import Literal
 
 from prunestack.errors import ConfigError
-from retrieval.clean import (
+from prunestack.retrieval.clean import (
     INLINE,
     CleanConfig,
     Node,

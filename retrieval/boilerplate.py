@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from retrieval.blocktree import Block
-from retrieval.clean import Node
+from prunestack.retrieval.blocktree import Block
+from prunestack.retrieval.clean import Node
 
 
 class BoilerplateConfig(BaseModel):

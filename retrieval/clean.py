@@ -30,8 +30,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from parsers.charset import declared_charset, visible
 from prunestack.errors import InputError, TooLargeError
+from prunestack.parsers.charset import declared_charset, visible
 
 # Subtrees removed entirely (their tail text stays).
 DROP_TAGS = frozenset({

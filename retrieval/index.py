@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 
 from prunestack.errors import ConfigError, InputError, PrunestackError
-from retrieval.blocktree import Block, BlockTree, build_block_tree, render
-from retrieval.boilerplate import BoilerplateConfig, block_priors, demote
-from retrieval.budget import TokenCounter, make_counter
-from retrieval.clean import _start, serialize
+from prunestack.retrieval.blocktree import Block, BlockTree, build_block_tree, render
+from prunestack.retrieval.boilerplate import BoilerplateConfig, block_priors, demote
+from prunestack.retrieval.budget import TokenCounter, make_counter
+from prunestack.retrieval.clean import _start, serialize
 
 FORMAT_VERSION = 2  # 2: blocks.prior
 SUFFIXES = (".html", ".htm", ".xhtml")
@@ -76,7 +76,7 @@ class HtmlIndex:
               max_words: int = 128, progress: bool = False) -> BuildStats:
         import faiss
 
-        from retrieval.embed import get_encoder
+        from prunestack.retrieval.embed import get_encoder
 
         src, out = Path(src), Path(out)
         if not src.is_dir():
@@ -165,7 +165,7 @@ class HtmlIndex:
     @property
     def encoder(self) -> Any:
         if self._encoder is None:
-            from retrieval.embed import get_encoder
+            from prunestack.retrieval.embed import get_encoder
 
             self._encoder = get_encoder(self.meta["encoder"])
         return self._encoder

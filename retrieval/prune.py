@@ -23,11 +23,22 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from prunestack.errors import ConfigError, InputError
-from retrieval.blocktree import Block, BlockTree, build_block_tree, render, table_header_blocks
-from retrieval.bm25 import BM25
-from retrieval.boilerplate import BoilerplateConfig, block_priors, demote, link_word_counts
-from retrieval.budget import TokenCounter, make_counter
-from retrieval.clean import CleanConfig, Node, _start, serialize
+from prunestack.retrieval.blocktree import (
+    Block,
+    BlockTree,
+    build_block_tree,
+    render,
+    table_header_blocks,
+)
+from prunestack.retrieval.bm25 import BM25
+from prunestack.retrieval.boilerplate import (
+    BoilerplateConfig,
+    block_priors,
+    demote,
+    link_word_counts,
+)
+from prunestack.retrieval.budget import TokenCounter, make_counter
+from prunestack.retrieval.clean import CleanConfig, Node, _start, serialize
 
 PrunerName = Literal["bm25", "embed", "gen", "two-step"]
 
@@ -87,14 +98,14 @@ class EmbedPruner:
     name = "embed"
 
     def __init__(self, encoder: Any = None) -> None:
-        from retrieval.embed import get_encoder
+        from prunestack.retrieval.embed import get_encoder
 
         # a folder (or None = MiniLM), or any object with encode(texts) -> [n, dim] unit vectors
         self.encoder = get_encoder(encoder) if encoder is None or isinstance(
             encoder, str | Path) else encoder
 
     def score(self, query: str, blocks: Sequence[Block], context_html: str = "") -> np.ndarray:
-        from retrieval.embed import cosine_scores
+        from prunestack.retrieval.embed import cosine_scores
 
         vecs = self.encoder.encode([b.text for b in blocks])  # [n, dim]
         q = self.encoder.encode([query])[0]  # [dim]
@@ -106,7 +117,7 @@ class GenPruner:
 
     def __init__(self, model: str | Path | Any, tokenizer: str | Path | None = None,
                  max_prompt_tokens: int | None = None) -> None:
-        from retrieval.generative import GenerativeScorer
+        from prunestack.retrieval.generative import GenerativeScorer
 
         if isinstance(model, GenerativeScorer):
             self.scorer = model

@@ -23,10 +23,10 @@ from typing import Any
 
 from lxml import etree
 
-from retrieval.blocktree import build_block_tree
-from retrieval.budget import TokenCounter
-from retrieval.clean import decode_html, parse_html
-from retrieval.prune import PruneConfig, Pruner, block_words_for_budget, prune_tree
+from prunestack.retrieval.blocktree import build_block_tree
+from prunestack.retrieval.budget import TokenCounter
+from prunestack.retrieval.clean import decode_html, parse_html
+from prunestack.retrieval.prune import PruneConfig, Pruner, block_words_for_budget, prune_tree
 
 
 @dataclass

@@ -15,8 +15,8 @@ def _print_summary(summary: dict[str, Any], out: Path) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from eval.aggregate import METRIC_DISPLAY_NAMES
-    from eval.report import REPORT_METRICS
+    from prunestack.eval.aggregate import METRIC_DISPLAY_NAMES
+    from prunestack.eval.report import REPORT_METRICS
 
     ov = summary["summary"]["overall"]["metrics"]
     table = Table(title=f"SOB metrics ({summary['num_records']} records)")
@@ -45,7 +45,7 @@ def run(
 ) -> None:
     """Run the extraction pipeline over every record (resumable: ids already in
     OUT/responses.jsonl are skipped), then score and report."""
-    from eval.runner import pipeline_engine, run_benchmark
+    from prunestack.eval.runner import pipeline_engine, run_benchmark
 
     eng = pipeline_engine(engine, model)
     model_id = f"prunestack-{engine}" + (f"-{model.name}" if model else "")
@@ -68,7 +68,7 @@ def score(
 ) -> None:
     """Score existing responses against records (joined by record_id); OUT/summary.json.
     Without --records, RESPONSES must be in SOB's own layout (metadata/input/output lines)."""
-    from eval.runner import score_files
+    from prunestack.eval.runner import score_files
 
     summary = score_files(responses, records, out, modality=modality, model_id=model_id,
                           samples=samples, seed=seed)
@@ -91,9 +91,9 @@ def synth(
     """Synthesise documents (born-digital PDFs, optional scans) and SOB records."""
     from pydantic import ValidationError
 
-    from eval.synth.degrade import ScanConfig
-    from eval.synth.generate import SynthConfig, generate
     from prunestack.errors import ConfigError
+    from prunestack.eval.synth.degrade import ScanConfig
+    from prunestack.eval.synth.generate import SynthConfig, generate
 
     try:
         cfg = SynthConfig.model_validate({

@@ -35,27 +35,27 @@ def decode_cmd(
     device: str = "auto",
 ) -> None:
     """Generate JSON that validates against SCHEMA."""
-    from pipeline.decoding.backends import BACKENDS
-    from pipeline.decoding.schema import prepare_schema
+    from prunestack.pipeline.decoding.backends import BACKENDS
+    from prunestack.pipeline.decoding.schema import prepare_schema
 
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r}", f"one of {list(BACKENDS)}")
     if mode not in MODES:
         raise ConfigError(f"unknown mode {mode!r}", f"one of {list(MODES)}")
     prepare_schema(schema)  # SchemaError before loading anything heavy
-    from pipeline.models import load_tokenizer
+    from prunestack.pipeline.models import load_tokenizer
 
     tokenizer = load_tokenizer(model)
     if mode == "diffusion":
         value, line = _diffusion(model, tokenizer, prompt, schema, max_new_tokens, device)
     else:
-        from pipeline.decoding.generate import generate_json
-        from pipeline.models import load_causal_lm
+        from prunestack.pipeline.decoding.generate import generate_json
+        from prunestack.pipeline.models import load_causal_lm
 
         target = load_causal_lm(model, dtype=dtype, device=device)
         drafter = None
         if draft is not None:
-            from pipeline.decoding.vocab_trim import load_draft
+            from prunestack.pipeline.decoding.vocab_trim import load_draft
 
             drafter = load_draft(draft, dtype=dtype, device=device)
         r = generate_json(target, tokenizer, prompt, schema, backend=backend,
@@ -74,8 +74,8 @@ def _diffusion(model: Path, tokenizer: object, prompt: str, schema: Path, max_ne
                device: str) -> tuple[object, str]:
     from transformers import AutoModelForMaskedLM
 
-    from pipeline.decoding.diffusion import generate_json_diffusion  # type: ignore[import-not-found]
-    from pipeline.models import resolve_device
+    from prunestack.pipeline.decoding.diffusion import generate_json_diffusion  # type: ignore[import-not-found]
+    from prunestack.pipeline.models import resolve_device
 
     try:
         mlm = AutoModelForMaskedLM.from_pretrained(str(model), local_files_only=True)

@@ -27,8 +27,8 @@ def trim_cmd(
     """Trim MODEL_DIR's LM head to the tokens its outputs use; writes OUT (+ pareto.png)."""
     from pydantic import ValidationError
 
-    from pipeline.decoding.vocab_trim import TrimConfig, trim_draft
     from prunestack.errors import ConfigError
+    from prunestack.pipeline.decoding.vocab_trim import TrimConfig, trim_draft
 
     try:
         cfg = TrimConfig(alpha=alpha, min_coverage=min_coverage, n_trials=trials)

@@ -46,13 +46,13 @@ def extract_cmd(
     _check_engine(engine, model)
     if not file.is_file():
         raise InputError(f"file not found: {file}")
-    from pipeline.extract.schema import load_schema
+    from prunestack.pipeline.extract.schema import load_schema
 
     sch = load_schema(_read_schema(schema))  # fail fast, before loading any model
     import torch
 
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
-    from pipeline.extract import extract_file
+    from prunestack.pipeline.extract import extract_file
 
     res = extract_file(file, sch, engine=engine,  # type: ignore[arg-type]
                        model_dir=model, ocr=ocr, pages=pages)
@@ -69,8 +69,8 @@ def _batch_one(args: tuple[str, dict[str, Any], str, str | None, str]) -> dict[s
     import torch
 
     torch.set_num_threads(1)
-    from pipeline.extract import extract_file
     from prunestack.errors import PrunestackError
+    from prunestack.pipeline.extract import extract_file
 
     try:
         res = extract_file(path, schema, engine=engine, model_dir=model,  # type: ignore[arg-type]
@@ -128,7 +128,7 @@ def extract_batch_cmd(
 
     from tqdm import tqdm
 
-    from pipeline.extract.schema import load_schema
+    from prunestack.pipeline.extract.schema import load_schema
 
     _check_engine(engine, model)
     if not folder.is_dir():

@@ -30,7 +30,7 @@ def clean_cmd(
     encoding: Annotated[str | None, typer.Option(help="page encoding if undeclared")] = None,
 ) -> None:
     """Clean a page: drop scripts, styles, attributes and empty tags; keep tables and structure."""
-    from retrieval.clean import CleanConfig, clean_html
+    from prunestack.retrieval.clean import CleanConfig, clean_html
 
     typer.echo(clean_html(_read(file), CleanConfig(keep_href=keep_href), encoding=encoding))
 
@@ -57,7 +57,7 @@ def prune_cmd(
     from pydantic import ValidationError
 
     from prunestack.errors import ConfigError
-    from retrieval.prune import PruneConfig, prune_html
+    from prunestack.retrieval.prune import PruneConfig, prune_html
 
     try:
         cfg = PruneConfig(pruner=pruner, max_words=max_words, coarse=coarse,  # type: ignore[arg-type]

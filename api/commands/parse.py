@@ -39,9 +39,9 @@ def parse_command(
                                    help="OCR PDF pages even when they have a text layer."),
 ) -> None:
     """Parse FILE into a document tree (CCTree) and print it."""
-    from parsers.cctree import build_cctree
-    from parsers.ingest import parse
-    from parsers.serialize import to_json, to_markdown, to_tree
+    from prunestack.parsers.cctree import build_cctree
+    from prunestack.parsers.ingest import parse
+    from prunestack.parsers.serialize import to_json, to_markdown, to_tree
 
     doc = parse(file, ocr=ocr.value, pages=pages, dpi=dpi, force_ocr=force_ocr)
     tree = build_cctree(doc)

@@ -47,8 +47,8 @@ def prune_cmd(
     latency: Annotated[bool, typer.Option(help="measure CPU latency dense vs pruned")] = True,
 ) -> None:
     """Prune MODEL_DIR and save a reloadable folder plus a report."""
-    from pipeline.pruning import PruneRecipe
-    from pipeline.pruning.workflow import run_prune
+    from prunestack.pipeline.pruning import PruneRecipe
+    from prunestack.pipeline.pruning.workflow import run_prune
 
     if recipe is not None:
         rec = PruneRecipe.load(recipe)
@@ -80,7 +80,7 @@ def recover_cmd(
     batch: Annotated[int, typer.Option(help="batch size")] = 4,
 ) -> None:
     """LoRA-recover a pruned model on local data; merge and save."""
-    from pipeline.pruning.recovery import RecoveryOptions, recover
+    from prunestack.pipeline.pruning.recovery import RecoveryOptions, recover
 
     opts = RecoveryOptions(steps=steps, rank=rank, lr=lr, seqlen=seqlen, batch=batch,
                            teacher=str(teacher) if teacher else None)

@@ -24,7 +24,7 @@ def index_cmd(
     max_words: Annotated[int, typer.Option(help="block size in words")] = 128,
 ) -> None:
     """Clean, split and embed every page; write the index."""
-    from retrieval.index import HtmlIndex
+    from prunestack.retrieval.index import HtmlIndex
 
     stats = HtmlIndex.build(src, out, encoder=encoder, max_words=max_words, progress=True)
     for page, reason in stats.skipped:
@@ -43,7 +43,7 @@ def query_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON result")] = False,
 ) -> None:
     """Pruned context for QUESTION across the indexed pages, within BUDGET tokens."""
-    from retrieval.index import HtmlIndex
+    from prunestack.retrieval.index import HtmlIndex
 
     ix = HtmlIndex.load(index)
     try:

@@ -15,7 +15,7 @@ def serve_cmd(
     """Serve the API (`/v1/...`, docs at `/docs`) and the extraction web page at `/`."""
     import uvicorn
 
-    from api.app import create_app
+    from prunestack.api.app import create_app
 
     uvicorn.run(create_app(), host=host, port=port, log_level=log_level)
 

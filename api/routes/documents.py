@@ -10,8 +10,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, Response
 
-from api import service
-from api.deps import KeyDep, LimiterDep, PagesDep, SettingsDep
+from prunestack.api import service
+from prunestack.api.deps import KeyDep, LimiterDep, PagesDep, SettingsDep
 from prunestack.errors import InputError
 
 router = APIRouter(prefix="/v1", tags=["documents"], dependencies=[KeyDep])

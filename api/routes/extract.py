@@ -15,11 +15,11 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from api import service
-from api.deps import KeyDep, LimiterDep, PagesDep, SettingsDep, model_by_name
-from api.routes.documents import examples
-from pipeline.extract.schema import load_schema
+from prunestack.api import service
+from prunestack.api.deps import KeyDep, LimiterDep, PagesDep, SettingsDep, model_by_name
+from prunestack.api.routes.documents import examples
 from prunestack.errors import InputError, SchemaError, TooLargeError, UnsupportedTypeError
+from prunestack.pipeline.extract.schema import load_schema
 
 router = APIRouter(prefix="/v1", tags=["extract"], dependencies=[KeyDep])
 
@@ -61,12 +61,12 @@ def _schema(raw: Any) -> str | dict[str, Any]:
 
 
 def _text_work(req: TextExtractRequest, embedder: Any, model: Any) -> Any:
-    from pipeline.extract import extract_document, text_document
+    from prunestack.pipeline.extract import extract_document, text_document
 
     if req.text is not None:
         doc = text_document(req.text)
     else:
-        from parsers.html import parse_html  # type: ignore[import-not-found]
+        from prunestack.parsers.html import parse_html  # type: ignore[import-not-found]
 
         doc = parse_html((req.html or "").encode("utf-8"))
     m, tok = model if model else (None, None)

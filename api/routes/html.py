@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import KeyDep, LimiterDep, SettingsDep
+from prunestack.api.deps import KeyDep, LimiterDep, SettingsDep
 from prunestack.errors import ConfigError, TooLargeError
 
 router = APIRouter(prefix="/v1/html", tags=["html"], dependencies=[KeyDep])
@@ -27,7 +27,7 @@ class PruneRequest(BaseModel):
 
 def _prune_work(req: PruneRequest) -> dict[str, Any]:
     try:
-        from retrieval.prune import PruneConfig, prune_html  # type: ignore[import-not-found]
+        from prunestack.retrieval.prune import PruneConfig, prune_html  # type: ignore[import-not-found]
     except ImportError as exc:
         raise ConfigError("HTML pruning is not installed on this server") from exc
     config = PruneConfig(pruner=req.pruner, boilerplate={"weight": req.boilerplate_weight})

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from api.deps import KeyDep, SettingsDep
+from prunestack.api.deps import KeyDep, SettingsDep
 
 router = APIRouter(prefix="/v1", tags=["models"], dependencies=[KeyDep])
 

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, UploadFile
 
-from api import service
-from api.deps import KeyDep, LimiterDep, PagesDep, SettingsDep
+from prunestack.api import service
+from prunestack.api.deps import KeyDep, LimiterDep, PagesDep, SettingsDep
 
 router = APIRouter(prefix="/v1", tags=["parse"], dependencies=[KeyDep])
 
@@ -17,7 +17,7 @@ def _parse_work(data: bytes, ocr: str, pages: str | None, max_pages: int, name: 
     doc = service.parse_bytes(data, ocr=ocr, pages=pages, max_pages=max_pages, name=name)
     out: dict[str, Any] = {"document": doc.model_dump(mode="json")}
     if tree:
-        from pipeline.extract.retrieval import build_tree
+        from prunestack.pipeline.extract.retrieval import build_tree
 
         t = build_tree(doc)
         out["tree"] = t.model_dump(mode="json") if hasattr(t, "model_dump") else _node(t)

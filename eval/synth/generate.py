@@ -27,12 +27,12 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from eval.records import SobRecord, write_records
-from eval.synth import content as C
-from eval.synth.degrade import ScanConfig, degrade, severity
-from eval.synth.schemas import QUESTIONS, SCHEMA_COMPLEXITY, SCHEMAS
-from eval.synth.templates import DRAW
 from prunestack.errors import ConfigError
+from prunestack.eval.records import SobRecord, write_records
+from prunestack.eval.synth import content as C
+from prunestack.eval.synth.degrade import ScanConfig, degrade, severity
+from prunestack.eval.synth.schemas import QUESTIONS, SCHEMA_COMPLEXITY, SCHEMAS
+from prunestack.eval.synth.templates import DRAW
 
 KINDS = ("invoice", "receipt", "form")
 LEVELS = ("easy", "medium", "hard")
@@ -73,7 +73,7 @@ def _content(kind: str, rng: random.Random) -> tuple[dict[str, Any], int]:
 
 def rasterize(pdf_path: Path, dpi: int) -> tuple[np.ndarray, tuple[float, float]]:
     """First page as a grayscale array [H, W] uint8, and the page size in points."""
-    from parsers.pdf import open_pdf
+    from prunestack.parsers.pdf import open_pdf
 
     with open_pdf(pdf_path.read_bytes()) as pdf:
         page = pdf[0]

@@ -17,7 +17,7 @@ from typing import Any
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.pdfgen.canvas import Canvas
 
-from eval.synth.content import format_date
+from prunestack.eval.synth.content import format_date
 
 FONTS = [("Helvetica", "Helvetica-Bold"), ("Times-Roman", "Times-Bold"),
          ("Courier", "Courier-Bold")]

@@ -22,7 +22,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from eval.sob import flatten_leaf_paths
+from prunestack.eval.sob import flatten_leaf_paths
 
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: Labels of the boolean fields of the synthetic form.

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from parsers.errors import OcrUnavailableError
-from parsers.ocr.base import OcrBackend
-from parsers.ocr.paddle import PaddleOcrBackend
-from parsers.ocr.rapid import RapidOcrBackend
-from parsers.ocr.tesseract import TesseractBackend
+from prunestack.parsers.errors import OcrUnavailableError
+from prunestack.parsers.ocr.base import OcrBackend
+from prunestack.parsers.ocr.paddle import PaddleOcrBackend
+from prunestack.parsers.ocr.rapid import RapidOcrBackend
+from prunestack.parsers.ocr.tesseract import TesseractBackend
 
 BACKENDS: dict[str, type[OcrBackend]] = {
     "rapidocr": RapidOcrBackend,

@@ -11,8 +11,8 @@ from abc import ABC, abstractmethod
 
 from PIL import Image
 
-from parsers.ocr.deskew import SkewMap
-from parsers.primitives import Line
+from prunestack.parsers.ocr.deskew import SkewMap
+from prunestack.parsers.primitives import Line
 
 
 class OcrBackend(ABC):

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from parsers.document import BBox
-from parsers.primitives import Line, Word
+from prunestack.parsers.document import BBox
+from prunestack.parsers.primitives import Line, Word
 
 #: Largest rotation searched for, in degrees (either direction).
 MAX_SKEW_DEG = 5.0

@@ -17,12 +17,12 @@ import subprocess
 
 from PIL import Image
 
-from parsers.document import BBox
-from parsers.errors import OcrUnavailableError
-from parsers.lines import group_lines
-from parsers.ocr.base import OcrBackend, is_speck
-from parsers.primitives import Line, Word
 from prunestack.errors import DeadlineError, InputError
+from prunestack.parsers.document import BBox
+from prunestack.parsers.errors import OcrUnavailableError
+from prunestack.parsers.lines import group_lines
+from prunestack.parsers.ocr.base import OcrBackend, is_speck
+from prunestack.parsers.primitives import Line, Word
 
 
 class TesseractBackend(OcrBackend):

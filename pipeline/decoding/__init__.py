@@ -10,16 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.decoding.types import Matcher
+from prunestack.pipeline.decoding.types import Matcher
 
 _LAZY = {
-    "compile_schema": "pipeline.decoding.backends",
-    "TokenRejectedError": "pipeline.decoding.backends",
-    "JsonSchemaLogitsProcessor": "pipeline.decoding.processor",
-    "generate_json": "pipeline.decoding.generate",
-    "generate": "pipeline.decoding.generate",
-    "JsonResult": "pipeline.decoding.generate",
-    "speculative_generate": "pipeline.decoding.speculative",
+    "compile_schema": "prunestack.pipeline.decoding.backends",
+    "TokenRejectedError": "prunestack.pipeline.decoding.backends",
+    "JsonSchemaLogitsProcessor": "prunestack.pipeline.decoding.processor",
+    "generate_json": "prunestack.pipeline.decoding.generate",
+    "generate": "prunestack.pipeline.decoding.generate",
+    "JsonResult": "prunestack.pipeline.decoding.generate",
+    "speculative_generate": "prunestack.pipeline.decoding.speculative",
 }
 
 __all__ = ["Matcher", *_LAZY]

@@ -28,14 +28,15 @@ from typing import Any
 
 import torch
 
-from pipeline.decoding.schema import (
+from prunestack.errors import ConfigError, DeadlineError, PrunestackError, SchemaError
+from prunestack.pipeline.decoding.schema import (
     formats_as_patterns,
     prepare_schema,
     schema_hash,
     unsupported_keywords,
 )
-from pipeline.decoding.types import Matcher
-from pipeline.decoding.vocab import (
+from prunestack.pipeline.decoding.types import Matcher
+from prunestack.pipeline.decoding.vocab import (
     eos_id,
     llg_tokenizer,
     new_bitmask,
@@ -44,7 +45,6 @@ from pipeline.decoding.vocab import (
     unpack_bitmask,
     vocab_size,
 )
-from prunestack.errors import ConfigError, DeadlineError, PrunestackError, SchemaError
 
 BACKENDS = ("auto", "llguidance", "outlines")
 #: part of every cache key: bump when the schema → grammar/index translation changes, so the

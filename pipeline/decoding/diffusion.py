@@ -40,7 +40,8 @@ from typing import Any
 
 import torch
 
-from pipeline.decoding.diffusion_core import (
+from prunestack.errors import PrunestackError, SchemaError, TooLargeError
+from prunestack.pipeline.decoding.diffusion_core import (
     DiffusionConfig,
     MaskPredictor,
     commit_count,
@@ -51,9 +52,13 @@ from pipeline.decoding.diffusion_core import (
     support_entropy,
     token_scores,
 )
-from pipeline.decoding.diffusion_free import FreeResult, diffuse
-from pipeline.decoding.diffusion_text import LeafMatcher, TokenTexts, is_leaf_schema, token_texts
-from prunestack.errors import PrunestackError, SchemaError, TooLargeError
+from prunestack.pipeline.decoding.diffusion_free import FreeResult, diffuse
+from prunestack.pipeline.decoding.diffusion_text import (
+    LeafMatcher,
+    TokenTexts,
+    is_leaf_schema,
+    token_texts,
+)
 
 __all__ = ["DiffusionConfig", "DiffusionDecodingError", "DiffusionResult", "FreeResult",
            "SlotSpec", "build_skeleton", "diffuse", "generate_json_diffusion",
@@ -188,7 +193,7 @@ def _slot_matcher(spec: SlotSpec, root: dict, tokenizer: Any, texts: TokenTexts,
         if k in root and k not in sub:
             sub[k] = root[k]
     try:
-        from pipeline.decoding import compile_schema  # type: ignore[attr-defined]
+        from prunestack.pipeline.decoding import compile_schema  # type: ignore[attr-defined]
     except ImportError as exc:
         raise SchemaError(f"slot {spec.path} needs pipeline.decoding.compile_schema",
                           "it is not available in this build") from exc

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from pipeline.decoding.diffusion_core import (
+from prunestack.pipeline.decoding.diffusion_core import (
     DiffusionConfig,
     MaskPredictor,
     block_boundary,

@@ -31,8 +31,8 @@ from typing import Any
 
 import torch
 
-from pipeline.decoding.vocab import gpt2_byte_decoder
 from prunestack.errors import SchemaError
+from prunestack.pipeline.decoding.vocab import gpt2_byte_decoder
 
 # token kinds
 SPECIAL, CONT, PUNCT, WORD = 0, 1, 2, 3

@@ -26,8 +26,8 @@ from typing import Any
 
 import torch
 
-from pipeline.decoding.diffusion import build_skeleton, initial_slot_length
-from pipeline.decoding.diffusion_core import DiffusionConfig, end_token
+from prunestack.pipeline.decoding.diffusion import build_skeleton, initial_slot_length
+from prunestack.pipeline.decoding.diffusion_core import DiffusionConfig, end_token
 
 NAMES = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
          "mallory", "oscar"]

@@ -24,8 +24,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from pipeline.decoding.backends import compile_schema
-from pipeline.decoding.masking import (
+from prunestack.cancel import checkpoint
+from prunestack.errors import DeadlineError, PrunestackError
+from prunestack.pipeline.decoding.backends import compile_schema
+from prunestack.pipeline.decoding.masking import (
     MaskPrefetcher,
     RowPlan,
     any_allowed,
@@ -34,17 +36,20 @@ from pipeline.decoding.masking import (
     fill_bitmask,
     plan_row,
 )
-from pipeline.decoding.schema import closing_budget, load_schema, prepare_schema, validator_for
-from pipeline.decoding.types import Matcher
-from pipeline.decoding.vocab import (
+from prunestack.pipeline.decoding.schema import (
+    closing_budget,
+    load_schema,
+    prepare_schema,
+    validator_for,
+)
+from prunestack.pipeline.decoding.types import Matcher
+from prunestack.pipeline.decoding.vocab import (
     StringState,
     closing_priority,
     eos_id,
     new_bitmask,
     token_bytes,
 )
-from prunestack.cancel import checkpoint
-from prunestack.errors import DeadlineError, PrunestackError
 
 CLOSE_BONUS = 1e4  # larger than any logit gap: near the budget, closing tokens always win
 
@@ -246,7 +251,7 @@ def generate_json(model: Any, tokenizer: Any, prompt: str, schema: dict | str | 
     ids = encode_prompt(tokenizer, prompt)
     draft_calls, rate = 0, None
     if draft is not None:
-        from pipeline.decoding.speculative import speculative_generate
+        from prunestack.pipeline.decoding.speculative import speculative_generate
 
         spec = speculative_generate(model, draft, ids, matcher, eos, max_new_tokens, k,
                                     temperature, seed, tokenizer=tokenizer, closing_margin=margin)

@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from pipeline.decoding.types import Matcher
-from pipeline.decoding.vocab import pack_bitmask, unpack_bitmask
+from prunestack.pipeline.decoding.types import Matcher
+from prunestack.pipeline.decoding.vocab import pack_bitmask, unpack_bitmask
 
 # A row takes the gather/scatter path when at most 1/_SPARSE of its words allow anything;
 # beyond that the branch-free additive mask is cheaper (np.nonzero over scattered bits is slow).

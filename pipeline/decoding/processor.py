@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from pipeline.decoding.backends import compile_schema
-from pipeline.decoding.masking import (
+from prunestack.pipeline.decoding.backends import compile_schema
+from prunestack.pipeline.decoding.masking import (
     MaskPrefetcher,
     RowPlan,
     apply_bitmask,
@@ -40,8 +40,8 @@ from pipeline.decoding.masking import (
     plan_row,
     set_bits,
 )
-from pipeline.decoding.types import Matcher
-from pipeline.decoding.vocab import new_bitmask, pack_bitmask
+from prunestack.pipeline.decoding.types import Matcher
+from prunestack.pipeline.decoding.vocab import new_bitmask, pack_bitmask
 
 
 def allows(matcher: Matcher, token_id: int) -> bool:

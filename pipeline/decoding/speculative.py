@@ -24,10 +24,10 @@ from typing import Any
 
 import torch
 
-from pipeline.decoding.generate import constrain, crop_cache, forward_tokens
-from pipeline.decoding.types import Matcher
-from pipeline.decoding.vocab import StringState, closing_priority, token_bytes
 from prunestack.cancel import checkpoint
+from prunestack.pipeline.decoding.generate import constrain, crop_cache, forward_tokens
+from prunestack.pipeline.decoding.types import Matcher
+from prunestack.pipeline.decoding.vocab import StringState, closing_priority, token_bytes
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Document + JSON Schema → schema-valid JSON with provenance (see :mod:`pipeline.extract.core`)."""
 
-from pipeline.extract.core import (
+from prunestack.pipeline.extract.core import (
     ExtractionResult,
     ExtractOptions,
     MissingValue,

@@ -20,17 +20,22 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from parsers.document import BBox, Document, Element, ElementKind, Page, Source
-from parsers.ocr.deskew import skew_map
-from pipeline.extract import retrieval
-from pipeline.extract.candidates import from_document
-from pipeline.extract.conformance import as_decimal, conform, validation_errors, validator
-from pipeline.extract.embed import get_embedder
-from pipeline.extract.extractive import ExtractiveEngine, Leaf, parties
-from pipeline.extract.receipt import missing_date, receipt_fields
-from pipeline.extract.schema import FieldSpec, load_schema, path_str, plan_fields
 from prunestack.cancel import checkpoint
 from prunestack.errors import ConfigError, InputError
+from prunestack.parsers.document import BBox, Document, Element, ElementKind, Page, Source
+from prunestack.parsers.ocr.deskew import skew_map
+from prunestack.pipeline.extract import retrieval
+from prunestack.pipeline.extract.candidates import from_document
+from prunestack.pipeline.extract.conformance import (
+    as_decimal,
+    conform,
+    validation_errors,
+    validator,
+)
+from prunestack.pipeline.extract.embed import get_embedder
+from prunestack.pipeline.extract.extractive import ExtractiveEngine, Leaf, parties
+from prunestack.pipeline.extract.receipt import missing_date, receipt_fields
+from prunestack.pipeline.extract.schema import FieldSpec, load_schema, path_str, plan_fields
 
 Engine = Literal["extractive", "generative"]
 
@@ -209,7 +214,7 @@ def _drop_invalid(data: Any, schema: dict[str, Any], added: list[str] | None = N
 def _repairs(err: Any, holder: dict[str, Any], schema: dict[str, Any]) -> list[Any]:
     """Edits that may fix an error about a whole object: drop one key, or add a stand-in for a
     property a present key depends on (``dependentRequired``)."""
-    from pipeline.extract.conformance import empty_value
+    from prunestack.pipeline.extract.conformance import empty_value
 
     def drop(h: dict[str, Any], k: str) -> None:
         h.pop(k, None)
@@ -291,13 +296,13 @@ def extract_document(doc: Document, schema: str | dict[str, Any], engine: Engine
     if opts.engine == "extractive":
         raw, prov = _run_extractive(doc, fields, relevance, restrict, embedder, opts)
     elif opts.engine == "generative":
-        from pipeline.extract.generative import run_generative
+        from prunestack.pipeline.extract.generative import run_generative
 
         if model is None:
             if model_dir is None:
                 raise ConfigError("the generative engine needs a model",
                                   "pass --model DIR (a local Hugging Face causal LM folder)")
-            from pipeline.extract.generative import load_model
+            from prunestack.pipeline.extract.generative import load_model
 
             model, tokenizer = load_model(model_dir)
         raw, prov = run_generative(doc, schema, fields, relevance, model, tokenizer,
@@ -338,7 +343,7 @@ def extract_file(path: str | Path, schema: str | dict[str, Any] | Path,
                  ocr: str = "auto", pages: str | None = None,
                  options: ExtractOptions | None = None, **kw: Any) -> ExtractionResult:
     """Parse a PDF, image or HTML file and extract ``schema`` from it."""
-    from parsers.ingest import parse  # type: ignore[import-not-found]
+    from prunestack.parsers.ingest import parse  # type: ignore[import-not-found]
 
     if isinstance(schema, Path):
         schema = read_schema_file(schema)
@@ -383,7 +388,7 @@ def extract_text(text: str, schema: str | dict[str, Any], engine: Engine = "extr
 
 def extract_html(html: str | bytes, schema: str | dict[str, Any], engine: Engine = "extractive",
                  **kw: Any) -> ExtractionResult:
-    from parsers.html import parse_html  # type: ignore[import-not-found]
+    from prunestack.parsers.html import parse_html  # type: ignore[import-not-found]
 
     raw = html.encode("utf-8") if isinstance(html, str) else html
     return extract_document(parse_html(raw), schema, engine, **kw)

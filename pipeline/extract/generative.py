@@ -20,20 +20,20 @@ import json
 from pathlib import Path
 from typing import Any
 
-from parsers.document import Document
-from pipeline.extract import values as V
-from pipeline.extract.candidates import from_document
-from pipeline.extract.core import Provenance
-from pipeline.extract.extractive import parse_for, value_kind
-from pipeline.extract.schema import VALUE_KEYWORDS, FieldSpec
 from prunestack.errors import ConfigError, DeadlineError, ModelError
+from prunestack.parsers.document import Document
+from prunestack.pipeline.extract import values as V
+from prunestack.pipeline.extract.candidates import from_document
+from prunestack.pipeline.extract.core import Provenance
+from prunestack.pipeline.extract.extractive import parse_for, value_kind
+from prunestack.pipeline.extract.schema import VALUE_KEYWORDS, FieldSpec
 
 _MODELS: dict[str, tuple[Any, Any]] = {}
 
 
 def load_model(folder: str | Path) -> tuple[Any, Any]:
     """(model, tokenizer) from a local folder, cached per process."""
-    from pipeline.models import load_causal_lm, load_tokenizer
+    from prunestack.pipeline.models import load_causal_lm, load_tokenizer
 
     key = str(Path(folder).resolve())
     if key not in _MODELS:
@@ -137,16 +137,16 @@ def _call_generate_json(model: Any, tokenizer: Any, prompt: str, schema: dict[st
                         max_new_tokens: int, draft_model: Any) -> Any:
     """Constrained generation; speculative (draft proposes, target verifies) with a draft."""
     try:
-        from pipeline.decoding import generate_json
+        from prunestack.pipeline.decoding import generate_json
     except (ImportError, AttributeError) as exc:
         raise ConfigError("constrained decoding (pipeline.decoding) is not installed",
                           "the generative engine needs it") from exc
     if draft_model is None:
         return generate_json(model, tokenizer, prompt, schema, max_new_tokens=max_new_tokens)
-    from pipeline.decoding import compile_schema, speculative_generate
-    from pipeline.decoding.generate import encode_prompt
-    from pipeline.decoding.schema import closing_budget, prepare_schema
-    from pipeline.decoding.vocab import eos_id
+    from prunestack.pipeline.decoding import compile_schema, speculative_generate
+    from prunestack.pipeline.decoding.generate import encode_prompt
+    from prunestack.pipeline.decoding.schema import closing_budget, prepare_schema
+    from prunestack.pipeline.decoding.vocab import eos_id
 
     matcher = compile_schema(schema, tokenizer)
     stats = speculative_generate(model, draft_model, encode_prompt(tokenizer, prompt), matcher,

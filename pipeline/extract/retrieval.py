@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from parsers.document import BBox, Document, ElementKind
+from prunestack.parsers.document import BBox, Document, ElementKind
 
 ROW_WORDS = {0: ("top", "upper", "header", "heading area"), 1: ("middle", "centre", "center"),
              2: ("bottom", "lower", "footer", "foot")}
@@ -117,7 +117,7 @@ def fallback_tree(doc: Document) -> Node:
 def build_tree(doc: Document) -> Any:
     """The CCTree from ``parsers.cctree`` when it is installed, else :func:`fallback_tree`."""
     try:
-        from parsers.cctree import build_cctree  # type: ignore[import-not-found]
+        from prunestack.parsers.cctree import build_cctree  # type: ignore[import-not-found]
     except ImportError:
         return fallback_tree(doc)
     return build_cctree(doc)

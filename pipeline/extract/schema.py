@@ -19,8 +19,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.decoding.schema import VALUE_KEYWORDS, resolve_pointer
 from prunestack.errors import SchemaError
+from prunestack.pipeline.decoding.schema import VALUE_KEYWORDS, resolve_pointer
 
 SCALAR_TYPES = ("string", "number", "integer", "boolean")
 MAX_SCHEMA_DEPTH = 16
@@ -50,7 +50,7 @@ class FieldSpec:
     def label_name(self) -> str:
         """The readable name without a currency code ("Total (GBP)", ``total_eur`` → "total"):
         the code is the unit, not what a document's label says."""
-        from pipeline.extract.values import ISO_CURRENCIES
+        from prunestack.pipeline.extract.values import ISO_CURRENCIES
 
         words = humanize(self.name).split()
         kept = [w for w in words if w.upper() not in ISO_CURRENCIES]
@@ -89,7 +89,7 @@ def load_schema(schema: str | dict[str, Any]) -> dict[str, Any]:
     if not isinstance(schema, dict):
         raise SchemaError("schema must be a JSON object",
                           'e.g. {"type": "object", "properties": {"total": {"type": "number"}}}')
-    from pipeline.decoding.schema import DRAFT_URIS, check_metaschema
+    from prunestack.pipeline.decoding.schema import DRAFT_URIS, check_metaschema
 
     # the draft it is written in (an unknown $schema is refused, naming it), valid under that
     # draft's meta-schema, patterns Python's re can use, required names that can exist

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pipeline.extract.ocrfix import (
+from prunestack.pipeline.extract.ocrfix import (
     join_dangling_separators,
     join_split_postal,
     ocr_compact_date,

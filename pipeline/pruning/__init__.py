@@ -8,22 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.pruning.io import load_pruned, save_pruned
-from pipeline.pruning.recipe import PruneRecipe
+from prunestack.pipeline.pruning.io import load_pruned, save_pruned
+from prunestack.pipeline.pruning.recipe import PruneRecipe
 
 __all__ = ["PruneRecipe", "PruneResult", "load_pruned", "prune", "save_pruned"]
 
 
 def prune(model_or_dir: Any, recipe: Any, tokenizer: Any = None, progress: bool = True) -> Any:
     """Prune a model or model folder; returns a ``PruneResult`` (model, tokenizer, stats)."""
-    from pipeline.pruning.engine import prune as _prune
+    from prunestack.pipeline.pruning.engine import prune as _prune
 
     return _prune(model_or_dir, recipe, tokenizer=tokenizer, progress=progress)
 
 
 def __getattr__(name: str) -> Any:
     if name == "PruneResult":
-        from pipeline.pruning.engine import PruneResult
+        from prunestack.pipeline.pruning.engine import PruneResult
 
         return PruneResult
     raise AttributeError(name)

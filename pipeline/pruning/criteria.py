@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from pipeline.pruning.families import AttnSpec, MlpSpec
+from prunestack.pipeline.pruning.families import AttnSpec, MlpSpec
 
 
 class ChannelStats:

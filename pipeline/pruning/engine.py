@@ -23,23 +23,23 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from pipeline.pruning import allocation as alloc
-from pipeline.pruning import criteria as C
-from pipeline.pruning import structures as S
-from pipeline.pruning import surgery
-from pipeline.pruning.calibration import (
+from prunestack.errors import ConfigError, ModelError
+from prunestack.pipeline.pruning import allocation as alloc
+from prunestack.pipeline.pruning import criteria as C
+from prunestack.pipeline.pruning import structures as S
+from prunestack.pipeline.pruning import surgery
+from prunestack.pipeline.pruning.calibration import (
     capture,
     local_english,
     read_texts,
     run_block,
     token_samples,
 )
-from pipeline.pruning.compensation import compensate
-from pipeline.pruning.families import LayerSpec, ModelSpec, child, discover
-from pipeline.pruning.io import finalize_config
-from pipeline.pruning.recipe import PruneRecipe
-from pipeline.pruning.report import count_flops, count_params, layer_widths
-from prunestack.errors import ConfigError, ModelError
+from prunestack.pipeline.pruning.compensation import compensate
+from prunestack.pipeline.pruning.families import LayerSpec, ModelSpec, child, discover
+from prunestack.pipeline.pruning.io import finalize_config
+from prunestack.pipeline.pruning.recipe import PruneRecipe
+from prunestack.pipeline.pruning.report import count_flops, count_params, layer_widths
 
 
 @dataclass
@@ -55,7 +55,7 @@ def load_any(path: str | Path, dtype: Any = torch.float32) -> tuple[nn.Module, A
     """Model and tokenizer from a local folder (causal LM, or encoder for BERT configs)."""
     import json
 
-    from pipeline.models import _check_folder, load_causal_lm, load_tokenizer
+    from prunestack.pipeline.models import _check_folder, load_causal_lm, load_tokenizer
 
     p = _check_folder(path)
     cfg = json.loads((p / "config.json").read_text())
@@ -64,7 +64,7 @@ def load_any(path: str | Path, dtype: Any = torch.float32) -> tuple[nn.Module, A
             a.endswith("ForCausalLM") for a in cfg.get("architectures") or []):
         from transformers import AutoModel
 
-        from pipeline.pruning.io import load_pruned
+        from prunestack.pipeline.pruning.io import load_pruned
 
         if cfg.get("prunestack"):
             return load_pruned(p, dtype=dtype), tok

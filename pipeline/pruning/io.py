@@ -22,9 +22,9 @@ import transformers
 from torch import nn
 from transformers import PreTrainedModel
 
-from pipeline.pruning import remote
-from pipeline.pruning.families import ModelSpec, hf_config, set_int_attrs
 from prunestack.errors import ModelError
+from prunestack.pipeline.pruning import remote
+from prunestack.pipeline.pruning.families import ModelSpec, hf_config, set_int_attrs
 
 _INT_ATTRS = ("num_heads", "num_attention_heads", "num_key_value_heads", "num_key_value_groups",
               "all_head_size", "num_experts", "intermediate_size", "intermediate_dim", "top_k",

@@ -17,11 +17,11 @@ from typing import Any
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.pruning.calibration import local_english, read_texts, token_samples
-from pipeline.pruning.engine import load_any
-from pipeline.pruning.families import discover
-from pipeline.pruning.io import save_pruned
 from prunestack.errors import ConfigError, ModelError
+from prunestack.pipeline.pruning.calibration import local_english, read_texts, token_samples
+from prunestack.pipeline.pruning.engine import load_any
+from prunestack.pipeline.pruning.families import discover
+from prunestack.pipeline.pruning.io import save_pruned
 
 
 class RecoveryOptions(BaseModel):
@@ -64,7 +64,7 @@ def recover(pruned_dir: str | Path, data: str | Path, out: str | Path,
     from peft import LoraConfig, get_peft_model
     from tqdm.auto import trange
 
-    from eval.lm import perplexity
+    from prunestack.eval.lm import perplexity
 
     opts = opts or RecoveryOptions()
     t0 = time.perf_counter()
@@ -107,7 +107,7 @@ def recover(pruned_dir: str | Path, data: str | Path, out: str | Path,
                                                         "zeroed", "uniform", "version")}
     meta["recovery"] = {k: rep[k] for k in ("loss_first", "loss_last", "ppl_before", "ppl_after")}
     save_pruned(merged, out, tok, meta=meta)
-    from pipeline.pruning.report import write_report
+    from prunestack.pipeline.pruning.report import write_report
 
     write_report(rep, out, stem="recover_report")
     return rep

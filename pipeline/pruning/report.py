@@ -13,7 +13,7 @@ from typing import Any
 
 from torch import nn
 
-from pipeline.pruning.families import ModelSpec, tensor_attr
+from prunestack.pipeline.pruning.families import ModelSpec, tensor_attr
 
 
 def count_params(model: nn.Module) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from pipeline.pruning.families import AttnSpec, MlpSpec
+from prunestack.pipeline.pruning.families import AttnSpec, MlpSpec
 
 
 def _b(lin: torch.nn.Linear | None) -> int:

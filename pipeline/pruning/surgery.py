@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from pipeline.pruning.families import (
+from prunestack.pipeline.pruning.families import (
     AttnSpec,
     LayerSpec,
     MlpSpec,
@@ -29,7 +29,7 @@ from pipeline.pruning.families import (
     set_int_attrs,
     tensor_attr,
 )
-from pipeline.pruning.remote import ZeroAttention, ZeroMLP
+from prunestack.pipeline.pruning.remote import ZeroAttention, ZeroMLP
 
 
 def _idx(keep: Sequence[int] | torch.Tensor, device: torch.device) -> torch.Tensor:

@@ -16,11 +16,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from pipeline.pruning.calibration import local_english, read_texts, token_samples
-from pipeline.pruning.engine import encoder_embed, load_any, prune
-from pipeline.pruning.io import save_pruned
-from pipeline.pruning.recipe import PruneRecipe
-from pipeline.pruning.report import write_report
+from prunestack.pipeline.pruning.calibration import local_english, read_texts, token_samples
+from prunestack.pipeline.pruning.engine import encoder_embed, load_any, prune
+from prunestack.pipeline.pruning.io import save_pruned
+from prunestack.pipeline.pruning.recipe import PruneRecipe
+from prunestack.pipeline.pruning.report import write_report
 
 
 def _held_out(eval_text: Path | None) -> list[str]:
@@ -30,7 +30,7 @@ def _held_out(eval_text: Path | None) -> list[str]:
 def run_prune(model_dir: Path, out: Path, recipe: PruneRecipe, eval_text: Path | None = None,
               eval_seqlen: int = 128, latency: bool = True,
               echo: Callable[[str], Any] = lambda _s: None) -> dict[str, Any]:
-    from eval.lm import encoder_latency, perplexity, prefill_decode
+    from prunestack.eval.lm import encoder_latency, perplexity, prefill_decode
 
     t0 = time.perf_counter()
     model, tok = load_any(model_dir)

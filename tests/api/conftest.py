@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from api.app import create_app
-from api.settings import Settings
+from prunestack.api.app import create_app
+from prunestack.api.settings import Settings
 
 
 def free_port() -> int:
@@ -49,7 +49,7 @@ class LiveServer:
 @pytest.fixture(scope="session")
 def synth_set(tmp_path_factory) -> Path:
     """Two seeded synthetic invoices (born-digital PDFs) with SOB records and ground truth."""
-    from eval.synth.generate import SynthConfig, generate
+    from prunestack.eval.synth.generate import SynthConfig, generate
 
     out = tmp_path_factory.mktemp("synth")
     generate(SynthConfig(kind="invoice", n=2, seed=3), out, progress=False)

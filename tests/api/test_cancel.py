@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from api.limits import Limiter
-from parsers.pdf import pdf_page_lines
+from prunestack.api.limits import Limiter
 from prunestack.cancel import cancellable, checkpoint
 from prunestack.errors import DeadlineError
+from prunestack.parsers.pdf import pdf_page_lines
 
 
 def test_checkpoint_is_a_no_op_outside_cancellable_work():
@@ -63,8 +63,8 @@ def test_timed_out_request_frees_its_slot_at_the_next_checkpoint():
 
 
 def test_constrained_decoder_stops_at_the_next_token(tiny_llama_dir, mistral_tokenizer):
-    from pipeline.decoding import generate_json
-    from pipeline.models import load_causal_lm
+    from prunestack.pipeline.decoding import generate_json
+    from prunestack.pipeline.models import load_causal_lm
 
     model = load_causal_lm(tiny_llama_dir)
     schema = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}

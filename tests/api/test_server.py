@@ -189,7 +189,7 @@ def test_error_413_declared_and_streamed(live):
 
 def test_upload_guard_reads_at_most_limit_plus_one_chunk():
     """The middleware stops pulling body chunks once the count passes the limit."""
-    from api.limits import UploadLimitMiddleware
+    from prunestack.api.limits import UploadLimitMiddleware
 
     pulled = 0
     sent: list[dict] = []
@@ -272,7 +272,7 @@ def test_413_too_many_pages(make_server, tmp_path):
 def test_settings_reject_path_like_model_names():
     from pydantic import ValidationError
 
-    from api.settings import Settings
+    from prunestack.api.settings import Settings
 
     with pytest.raises(ValidationError):
         Settings(models={"../etc": "/tmp"})

@@ -52,7 +52,7 @@ def draft(target):
 @pytest.fixture(scope="module")
 def minilm_tok(minilm_dir):
     """The real MiniLM WordPiece tokenizer (the masked LM side of diffusion decoding)."""
-    from pipeline.models import load_tokenizer
+    from prunestack.pipeline.models import load_tokenizer
 
     return load_tokenizer(minilm_dir)
 
@@ -60,6 +60,6 @@ def minilm_tok(minilm_dir):
 @pytest.fixture(scope="module")
 def wp(minilm_tok):
     """Token texts of the MiniLM vocabulary."""
-    from pipeline.decoding.diffusion_text import TokenTexts
+    from prunestack.pipeline.decoding.diffusion_text import TokenTexts
 
     return TokenTexts(minilm_tok)

@@ -8,10 +8,15 @@ import copy
 import pytest
 import torch
 
-from pipeline.decoding import Matcher, compile_schema
-from pipeline.decoding import backends as B
-from pipeline.decoding.vocab import pack_bitmask, token_bytes, tokenizer_hash, unpack_bitmask
 from prunestack.errors import ConfigError, DeadlineError, ModelError, SchemaError
+from prunestack.pipeline.decoding import Matcher, compile_schema
+from prunestack.pipeline.decoding import backends as B
+from prunestack.pipeline.decoding.vocab import (
+    pack_bitmask,
+    token_bytes,
+    tokenizer_hash,
+    unpack_bitmask,
+)
 
 SCHEMA = {"type": "object", "properties": {"ok": {"type": "boolean"},
                                            "tag": {"enum": ["red", "green"]}},
@@ -20,7 +25,7 @@ SCHEMA = {"type": "object", "properties": {"ok": {"type": "boolean"},
 
 def _ids(tok, text):
     """Token ids of ``text`` with no SentencePiece prefix space."""
-    from pipeline.decoding.vocab import llg_tokenizer
+    from prunestack.pipeline.decoding.vocab import llg_tokenizer
 
     return llg_tokenizer(tok).tokenize_str(text)
 

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import app
+from prunestack.api.cli import app
 from prunestack.errors import ConfigError, SchemaError
 
 SCHEMA = {"type": "object", "properties": {"city": {"enum": ["Paris", "Rome"]},
@@ -65,7 +65,7 @@ def test_decode_bad_input(tiny_llama_dir, schema_file, tmp_path):
 def test_main_prints_one_line_error(tiny_llama_dir, schema_file, capsys, monkeypatch):
     import sys
 
-    from api import cli
+    from prunestack.api import cli
 
     monkeypatch.setattr(sys, "argv", ["prunestack", "decode", "--model", str(tiny_llama_dir),
                                       "--schema", str(schema_file), "--prompt", "x",

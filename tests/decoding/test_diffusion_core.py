@@ -9,7 +9,8 @@ import math
 import pytest
 import torch
 
-from pipeline.decoding.diffusion_core import (
+from prunestack.errors import ConfigError, ModelError
+from prunestack.pipeline.decoding.diffusion_core import (
     DiffusionConfig,
     MaskPredictor,
     block_boundary,
@@ -21,8 +22,7 @@ from pipeline.decoding.diffusion_core import (
     select_commits,
     token_scores,
 )
-from pipeline.decoding.diffusion_free import diffuse
-from prunestack.errors import ConfigError, ModelError
+from prunestack.pipeline.decoding.diffusion_free import diffuse
 
 V, MASK, END = 50, 49, 0
 
@@ -138,7 +138,7 @@ def test_llada_adapter_keeps_positions_and_default_mask_id(tiny_llama_dir):
 def test_bert_adapter_and_missing_mask_token(minilm_dir):
     from transformers import BertConfig, BertForMaskedLM
 
-    from pipeline.models import load_tokenizer
+    from prunestack.pipeline.models import load_tokenizer
 
     tok = load_tokenizer(minilm_dir)
     model = BertForMaskedLM(BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=1,

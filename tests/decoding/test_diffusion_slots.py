@@ -8,14 +8,14 @@ import jsonschema
 import pytest
 import torch
 
-from pipeline.decoding.diffusion import (
+from prunestack.errors import ConfigError, PrunestackError, SchemaError
+from prunestack.pipeline.decoding.diffusion import (
     DiffusionDecodingError,
     build_skeleton,
     generate_json_diffusion,
 )
-from pipeline.decoding.diffusion_core import MaskPredictor
-from pipeline.decoding.diffusion_text import LeafMatcher
-from prunestack.errors import ConfigError, PrunestackError, SchemaError
+from prunestack.pipeline.decoding.diffusion_core import MaskPredictor
+from prunestack.pipeline.decoding.diffusion_text import LeafMatcher
 
 SCHEMAS = [
     {"type": "object", "properties": {"name": {"type": "string", "maxLength": 12},

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.decoding.diffusion import SlotSpec, build_skeleton
-from pipeline.decoding.diffusion_text import LeafMatcher, TokenTexts, is_leaf_schema
-from pipeline.decoding.types import Matcher
 from prunestack.errors import SchemaError
+from prunestack.pipeline.decoding.diffusion import SlotSpec, build_skeleton
+from prunestack.pipeline.decoding.diffusion_text import LeafMatcher, TokenTexts, is_leaf_schema
+from prunestack.pipeline.decoding.types import Matcher
 
 
 def _feed(m, tok, pieces):

@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 import torch
 
-from pipeline.decoding.diffusion import generate_json_diffusion
-from pipeline.decoding.diffusion_train import (
+from prunestack.pipeline.decoding.diffusion import generate_json_diffusion
+from prunestack.pipeline.decoding.diffusion_train import (
     KV_SCHEMA,
     kv_example,
     kv_slot_lengths,
@@ -82,7 +82,7 @@ def test_cli_decode_mode_diffusion(trained, tmp_path):
 
     from typer.testing import CliRunner
 
-    from api.cli import app
+    from prunestack.api.cli import app
 
     tok, model, _ = trained
     folder = tmp_path / "kv-mlm"

@@ -9,9 +9,9 @@ import jsonschema
 import pytest
 import torch
 
-from pipeline.decoding import compile_schema, generate_json
-from pipeline.decoding.generate import encode_prompt, generate
 from prunestack.errors import ConfigError, DeadlineError, ModelError, SchemaError
+from prunestack.pipeline.decoding import compile_schema, generate_json
+from prunestack.pipeline.decoding.generate import encode_prompt, generate
 
 SCHEMA = {"type": "object", "properties": {
     "invoice_number": {"type": "string", "pattern": "^INV-[0-9]{4}$"},

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from pipeline.decoding import JsonSchemaLogitsProcessor
-from pipeline.decoding.masking import (
+from prunestack.pipeline.decoding import JsonSchemaLogitsProcessor
+from prunestack.pipeline.decoding.masking import (
     MaskPrefetcher,
     apply_bitmask,
     bit_ids,
     set_bits,
 )
-from pipeline.decoding.vocab import pack_bitmask, unpack_bitmask
+from prunestack.pipeline.decoding.vocab import pack_bitmask, unpack_bitmask
 
 SCHEMA = {"type": "object", "properties": {"name": {"type": "string", "maxLength": 8},
                                            "tags": {"type": "array", "maxItems": 2,

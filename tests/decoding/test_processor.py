@@ -8,8 +8,8 @@ import json
 import pytest
 import torch
 
-from pipeline.decoding import JsonSchemaLogitsProcessor
-from pipeline.decoding.processor import apply_mask
+from prunestack.pipeline.decoding import JsonSchemaLogitsProcessor
+from prunestack.pipeline.decoding.processor import apply_mask
 
 SCHEMA = {"type": "object", "properties": {"name": {"type": "string", "maxLength": 6},
                                            "n": {"type": "integer", "minimum": 0,
@@ -62,7 +62,7 @@ def test_assisted_generation_equals_plain(target, draft, tok):
 
 def test_resync_rolls_back_when_the_sequence_shrinks(tok):
     proc = JsonSchemaLogitsProcessor(SCHEMA, tok, prompt_len=3)
-    from pipeline.decoding.vocab import llg_tokenizer
+    from prunestack.pipeline.decoding.vocab import llg_tokenizer
 
     prompt = torch.tensor([[1, 5, 6]])
     body = llg_tokenizer(tok).tokenize_str('{"name":"ab","n":7}')
@@ -77,7 +77,7 @@ def test_resync_rolls_back_when_the_sequence_shrinks(tok):
 
 def test_finished_row_may_only_emit_eos_or_pad(tok):
     proc = JsonSchemaLogitsProcessor(SCHEMA, tok, prompt_len=1)
-    from pipeline.decoding.vocab import llg_tokenizer
+    from prunestack.pipeline.decoding.vocab import llg_tokenizer
 
     body = [*llg_tokenizer(tok).tokenize_str('{"name":"ab","n":7}'), tok.eos_token_id, 0]
     out = proc(torch.tensor([[1, *body]]), torch.zeros(1, len(tok)))

@@ -9,9 +9,9 @@ import json
 import jsonschema
 import pytest
 
-from pipeline.decoding import compile_schema, generate_json
-from pipeline.decoding.schema import prepare_schema
 from prunestack.errors import SchemaError
+from prunestack.pipeline.decoding import compile_schema, generate_json
+from prunestack.pipeline.decoding.schema import prepare_schema
 from tests.decoding.schema_gen import random_schema
 
 N_SCHEMAS = 220

@@ -12,9 +12,9 @@ import jsonschema
 import pytest
 import torch
 
-from pipeline.decoding import compile_schema, generate_json
-from pipeline.decoding.schema import prepare_schema
 from prunestack.errors import SchemaError
+from prunestack.pipeline.decoding import compile_schema, generate_json
+from prunestack.pipeline.decoding.schema import prepare_schema
 from tests.extract.schemas_realworld import cases
 
 CASES = cases()

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from pipeline.decoding.schema import (
+from prunestack.errors import SchemaError
+from prunestack.pipeline.decoding.schema import (
     closing_budget,
     formats_as_patterns,
     load_schema,
@@ -14,7 +15,6 @@ from pipeline.decoding.schema import (
     schema_hash,
     unsupported_keywords,
 )
-from prunestack.errors import SchemaError
 
 
 def test_load_from_text_file_and_dict(tmp_path):

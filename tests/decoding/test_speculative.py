@@ -9,10 +9,10 @@ import jsonschema
 import pytest
 import torch
 
-from pipeline.decoding import compile_schema, generate_json
-from pipeline.decoding.generate import encode_prompt, generate
-from pipeline.decoding.speculative import speculative_generate
-from pipeline.decoding.vocab_trim import trim_head
+from prunestack.pipeline.decoding import compile_schema, generate_json
+from prunestack.pipeline.decoding.generate import encode_prompt, generate
+from prunestack.pipeline.decoding.speculative import speculative_generate
+from prunestack.pipeline.decoding.vocab_trim import trim_head
 
 SCHEMA = {"type": "object", "properties": {
     "name": {"type": "string", "maxLength": 20}, "age": {"type": "integer", "minimum": 0},
@@ -77,7 +77,7 @@ def test_sampling_mode_is_valid_and_seeded(target, draft, tok):
 def test_accept_resample_rule_preserves_the_target_distribution(tok):
     """Unconstrained one-token check of the accept/resample rule on a 2-token-vocabulary toy:
     the empirical distribution of the first emitted token matches the target's softmax."""
-    from pipeline.decoding.speculative import _residual
+    from prunestack.pipeline.decoding.speculative import _residual
 
     p = torch.tensor([0.7, 0.2, 0.1])
     q = torch.tensor([0.2, 0.5, 0.3])

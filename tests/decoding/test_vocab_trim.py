@@ -11,7 +11,8 @@ import torch
 from pydantic import ValidationError
 from transformers import LlamaForCausalLM
 
-from pipeline.decoding.vocab_trim import (
+from prunestack.errors import ConfigError, InputError
+from prunestack.pipeline.decoding.vocab_trim import (
     TrimConfig,
     TrimmedLMHead,
     coverage_curve,
@@ -25,7 +26,6 @@ from pipeline.decoding.vocab_trim import (
     trim_draft,
     utility,
 )
-from prunestack.errors import ConfigError, InputError
 from tests.conftest import tiny_llama_config
 
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from api.commands.bench import app as bench_app
-from eval.records import SobRecord, load_records, write_records
-from eval.runner import _load_existing, run_benchmark, score_files
+from prunestack.api.commands.bench import app as bench_app
 from prunestack.errors import ConfigError, InputError
+from prunestack.eval.records import SobRecord, load_records, write_records
+from prunestack.eval.runner import _load_existing, run_benchmark, score_files
+from tests import CLI
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = {"type": "object", "properties": {"name": {"type": "string"},
@@ -150,7 +150,7 @@ def test_cli_score_and_errors(tmp_path):
     with pytest.raises(InputError, match="json_schema"):
         load_records(bad)
     proc = subprocess.run(
-        [sys.executable, "-m", "api.cli", "bench", "score", str(resp), "--records", str(bad),
+        [*CLI, "bench", "score", str(resp), "--records", str(bad),
          "--out", str(tmp_path / "o2")], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.startswith("error:") and len(proc.stderr.strip().splitlines()) == 1
@@ -158,7 +158,7 @@ def test_cli_score_and_errors(tmp_path):
 
 def test_cli_run_with_the_real_extractive_pipeline(tmp_path):
     """`prunestack bench run` through pipeline.extract (real MiniLM), plain-text context."""
-    pytest.importorskip("pipeline.extract")
+    pytest.importorskip("prunestack.pipeline.extract")
     rec = SobRecord(record_id="t0", context="Customer name: Ada Lovelace\nTotal amount: 12.50",
                     question="q", json_schema=SCHEMA,
                     ground_truth={"name": "Ada Lovelace", "total": 12.5},

@@ -9,8 +9,8 @@ import random
 
 import pytest
 
-from eval.aggregate import build_summary, category_mean, summarize_rows, weighted_mean
-from eval.sob import (
+from prunestack.eval.aggregate import build_summary, category_mean, summarize_rows, weighted_mean
+from prunestack.eval.sob import (
     compute_coverage_gate,
     compute_required_key_recall,
     compute_type_precision,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eval.strucbench import (
+from prunestack.eval.strucbench import (
     edit_distance,
     latex_artifacts,
     levenshtein_similarity,

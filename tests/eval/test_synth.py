@@ -20,10 +20,10 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
-from eval.records import load_records, resolve_context_path
-from eval.sob import score_response
-from eval.synth.generate import SynthConfig, generate
-from eval.synth.verify import date_forms, number_forms, recovered, value_found
+from prunestack.eval.records import load_records, resolve_context_path
+from prunestack.eval.sob import score_response
+from prunestack.eval.synth.generate import SynthConfig, generate
+from prunestack.eval.synth.verify import date_forms, number_forms, recovered, value_found
 
 
 def _text(pdf_path: Path) -> str:

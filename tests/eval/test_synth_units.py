@@ -9,8 +9,15 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from eval.synth.content import DATE_FORMATS, MoneyStyle, format_date, invoice, money, receipt
-from eval.synth.degrade import (
+from prunestack.eval.synth.content import (
+    DATE_FORMATS,
+    MoneyStyle,
+    format_date,
+    invoice,
+    money,
+    receipt,
+)
+from prunestack.eval.synth.degrade import (
     ScanConfig,
     blur,
     degrade,

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from parsers.document import BBox, Document, Element, ElementKind, Page, Source, TableCell
+from prunestack.parsers.document import (
+    BBox,
+    Document,
+    Element,
+    ElementKind,
+    Page,
+    Source,
+    TableCell,
+)
 
 INVOICE_SCHEMA = {
     "type": "object",

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from parsers.document import BBox, Document, Element, ElementKind, Page, Source, TableCell
-from pipeline.extract.candidates import from_document
-from pipeline.extract.extractive import org_heading
+from prunestack.parsers.document import (
+    BBox,
+    Document,
+    Element,
+    ElementKind,
+    Page,
+    Source,
+    TableCell,
+)
+from prunestack.pipeline.extract.candidates import from_document
+from prunestack.pipeline.extract.extractive import org_heading
 
 
 def _cell(row: int, col: int, text: str, x: float, y: float) -> TableCell:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from parsers.document import BBox, Document, Element, ElementKind, Page, Source
-from pipeline.extract import extract_document, extract_text
-from pipeline.extract.retrieval import classify, fallback_tree, grid_cells, locate
+from prunestack.parsers.document import BBox, Document, Element, ElementKind, Page, Source
+from prunestack.pipeline.extract import extract_document, extract_text
+from prunestack.pipeline.extract.retrieval import classify, fallback_tree, grid_cells, locate
 from tests.extract.docs import EXPECTED, INVOICE_SCHEMA, invoice_document
 
 
@@ -49,8 +49,8 @@ def test_missing_values_are_null_or_reported():
 
 
 def test_plain_text_elements_are_tagged_as_text():
-    from parsers.document import Source
-    from pipeline.extract.core import text_document
+    from prunestack.parsers.document import Source
+    from prunestack.pipeline.extract.core import text_document
 
     doc = text_document("Invoice INV-1\n\nTotal: $12.00")
     assert [e.source for e in doc.pages[0].elements] == [Source.TEXT, Source.TEXT]
@@ -98,7 +98,7 @@ def test_errors():
 
 
 def test_provenance_of_a_levelled_scan_page_is_mapped_back_onto_the_scan():
-    from parsers.ocr.deskew import SkewMap, skew_metadata
+    from prunestack.parsers.ocr.deskew import SkewMap, skew_metadata
 
     skew = SkewMap(((100.0, -2.0), (1500.0, -2.0)), 1240.0, 1754.0)
     kv = Element(id="p1-e0", kind=ElementKind.KEY_VALUE, text="Invoice No: INV-2041", page=1,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from pipeline.extract import extract_document
-from pipeline.extract.generative import bounded_schema, build_prompt
-from pipeline.extract.schema import plan_fields
+from prunestack.pipeline.extract import extract_document
+from prunestack.pipeline.extract.generative import bounded_schema, build_prompt
+from prunestack.pipeline.extract.schema import plan_fields
 from tests.extract.docs import INVOICE_SCHEMA, invoice_document
 
 SMALL = {"type": "object", "properties": {
@@ -18,7 +18,7 @@ SMALL = {"type": "object", "properties": {
 
 @pytest.fixture(scope="module")
 def tiny(tiny_llama_dir):
-    from pipeline.models import load_causal_lm, load_tokenizer
+    from prunestack.pipeline.models import load_causal_lm, load_tokenizer
 
     return load_causal_lm(tiny_llama_dir), load_tokenizer(tiny_llama_dir)
 

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from eval.sob import score_response
-from pipeline.extract import extract_file
+from prunestack.eval.sob import score_response
+from prunestack.pipeline.extract import extract_file
+from tests import CLI
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory) -> tuple[Path, list[dict]]:
-    from eval.synth.generate import SynthConfig, generate
+    from prunestack.eval.synth.generate import SynthConfig, generate
 
     out = tmp_path_factory.mktemp("synth-extract")
     path = generate(SynthConfig(kind="invoice", n=4, seed=11), out, progress=False)
@@ -36,7 +36,7 @@ def test_born_digital_invoices_sob_scores(synth):
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=ROOT,
+    return subprocess.run([*CLI, *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
 
 

@@ -15,11 +15,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from pipeline.extract import extract_document
-from pipeline.extract.conformance import conform, validation_errors
-from pipeline.extract.placeholders import date_as_pattern, fit_multiple, minimal_string
-from pipeline.extract.schema import plan_fields
 from prunestack.errors import SchemaError
+from prunestack.pipeline.extract import extract_document
+from prunestack.pipeline.extract.conformance import conform, validation_errors
+from prunestack.pipeline.extract.placeholders import date_as_pattern, fit_multiple, minimal_string
+from prunestack.pipeline.extract.schema import plan_fields
 from tests.extract.schemas_realworld import (
     DEPENDENT_REQUIRED,
     IF_THEN_ELSE,
@@ -52,7 +52,7 @@ def schema_errors(data, schema) -> list[str]:
 
 @pytest.fixture(scope="module")
 def doc():
-    from parsers.ingest import parse
+    from prunestack.parsers.ingest import parse
 
     return parse(PDF)
 
@@ -102,8 +102,8 @@ def test_pydantic_optional_fields_are_extracted_like_plain_ones(doc):
 def test_api_extract_with_real_world_schemas():
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
-    from api.settings import Settings
+    from prunestack.api.app import create_app
+    from prunestack.api.settings import Settings
 
     pdf = PDF.read_bytes()
     names = ["pyd_invoice", "pyd_discriminated_alias", "schemastore_draft7", "recursive_items",
@@ -132,7 +132,7 @@ def test_api_extract_with_real_world_schemas():
 
 
 def _cli(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    from api.cli import main
+    from prunestack.api.cli import main
 
     monkeypatch.setattr(sys, "argv", ["prunestack", *args])
     code = 0
@@ -194,8 +194,8 @@ def test_placeholders_satisfy_their_constraints():
 
 
 def test_whole_object_rules_are_repaired(doc):
-    from pipeline.extract.core import ExtractOptions, _finish
-    from pipeline.extract.core import _drop_invalid as drop
+    from prunestack.pipeline.extract.core import ExtractOptions, _finish
+    from prunestack.pipeline.extract.core import _drop_invalid as drop
 
     data = drop({"invoice_number": "A", "currency": "GBP", "total": 1.0, "vat_id": "GB1"},
                 IF_THEN_ELSE)

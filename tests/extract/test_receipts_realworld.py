@@ -10,13 +10,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from parsers.document import BBox, Document, Element, ElementKind, Page, Source, TableCell
-from parsers.ocr.rapid import quad_crop
-from parsers.ocr.spacing import word_gaps
-from pipeline.extract import extract_document
-from pipeline.extract.ocrfix import fix_letter_digit_confusions, split_glued_time
-from pipeline.extract.receipt import letterhead, receipt_like
-from pipeline.extract.values import parse_date
+from prunestack.parsers.document import (
+    BBox,
+    Document,
+    Element,
+    ElementKind,
+    Page,
+    Source,
+    TableCell,
+)
+from prunestack.parsers.ocr.rapid import quad_crop
+from prunestack.parsers.ocr.spacing import word_gaps
+from prunestack.pipeline.extract import extract_document
+from prunestack.pipeline.extract.ocrfix import fix_letter_digit_confusions, split_glued_time
+from prunestack.pipeline.extract.receipt import letterhead, receipt_like
+from prunestack.pipeline.extract.values import parse_date
 from tests.extract.receipts_realworld import SROIE_SCHEMA, receipt
 
 
@@ -139,7 +147,7 @@ def test_invoice_like_page_is_not_a_receipt():
 
 def test_drawn_receipt_through_real_ocr(tmp_path):
     """A drawn receipt (rotated, blurred, faded) through rapidocr and the extractive engine."""
-    from parsers.ingest import parse
+    from prunestack.parsers.ingest import parse
 
     r = receipt(9)
     path = tmp_path / "r.png"
@@ -155,7 +163,7 @@ def test_space_between_a_letter_and_a_one_measured_on_the_line():
     """Monospace "KENARI 17": the blank before the 1 is as wide as the line's word gaps between
     letters (10 px) but just under the absolute digit bar (0.42 × 24 px); "KENARI17" with a
     letter-sized blank stays joined."""
-    from parsers.ocr.spacing import insert_spaces
+    from prunestack.parsers.ocr.spacing import insert_spaces
 
     chars = list("JALANKENARI17")
     centers = [80, 90, 103, 116, 126, 148, 158, 171, 184, 198, 208, 225, 234]
@@ -164,8 +172,8 @@ def test_space_between_a_letter_and_a_one_measured_on_the_line():
 
 
 def test_total_label_nudges_only_grand_total_fields():
-    from pipeline.extract.extractive import total_label_adjust
-    from pipeline.extract.schema import plan_fields
+    from prunestack.pipeline.extract.extractive import total_label_adjust
+    from prunestack.pipeline.extract.schema import plan_fields
 
     fields = {f.name: f for f in plan_fields({"type": "object", "properties": {
         "total": {"type": "number"}, "subtotal": {"type": "number"},
@@ -179,7 +187,7 @@ def test_total_label_nudges_only_grand_total_fields():
 
 
 def test_tax_summary_amounts_and_rates_are_not_one_amount():
-    from pipeline.extract.values import parse_amount
+    from prunestack.pipeline.extract.values import parse_amount
 
     assert parse_amount("135.85 8. 15").value == 135.85  # was glued into 135858.15
     assert parse_amount("2.61 1,60").value == 2611.6  # one number split in a thousands group

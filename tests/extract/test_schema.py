@@ -5,9 +5,9 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from pipeline.extract.conformance import conform, validation_errors
-from pipeline.extract.schema import load_schema, plan_fields
 from prunestack.errors import SchemaError
+from prunestack.pipeline.extract.conformance import conform, validation_errors
+from prunestack.pipeline.extract.schema import load_schema, plan_fields
 from tests.extract.docs import INVOICE_SCHEMA
 
 REF_SCHEMA = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.extract import values as V
+from prunestack.pipeline.extract import values as V
 
 
 @pytest.mark.parametrize(("text", "dayfirst", "iso"), [

@@ -38,7 +38,7 @@ def english_image(english_lines):
 @pytest.fixture(scope="session")
 def rapid_rows(english_image):
     """rapidocr's raw result rows for ``english_image`` (one OCR run shared by several tests)."""
-    from parsers.ocr.rapid import RapidOcrBackend
+    from prunestack.parsers.ocr.rapid import RapidOcrBackend
 
     return RapidOcrBackend().raw(english_image)
 
@@ -53,6 +53,6 @@ def invoice_scan_png(invoice_pdf) -> bytes:
 @pytest.fixture(scope="session")
 def invoice_scan_doc(invoice_scan_png):
     """The degraded invoice scan parsed end to end with rapidocr (OCR → layout → Document)."""
-    from parsers.ingest import parse
+    from prunestack.parsers.ingest import parse
 
     return parse(invoice_scan_png, ocr="rapidocr", name="scan.png")

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from parsers.cctree import (
+from prunestack.errors import InputError
+from prunestack.parsers.cctree import (
     ContentLayer,
     NodeKind,
     build_cctree,
@@ -14,8 +15,15 @@ from parsers.cctree import (
     keyword_budget,
     terms,
 )
-from parsers.document import BBox, Document, Element, ElementKind, Page, Source, TableCell
-from prunestack.errors import InputError
+from prunestack.parsers.document import (
+    BBox,
+    Document,
+    Element,
+    ElementKind,
+    Page,
+    Source,
+    TableCell,
+)
 
 
 def el(n: int, kind: ElementKind, text: str, y: float, *, page: int = 1, x: float = 50,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from parsers.cctree import build_cctree
-from parsers.serialize import (
+from prunestack.parsers.cctree import build_cctree
+from prunestack.parsers.serialize import (
     document_from_json,
     document_to_json,
     from_json,
@@ -79,7 +79,7 @@ Contact the warehouse team.
 
 
 def test_markdown_escapes_pipes_in_cells():
-    from parsers.document import Document, ElementKind, Page, TableCell
+    from prunestack.parsers.document import Document, ElementKind, Page, TableCell
     from tests.parsers.test_cctree import el
 
     cells = [TableCell(row=0, col=0, text="a|b"), TableCell(row=0, col=1, text="c"),

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from tests import CLI
 from tests.parsers import docgen
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "api.cli", "parse", *args], cwd=ROOT,
+    return subprocess.run([*CLI, "parse", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout, check=False)
 
 
@@ -84,7 +84,7 @@ def bad_runs(tmp_path_factory) -> dict[str, tuple[subprocess.CompletedProcess, s
     imports, so running them side by side keeps the suite quick)."""
     files = _bad_inputs(tmp_path_factory.mktemp("bad"))
     procs = {
-        name: subprocess.Popen([sys.executable, "-m", "api.cli", "parse", str(path)], cwd=ROOT,
+        name: subprocess.Popen([*CLI, "parse", str(path)], cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for name, (path, _) in files.items()
     }

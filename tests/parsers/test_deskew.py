@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from parsers.document import BBox
-from parsers.ocr.deskew import (
+from prunestack.parsers.document import BBox
+from prunestack.parsers.ocr.deskew import (
     MIN_SKEW_DEG,
     SkewMap,
     deskew_lines,
@@ -16,7 +16,7 @@ from parsers.ocr.deskew import (
     skew_map,
     skew_metadata,
 )
-from parsers.primitives import Line, Word
+from prunestack.parsers.primitives import Line, Word
 
 
 def _page(angle: float) -> np.ndarray:
@@ -95,7 +95,7 @@ def test_parse_keeps_the_skew_map_and_maps_a_line_back_onto_the_tilted_scan():
     line (moved most by the rotation) back where its ink is on the scan."""
     import io
 
-    from parsers.ingest import parse
+    from prunestack.parsers.ingest import parse
 
     angle, font = 2.0, ImageFont.load_default(size=22)
     img = Image.new("L", (900, 1100), 255)

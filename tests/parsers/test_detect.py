@@ -7,8 +7,8 @@ import io
 import pytest
 from PIL import Image
 
-from parsers.detect import FileType, detect_type
 from prunestack.errors import InputError, UnsupportedTypeError
+from prunestack.parsers.detect import FileType, detect_type
 from tests.parsers import docgen
 
 

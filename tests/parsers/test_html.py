@@ -7,10 +7,10 @@ import time
 
 import pytest
 
-from parsers.cctree import NodeKind, build_cctree
-from parsers.document import ElementKind, Source
-from parsers.html import LIBXML_MAX_DEPTH, parse_html
 from prunestack.errors import InputError, TooLargeError
+from prunestack.parsers.cctree import NodeKind, build_cctree
+from prunestack.parsers.document import ElementKind, Source
+from prunestack.parsers.html import LIBXML_MAX_DEPTH, parse_html
 
 SHOP = b"""<!doctype html><html><head><meta charset="utf-8"><title>Shop</title>
 <style>p { color: red }</style><script>var x = "<p>not text</p>";</script></head>

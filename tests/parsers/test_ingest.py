@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from parsers.detect import FileType
-from parsers.document import ElementKind, Source
-from parsers.ingest import parse, parse_lines
+from prunestack.parsers.detect import FileType
+from prunestack.parsers.document import ElementKind, Source
+from prunestack.parsers.ingest import parse, parse_lines
 from tests.parsers import docgen
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from parsers.document import BBox, ElementKind, Source
-from parsers.layout import aggregate
-from parsers.primitives import Line
+from prunestack.parsers.document import BBox, ElementKind, Source
+from prunestack.parsers.layout import aggregate
+from prunestack.parsers.primitives import Line
 from tests.parsers.synth_lines import cells, line, page, paragraph
 
 A = "Alpha paragraph one talks about the first topic in some length so that it wraps over lines."

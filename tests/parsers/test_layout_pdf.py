@@ -8,11 +8,11 @@ from difflib import SequenceMatcher
 
 import pytest
 
-from parsers.cctree import NodeKind, build_cctree
-from parsers.document import Document, ElementKind, Source
-from parsers.layout import aggregate
-from parsers.pdf import pdf_page_lines
-from parsers.primitives import PageLines
+from prunestack.parsers.cctree import NodeKind, build_cctree
+from prunestack.parsers.document import Document, ElementKind, Source
+from prunestack.parsers.layout import aggregate
+from prunestack.parsers.pdf import pdf_page_lines
+from prunestack.parsers.primitives import PageLines
 from tests.parsers import docgen
 
 PARAS = [p for _, p in docgen.TERMS_LEFT + docgen.TERMS_RIGHT]
@@ -32,7 +32,7 @@ def ocr_terms_doc(invoice_pdf) -> Document:
     """The two-column page rendered at 200 dpi and read back by rapidocr (pixel coordinates).
     Page 1 (the invoice) comes from the shared ``invoice_scan_doc`` fixture: a degraded 200-dpi
     scan parsed end to end, so OCR runs once per page for the whole test folder."""
-    from parsers.ocr import get_backend
+    from prunestack.parsers.ocr import get_backend
 
     backend = get_backend("rapidocr")
     img = docgen.render_page(invoice_pdf, 1, dpi=200)

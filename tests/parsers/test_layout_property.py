@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from parsers.layout import aggregate
+from prunestack.parsers.layout import aggregate
 from tests.parsers.synth_lines import cells, line, page
 
 VOCAB = ["Invoice", "No:", "Total", "12.50", "Date:", "alpha", "beta", "•", "1.", "Table", "3",
@@ -62,7 +62,7 @@ def test_no_word_lost_or_duplicated(seed):
 
 @pytest.mark.parametrize("seed", range(40, 60))
 def test_cctree_covers_every_element_once(seed):
-    from parsers.cctree import NodeKind, build_cctree, keyword_budget
+    from prunestack.parsers.cctree import NodeKind, build_cctree, keyword_budget
 
     rng = random.Random(seed)
     pages = [random_page(rng, n, seed % 2 == 0) for n in range(1, rng.randrange(2, 4))]

@@ -10,23 +10,23 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from parsers.document import BBox, Source
-from parsers.errors import OcrUnavailableError
-from parsers.image import load_image
-from parsers.ocr import available_backends, get_backend
-from parsers.ocr.lexicon import merge_split_words
-from parsers.ocr.quality import word_accuracy, word_precision
-from parsers.ocr.rapid import RapidOcrBackend
-from parsers.ocr.spacing import (
+from prunestack.errors import InputError, TooLargeError
+from prunestack.parsers.document import BBox, Source
+from prunestack.parsers.errors import OcrUnavailableError
+from prunestack.parsers.image import load_image
+from prunestack.parsers.ocr import available_backends, get_backend
+from prunestack.parsers.ocr.lexicon import merge_split_words
+from prunestack.parsers.ocr.quality import word_accuracy, word_precision
+from prunestack.parsers.ocr.rapid import RapidOcrBackend
+from prunestack.parsers.ocr.spacing import (
     MIN_GAP_SHARE,
     blank_runs,
     gap_threshold,
     insert_spaces,
     word_gaps,
 )
-from parsers.ocr.tesseract import TesseractBackend, parse_tsv
-from parsers.primitives import Word
-from prunestack.errors import InputError, TooLargeError
+from prunestack.parsers.ocr.tesseract import TesseractBackend, parse_tsv
+from prunestack.parsers.primitives import Word
 from tests.parsers import docgen
 from tests.parsers.conftest import needs_tesseract
 
@@ -172,7 +172,7 @@ def _scanned_pdf(image: Image.Image, page_w: float, page_h: float) -> bytes:
 
 
 def test_pdf_without_text_layer_is_ocrd_in_points():
-    from parsers.pdf import pdf_page_lines
+    from prunestack.parsers.pdf import pdf_page_lines
 
     lines = ["Invoice No: INV-2024-0042", "Total amount due 416.04"]
     born = docgen.text_pdf(lines, size=16)
@@ -240,7 +240,7 @@ def test_digit_and_punctuation_pairs_need_a_wider_gap():
 def test_paddle_result_fields_to_lines():
     """The PaddleOCR 3.x result layout (rec_texts / rec_scores / rec_boxes) → lines and words.
     (The package itself is optional; this checks our reading of its documented fields.)"""
-    from parsers.ocr.paddle import result_lines
+    from prunestack.parsers.ocr.paddle import result_lines
 
     res = {"rec_texts": ["Total due", "Invoice No: 42", "  "], "rec_scores": [0.8, 0.95, 0.3],
            "rec_boxes": np.array([[10, 60, 110, 80], [10, 10, 150, 30], [0, 0, 5, 5]])}

@@ -7,10 +7,15 @@ import io
 import pytest
 from reportlab.pdfgen import canvas
 
-from parsers.document import Source
-from parsers.errors import CorruptPdfError, EmptyPdfError, EncryptedPdfError, PageSelectionError
-from parsers.pages import parse_pages
-from parsers.pdf import page_count, pdf_page_lines
+from prunestack.parsers.document import Source
+from prunestack.parsers.errors import (
+    CorruptPdfError,
+    EmptyPdfError,
+    EncryptedPdfError,
+    PageSelectionError,
+)
+from prunestack.parsers.pages import parse_pages
+from prunestack.parsers.pdf import page_count, pdf_page_lines
 from tests.parsers import docgen
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from parsers.pdf import pdf_page_lines
+from prunestack.parsers.pdf import pdf_page_lines
 
 SAMPLE = Path(__file__).resolve().parents[2] / "examples" / "sample_invoice.pdf"
 

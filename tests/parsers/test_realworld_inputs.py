@@ -10,16 +10,16 @@ from __future__ import annotations
 import io
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from parsers import image as image_mod
-from parsers.image import load_pages
-from parsers.ingest import parse
+from prunestack.parsers import image as image_mod
+from prunestack.parsers.image import load_pages
+from prunestack.parsers.ingest import parse
+from tests import CLI
 
 ROOT = Path(__file__).resolve().parents[2]
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -291,7 +291,7 @@ def _bad(name: str) -> bytes:
 def test_bad_files_one_line_on_the_cli(tmp_path, name):
     path = tmp_path / "upload.pdf"  # the name says PDF whatever the bytes are
     path.write_bytes(_bad(name))
-    r = subprocess.run([sys.executable, "-m", "api.cli", "parse", str(path)],
+    r = subprocess.run([*CLI, "parse", str(path)],
                        capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert r.returncode != 0
     lines = r.stderr.strip().splitlines()
@@ -303,8 +303,8 @@ def test_bad_files_one_line_on_the_cli(tmp_path, name):
 def api_client():
     from fastapi.testclient import TestClient
 
-    from api.app import create_app
-    from api.settings import Settings
+    from prunestack.api.app import create_app
+    from prunestack.api.settings import Settings
 
     with TestClient(create_app(Settings(preload_models=False))) as client:
         yield client
@@ -401,8 +401,8 @@ def test_api_counts_tiff_pages_before_ocr(api_client, monkeypatch):
 
 def test_blank_a0_page_is_rendered_for_ocr_within_the_pixel_cap():
     # an A0 drawing without a text layer was rendered at 200 dpi: 62 megapixels for one page
-    from parsers.ocr.rapid import RapidOcrBackend
-    from parsers.pdf import OCR_MAX_PIXELS
+    from prunestack.parsers.ocr.rapid import RapidOcrBackend
+    from prunestack.parsers.pdf import OCR_MAX_PIXELS
 
     seen: list[tuple[int, int]] = []
 
@@ -421,7 +421,7 @@ def test_tiff_pages_decode_one_at_a_time():
     buf = io.BytesIO()
     pages = [Image.new("L", (40 + 10 * i, 30), 255) for i in range(4)]
     pages[0].save(buf, "TIFF", save_all=True, append_images=pages[1:])
-    from parsers.image import count_pages
+    from prunestack.parsers.image import count_pages
 
     assert count_pages(buf.getvalue()) == 4
     [(third, f)] = load_pages(buf.getvalue(), pages=[3])
@@ -442,7 +442,7 @@ def test_letter_spaced_text_stays_whole_words():
         for i, w in enumerate("Positioned words without any spaces".split()):
             c.drawString(72 + i * 70, 580, w)  # word by word, no space characters
 
-    from parsers.pdf import pdf_page_lines
+    from prunestack.parsers.pdf import pdf_page_lines
 
     lines = pdf_page_lines(_pdf(draw))[0].lines
     assert [[w.text for w in ln.words] for ln in lines] == [

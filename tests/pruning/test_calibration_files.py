@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.pruning.calibration import read_texts
 from prunestack.errors import InputError
+from prunestack.pipeline.pruning.calibration import read_texts
 
 
 def test_jsonl_and_paragraphs(tmp_path):

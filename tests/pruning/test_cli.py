@@ -8,12 +8,13 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from api.cli import app
+from prunestack.api.cli import app
+from tests import CLI
 
 
 @pytest.fixture(scope="module")
 def calib_file(tmp_path_factory):
-    from pipeline.pruning.calibration import local_english
+    from prunestack.pipeline.pruning.calibration import local_english
 
     p = tmp_path_factory.mktemp("data") / "calib.txt"
     p.write_text("\n\n".join(local_english("calib")[:80]))
@@ -21,7 +22,7 @@ def calib_file(tmp_path_factory):
 
 
 def test_prune_and_recover_cli(tiny_llama_dir, calib_file, tmp_path):
-    from pipeline.pruning import load_pruned
+    from prunestack.pipeline.pruning import load_pruned
 
     out = tmp_path / "pruned"
     runner = CliRunner()
@@ -51,9 +52,8 @@ def test_prune_and_recover_cli(tiny_llama_dir, calib_file, tmp_path):
 
 def test_cli_bad_method_exits_nonzero(tiny_llama_dir, tmp_path):
     import subprocess
-    import sys
 
-    r = subprocess.run([sys.executable, "-m", "api.cli", "prune", str(tiny_llama_dir), "--out",
+    r = subprocess.run([*CLI, "prune", str(tiny_llama_dir), "--out",
                         str(tmp_path / "x"), "--method", "bogus"], capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.strip().startswith("error: unknown pruning method 'bogus'")

@@ -8,12 +8,12 @@ import pytest
 import torch
 from torch import nn
 
-from pipeline.pruning import allocation as A
-from pipeline.pruning import prune
-from pipeline.pruning.compensation import compensate
-from pipeline.pruning.criteria import ChannelStats, flap_channel, wanda_channel
-from pipeline.pruning.families import discover
-from pipeline.pruning.surgery import prune_heads, select_linear
+from prunestack.pipeline.pruning import allocation as A
+from prunestack.pipeline.pruning import prune
+from prunestack.pipeline.pruning.compensation import compensate
+from prunestack.pipeline.pruning.criteria import ChannelStats, flap_channel, wanda_channel
+from prunestack.pipeline.pruning.families import discover
+from prunestack.pipeline.pruning.surgery import prune_heads, select_linear
 from tests.pruning.conftest import build
 
 
@@ -147,7 +147,7 @@ def test_ratio_met_within_one_unit(ratio):
 
 @pytest.mark.parametrize("count", ["params", "flops"])
 def test_engine_global_ratio_within_one_unit(count, byte_tok):
-    from pipeline.pruning.structures import channel_unit_cost, head_unit_cost
+    from prunestack.pipeline.pruning.structures import channel_unit_cost, head_unit_cost
 
     model = build("qwen2")
     spec = discover(model)

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from pipeline.pruning import load_pruned, prune, save_pruned
+from prunestack.pipeline.pruning import load_pruned, prune, save_pruned
 from tests.pruning.conftest import FAMILIES, build
 
 MOE = {"mixtral", "qwen2_moe"}
@@ -75,7 +75,7 @@ def test_nonuniform_loads_with_stock_remote_code(byte_tok, tmp_path):
 
 
 def test_models_py_dispatches_to_load_pruned(byte_tok, tmp_path):
-    from pipeline.models import load_causal_lm
+    from prunestack.pipeline.models import load_causal_lm
 
     model = build("llama")
     prune(model, {"method": "flap", "ratio": 0.3, "nsamples": 4, "seqlen": 32},

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.pruning import PruneRecipe, prune
 from prunestack.errors import ConfigError, ModelError
+from prunestack.pipeline.pruning import PruneRecipe, prune
 
 
 def test_yaml_round_trip(tmp_path):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from pipeline.pruning import prune
-from pipeline.pruning.families import discover
-from pipeline.pruning.structures import block_influence, js_divergence, stun_select
+from prunestack.pipeline.pruning import prune
+from prunestack.pipeline.pruning.families import discover
+from prunestack.pipeline.pruning.structures import block_influence, js_divergence, stun_select
 from tests.pruning.conftest import build
 
 
@@ -44,7 +44,7 @@ def test_taylor_second_order_encoder_and_layer_importance(byte_tok):
 
 
 def test_distill_windows_keep_prompt_half():
-    from pipeline.pruning.recovery import distill_windows, lora_targets
+    from prunestack.pipeline.pruning.recovery import distill_windows, lora_targets
 
     teacher = build("qwen2")
     ids = torch.randint(3, 500, (2, 16))

@@ -35,7 +35,7 @@ def page_name(request) -> str:
 
 @pytest.fixture(scope="session")
 def embed_pruner():
-    from retrieval.prune import EmbedPruner
+    from prunestack.retrieval.prune import EmbedPruner
 
     return EmbedPruner()
 

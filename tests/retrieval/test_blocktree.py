@@ -8,8 +8,8 @@ import sys
 import pytest
 from lxml import etree
 
-from retrieval.blocktree import build_block_tree, render
-from retrieval.clean import clean_html, serialize
+from prunestack.retrieval.blocktree import build_block_tree, render
+from prunestack.retrieval.clean import clean_html, serialize
 
 from .conftest import deep_page, fixture_html, real_pages
 
@@ -147,7 +147,7 @@ def test_real_pages_block_trees():
 
 
 def test_chunks_cut_after_sentence_ends():
-    from retrieval.blocktree import chunk_spans
+    from prunestack.retrieval.blocktree import chunk_spans
 
     w = "One two three four. Five six seven eight nine ten eleven twelve".split()
     assert chunk_spans(w, 6) == [(0, 4), (4, 10), (10, 12)]  # cut after "four."

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
+
+from tests import CLI
 
 from .conftest import FIXTURES
 
@@ -13,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=ROOT, capture_output=True,
+    return subprocess.run([*CLI, *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)
 
 
@@ -51,7 +52,7 @@ def test_rag_index_and_query(tmp_path, embed_pruner):
     # in-process (the MiniLM loaded by the session fixture is reused); same typer app as the CLI
     from typer.testing import CliRunner
 
-    from api.cli import app
+    from prunestack.api.cli import app
 
     src = tmp_path / "pages"
     src.mkdir()

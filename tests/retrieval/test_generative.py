@@ -14,11 +14,11 @@ import pytest
 import torch
 from lxml import etree
 
-from retrieval.blocktree import build_block_tree
-from retrieval.budget import WordCounter
-from retrieval.clean import serialize
-from retrieval.generative import LOG_FLOOR, GenerativeScorer, branching_nodes, build_trie
-from retrieval.prune import BM25Pruner, GenPruner, TwoStepPruner, prune_html, prune_tree
+from prunestack.retrieval.blocktree import build_block_tree
+from prunestack.retrieval.budget import WordCounter
+from prunestack.retrieval.clean import serialize
+from prunestack.retrieval.generative import LOG_FLOOR, GenerativeScorer, branching_nodes, build_trie
+from prunestack.retrieval.prune import BM25Pruner, GenPruner, TwoStepPruner, prune_html, prune_tree
 
 from .conftest import fixture_html
 

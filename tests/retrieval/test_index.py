@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from prunestack.errors import InputError
-from retrieval.index import HtmlIndex
+from prunestack.retrieval.index import HtmlIndex
 
 from .conftest import PAGES, fixture_html
 

@@ -7,9 +7,15 @@ import pytest
 from lxml import etree
 
 from prunestack.errors import ConfigError, InputError
-from retrieval.blocktree import build_block_tree
-from retrieval.budget import HFTokenCounter, WordCounter, make_counter
-from retrieval.prune import BM25Pruner, PruneConfig, prune_html, prune_tree, select_blocks
+from prunestack.retrieval.blocktree import build_block_tree
+from prunestack.retrieval.budget import HFTokenCounter, WordCounter, make_counter
+from prunestack.retrieval.prune import (
+    BM25Pruner,
+    PruneConfig,
+    prune_html,
+    prune_tree,
+    select_blocks,
+)
 
 from .conftest import PAGES, deep_page, fixture_html, real_pages
 

@@ -10,10 +10,10 @@ import random
 
 import pytest
 
-from parsers.html import parse_html as parse_document
-from retrieval.blocktree import split_words
-from retrieval.clean import clean_html
-from retrieval.prune import prune_html
+from prunestack.parsers.html import parse_html as parse_document
+from prunestack.retrieval.blocktree import split_words
+from prunestack.retrieval.clean import clean_html
+from prunestack.retrieval.prune import prune_html
 
 BODY = "<p>Caf\u00e9 cr\u00e8me \u20ac5 \u201csmart\u201d it\u2019s \u2013 done</p>"
 WANT = "Caf\u00e9 cr\u00e8me \u20ac5 \u201csmart\u201d it\u2019s \u2013 done"

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.blocktree import build_block_tree, table_header_blocks
-from retrieval.boilerplate import BoilerplateConfig, block_priors, demote, name_words
-from retrieval.budget import make_counter
-from retrieval.clean import clean_html
-from retrieval.prune import BM25Pruner, PruneConfig, prune_html
-from retrieval.quality import contains_answer, evaluate, load_pages
+from prunestack.retrieval.blocktree import build_block_tree, table_header_blocks
+from prunestack.retrieval.boilerplate import BoilerplateConfig, block_priors, demote, name_words
+from prunestack.retrieval.budget import make_counter
+from prunestack.retrieval.clean import clean_html
+from prunestack.retrieval.prune import BM25Pruner, PruneConfig, prune_html
+from prunestack.retrieval.quality import contains_answer, evaluate, load_pages
 
 PAGES_DIR = Path(__file__).parent / "pages_realworld"
 
@@ -48,7 +48,7 @@ def test_pages_and_labels_are_consistent(pages):
     assert len(pages) == 10
     for p in pages:
         text = " ".join(clean_html(p.html).split())
-        from retrieval.quality import html_text, main_elements
+        from prunestack.retrieval.quality import html_text, main_elements
 
         full = html_text(clean_html(p.html))
         for _, answer in p.qa:
@@ -171,7 +171,7 @@ def test_name_words_splits_classes():
 def test_index_demotes_boilerplate_across_pages(tmp_path, embed_pruner):
     import shutil
 
-    from retrieval.index import HtmlIndex
+    from prunestack.retrieval.index import HtmlIndex
 
     src = tmp_path / "pages"
     src.mkdir()
@@ -213,8 +213,8 @@ def test_teaser_articles_in_a_related_grid_are_boilerplate():
 
 
 def test_counter_ignores_padding_switched_on_later(minilm_dir):
-    from pipeline.models import load_tokenizer
-    from retrieval.budget import HFTokenCounter
+    from prunestack.pipeline.models import load_tokenizer
+    from prunestack.retrieval.budget import HFTokenCounter
 
     tok = load_tokenizer(minilm_dir)
     tok("a b")  # leaves the shared Rust backend without padding...

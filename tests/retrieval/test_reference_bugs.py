@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from retrieval.blocktree import build_block_tree
-from retrieval.budget import HFTokenCounter
-from retrieval.prune import select_blocks
+from prunestack.retrieval.blocktree import build_block_tree
+from prunestack.retrieval.budget import HFTokenCounter
+from prunestack.retrieval.prune import select_blocks
 
 htmlrag = pytest.importorskip("htmlrag")
 

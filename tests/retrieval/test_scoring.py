@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from prunestack.errors import ModelError
-from retrieval.bm25 import BM25, bm25_scores, tokenize
-from retrieval.embed import Encoder, cosine_scores
+from prunestack.retrieval.bm25 import BM25, bm25_scores, tokenize
+from prunestack.retrieval.embed import Encoder, cosine_scores
 
 DOCS = ["The tidal plant has four turbines and makes power for twelve thousand homes.",
         "Ferry timetables change in spring; the harbour office has the details.",
