@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from prunestack.errors import InputError, PrunestackError, TooLargeError, UnsupportedTypeError
-from prunestack.parsers.document import Document
+from prunestack.pipeline.document import Document
 
 
 def sniff(data: bytes) -> str:

@@ -75,7 +75,7 @@ def tekken_tokenizer(work: Path) -> Any:
     """The 131k Tekken tokenizer as a fast HF tokenizer, from mistral_common's file, offline."""
     from transformers import AutoTokenizer
 
-    from prunestack.pipeline.models import mistral_data_dir
+    from prunestack.models import mistral_data_dir
 
     d = work / "tekken"
     d.mkdir(exist_ok=True)
@@ -87,7 +87,7 @@ def tekken_tokenizer(work: Path) -> Any:
 
 
 def mistral_tokenizer(work: Path) -> Any:
-    from prunestack.pipeline.models import load_tokenizer, write_mistral_tokenizer
+    from prunestack.models import load_tokenizer, write_mistral_tokenizer
 
     return load_tokenizer(write_mistral_tokenizer(work / "mistral"))
 

@@ -61,7 +61,7 @@ def main() -> None:
         if n_gen:
             from transformers import LlamaConfig, LlamaForCausalLM
 
-            from prunestack.pipeline.models import load_tokenizer, write_mistral_tokenizer
+            from prunestack.models import load_tokenizer, write_mistral_tokenizer
 
             tok_dir = write_mistral_tokenizer(root / "tiny")
             torch.manual_seed(0)

@@ -119,7 +119,7 @@ def tiny_lm(folder: Path) -> Path:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from prunestack.pipeline.models import write_mistral_tokenizer
+    from prunestack.models import write_mistral_tokenizer
 
     torch.manual_seed(0)
     cfg = LlamaConfig(vocab_size=32768, hidden_size=64, intermediate_size=128, num_hidden_layers=2,

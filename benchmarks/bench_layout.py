@@ -32,11 +32,11 @@ from tqdm import tqdm
 from benchmarks.layout_variants import Truth, variant
 from prunestack.errors import TooLargeError
 from prunestack.parsers.cctree import build_cctree
-from prunestack.parsers.document import Document, ElementKind, Source
 from prunestack.parsers.html import parse_html
 from prunestack.parsers.layout import aggregate
 from prunestack.parsers.pdf import pdf_page_lines
 from prunestack.parsers.primitives import PageLines
+from prunestack.pipeline.document import Document, ElementKind, Source
 from tests.parsers import docgen
 
 REPORTS = Path("reports")

@@ -26,7 +26,7 @@ COMMAND = "python -m benchmarks.run_all rag_realworld"
 
 def run() -> dict[str, Any]:
     from benchmarks.bench_html import CachedEncoder
-    from prunestack.pipeline.models import minilm_path
+    from prunestack.models import minilm_path
     from prunestack.retrieval.boilerplate import BoilerplateConfig
     from prunestack.retrieval.budget import make_counter
     from prunestack.retrieval.prune import BM25Pruner, EmbedPruner, PruneConfig

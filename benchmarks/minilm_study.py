@@ -66,7 +66,7 @@ def corpus() -> tuple[list[str], list[str]]:
 def _load():
     from transformers import AutoModel, AutoTokenizer
 
-    from prunestack.pipeline.models import minilm_path
+    from prunestack.models import minilm_path
 
     path = minilm_path()
     return (AutoModel.from_pretrained(str(path), local_files_only=True).eval(),

@@ -33,7 +33,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from prunestack.errors import InputError
-from prunestack.parsers.document import BBox, Document, Element, ElementKind
+from prunestack.pipeline.document import BBox, Document, Element, ElementKind
 
 
 class NodeKind(StrEnum):

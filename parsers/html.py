@@ -35,7 +35,7 @@ import lxml.html
 
 from prunestack.errors import InputError, TooLargeError
 from prunestack.parsers.charset import declared_charset, visible
-from prunestack.parsers.document import (
+from prunestack.pipeline.document import (
     BBox,
     Document,
     Element,

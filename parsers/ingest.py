@@ -30,7 +30,6 @@ from prunestack.cancel import checkpoint
 from prunestack.errors import InputError, TooLargeError
 from prunestack.parsers import image
 from prunestack.parsers.detect import FileType, detect_type
-from prunestack.parsers.document import Document, Page, Source
 from prunestack.parsers.errors import PageSelectionError
 from prunestack.parsers.image import MAX_PIXELS, count_pages, iter_pages
 from prunestack.parsers.ocr import OcrBackend, get_backend
@@ -38,6 +37,7 @@ from prunestack.parsers.ocr.deskew import SkewMap, skew_metadata
 from prunestack.parsers.pages import parse_pages
 from prunestack.parsers.pdf import OCR_DPI, TurnedPage, pdf_page_lines, scale_line
 from prunestack.parsers.primitives import PageLines
+from prunestack.pipeline.document import Document, Page, Source
 
 #: Largest file we read: 200 MiB.
 MAX_FILE_BYTES = 200 * 1024 * 1024

@@ -22,8 +22,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from prunestack.parsers.document import BBox
 from prunestack.parsers.segments import Seg, rows, x_overlap
+from prunestack.pipeline.document import BBox
 
 _INLINE = re.compile(r"^\s*(?P<key>[^:：]{1,48}?)\s*[:：]\s+(?P<value>\S.*)$")
 _HAS_LETTER = re.compile(r"[^\W\d_]")

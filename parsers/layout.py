@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from itertools import pairwise
 from statistics import median
 
-from prunestack.parsers.document import BBox, Document, Element, ElementKind, Page, Source
 from prunestack.parsers.keyvalue import KVPair, find_bold_label_pairs, find_pairs
 from prunestack.parsers.primitives import PageLines
 from prunestack.parsers.segments import (
@@ -51,6 +50,7 @@ from prunestack.parsers.segments import (
     y_overlap,
 )
 from prunestack.parsers.tables import TableBlock, find_tables
+from prunestack.pipeline.document import BBox, Document, Element, ElementKind, Page, Source
 
 _PAGE_NO = re.compile(
     r"^(page\s*)?\d{1,4}(\s*(of|/)\s*\d{1,4})?$|^[-–—]\s*\d{1,4}\s*[-–—]$", re.IGNORECASE

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prunestack.parsers.document import BBox
 from prunestack.parsers.primitives import Line, Word
+from prunestack.pipeline.document import BBox
 
 #: Words share a line when their baselines differ by less than this many font sizes (heights).
 BASELINE_TOL_EM = 0.25

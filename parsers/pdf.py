@@ -35,13 +35,13 @@ import pypdfium2.raw as pdfium_c
 from PIL import Image
 
 from prunestack.cancel import checkpoint
-from prunestack.parsers.document import BBox, Source
 from prunestack.parsers.errors import CorruptPdfError, EmptyPdfError, EncryptedPdfError
 from prunestack.parsers.lines import group_lines
 from prunestack.parsers.ocr import OcrBackend, get_backend
 from prunestack.parsers.ocr.deskew import SkewMap
 from prunestack.parsers.pages import parse_pages
 from prunestack.parsers.primitives import Line, PageLines, Word
+from prunestack.pipeline.document import BBox, Source
 
 #: A horizontal gap wider than this many font sizes between two glyphs starts a new word.
 WORD_GAP_EM = 0.2

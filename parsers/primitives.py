@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from prunestack.parsers.document import BBox, Source
+from prunestack.pipeline.document import BBox, Source
 
 
 class Word(BaseModel):

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from statistics import median
 
-from prunestack.parsers.document import BBox
 from prunestack.parsers.primitives import Line, Word
+from prunestack.pipeline.document import BBox
 
 #: A gap between two words wider than this many font sizes splits a line into two segments.
 SPLIT_GAP_EM = 0.8

@@ -16,7 +16,7 @@ All walks are iterative; nothing here reads files.
 from __future__ import annotations
 
 from prunestack.parsers.cctree import CCNode, ContentLayer, NodeKind
-from prunestack.parsers.document import Document
+from prunestack.pipeline.document import Document
 
 SHORT = 60
 

@@ -32,9 +32,9 @@ import re
 from dataclasses import dataclass
 from statistics import median
 
-from prunestack.parsers.document import BBox, TableCell
 from prunestack.parsers.keyvalue import KVPair, extend_down
 from prunestack.parsers.segments import Seg, median_height, rows
+from prunestack.pipeline.document import BBox, TableCell
 
 MAX_ROW_GAP = 2.0  # row heights between consecutive table rows
 PROSE_WORDS = 6

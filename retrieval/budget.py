@@ -75,7 +75,7 @@ def make_counter(tokenizer: str | Path | Any | None = None) -> TokenCounter:
     if tokenizer is None or (isinstance(tokenizer, str) and tokenizer == "words"):
         return WordCounter()
     if isinstance(tokenizer, str | Path):
-        from prunestack.pipeline.models import load_tokenizer
+        from prunestack.models import load_tokenizer
 
         return HFTokenCounter(load_tokenizer(tokenizer), name=str(tokenizer))
     if hasattr(tokenizer, "count") and hasattr(tokenizer, "count_many"):

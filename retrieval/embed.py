@@ -29,7 +29,7 @@ class Encoder:
         import torch
         from transformers import AutoModel
 
-        from prunestack.pipeline.models import load_tokenizer, minilm_path
+        from prunestack.models import load_tokenizer, minilm_path
 
         folder = Path(encoder) if encoder is not None else minilm_path()
         if not folder.is_dir() or not (folder / "config.json").is_file():

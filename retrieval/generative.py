@@ -88,7 +88,7 @@ class GenerativeScorer:
     @classmethod
     def from_folder(cls, model_dir: str | Path, tokenizer_dir: str | Path | None = None,
                     device: str | None = "cpu", **kw: Any) -> GenerativeScorer:
-        from prunestack.pipeline.models import load_causal_lm, load_tokenizer
+        from prunestack.models import load_causal_lm, load_tokenizer
 
         model = load_causal_lm(model_dir, device=device)
         tok = load_tokenizer(tokenizer_dir or model_dir)

@@ -43,21 +43,21 @@ def _torch_threads():
 @pytest.fixture(scope="session")
 def mistral_tokenizer_dir(tmp_path_factory) -> Path:
     """Folder with the real 32k Mistral SentencePiece tokenizer, loadable by AutoTokenizer."""
-    from prunestack.pipeline.models import write_mistral_tokenizer
+    from prunestack.models import write_mistral_tokenizer
 
     return write_mistral_tokenizer(tmp_path_factory.mktemp("mistral-tok"))
 
 
 @pytest.fixture(scope="session")
 def mistral_tokenizer(mistral_tokenizer_dir):
-    from prunestack.pipeline.models import load_tokenizer
+    from prunestack.models import load_tokenizer
 
     return load_tokenizer(mistral_tokenizer_dir)
 
 
 @pytest.fixture(scope="session")
 def minilm_dir() -> Path:
-    from prunestack.pipeline.models import minilm_path
+    from prunestack.models import minilm_path
 
     return minilm_path()
 

@@ -194,7 +194,8 @@ def test_checker_fails_on_a_back_arrow():
 def test_checker_fails_on_a_cycle_and_a_bare_name():
     sources = installed_sources()
     src, is_pkg = sources["prunestack.errors"]
-    sources["prunestack.errors"] = (src + "\nimport prunestack.cancel\nimport parsers.pdf\n", is_pkg)
+    extra = "\nimport prunestack.cancel\nimport parsers.pdf\n"
+    sources["prunestack.errors"] = (src + extra, is_pkg)
     found = violations(sources)
     assert any(v.startswith("import cycle:") and "prunestack.errors" in v for v in found), found
     assert any("imports 'parsers.pdf'" in v for v in found), found

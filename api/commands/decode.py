@@ -36,21 +36,21 @@ def decode_cmd(
 ) -> None:
     """Generate JSON that validates against SCHEMA."""
     from prunestack.pipeline.decoding.backends import BACKENDS
-    from prunestack.pipeline.decoding.schema import prepare_schema
+    from prunestack.pipeline.schema.prepare import prepare_schema
 
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r}", f"one of {list(BACKENDS)}")
     if mode not in MODES:
         raise ConfigError(f"unknown mode {mode!r}", f"one of {list(MODES)}")
     prepare_schema(schema)  # SchemaError before loading anything heavy
-    from prunestack.pipeline.models import load_tokenizer
+    from prunestack.models import load_tokenizer
 
     tokenizer = load_tokenizer(model)
     if mode == "diffusion":
         value, line = _diffusion(model, tokenizer, prompt, schema, max_new_tokens, device)
     else:
+        from prunestack.models import load_causal_lm
         from prunestack.pipeline.decoding.generate import generate_json
-        from prunestack.pipeline.models import load_causal_lm
 
         target = load_causal_lm(model, dtype=dtype, device=device)
         drafter = None
@@ -74,8 +74,8 @@ def _diffusion(model: Path, tokenizer: object, prompt: str, schema: Path, max_ne
                device: str) -> tuple[object, str]:
     from transformers import AutoModelForMaskedLM
 
+    from prunestack.models import resolve_device
     from prunestack.pipeline.decoding.diffusion import generate_json_diffusion  # type: ignore[import-not-found]
-    from prunestack.pipeline.models import resolve_device
 
     try:
         mlm = AutoModelForMaskedLM.from_pretrained(str(model), local_files_only=True)

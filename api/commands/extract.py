@@ -46,7 +46,7 @@ def extract_cmd(
     _check_engine(engine, model)
     if not file.is_file():
         raise InputError(f"file not found: {file}")
-    from prunestack.pipeline.extract.schema import load_schema
+    from prunestack.pipeline.schema.fields import load_schema
 
     sch = load_schema(_read_schema(schema))  # fail fast, before loading any model
     import torch
@@ -128,7 +128,7 @@ def extract_batch_cmd(
 
     from tqdm import tqdm
 
-    from prunestack.pipeline.extract.schema import load_schema
+    from prunestack.pipeline.schema.fields import load_schema
 
     _check_engine(engine, model)
     if not folder.is_dir():

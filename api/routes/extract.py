@@ -19,7 +19,7 @@ from prunestack.api import service
 from prunestack.api.deps import KeyDep, LimiterDep, PagesDep, SettingsDep, model_by_name
 from prunestack.api.routes.documents import examples
 from prunestack.errors import InputError, SchemaError, TooLargeError, UnsupportedTypeError
-from prunestack.pipeline.extract.schema import load_schema
+from prunestack.pipeline.schema.fields import load_schema
 
 router = APIRouter(prefix="/v1", tags=["extract"], dependencies=[KeyDep])
 

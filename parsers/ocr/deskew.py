@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from prunestack.parsers.document import BBox
 from prunestack.parsers.primitives import Line, Word
+from prunestack.pipeline.document import BBox
 
 #: Largest rotation searched for, in degrees (either direction).
 MAX_SKEW_DEG = 5.0

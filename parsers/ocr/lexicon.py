@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from prunestack.parsers.document import BBox
 from prunestack.parsers.primitives import Word
+from prunestack.pipeline.document import BBox
 
 #: Longest run of fragments joined into one word.
 MAX_PARTS = 4
@@ -33,7 +33,7 @@ _TRAIL = ".,;:)!?"
 def default_lexicon() -> frozenset[str]:
     """Lower-case whole words of the MiniLM vocabulary (empty when the model is not installed)."""
     try:
-        from prunestack.pipeline.models import minilm_path
+        from prunestack.models import minilm_path
 
         path = minilm_path() / "vocab.txt"
         lines = path.read_text(encoding="utf-8").splitlines()

@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from prunestack.parsers.document import BBox
 from prunestack.parsers.errors import OcrUnavailableError
 from prunestack.parsers.ocr.base import OcrBackend
 from prunestack.parsers.primitives import Line, Word
+from prunestack.pipeline.document import BBox
 
 
 def _model_dir() -> Path | None:

@@ -21,12 +21,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from prunestack.parsers.document import BBox
 from prunestack.parsers.ocr.base import OcrBackend, is_speck
 from prunestack.parsers.ocr.deskew import SkewMap, deskew_lines, estimate_skew_bands
 from prunestack.parsers.ocr.lexicon import merge_split_words
 from prunestack.parsers.ocr.spacing import ink_profile, insert_spaces, word_gaps
 from prunestack.parsers.primitives import Line, Word
+from prunestack.pipeline.document import BBox
 
 _LOCK = threading.Lock()  # one onnxruntime session set per process; calls are serialised
 

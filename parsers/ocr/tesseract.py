@@ -18,11 +18,11 @@ import subprocess
 from PIL import Image
 
 from prunestack.errors import DeadlineError, InputError
-from prunestack.parsers.document import BBox
 from prunestack.parsers.errors import OcrUnavailableError
 from prunestack.parsers.lines import group_lines
 from prunestack.parsers.ocr.base import OcrBackend, is_speck
 from prunestack.parsers.primitives import Line, Word
+from prunestack.pipeline.document import BBox
 
 
 class TesseractBackend(OcrBackend):

@@ -29,12 +29,6 @@ from typing import Any
 import torch
 
 from prunestack.errors import ConfigError, DeadlineError, PrunestackError, SchemaError
-from prunestack.pipeline.decoding.schema import (
-    formats_as_patterns,
-    prepare_schema,
-    schema_hash,
-    unsupported_keywords,
-)
 from prunestack.pipeline.decoding.types import Matcher
 from prunestack.pipeline.decoding.vocab import (
     eos_id,
@@ -44,6 +38,12 @@ from prunestack.pipeline.decoding.vocab import (
     tokenizer_hash,
     unpack_bitmask,
     vocab_size,
+)
+from prunestack.pipeline.schema.prepare import (
+    formats_as_patterns,
+    prepare_schema,
+    schema_hash,
+    unsupported_keywords,
 )
 
 BACKENDS = ("auto", "llguidance", "outlines")

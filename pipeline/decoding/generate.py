@@ -36,12 +36,6 @@ from prunestack.pipeline.decoding.masking import (
     fill_bitmask,
     plan_row,
 )
-from prunestack.pipeline.decoding.schema import (
-    closing_budget,
-    load_schema,
-    prepare_schema,
-    validator_for,
-)
 from prunestack.pipeline.decoding.types import Matcher
 from prunestack.pipeline.decoding.vocab import (
     StringState,
@@ -49,6 +43,12 @@ from prunestack.pipeline.decoding.vocab import (
     eos_id,
     new_bitmask,
     token_bytes,
+)
+from prunestack.pipeline.schema.prepare import (
+    closing_budget,
+    load_schema,
+    prepare_schema,
+    validator_for,
 )
 
 CLOSE_BONUS = 1e4  # larger than any logit gap: near the budget, closing tokens always win

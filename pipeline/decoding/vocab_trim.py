@@ -228,7 +228,7 @@ def save_trimmed(model_dir: str | Path, out: str | Path, kept: torch.Tensor,
 
 def load_draft(path: str | Path, dtype: str = "float32", device: str | None = None) -> Any:
     """A draft model from a folder; applies the trimmed head when ``draft_vocab.json`` is there."""
-    from prunestack.pipeline.models import load_causal_lm
+    from prunestack.models import load_causal_lm
 
     model = load_causal_lm(path, dtype=dtype, device=device)
     f = Path(path) / TRIM_FILE
@@ -273,7 +273,7 @@ def trim_draft(model_dir: str | Path, corpus: str | Path, out: str | Path,
     """The whole ``draft trim`` pipeline: corpus → coverage → search → draft folder + Pareto PNG."""
     from transformers import AutoConfig
 
-    from prunestack.pipeline.models import load_tokenizer
+    from prunestack.models import load_tokenizer
 
     cfg = cfg or TrimConfig()
     tok = load_tokenizer(model_dir)

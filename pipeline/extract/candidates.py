@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from prunestack.parsers.document import BBox, Document, Element, ElementKind
+from prunestack.pipeline.document import BBox, Document, Element, ElementKind
 
 _COLON = re.compile(r"^\s*(?P<label>[^:\n]{1,48}?)\s*[:：]\s*(?P<value>\S.*)$")
 _LABELISH = re.compile(r"^[^\d@:]{1,40}:?$")

@@ -22,20 +22,20 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from prunestack.cancel import checkpoint
 from prunestack.errors import ConfigError, InputError
-from prunestack.parsers.document import BBox, Document, Element, ElementKind, Page, Source
 from prunestack.parsers.ocr.deskew import skew_map
+from prunestack.pipeline.document import BBox, Document, Element, ElementKind, Page, Source
 from prunestack.pipeline.extract import retrieval
 from prunestack.pipeline.extract.candidates import from_document
-from prunestack.pipeline.extract.conformance import (
+from prunestack.pipeline.extract.embed import get_embedder
+from prunestack.pipeline.extract.extractive import ExtractiveEngine, Leaf, parties
+from prunestack.pipeline.extract.receipt import missing_date, receipt_fields
+from prunestack.pipeline.schema.conform import (
     as_decimal,
     conform,
     validation_errors,
     validator,
 )
-from prunestack.pipeline.extract.embed import get_embedder
-from prunestack.pipeline.extract.extractive import ExtractiveEngine, Leaf, parties
-from prunestack.pipeline.extract.receipt import missing_date, receipt_fields
-from prunestack.pipeline.extract.schema import FieldSpec, load_schema, path_str, plan_fields
+from prunestack.pipeline.schema.fields import FieldSpec, load_schema, path_str, plan_fields
 
 Engine = Literal["extractive", "generative"]
 
@@ -214,7 +214,7 @@ def _drop_invalid(data: Any, schema: dict[str, Any], added: list[str] | None = N
 def _repairs(err: Any, holder: dict[str, Any], schema: dict[str, Any]) -> list[Any]:
     """Edits that may fix an error about a whole object: drop one key, or add a stand-in for a
     property a present key depends on (``dependentRequired``)."""
-    from prunestack.pipeline.extract.conformance import empty_value
+    from prunestack.pipeline.schema.conform import empty_value
 
     def drop(h: dict[str, Any], k: str) -> None:
         h.pop(k, None)

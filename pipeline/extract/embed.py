@@ -84,7 +84,7 @@ class Embedder:
 def get_embedder(folder: str | Path | None = None) -> Embedder:
     """The process-wide encoder for ``folder`` (MiniLM by default), loaded on first use."""
     if folder is None:
-        from prunestack.pipeline.models import minilm_path
+        from prunestack.models import minilm_path
 
         folder = minilm_path()
     key = str(Path(folder).resolve())

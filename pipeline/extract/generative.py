@@ -21,19 +21,19 @@ from pathlib import Path
 from typing import Any
 
 from prunestack.errors import ConfigError, DeadlineError, ModelError
-from prunestack.parsers.document import Document
+from prunestack.pipeline.document import Document
 from prunestack.pipeline.extract import values as V
 from prunestack.pipeline.extract.candidates import from_document
 from prunestack.pipeline.extract.core import Provenance
 from prunestack.pipeline.extract.extractive import parse_for, value_kind
-from prunestack.pipeline.extract.schema import VALUE_KEYWORDS, FieldSpec
+from prunestack.pipeline.schema.fields import VALUE_KEYWORDS, FieldSpec
 
 _MODELS: dict[str, tuple[Any, Any]] = {}
 
 
 def load_model(folder: str | Path) -> tuple[Any, Any]:
     """(model, tokenizer) from a local folder, cached per process."""
-    from prunestack.pipeline.models import load_causal_lm, load_tokenizer
+    from prunestack.models import load_causal_lm, load_tokenizer
 
     key = str(Path(folder).resolve())
     if key not in _MODELS:
@@ -145,8 +145,8 @@ def _call_generate_json(model: Any, tokenizer: Any, prompt: str, schema: dict[st
         return generate_json(model, tokenizer, prompt, schema, max_new_tokens=max_new_tokens)
     from prunestack.pipeline.decoding import compile_schema, speculative_generate
     from prunestack.pipeline.decoding.generate import encode_prompt
-    from prunestack.pipeline.decoding.schema import closing_budget, prepare_schema
     from prunestack.pipeline.decoding.vocab import eos_id
+    from prunestack.pipeline.schema.prepare import closing_budget, prepare_schema
 
     matcher = compile_schema(schema, tokenizer)
     stats = speculative_generate(model, draft_model, encode_prompt(tokenizer, prompt), matcher,

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from prunestack.parsers.document import BBox, Document, ElementKind
+from prunestack.pipeline.document import BBox, Document, ElementKind
 
 ROW_WORDS = {0: ("top", "upper", "header", "heading area"), 1: ("middle", "centre", "center"),
              2: ("bottom", "lower", "footer", "foot")}

@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from prunestack.parsers.document import BBox, Document, Element, ElementKind
+from prunestack.pipeline.document import BBox, Document, Element, ElementKind
 from prunestack.pipeline.extract.candidates import table_header_row
-from prunestack.pipeline.extract.schema import FieldSpec, humanize
+from prunestack.pipeline.schema.fields import FieldSpec, humanize
 
 TOTAL_ROW = re.compile(r"^\s*(?:[a-z]+\s+)?(sub\s*-?total|total|tax|vat|gst|discount|shipping|"
                        r"balance|amount due|net|gross)\b", re.I)

@@ -23,6 +23,7 @@ from prunestack.pipeline.extract.ocrfix import (
     ocr_compact_number,
     split_glued_time,
 )
+from prunestack.pipeline.schema.fields import ISO_CURRENCIES
 
 MONTHS = {
     "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
@@ -33,10 +34,6 @@ MONTHS = {
 CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW",
                     "CHF": "CHF", "Fr.": "CHF", "R$": "BRL", "A$": "AUD", "C$": "CAD",
                     "US$": "USD", "S$": "SGD", "RM": "MYR", "kr": "SEK", "zł": "PLN"}
-ISO_CURRENCIES = frozenset(
-    "USD EUR GBP JPY CHF CAD AUD NZD CNY INR BRL MXN SEK NOK DKK PLN CZK HUF SGD HKD MYR "
-    "ZAR KRW TRY RUB AED SAR THB IDR PHP VND".split()
-)
 
 
 @dataclass(frozen=True)

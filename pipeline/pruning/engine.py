@@ -55,7 +55,7 @@ def load_any(path: str | Path, dtype: Any = torch.float32) -> tuple[nn.Module, A
     """Model and tokenizer from a local folder (causal LM, or encoder for BERT configs)."""
     import json
 
-    from prunestack.pipeline.models import _check_folder, load_causal_lm, load_tokenizer
+    from prunestack.models import _check_folder, load_causal_lm, load_tokenizer
 
     p = _check_folder(path)
     cfg = json.loads((p / "config.json").read_text())

@@ -63,8 +63,8 @@ def test_timed_out_request_frees_its_slot_at_the_next_checkpoint():
 
 
 def test_constrained_decoder_stops_at_the_next_token(tiny_llama_dir, mistral_tokenizer):
+    from prunestack.models import load_causal_lm
     from prunestack.pipeline.decoding import generate_json
-    from prunestack.pipeline.models import load_causal_lm
 
     model = load_causal_lm(tiny_llama_dir)
     schema = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}

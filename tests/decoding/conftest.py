@@ -52,7 +52,7 @@ def draft(target):
 @pytest.fixture(scope="module")
 def minilm_tok(minilm_dir):
     """The real MiniLM WordPiece tokenizer (the masked LM side of diffusion decoding)."""
-    from prunestack.pipeline.models import load_tokenizer
+    from prunestack.models import load_tokenizer
 
     return load_tokenizer(minilm_dir)
 

@@ -138,7 +138,7 @@ def test_llada_adapter_keeps_positions_and_default_mask_id(tiny_llama_dir):
 def test_bert_adapter_and_missing_mask_token(minilm_dir):
     from transformers import BertConfig, BertForMaskedLM
 
-    from prunestack.pipeline.models import load_tokenizer
+    from prunestack.models import load_tokenizer
 
     tok = load_tokenizer(minilm_dir)
     model = BertForMaskedLM(BertConfig(vocab_size=len(tok), hidden_size=32, num_hidden_layers=1,

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from prunestack.errors import SchemaError
-from prunestack.pipeline.decoding.schema import (
+from prunestack.pipeline.schema.prepare import (
     closing_budget,
     formats_as_patterns,
     load_schema,

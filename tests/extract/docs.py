@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prunestack.parsers.document import (
+from prunestack.pipeline.document import (
     BBox,
     Document,
     Element,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from prunestack.parsers.document import BBox, Document, Element, ElementKind, Page, Source
+from prunestack.pipeline.document import BBox, Document, Element, ElementKind, Page, Source
 from prunestack.pipeline.extract import extract_document, extract_text
 from prunestack.pipeline.extract.retrieval import classify, fallback_tree, grid_cells, locate
 from tests.extract.docs import EXPECTED, INVOICE_SCHEMA, invoice_document
@@ -49,7 +49,7 @@ def test_missing_values_are_null_or_reported():
 
 
 def test_plain_text_elements_are_tagged_as_text():
-    from prunestack.parsers.document import Source
+    from prunestack.pipeline.document import Source
     from prunestack.pipeline.extract.core import text_document
 
     doc = text_document("Invoice INV-1\n\nTotal: $12.00")

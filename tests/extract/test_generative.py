@@ -7,7 +7,7 @@ import pytest
 
 from prunestack.pipeline.extract import extract_document
 from prunestack.pipeline.extract.generative import bounded_schema, build_prompt
-from prunestack.pipeline.extract.schema import plan_fields
+from prunestack.pipeline.schema.fields import plan_fields
 from tests.extract.docs import INVOICE_SCHEMA, invoice_document
 
 SMALL = {"type": "object", "properties": {
@@ -18,7 +18,7 @@ SMALL = {"type": "object", "properties": {
 
 @pytest.fixture(scope="module")
 def tiny(tiny_llama_dir):
-    from prunestack.pipeline.models import load_causal_lm, load_tokenizer
+    from prunestack.models import load_causal_lm, load_tokenizer
 
     return load_causal_lm(tiny_llama_dir), load_tokenizer(tiny_llama_dir)
 

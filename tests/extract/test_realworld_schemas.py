@@ -17,9 +17,9 @@ import pytest
 
 from prunestack.errors import SchemaError
 from prunestack.pipeline.extract import extract_document
-from prunestack.pipeline.extract.conformance import conform, validation_errors
-from prunestack.pipeline.extract.placeholders import date_as_pattern, fit_multiple, minimal_string
-from prunestack.pipeline.extract.schema import plan_fields
+from prunestack.pipeline.schema.conform import conform, validation_errors
+from prunestack.pipeline.schema.fields import plan_fields
+from prunestack.pipeline.schema.placeholders import date_as_pattern, fit_multiple, minimal_string
 from tests.extract.schemas_realworld import (
     DEPENDENT_REQUIRED,
     IF_THEN_ELSE,

@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from prunestack.parsers.document import (
+from prunestack.parsers.ocr.rapid import quad_crop
+from prunestack.parsers.ocr.spacing import word_gaps
+from prunestack.pipeline.document import (
     BBox,
     Document,
     Element,
@@ -19,8 +21,6 @@ from prunestack.parsers.document import (
     Source,
     TableCell,
 )
-from prunestack.parsers.ocr.rapid import quad_crop
-from prunestack.parsers.ocr.spacing import word_gaps
 from prunestack.pipeline.extract import extract_document
 from prunestack.pipeline.extract.ocrfix import fix_letter_digit_confusions, split_glued_time
 from prunestack.pipeline.extract.receipt import letterhead, receipt_like
@@ -173,7 +173,7 @@ def test_space_between_a_letter_and_a_one_measured_on_the_line():
 
 def test_total_label_nudges_only_grand_total_fields():
     from prunestack.pipeline.extract.extractive import total_label_adjust
-    from prunestack.pipeline.extract.schema import plan_fields
+    from prunestack.pipeline.schema.fields import plan_fields
 
     fields = {f.name: f for f in plan_fields({"type": "object", "properties": {
         "total": {"type": "number"}, "subtotal": {"type": "number"},

@@ -6,8 +6,8 @@ import jsonschema
 import pytest
 
 from prunestack.errors import SchemaError
-from prunestack.pipeline.extract.conformance import conform, validation_errors
-from prunestack.pipeline.extract.schema import load_schema, plan_fields
+from prunestack.pipeline.schema.conform import conform, validation_errors
+from prunestack.pipeline.schema.fields import load_schema, plan_fields
 from tests.extract.docs import INVOICE_SCHEMA
 
 REF_SCHEMA = {

@@ -6,8 +6,8 @@ A word of n characters at font size f is 0.5·n·f wide and f tall; words on a l
 
 from __future__ import annotations
 
-from prunestack.parsers.document import BBox, Source
 from prunestack.parsers.primitives import Line, PageLines, Word
+from prunestack.pipeline.document import BBox, Source
 
 
 def line(text: str, x: float, y: float, size: float = 10.0, *, bold: bool = False,

@@ -15,7 +15,7 @@ from prunestack.parsers.cctree import (
     keyword_budget,
     terms,
 )
-from prunestack.parsers.document import (
+from prunestack.pipeline.document import (
     BBox,
     Document,
     Element,

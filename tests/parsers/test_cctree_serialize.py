@@ -79,7 +79,7 @@ Contact the warehouse team.
 
 
 def test_markdown_escapes_pipes_in_cells():
-    from prunestack.parsers.document import Document, ElementKind, Page, TableCell
+    from prunestack.pipeline.document import Document, ElementKind, Page, TableCell
     from tests.parsers.test_cctree import el
 
     cells = [TableCell(row=0, col=0, text="a|b"), TableCell(row=0, col=1, text="c"),

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from prunestack.parsers.document import BBox
 from prunestack.parsers.ocr.deskew import (
     MIN_SKEW_DEG,
     SkewMap,
@@ -17,6 +16,7 @@ from prunestack.parsers.ocr.deskew import (
     skew_metadata,
 )
 from prunestack.parsers.primitives import Line, Word
+from prunestack.pipeline.document import BBox
 
 
 def _page(angle: float) -> np.ndarray:

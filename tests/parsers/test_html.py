@@ -9,8 +9,8 @@ import pytest
 
 from prunestack.errors import InputError, TooLargeError
 from prunestack.parsers.cctree import NodeKind, build_cctree
-from prunestack.parsers.document import ElementKind, Source
 from prunestack.parsers.html import LIBXML_MAX_DEPTH, parse_html
+from prunestack.pipeline.document import ElementKind, Source
 
 SHOP = b"""<!doctype html><html><head><meta charset="utf-8"><title>Shop</title>
 <style>p { color: red }</style><script>var x = "<p>not text</p>";</script></head>

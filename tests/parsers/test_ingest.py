@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from prunestack.parsers.detect import FileType
-from prunestack.parsers.document import ElementKind, Source
 from prunestack.parsers.ingest import parse, parse_lines
+from prunestack.pipeline.document import ElementKind, Source
 from tests.parsers import docgen
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from prunestack.parsers.document import BBox, ElementKind, Source
 from prunestack.parsers.layout import aggregate
 from prunestack.parsers.primitives import Line
+from prunestack.pipeline.document import BBox, ElementKind, Source
 from tests.parsers.synth_lines import cells, line, page, paragraph
 
 A = "Alpha paragraph one talks about the first topic in some length so that it wraps over lines."

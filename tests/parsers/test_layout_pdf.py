@@ -9,10 +9,10 @@ from difflib import SequenceMatcher
 import pytest
 
 from prunestack.parsers.cctree import NodeKind, build_cctree
-from prunestack.parsers.document import Document, ElementKind, Source
 from prunestack.parsers.layout import aggregate
 from prunestack.parsers.pdf import pdf_page_lines
 from prunestack.parsers.primitives import PageLines
+from prunestack.pipeline.document import Document, ElementKind, Source
 from tests.parsers import docgen
 
 PARAS = [p for _, p in docgen.TERMS_LEFT + docgen.TERMS_RIGHT]

@@ -11,7 +11,6 @@ import pytest
 from PIL import Image, ImageDraw
 
 from prunestack.errors import InputError, TooLargeError
-from prunestack.parsers.document import BBox, Source
 from prunestack.parsers.errors import OcrUnavailableError
 from prunestack.parsers.image import load_image
 from prunestack.parsers.ocr import available_backends, get_backend
@@ -27,6 +26,7 @@ from prunestack.parsers.ocr.spacing import (
 )
 from prunestack.parsers.ocr.tesseract import TesseractBackend, parse_tsv
 from prunestack.parsers.primitives import Word
+from prunestack.pipeline.document import BBox, Source
 from tests.parsers import docgen
 from tests.parsers.conftest import needs_tesseract
 

@@ -7,7 +7,6 @@ import io
 import pytest
 from reportlab.pdfgen import canvas
 
-from prunestack.parsers.document import Source
 from prunestack.parsers.errors import (
     CorruptPdfError,
     EmptyPdfError,
@@ -16,6 +15,7 @@ from prunestack.parsers.errors import (
 )
 from prunestack.parsers.pages import parse_pages
 from prunestack.parsers.pdf import page_count, pdf_page_lines
+from prunestack.pipeline.document import Source
 from tests.parsers import docgen
 
 

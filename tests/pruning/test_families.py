@@ -75,7 +75,7 @@ def test_nonuniform_loads_with_stock_remote_code(byte_tok, tmp_path):
 
 
 def test_models_py_dispatches_to_load_pruned(byte_tok, tmp_path):
-    from prunestack.pipeline.models import load_causal_lm
+    from prunestack.models import load_causal_lm
 
     model = build("llama")
     prune(model, {"method": "flap", "ratio": 0.3, "nsamples": 4, "seqlen": 32},

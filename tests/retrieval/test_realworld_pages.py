@@ -213,7 +213,7 @@ def test_teaser_articles_in_a_related_grid_are_boilerplate():
 
 
 def test_counter_ignores_padding_switched_on_later(minilm_dir):
-    from prunestack.pipeline.models import load_tokenizer
+    from prunestack.models import load_tokenizer
     from prunestack.retrieval.budget import HFTokenCounter
 
     tok = load_tokenizer(minilm_dir)

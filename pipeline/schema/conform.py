@@ -19,8 +19,8 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from prunestack.pipeline.extract import placeholders as P
-from prunestack.pipeline.extract.schema import (
+from prunestack.pipeline.schema import placeholders as P
+from prunestack.pipeline.schema.fields import (
     MAX_SCHEMA_DEPTH,
     _alternatives,
     _cls,
@@ -252,7 +252,7 @@ def _reshape_string(s: str, node: dict[str, Any]) -> str:
     the shape its ``format`` names (date, time, date-time, uuid) is refused: ``jsonschema``
     only checks some formats when optional packages are installed, so this checks them
     always."""
-    from prunestack.pipeline.decoding.schema import ASCII_FORMATS
+    from prunestack.pipeline.schema.prepare import ASCII_FORMATS
 
     fmt, pattern = node.get("format"), node.get("pattern")
     if _ISO_DATE.match(s):

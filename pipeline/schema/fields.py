@@ -20,9 +20,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from prunestack.errors import SchemaError
-from prunestack.pipeline.decoding.schema import VALUE_KEYWORDS, resolve_pointer
+from prunestack.pipeline.schema.prepare import VALUE_KEYWORDS, resolve_pointer
 
 SCALAR_TYPES = ("string", "number", "integer", "boolean")
+# ISO 4217 codes a field name or label may carry as its unit ("total_gbp", "Total (EUR)").
+ISO_CURRENCIES = frozenset(
+    "USD EUR GBP JPY CHF CAD AUD NZD CNY INR BRL MXN SEK NOK DKK PLN CZK HUF SGD HKD MYR "
+    "ZAR KRW TRY RUB AED SAR THB IDR PHP VND".split()
+)
 MAX_SCHEMA_DEPTH = 16
 
 
@@ -50,8 +55,6 @@ class FieldSpec:
     def label_name(self) -> str:
         """The readable name without a currency code ("Total (GBP)", ``total_eur`` → "total"):
         the code is the unit, not what a document's label says."""
-        from prunestack.pipeline.extract.values import ISO_CURRENCIES
-
         words = humanize(self.name).split()
         kept = [w for w in words if w.upper() not in ISO_CURRENCIES]
         return " ".join(kept or words)
@@ -89,7 +92,7 @@ def load_schema(schema: str | dict[str, Any]) -> dict[str, Any]:
     if not isinstance(schema, dict):
         raise SchemaError("schema must be a JSON object",
                           'e.g. {"type": "object", "properties": {"total": {"type": "number"}}}')
-    from prunestack.pipeline.decoding.schema import DRAFT_URIS, check_metaschema
+    from prunestack.pipeline.schema.prepare import DRAFT_URIS, check_metaschema
 
     # the draft it is written in (an unknown $schema is refused, naming it), valid under that
     # draft's meta-schema, patterns Python's re can use, required names that can exist
