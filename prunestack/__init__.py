@@ -1,7 +1,137 @@
-"""prunestack: documents and HTML in, schema-valid JSON out, on pruned language models.
+"""prunestack: documents and web HTML in, schema-valid JSON out, on pruned language models.
 
-This package holds only what every area shares (the error hierarchy, the version). The areas
-themselves are the top-level packages ``parsers``, ``retrieval``, ``pipeline``, ``eval``, ``api``.
+The façade: the calls most users need, each a thin front for one area, cheap to import (nothing
+heavy loads until a function is called, so every import below sits inside its function).
+
+    import prunestack
+    doc = prunestack.parse("invoice.pdf")                       # -> Document
+    res = prunestack.extract("invoice.pdf", schema=Invoice)     # -> ExtractionResult (.data)
+    page = prunestack.prune_html(html, "who won?", budget=256)  # -> PruneResult (.html)
+    out = prunestack.generate_json(model, tok, schema, prompt)  # -> JsonResult (.data)
+    rep = prunestack.prune_model("model/", "pruned/", method="flap", ratio=0.2)
+
+A ``source`` is a path (``str`` or ``Path``), the file's bytes, or text: a one-line ``str`` whose
+suffix is a document type (``.pdf``, ``.png``, ``.html``, ...) or that names an existing file is a
+path (a missing one is an error, never parsed as text); any other ``str`` is HTML when it starts
+with ``<``, else plain text. A ``schema`` is a dict, a JSON string, a path, or a pydantic model
+class. The areas themselves live in ``prunestack.parsers``, ``prunestack.retrieval``,
+``prunestack.pipeline`` (document, schema, decoding, pruning, extract), ``prunestack.eval`` and
+``prunestack.api``; errors in ``prunestack.errors``.
 """
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from prunestack.pipeline.decoding.generate import JsonResult
+    from prunestack.pipeline.document import Document
+    from prunestack.pipeline.extract import ExtractionResult
+    from prunestack.pipeline.pruning.report import PruneReport
+    from prunestack.retrieval.prune import PruneResult
+
 __version__ = "0.1.0"
+__all__ = ["__version__", "extract", "generate_json", "parse", "prune_html", "prune_model"]
+
+DOC_SUFFIXES = frozenset({".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp",
+                          ".gif", ".html", ".htm", ".xhtml", ".txt"})
+Source = str | Path | bytes
+
+
+def _is_path(source: str) -> bool:
+    if "\n" in source or len(source) > 4096:
+        return False
+    p = Path(source.strip())
+    return p.suffix.lower() in DOC_SUFFIXES or p.is_file()
+
+
+def parse(source: Source, *, ocr: str = "auto", pages: str | None = None,
+          name: str | None = None, force_ocr: bool = False) -> Document:
+    """A typed :class:`~prunestack.pipeline.document.Document` (pages, elements with boxes in the
+    original page's coordinates) from a PDF, an image, HTML or plain text.
+
+    ``ocr``: auto | rapidocr | tesseract | paddleocr; ``pages``: "1-3,5" (PDFs and TIFFs)."""
+    from prunestack.parsers.ingest import parse as parse_file
+
+    if isinstance(source, str) and not _is_path(source):
+        if source.lstrip().startswith("<"):
+            return parse_file(source.encode("utf-8"), name=name or "html", pages=pages)
+        from prunestack.pipeline.extract import text_document
+
+        return text_document(source, name=name or "text")
+    return parse_file(source, ocr=ocr, pages=pages, name=name, force_ocr=force_ocr)
+
+
+def extract(source: Source, schema: Any, *, engine: str = "extractive",
+            model: str | Path | None = None, ocr: str = "auto", pages: str | None = None,
+            **options: Any) -> ExtractionResult:
+    """JSON valid against ``schema`` from ``source``, with provenance for every value.
+
+    ``engine``: "extractive" (MiniLM, offline default) or "generative" (``model``: a local causal
+    LM folder, decoded under the schema). ``options``: fields of
+    :class:`~prunestack.pipeline.extract.ExtractOptions` (``min_score``, ``fill_required``, ...).
+    The result's ``.data`` validates against the schema; ``.missing`` lists what was not found."""
+    import time
+
+    from prunestack.pipeline.extract import ExtractOptions, extract_document
+    from prunestack.pipeline.schema import load_schema
+
+    loaded = load_schema(schema)
+    t = time.perf_counter()
+    doc = parse(source, ocr=ocr, pages=pages)
+    parse_s = time.perf_counter() - t
+    opts = ExtractOptions(engine=engine, **options)  # type: ignore[arg-type]
+    res = extract_document(doc, loaded, options=opts, model_dir=model)
+    res.timings["parse"] = round(parse_s, 4)
+    res.timings["total"] = round(res.timings.get("total", 0.0) + parse_s, 4)
+    return res
+
+
+def prune_html(html: str | bytes, query: str, budget: int, *, pruner: str = "bm25",
+               tokenizer: Any = None, **kw: Any) -> PruneResult:
+    """Clean ``html``, split it into blocks and keep those most relevant to ``query`` within
+    ``budget`` tokens (``tokenizer``: None = words, or a tokenizer folder/object).
+
+    ``pruner``: bm25 | embed | hybrid | gen | two-step; ``kw`` goes to
+    :func:`prunestack.retrieval.prune.prune_html` (``model``, ``encoder``, ``config``)."""
+    from prunestack.retrieval.prune import prune_html as run
+
+    return run(html, query, budget, pruner, tokenizer=tokenizer, **kw)
+
+
+def generate_json(model: Any, tokenizer: Any, schema: Any, prompt: str,
+                  **kw: Any) -> JsonResult:
+    """Generate JSON that validates against ``schema`` with a loaded causal LM and tokenizer
+    (constrained decoding; ``draft=`` a small model for speculative decoding, ``backend=``,
+    ``max_new_tokens=``, ``temperature=``). The result's ``.data`` is the parsed value."""
+    from prunestack.pipeline.decoding.generate import generate_json as run
+    from prunestack.pipeline.schema import load_schema
+
+    return run(model, tokenizer, prompt, load_schema(schema), **kw)
+
+
+def prune_model(model_dir: str | Path, out_dir: str | Path, *, method: str = "flap",
+                ratio: float = 0.2, recipe: Any = None, latency: bool = False,
+                eval_seqlen: int = 128, **recipe_fields: Any) -> PruneReport:
+    """Structurally prune the Hugging Face model folder ``model_dir`` and save a folder that
+    reloads (``out_dir``), with a report: parameters before/after, held-out perplexity (or
+    embedding cosine for encoders) and, with ``latency=True``, dense vs pruned speed.
+
+    ``recipe``: a :class:`~prunestack.pipeline.pruning.PruneRecipe`, a dict or a YAML path;
+    otherwise one is built from ``method``, ``ratio`` and ``recipe_fields`` (``nsamples``,
+    ``seqlen``, ``allocation``, ``count``, ``calib``)."""
+    from prunestack.pipeline.pruning import PruneRecipe
+    from prunestack.pipeline.pruning.report import PruneReport
+    from prunestack.pipeline.pruning.workflow import run_prune
+
+    if recipe is None:
+        rec = PruneRecipe.build(method=method, ratio=ratio, **recipe_fields)
+    elif isinstance(recipe, PruneRecipe):
+        rec = recipe
+    elif isinstance(recipe, dict):
+        rec = PruneRecipe.model_validate(recipe)
+    else:
+        rec = PruneRecipe.load(recipe)
+    rep = run_prune(Path(model_dir), Path(out_dir), rec, eval_seqlen=eval_seqlen, latency=latency)
+    return PruneReport(data=rep)
