@@ -11,7 +11,7 @@ import pytest
 
 from prunestack.errors import SchemaError
 from prunestack.pipeline.decoding import compile_schema, generate_json
-from prunestack.pipeline.schema.prepare import prepare_schema
+from prunestack.pipeline.schema import prepare_schema
 from tests.decoding.schema_gen import random_schema
 
 N_SCHEMAS = 220
