@@ -14,6 +14,7 @@ from typing import Any
 
 from prunestack.errors import InputError, PrunestackError, TooLargeError, UnsupportedTypeError
 from prunestack.pipeline.document import Document
+from prunestack.pipeline.schema import LoadedSchema
 
 
 def sniff(data: bytes) -> str:
@@ -77,7 +78,7 @@ def parse_bytes(data: bytes, ocr: str = "auto", pages: str | None = None,
     return doc
 
 
-def extract_bytes(data: bytes, schema: dict[str, Any], *, engine: str, embedder: Any,
+def extract_bytes(data: bytes, schema: LoadedSchema, *, engine: str, embedder: Any,
                   model: tuple[Any, Any] | None, ocr: str, pages: str | None,
                   max_pages: int, name: str) -> Any:
     from prunestack.pipeline.extract import extract_document

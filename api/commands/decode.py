@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -36,18 +36,19 @@ def decode_cmd(
 ) -> None:
     """Generate JSON that validates against SCHEMA."""
     from prunestack.pipeline.decoding.backends import BACKENDS
-    from prunestack.pipeline.schema.prepare import prepare_schema
+    from prunestack.pipeline.schema import load_schema, prepare_schema
 
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r}", f"one of {list(BACKENDS)}")
     if mode not in MODES:
         raise ConfigError(f"unknown mode {mode!r}", f"one of {list(MODES)}")
-    prepare_schema(schema)  # SchemaError before loading anything heavy
+    sch = load_schema(schema)
+    prepare_schema(sch)  # SchemaError before loading anything heavy
     from prunestack.models import load_tokenizer
 
     tokenizer = load_tokenizer(model)
     if mode == "diffusion":
-        value, line = _diffusion(model, tokenizer, prompt, schema, max_new_tokens, device)
+        value, line = _diffusion(model, tokenizer, prompt, sch, max_new_tokens, device)
     else:
         from prunestack.models import load_causal_lm
         from prunestack.pipeline.decoding.generate import generate_json
@@ -58,7 +59,7 @@ def decode_cmd(
             from prunestack.pipeline.decoding.vocab_trim import load_draft
 
             drafter = load_draft(draft, dtype=dtype, device=device)
-        r = generate_json(target, tokenizer, prompt, schema, backend=backend,
+        r = generate_json(target, tokenizer, prompt, sch, backend=backend,
                           max_new_tokens=max_new_tokens, temperature=temperature, seed=seed,
                           draft=drafter, k=k)
         value = r.value
@@ -70,8 +71,8 @@ def decode_cmd(
     typer.echo(line, err=True)
 
 
-def _diffusion(model: Path, tokenizer: object, prompt: str, schema: Path, max_new_tokens: int,
-               device: str) -> tuple[object, str]:
+def _diffusion(model: Path, tokenizer: object, prompt: str, schema: dict[str, Any],
+               max_new_tokens: int, device: str) -> tuple[object, str]:
     from transformers import AutoModelForMaskedLM
 
     from prunestack.models import resolve_device
@@ -82,8 +83,7 @@ def _diffusion(model: Path, tokenizer: object, prompt: str, schema: Path, max_ne
     except Exception as exc:
         raise ModelError(f"cannot load a masked LM from {model}: {exc}") from exc
     mlm = mlm.to(resolve_device(device)).eval()
-    r = generate_json_diffusion(mlm, tokenizer, prompt, json.loads(schema.read_text()),
-                                max_new_tokens=max_new_tokens)
+    r = generate_json_diffusion(mlm, tokenizer, prompt, schema, max_new_tokens=max_new_tokens)
     return r.value, f"diffusion: {r.model_calls} model calls"
 
 

@@ -46,9 +46,7 @@ def extract_cmd(
     _check_engine(engine, model)
     if not file.is_file():
         raise InputError(f"file not found: {file}")
-    from prunestack.pipeline.schema.fields import load_schema
-
-    sch = load_schema(_read_schema(schema))  # fail fast, before loading any model
+    sch = _load(schema)  # fail fast, before loading any model
     import torch
 
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
@@ -85,13 +83,14 @@ def _batch_one(args: tuple[str, dict[str, Any], str, str | None, str]) -> dict[s
         return {"file": path, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
 
 
-def _read_schema(path: Path) -> str:
-    if not path.is_file():
-        raise InputError(f"schema file not found: {path}")
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"schema file is not UTF-8 text: {path}") from exc
+def _load(path: Path) -> dict[str, Any]:
+    """The user's schema file, loaded and checked, with an object root to extract."""
+    # the schema package pulls in pydantic (~60 ms): not on every CLI start
+    from prunestack.pipeline.schema import load_schema, require_object_root
+
+    sch = load_schema(path)
+    require_object_root(sch)
+    return sch
 
 
 def done_files(out: Path) -> set[str]:
@@ -128,14 +127,12 @@ def extract_batch_cmd(
 
     from tqdm import tqdm
 
-    from prunestack.pipeline.schema.fields import load_schema
-
     _check_engine(engine, model)
     if not folder.is_dir():
         raise InputError(f"not a folder: {folder}")
     if workers < 1:
         raise ConfigError("--workers must be at least 1")
-    sch = load_schema(_read_schema(schema))
+    sch = _load(schema)
     files = sorted(str(p.resolve()) for p in folder.rglob("*")
                    if p.is_file() and p.suffix.lower() in DOC_SUFFIXES)
     done = done_files(out)

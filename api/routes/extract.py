@@ -19,7 +19,7 @@ from prunestack.api import service
 from prunestack.api.deps import KeyDep, LimiterDep, PagesDep, SettingsDep, model_by_name
 from prunestack.api.routes.documents import examples
 from prunestack.errors import InputError, SchemaError, TooLargeError, UnsupportedTypeError
-from prunestack.pipeline.schema.fields import load_schema
+from prunestack.pipeline.schema import LoadedSchema, load_schema, require_object_root
 
 router = APIRouter(prefix="/v1", tags=["extract"], dependencies=[KeyDep])
 
@@ -53,14 +53,17 @@ OPENAPI_BODY = {"requestBody": {"required": True, "content": {
         "model": {"type": "string"}}}}}}}
 
 
-def _schema(raw: Any) -> str | dict[str, Any]:
-    """The form's 'schema' field, present and non-empty; ``load_schema`` parses and checks it."""
-    if isinstance(raw, dict) or (isinstance(raw, str) and raw.strip()):
-        return raw
-    raise SchemaError("missing 'schema'", "send a JSON Schema as a form field or JSON")
+def _schema(raw: Any) -> LoadedSchema:
+    """A schema a client sent (JSON text or a parsed object), loaded and checked once, before
+    any work. Never a path: a string that names a file is refused, not read."""
+    if not (isinstance(raw, dict) or (isinstance(raw, str) and raw.strip())):
+        raise SchemaError("missing 'schema'", "send a JSON Schema as a form field or JSON")
+    schema = load_schema(raw, allow_path=False)
+    require_object_root(schema)
+    return schema
 
 
-def _text_work(req: TextExtractRequest, embedder: Any, model: Any) -> Any:
+def _text_work(req: TextExtractRequest, schema: LoadedSchema, embedder: Any, model: Any) -> Any:
     from prunestack.pipeline.extract import extract_document, text_document
 
     if req.text is not None:
@@ -70,8 +73,7 @@ def _text_work(req: TextExtractRequest, embedder: Any, model: Any) -> Any:
 
         doc = parse_html((req.html or "").encode("utf-8"))
     m, tok = model if model else (None, None)
-    return extract_document(doc, req.json_schema, req.engine, embedder=embedder, model=m,
-                            tokenizer=tok)
+    return extract_document(doc, schema, req.engine, embedder=embedder, model=m, tokenizer=tok)
 
 
 @router.post("/extract", openapi_extra=OPENAPI_BODY)
@@ -95,9 +97,9 @@ async def extract(request: Request, settings: SettingsDep, limiter: LimiterDep,
             raise SchemaError(f"invalid request: {loc}: {first['msg']}") from exc
         if len(req.text or req.html or "") > settings.max_text_chars:
             raise TooLargeError(f"text longer than {settings.max_text_chars} characters")
-        load_schema(req.json_schema)
+        schema = _schema(req.json_schema)
         model = model_by_name(request, req.model)
-        res = await limiter.run(_text_work, req, embedder, model,
+        res = await limiter.run(_text_work, req, schema, embedder, model,
                                 timeout=settings.request_timeout_s)
         return res.model_dump(mode="json")
     if ctype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
@@ -105,7 +107,7 @@ async def extract(request: Request, settings: SettingsDep, limiter: LimiterDep,
                                    "use multipart/form-data (file) or application/json (text)")
     form = await request.form(max_files=1, max_fields=16,
                               max_part_size=settings.max_upload_bytes)
-    schema = load_schema(_schema(form.get("schema")))  # fail fast, before any parsing
+    schema = _schema(form.get("schema"))  # fail fast, before any parsing
     engine = str(form.get("engine") or "extractive")
     if engine not in ("extractive", "generative"):
         raise SchemaError(f"unknown engine {engine!r}", "extractive or generative")
@@ -134,7 +136,7 @@ async def extract(request: Request, settings: SettingsDep, limiter: LimiterDep,
     return out
 
 
-def _file_work(data: bytes, schema: dict[str, Any], engine: str, embedder: Any, model: Any,
+def _file_work(data: bytes, schema: LoadedSchema, engine: str, embedder: Any, model: Any,
                ocr: str, pages: str | None, max_pages: int, name: str) -> Any:
     return service.extract_bytes(data, schema, engine=engine, embedder=embedder, model=model,
                                  ocr=ocr, pages=pages, max_pages=max_pages, name=name)

@@ -1,7 +1,7 @@
 """Compile a JSON Schema into a :class:`~pipeline.decoding.types.Matcher`, with two backends.
 
 What it does: ``compile_schema(schema, tokenizer, backend="auto")`` prepares the schema
-(``pipeline.decoding.schema``), refuses up front any keyword the chosen backend cannot enforce
+(``pipeline.schema.prepare_schema``), refuses up front any keyword the chosen backend cannot enforce
 (``SchemaError`` naming it), compiles under a timeout, and returns a fresh matcher. Backends:
 
 * ``llguidance`` — JSON Schema → llguidance grammar (Earley parser + lexer, ~50–100 µs per mask,
@@ -39,7 +39,8 @@ from prunestack.pipeline.decoding.vocab import (
     unpack_bitmask,
     vocab_size,
 )
-from prunestack.pipeline.schema.prepare import (
+from prunestack.pipeline.schema import (
+    SchemaSource,
     formats_as_patterns,
     prepare_schema,
     schema_hash,
@@ -261,7 +262,7 @@ def _available(backend: str) -> bool:
     return importlib.util.find_spec(mod) is not None
 
 
-def compile_schema(schema: dict | str | Path, tokenizer: Any, backend: str = "auto",
+def compile_schema(schema: SchemaSource, tokenizer: Any, backend: str = "auto",
                    compile_timeout_s: float = 30.0) -> Matcher:
     """A fresh :class:`Matcher` for ``schema`` over ``tokenizer``'s vocabulary.
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,11 +43,13 @@ from prunestack.pipeline.decoding.vocab import (
     new_bitmask,
     token_bytes,
 )
-from prunestack.pipeline.schema.prepare import (
+from prunestack.pipeline.schema import (
+    SchemaSource,
+    as_decimal,
     closing_budget,
     load_schema,
     prepare_schema,
-    validator_for,
+    validator,
 )
 
 CLOSE_BONUS = 1e4  # larger than any logit gap: near the budget, closing tokens always win
@@ -235,7 +236,7 @@ def encode_prompt(tokenizer: Any, prompt: str) -> torch.Tensor:
     return ids
 
 
-def generate_json(model: Any, tokenizer: Any, prompt: str, schema: dict | str | Path,
+def generate_json(model: Any, tokenizer: Any, prompt: str, schema: SchemaSource,
                   backend: str = "auto", max_new_tokens: int = 256, temperature: float = 0.0,
                   seed: int = 0, compile_timeout_s: float = 30.0, draft: Any = None,
                   k: int = 4) -> JsonResult:
@@ -267,7 +268,7 @@ def generate_json(model: Any, tokenizer: Any, prompt: str, schema: dict | str | 
                             "raise max_new_tokens or bound strings/arrays with maxLength/maxItems")
     try:
         value = json.loads(text)
-        valid = validator_for(raw).is_valid(value)
+        valid = validator(raw).is_valid(as_decimal(value))
     except json.JSONDecodeError:
         value, valid = None, False
     return JsonResult(text=text, value=value, valid=valid, tokens=len(stats.tokens),

@@ -9,10 +9,9 @@ from prunestack.pipeline.extract.core import (
     extract_file,
     extract_html,
     extract_text,
-    read_schema_file,
     text_document,
 )
 
 __all__ = ["ExtractOptions", "ExtractionResult", "MissingValue", "Provenance",
            "extract_document", "extract_file", "extract_html", "extract_text",
-           "read_schema_file", "text_document"]
+           "text_document"]

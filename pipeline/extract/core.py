@@ -29,13 +29,19 @@ from prunestack.pipeline.extract.candidates import from_document
 from prunestack.pipeline.extract.embed import get_embedder
 from prunestack.pipeline.extract.extractive import ExtractiveEngine, Leaf, parties
 from prunestack.pipeline.extract.receipt import missing_date, receipt_fields
-from prunestack.pipeline.schema.conform import (
+from prunestack.pipeline.schema import (
+    FieldSpec,
+    SchemaSource,
     as_decimal,
     conform,
+    empty_value,
+    load_schema,
+    path_str,
+    plan_fields,
+    require_object_root,
     validation_errors,
     validator,
 )
-from prunestack.pipeline.schema.fields import FieldSpec, load_schema, path_str, plan_fields
 
 Engine = Literal["extractive", "generative"]
 
@@ -214,8 +220,6 @@ def _drop_invalid(data: Any, schema: dict[str, Any], added: list[str] | None = N
 def _repairs(err: Any, holder: dict[str, Any], schema: dict[str, Any]) -> list[Any]:
     """Edits that may fix an error about a whole object: drop one key, or add a stand-in for a
     property a present key depends on (``dependentRequired``)."""
-    from prunestack.pipeline.schema.conform import empty_value
-
     def drop(h: dict[str, Any], k: str) -> None:
         h.pop(k, None)
 
@@ -258,18 +262,21 @@ def _leaf_paths(data: Any, prefix: tuple = ()) -> set[str]:
     return out
 
 
-def extract_document(doc: Document, schema: str | dict[str, Any], engine: Engine | None = None,
+def extract_document(doc: Document, schema: SchemaSource, engine: Engine | None = None,
                      options: ExtractOptions | None = None, *, embedder: Any = None,
                      model: Any = None, tokenizer: Any = None, model_dir: str | Path | None = None,
                      draft_model: Any = None) -> ExtractionResult:
     """Extract ``schema``'s fields from a parsed document.
 
-    ``embedder`` defaults to MiniLM (loaded once per process). The generative engine takes an
-    already loaded ``model`` + ``tokenizer`` (the API loads them at start-up) or a ``model_dir``."""
+    ``schema``: anything :func:`~prunestack.pipeline.schema.load_schema` takes (a schema it
+    already loaded is not checked again). ``embedder`` defaults to MiniLM (loaded once per
+    process). The generative engine takes an already loaded ``model`` + ``tokenizer`` (the API
+    loads them at start-up) or a ``model_dir``."""
     opts = options or ExtractOptions()
     if engine is not None:
         opts = opts.model_copy(update={"engine": engine})
     schema = load_schema(schema)
+    require_object_root(schema)
     if not doc.pages or not any(p.elements for p in doc.pages):
         raise InputError("the document has no readable content",
                          "is it blank, or a scan that OCR could not read?")
@@ -338,15 +345,15 @@ def _run_extractive(doc: Document, fields: list[FieldSpec], relevance: dict, res
     return _assemble(fields, scalars, arrays)
 
 
-def extract_file(path: str | Path, schema: str | dict[str, Any] | Path,
+def extract_file(path: str | Path, schema: SchemaSource,
                  engine: Engine = "extractive", model_dir: str | Path | None = None, *,
                  ocr: str = "auto", pages: str | None = None,
                  options: ExtractOptions | None = None, **kw: Any) -> ExtractionResult:
     """Parse a PDF, image or HTML file and extract ``schema`` from it."""
     from prunestack.parsers.ingest import parse  # type: ignore[import-not-found]
 
-    if isinstance(schema, Path):
-        schema = read_schema_file(schema)
+    schema = load_schema(schema)  # a bad schema fails before the document is parsed
+    require_object_root(schema)
     t = time.perf_counter()
     doc = parse(path, ocr=ocr, pages=pages)
     parse_s = time.perf_counter() - t
@@ -354,16 +361,6 @@ def extract_file(path: str | Path, schema: str | dict[str, Any] | Path,
     res.timings["parse"] = round(parse_s, 4)
     res.timings["total"] = round(res.timings.get("total", 0.0) + parse_s, 4)
     return res
-
-
-def read_schema_file(path: str | Path) -> dict[str, Any]:
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"schema file not found: {p}")
-    try:
-        return load_schema(p.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"schema file is not UTF-8 text: {p}") from exc
 
 
 def text_document(text: str, name: str = "text") -> Document:
@@ -381,12 +378,12 @@ def text_document(text: str, name: str = "text") -> Document:
                     pages=[Page(number=1, width=0, height=y, elements=elements)])
 
 
-def extract_text(text: str, schema: str | dict[str, Any], engine: Engine = "extractive",
+def extract_text(text: str, schema: SchemaSource, engine: Engine = "extractive",
                  **kw: Any) -> ExtractionResult:
     return extract_document(text_document(text), schema, engine, **kw)
 
 
-def extract_html(html: str | bytes, schema: str | dict[str, Any], engine: Engine = "extractive",
+def extract_html(html: str | bytes, schema: SchemaSource, engine: Engine = "extractive",
                  **kw: Any) -> ExtractionResult:
     from prunestack.parsers.html import parse_html  # type: ignore[import-not-found]
 

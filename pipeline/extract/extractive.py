@@ -23,7 +23,7 @@ from prunestack.pipeline.document import BBox, Document
 from prunestack.pipeline.extract import values as V
 from prunestack.pipeline.extract.candidates import Candidate, from_document
 from prunestack.pipeline.extract.tables import read_items
-from prunestack.pipeline.schema.fields import FieldSpec, humanize
+from prunestack.pipeline.schema import FieldSpec, humanize
 
 ORIGIN_PRIOR = {"kv": 0.06, "inline": 0.05, "table": 0.03, "pair": 0.04, "line": 0.02,
                 "block": 0.0, "title": 0.0, "block_head": 0.02}

@@ -26,7 +26,7 @@ from prunestack.pipeline.extract import values as V
 from prunestack.pipeline.extract.candidates import from_document
 from prunestack.pipeline.extract.core import Provenance
 from prunestack.pipeline.extract.extractive import parse_for, value_kind
-from prunestack.pipeline.schema.fields import VALUE_KEYWORDS, FieldSpec
+from prunestack.pipeline.schema import VALUE_KEYWORDS, FieldSpec, closing_budget, prepare_schema
 
 _MODELS: dict[str, tuple[Any, Any]] = {}
 
@@ -146,7 +146,6 @@ def _call_generate_json(model: Any, tokenizer: Any, prompt: str, schema: dict[st
     from prunestack.pipeline.decoding import compile_schema, speculative_generate
     from prunestack.pipeline.decoding.generate import encode_prompt
     from prunestack.pipeline.decoding.vocab import eos_id
-    from prunestack.pipeline.schema.prepare import closing_budget, prepare_schema
 
     matcher = compile_schema(schema, tokenizer)
     stats = speculative_generate(model, draft_model, encode_prompt(tokenizer, prompt), matcher,

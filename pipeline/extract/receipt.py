@@ -28,7 +28,7 @@ from prunestack.pipeline.document import BBox, Document, ElementKind
 from prunestack.pipeline.extract import values as V
 from prunestack.pipeline.extract.extractive import Leaf
 from prunestack.pipeline.extract.ocrfix import fix_letter_digit_confusions
-from prunestack.pipeline.schema.fields import FieldSpec
+from prunestack.pipeline.schema import FieldSpec
 
 SELLER_NAMES = frozenset({"company", "company_name", "merchant", "merchant_name", "store",
                           "store_name", "shop", "shop_name", "vendor", "vendor_name", "seller",

@@ -18,7 +18,7 @@ import numpy as np
 
 from prunestack.pipeline.document import BBox, Document, Element, ElementKind
 from prunestack.pipeline.extract.candidates import table_header_row
-from prunestack.pipeline.schema.fields import FieldSpec, humanize
+from prunestack.pipeline.schema import FieldSpec, humanize
 
 TOTAL_ROW = re.compile(r"^\s*(?:[a-z]+\s+)?(sub\s*-?total|total|tax|vat|gst|discount|shipping|"
                        r"balance|amount due|net|gross)\b", re.I)

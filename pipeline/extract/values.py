@@ -23,7 +23,7 @@ from prunestack.pipeline.extract.ocrfix import (
     ocr_compact_number,
     split_glued_time,
 )
-from prunestack.pipeline.schema.fields import ISO_CURRENCIES
+from prunestack.pipeline.schema import ISO_CURRENCIES
 
 MONTHS = {
     "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,

@@ -6,9 +6,9 @@ turn; an ISO date rewritten to the layout a ``pattern`` wants; numbers checked a
 ``multipleOf`` in decimal arithmetic), missing optional values are dropped, missing nullable
 values become ``null``, ``const`` values are written, and missing required values get a stand-in
 that satisfies the field's own constraints (:func:`empty_value`, :mod:`.placeholders`), each
-reported in ``missing``. ``validation_errors`` is the final check (formats included, numbers
-read as decimals). Schema walking lives in :mod:`pipeline.extract.schema`; this module does not
-read documents.
+reported in ``missing``. Every value is checked with THE validator (:func:`.validate.fits`);
+the final check of a whole document is :func:`.validate.validation_errors`. Reading sub-schemas
+is :mod:`.nodes`; this module does not read documents.
 """
 
 from __future__ import annotations
@@ -20,42 +20,16 @@ from decimal import Decimal
 from typing import Any
 
 from prunestack.pipeline.schema import placeholders as P
-from prunestack.pipeline.schema.fields import (
+from prunestack.pipeline.schema.keywords import ANNOTATIONS
+from prunestack.pipeline.schema.nodes import (
     MAX_SCHEMA_DEPTH,
-    _alternatives,
-    _cls,
-    _types,
+    alternatives,
+    main_type,
     norm,
-    path_str,
     resolve,
 )
-
-
-def as_decimal(data: Any) -> Any:
-    """``data`` (an instance or a schema) with floats as ``Decimal``: ``jsonschema`` divides
-    Python floats for ``multipleOf`` and rejects ``64.99`` as a multiple of ``0.01``; its
-    maintainers' advice is to validate JSON parsed with ``parse_float=Decimal``."""
-    return json.loads(json.dumps(data), parse_float=Decimal)
-
-
-def validator(schema: dict[str, Any], draft_of: dict[str, Any] | None = None) -> Any:
-    """A ``jsonschema`` validator for ``schema`` that checks formats and reads the schema's
-    numbers as decimals (validate :func:`as_decimal` data with it); the validator class is the
-    one for the draft of ``draft_of`` (default: ``schema`` itself)."""
-    cls = _cls(schema if draft_of is None else draft_of)
-    return cls(as_decimal(schema), format_checker=cls.FORMAT_CHECKER)
-
-
-def _fits(value: Any, node: dict[str, Any], root: dict[str, Any]) -> bool:
-    """Whether a value satisfies a (resolved) sub-schema, formats included."""
-    sub = dict(node)
-    for key in ("$defs", "definitions"):
-        if key in root and key not in sub:
-            sub[key] = root[key]
-    try:
-        return bool(validator(sub, draft_of=root).is_valid(as_decimal(value)))
-    except Exception:  # a sub-schema that refers outside itself (referencing's Unresolvable,
-        return True  # jsonschema's SchemaError, LookupError...): the final check decides
+from prunestack.pipeline.schema.normalize import ASCII_FORMATS
+from prunestack.pipeline.schema.validate import fits, path_str
 
 
 def empty_value(node: Any, root: dict[str, Any], depth: int = 0) -> Any:
@@ -66,7 +40,7 @@ def empty_value(node: Any, root: dict[str, Any], depth: int = 0) -> Any:
         return node["const"]
     if node.get("enum"):
         return node["enum"][0]
-    typ, nullable = _types(node)
+    typ, nullable = main_type(node)
     if nullable or typ == "null" or not (set(node) - _ANNOTATIONS):
         return None  # null is allowed (or anything is: {} / true)
     if depth > MAX_SCHEMA_DEPTH:
@@ -88,8 +62,8 @@ def empty_value(node: Any, root: dict[str, Any], depth: int = 0) -> Any:
     return _string_standin(node, root)
 
 
-_ANNOTATIONS = {"title", "description", "default", "examples", "$comment", "$id", "$schema",
-                "deprecated", "readOnly", "writeOnly", "$defs", "definitions", "nullable"}
+# a node with only these keys accepts any value (OpenAPI's ``nullable`` included)
+_ANNOTATIONS = ANNOTATIONS | {"nullable"}
 
 
 def _number_standin(node: dict[str, Any], root: dict[str, Any], typ: str) -> int | float:
@@ -123,7 +97,7 @@ def _number_standin(node: dict[str, Any], root: dict[str, Any], typ: str) -> int
         c = int(c) if typ == "integer" and float(c).is_integer() else c
         if typ == "integer" and not isinstance(c, int):
             continue
-        if _fits(c, node, root):
+        if fits(c, node, root):
             return c
     return 0 if typ == "integer" else 0.0
 
@@ -136,7 +110,7 @@ def _string_standin(node: dict[str, Any], root: dict[str, Any]) -> str:
     cands = [P.FORMAT_PLACEHOLDERS.get(fmt) if isinstance(fmt, str) else None,
              P.minimal_string(pattern, lo, hi), "", "?" * max(lo, 1), "0" * max(lo, 1), "-"]
     for c in cands:
-        if c is not None and _fits(c, node, root):
+        if c is not None and fits(c, node, root):
             return c
     return "" if lo == 0 else "?" * lo
 
@@ -168,7 +142,7 @@ def _extra_schema(node: dict[str, Any], name: str) -> Any:
 def coerce(value: Any, node: Any, root: dict[str, Any]) -> Any:
     """Cast a scalar to the node's type; raise ValueError when it cannot be done faithfully."""
     node = resolve(node, root)
-    alts, nullable = _alternatives(node, root)
+    alts, nullable = alternatives(node, root)
     if value is None:
         if nullable:
             return None
@@ -180,14 +154,14 @@ def coerce(value: Any, node: Any, root: dict[str, Any]) -> Any:
         except (ValueError, TypeError, ArithmeticError) as exc:
             last = exc
             continue
-        if _fits(out, alt, root):
+        if fits(out, alt, root):
             return out
         last = ValueError(f"{out!r} breaks the schema's constraints")
     raise last if isinstance(last, ValueError) else ValueError(str(last))
 
 
 def _coerce_one(value: Any, node: dict[str, Any]) -> Any:
-    typ, _ = _types(node)
+    typ, _ = main_type(node)
     if "const" in node:
         c = node["const"]
         if c == value or str(c).strip().lower() == str(value).strip().lower():
@@ -252,8 +226,6 @@ def _reshape_string(s: str, node: dict[str, Any]) -> str:
     the shape its ``format`` names (date, time, date-time, uuid) is refused: ``jsonschema``
     only checks some formats when optional packages are installed, so this checks them
     always."""
-    from prunestack.pipeline.schema.prepare import ASCII_FORMATS
-
     fmt, pattern = node.get("format"), node.get("pattern")
     if _ISO_DATE.match(s):
         if fmt == "date-time":
@@ -313,7 +285,7 @@ def conform(data: Any, schema: dict[str, Any], fill_required: bool = True
 def _conform_node(value: Any, node: Any, root: dict[str, Any], path: tuple[str | int, ...],
                   missing: list[dict[str, str]], fill: bool, depth: int = 0) -> Any:
     node = norm(node, root)
-    typ, nullable = _types(node)
+    typ, nullable = main_type(node)
     if node.get("not") == {}:
         return None  # `false`: no value is allowed
     if depth > 4 * MAX_SCHEMA_DEPTH:
@@ -344,7 +316,7 @@ def _conform_object(value: Any, node: dict[str, Any], root: dict[str, Any], path
     out: dict[str, Any] = {}
     for name in [*props, *[r for r in required if r not in props]]:
         sub = norm(props[name] if name in props else _extra_schema(node, name), root)
-        sub_t, sub_null = _types(sub)
+        sub_t, sub_null = main_type(sub)
         v = value.get(name)
         if v is not None:
             cv = _conform_node(v, sub, root, (*path, name), missing, fill, depth + 1)
@@ -429,9 +401,3 @@ def _conform_array(value: Any, node: dict[str, Any], root: dict[str, Any], path:
     if value is None and nullable and not out:
         return None
     return out
-
-
-def validation_errors(data: Any, schema: dict[str, Any]) -> list[str]:
-    """``jsonschema`` errors (formats checked; numbers read as decimals, see :func:`as_decimal`)."""
-    return [f"{path_str(tuple(e.absolute_path)) or '$'}: {e.message}"
-            for e in validator(schema).iter_errors(as_decimal(data))]

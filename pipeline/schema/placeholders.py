@@ -1,4 +1,4 @@
-"""Schema-consistent stand-ins and small value repairs used by :mod:`pipeline.extract.schema`.
+"""Schema-consistent stand-ins and small value repairs used by :mod:`.conform`.
 
 ``minimal_string`` writes the shortest simple string a regular expression accepts (walking
 Python's own regex parse tree: first alternative, fewest repeats, a plain character from each
@@ -166,8 +166,7 @@ def fit_multiple(value: float | int, step: float | int) -> float | int | None:
 
     Decimal, not float, division: ``jsonschema`` divides Python floats, so it rejects
     ``64.99 % 0.01``; its maintainers' answer is to validate JSON parsed with
-    ``parse_float=Decimal``, which is what :func:`pipeline.extract.conformance.validation_errors`
-    does."""
+    ``parse_float=Decimal``, which is what :func:`.validate.validation_errors` does."""
     try:
         v, m = Decimal(repr(value)), Decimal(repr(step))
     except InvalidOperation:

@@ -166,6 +166,64 @@ def _raw(port: int, head: bytes, chunks: list[bytes]) -> bytes:
         return got
 
 
+def test_extract_schema_that_names_a_file_is_refused_not_read(live, tmp_path):
+    """A 'schema' form field that happens to be the path of a valid schema file on the server
+    is refused (422) instead of read; a missing path gets the same answer (no oracle for which
+    files exist)."""
+    from prunestack.pipeline.schema import load_schema
+
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps(TEXT_SCHEMA))
+    assert load_schema(str(path))["properties"] == TEXT_SCHEMA["properties"]  # the library reads it
+    with httpx.Client(base_url=live.url, timeout=60) as c:
+        for name in (str(path), str(tmp_path / "missing.json")):
+            body = _err(c.post("/v1/extract", files={"file": ("x.pdf", b"%PDF-")},
+                               data={"schema": name}), 422, "SchemaError")
+            assert "path is not accepted" in body["error"]["message"]
+        body = _err(c.post("/v1/extract", json={"schema": str(path), "text": "x"}), 422,
+                    "SchemaError")
+        assert "JSON object" in body["error"]["message"]
+
+
+def test_extract_schema_is_loaded_once_per_request(live, monkeypatch):
+    """The route checks the schema before any work and hands the loaded schema on: the
+    meta-schema check runs once per request, for JSON and multipart requests alike."""
+    from prunestack.pipeline.schema import load as load_mod
+
+    calls = []
+    real = load_mod.check_metaschema
+    monkeypatch.setattr(load_mod, "check_metaschema", lambda s: calls.append(1) or real(s))
+    html = b"<html><body><p>Invoice No: INV-77</p><p>Total: EUR 12.50</p></body></html>"
+    with httpx.Client(base_url=live.url, timeout=120) as c:
+        r = c.post("/v1/extract", json={"schema": TEXT_SCHEMA, "text": TEXT})
+        assert r.status_code == 200 and r.json()["valid"], r.text
+        assert len(calls) == 1
+        r = c.post("/v1/extract", files={"file": ("x.html", html, "text/html")},
+                   data={"schema": json.dumps(TEXT_SCHEMA)})
+        assert r.status_code == 200 and r.json()["data"]["total"] == 12.5, r.text
+        assert len(calls) == 2
+
+
+def test_every_api_schema_load_refuses_paths():
+    """Static check: outside the CLI (a user's own files), every ``load_schema`` call in the API
+    passes ``allow_path=False``, and the routes that extract load through it."""
+    import ast
+    from pathlib import Path
+
+    api = Path(__file__).resolve().parents[2] / "api"
+    calls = 0
+    for f in api.rglob("*.py"):
+        if "commands" in f.parts:
+            continue
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "load_schema":
+                calls += 1
+                kw = {k.arg: k.value for k in node.keywords}
+                assert isinstance(kw.get("allow_path"), ast.Constant) and \
+                    kw["allow_path"].value is False, f"{f}:{node.lineno}"
+    assert calls >= 1
+
+
 def test_error_413_declared_and_streamed(live):
     limit = 2_000_000
     # Declared Content-Length above the limit: answered before one body byte is sent.

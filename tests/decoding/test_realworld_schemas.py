@@ -14,7 +14,7 @@ import torch
 
 from prunestack.errors import SchemaError
 from prunestack.pipeline.decoding import compile_schema, generate_json
-from prunestack.pipeline.schema.prepare import prepare_schema
+from prunestack.pipeline.schema import prepare_schema
 from tests.extract.schemas_realworld import cases
 
 CASES = cases()

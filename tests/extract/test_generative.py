@@ -7,7 +7,7 @@ import pytest
 
 from prunestack.pipeline.extract import extract_document
 from prunestack.pipeline.extract.generative import bounded_schema, build_prompt
-from prunestack.pipeline.schema.fields import plan_fields
+from prunestack.pipeline.schema import plan_fields
 from tests.extract.docs import INVOICE_SCHEMA, invoice_document
 
 SMALL = {"type": "object", "properties": {

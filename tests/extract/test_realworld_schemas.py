@@ -17,8 +17,7 @@ import pytest
 
 from prunestack.errors import SchemaError
 from prunestack.pipeline.extract import extract_document
-from prunestack.pipeline.schema.conform import conform, validation_errors
-from prunestack.pipeline.schema.fields import plan_fields
+from prunestack.pipeline.schema import conform, plan_fields, validation_errors
 from prunestack.pipeline.schema.placeholders import date_as_pattern, fit_multiple, minimal_string
 from tests.extract.schemas_realworld import (
     DEPENDENT_REQUIRED,

@@ -173,7 +173,7 @@ def test_space_between_a_letter_and_a_one_measured_on_the_line():
 
 def test_total_label_nudges_only_grand_total_fields():
     from prunestack.pipeline.extract.extractive import total_label_adjust
-    from prunestack.pipeline.schema.fields import plan_fields
+    from prunestack.pipeline.schema import plan_fields
 
     fields = {f.name: f for f in plan_fields({"type": "object", "properties": {
         "total": {"type": "number"}, "subtotal": {"type": "number"},

@@ -6,8 +6,7 @@ import jsonschema
 import pytest
 
 from prunestack.errors import SchemaError
-from prunestack.pipeline.schema.conform import conform, validation_errors
-from prunestack.pipeline.schema.fields import load_schema, plan_fields
+from prunestack.pipeline.schema import conform, load_schema, plan_fields, validation_errors
 from tests.extract.docs import INVOICE_SCHEMA
 
 REF_SCHEMA = {

@@ -1,69 +1,15 @@
-"""Schema loading, meta-validation, $ref inlining, Draft-7 normalisation, keyword checks."""
+"""The decoder's form: Draft-4/7 rewrites, closed objects, formats as patterns, hashing, and
+what each backend enforces."""
 
 from __future__ import annotations
 
-import json
-
-import pytest
-
-from prunestack.errors import SchemaError
-from prunestack.pipeline.schema.prepare import (
+from prunestack.pipeline.schema import (
     closing_budget,
     formats_as_patterns,
-    load_schema,
     prepare_schema,
     schema_hash,
     unsupported_keywords,
 )
-
-
-def test_load_from_text_file_and_dict(tmp_path):
-    s = {"type": "object", "properties": {"a": {"type": "integer"}}}
-    f = tmp_path / "s.json"
-    f.write_text(json.dumps(s))
-    assert load_schema(s) == load_schema(json.dumps(s)) == load_schema(f) == load_schema(str(f))
-
-
-@pytest.mark.parametrize("bad, match", [
-    ('{"type": "object",', "not valid JSON"),
-    ("[1, 2]", "must be a JSON object"),
-    ('"string"', "must be a JSON object"),
-    ({"type": "objekt"}, "invalid JSON Schema"),
-    ({"type": "object", "properties": {"a": {"minLength": -1}}}, "invalid JSON Schema at"),
-    ({"$schema": "http://example.com/my-draft"}, "unsupported \\$schema"),
-])
-def test_bad_schemas_fail_clearly(bad, match):
-    with pytest.raises(SchemaError, match=match):
-        prepare_schema(bad)
-
-
-def test_missing_file(tmp_path):
-    with pytest.raises(SchemaError, match="not found"):
-        load_schema(tmp_path / "nope.json")
-
-
-def test_local_refs_are_inlined_with_sibling_keywords():
-    s = {"type": "object", "properties": {"p": {"$ref": "#/$defs/pt", "description": "x"},
-                                          "q": {"$ref": "#/properties/p"}},
-         "$defs": {"pt": {"type": "integer", "minimum": 0}}}
-    out = prepare_schema(s)
-    assert out["properties"]["p"] == {"type": "integer", "minimum": 0, "description": "x"}
-    assert out["properties"]["q"]["minimum"] == 0
-    assert "$defs" not in out  # no recursive pointer left: definitions dropped
-
-
-def test_recursive_ref_is_kept_and_bare_cycles_are_refused():
-    tree = {"type": "object", "properties": {"kids": {"type": "array",
-                                                      "items": {"$ref": "#"}, "maxItems": 2}}}
-    out = prepare_schema(tree)
-    assert out["properties"]["kids"]["items"]["properties"]["kids"]["items"] == {"$ref": "#"}
-    with pytest.raises(SchemaError, match="cycle"):
-        prepare_schema({"type": "object", "properties": {"a": {"$ref": "#/$defs/d"}},
-                        "$defs": {"d": {"$ref": "#/$defs/d"}}})
-    with pytest.raises(SchemaError, match="points nowhere"):
-        prepare_schema({"type": "object", "properties": {"a": {"$ref": "#/$defs/zzz"}}})
-    with pytest.raises(SchemaError, match="only local"):
-        prepare_schema({"type": "object", "properties": {"a": {"$ref": "http://x/y.json"}}})
 
 
 def test_draft7_tuple_items_and_definitions():

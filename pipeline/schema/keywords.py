@@ -1,0 +1,106 @@
+"""The JSON Schema vocabulary this package reads, and walks over every sub-schema.
+
+What it does: names the keyword families every other module of the package needs (annotations,
+keywords whose values are data, keys that hold a map / a list / one sub-schema, the standard
+keywords and formats of Draft-4 to 2020-12); ``rewrite_nodes`` rewrites every sub-schema bottom
+up; ``keywords`` and ``formats`` list what a schema uses.
+
+What it does not do: read, check, resolve or validate a schema (:mod:`.load`, :mod:`.refs`,
+:mod:`.validate`), or know what a decoding backend enforces (:mod:`.support`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+VALUE_KEYWORDS = ("enum", "const", "default", "examples")  # their values are data, not schemas
+
+# Keywords that carry no constraint on an instance.
+ANNOTATIONS = frozenset({
+    "$schema", "$id", "$comment", "$anchor", "$defs", "definitions", "title", "description",
+    "default", "examples", "deprecated", "readOnly", "writeOnly", "$vocabulary",
+    "contentMediaType",
+})
+
+# Every keyword with a meaning in Draft-4/6/7, 2019-09 or 2020-12. Anything else (OpenAPI's
+# ``nullable``/``example``/``discriminator``, ``x-*`` extensions, pydantic's extras) is an unknown
+# keyword, which JSON Schema validators ignore; so do the backends, so it is never refused.
+STANDARD = ANNOTATIONS | frozenset({
+    "type", "properties", "required", "additionalProperties", "items", "prefixItems", "enum",
+    "const", "anyOf", "oneOf", "allOf", "$ref", "minItems", "maxItems", "minLength", "maxLength",
+    "pattern", "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+    "multipleOf", "minProperties", "maxProperties", "patternProperties", "unevaluatedProperties",
+    "propertyNames", "additionalItems", "not", "if", "then", "else", "dependentRequired",
+    "dependentSchemas", "dependencies", "uniqueItems", "contains", "minContains", "maxContains",
+    "unevaluatedItems", "$dynamicRef", "$dynamicAnchor", "$recursiveRef", "$recursiveAnchor",
+    "contentEncoding", "contentSchema",
+})
+
+# The formats JSON Schema defines; any other "format" is an annotation validators ignore.
+STANDARD_FORMATS = frozenset({
+    "date", "time", "date-time", "duration", "email", "idn-email", "hostname", "idn-hostname",
+    "ipv4", "ipv6", "uri", "uri-reference", "iri", "iri-reference", "uuid", "uri-template",
+    "json-pointer", "relative-json-pointer", "regex"})
+
+# Keys under which a value is a map of sub-schemas / a list of sub-schemas / one sub-schema.
+MAP_KEYS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+LIST_KEYS = ("anyOf", "oneOf", "allOf", "prefixItems")
+ONE_KEYS = ("items", "additionalProperties", "additionalItems", "not", "if", "then", "else",
+            "contains", "propertyNames", "unevaluatedProperties", "unevaluatedItems")
+
+
+def rewrite_nodes(node: Any, fix: Callable[[dict[str, Any]], dict[str, Any]]) -> Any:
+    """Bottom-up rewrite of every sub-schema: ``fix`` gets each object node (children already
+    rewritten, a fresh dict it may change) and returns it. Values of ``enum``/``const``/
+    ``default``/``examples`` are data and left alone; a ``properties``-like map is not itself a
+    schema (a property may be named ``format``), only its values are."""
+    if isinstance(node, list):
+        return [rewrite_nodes(x, fix) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for k, v in node.items():
+        if k in VALUE_KEYWORDS:
+            out[k] = v
+        elif k in MAP_KEYS and isinstance(v, dict):
+            out[k] = {name: rewrite_nodes(sub, fix) for name, sub in v.items()}
+        else:
+            out[k] = rewrite_nodes(v, fix)
+    return fix(out)
+
+
+def keywords(node: Any) -> set[str]:
+    """Every keyword used anywhere in a schema (property names are not keywords)."""
+    found: set[str] = set()
+    if isinstance(node, list):
+        for x in node:
+            found |= keywords(x)
+        return found
+    if not isinstance(node, dict):
+        return found
+    for k, v in node.items():
+        found.add(k)
+        if k in MAP_KEYS and isinstance(v, dict):
+            for sub in v.values():
+                found |= keywords(sub)
+        elif k in LIST_KEYS or k in ONE_KEYS:
+            found |= keywords(v)
+    return found
+
+
+def formats(node: Any) -> set[str]:
+    """Every ``format`` value used anywhere in a schema."""
+    if isinstance(node, list):
+        return set().union(*(formats(x) for x in node)) if node else set()
+    if not isinstance(node, dict):
+        return set()
+    found = {node["format"]} if isinstance(node.get("format"), str) else set()
+    for k, v in node.items():
+        if k in VALUE_KEYWORDS:
+            continue
+        if k in MAP_KEYS and isinstance(v, dict):
+            found |= formats(list(v.values()))
+        elif isinstance(v, (dict, list)):
+            found |= formats(v)
+    return found
