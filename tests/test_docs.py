@@ -110,7 +110,8 @@ def test_shell_blocks_match_the_cli(doc, scratch):
         for line, run in _shell_lines(code):
             words = shlex.split(line.replace("[", " ").replace("]", " ").replace("|", " "))[1:]
             cmd, rest = _resolve(root, words)
-            assert cmd is not root and not hasattr(cmd, "commands"), f"{doc.name}: no command: {line}"
+            assert cmd is not root and not hasattr(cmd, "commands"), \
+                f"{doc.name}: no such command: {line}"
             opts = {o for p in cmd.params for o in (*p.opts, *p.secondary_opts)}
             for w in rest:
                 if w.startswith("--"):
