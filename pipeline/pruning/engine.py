@@ -6,11 +6,13 @@ once and recompute its output before feeding it forward (uniform allocation, Wan
 keep the scores for a global/layer-weighted allocation done after the last block (FLAP style).
 Taylor scores come from a short backward over a few samples, one sample at a time, with
 gradients kept only for the prunable weights. Blocks (ShortGPT), sublayers (FinerCut) and experts
-(STUN) have their own short loops below. Loading/saving lives in ``io``; reports in ``report``.
+(STUN) have their own short loops below. Loading goes through ``prunestack.models``, saving
+through ``prunestack.saved``; reports live in ``report``.
 """
 
 from __future__ import annotations
 
+import json
 import resource
 import time
 from collections.abc import Callable
@@ -24,6 +26,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from prunestack.errors import ConfigError, ModelError
+from prunestack.models import check_folder, load_causal_lm, load_pretrained, load_tokenizer
 from prunestack.pipeline.pruning import allocation as alloc
 from prunestack.pipeline.pruning import criteria as C
 from prunestack.pipeline.pruning import structures as S
@@ -37,9 +40,9 @@ from prunestack.pipeline.pruning.calibration import (
 )
 from prunestack.pipeline.pruning.compensation import compensate
 from prunestack.pipeline.pruning.families import LayerSpec, ModelSpec, child, discover
-from prunestack.pipeline.pruning.io import finalize_config
 from prunestack.pipeline.pruning.recipe import PruneRecipe
 from prunestack.pipeline.pruning.report import count_flops, count_params, layer_widths
+from prunestack.pipeline.pruning.surgery import finalize_config
 
 
 @dataclass
@@ -52,25 +55,16 @@ class PruneResult:
 
 
 def load_any(path: str | Path, dtype: Any = torch.float32) -> tuple[nn.Module, Any]:
-    """Model and tokenizer from a local folder (causal LM, or encoder for BERT configs)."""
-    import json
-
-    from prunestack.models import _check_folder, load_causal_lm, load_tokenizer
-
-    p = _check_folder(path)
+    """A fresh model and its tokenizer from a local folder (causal LM, or encoder for BERT
+    configs); never the registry's shared copy, since pruning edits it in place."""
+    p = check_folder(path)
     cfg = json.loads((p / "config.json").read_text())
     tok = load_tokenizer(p) if (p / "tokenizer_config.json").is_file() else None
+    name = {torch.float32: "float32", torch.bfloat16: "bfloat16", torch.float16: "float16"}[dtype]
     if cfg.get("model_type") == "bert" or not any(
             a.endswith("ForCausalLM") for a in cfg.get("architectures") or []):
-        from transformers import AutoModel
-
-        from prunestack.pipeline.pruning.io import load_pruned
-
-        if cfg.get("prunestack"):
-            return load_pruned(p, dtype=dtype), tok
-        return AutoModel.from_pretrained(str(p), dtype=dtype, local_files_only=True).eval(), tok
-    return load_causal_lm(p, dtype={torch.float32: "float32", torch.bfloat16: "bfloat16",
-                                    torch.float16: "float16"}[dtype]), tok
+        return load_pretrained(p, name, causal=False), tok
+    return load_causal_lm(p, name), tok
 
 
 def calibration_ids(tokenizer: Any, recipe: PruneRecipe) -> torch.Tensor:
