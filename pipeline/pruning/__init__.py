@@ -1,7 +1,7 @@
 """Structured pruning of Hugging Face models: criterion x structure x allocation x compensation.
 
-Entry points: ``prune(model_or_dir, recipe) -> PruneResult``, ``PruneRecipe``, and
-``save_pruned(model, out, tok)`` / ``load_pruned(folder, dtype=...)``, which are
+Entry points: ``prune(model_or_dir, recipe) -> PruneResult``, ``PruneRecipe``, the method table
+``METHODS``, and ``save_pruned(model, out, tok)`` / ``load_pruned(folder, dtype=...)``, which are
 the one saved-model format (``prunestack.saved.save_model`` / ``load_saved``) under pruning's
 names. Importing this package does not import torch; the engine loads on first use. See
 docs/pruning.md.
@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from prunestack.pipeline.pruning.methods import METHODS, get_method
 from prunestack.pipeline.pruning.recipe import PruneRecipe
 
-__all__ = ["PruneRecipe", "PruneResult", "load_pruned", "prune", "save_pruned"]
+__all__ = ["METHODS", "PruneRecipe", "PruneResult", "get_method", "load_pruned", "prune",
+           "save_pruned"]
 
 
 def prune(model_or_dir: Any, recipe: Any, tokenizer: Any = None, progress: bool = True) -> Any:
