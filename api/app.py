@@ -1,10 +1,12 @@
 """The FastAPI application factory: settings, lifespan model loading, one error handler, routes.
 
-``create_app(settings)`` builds the app; models load once in the lifespan hook into
-``app.state`` (MiniLM for the extractive engine, every configured generative model unless
-``preload_models`` is off), so tests can swap them. Every :class:`PrunestackError` maps to its
-``http_status`` in a single handler with a JSON body ``{"error": {type, message, hint}, "status"}``;
-request validation errors answer 422 in the same shape. The web page is served at ``/``.
+``create_app(settings)`` builds the app; ``app.state.registry`` is the process's model registry
+(``prunestack.models.registry()``; tests may put another there before start-up) and the lifespan
+hook loads through it once: MiniLM for the extractive engine, every configured generative model
+unless ``preload_models`` is off. Nothing else in the API holds a model. Every
+:class:`PrunestackError` maps to its ``http_status`` in a single handler with a JSON body
+``{"error": {type, message, hint}, "status"}``; request validation errors answer 422 in the same
+shape. The web page is served at ``/``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from prunestack.api.limits import Limiter, PageCache, UploadLimitMiddleware, err
 from prunestack.api.routes import documents, extract, health, html, models, parse
 from prunestack.api.settings import Settings
 from prunestack.errors import PrunestackError
+from prunestack.models import ModelRegistry, registry
 
 STATIC = Path(__file__).resolve().parent / "static"
 log = logging.getLogger("prunestack.api")
@@ -39,17 +42,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         torch.set_num_threads(settings.torch_threads)
     except ImportError:
         pass
-    if getattr(app.state, "embedder", None) is None:
-        from prunestack.pipeline.extract.embed import get_embedder
-
-        app.state.embedder = get_embedder()
-    app.state.models = getattr(app.state, "models", None) or {}
+    models: ModelRegistry = app.state.registry
+    models.encoder()  # MiniLM for the extractive engine, loaded before the first request
     if settings.preload_models:
-        from prunestack.pipeline.extract.generative import load_model
-
-        for name, folder in settings.models.items():
-            if name not in app.state.models:
-                app.state.models[name] = load_model(folder)
+        for folder in settings.models.values():
+            models.causal_lm(folder)
+            models.tokenizer(folder)
     app.state.limiter = Limiter(settings.max_concurrency, settings.max_queue,
                                 settings.queue_timeout_s)
     app.state.pages = PageCache(settings.page_cache_docs, settings.page_cache_bytes)
@@ -63,8 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="prunestack", version="0.1.0", lifespan=lifespan,
                   description="Documents and web HTML in, schema-valid JSON out.")
     app.state.settings = settings
-    app.state.embedder = None
-    app.state.models = {}
+    app.state.registry = registry()  # the process's model owner; tests may put another here
     app.add_middleware(UploadLimitMiddleware, max_bytes=lambda: app.state.settings.max_upload_bytes)
 
     @app.exception_handler(PrunestackError)

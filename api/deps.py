@@ -1,4 +1,5 @@
-"""FastAPI dependencies (``Annotated`` aliases): settings, API key, limiter, loaded models."""
+"""FastAPI dependencies (``Annotated`` aliases): settings, API key, limiter, the model registry and
+the models it holds (``app.state.registry``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from fastapi import Depends, Header, Request
 
 from prunestack.api.limits import Limiter, PageCache
 from prunestack.api.settings import Settings
+from prunestack.encoder import SentenceEncoder
 from prunestack.errors import ConfigError, PrunestackError
+from prunestack.models import ModelRegistry
 
 
 class AuthError(PrunestackError):
@@ -45,13 +48,19 @@ def get_pages(request: Request) -> PageCache:
     return request.app.state.pages
 
 
-def get_embedder(request: Request) -> Any:
-    return request.app.state.embedder
+def get_registry(request: Request) -> ModelRegistry:
+    return request.app.state.registry
+
+
+def get_embedder(request: Request) -> SentenceEncoder:
+    """The registry's sentence encoder (MiniLM), loaded in the lifespan hook."""
+    return get_registry(request).encoder()
 
 
 LimiterDep = Annotated[Limiter, Depends(get_limiter)]
 PagesDep = Annotated[PageCache, Depends(get_pages)]
-EmbedderDep = Annotated[Any, Depends(get_embedder)]
+RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
+EmbedderDep = Annotated[SentenceEncoder, Depends(get_embedder)]
 
 
 def model_by_name(request: Request, name: str | None) -> tuple[Any, Any] | None:
@@ -62,9 +71,6 @@ def model_by_name(request: Request, name: str | None) -> tuple[Any, Any] | None:
     if name not in settings.models:
         raise ConfigError(f"unknown model {name!r}",
                           f"served models: {sorted(settings.models) or 'none'}")
-    models = request.app.state.models
-    if name not in models:  # not preloaded: load on first use, once
-        from prunestack.pipeline.extract.generative import load_model
-
-        models[name] = load_model(settings.models[name])
-    return models[name]
+    models = get_registry(request)  # not preloaded: loads on first use, once
+    folder = settings.models[name]
+    return models.causal_lm(folder), models.tokenizer(folder)

@@ -83,9 +83,9 @@ class CachedEncoder:
     """MiniLM with a text -> vector cache (each page's blocks are embedded once per block size)."""
 
     def __init__(self) -> None:
-        from prunestack.retrieval.embed import get_encoder
+        from prunestack.models import registry
 
-        self.inner = get_encoder()
+        self.inner = registry().encoder()
         self.dim = self.inner.dim
         self.cache: dict[str, np.ndarray] = {}
 

@@ -82,8 +82,8 @@ def main() -> dict[str, Any]:
     from rich.table import Table
     from transformers import LlamaForCausalLM
 
-    from prunestack.eval.lm import prefill_decode
     from prunestack.pipeline.pruning import prune
+    from prunestack.pipeline.pruning.measure import prefill_decode
 
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     REPORTS.mkdir(exist_ok=True)

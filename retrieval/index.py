@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from prunestack.errors import ConfigError, InputError, PrunestackError
+from prunestack.models import registry
 from prunestack.retrieval.blocktree import Block, BlockTree, build_block_tree, render
 from prunestack.retrieval.boilerplate import BoilerplateConfig, block_priors, demote
 from prunestack.retrieval.budget import TokenCounter, make_counter
@@ -76,8 +77,6 @@ class HtmlIndex:
               max_words: int = 128, progress: bool = False) -> BuildStats:
         import faiss
 
-        from prunestack.retrieval.embed import get_encoder
-
         src, out = Path(src), Path(out)
         if not src.is_dir():
             raise InputError(f"not a folder: {src}", "pass a folder of .html files")
@@ -89,7 +88,7 @@ class HtmlIndex:
         out.mkdir(parents=True, exist_ok=True)
         for name in ("index.faiss", "store.sqlite"):
             (out / name).unlink(missing_ok=True)
-        enc = get_encoder(encoder)
+        enc = registry().encoder(encoder)
         con = _connect(out / "store.sqlite")
         con.executescript("""
             CREATE TABLE pages(id INTEGER PRIMARY KEY, source TEXT NOT NULL, html TEXT NOT NULL);
@@ -165,9 +164,7 @@ class HtmlIndex:
     @property
     def encoder(self) -> Any:
         if self._encoder is None:
-            from prunestack.retrieval.embed import get_encoder
-
-            self._encoder = get_encoder(self.meta["encoder"])
+            self._encoder = registry().encoder(self.meta["encoder"])
         return self._encoder
 
     def _page_tree(self, page_id: int) -> tuple[str, BlockTree]:

@@ -23,6 +23,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from prunestack.errors import ConfigError, InputError
+from prunestack.models import registry
 from prunestack.retrieval.blocktree import (
     Block,
     BlockTree,
@@ -39,6 +40,7 @@ from prunestack.retrieval.boilerplate import (
 )
 from prunestack.retrieval.budget import TokenCounter, make_counter
 from prunestack.retrieval.clean import CleanConfig, Node, _start, serialize
+from prunestack.retrieval.embed import cosine_scores
 
 PrunerName = Literal["bm25", "embed", "gen", "two-step"]
 
@@ -98,15 +100,11 @@ class EmbedPruner:
     name = "embed"
 
     def __init__(self, encoder: Any = None) -> None:
-        from prunestack.retrieval.embed import get_encoder
-
         # a folder (or None = MiniLM), or any object with encode(texts) -> [n, dim] unit vectors
-        self.encoder = get_encoder(encoder) if encoder is None or isinstance(
+        self.encoder = registry().encoder(encoder) if encoder is None or isinstance(
             encoder, str | Path) else encoder
 
     def score(self, query: str, blocks: Sequence[Block], context_html: str = "") -> np.ndarray:
-        from prunestack.retrieval.embed import cosine_scores
-
         vecs = self.encoder.encode([b.text for b in blocks])  # [n, dim]
         q = self.encoder.encode([query])[0]  # [dim]
         return cosine_scores(q, vecs).astype(np.float64)

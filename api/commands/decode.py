@@ -1,6 +1,6 @@
 """`prunestack decode`: JSON-schema-constrained generation from a local model folder.
 
-Autoregressive mode loads a causal LM (``pipeline.models.load_causal_lm``) and runs
+Autoregressive mode loads a causal LM (``prunestack.models.load_causal_lm``) and runs
 ``pipeline.decoding.generate_json`` (optionally speculative with ``--draft DIR``); diffusion mode
 loads a masked LM and runs ``pipeline.decoding.diffusion.generate_json_diffusion``. Prints the
 JSON on stdout and a one-line summary on stderr. The schema and options are checked before any
@@ -55,10 +55,8 @@ def decode_cmd(
 
         target = load_causal_lm(model, dtype=dtype, device=device)
         drafter = None
-        if draft is not None:
-            from prunestack.pipeline.decoding.vocab_trim import load_draft
-
-            drafter = load_draft(draft, dtype=dtype, device=device)
+        if draft is not None:  # a trimmed or pruned draft reloads like any saved model
+            drafter = load_causal_lm(draft, dtype=dtype, device=device)
         r = generate_json(target, tokenizer, prompt, sch, backend=backend,
                           max_new_tokens=max_new_tokens, temperature=temperature, seed=seed,
                           draft=drafter, k=k)

@@ -1,8 +1,9 @@
 """`prunestack draft ...`: build draft models for speculative decoding.
 
 ``trim`` keeps the draft's most useful LM-head rows (coverage over the assistant responses of a
-JSONL corpus vs. draft FLOPs, Optuna TPE search) and writes a draft folder that
-``pipeline.decoding.vocab_trim.load_draft`` (and ``prunestack decode --draft``) loads.
+JSONL corpus vs. draft FLOPs, Optuna TPE search) and writes a draft folder in the one
+saved-model format, which ``prunestack.models.load_causal_lm`` (and ``prunestack decode
+--draft``) loads.
 """
 
 from __future__ import annotations

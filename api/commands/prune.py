@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from prunestack.errors import ConfigError
+from prunestack.pipeline.pruning.methods import METHODS
 
 
 def _echo_table(rep: dict[str, Any]) -> None:
@@ -32,8 +33,7 @@ def prune_cmd(
     model_dir: Annotated[Path, typer.Argument(help="local model folder (config + weights)")],
     out: Annotated[Path, typer.Option("--out", help="output folder")],
     recipe: Annotated[Path | None, typer.Option(help="recipe YAML (overrides the flags)")] = None,
-    method: Annotated[str, typer.Option(
-        help="flap|wanda-sp|taylor|magnitude|block|sublayer|experts")] = "flap",
+    method: Annotated[str, typer.Option(help=" | ".join(METHODS))] = "flap",
     ratio: Annotated[float, typer.Option(help="share of params (or FLOPs) to remove")] = 0.2,
     calib: Annotated[Path | None, typer.Option(help="calibration text/JSONL")] = None,
     nsamples: Annotated[int, typer.Option(help="calibration windows")] = 32,

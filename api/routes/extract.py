@@ -16,7 +16,14 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from prunestack.api import service
-from prunestack.api.deps import KeyDep, LimiterDep, PagesDep, SettingsDep, model_by_name
+from prunestack.api.deps import (
+    KeyDep,
+    LimiterDep,
+    PagesDep,
+    SettingsDep,
+    get_embedder,
+    model_by_name,
+)
 from prunestack.api.routes.documents import examples
 from prunestack.errors import InputError, SchemaError, TooLargeError, UnsupportedTypeError
 from prunestack.pipeline.schema import LoadedSchema, load_schema, require_object_root
@@ -80,7 +87,7 @@ def _text_work(req: TextExtractRequest, schema: LoadedSchema, embedder: Any, mod
 async def extract(request: Request, settings: SettingsDep, limiter: LimiterDep,
                   cache: PagesDep) -> dict[str, Any]:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    embedder = request.app.state.embedder
+    embedder = get_embedder(request)
     if ctype == "application/json":
         try:
             body = await request.json()

@@ -7,8 +7,9 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from prunestack.api.deps import KeyDep, LimiterDep, SettingsDep
+from prunestack.api.deps import KeyDep, LimiterDep, RegistryDep, SettingsDep
 from prunestack.errors import ConfigError, TooLargeError
+from prunestack.models import ModelRegistry
 
 router = APIRouter(prefix="/v1/html", tags=["html"], dependencies=[KeyDep])
 
@@ -25,20 +26,27 @@ class PruneRequest(BaseModel):
         description="demotion of nav / footer / cookie / share / related blocks (0 = off)")
 
 
-def _prune_work(req: PruneRequest) -> dict[str, Any]:
+def _prune_work(req: PruneRequest, models: ModelRegistry) -> dict[str, Any]:
     try:
-        from prunestack.retrieval.prune import PruneConfig, prune_html  # type: ignore[import-not-found]
+        from prunestack.retrieval.prune import (  # type: ignore[import-not-found]
+            EmbedPruner,
+            PruneConfig,
+            prune_html,
+        )
     except ImportError as exc:
         raise ConfigError("HTML pruning is not installed on this server") from exc
     config = PruneConfig(pruner=req.pruner, boilerplate={"weight": req.boilerplate_weight})
-    out = prune_html(req.html, req.query, req.budget, pruner=req.pruner, config=config)
+    # the embedding pruner uses the app's encoder (app.state.registry), not a second copy
+    pruner = EmbedPruner(models.encoder()) if req.pruner == "embed" else req.pruner
+    out = prune_html(req.html, req.query, req.budget, pruner=pruner, config=config)
     html = out if isinstance(out, str) else getattr(out, "html", str(out))
     return {"html": html, "budget": req.budget, "pruner": req.pruner,
             "boilerplate_weight": req.boilerplate_weight}
 
 
 @router.post("/prune")
-async def prune(req: PruneRequest, settings: SettingsDep, limiter: LimiterDep) -> dict[str, Any]:
+async def prune(req: PruneRequest, settings: SettingsDep, limiter: LimiterDep,
+                models: RegistryDep) -> dict[str, Any]:
     if len(req.html) > settings.max_text_chars:
         raise TooLargeError(f"HTML longer than {settings.max_text_chars} characters")
-    return await limiter.run(_prune_work, req, timeout=settings.request_timeout_s)
+    return await limiter.run(_prune_work, req, models, timeout=settings.request_timeout_s)

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from prunestack.api.deps import KeyDep, SettingsDep
+from prunestack.api.deps import KeyDep, RegistryDep, SettingsDep
 
 router = APIRouter(prefix="/v1", tags=["models"], dependencies=[KeyDep])
 
 
 @router.get("/models")
-async def list_models(request: Request, settings: SettingsDep) -> dict[str, Any]:
-    loaded = request.app.state.models
+async def list_models(settings: SettingsDep, models: RegistryDep) -> dict[str, Any]:
     return {
         "engines": ["extractive", "generative"],
-        "embedder": {"name": "all-MiniLM-L6-v2",
-                     "loaded": request.app.state.embedder is not None},
-        "models": [{"name": n, "engine": "generative", "loaded": n in loaded}
+        "embedder": {"name": "all-MiniLM-L6-v2", "loaded": models.holds("encoder")},
+        "models": [{"name": n, "engine": "generative",
+                    "loaded": models.holds("causal_lm", settings.models[n])}
                    for n in sorted(settings.models)],
     }

@@ -6,7 +6,7 @@ tokenizers), the llguidance tokenizer conversion (~1 s, cached in memory per tok
 bitmask helpers, and a per-token "closes the JSON" priority used to finish output under a token
 budget. Everything is cached per tokenizer object.
 
-What it does not do: load tokenizers from disk (``pipeline.models.load_tokenizer``) or compile
+What it does not do: load tokenizers from disk (``prunestack.models.load_tokenizer``) or compile
 schemas (``pipeline.decoding.backends``).
 """
 

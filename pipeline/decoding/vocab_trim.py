@@ -5,30 +5,34 @@ coverage curve C(k) (share of token occurrences covered by the k most frequent i
 of the draft whose LM head has k rows, R(k) = 1 − FLOPs(k)/FLOPs(V), and maximises
 U(k) = α·C(k) + (1−α)·R(k) subject to C(k) ≥ c_min with Optuna's TPE sampler (seed 42) over
 k ∈ [k_min, min(k_max, V)]. The kept ids are sorted ascending; ``d2t[i] = kept[i] − i`` maps a
-draft id to a target id. :class:`TrimmedLMHead` computes only the k kept rows and scatters them into
-−inf full-vocabulary logits, so the trimmed draft is a drop-in for speculative decoding (the target
-still verifies with its full vocabulary: greedy output is unchanged). ``save_trimmed`` /
-``load_draft`` write and read a draft folder; ``pareto_plot`` draws C(k) against R(k).
+draft id to a target id. ``trim_head`` puts a :class:`prunestack.rebuild.TrimmedLMHead` in place
+of the LM head: it computes only the k kept rows and scatters them into −inf full-vocabulary
+logits, so the trimmed draft is a drop-in for speculative decoding (the target still verifies with
+its full vocabulary: greedy output is unchanged). ``trim_draft`` saves the trimmed draft in the
+one saved-model format (:mod:`prunestack.saved`: the head keeps only its k rows on disk), so
+``prunestack.models.load_causal_lm`` reloads it like any model; ``draft_vocab.json`` beside it
+reports the kept ids, ``d2t`` and the search, and ``pareto_plot`` draws C(k) against R(k).
 
-What it does not do: train the draft, or prune its layers (``pipeline.pruning``).
+What it does not do: train the draft, prune its layers (``pipeline.pruning``), or load models.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
-from torch import nn
 
 from prunestack.errors import ConfigError, InputError, ModelError
 from prunestack.jsonl import jsonl_rows
+from prunestack.models import DTYPES, load_causal_lm, load_tokenizer
+from prunestack.rebuild import TrimmedLMHead
+from prunestack.saved import save_model
 
-TRIM_FILE = "draft_vocab.json"
+TRIM_FILE = "draft_vocab.json"  # the trimming report (kept ids, d2t, k, coverage, ...)
 
 
 class TrimConfig(BaseModel):
@@ -181,28 +185,12 @@ def d2t(kept: torch.Tensor) -> torch.Tensor:
 # ------------------------------------------------------------------ the trimmed head
 
 
-class TrimmedLMHead(nn.Module):
-    """LM head with only the kept rows; returns full-vocabulary logits (−inf elsewhere)."""
-
-    def __init__(self, full_weight: torch.Tensor, kept: torch.Tensor,
-                 bias: torch.Tensor | None = None) -> None:
-        super().__init__()
-        self.vocab_size = full_weight.shape[0]
-        self.weight = nn.Parameter(full_weight[kept].detach().clone(), requires_grad=False)
-        self.bias = None if bias is None else nn.Parameter(bias[kept].detach().clone(),
-                                                           requires_grad=False)
-        self.kept: torch.Tensor
-        self.register_buffer("kept", kept.clone(), persistent=False)  # [k]
-
-    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        small = nn.functional.linear(hidden, self.weight, self.bias)  # [B, S, k]
-        full = small.new_full((*small.shape[:-1], self.vocab_size), float("-inf"))  # [B, S, V]
-        return full.index_copy_(-1, self.kept, small)
-
-
 def trim_head(model: Any, kept: torch.Tensor) -> Any:
     """Replace ``model.lm_head`` by a :class:`TrimmedLMHead` over ``kept`` (in place)."""
     head = model.get_output_embeddings()
+    if isinstance(head, TrimmedLMHead):
+        raise ModelError("this draft's LM head is already trimmed",
+                         "trim the untrimmed draft folder")
     if head is None or not hasattr(head, "weight"):
         raise ModelError(f"{type(model).__name__} has no LM head to trim")
     if int(kept.max()) >= head.weight.shape[0]:
@@ -210,31 +198,6 @@ def trim_head(model: Any, kept: torch.Tensor) -> Any:
     model.config.tie_word_embeddings = False
     model.lm_head = TrimmedLMHead(head.weight, kept.to(head.weight.device),
                                   getattr(head, "bias", None))
-    return model
-
-
-def save_trimmed(model_dir: str | Path, out: str | Path, kept: torch.Tensor,
-                 report: dict[str, Any]) -> Path:
-    """Copy the draft folder to ``out`` and add ``draft_vocab.json`` (kept ids, d2t, report)."""
-    src, dst = Path(model_dir), Path(out)
-    dst.mkdir(parents=True, exist_ok=True)
-    for f in src.iterdir():
-        if f.is_file() and f.name != TRIM_FILE:
-            shutil.copy(f, dst / f.name)
-    data = {"kept": kept.tolist(), "d2t": d2t(kept).tolist(), **report}
-    (dst / TRIM_FILE).write_text(json.dumps(data))
-    return dst
-
-
-def load_draft(path: str | Path, dtype: str = "float32", device: str | None = None) -> Any:
-    """A draft model from a folder; applies the trimmed head when ``draft_vocab.json`` is there."""
-    from prunestack.models import load_causal_lm
-
-    model = load_causal_lm(path, dtype=dtype, device=device)
-    f = Path(path) / TRIM_FILE
-    if f.is_file():
-        kept = torch.tensor(json.loads(f.read_text())["kept"], dtype=torch.long)
-        trim_head(model, kept)
     return model
 
 
@@ -270,14 +233,12 @@ def pareto_plot(cov: torch.Tensor, config: Any, result: TrimResult, cfg: TrimCon
 
 def trim_draft(model_dir: str | Path, corpus: str | Path, out: str | Path,
                cfg: TrimConfig | None = None) -> tuple[TrimResult, Path]:
-    """The whole ``draft trim`` pipeline: corpus → coverage → search → draft folder + Pareto PNG."""
-    from transformers import AutoConfig
-
-    from prunestack.models import load_tokenizer
-
+    """The whole ``draft trim`` pipeline: corpus → coverage → search → trimmed draft folder (the
+    one saved-model format) + ``draft_vocab.json`` + Pareto PNG."""
     cfg = cfg or TrimConfig()
     tok = load_tokenizer(model_dir)
-    config = AutoConfig.from_pretrained(str(model_dir), local_files_only=True)
+    model = load_causal_lm(model_dir, dtype=_saved_dtype(model_dir), device="cpu")
+    config = model.config
     vocab = int(config.vocab_size)
     cov_order, cov = coverage_curve(token_counts(read_assistant_texts(corpus), tok, vocab))
     result = search_k(cov, config, cfg)
@@ -288,7 +249,18 @@ def trim_draft(model_dir: str | Path, corpus: str | Path, out: str | Path,
               "reduction": result.reduction, "utility": result.utility,
               "best_k_exhaustive": result.best_k_exhaustive, "config": cfg.model_dump(),
               "vocab_size": vocab}
-    dst = save_trimmed(model_dir, out, kept, report)
+    dst = Path(out)
+    save_model(trim_head(model, kept), dst, tok, meta={"draft_trim": report})
+    (dst / TRIM_FILE).write_text(json.dumps({"kept": kept.tolist(), "d2t": d2t(kept).tolist(),
+                                             **report}))
     pareto_plot(cov, config, result, cfg, dst / "pareto.png")
     (dst / "trim_trials.json").write_text(json.dumps(asdict(result)["trials"]))
     return result, dst
+
+
+def _saved_dtype(model_dir: str | Path) -> str:
+    """The dtype a folder's config declares (float32 when it names none we load), so the trimmed
+    copy is saved as the draft was."""
+    cfg = json.loads((Path(model_dir) / "config.json").read_text())
+    name = str(cfg.get("dtype") or cfg.get("torch_dtype") or "float32")
+    return name if name in DTYPES else "float32"

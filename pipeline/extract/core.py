@@ -22,11 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from prunestack.cancel import checkpoint
 from prunestack.errors import ConfigError, InputError
+from prunestack.models import registry
 from prunestack.parsers.ocr.deskew import skew_map
 from prunestack.pipeline.document import BBox, Document, Element, ElementKind, Page, Source
 from prunestack.pipeline.extract import retrieval
 from prunestack.pipeline.extract.candidates import from_document
-from prunestack.pipeline.extract.embed import get_embedder
 from prunestack.pipeline.extract.extractive import ExtractiveEngine, Leaf, parties
 from prunestack.pipeline.extract.receipt import missing_date, receipt_fields
 from prunestack.pipeline.schema import (
@@ -269,9 +269,10 @@ def extract_document(doc: Document, schema: SchemaSource, engine: Engine | None 
     """Extract ``schema``'s fields from a parsed document.
 
     ``schema``: anything :func:`~prunestack.pipeline.schema.load_schema` takes (a schema it
-    already loaded is not checked again). ``embedder`` defaults to MiniLM (loaded once per
-    process). The generative engine takes an already loaded ``model`` + ``tokenizer`` (the API
-    loads them at start-up) or a ``model_dir``."""
+    already loaded is not checked again). ``embedder`` defaults to the registry's MiniLM
+    (``prunestack.models``, one per process). The generative engine takes an already loaded
+    ``model`` + ``tokenizer`` (the API loads them at start-up) or a ``model_dir`` (the
+    registry's shared copy)."""
     opts = options or ExtractOptions()
     if engine is not None:
         opts = opts.model_copy(update={"engine": engine})
@@ -284,7 +285,7 @@ def extract_document(doc: Document, schema: SchemaSource, engine: Engine | None 
     warnings: list[str] = []
     t0 = time.perf_counter()
     fields = plan_fields(schema)
-    embedder = embedder or get_embedder()
+    embedder = embedder or registry().encoder()
     tree = retrieval.build_tree(doc)
     timings["tree"] = time.perf_counter() - t0
 
@@ -309,9 +310,7 @@ def extract_document(doc: Document, schema: SchemaSource, engine: Engine | None 
             if model_dir is None:
                 raise ConfigError("the generative engine needs a model",
                                   "pass --model DIR (a local Hugging Face causal LM folder)")
-            from prunestack.pipeline.extract.generative import load_model
-
-            model, tokenizer = load_model(model_dir)
+            model, tokenizer = registry().causal_lm(model_dir), registry().tokenizer(model_dir)
         raw, prov = run_generative(doc, schema, fields, relevance, model, tokenizer,
                                    embedder=embedder, draft_model=draft_model,
                                    max_new_tokens=opts.max_new_tokens,

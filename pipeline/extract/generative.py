@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 from prunestack.errors import ConfigError, DeadlineError, ModelError
@@ -27,19 +26,6 @@ from prunestack.pipeline.extract.candidates import from_document
 from prunestack.pipeline.extract.core import Provenance
 from prunestack.pipeline.extract.extractive import parse_for, value_kind
 from prunestack.pipeline.schema import VALUE_KEYWORDS, FieldSpec, closing_budget, prepare_schema
-
-_MODELS: dict[str, tuple[Any, Any]] = {}
-
-
-def load_model(folder: str | Path) -> tuple[Any, Any]:
-    """(model, tokenizer) from a local folder, cached per process."""
-    from prunestack.models import load_causal_lm, load_tokenizer
-
-    key = str(Path(folder).resolve())
-    if key not in _MODELS:
-        _MODELS[key] = (load_causal_lm(key), load_tokenizer(key))
-    return _MODELS[key]
-
 
 #: keywords the constraint backends cannot enforce; conform() and the repair step in
 #: pipeline.extract.core make the generated data satisfy them afterwards

@@ -6,11 +6,14 @@ once and recompute its output before feeding it forward (uniform allocation, Wan
 keep the scores for a global/layer-weighted allocation done after the last block (FLAP style).
 Taylor scores come from a short backward over a few samples, one sample at a time, with
 gradients kept only for the prunable weights. Blocks (ShortGPT), sublayers (FinerCut) and experts
-(STUN) have their own short loops below. Loading/saving lives in ``io``; reports in ``report``.
+(STUN) have their own short loops below. Which loop and criterion a method uses, and what it
+needs, comes from ``methods.METHODS``. Loading goes through ``prunestack.models``, saving through
+``prunestack.saved``; reports live in ``report``.
 """
 
 from __future__ import annotations
 
+import json
 import resource
 import time
 from collections.abc import Callable
@@ -24,6 +27,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from prunestack.errors import ConfigError, ModelError
+from prunestack.models import check_folder, load_causal_lm, load_pretrained, load_tokenizer
 from prunestack.pipeline.pruning import allocation as alloc
 from prunestack.pipeline.pruning import criteria as C
 from prunestack.pipeline.pruning import structures as S
@@ -37,9 +41,17 @@ from prunestack.pipeline.pruning.calibration import (
 )
 from prunestack.pipeline.pruning.compensation import compensate
 from prunestack.pipeline.pruning.families import LayerSpec, ModelSpec, child, discover
-from prunestack.pipeline.pruning.io import finalize_config
+from prunestack.pipeline.pruning.methods import Method, get_method
 from prunestack.pipeline.pruning.recipe import PruneRecipe
 from prunestack.pipeline.pruning.report import count_flops, count_params, layer_widths
+from prunestack.pipeline.pruning.surgery import finalize_config
+
+#: per-input-column scores of o_proj/down_proj from the weight and the input statistics, by
+#: criterion (methods.Method.criterion); other width criteria score whole units
+COLUMN_SCORES: dict[str, Callable[[torch.Tensor, C.ChannelStats], torch.Tensor]] = {
+    "fluctuation": C.flap_channel,
+    "wanda": C.wanda_channel,
+}
 
 
 @dataclass
@@ -52,25 +64,16 @@ class PruneResult:
 
 
 def load_any(path: str | Path, dtype: Any = torch.float32) -> tuple[nn.Module, Any]:
-    """Model and tokenizer from a local folder (causal LM, or encoder for BERT configs)."""
-    import json
-
-    from prunestack.models import _check_folder, load_causal_lm, load_tokenizer
-
-    p = _check_folder(path)
+    """A fresh model and its tokenizer from a local folder (causal LM, or encoder for BERT
+    configs); never the registry's shared copy, since pruning edits it in place."""
+    p = check_folder(path)
     cfg = json.loads((p / "config.json").read_text())
     tok = load_tokenizer(p) if (p / "tokenizer_config.json").is_file() else None
+    name = {torch.float32: "float32", torch.bfloat16: "bfloat16", torch.float16: "float16"}[dtype]
     if cfg.get("model_type") == "bert" or not any(
             a.endswith("ForCausalLM") for a in cfg.get("architectures") or []):
-        from transformers import AutoModel
-
-        from prunestack.pipeline.pruning.io import load_pruned
-
-        if cfg.get("prunestack"):
-            return load_pruned(p, dtype=dtype), tok
-        return AutoModel.from_pretrained(str(p), dtype=dtype, local_files_only=True).eval(), tok
-    return load_causal_lm(p, dtype={torch.float32: "float32", torch.bfloat16: "bfloat16",
-                                    torch.float16: "float16"}[dtype]), tok
+        return load_pretrained(p, name, causal=False), tok
+    return load_causal_lm(p, name), tok
 
 
 def calibration_ids(tokenizer: Any, recipe: PruneRecipe) -> torch.Tensor:
@@ -172,12 +175,13 @@ def prune_widths(spec: ModelSpec, recipe: PruneRecipe, ids: torch.Tensor | None,
                  bar: Callable[..., Any]) -> dict[str, Any]:
     layers = _eligible(spec, recipe)
     structs = set(recipe.structures or [])
-    needs_data = recipe.method in ("flap", "wanda-sp", "taylor") or recipe.compensation or \
-        recipe.allocation == "layer-importance"
+    method = get_method(recipe.method)
+    needs_data = _needs_ids(method, recipe)
     if needs_data and ids is None:
         raise ConfigError(f"{recipe.method} needs calibration data")
+    column_score = COLUMN_SCORES.get(method.criterion)
     tay: dict[tuple[int, str], torch.Tensor] = {}
-    if recipe.method == "taylor":
+    if method.criterion == "taylor":
         assert ids is not None  # taylor is in needs_data: missing ids were rejected above
         tay = taylor_scores(spec, ids, recipe.taylor_order, layers)
     sequential = recipe.allocation == "uniform"
@@ -209,12 +213,7 @@ def prune_widths(spec: ModelSpec, recipe: PruneRecipe, ids: torch.Tensor | None,
             importance[ls.index] = S.block_influence(hidden, out)
         layer_groups = []
         for kind, lin in todo:
-            if recipe.method == "flap":
-                col = C.flap_channel(lin.weight.detach(), stats[kind])
-            elif recipe.method == "wanda-sp":
-                col = C.wanda_channel(lin.weight.detach(), stats[kind])
-            else:
-                col = None
+            col = column_score(lin.weight.detach(), stats[kind]) if column_score else None
             if kind == "heads":
                 assert ls.attn is not None
                 sc = (C.heads_from_cols(col, ls.attn) if col is not None else
@@ -298,8 +297,6 @@ def _zero_hook(_m: nn.Module, _a: Any, out: Any) -> Any:
 
 def prune_sublayers(spec: ModelSpec, recipe: PruneRecipe, ids: torch.Tensor,
                     bar: Callable[..., Any]) -> dict[str, Any]:
-    if not spec.causal:
-        raise ModelError("sublayer pruning (FinerCut) needs a causal LM")
     model = spec.model
     x = ids[: min(8, ids.shape[0])]
     with torch.no_grad():
@@ -344,11 +341,10 @@ def prune_sublayers(spec: ModelSpec, recipe: PruneRecipe, ids: torch.Tensor,
             "removed_sublayers": [f"{li}.{kind}" for li, kind in chosen]}
 
 
-def prune_experts(spec: ModelSpec, recipe: PruneRecipe, bar: Callable[..., Any]
-                  ) -> dict[str, Any]:
+def prune_experts(spec: ModelSpec, recipe: PruneRecipe, ids: torch.Tensor | None,
+                  bar: Callable[..., Any]) -> dict[str, Any]:
+    """STUN: data-free (``ids`` is unused; every loop takes the same arguments)."""
     moes = [ls for ls in _eligible(spec, recipe) if ls.moe is not None]
-    if not moes:
-        raise ModelError(f"{spec.model_type} has no mixture-of-experts blocks to prune")
     before = after = 0
     for ls in bar(moes, desc="STUN experts"):
         moe = ls.moe
@@ -361,6 +357,26 @@ def prune_experts(spec: ModelSpec, recipe: PruneRecipe, bar: Callable[..., Any]
 
 
 # ---- entry point -------------------------------------------------------------------------------
+
+#: the engine loop of each ``methods.Method.loop``: (spec, recipe, ids, bar) -> stats
+LOOPS: dict[str, Callable[..., dict[str, Any]]] = {
+    "widths": prune_widths, "blocks": prune_blocks, "sublayers": prune_sublayers,
+    "experts": prune_experts,
+}
+
+
+def _needs_ids(method: Method, recipe: PruneRecipe) -> bool:
+    return method.calibration or bool(recipe.compensation) or \
+        recipe.allocation == "layer-importance"
+
+
+def _check_model(method: Method, spec: ModelSpec, recipe: PruneRecipe) -> None:
+    """ModelError when the model lacks what ``method`` needs."""
+    if method.needs == "causal" and not spec.causal:
+        raise ModelError(f"{method.name} pruning ({method.source}) needs a causal LM")
+    if method.needs == "moe" and not any(ls.moe is not None for ls in _eligible(spec, recipe)):
+        raise ModelError(f"{spec.model_type} has no mixture-of-experts blocks to prune")
+
 
 def _no_bar(it: Any = None, **_kw: Any) -> Any:
     if it is None:
@@ -385,22 +401,15 @@ def prune(model_or_dir: nn.Module | str | Path, recipe: PruneRecipe | dict[str, 
         model = model_or_dir
     model.eval()
     spec = discover(model)
+    method = get_method(recipe.method)
+    _check_model(method, spec, recipe)
     torch.manual_seed(recipe.seed)
     bar = (lambda it=None, **kw: tqdm(it, leave=False, **kw)) if progress else _no_bar
     ctx = recipe.flops_seqlen
     before = {"params": count_params(model), "flops_per_token": count_flops(spec, ctx)}
     head_dim = next((ls.attn.head_dim for ls in spec.layers if ls.attn), None)
-    needs_ids = recipe.method in ("flap", "wanda-sp", "taylor", "block", "sublayer") or \
-        recipe.compensation or recipe.allocation == "layer-importance"
-    ids = calibration_ids(tokenizer, recipe) if needs_ids else None
-    if recipe.method in ("flap", "wanda-sp", "taylor", "magnitude"):
-        info = prune_widths(spec, recipe, ids, bar)
-    elif recipe.method == "block":
-        info = prune_blocks(spec, recipe, ids, bar)  # type: ignore[arg-type]
-    elif recipe.method == "sublayer":
-        info = prune_sublayers(spec, recipe, ids, bar)  # type: ignore[arg-type]
-    else:
-        info = prune_experts(spec, recipe, bar)
+    ids = calibration_ids(tokenizer, recipe) if _needs_ids(method, recipe) else None
+    info = LOOPS[method.loop](spec, recipe, ids, bar)
     finalize_config(spec, head_dim)
     spec = discover(model)
     after = {"params": count_params(model), "flops_per_token": count_flops(spec, ctx)}

@@ -1,8 +1,9 @@
 """``PruneRecipe``: what a pruning run does, as data (pydantic v2, YAML round-trip).
 
 A run is criterion x structure x allocation x compensation. The recipe validates combinations
-(ratio in [0, 1), known method, structures that fit the method) and raises ``ConfigError`` with a
-hint otherwise. It does not know about models; family checks happen in ``families.discover``.
+(ratio in [0, 1), a method of :data:`.methods.METHODS`, structures that method may remove) and
+fills the method's defaults; it raises ``ConfigError`` with a hint otherwise. It does not know
+about models; family checks happen in ``families.discover``.
 """
 
 from __future__ import annotations
@@ -11,24 +12,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from prunestack.errors import ConfigError
-
-Method = Literal["flap", "wanda-sp", "taylor", "magnitude", "block", "sublayer", "experts"]
-Structure = Literal["heads", "channels", "blocks", "sublayers", "experts"]
-METHODS = ("flap", "wanda-sp", "taylor", "magnitude", "block", "sublayer", "experts")
-
-# method -> (default structures, default allocation, default compensation)
-DEFAULTS: dict[str, tuple[list[str], str, bool]] = {
-    "flap": (["heads", "channels"], "global", True),
-    "wanda-sp": (["heads", "channels"], "uniform", False),
-    "taylor": (["heads", "channels"], "uniform", False),
-    "magnitude": (["heads", "channels"], "uniform", False),
-    "block": (["blocks"], "uniform", False),
-    "sublayer": (["sublayers"], "uniform", False),
-    "experts": (["experts"], "uniform", False),
-}
+from prunestack.pipeline.pruning.methods import METHODS, Allocation, Structure, get_method
 
 
 class PruneRecipe(BaseModel):
@@ -36,11 +23,11 @@ class PruneRecipe(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    method: Method = "flap"
+    method: str = Field("flap", json_schema_extra={"enum": list(METHODS)})
     ratio: float = Field(0.2, description="share to remove, 0 <= ratio < 1")
     count: Literal["params", "flops"] = "params"
     structures: list[Structure] | None = None
-    allocation: Literal["uniform", "global", "layer-importance"] | None = None
+    allocation: Allocation | None = None
     compensation: bool | None = None
     taylor_order: Literal[1, 2] = 1
     calib: str | None = Field(None, description="text or JSONL file; None = built-in English text")
@@ -51,32 +38,36 @@ class PruneRecipe(BaseModel):
     keep_last: int = Field(0, ge=0, description="leave the last N blocks untouched")
     seed: int = 0
 
+    @field_validator("method")
+    @classmethod
+    def _known(cls, name: str) -> str:
+        if name not in METHODS:
+            raise ValueError(f"unknown pruning method {name!r}: one of {', '.join(METHODS)}")
+        return name
+
     @model_validator(mode="after")
     def _fill(self) -> PruneRecipe:
         if not 0.0 <= self.ratio < 1.0:
             raise ValueError(f"ratio must be in [0, 1), got {self.ratio}")
-        structs, alloc, comp = DEFAULTS[self.method]
+        m = METHODS[self.method]
         if self.structures is None:
-            self.structures = list(structs)  # type: ignore[arg-type]
+            self.structures = list(m.structures)
         if self.allocation is None:
-            self.allocation = alloc  # type: ignore[assignment]
+            self.allocation = m.allocation
         if self.compensation is None:
-            self.compensation = comp
-        width_methods = {"flap", "wanda-sp", "taylor", "magnitude"}
-        bad = [s for s in self.structures if (s in ("heads", "channels")) != (
-            self.method in width_methods)]
+            self.compensation = m.compensation
+        bad = [s for s in self.structures if s not in m.allowed]
         if bad:
             raise ValueError(f"method {self.method!r} cannot prune structures {bad}")
-        if self.compensation and self.method not in ("flap", "wanda-sp", "magnitude", "taylor"):
+        if self.compensation and not m.compensable:
             raise ValueError("bias compensation applies to head/channel pruning only")
         return self
 
     @classmethod
     def build(cls, **kw: object) -> PruneRecipe:
         """Validate keyword options; raise ConfigError (not pydantic's error) on bad input."""
-        if "method" in kw and kw["method"] not in METHODS:
-            raise ConfigError(f"unknown pruning method {kw['method']!r}",
-                              f"one of {', '.join(METHODS)}")
+        if "method" in kw:
+            get_method(str(kw["method"]))  # ConfigError naming every registered method
         try:
             return cls(**kw)  # type: ignore[arg-type]
         except ValidationError as exc:

@@ -3,8 +3,9 @@
 Optional self-data distillation: with a ``teacher`` (the dense model folder), each training window
 keeps its first half as the prompt and the teacher's greedy continuation replaces the second half,
 so the pruned model learns the dense model's own outputs instead of foreign text. After training
-the adapters are merged (``merge_and_unload``) and the folder is saved with ``save_pruned`` (same
-per-layer widths). Causal LMs only; no instruction templates are applied.
+the adapters are merged (``merge_and_unload``) and the folder is saved with
+``prunestack.saved.save_model`` (same per-layer widths). Causal LMs only; no instruction
+templates are applied.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from prunestack.errors import ConfigError, ModelError
 from prunestack.pipeline.pruning.calibration import local_english, read_texts, token_samples
 from prunestack.pipeline.pruning.engine import load_any
 from prunestack.pipeline.pruning.families import discover
-from prunestack.pipeline.pruning.io import save_pruned
+from prunestack.pipeline.pruning.measure import perplexity
+from prunestack.pipeline.pruning.report import write_report
+from prunestack.saved import FORMAT_KEYS, save_model
 
 
 class RecoveryOptions(BaseModel):
@@ -64,8 +67,6 @@ def recover(pruned_dir: str | Path, data: str | Path, out: str | Path,
     from peft import LoraConfig, get_peft_model
     from tqdm.auto import trange
 
-    from prunestack.eval.lm import perplexity
-
     opts = opts or RecoveryOptions()
     t0 = time.perf_counter()
     model, tok = load_any(pruned_dir)
@@ -103,11 +104,8 @@ def recover(pruned_dir: str | Path, data: str | Path, out: str | Path,
                 "lora_targets": targets, "options": opts.model_dump(),
                 "wall_s": time.perf_counter() - t0})
     meta = dict(getattr(merged.config, "prunestack", None) or {})
-    meta = {k: v for k, v in meta.items() if k not in ("params", "attrs", "module_config",
-                                                        "zeroed", "uniform", "version")}
+    meta = {k: v for k, v in meta.items() if k not in FORMAT_KEYS}
     meta["recovery"] = {k: rep[k] for k in ("loss_first", "loss_last", "ppl_before", "ppl_after")}
-    save_pruned(merged, out, tok, meta=meta)
-    from prunestack.pipeline.pruning.report import write_report
-
+    save_model(merged, out, tok, meta=meta)
     write_report(rep, out, stem="recover_report")
     return rep

@@ -7,7 +7,10 @@ router rows and the 3-D expert tensors. Blocks are removed from the layer list (
 per-layer config lists are renumbered). Sublayers are replaced by a zero-output module.
 
 Modules are edited in place (same objects), so hooks and references stay valid. Global config
-fields are updated by ``io.finalize_config`` once every layer is done.
+fields are updated by :func:`finalize_config` once every layer is done: every width that is the
+same in all layers goes into the stock config fields (``num_attention_heads``,
+``num_key_value_heads``, ``head_dim``, ``intermediate_size``, expert counts), so
+``prunestack.saved`` lists only what still differs per layer.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from prunestack.pipeline.pruning.families import (
     set_int_attrs,
     tensor_attr,
 )
-from prunestack.pipeline.pruning.remote import ZeroAttention, ZeroMLP
+from prunestack.rebuild import ZeroAttention, ZeroMLP
 
 
 def _idx(keep: Sequence[int] | torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -159,3 +162,37 @@ def zero_sublayer(layer: LayerSpec, kind: str) -> None:
         name = "mlp" if hasattr(layer.module, "mlp") else "block_sparse_moe"
         setattr(layer.module, name, ZeroMLP())
         layer.mlp, layer.moe = None, None
+
+
+def finalize_config(spec: ModelSpec, head_dim: int | None = None) -> None:
+    """Write uniform widths into the stock config fields."""
+    cfg = spec.config
+    attns = [ls.attn for ls in spec.layers if ls.attn is not None]
+    if attns and spec.family != "bert":  # BERT derives head size from hidden / heads: keep
+        heads = {(a.n_heads, a.n_kv) for a in attns}
+        if len(heads) == 1:
+            n, n_kv = heads.pop()
+            saved = {k: getattr(cfg, k, None) for k in ("head_dim", "num_attention_heads",
+                                                         "num_key_value_heads")}
+            try:
+                cfg.head_dim = head_dim or attns[0].head_dim
+                cfg.num_attention_heads = n
+                if hasattr(cfg, "num_key_value_heads"):
+                    cfg.num_key_value_heads = n_kv
+                if hasattr(cfg, "validate"):
+                    cfg.validate()
+            except Exception:  # e.g. LlamaConfig insists hidden % heads == 0: keep per-module
+                for k, v in saved.items():
+                    if v is not None:
+                        setattr(cfg, k, v)
+    mlps = [ls.mlp for ls in spec.layers if ls.mlp is not None]
+    widths = {m.width for m in mlps}
+    if len(widths) == 1:
+        cfg.intermediate_size = widths.pop()
+    moes = [ls.moe for ls in spec.layers if ls.moe is not None]
+    counts = {m.n_experts for m in moes}
+    if len(counts) == 1:
+        n_experts = counts.pop()
+        set_int_attrs(cfg, n_experts, "num_local_experts", "num_experts")
+        cfg.num_experts_per_tok = min(cfg.num_experts_per_tok, n_experts)
+        set_int_attrs(spec.model, n_experts, "num_experts")  # Mixtral's aux-loss count

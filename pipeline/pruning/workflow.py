@@ -18,9 +18,10 @@ import torch.nn.functional as F
 
 from prunestack.pipeline.pruning.calibration import local_english, read_texts, token_samples
 from prunestack.pipeline.pruning.engine import encoder_embed, load_any, prune
-from prunestack.pipeline.pruning.io import save_pruned
+from prunestack.pipeline.pruning.measure import encoder_latency, perplexity, prefill_decode
 from prunestack.pipeline.pruning.recipe import PruneRecipe
 from prunestack.pipeline.pruning.report import write_report
+from prunestack.saved import save_model
 
 
 def _held_out(eval_text: Path | None) -> list[str]:
@@ -30,8 +31,6 @@ def _held_out(eval_text: Path | None) -> list[str]:
 def run_prune(model_dir: Path, out: Path, recipe: PruneRecipe, eval_text: Path | None = None,
               eval_seqlen: int = 128, latency: bool = True,
               echo: Callable[[str], Any] = lambda _s: None) -> dict[str, Any]:
-    from prunestack.eval.lm import encoder_latency, perplexity, prefill_decode
-
     t0 = time.perf_counter()
     model, tok = load_any(model_dir)
     texts = _held_out(eval_text)
@@ -46,7 +45,7 @@ def run_prune(model_dir: Path, out: Path, recipe: PruneRecipe, eval_text: Path |
         with torch.no_grad():
             dense_emb = encoder_embed(model, ids)
     res = prune(model, recipe, tokenizer=tok, progress=True)
-    save_pruned(model, out, tok, meta={"recipe": recipe.model_dump(mode="json")})
+    save_model(model, out, tok, meta={"recipe": recipe.model_dump(mode="json")})
     (out / "recipe.yaml").write_text(recipe.to_yaml())
     rep.update(res.stats)
     if causal and tok is not None:

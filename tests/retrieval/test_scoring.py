@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from prunestack.errors import ModelError
+from prunestack.models import load_encoder
 from prunestack.retrieval.bm25 import BM25, bm25_scores, tokenize
-from prunestack.retrieval.embed import Encoder, cosine_scores
+from prunestack.retrieval.embed import cosine_scores
 
 DOCS = ["The tidal plant has four turbines and makes power for twelve thousand homes.",
         "Ferry timetables change in spring; the harbour office has the details.",
@@ -58,8 +59,8 @@ def test_pruned_encoder_folder_without_tokenizer(tmp_path, minilm_dir):
     small = AutoModel.from_config(cfg)
     small.load_state_dict(full.state_dict(), strict=False)
     small.save_pretrained(tmp_path / "pruned")
-    enc = Encoder(tmp_path / "pruned")  # tokenizer falls back to MiniLM's
+    enc = load_encoder(tmp_path / "pruned")  # tokenizer falls back to MiniLM's
     v = enc.encode(DOCS[:2])
     assert v.shape == (2, 384) and np.isfinite(v).all()
     with pytest.raises(ModelError, match="not found"):
-        Encoder(tmp_path / "missing")
+        load_encoder(tmp_path / "missing")

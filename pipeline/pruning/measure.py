@@ -5,7 +5,8 @@
 - ``prefill_decode``: median wall time of a prefill of ``prompt_len`` tokens and the median time
   per decoded token (greedy, with the KV cache), measured interleaved across the given models so a
   shared, noisy CPU affects all of them alike. ``encoder_latency`` does the same for encoders.
-No generation quality metrics here.
+Pruning reports (``workflow``, ``recovery``) and the pruning benchmarks measure with these; no
+generation quality metrics here.
 """
 
 from __future__ import annotations
