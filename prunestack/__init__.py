@@ -133,5 +133,6 @@ def prune_model(model_dir: str | Path, out_dir: str | Path, *, method: str = "fl
         rec = PruneRecipe.model_validate(recipe)
     else:
         rec = PruneRecipe.load(recipe)
-    rep = run_prune(Path(model_dir), Path(out_dir), rec, eval_seqlen=eval_seqlen, latency=latency)
-    return PruneReport(data=rep)
+    out = Path(out_dir)
+    rep = run_prune(Path(model_dir), out, rec, eval_seqlen=eval_seqlen, latency=latency)
+    return PruneReport(out=out, data=rep)

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
 from torch import nn
 
 from prunestack.pipeline.pruning.families import ModelSpec, tensor_attr
@@ -80,6 +81,15 @@ def to_markdown(report: dict[str, Any], title: str = "Pruning report") -> str:
                       "|" + "---|" * len(cols)]
             lines += ["| " + " | ".join(_fmt(r.get(c, "")) for c in cols) + " |" for r in v]
     return "\n".join(lines) + "\n"
+
+
+class PruneReport(BaseModel):
+    """A finished pruning run (``prunestack.prune_model``): where the reloadable folder is and the
+    report written beside it as ``prune_report.json`` (``data``: parameters and FLOPs before and
+    after, achieved ratio, perplexity or embedding cosine, latency when measured, wall time)."""
+
+    out: Path
+    data: dict[str, Any]
 
 
 def write_report(report: dict[str, Any], out_dir: str | Path, stem: str = "prune_report") -> Path:
