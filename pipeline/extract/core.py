@@ -6,7 +6,8 @@ causal LM), then coerces everything to the schema, reports missing required valu
 the result with ``jsonschema``. Provenance boxes of a tilted scan are mapped from the levelled
 frame the layout step works in back onto the scan's pages. ``extract_file`` parses a PDF or
 image first (``parsers.ingest``), ``extract_text`` and ``extract_html`` wrap plain text and HTML.
-Everything returns an :class:`ExtractionResult`. The engines live in
+Everything returns an :class:`ExtractionResult` (the result and option types live in
+:mod:`pipeline.extract.types`, so the engines never import this module). The engines live in
 :mod:`pipeline.extract.extractive` and :mod:`pipeline.extract.generative`; this module only
 orchestrates and times them.
 """
@@ -16,9 +17,7 @@ from __future__ import annotations
 import copy
 import time
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from prunestack.cancel import checkpoint
 from prunestack.errors import ConfigError, InputError
@@ -27,8 +26,18 @@ from prunestack.pipeline.document import BBox, Document, Element, ElementKind, P
 from prunestack.pipeline.extract import retrieval
 from prunestack.pipeline.extract.candidates import from_document
 from prunestack.pipeline.extract.embed import get_embedder
-from prunestack.pipeline.extract.extractive import ExtractiveEngine, Leaf, parties
+from prunestack.pipeline.extract.extractive import ExtractiveEngine, parties
+from prunestack.pipeline.extract.generative import load_model, run_generative
 from prunestack.pipeline.extract.receipt import missing_date, receipt_fields
+from prunestack.pipeline.extract.types import (
+    Engine,
+    ExtractionResult,
+    ExtractOptions,
+    Leaf,
+    MissingValue,
+    PageInfo,
+    Provenance,
+)
 from prunestack.pipeline.schema.conform import (
     as_decimal,
     conform,
@@ -36,62 +45,6 @@ from prunestack.pipeline.schema.conform import (
     validator,
 )
 from prunestack.pipeline.schema.fields import FieldSpec, load_schema, path_str, plan_fields
-
-Engine = Literal["extractive", "generative"]
-
-
-class ExtractOptions(BaseModel):
-    """User-set knobs for one extraction."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    engine: Engine = "extractive"
-    min_score: float = Field(default=0.42, ge=0.0, le=1.0,
-                             description="extractive: below this a field is not found")
-    fill_required: bool = Field(default=True, description="fill missing required non-nullable "
-                                "values with an empty value of their type (and report them)")
-    max_new_tokens: int = Field(default=384, ge=16, le=8192)
-    prompt_chars: int = Field(default=3000, ge=200, le=200_000)
-
-
-class Provenance(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    page: int
-    bbox: BBox
-    element_id: str
-    confidence: float = Field(ge=0.0, le=1.0)
-    text: str = Field(description="the source text the value was read from")
-
-
-class MissingValue(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    path: str
-    reason: str
-    action: str
-
-
-class PageInfo(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    number: int
-    width: float
-    height: float
-
-
-class ExtractionResult(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    data: Any
-    provenance: dict[str, Provenance] = Field(default_factory=dict)
-    missing: list[MissingValue] = Field(default_factory=list)
-    valid: bool
-    errors: list[str] = Field(default_factory=list)
-    warnings: list[str] = Field(default_factory=list)
-    engine: str
-    pages: list[PageInfo] = Field(default_factory=list)
-    timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
 
 
 def _set(data: dict[str, Any], path: tuple[str | int, ...], value: Any) -> None:
@@ -296,14 +249,10 @@ def extract_document(doc: Document, schema: str | dict[str, Any], engine: Engine
     if opts.engine == "extractive":
         raw, prov = _run_extractive(doc, fields, relevance, restrict, embedder, opts)
     elif opts.engine == "generative":
-        from prunestack.pipeline.extract.generative import run_generative
-
         if model is None:
             if model_dir is None:
                 raise ConfigError("the generative engine needs a model",
                                   "pass --model DIR (a local Hugging Face causal LM folder)")
-            from prunestack.pipeline.extract.generative import load_model
-
             model, tokenizer = load_model(model_dir)
         raw, prov = run_generative(doc, schema, fields, relevance, model, tokenizer,
                                    embedder=embedder, draft_model=draft_model,
