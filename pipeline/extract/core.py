@@ -6,10 +6,11 @@ causal LM), then coerces everything to the schema, reports missing required valu
 the result with ``jsonschema``. Provenance boxes of a tilted scan are mapped from the levelled
 frame the layout step works in back onto the scan's pages. ``extract_file`` parses a PDF or
 image first (``parsers.ingest``), ``extract_text`` and ``extract_html`` wrap plain text and HTML.
-Everything returns an :class:`ExtractionResult` (the result and option types live in
-:mod:`pipeline.extract.types`, so the engines never import this module). The engines live in
+Everything returns an :class:`ExtractionResult`. The engines live in
 :mod:`pipeline.extract.extractive` and :mod:`pipeline.extract.generative`; this module only
-orchestrates and times them.
+orchestrates and times them. The CCTree comes from ``parsers.cctree``, the per-field retrieval
+from ``retrieval.document``; the result and option types live in :mod:`pipeline.extract.types`, so
+the engines never import this module.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from typing import Any
 
 from prunestack.cancel import checkpoint
 from prunestack.errors import ConfigError, InputError
+from prunestack.parsers.cctree import build_cctree
 from prunestack.parsers.ocr.deskew import skew_map
 from prunestack.pipeline.document import BBox, Document, Element, ElementKind, Page, Source
-from prunestack.pipeline.extract import retrieval
 from prunestack.pipeline.extract.candidates import from_document
 from prunestack.pipeline.extract.embed import get_embedder
 from prunestack.pipeline.extract.extractive import ExtractiveEngine, parties
@@ -45,6 +46,7 @@ from prunestack.pipeline.schema.conform import (
     validator,
 )
 from prunestack.pipeline.schema.fields import FieldSpec, load_schema, path_str, plan_fields
+from prunestack.retrieval.document import retrieve
 
 
 def _set(data: dict[str, Any], path: tuple[str | int, ...], value: Any) -> None:
@@ -231,14 +233,14 @@ def extract_document(doc: Document, schema: str | dict[str, Any], engine: Engine
     t0 = time.perf_counter()
     fields = plan_fields(schema)
     embedder = embedder or get_embedder()
-    tree = retrieval.build_tree(doc)
+    tree = build_cctree(doc)
     timings["tree"] = time.perf_counter() - t0
 
     t = time.perf_counter()
     relevance: dict[str, dict[str, float]] = {}
     restrict: dict[str, set[str]] = {}
     for f in fields:
-        q, rel = retrieval.retrieve(doc, tree, f.descriptor(), embedder)
+        q, rel = retrieve(doc, tree, f.descriptor(), embedder)
         relevance[f.dotted] = rel
         if q.kind == "location":
             restrict[f.dotted] = set(rel)
