@@ -19,7 +19,9 @@ ranked by TF-IDF (term frequency in the subtree × smoothed inverse frequency ov
 English stopwords removed; title terms count double) — a lexical method, no model.
 
 ``find_by_location(tree, page, row, col)`` answers location questions on a 3 × 3 grid of the page
-(rows top→bottom, columns left→right, 0-based). HTML pages have no geometry, so it refuses them.
+(rows top→bottom, columns left→right, 0-based): a node is in the cell that holds the centre of one
+of its boxes (``pipeline.document.grid``, the rule extraction's location questions use too). HTML
+pages have no geometry, so it refuses them.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from prunestack.errors import InputError
 from prunestack.pipeline.document import BBox, Document, Element, ElementKind
+from prunestack.pipeline.document.grid import grid_cell
 
 
 class NodeKind(StrEnum):
@@ -316,8 +319,10 @@ def assign_keywords(root: CCNode) -> None:
 
 
 def find_by_location(tree: CCNode, page: int, row: int, col: int) -> list[CCNode]:
-    """Nodes with a box on ``page`` that overlaps cell (row, col) of a 3 × 3 grid (0-based;
-    rows top→bottom, columns left→right). The root and supplement containers are not returned."""
+    """Nodes with a box on ``page`` whose centre lies in cell (row, col) of a 3 × 3 grid (0-based;
+    rows top→bottom, columns left→right; :func:`pipeline.document.grid.grid_cell`). A node with
+    boxes in several cells is in each of those cells. The root and supplement containers are not
+    returned."""
     if not (0 <= row <= 2 and 0 <= col <= 2):
         raise InputError(f"grid cell ({row}, {col}) is outside the 3x3 grid", "use 0, 1 or 2")
     sizes = tree.page_sizes or {}
@@ -327,15 +332,10 @@ def find_by_location(tree: CCNode, page: int, row: int, col: int) -> list[CCNode
     if w <= 0 or h <= 0:
         raise InputError(f"page {page} has no geometry (HTML input)",
                          "location questions need a PDF or an image")
-    cell = BBox(x0=col * w / 3, y0=row * h / 3, x1=(col + 1) * w / 3, y1=(row + 1) * h / 3)
     out = []
     for node in tree.iter():
         if node.kind in (NodeKind.ROOT, NodeKind.SUPPLEMENT):
             continue
-        if any(b.page == page and _overlaps(b.bbox, cell) for b in node.bboxes):
+        if any(b.page == page and grid_cell(b.bbox, w, h) == (row, col) for b in node.bboxes):
             out.append(node)
     return out
-
-
-def _overlaps(a: BBox, b: BBox) -> bool:
-    return min(a.x1, b.x1) > max(a.x0, b.x0) and min(a.y1, b.y1) > max(a.y0, b.y0)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, File, Form, UploadFile
 
 from prunestack.api import service
 from prunestack.api.deps import KeyDep, LimiterDep, PagesDep, SettingsDep
+from prunestack.parsers.cctree import build_cctree
 
 router = APIRouter(prefix="/v1", tags=["parse"], dependencies=[KeyDep])
 
@@ -17,16 +18,8 @@ def _parse_work(data: bytes, ocr: str, pages: str | None, max_pages: int, name: 
     doc = service.parse_bytes(data, ocr=ocr, pages=pages, max_pages=max_pages, name=name)
     out: dict[str, Any] = {"document": doc.model_dump(mode="json")}
     if tree:
-        from prunestack.pipeline.extract.retrieval import build_tree
-
-        t = build_tree(doc)
-        out["tree"] = t.model_dump(mode="json") if hasattr(t, "model_dump") else _node(t)
+        out["tree"] = build_cctree(doc).model_dump(mode="json")
     return out
-
-
-def _node(n: Any) -> dict[str, Any]:
-    return {"id": n.id, "kind": n.kind, "title": n.title, "page": n.page,
-            "element_ids": n.element_ids, "children": [_node(c) for c in n.children]}
 
 
 @router.post("/parse")

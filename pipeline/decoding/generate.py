@@ -1,16 +1,17 @@
-"""Constrained generation as small pure functions (gpt-fast style), and ``generate_json``.
+"""The plain constrained decoding loop, and ``generate_json``.
 
-What it does: ``prefill`` runs the prompt, ``forward_tokens`` feeds a chunk of tokens through the
-KV cache, ``constrain`` masks one logits row with a :class:`Matcher` (and, near the token budget,
-ranks closing tokens first so the value closes in time), ``sample`` picks a token. ``generate``
-loops them for one sequence: after each sampled token, the tokens the grammar forces next
-(``Matcher.forced_tokens``) are appended without a model call of their own: they ride in the same
-forward pass as the sampled token. ``generate_json`` wraps it: prompt text + schema in, parsed
-and validated JSON out, with token counts, model-call count and timings.
+What it does: ``generate`` decodes one sequence with the shared step of
+:mod:`pipeline.decoding.step` (``prefill``, then ``decode_one_token`` — logits → constraint mask →
+sample — and ``forward_tokens`` per step). After each sampled token, the tokens the grammar
+forces next (``Matcher.forced_tokens``) are appended without a model call of their own: they ride
+in the same forward pass as the sampled token. The next mask is computed on a worker thread while
+that forward pass runs (``MaskPrefetcher``). ``generate_json`` wraps the plain or the
+speculative loop: prompt text + schema in, parsed and validated JSON out, with token counts,
+model-call count and timings.
 
 What it does not do: batching (one sequence; use ``JsonSchemaLogitsProcessor`` with
-``model.generate`` for batches and beam search) or speculative decoding
-(``pipeline.decoding.speculative``).
+``model.generate`` for batches and beam search), or the step itself (``pipeline.decoding.step``)
+and the speculative rounds (``pipeline.decoding.speculative``).
 """
 
 from __future__ import annotations
@@ -26,23 +27,16 @@ import torch
 from prunestack.cancel import checkpoint
 from prunestack.errors import DeadlineError, PrunestackError
 from prunestack.pipeline.decoding.backends import compile_schema
-from prunestack.pipeline.decoding.masking import (
-    MaskPrefetcher,
-    RowPlan,
-    any_allowed,
-    apply_bitmask,
-    apply_plans,
-    fill_bitmask,
-    plan_row,
+from prunestack.pipeline.decoding.masking import MaskPrefetcher, RowPlan, fill_bitmask, plan_row
+from prunestack.pipeline.decoding.speculative import speculative_generate
+from prunestack.pipeline.decoding.step import (
+    DecodeContext,
+    decode_one_token,
+    forward_tokens,
+    prefill,
 )
 from prunestack.pipeline.decoding.types import Matcher
-from prunestack.pipeline.decoding.vocab import (
-    StringState,
-    closing_priority,
-    eos_id,
-    new_bitmask,
-    token_bytes,
-)
+from prunestack.pipeline.decoding.vocab import StringState, eos_id, new_bitmask
 from prunestack.pipeline.schema import (
     SchemaSource,
     as_decimal,
@@ -51,8 +45,6 @@ from prunestack.pipeline.schema import (
     prepare_schema,
     validator,
 )
-
-CLOSE_BONUS = 1e4  # larger than any logit gap: near the budget, closing tokens always win
 
 
 @dataclass
@@ -86,66 +78,6 @@ class JsonResult:
         return 1000 * self.decode_s / max(1, self.tokens)
 
 
-def crop_cache(cache: Any, length: int) -> None:
-    """Drop cached positions past ``length``."""
-    extra = cache.get_seq_length() - length
-    if extra > 0:
-        cache.crop(-extra)
-
-
-@torch.inference_mode()
-def forward_tokens(model: Any, tokens: torch.Tensor, cache: Any) -> torch.Tensor:
-    """tokens [1, S] appended after the cache → logits [S, V] (float32)."""
-    return model(input_ids=tokens, past_key_values=cache, use_cache=True).logits[0].float()
-
-
-def prefill(model: Any, prompt_ids: torch.Tensor, cache: Any) -> torch.Tensor:
-    """prompt_ids [1, T] → logits [V] for the first new token."""
-    return forward_tokens(model, prompt_ids, cache)[-1]
-
-
-def constrain(logits: torch.Tensor, matcher: Matcher | None, closing: torch.Tensor | None = None,
-              bitmask: torch.Tensor | None = None,
-              prepared: tuple[RowPlan, np.ndarray] | None = None) -> torch.Tensor:
-    """logits [V] → masked logits [V]; with ``closing`` [V_tok] priorities, closing tokens win.
-    ``bitmask`` [1, W]: the matcher's packed mask for this state when already computed;
-    ``prepared``: its :class:`RowPlan` and a fresh −inf output row [1, V] (cheapest to apply)."""
-    if matcher is None:
-        return logits
-    if bitmask is None:
-        bitmask = new_bitmask(1, matcher.vocab_size)
-        fill_bitmask(matcher, bitmask[0])
-    if not any_allowed(bitmask):
-        raise PrunestackError("the grammar allows no token here (matcher error)")
-    if prepared is not None and logits.device.type == "cpu" and logits.dtype == torch.float32 \
-            and prepared[1].shape[-1] == logits.shape[-1]:
-        apply_plans(logits.unsqueeze(0), [prepared[0]], prepared[1])
-        out = torch.from_numpy(prepared[1][0])
-    else:
-        out = apply_bitmask(logits.unsqueeze(0), bitmask, matcher.vocab_size)[0]
-    if closing is not None:
-        n = min(out.shape[0], closing.shape[0])
-        if out.device.type == "cpu" and out.dtype == closing.dtype == torch.float32:
-            o = out.numpy()  # a fresh tensor of ours: add in place, single-threaded
-            o[:n] += closing[:n].numpy() * CLOSE_BONUS  # -inf stays -inf
-            return out
-        bonus = torch.zeros_like(out)
-        bonus[:n] = closing[:n].to(out.device) * CLOSE_BONUS
-        out = out + bonus  # -inf stays -inf
-    return out
-
-
-def sample(logits: torch.Tensor, temperature: float = 0.0,
-           generator: torch.Generator | None = None) -> int:
-    """logits [V] → token id: argmax when temperature is 0, else a softmax draw."""
-    if temperature <= 0:
-        return int(torch.argmax(logits))
-    probs = torch.softmax(logits / temperature, dim=-1)  # [V]
-    return int(torch.multinomial(probs, 1, generator=generator))
-
-
-
-
 def generate(model: Any, prompt_ids: torch.Tensor, matcher: Matcher | None, eos: int,
              max_new_tokens: int = 256, temperature: float = 0.0, seed: int = 0,
              tokenizer: Any = None, closing_margin: int = 16, use_forced: bool = True
@@ -154,12 +86,10 @@ def generate(model: Any, prompt_ids: torch.Tensor, matcher: Matcher | None, eos:
     the grammar allows only EOS, or at ``max_new_tokens``. With a ``tokenizer`` and a matcher,
     the last ``closing_margin`` tokens of the budget rank closing tokens first (see
     ``schema.closing_budget`` for a margin that always suffices)."""
-    from transformers import DynamicCache
+    from transformers import DynamicCache  # heavy import: only when a loop runs
 
-    closing = closing_priority(tokenizer) if tokenizer is not None and matcher else None  # [2, V]
-    tbytes = token_bytes(tokenizer) if closing is not None else []
+    ctx = DecodeContext(matcher, tokenizer, eos, max_new_tokens, closing_margin)
     state = StringState()
-
     stats = GenerationStats()
     gen = torch.Generator().manual_seed(seed)
     cache = DynamicCache()
@@ -186,46 +116,32 @@ def generate(model: Any, prompt_ids: torch.Tensor, matcher: Matcher | None, eos:
     try:
         while len(out) < max_new_tokens:
             checkpoint("decoding")  # a cancelled API request stops here (prunestack.cancel)
-            near_end = closing is not None and max_new_tokens - len(out) <= closing_margin
             prefetch.wait()
-            masked = constrain(logits, matcher,
-                               state.row(closing) if near_end and closing is not None else None,
-                               bitmask, prepared.pop() if prepared else None)
-            tok = sample(masked, 0.0 if near_end else temperature, gen)
-            if not torch.isfinite(masked[tok]):  # every allowed token at −inf (a trimmed head)
+            tok, _ = decode_one_token(logits, ctx, len(out), state, temperature, gen, bitmask,
+                                      prepared.pop() if prepared else None)
+            if tok is None:  # every allowed token at −inf (a trimmed head)
                 raise PrunestackError("the model gives no allowed token a finite score")
             if tok == eos:
                 break
             chunk = [tok]
             if matcher is not None:
                 matcher.advance(tok)
-                if use_forced:
-                    room = max_new_tokens - len(out) - 1
-                    forced = matcher.forced_tokens()[:room]
-                    for f in forced:
-                        matcher.advance(f)
+                if use_forced:  # they ride in the next forward pass with the sampled token
+                    forced = ctx.forced_after(len(out) + 1)
                     chunk += forced
                     stats.forced += len(forced)
             out.extend(chunk)
-            for t in chunk if closing is not None else ():
-                state.feed(tbytes[t] if t < len(tbytes) else None, t)
-            if matcher is not None and matcher.is_accepting() and _only_eos(matcher, eos):
-                break
-            if len(out) >= max_new_tokens:
+            ctx.feed(state, chunk)
+            if ctx.finished() or len(out) >= max_new_tokens:
                 break
             if matcher is not None:
                 prefetch.submit(next_mask)
-            logits = forward_tokens(model, torch.tensor([chunk], device=device), cache)[-1]
+            logits = forward_tokens(model, torch.tensor([chunk], device=device), cache)[-1]  # [V]
             stats.model_calls += 1
     finally:
         prefetch.close()
     stats.decode_s = time.perf_counter() - t0
     return stats
-
-
-def _only_eos(matcher: Matcher, eos: int) -> bool:
-    m = matcher.mask()
-    return bool(m[eos]) and int(m.sum()) == 1
 
 
 def encode_prompt(tokenizer: Any, prompt: str) -> torch.Tensor:
@@ -252,8 +168,6 @@ def generate_json(model: Any, tokenizer: Any, prompt: str, schema: SchemaSource,
     ids = encode_prompt(tokenizer, prompt)
     draft_calls, rate = 0, None
     if draft is not None:
-        from prunestack.pipeline.decoding.speculative import speculative_generate
-
         spec = speculative_generate(model, draft, ids, matcher, eos, max_new_tokens, k,
                                     temperature, seed, tokenizer=tokenizer, closing_margin=margin)
         stats = GenerationStats(tokens=spec.tokens, model_calls=spec.target_calls,

@@ -8,7 +8,9 @@ frame the layout step works in back onto the scan's pages. ``extract_file`` pars
 image first (``parsers.ingest``), ``extract_text`` and ``extract_html`` wrap plain text and HTML.
 Everything returns an :class:`ExtractionResult`. The engines live in
 :mod:`pipeline.extract.extractive` and :mod:`pipeline.extract.generative`; this module only
-orchestrates and times them.
+orchestrates and times them. The CCTree comes from ``parsers.cctree``, the per-field retrieval
+from ``retrieval.document``; the result and option types live in :mod:`pipeline.extract.types`, so
+the engines never import this module.
 """
 
 from __future__ import annotations
@@ -16,19 +18,27 @@ from __future__ import annotations
 import copy
 import time
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from prunestack.cancel import checkpoint
 from prunestack.errors import ConfigError, InputError
 from prunestack.models import registry
+from prunestack.parsers.cctree import build_cctree
 from prunestack.parsers.ocr.deskew import skew_map
 from prunestack.pipeline.document import BBox, Document, Element, ElementKind, Page, Source
-from prunestack.pipeline.extract import retrieval
 from prunestack.pipeline.extract.candidates import from_document
-from prunestack.pipeline.extract.extractive import ExtractiveEngine, Leaf, parties
+from prunestack.pipeline.extract.extractive import ExtractiveEngine, parties
+from prunestack.pipeline.extract.generative import run_generative
 from prunestack.pipeline.extract.receipt import missing_date, receipt_fields
+from prunestack.pipeline.extract.types import (
+    Engine,
+    ExtractionResult,
+    ExtractOptions,
+    Leaf,
+    MissingValue,
+    PageInfo,
+    Provenance,
+)
 from prunestack.pipeline.schema import (
     FieldSpec,
     SchemaSource,
@@ -42,62 +52,7 @@ from prunestack.pipeline.schema import (
     validation_errors,
     validator,
 )
-
-Engine = Literal["extractive", "generative"]
-
-
-class ExtractOptions(BaseModel):
-    """User-set knobs for one extraction."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    engine: Engine = "extractive"
-    min_score: float = Field(default=0.42, ge=0.0, le=1.0,
-                             description="extractive: below this a field is not found")
-    fill_required: bool = Field(default=True, description="fill missing required non-nullable "
-                                "values with an empty value of their type (and report them)")
-    max_new_tokens: int = Field(default=384, ge=16, le=8192)
-    prompt_chars: int = Field(default=3000, ge=200, le=200_000)
-
-
-class Provenance(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    page: int
-    bbox: BBox
-    element_id: str
-    confidence: float = Field(ge=0.0, le=1.0)
-    text: str = Field(description="the source text the value was read from")
-
-
-class MissingValue(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    path: str
-    reason: str
-    action: str
-
-
-class PageInfo(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    number: int
-    width: float
-    height: float
-
-
-class ExtractionResult(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    data: Any
-    provenance: dict[str, Provenance] = Field(default_factory=dict)
-    missing: list[MissingValue] = Field(default_factory=list)
-    valid: bool
-    errors: list[str] = Field(default_factory=list)
-    warnings: list[str] = Field(default_factory=list)
-    engine: str
-    pages: list[PageInfo] = Field(default_factory=list)
-    timings: dict[str, float] = Field(default_factory=dict, description="seconds per stage")
+from prunestack.retrieval.document import retrieve
 
 
 def _set(data: dict[str, Any], path: tuple[str | int, ...], value: Any) -> None:
@@ -286,14 +241,14 @@ def extract_document(doc: Document, schema: SchemaSource, engine: Engine | None 
     t0 = time.perf_counter()
     fields = plan_fields(schema)
     embedder = embedder or registry().encoder()
-    tree = retrieval.build_tree(doc)
+    tree = build_cctree(doc)
     timings["tree"] = time.perf_counter() - t0
 
     t = time.perf_counter()
     relevance: dict[str, dict[str, float]] = {}
     restrict: dict[str, set[str]] = {}
     for f in fields:
-        q, rel = retrieval.retrieve(doc, tree, f.descriptor(), embedder)
+        q, rel = retrieve(doc, tree, f.descriptor(), embedder)
         relevance[f.dotted] = rel
         if q.kind == "location":
             restrict[f.dotted] = set(rel)
@@ -304,8 +259,6 @@ def extract_document(doc: Document, schema: SchemaSource, engine: Engine | None 
     if opts.engine == "extractive":
         raw, prov = _run_extractive(doc, fields, relevance, restrict, embedder, opts)
     elif opts.engine == "generative":
-        from prunestack.pipeline.extract.generative import run_generative
-
         if model is None:
             if model_dir is None:
                 raise ConfigError("the generative engine needs a model",

@@ -14,15 +14,15 @@ values and provenance; coercion and validation against the schema happen in
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from prunestack.pipeline.document import BBox, Document
+from prunestack.pipeline.document import Document
 from prunestack.pipeline.extract import values as V
 from prunestack.pipeline.extract.candidates import Candidate, from_document
 from prunestack.pipeline.extract.tables import read_items
+from prunestack.pipeline.extract.types import Leaf
 from prunestack.pipeline.schema import FieldSpec, humanize
 
 ORIGIN_PRIOR = {"kv": 0.06, "inline": 0.05, "table": 0.03, "pair": 0.04, "line": 0.02,
@@ -40,18 +40,6 @@ MONEY_WORDS = frozenset({"total", "subtotal", "amount", "price", "tax", "balance
 NOT_MONEY = frozenset({"id", "number", "no", "code", "name", "rate", "percent", "date",
                        "currency", "type", "words", "method", "status", "account", "iban",
                        "reference", "ref", "pages", "items", "count", "description"})
-
-
-@dataclass
-class Leaf:
-    """A found value with where it came from."""
-
-    value: Any
-    page: int
-    bbox: BBox
-    element_id: str
-    confidence: float
-    text: str
 
 
 def value_kind(spec: FieldSpec | None, typ: str | None = None, name: str = "",

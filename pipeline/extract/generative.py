@@ -16,16 +16,15 @@ page and box. Coercion and validation happen in :mod:`pipeline.extract.core`.
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 from prunestack.errors import ConfigError, DeadlineError, ModelError
 from prunestack.pipeline.document import Document
 from prunestack.pipeline.extract import values as V
 from prunestack.pipeline.extract.candidates import from_document
-from prunestack.pipeline.extract.core import Provenance
 from prunestack.pipeline.extract.extractive import parse_for, value_kind
-from prunestack.pipeline.schema import VALUE_KEYWORDS, FieldSpec, closing_budget, prepare_schema
+from prunestack.pipeline.extract.types import Provenance
+from prunestack.pipeline.schema import VALUE_KEYWORDS, FieldSpec
 
 #: keywords the constraint backends cannot enforce; conform() and the repair step in
 #: pipeline.extract.core make the generated data satisfy them afterwards
@@ -119,46 +118,6 @@ def _context_length(model: Any) -> int:
     return 2048
 
 
-def _call_generate_json(model: Any, tokenizer: Any, prompt: str, schema: dict[str, Any],
-                        max_new_tokens: int, draft_model: Any) -> Any:
-    """Constrained generation; speculative (draft proposes, target verifies) with a draft."""
-    try:
-        from prunestack.pipeline.decoding import generate_json
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError("constrained decoding (pipeline.decoding) is not installed",
-                          "the generative engine needs it") from exc
-    if draft_model is None:
-        return generate_json(model, tokenizer, prompt, schema, max_new_tokens=max_new_tokens)
-    from prunestack.pipeline.decoding import compile_schema, speculative_generate
-    from prunestack.pipeline.decoding.generate import encode_prompt
-    from prunestack.pipeline.decoding.vocab import eos_id
-
-    matcher = compile_schema(schema, tokenizer)
-    stats = speculative_generate(model, draft_model, encode_prompt(tokenizer, prompt), matcher,
-                                 eos_id(tokenizer), max_new_tokens, tokenizer=tokenizer,
-                                 closing_margin=closing_budget(prepare_schema(schema)) + 4)
-    if not matcher.is_accepting():
-        raise DeadlineError(f"the JSON value did not close within {max_new_tokens} tokens")
-    return tokenizer.decode(stats.tokens, skip_special_tokens=True)
-
-
-def _as_json(out: Any) -> Any:
-    """generate_json may return parsed data, a JSON string, or a result object carrying either."""
-    for attr in ("data", "value", "json", "parsed"):
-        v = getattr(out, attr, None)
-        if v is not None and not callable(v):
-            return v
-    text = getattr(out, "text", out)
-    if isinstance(text, (dict, list)):
-        return text
-    if isinstance(text, str):
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            return {}  # cut off by the token budget: conform() fills what it can
-    return {}
-
-
 def ground(data: Any, fields: list[FieldSpec], doc: Document) -> dict[str, Provenance]:
     """Provenance for generated leaves whose value matches a candidate's parsed value."""
     cands = from_document(doc)
@@ -214,13 +173,15 @@ def run_generative(doc: Document, schema: dict[str, Any], fields: list[FieldSpec
     ctx = _context_length(model)
     max_new = min(max_new_tokens, max(16, ctx // 2))
     prompt = build_prompt(doc, fields, relevance, tokenizer, ctx - max_new, prompt_chars)
-    try:
-        out = _call_generate_json(model, tokenizer, prompt, bounded_schema(schema), max_new,
-                                  draft_model)
+    from prunestack.pipeline.decoding.generate import generate_json  # imports torch: only here
+
+    try:  # speculative (the draft proposes, the model verifies) when a draft model is given
+        out = generate_json(model, tokenizer, prompt, bounded_schema(schema),
+                            max_new_tokens=max_new, draft=draft_model)
     except DeadlineError as exc:
         # The model did not close its JSON within the budget: keep nothing it wrote; the
         # caller's conform step fills the schema and reports every value as missing.
         warnings.append(f"generation: {exc}")
         return {}, {}
-    data = _as_json(out)
+    data = out.value if out.value is not None else {}  # not JSON: conform() fills what it can
     return data, ground(data, fields, doc)

@@ -26,8 +26,8 @@ import re
 
 from prunestack.pipeline.document import BBox, Document, ElementKind
 from prunestack.pipeline.extract import values as V
-from prunestack.pipeline.extract.extractive import Leaf
 from prunestack.pipeline.extract.ocrfix import fix_letter_digit_confusions
+from prunestack.pipeline.extract.types import Leaf
 from prunestack.pipeline.schema import FieldSpec
 
 SELLER_NAMES = frozenset({"company", "company_name", "merchant", "merchant_name", "store",

@@ -4,6 +4,9 @@ batching, beam search and assisted generation."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -67,9 +70,29 @@ def test_prefetcher_reraises_the_jobs_error():
     p.submit(lambda: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         p.wait()
-    p.submit(lambda: None)
+    ran: list[bool] = []
+    p.submit(lambda: ran.append(True))  # the worker survives a failed job
     p.close()
-    assert p.busy_s >= 0
+    assert ran == [True]
+
+
+def test_prefetcher_runs_jobs_one_at_a_time_on_its_worker_and_times_them():
+    p = MaskPrefetcher()
+    spans: list[tuple[str, float, float]] = []
+
+    def job() -> None:
+        t0 = time.perf_counter()
+        time.sleep(0.2)
+        spans.append((threading.current_thread().name, t0, time.perf_counter()))
+
+    p.submit(job)
+    p.submit(job)  # waits for the first job: jobs never overlap
+    p.wait()
+    assert [name for name, _, _ in spans] == ["mask-prefetch"] * 2  # off the calling thread
+    assert spans[1][1] >= spans[0][2]
+    worked = sum(end - start for _, start, end in spans)
+    assert worked <= p.busy_s < worked + 0.15  # busy_s: the time the jobs took on the worker
+    p.close()
 
 
 def _generate(model, tok, attach, **kw):

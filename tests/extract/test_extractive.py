@@ -7,7 +7,7 @@ import pytest
 
 from prunestack.pipeline.document import BBox, Document, Element, ElementKind, Page, Source
 from prunestack.pipeline.extract import extract_document, extract_text
-from prunestack.pipeline.extract.retrieval import classify, fallback_tree, grid_cells, locate
+from prunestack.retrieval.document import classify, locate, retrieve
 from tests.extract.docs import EXPECTED, INVOICE_SCHEMA, invoice_document
 
 
@@ -72,7 +72,6 @@ def test_location_question_uses_the_3x3_grid():
     assert set(locate(doc, q)) == {"p1-e1"}
     assert classify("the invoice total", 1).kind == "semantic"
     assert classify("number in the footer of page 2", 3).pages == (2,)
-    assert len(grid_cells(600, 900, (0, 1, 2), (0, 1, 2))) == 9
     for where, want in [("top right corner", "ZZ-2002"), ("top left", "AB-1001"),
                         ("bottom of the page", "QQ-3003")]:
         schema = {"type": "object", "properties": {"ref": {
@@ -80,12 +79,24 @@ def test_location_question_uses_the_3x3_grid():
         assert extract_document(doc, schema).data == {"ref": want}
 
 
-def test_fallback_tree_sections_and_furniture():
-    tree = fallback_tree(invoice_document())
-    kinds = [c.kind for c in tree.children]
-    assert kinds == ["section", "supplement"]
-    assert tree.children[0].title == "INVOICE"
-    assert tree.children[1].children[0].element_ids == ["p1-e11"]
+def test_semantic_fields_are_retrieved_by_descending_the_cctree():
+    from prunestack.parsers.cctree import build_cctree
+    from prunestack.models import registry
+
+    doc = invoice_document()
+    tree = build_cctree(doc)  # what extract_document builds: title section + page-1 supplement
+
+    def best(descriptor: str) -> set[str]:
+        q, rel = retrieve(doc, tree, descriptor, registry().encoder())
+        assert q.kind == "semantic" and set(rel) <= {e.id for e in doc.elements()}
+        assert all(0.0 <= r <= 1.0 for r in rel.values())
+        return {eid for eid, r in rel.items() if r == max(rel.values())}
+
+    # the elements of one component share its score; the right component scores highest
+    assert best("due date") == {"p1-e3", "p1-e4", "p1-e5", "p1-e6"}  # header key-values
+    assert best("tax rate: tax rate in percent") == {"p1-e8", "p1-e9", "p1-e10"}  # totals block
+    assert best("street: (address street) (vendor street)") == {"p1-e1", "p1-e2"}
+    assert best("bank account IBAN") == {"p1-e11"}  # furniture: reached through the supplement
 
 
 def test_errors():

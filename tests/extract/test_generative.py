@@ -5,7 +5,7 @@ from __future__ import annotations
 import jsonschema
 import pytest
 
-from prunestack.pipeline.extract import extract_document
+from prunestack.pipeline.extract import ExtractOptions, extract_document
 from prunestack.pipeline.extract.generative import bounded_schema, build_prompt
 from prunestack.pipeline.schema import plan_fields
 from tests.extract.docs import INVOICE_SCHEMA, invoice_document
@@ -44,14 +44,28 @@ def test_bounded_schema_caps_strings_and_arrays():
 @pytest.mark.parametrize("schema", [SMALL, INVOICE_SCHEMA])
 def test_generative_output_always_validates(tiny, schema):
     model, tok = tiny
-    res = extract_document(invoice_document(), schema, "generative", model=model, tokenizer=tok)
+    doc = invoice_document()
+    res = extract_document(doc, schema, "generative", model=model, tokenizer=tok)
     jsonschema.validate(res.data, schema)
     assert res.valid and res.engine == "generative"
-    # a random model rarely finds real values: whatever it misses is reported, never hidden
-    required = set(schema.get("required", []))
-    for m in res.missing:
-        assert m.path.split(".")[0].split("[")[0] in required or m.path
+    # the grammar makes even a random model write every required key: nothing is filled in
+    assert set(schema["required"]) <= set(res.data)
+    assert res.missing == [] and res.warnings == []
+    # a grounded value points at the element whose text it was read from
+    for prov in res.provenance.values():
+        assert prov.text and prov.text in doc.element(prov.element_id).text
     assert res.timings["extract"] > 0
+
+
+def test_unclosed_generation_reports_every_required_value_missing(tiny):
+    model, tok = tiny
+    res = extract_document(invoice_document(), SMALL, "generative",
+                           ExtractOptions(max_new_tokens=16), model=model, tokenizer=tok)
+    assert any("did not close" in w for w in res.warnings)
+    # nothing the model wrote is kept; every required non-nullable value is filled and reported
+    assert res.data == {"invoice_number": "", "total": None, "currency": "EUR"}
+    assert {m.path for m in res.missing} == {"invoice_number", "currency"}
+    assert res.provenance == {} and res.valid
 
 
 def test_speculative_with_draft_is_valid_too(tiny):

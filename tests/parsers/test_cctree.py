@@ -179,9 +179,10 @@ def test_terms_tokeniser():
 
 def test_find_by_location_3x3():
     t = build_cctree(sample_doc())
-    # page 2 right-middle cell (x 408..612, y 264..528): nothing; centre cell holds the figure
-    centre = {n.kind for n in find_by_location(t, 2, 1, 1)}
-    assert NodeKind.FIGURE in centre and NodeKind.LIST not in centre
+    # page 2 (612 x 792): the figure (x 350..550, centre 450) and its caption lie in the
+    # right-middle cell (x 408..612, y 264..528); the centre cell holds no box's centre
+    assert [n.kind for n in find_by_location(t, 2, 1, 2)] == [NodeKind.FIGURE]
+    assert find_by_location(t, 2, 1, 1) == []
     top_left = find_by_location(t, 1, 0, 0)
     assert {n.kind for n in top_left} >= {NodeKind.SECTION, NodeKind.KEY_VALUE_GROUP,
                                          NodeKind.HEADER}
