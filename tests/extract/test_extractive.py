@@ -80,8 +80,8 @@ def test_location_question_uses_the_3x3_grid():
 
 
 def test_semantic_fields_are_retrieved_by_descending_the_cctree():
-    from prunestack.parsers.cctree import build_cctree
     from prunestack.models import registry
+    from prunestack.parsers.cctree import build_cctree
 
     doc = invoice_document()
     tree = build_cctree(doc)  # what extract_document builds: title section + page-1 supplement
