@@ -15,7 +15,6 @@ is counted and lowest-scored blocks are dropped until it fits: the budget is nev
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -61,20 +60,17 @@ class PruneConfig(BaseModel):
         description="demotion of nav / footer / cookie / share / related blocks (weight 0 = off)")
 
 
-@dataclass
-class PruneResult:
+class PruneResult(BaseModel):
+    """A pruned page: the kept blocks' HTML (``html``) within ``budget`` tokens (``tokens`` used),
+    each kept block's path in the cleaned tree, its path in the source page and its score."""
+
     html: str
     kept_paths: list[str]
     tokens: int
     budget: int
     blocks_total: int = 0
-    source_paths: list[str | None] = field(default_factory=list)
-    scores: list[float] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"html": self.html, "kept_paths": self.kept_paths, "tokens": self.tokens,
-                "budget": self.budget, "blocks_total": self.blocks_total,
-                "source_paths": self.source_paths, "scores": self.scores}
+    source_paths: list[str | None] = Field(default_factory=list)
+    scores: list[float] = Field(default_factory=list)
 
 
 class Pruner(Protocol):
@@ -253,7 +249,8 @@ def prune_tree(tree: BlockTree, query: str, budget: int, pruner: Pruner,
     if max_words is not None and max_words < tree.max_words:
         blocks = tree.refine(blocks, max_words)
     if budget == 0 or not blocks:
-        return PruneResult("", [], 0, budget, len(blocks))
+        return PruneResult(html="", kept_paths=[], tokens=0, budget=budget,
+                           blocks_total=len(blocks))
     # words inside links per node, walked once for both steps of a two-step pruner
     links = link_word_counts(tree.root) if bcfg.weight > 0 else {}
     if isinstance(pruner, TwoStepPruner):
@@ -274,9 +271,9 @@ def prune_tree(tree: BlockTree, query: str, budget: int, pruner: Pruner,
     kept, html, n = select_blocks(tree.root, blocks, scores, budget, counter,
                                   getattr(pruner, "min_score", None))
     index = {id(b): i for i, b in enumerate(blocks)}
-    return PruneResult(html, [b.path for b in kept], n, budget, len(blocks),
-                       [b.source_path for b in kept],
-                       [float(scores[index[id(b)]]) for b in kept])
+    return PruneResult(html=html, kept_paths=[b.path for b in kept], tokens=n, budget=budget,
+                       blocks_total=len(blocks), source_paths=[b.source_path for b in kept],
+                       scores=[float(scores[index[id(b)]]) for b in kept])
 
 
 def prune_html(html: str | bytes, query: str, budget: int, pruner: str | Pruner | None = None, *,
@@ -297,7 +294,7 @@ def prune_html(html: str | bytes, query: str, budget: int, pruner: str | Pruner 
         name, str) else name
     tree = build_block_tree(html, cfg.max_words, CleanConfig(keep_href=cfg.keep_href))
     if tree is None:
-        return PruneResult("", [], 0, budget, 0)
+        return PruneResult(html="", kept_paths=[], tokens=0, budget=budget)
     # blocks at most half the budget, so a single block can never crowd out the rest
     return prune_tree(tree, query, budget, p, counter,
                       max_words=block_words_for_budget(tree, budget, counter),

@@ -69,6 +69,6 @@ def prune_cmd(
     result = prune_html(_read(file), query, budget, cfg.pruner, model=model, encoder=encoder,
                         tokenizer=tokenizer, config=cfg)
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
+        typer.echo(json.dumps(result.model_dump(), ensure_ascii=False, indent=1))
     else:
         typer.echo(result.html)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from pydantic import BaseModel
 
 from prunestack.cancel import checkpoint
 from prunestack.errors import DeadlineError, PrunestackError
@@ -56,9 +57,9 @@ class GenerationStats:
     decode_s: float = 0.0
 
 
-@dataclass
-class JsonResult:
-    """What ``generate_json`` returns."""
+class JsonResult(BaseModel):
+    """What ``generate_json`` returns: the generated ``text``, its parsed ``value`` (also
+    ``data``), whether it validates, and the decoding counts and times."""
 
     text: str
     value: Any
@@ -72,6 +73,11 @@ class JsonResult:
     backend: str
     draft_calls: int = 0
     acceptance_rate: float | None = None
+
+    @property
+    def data(self) -> Any:
+        """The parsed JSON value (the name every prunestack result uses)."""
+        return self.value
 
     @property
     def ms_per_token(self) -> float:
