@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import torch
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
@@ -36,12 +37,7 @@ log = logging.getLogger("prunestack.api")
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    try:
-        import torch
-
-        torch.set_num_threads(settings.torch_threads)
-    except ImportError:
-        pass
+    torch.set_num_threads(settings.torch_threads)
     models: ModelRegistry = app.state.registry
     models.encoder()  # MiniLM for the extractive engine, loaded before the first request
     if settings.preload_models:

@@ -34,6 +34,7 @@ from prunestack.eval.records import (
     load_sob_native,
     resolve_context_path,
 )
+from prunestack.pipeline import extract as extract_mod
 
 Engine = Callable[[SobRecord], str]
 ENGINES = ("extractive", "generative")
@@ -49,11 +50,6 @@ def pipeline_engine(engine: str, model_dir: str | Path | None = None) -> Engine:
                           "pass --model DIR (a local Hugging Face causal LM folder)")
     if model_dir is not None and not Path(model_dir).is_dir():
         raise ConfigError(f"model folder not found: {model_dir}")
-    try:
-        from prunestack.pipeline import extract as extract_mod
-    except ImportError as exc:
-        raise ConfigError("the extraction pipeline (pipeline.extract) is not available",
-                          f"import failed: {exc}") from exc
 
     eng: Any = engine  # validated above: "extractive" | "generative"
 

@@ -8,8 +8,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from prunestack.api.deps import KeyDep, LimiterDep, RegistryDep, SettingsDep
-from prunestack.errors import ConfigError, TooLargeError
+from prunestack.errors import TooLargeError
 from prunestack.models import ModelRegistry
+from prunestack.retrieval.prune import EmbedPruner, PruneConfig, prune_html
 
 router = APIRouter(prefix="/v1/html", tags=["html"], dependencies=[KeyDep])
 
@@ -27,20 +28,11 @@ class PruneRequest(BaseModel):
 
 
 def _prune_work(req: PruneRequest, models: ModelRegistry) -> dict[str, Any]:
-    try:
-        from prunestack.retrieval.prune import (  # type: ignore[import-not-found]
-            EmbedPruner,
-            PruneConfig,
-            prune_html,
-        )
-    except ImportError as exc:
-        raise ConfigError("HTML pruning is not installed on this server") from exc
     config = PruneConfig(pruner=req.pruner, boilerplate={"weight": req.boilerplate_weight})
     # the embedding pruner uses the app's encoder (app.state.registry), not a second copy
     pruner = EmbedPruner(models.encoder()) if req.pruner == "embed" else req.pruner
     out = prune_html(req.html, req.query, req.budget, pruner=pruner, config=config)
-    html = out if isinstance(out, str) else getattr(out, "html", str(out))
-    return {"html": html, "budget": req.budget, "pruner": req.pruner,
+    return {"html": out.html, "budget": req.budget, "pruner": req.pruner,
             "boilerplate_weight": req.boilerplate_weight}
 
 

@@ -41,6 +41,7 @@ from typing import Any
 import torch
 
 from prunestack.errors import PrunestackError, SchemaError, TooLargeError
+from prunestack.pipeline.decoding.backends import compile_schema
 from prunestack.pipeline.decoding.diffusion_core import (
     DiffusionConfig,
     MaskPredictor,
@@ -192,11 +193,6 @@ def _slot_matcher(spec: SlotSpec, root: dict, tokenizer: Any, texts: TokenTexts,
     for k in ("$defs", "definitions"):
         if k in root and k not in sub:
             sub[k] = root[k]
-    try:
-        from prunestack.pipeline.decoding import compile_schema  # type: ignore[attr-defined]
-    except ImportError as exc:
-        raise SchemaError(f"slot {spec.path} needs pipeline.decoding.compile_schema",
-                          "it is not available in this build") from exc
     return compile_schema(sub, tokenizer)
 
 

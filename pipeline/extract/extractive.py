@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from prunestack.pipeline.document import Document
 from prunestack.pipeline.extract import values as V
@@ -395,17 +396,6 @@ def assign(mat: np.ndarray) -> list[tuple[int, int]]:
     """Rows matched to columns maximising the summed score (0 entries are never used)."""
     if mat.size == 0:
         return []
-    try:
-        from scipy.optimize import linear_sum_assignment
-    except ImportError:  # greedy fallback
-        pairs, used_r, used_c = [], set(), set()
-        for flat in np.argsort(-mat, axis=None):
-            r, c = divmod(int(flat), mat.shape[1])
-            if mat[r, c] > 0 and r not in used_r and c not in used_c:
-                pairs.append((r, c))
-                used_r.add(r)
-                used_c.add(c)
-        return pairs
     rows, cols = linear_sum_assignment(mat, maximize=True)
     return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if mat[r, c] > 0]
 

@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import Any
 
-try:  # Python ≥ 3.11 keeps the parser here
-    from re import _constants as _c  # type: ignore[attr-defined]
-    from re import _parser as _p  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover
-    import sre_constants as _c  # type: ignore[no-redef]
-    import sre_parse as _p  # type: ignore[no-redef]
+# Python's own regex parser (re._parser since 3.11, the only versions supported)
+from re import _constants as _c  # type: ignore[attr-defined]
+from re import _parser as _p  # type: ignore[attr-defined]
+from typing import Any
 
 FORMAT_PLACEHOLDERS: dict[str, str] = {
     "date": "1970-01-01",
