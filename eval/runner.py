@@ -34,6 +34,7 @@ from prunestack.eval.records import (
     load_sob_native,
     resolve_context_path,
 )
+from prunestack.eval.report import write_report
 from prunestack.pipeline import extract as extract_mod
 
 Engine = Callable[[SobRecord], str]
@@ -150,8 +151,6 @@ def write_outputs(
     title: str = "SOB benchmark",
 ) -> dict[str, Any]:
     """eval_records.jsonl, summary.json, report.md and PNG charts; returns the summary."""
-    from prunestack.eval.report import write_report
-
     out.mkdir(parents=True, exist_ok=True)
     with (out / "eval_records.jsonl").open("w", encoding="utf-8") as fh:
         for row in rows:

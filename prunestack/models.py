@@ -115,7 +115,7 @@ def load_pretrained(path: str | Path, dtype: str = "float32", causal: bool = Tru
     import torch
     from transformers import AutoModel, AutoModelForCausalLM
 
-    from prunestack.saved import load_saved
+    from prunestack.saved import load_saved  # imports torch too
 
     p = check_folder(path)
     if dtype not in DTYPES:

@@ -40,6 +40,7 @@ from prunestack.retrieval.boilerplate import (
 from prunestack.retrieval.budget import TokenCounter, make_counter
 from prunestack.retrieval.clean import CleanConfig, Node, _start, serialize
 from prunestack.retrieval.embed import cosine_scores
+from prunestack.retrieval.generative import GenerativeScorer
 
 PrunerName = Literal["bm25", "embed", "gen", "two-step"]
 
@@ -111,8 +112,6 @@ class GenPruner:
 
     def __init__(self, model: str | Path | Any, tokenizer: str | Path | None = None,
                  max_prompt_tokens: int | None = None) -> None:
-        from prunestack.retrieval.generative import GenerativeScorer
-
         if isinstance(model, GenerativeScorer):
             self.scorer = model
         elif isinstance(model, str | Path):

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
+from prunestack.errors import ConfigError
+
 app = typer.Typer(no_args_is_help=True)
 
 
@@ -91,7 +93,6 @@ def synth(
     """Synthesise documents (born-digital PDFs, optional scans) and SOB records."""
     from pydantic import ValidationError
 
-    from prunestack.errors import ConfigError
     from prunestack.eval.synth.degrade import ScanConfig
     from prunestack.eval.synth.generate import SynthConfig, generate
 

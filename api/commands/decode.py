@@ -74,7 +74,7 @@ def _diffusion(model: Path, tokenizer: object, prompt: str, schema: dict[str, An
     from transformers import AutoModelForMaskedLM
 
     from prunestack.models import resolve_device
-    from prunestack.pipeline.decoding.diffusion import generate_json_diffusion  # type: ignore[import-not-found]
+    from prunestack.pipeline.decoding.diffusion import generate_json_diffusion
 
     try:
         mlm = AutoModelForMaskedLM.from_pretrained(str(model), local_files_only=True)

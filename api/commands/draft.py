@@ -13,6 +13,8 @@ from typing import Annotated
 
 import typer
 
+from prunestack.errors import ConfigError
+
 app = typer.Typer(no_args_is_help=True)
 
 
@@ -28,7 +30,6 @@ def trim_cmd(
     """Trim MODEL_DIR's LM head to the tokens its outputs use; writes OUT (+ pareto.png)."""
     from pydantic import ValidationError
 
-    from prunestack.errors import ConfigError
     from prunestack.pipeline.decoding.vocab_trim import TrimConfig, trim_draft
 
     try:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from prunestack.errors import ConfigError, InputError
+from prunestack.errors import ConfigError, InputError, PrunestackError
 
 DOC_SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".html",
                 ".htm"}
@@ -67,7 +67,6 @@ def _batch_one(args: tuple[str, dict[str, Any], str, str | None, str]) -> dict[s
     import torch
 
     torch.set_num_threads(1)
-    from prunestack.errors import PrunestackError
     from prunestack.pipeline.extract import extract_file
 
     try:

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from prunestack.errors import InputError
+from prunestack.errors import ConfigError, InputError
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -56,7 +56,6 @@ def prune_cmd(
     """Keep the blocks of a page most relevant to QUERY within BUDGET tokens; print the HTML."""
     from pydantic import ValidationError
 
-    from prunestack.errors import ConfigError
     from prunestack.retrieval.prune import PruneConfig, prune_html
 
     try:

@@ -33,6 +33,7 @@ from prunestack.eval.synth import content as C
 from prunestack.eval.synth.degrade import ScanConfig, degrade, severity
 from prunestack.eval.synth.schemas import QUESTIONS, SCHEMA_COMPLEXITY, SCHEMAS
 from prunestack.eval.synth.templates import DRAW
+from prunestack.parsers.pdf import open_pdf
 
 KINDS = ("invoice", "receipt", "form")
 LEVELS = ("easy", "medium", "hard")
@@ -73,8 +74,6 @@ def _content(kind: str, rng: random.Random) -> tuple[dict[str, Any], int]:
 
 def rasterize(pdf_path: Path, dpi: int) -> tuple[np.ndarray, tuple[float, float]]:
     """First page as a grayscale array [H, W] uint8, and the page size in points."""
-    from prunestack.parsers.pdf import open_pdf
-
     with open_pdf(pdf_path.read_bytes()) as pdf:
         page = pdf[0]
         size = page.get_size()

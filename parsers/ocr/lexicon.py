@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from prunestack.models import minilm_path
 from prunestack.parsers.primitives import Word
 from prunestack.pipeline.document import BBox
 
@@ -31,14 +32,8 @@ _TRAIL = ".,;:)!?"
 
 @lru_cache(maxsize=1)
 def default_lexicon() -> frozenset[str]:
-    """Lower-case whole words of the MiniLM vocabulary (empty when the model is not installed)."""
-    try:
-        from prunestack.models import minilm_path
-
-        path = minilm_path() / "vocab.txt"
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except Exception:  # the model package is optional for parsing; no lexicon, no joining
-        return frozenset()
+    """Lower-case whole words of the MiniLM vocabulary (a dependency, so always installed)."""
+    lines = (minilm_path() / "vocab.txt").read_text(encoding="utf-8").splitlines()
     return frozenset(w for w in (ln.strip() for ln in lines) if w.isalpha() and w.islower())
 
 
