@@ -11,12 +11,11 @@ its type from the bytes (``parsers.detect``), and routes it:
   units of the original image; every page of a multi-page TIFF is a page);
 * HTML → ``parsers.html.parse_html``.
 
-A PDF page whose text runs sideways as displayed is laid out in the frame where its text is
-upright and its element boxes are then mapped onto the displayed page. Element boxes of a tilted
-scan are in its levelled frame (what the layout needs); how each such
-page was levelled is kept in ``Document.metadata`` (``parsers.ocr.deskew.skew_map``) so callers
-can map boxes back onto the scan. ``parse_lines`` stops before the layout step and returns the
-``PageLines``. ``pages`` applies to
+Every box of the result is on the original page (PDF points, pixels of the original image): a
+tilted scan is laid out in its levelled frame and a PDF page whose text runs sideways where its
+text is upright, and ``aggregate`` maps their boxes back (``Page.frame`` says how).
+``parse_lines`` stops before the layout step and returns the ``PageLines`` (in their frames).
+``pages`` applies to
 PDFs and multi-page TIFFs (another image or an HTML file is one page; asking for another page is
 an error).
 """
@@ -24,7 +23,6 @@ an error).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from prunestack.cancel import checkpoint
 from prunestack.errors import InputError, TooLargeError
@@ -33,11 +31,10 @@ from prunestack.parsers.detect import FileType, detect_type
 from prunestack.parsers.errors import PageSelectionError
 from prunestack.parsers.image import MAX_PIXELS, count_pages, iter_pages
 from prunestack.parsers.ocr import OcrBackend, get_backend
-from prunestack.parsers.ocr.deskew import SkewMap, skew_metadata
 from prunestack.parsers.pages import parse_pages
-from prunestack.parsers.pdf import OCR_DPI, TurnedPage, pdf_page_lines, scale_line
+from prunestack.parsers.pdf import OCR_DPI, pdf_page_lines, scale_line
 from prunestack.parsers.primitives import PageLines
-from prunestack.pipeline.document import Document, Page, Source
+from prunestack.pipeline.document import Document, Source
 
 #: Largest file we read: 200 MiB.
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -65,10 +62,10 @@ def read_input(path_or_bytes: str | Path | bytes, name: str | None = None) -> tu
     return data, name or path.name
 
 
-def _image_pages(data: bytes, pages: str | None, backend: OcrBackend,
-                 max_pixels: int, skew_maps: dict[int, SkewMap] | None = None
+def _image_pages(data: bytes, pages: str | None, backend: OcrBackend, max_pixels: int
                  ) -> list[PageLines]:
-    """OCR'd pages of an image (every page of a multi-page TIFF), boxes in original pixels."""
+    """OCR'd pages of an image (every page of a multi-page TIFF), boxes in original pixels (of
+    the levelled frame on a tilted scan)."""
     out: list[PageLines] = []
     numbers = parse_pages(pages, count_pages(data))  # validates the selection
     # one decoded page at a time (a 300-page fax TIFF would not fit in memory at once)
@@ -77,29 +74,14 @@ def _image_pages(data: bytes, pages: str | None, backend: OcrBackend,
     for number in numbers:
         checkpoint(f"OCR of page {number}")
         page, f = next(decoded)
-        lines, skew = backend.recognize_page(page)
+        lines, frame = backend.recognize_page(page)
         if f != 1.0:  # shrunk for OCR: boxes back to the original image's pixels
             lines = [scale_line(ln, f) for ln in lines]
-            skew = skew.scaled(f) if skew is not None else None
-        if skew is not None and skew_maps is not None:
-            skew_maps[number] = skew
+            frame = frame.scaled(f) if frame is not None else None
         out.append(PageLines(number=number, width=float(round(page.width * f)),
                              height=float(round(page.height * f)), lines=lines,
-                             source=Source.OCR, ocr_backend=backend.name))
+                             source=Source.OCR, ocr_backend=backend.name, frame=frame))
     return out
-
-
-def _to_shown(page: Page, turn: TurnedPage) -> None:
-    """Map every box of ``page`` (laid out in ``turn.read``) onto the displayed page."""
-    page.width, page.height = turn.shown.size
-    for i, el in enumerate(page.elements):
-        update: dict[str, Any] = {"bbox": turn.to_shown(el.bbox)}
-        if el.value_bbox is not None:
-            update["value_bbox"] = turn.to_shown(el.value_bbox)
-        if el.cells:
-            update["cells"] = [c.model_copy(update={"bbox": turn.to_shown(c.bbox)})
-                               if c.bbox is not None else c for c in el.cells]
-        page.elements[i] = el.model_copy(update=update)
 
 
 def parse_lines(
@@ -131,7 +113,8 @@ def parse(
     max_pixels: int = MAX_PIXELS,
     force_ocr: bool = False,
 ) -> Document:
-    """A ``Document`` from a PDF, an image or an HTML file (type detected from the bytes).
+    """A ``Document`` from a PDF, an image or an HTML file (type detected from the bytes), every
+    box on the original page.
 
     ``force_ocr`` OCRs PDF pages even when they have a text layer (e.g. a broken ToUnicode map).
     """
@@ -145,20 +128,11 @@ def parse(
         return parse_html(data, name=display)
     from prunestack.parsers.layout import aggregate
 
-    skew: dict[int, SkewMap] = {}
-    turned: dict[int, TurnedPage] = {}
     if kind is FileType.PDF:
-        page_lines = pdf_page_lines(data, pages=pages, ocr=ocr, dpi=dpi, force_ocr=force_ocr,
-                                    skew_maps=skew, turned=turned)
+        page_lines = pdf_page_lines(data, pages=pages, ocr=ocr, dpi=dpi, force_ocr=force_ocr)
     else:
         backend = ocr if isinstance(ocr, OcrBackend) else get_backend(ocr)
-        page_lines = _image_pages(data, pages, backend, max_pixels, skew)
+        page_lines = _image_pages(data, pages, backend, max_pixels)
     if not page_lines:
         raise PageSelectionError("no pages selected")
-    doc = aggregate(page_lines, source_name=display, mime_type=kind.value)
-    for page in doc.pages:  # sideways text was laid out upright: boxes back onto the page shown
-        if page.number in turned:
-            _to_shown(page, turned[page.number])
-    if skew:  # boxes of levelled scan pages: how to map them back (parsers.ocr.deskew.to_scan)
-        doc.metadata.update(skew_metadata(skew))
-    return doc
+    return aggregate(page_lines, source_name=display, mime_type=kind.value)
