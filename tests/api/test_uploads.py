@@ -1,5 +1,6 @@
 """Uploads on a real uvicorn server: every box of a tilted scan on the original image
-(``/v1/parse``)."""
+(``/v1/parse``); an upload sniffed, counted and decoded once; HTML sent as text not decoded
+again."""
 
 from __future__ import annotations
 
@@ -93,3 +94,51 @@ def _nodes(node: dict) -> list[dict]:
         out.append(n)
         stack.extend(n.get("children", []))
     return out
+
+
+def test_an_upload_is_sniffed_counted_and_decoded_once(live, invoice, monkeypatch):
+    """Following one upload through ``/v1/parse``: one type detection, one page count, one
+    decode and one HTML parse (the route, the limit check and the parser used to redo them)."""
+    import sys
+
+    from prunestack.parsers import charset, detect, html, image, pdf
+
+    calls: dict[str, int] = {}
+    for mod, name in ((detect, "detect_type"), (pdf, "page_count"), (image, "count_pages"),
+                      (charset, "decode_html"), (html, "parse_html")):
+        real = getattr(mod, name)
+
+        def wrapper(*a, _real=real, _name=name, **kw):
+            if _name != "decode_html" or isinstance(a[0], bytes):  # text passes through as is
+                calls[_name] = calls.get(_name, 0) + 1
+            return _real(*a, **kw)
+
+        for m in list(sys.modules.values()):  # wherever the function was imported to
+            if m is not None and m.__name__.startswith("prunestack") and \
+                    getattr(m, name, None) is real:
+                monkeypatch.setattr(m, name, wrapper)
+    page = b"<html><body><h1>Shop</h1><p>Open nine to five.</p></body></html>"
+    with httpx.Client(base_url=live.url, timeout=120) as c:
+        r = c.post("/v1/parse", files={"file": ("a.html", page)}, data={"tree": "true"})
+        assert r.status_code == 200 and "document_id" not in r.json()
+        assert calls == {"detect_type": 1, "decode_html": 1, "parse_html": 1}
+        calls.clear()
+        pdf = invoice[0].read_bytes()
+        r = c.post("/v1/parse", files={"file": ("inv.pdf", pdf)}, data={"pages": "1"})
+        assert r.status_code == 200 and r.json()["document_id"]
+        assert calls == {"detect_type": 1, "page_count": 1}
+        # an HTML page is one page, for the API as for the CLI
+        r = c.post("/v1/parse", files={"file": ("a.html", page)}, data={"pages": "2"})
+        assert r.status_code == 400 and "has 1 page" in r.text
+
+
+def test_html_sent_as_text_is_not_decoded_again(live):
+    """JSON carries text: its ``<meta charset>`` describes bytes that no longer exist (encoding
+    the text to UTF-8 and decoding it as the declared windows-1252 gave "CafÃ© MÃ¼ller")."""
+    page = ("<html><head><meta charset='iso-8859-1'></head><body><dl><dt>Name</dt>"
+            "<dd>Café Müller</dd></dl></body></html>")
+    schema = {"type": "object", "properties": {"name": {"type": "string"}}}
+    with httpx.Client(base_url=live.url, timeout=120) as c:
+        r = c.post("/v1/extract", json={"schema": schema, "html": page})
+    assert r.status_code == 200, r.text
+    assert r.json()["data"] == {"name": "Café Müller"}
