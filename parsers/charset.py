@@ -1,4 +1,11 @@
-"""Which codec a web page's bytes are in: the declared charset, read the way browsers read it.
+"""Web page bytes to text: a byte-order mark, else the declared charset read the way browsers
+read it, else strict UTF-8 — the one HTML decoder of ``parsers.html`` and ``retrieval.clean``.
+
+``decode_html(data, encoding=None)`` decodes by an explicit ``encoding`` (a caller who knows
+better), else a byte-order mark (``bom_codec``: UTF-8, UTF-32 LE/BE, UTF-16 LE/BE, the UTF-32
+marks tested first: ``FF FE 00 00`` also starts a UTF-16-LE mark), else the page's own
+declaration, else strict UTF-8. Bytes that do not decode raise ``InputError``; an empty page is
+``""`` (callers decide whether that is an error).
 
 ``declared_charset(data)`` finds the page's own declaration — a ``<meta charset>`` /
 ``http-equiv`` tag in the first ``META_SCAN_BYTES`` (real pages put kilobytes of inline script and
@@ -11,15 +18,16 @@ page without a BOM means UTF-8 (a page whose declaration is ASCII-readable is no
 
 ``visible(text)`` drops characters that render as nothing (soft hyphens, zero-width spaces).
 
-It does not guess an undeclared charset and does not decode anything: callers decide what an
-undeclared, non-UTF-8 page is (``parsers.html`` and ``retrieval.clean`` refuse it rather than
-guess into mojibake).
+It does not guess an undeclared charset: an undeclared, non-UTF-8 page is refused rather than
+guessed into mojibake. It does not parse HTML.
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+
+from prunestack.errors import InputError
 
 #: How far into the page a ``<meta charset>`` is looked for.
 META_SCAN_BYTES = 64 * 1024
@@ -35,6 +43,40 @@ _BROWSER = {
     "utf-32": "utf-8", "utf-32-le": "utf-8", "utf-32-be": "utf-8",
 }
 _ALIASES = {"x-sjis": "shift_jis", "x-gbk": "gbk", "windows-31j": "cp932", "x-cp1252": "cp1252"}
+
+
+#: Byte-order marks and the codec that decodes (and drops) each; UTF-32 before UTF-16.
+BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def bom_codec(data: bytes) -> str | None:
+    """The codec ``data``'s byte-order mark names (None: no mark)."""
+    return next((codec for bom, codec in BOMS if data.startswith(bom)), None)
+
+
+def decode_html(data: bytes | str, encoding: str | None = None) -> str:
+    """Page bytes as text (see the module docstring); a ``str`` is returned as it is."""
+    if isinstance(data, str):
+        return data
+    if encoding:
+        how = f"the encoding given ({encoding!r})"
+    elif (codec := bom_codec(data)) is not None:
+        encoding, how = codec, "its byte-order mark"
+    elif (declared := declared_charset(data)) is not None:
+        encoding, how = declared[1], f"its declared charset {declared[0]!r}"
+    else:
+        encoding, how = "utf-8", "UTF-8: no charset declared"
+    try:
+        return data.decode(encoding)
+    except LookupError:
+        raise InputError(f"unknown encoding {encoding!r}", "e.g. utf-8, latin-1, cp1252") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"the HTML is not valid {exc.encoding} at byte {exc.start} (decoded by {how})",
+            "save the page as UTF-8, declare its charset in <meta charset=...>, or name its "
+            "encoding (the html commands' --encoding)") from None
 
 
 def browser_codec(label: str) -> str | None:

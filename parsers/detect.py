@@ -11,6 +11,7 @@ import re
 from enum import StrEnum
 
 from prunestack.errors import InputError, UnsupportedTypeError
+from prunestack.parsers.charset import bom_codec
 
 
 class FileType(StrEnum):
@@ -39,7 +40,6 @@ _HTML_START = re.compile(
     rb"|<article[\s>]|<main[\s>]|<nav[\s>]|<span[\s>]|<a[\s>]|<!doctype\s+html)",
     re.IGNORECASE | re.DOTALL,
 )
-_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
 
 
 def detect_type(data: bytes) -> FileType:
@@ -72,14 +72,9 @@ def detect_type(data: bytes) -> FileType:
 
 
 def _looks_like_html(head: bytes) -> bool:
-    for bom in _BOMS:
-        if head.startswith(bom):
-            if bom == b"\xef\xbb\xbf":
-                head = head[len(bom):]
-            else:  # UTF-16: decode the window and re-encode as UTF-8 for the sniff
-                enc = "utf-16-le" if bom == b"\xff\xfe" else "utf-16-be"
-                head = head[len(bom):].decode(enc, errors="ignore").encode("utf-8")
-            break
+    codec = bom_codec(head)  # the HTML decoder's marks (UTF-8, UTF-32, UTF-16)
+    if codec is not None:  # the window as UTF-8 for the sniff (it may end mid-character)
+        head = head.decode(codec, errors="ignore").encode("utf-8")
     return bool(_HTML_START.match(head.lstrip()))
 
 

@@ -2,10 +2,11 @@
 
 ``parse_html(data, name=...)``:
 
-* **decoding** — a byte-order mark wins, then a ``<meta charset>`` / ``http-equiv`` / XML
-  declaration in the first 64 KiB, read as browsers read it (``parsers.charset``: ``iso-8859-1``
-  is windows-1252, ``gb2312`` is gb18030, ...), then strict UTF-8. Bytes that do not decode
-  under that charset, or HTML with no text at all, raise ``InputError``.
+* **decoding** — ``parsers.charset.decode_html`` (text already decoded is taken as it is): a
+  byte-order mark wins, then a ``<meta charset>`` / ``http-equiv`` / XML declaration in the
+  first 64 KiB, read as browsers read it (``iso-8859-1`` is windows-1252, ``gb2312`` is
+  gb18030, ...), then strict UTF-8. Bytes that do not decode under that charset, or HTML with no
+  text at all, raise ``InputError``.
 * **depth** — libxml2's HTML parser stops nesting at 256 levels and silently drops everything
   below (and after) that point. A parse that reaches the cap therefore raises ``TooLargeError``
   instead of returning a truncated document; every walk here is iterative (``lxml.etree.iterwalk``),
@@ -18,23 +19,26 @@
   after it. Furniture: ``nav`` and a page-level ``header`` → HEADER, a page-level ``footer`` and
   cookie/consent banners (id/class) → FOOTER, ``aside`` → SIDEBAR (``role`` landmarks likewise).
   ``script``, ``style``, ``template``, ``noscript``, SVG, embedded media, form controls
-  (``select``, ``textarea``, ``button``) and hidden elements (``hidden``,
-  ``aria-hidden="true"``, inline ``display:none``/``visibility:hidden``) are dropped.
+  (``select``, ``textarea``, ``button``) and hidden elements (``parsers.visibility``, the rule
+  ``retrieval.clean`` uses too: ``hidden`` but not ``hidden="until-found"``,
+  ``aria-hidden="true"``, inline ``display:none``/``visibility:hidden``, except the panels a
+  disclosure toggle controls) are dropped.
 * **geometry** — HTML has none: the document has one page of size 0 × 0 and every element a
   zero box at the origin, confidence 1 and source ``html``. Location questions do not apply.
 """
 
 from __future__ import annotations
 
-import codecs
 import re
+from collections.abc import Callable
 from typing import Any
 
 import lxml.etree as etree
 import lxml.html
 
 from prunestack.errors import InputError, TooLargeError
-from prunestack.parsers.charset import declared_charset, visible
+from prunestack.parsers.charset import decode_html, visible
+from prunestack.parsers.visibility import hidden_rule
 from prunestack.pipeline.document import (
     BBox,
     Document,
@@ -50,7 +54,6 @@ MAX_COLSPAN = 1000
 MAX_TABLE_SLOTS = 1_000_000
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _COOKIE = re.compile(r"cookie|consent|gdpr", re.I)
 # Not page text: code, metadata, embedded media and their fallbacks, SVG drawings (icon titles,
 # chart paths), and form controls (a country <select> is hundreds of options; button labels).
@@ -66,34 +69,12 @@ _BLOCK = frozenset({
 _ZERO = BBox(x0=0, y0=0, x1=0, y1=0)
 
 
-def decode_html(data: bytes) -> str:
-    """Bytes → text by BOM, declared charset, then strict UTF-8 (see the module docstring)."""
-    if not data or not data.strip():
-        raise InputError("the HTML file is empty")
-    for bom, bom_enc in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"),
-                         (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
-                         (codecs.BOM_UTF16_BE, "utf-16")):
-        if data.startswith(bom):
-            return _decode(data, bom_enc, "its byte-order mark")
-    declared = declared_charset(data)
-    if declared is not None:
-        label, enc = declared
-        return _decode(data, enc, f"its declared charset {label!r}")
-    return _decode(data, "utf-8", "UTF-8 (no charset declared)")
+Hidden = Callable[[etree._Element], bool]
 
 
-def _decode(data: bytes, enc: str, how: str) -> str:
-    try:
-        return data.decode(enc)
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"the HTML bytes do not decode as {how}: invalid byte at offset {exc.start}",
-            "save the page as UTF-8 or declare its charset in <meta charset=...>",
-        ) from None
-
-
-def _text(el: etree._Element, skip: frozenset[str] = frozenset()) -> str:
-    """Whitespace-normalised text of ``el``'s subtree, leaving out ``skip`` tags' subtrees."""
+def _text(el: etree._Element, hidden: Hidden, skip: frozenset[str] = frozenset()) -> str:
+    """Whitespace-normalised text of ``el``'s subtree, leaving out ``skip`` tags' subtrees and
+    ``hidden`` elements."""
     parts: list[str] = []
     walker = etree.iterwalk(el, events=("start", "end"))
     for ev, node in walker:
@@ -102,7 +83,7 @@ def _text(el: etree._Element, skip: frozenset[str] = frozenset()) -> str:
                 parts.append(node.tail)
             continue
         if ev == "start":
-            if node is not el and (node.tag in skip or node.tag in _SKIP or _is_hidden(node)):
+            if node is not el and (node.tag in skip or node.tag in _SKIP or hidden(node)):
                 walker.skip_subtree()
                 continue
             if node.text:
@@ -112,15 +93,6 @@ def _text(el: etree._Element, skip: frozenset[str] = frozenset()) -> str:
         elif node is not el and node.tail:
             parts.append(node.tail)
     return " ".join(visible("".join(parts)).split())
-
-
-def _is_hidden(el: etree._Element) -> bool:
-    """Not rendered: ``hidden``, ``aria-hidden="true"``, or an inline ``display:none`` /
-    ``visibility:hidden`` style (the same rule as ``retrieval.clean``)."""
-    if el.get("hidden") is not None or (el.get("aria-hidden") or "").strip().lower() == "true":
-        return True
-    style = el.get("style")
-    return bool(style and _HIDDEN_STYLE.search(style))
 
 
 def _furniture_kind(el: etree._Element) -> ElementKind | None:
@@ -140,7 +112,7 @@ def _furniture_kind(el: etree._Element) -> ElementKind | None:
     return None
 
 
-def _table_cells(table: etree._Element) -> list[TableCell]:
+def _table_cells(table: etree._Element, hidden: Hidden) -> list[TableCell]:
     trs = [tr for tr in table.iter("tr") if next(tr.iterancestors("table"), None) is table]
     occupied: set[tuple[int, int]] = set()
     cells: list[TableCell] = []
@@ -159,7 +131,8 @@ def _table_cells(table: etree._Element) -> list[TableCell]:
             for dr in range(rs):
                 for dc in range(cs):
                     occupied.add((r + dr, col + dc))
-            cells.append(TableCell(row=r, col=col, text=_text(td), row_span=rs, col_span=cs))
+            cells.append(TableCell(row=r, col=col, text=_text(td, hidden), row_span=rs,
+                                   col_span=cs))
             col += cs
     return cells
 
@@ -193,7 +166,7 @@ class _Builder:
             self.emit(kind, text, **({"level": level} if level else {}))
 
 
-def _walk(root: etree._Element) -> list[Element]:
+def _walk(root: etree._Element, hidden: Hidden) -> list[Element]:
     b = _Builder()
     ctx: list[tuple[ElementKind, int | None]] = [(ElementKind.TEXT, None)]
     pushed: set[int] = set()
@@ -213,7 +186,7 @@ def _walk(root: etree._Element) -> list[Element]:
             if el.tail:
                 b.pending.append(el.tail)
             continue
-        if tag in _SKIP or _is_hidden(el):
+        if tag in _SKIP or hidden(el):
             walker.skip_subtree()
             continue
         furn = _furniture_kind(el)
@@ -221,12 +194,12 @@ def _walk(root: etree._Element) -> list[Element]:
         if whole or tag in _BLOCK or re.fullmatch(r"h[1-6]", tag):
             b.flush(ctx[-1])
         if furn is not None:
-            text = _text(el)
+            text = _text(el, hidden)
             if text:
                 b.emit(furn, text)
             walker.skip_subtree()
         elif tag == "table":
-            cells = _table_cells(el)
+            cells = _table_cells(el, hidden)
             if cells:
                 rows: dict[int, list[str]] = {}
                 for c in cells:
@@ -240,9 +213,9 @@ def _walk(root: etree._Element) -> list[Element]:
                 if not isinstance(child.tag, str):
                     continue
                 if child.tag == "dt":
-                    key = _text(child)
+                    key = _text(child, hidden)
                 elif child.tag == "dd" and key:
-                    value = _text(child)
+                    value = _text(child, hidden)
                     b.emit(ElementKind.KEY_VALUE, f"{key}: {value}", key=key, value=value,
                            value_bbox=_ZERO)
             walker.skip_subtree()
@@ -251,9 +224,9 @@ def _walk(root: etree._Element) -> list[Element]:
             alt = " ".join((img.get("alt") or "").split()) if img is not None else ""
             cap = next(el.iter("figcaption"), None) if tag == "figure" else None
             if alt or cap is not None or tag == "figure":
-                b.emit(ElementKind.FIGURE, alt or _text(el, frozenset({"figcaption"})))
-            if cap is not None and _text(cap):
-                b.emit(ElementKind.CAPTION, _text(cap))
+                b.emit(ElementKind.FIGURE, alt or _text(el, hidden, frozenset({"figcaption"})))
+            if cap is not None and _text(cap, hidden):
+                b.emit(ElementKind.CAPTION, _text(cap, hidden))
             walker.skip_subtree()
         elif tag == "pre":
             text = "".join(el.itertext()).strip("\n")
@@ -287,8 +260,9 @@ def _max_depth(root: etree._Element) -> int:
     return deepest
 
 
-def parse_html(data: bytes, *, name: str = "") -> Document:
-    """HTML bytes → ``Document`` with one zero-size page (see the module docstring)."""
+def parse_html(data: bytes | str, *, name: str = "") -> Document:
+    """HTML bytes (or text already decoded) → ``Document`` with one zero-size page (see the
+    module docstring)."""
     text = _XML_DECL.sub("", decode_html(data)).replace("\x00", "")
     if not text.strip():
         raise InputError("the HTML file is empty")
@@ -302,9 +276,11 @@ def parse_html(data: bytes, *, name: str = "") -> Document:
             "everything below that depth",
             f"flatten the markup to under {LIBXML_MAX_DEPTH} levels",
         )
+    hidden = hidden_rule(root)
     title_el = root.find(".//title")
-    meta = {"title": _text(title_el)} if title_el is not None and _text(title_el) else {}
-    elements = _walk(root)
+    title = _text(title_el, hidden) if title_el is not None else ""
+    meta = {"title": title} if title else {}
+    elements = _walk(root, hidden)
     if not any(e.text.strip() for e in elements):
         raise InputError("the HTML has no visible text")
     return Document(source_name=name, mime_type="text/html", metadata=meta,

@@ -1,8 +1,12 @@
-"""The parse front door: bytes or a path in, ``Document`` out.
+"""The parse front door: a path, bytes or an :class:`Upload` in, ``Document`` out.
 
-``parse(path_or_bytes, ocr="auto", pages=None, name=None)`` reads the file (a missing or
-unreadable path is an ``InputError``, files over ``MAX_FILE_BYTES`` a ``TooLargeError``), detects
-its type from the bytes (``parsers.detect``), and routes it:
+``read_upload(path_or_bytes, name=None)`` reads an input once into an ``Upload``: its bytes (a
+missing or unreadable path is an ``InputError``, inputs over ``MAX_FILE_BYTES`` a
+``TooLargeError``), a display name, its type detected from the bytes (``parsers.detect``), its
+page count (PDF pages, TIFF frames, 1 for another image or an HTML page) and, for HTML, its
+text (``parsers.charset.decode_html``). The API's limit checks and the parsers share it, so an
+upload is sniffed, counted and decoded once. ``parse(source, ocr="auto", pages=None, ...)``
+routes it:
 
 * PDF → ``parsers.pdf.pdf_page_lines`` (text layer, OCR for pages without one) →
   ``parsers.layout.aggregate``;
@@ -11,39 +15,63 @@ its type from the bytes (``parsers.detect``), and routes it:
   units of the original image; every page of a multi-page TIFF is a page);
 * HTML → ``parsers.html.parse_html``.
 
-A PDF page whose text runs sideways as displayed is laid out in the frame where its text is
-upright and its element boxes are then mapped onto the displayed page. Element boxes of a tilted
-scan are in its levelled frame (what the layout needs); how each such
-page was levelled is kept in ``Document.metadata`` (``parsers.ocr.deskew.skew_map``) so callers
-can map boxes back onto the scan. ``parse_lines`` stops before the layout step and returns the
-``PageLines``. ``pages`` applies to
-PDFs and multi-page TIFFs (another image or an HTML file is one page; asking for another page is
-an error).
+Every box of the result is on the original page (PDF points, pixels of the original image): a
+tilted scan is laid out in its levelled frame and a PDF page whose text runs sideways where its
+text is upright, and ``aggregate`` maps their boxes back (``Page.frame`` says how).
+``parse_lines`` stops before the layout step and returns the ``PageLines`` (in their frames).
+``pages`` applies to PDFs and multi-page TIFFs (another image or an HTML file is one page;
+asking for another page is an error).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from prunestack.cancel import checkpoint
 from prunestack.errors import InputError, TooLargeError
 from prunestack.parsers import image
+from prunestack.parsers.charset import decode_html
 from prunestack.parsers.detect import FileType, detect_type
 from prunestack.parsers.errors import PageSelectionError
+from prunestack.parsers.html import parse_html
 from prunestack.parsers.image import MAX_PIXELS, count_pages, iter_pages
+from prunestack.parsers.layout import aggregate
 from prunestack.parsers.ocr import OcrBackend, get_backend
-from prunestack.parsers.ocr.deskew import SkewMap, skew_metadata
 from prunestack.parsers.pages import parse_pages
-from prunestack.parsers.pdf import OCR_DPI, TurnedPage, pdf_page_lines, scale_line
+from prunestack.parsers.pdf import OCR_DPI, page_count, pdf_page_lines, scale_line
 from prunestack.parsers.primitives import PageLines
-from prunestack.pipeline.document import Document, Page, Source
+from prunestack.pipeline.document import Document, Source
 
 #: Largest file we read: 200 MiB.
 MAX_FILE_BYTES = 200 * 1024 * 1024
 
 
-def read_input(path_or_bytes: str | Path | bytes, name: str | None = None) -> tuple[bytes, str]:
+class Upload(BaseModel):
+    """One input, read, type-detected, page-counted (and for HTML decoded) once."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: FileType
+    data: bytes = Field(repr=False)
+    name: str = Field(description="display name: the file's name, or the one given")
+    pages: int = Field(ge=1, description="PDF pages, TIFF frames; 1 for other images and HTML")
+    text: str | None = Field(default=None, repr=False, description="HTML: the decoded page")
+
+
+def read_upload(path_or_bytes: str | Path | bytes, name: str | None = None) -> Upload:
+    """The input as an :class:`Upload` (see the module docstring)."""
+    data, display = _read(path_or_bytes, name)
+    kind = detect_type(data)  # UnsupportedTypeError says what the bytes start with
+    if kind is FileType.PDF:
+        return Upload(kind=kind, data=data, name=display, pages=page_count(data))
+    if kind is FileType.HTML:
+        return Upload(kind=kind, data=data, name=display, pages=1, text=decode_html(data))
+    return Upload(kind=kind, data=data, name=display, pages=count_pages(data))
+
+
+def _read(path_or_bytes: str | Path | bytes, name: str | None) -> tuple[bytes, str]:
     """The bytes and a display name of the input."""
     if isinstance(path_or_bytes, bytes | bytearray):
         data = bytes(path_or_bytes)
@@ -65,45 +93,35 @@ def read_input(path_or_bytes: str | Path | bytes, name: str | None = None) -> tu
     return data, name or path.name
 
 
-def _image_pages(data: bytes, pages: str | None, backend: OcrBackend,
-                 max_pixels: int, skew_maps: dict[int, SkewMap] | None = None
+def _image_pages(upload: Upload, numbers: list[int], backend: OcrBackend, max_pixels: int
                  ) -> list[PageLines]:
-    """OCR'd pages of an image (every page of a multi-page TIFF), boxes in original pixels."""
+    """OCR'd pages ``numbers`` of an image (every page of a multi-page TIFF), boxes in original
+    pixels (of the levelled frame on a tilted scan)."""
     out: list[PageLines] = []
-    numbers = parse_pages(pages, count_pages(data))  # validates the selection
     # one decoded page at a time (a 300-page fax TIFF would not fit in memory at once)
-    decoded = iter_pages(data, max_pixels=max_pixels, work_pixels=image.WORK_PIXELS,
+    decoded = iter_pages(upload.data, max_pixels=max_pixels, work_pixels=image.WORK_PIXELS,
                          pages=numbers)
     for number in numbers:
         checkpoint(f"OCR of page {number}")
         page, f = next(decoded)
-        lines, skew = backend.recognize_page(page)
+        lines, frame = backend.recognize_page(page)
         if f != 1.0:  # shrunk for OCR: boxes back to the original image's pixels
             lines = [scale_line(ln, f) for ln in lines]
-            skew = skew.scaled(f) if skew is not None else None
-        if skew is not None and skew_maps is not None:
-            skew_maps[number] = skew
+            frame = frame.scaled(f) if frame is not None else None
         out.append(PageLines(number=number, width=float(round(page.width * f)),
                              height=float(round(page.height * f)), lines=lines,
-                             source=Source.OCR, ocr_backend=backend.name))
+                             source=Source.OCR, ocr_backend=backend.name, frame=frame))
     return out
 
 
-def _to_shown(page: Page, turn: TurnedPage) -> None:
-    """Map every box of ``page`` (laid out in ``turn.read``) onto the displayed page."""
-    page.width, page.height = turn.shown.size
-    for i, el in enumerate(page.elements):
-        update: dict[str, Any] = {"bbox": turn.to_shown(el.bbox)}
-        if el.value_bbox is not None:
-            update["value_bbox"] = turn.to_shown(el.value_bbox)
-        if el.cells:
-            update["cells"] = [c.model_copy(update={"bbox": turn.to_shown(c.bbox)})
-                               if c.bbox is not None else c for c in el.cells]
-        page.elements[i] = el.model_copy(update=update)
+def _as_upload(source: str | Path | bytes | Upload, name: str | None = None) -> Upload:
+    if isinstance(source, Upload):
+        return source if name is None else source.model_copy(update={"name": name})
+    return read_upload(source, name)
 
 
 def parse_lines(
-    path_or_bytes: str | Path | bytes,
+    source: str | Path | bytes | Upload,
     *,
     ocr: str | OcrBackend = "auto",
     pages: str | None = None,
@@ -111,18 +129,18 @@ def parse_lines(
     max_pixels: int = MAX_PIXELS,
 ) -> tuple[FileType, list[PageLines]]:
     """Detected type and per-page lines of a PDF or image (HTML has no lines: use ``parse``)."""
-    data, _ = read_input(path_or_bytes)
-    kind = detect_type(data)
-    if kind is FileType.PDF:
-        return kind, pdf_page_lines(data, pages=pages, ocr=ocr, dpi=dpi)
-    if kind.is_image:
-        backend = ocr if isinstance(ocr, OcrBackend) else get_backend(ocr)
-        return kind, _image_pages(data, pages, backend, max_pixels)
-    raise InputError(f"{kind.value} has no text lines to OCR", "use parse() for HTML")
+    upload = _as_upload(source)
+    if upload.kind is FileType.HTML:
+        raise InputError("text/html has no text lines to OCR", "use parse() for HTML")
+    numbers = parse_pages(pages, upload.pages)
+    if upload.kind is FileType.PDF:
+        return upload.kind, pdf_page_lines(upload.data, pages=numbers, ocr=ocr, dpi=dpi)
+    backend = ocr if isinstance(ocr, OcrBackend) else get_backend(ocr)
+    return upload.kind, _image_pages(upload, numbers, backend, max_pixels)
 
 
 def parse(
-    path_or_bytes: str | Path | bytes,
+    source: str | Path | bytes | Upload,
     *,
     ocr: str | OcrBackend = "auto",
     pages: str | None = None,
@@ -131,34 +149,21 @@ def parse(
     max_pixels: int = MAX_PIXELS,
     force_ocr: bool = False,
 ) -> Document:
-    """A ``Document`` from a PDF, an image or an HTML file (type detected from the bytes).
+    """A ``Document`` from a PDF, an image or an HTML file (type detected from the bytes), every
+    box on the original page.
 
     ``force_ocr`` OCRs PDF pages even when they have a text layer (e.g. a broken ToUnicode map).
     """
-    data, display = read_input(path_or_bytes, name)
-    kind = detect_type(data)
-    if kind is FileType.HTML:
-        if pages not in (None, "", "all"):
-            parse_pages(pages, 1)
-        from prunestack.parsers.html import parse_html
-
-        return parse_html(data, name=display)
-    from prunestack.parsers.layout import aggregate
-
-    skew: dict[int, SkewMap] = {}
-    turned: dict[int, TurnedPage] = {}
-    if kind is FileType.PDF:
-        page_lines = pdf_page_lines(data, pages=pages, ocr=ocr, dpi=dpi, force_ocr=force_ocr,
-                                    skew_maps=skew, turned=turned)
+    upload = _as_upload(source, name)
+    numbers = parse_pages(pages, upload.pages)  # validates the selection
+    if upload.kind is FileType.HTML:
+        return parse_html(upload.text or "", name=upload.name)
+    if upload.kind is FileType.PDF:
+        page_lines = pdf_page_lines(upload.data, pages=numbers, ocr=ocr, dpi=dpi,
+                                    force_ocr=force_ocr)
     else:
         backend = ocr if isinstance(ocr, OcrBackend) else get_backend(ocr)
-        page_lines = _image_pages(data, pages, backend, max_pixels, skew)
+        page_lines = _image_pages(upload, numbers, backend, max_pixels)
     if not page_lines:
         raise PageSelectionError("no pages selected")
-    doc = aggregate(page_lines, source_name=display, mime_type=kind.value)
-    for page in doc.pages:  # sideways text was laid out upright: boxes back onto the page shown
-        if page.number in turned:
-            _to_shown(page, turned[page.number])
-    if skew:  # boxes of levelled scan pages: how to map them back (parsers.ocr.deskew.to_scan)
-        doc.metadata.update(skew_metadata(skew))
-    return doc
+    return aggregate(page_lines, source_name=upload.name, mime_type=upload.kind.value)

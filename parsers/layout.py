@@ -27,7 +27,10 @@ or of an OCR backend into a ``Document``. Per page, in this order:
 
 Element ids are ``p{page}-e{n}`` in reading order (header furniture first, then the body, then the
 remaining furniture). Every element keeps its page, box, the minimum confidence of its segments and
-the source of the page. Figures are not produced: ``PageLines`` carries no image boxes.
+the source of the page. Figures are not produced: ``PageLines`` carries no image boxes. A page
+whose lines come in another frame (``PageLines.frame``: a levelled scan, sideways text read
+upright) is laid out in that frame; only then are its boxes mapped onto the page
+(``Page.placed``), so every box of the ``Document`` is on the page as given.
 """
 
 from __future__ import annotations
@@ -444,5 +447,7 @@ def aggregate(pages: list[PageLines], *, source_name: str = "", mime_type: str) 
         for pl, ss in zip(pages, segs, strict=True)
     ]
     _assign_levels(out_pages, 0.92 if font_based else 0.85)
+    # laid out in each page's frame (levelled rows, upright text); boxes back onto the page
+    out_pages = [p.placed(pl.frame) for p, pl in zip(out_pages, pages, strict=True)]
     return Document(source_name=source_name, mime_type=mime_type, pages=out_pages,
                     metadata={"source": pages[0].source.value if pages else Source.PDF_TEXT.value})

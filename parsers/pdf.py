@@ -9,8 +9,8 @@ relative to the page's crop box, in the page as displayed (``/Rotate`` applied);
 crop box is not shown by viewers and is left out; annotations (filled form fields, FreeText
 notes) are flattened into the page first, so their shown text counts; soft hyphens (U+00AD) are
 dropped. Words and lines are built in the frame where most of the page's characters are upright:
-on a page whose text is sideways as displayed that is not the displayed frame (``TurnedPage``; the
-caller maps the boxes back, ``parsers.ingest`` does after the layout step).
+on a page whose text is sideways as displayed that is not the displayed frame, and the page's
+``PageLines.frame`` says how it sits on the page (``parsers.layout`` maps the boxes back).
 
 Pages whose text layer has no printable character, and scans stamped with a few words of text (a
 Bates number over a full-page image), are rendered at ``dpi`` (≥ 200) and OCR'd with the chosen
@@ -38,10 +38,9 @@ from prunestack.cancel import checkpoint
 from prunestack.parsers.errors import CorruptPdfError, EmptyPdfError, EncryptedPdfError
 from prunestack.parsers.lines import group_lines
 from prunestack.parsers.ocr import OcrBackend, get_backend
-from prunestack.parsers.ocr.deskew import SkewMap
 from prunestack.parsers.pages import parse_pages
 from prunestack.parsers.primitives import Line, PageLines, Word
-from prunestack.pipeline.document import BBox, Source
+from prunestack.pipeline.document import BBox, PageFrame, Source
 
 #: A horizontal gap wider than this many font sizes between two glyphs starts a new word.
 WORD_GAP_EM = 0.2
@@ -163,20 +162,19 @@ class _Frame:
         return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
 
 
-@dataclass(frozen=True)
-class TurnedPage:
-    """A page whose text runs sideways as displayed (a landscape table drawn turned on a portrait
-    page, a page given a ``/Rotate`` its content did not compensate): its lines are built in the
-    frame where the text is upright (``read``), so words and reading order come out right; boxes
-    of that frame map to the displayed page (``shown``) with ``to_shown``."""
+def _turn_frame(read: _Frame, shown: _Frame) -> PageFrame:
+    """The frame of a page read in ``read`` (its text upright) on the page as ``shown``: a page
+    whose text runs sideways as displayed (a landscape table drawn turned on a portrait page, a
+    page given a ``/Rotate`` its content did not compensate) is read where the text is upright,
+    so words and reading order come out right, and its boxes are mapped onto the page after."""
+    def on_shown(x: float, y: float) -> tuple[float, float]:
+        return shown.point(*read.user(x, y))
 
-    read: _Frame
-    shown: _Frame
-
-    def to_shown(self, box: BBox) -> BBox:
-        (ax, ay), (bx, by) = self.read.user(box.x0, box.y0), self.read.user(box.x1, box.y1)
-        x0, y0, x1, y1 = self.shown.box(min(ax, bx), min(ay, by), max(ax, bx), max(ay, by))
-        return BBox(x0=x0, y0=y0, x1=x1, y1=y1)
+    e, f = on_shown(0.0, 0.0)
+    (ax, bx), (cx, dx) = on_shown(1.0, 0.0), on_shown(0.0, 1.0)
+    a, b, c, d = (float(round(v)) for v in (ax - e, bx - f, cx - e, dx - f))  # 0 or ±1
+    width, height = read.size
+    return PageFrame(width=width, height=height, matrix=(a, b, c, d, e, f))
 
 
 def _text_quarter(textpage: pdfium.PdfTextPage) -> int | None:
@@ -365,11 +363,11 @@ def _stamped_scan(page: pdfium.PdfPage, lines: list[Line]) -> bool:
 
 def text_layer_lines(page: pdfium.PdfPage) -> list[Line]:
     """The page's text layer as lines (empty when the page has no text layer), built in the
-    frame where most of its text is upright (see ``TurnedPage``)."""
+    frame where most of its text is upright (see ``_turn_frame``)."""
     return _text_layer(page)[0]
 
 
-def _text_layer(page: pdfium.PdfPage) -> tuple[list[Line], TurnedPage | None]:
+def _text_layer(page: pdfium.PdfPage) -> tuple[list[Line], PageFrame | None]:
     # the crop box as pdfium applies it (clipped to the media box, inherited from the page tree:
     # get_cropbox() ignores a box inherited from /Pages and falls back to US Letter)
     left, bottom, right, top = page.get_bbox()
@@ -377,12 +375,12 @@ def _text_layer(page: pdfium.PdfPage) -> tuple[list[Line], TurnedPage | None]:
     textpage = page.get_textpage()
     try:
         quarter = _text_quarter(textpage)
-        frame, turned = shown, None
+        read, turned = shown, None
         if quarter is not None and quarter * 90 != shown.rotation:
             # the text is sideways on screen: read it where it is upright
-            frame = _Frame(left, bottom, right, top, rotation=quarter * 90)
-            turned = TurnedPage(read=frame, shown=shown)
-        words, baselines = _words(textpage, frame)
+            read = _Frame(left, bottom, right, top, rotation=quarter * 90)
+            turned = _turn_frame(read, shown)
+        words, baselines = _words(textpage, read)
     finally:
         textpage.close()
     return group_lines(words, baselines), turned
@@ -414,16 +412,13 @@ def pdf_page_lines(
     dpi: int = OCR_DPI,
     password: str | None = None,
     force_ocr: bool = False,
-    skew_maps: dict[int, SkewMap] | None = None,
-    turned: dict[int, TurnedPage] | None = None,
 ) -> list[PageLines]:
     """``PageLines`` for the selected pages (1-based; ``"1-3"`` strings accepted) of a PDF.
 
     The OCR backend is only loaded when a page without a text layer (or ``force_ocr``) needs it.
-    OCR'd pages whose boxes were levelled (a tilted scan) get their ``SkewMap`` (in points) in
-    ``skew_maps`` by page number, when a dict is passed. A page whose text runs sideways as
-    displayed is read in the frame where its text is upright (its ``PageLines`` has that frame's
-    size); its ``TurnedPage`` goes in ``turned`` by page number, to map the boxes back.
+    A page read in a frame other than the page as displayed — OCR'd boxes levelled on a tilted
+    scan, text that runs sideways read where it is upright — has that ``frame`` (in points) on
+    its ``PageLines``, and that frame's size; the layout step maps its boxes onto the page.
     """
     if dpi < 72:
         raise ValueError("dpi must be at least 72")
@@ -441,11 +436,9 @@ def pdf_page_lines(
                     lines, turn = [], None  # OCR reads the stamp too
                 if lines:
                     if turn is not None:
-                        width, height = turn.read.size
-                        if turned is not None:
-                            turned[number] = turn
+                        width, height = turn.width, turn.height
                     out.append(PageLines(number=number, width=width, height=height, lines=lines,
-                                         source=Source.PDF_TEXT))
+                                         source=Source.PDF_TEXT, frame=turn))
                     continue
                 to_ocr.append((len(out), number, width, height))
                 out.append(None)
@@ -467,10 +460,9 @@ def pdf_page_lines(
                 image = _render(page, scale)
             finally:
                 page.close()
-        raw, skew = backend.recognize_page(image)
+        raw, levelled = backend.recognize_page(image)
         lines = [scale_line(ln, 1.0 / scale) for ln in raw]
-        if skew is not None and skew_maps is not None:
-            skew_maps[number] = skew.scaled(1.0 / scale)
         out[slot] = PageLines(number=number, width=width, height=height, lines=lines,
-                              source=Source.OCR, ocr_backend=backend.name)
+                              source=Source.OCR, ocr_backend=backend.name,
+                              frame=levelled.scaled(1.0 / scale) if levelled else None)
     return [p for p in out if p is not None]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from prunestack.pipeline.document import BBox, Source
+from prunestack.pipeline.document import BBox, PageFrame, Source
 
 
 class Word(BaseModel):
@@ -46,6 +46,9 @@ class Line(BaseModel):
 
 
 class PageLines(BaseModel):
+    """One page's lines. With a ``frame`` they (and ``width`` × ``height``) are in that frame —
+    a levelled scan, sideways text read upright — not on the page itself."""
+
     model_config = ConfigDict(extra="forbid")
 
     number: int = Field(ge=1)
@@ -54,3 +57,4 @@ class PageLines(BaseModel):
     lines: list[Line]
     source: Source
     ocr_backend: str | None = None
+    frame: PageFrame | None = None

@@ -2,13 +2,16 @@
 
 What it does (HtmlRAG's ``clean_html``, made fast and structure-safe):
 
-- decodes bytes (BOM, ``<meta charset>`` or XML declaration read as browsers do — see
-  :mod:`parsers.charset` —, else strict UTF-8 — undecodable bytes are an error, never
-  silent mojibake), parses with lxml (C, linear) and walks the tree iteratively (no recursion, so
-  deep nesting cannot raise ``RecursionError``);
+- decodes bytes with :func:`parsers.charset.decode_html`, the decoder ``parsers.html`` uses (an
+  explicit encoding, else BOM, ``<meta charset>`` or XML declaration read as browsers do, else
+  strict UTF-8 — undecodable bytes are an error, never silent mojibake), parses with lxml (C,
+  linear) and walks the tree iteratively (no recursion, so deep nesting cannot raise
+  ``RecursionError``);
 - drops scripts, styles, comments, doctype/processing instructions, form controls, embedded media,
-  ``hidden`` / ``aria-hidden`` / ``display:none`` elements and every attribute except ``colspan`` /
-  ``rowspan`` on table cells and, optionally, ``href`` on links;
+  hidden elements (:mod:`parsers.visibility`, the rule ``parsers.html`` uses too: ``hidden`` but
+  not ``hidden="until-found"``, ``aria-hidden="true"``, ``display:none``, except panels an
+  accordion toggle controls) and every attribute except ``colspan`` / ``rowspan`` on table cells
+  and, optionally, ``href`` on links;
 - drops elements without text (empty table cells of a kept row stay, so columns do not shift);
 - unwraps wrappers whose single element child holds all their text, removing the *generic* one of
   the pair (``div``/``span``...) and keeping semantic tags and table/list structure intact;
@@ -22,7 +25,6 @@ so block paths can map back to the original document (:func:`source_path`).
 
 from __future__ import annotations
 
-import codecs
 import html as htmllib
 import re
 from dataclasses import dataclass, field
@@ -30,8 +32,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from prunestack.errors import InputError, TooLargeError
-from prunestack.parsers.charset import declared_charset, visible
+from prunestack.errors import TooLargeError
+from prunestack.parsers.charset import decode_html, visible
+from prunestack.parsers.visibility import hidden_rule
 
 # Subtrees removed entirely (their tail text stays).
 DROP_TAGS = frozenset({
@@ -58,7 +61,6 @@ INLINE = frozenset({
 })
 _WS = re.compile(r"\s+")
 _XML_DECL = re.compile(r"^\ufeff?\s*<\?xml[^>]*\?>")
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
 class CleanConfig(BaseModel):
@@ -120,29 +122,6 @@ class Node:
 
 # ---------------------------------------------------------------------------- decoding and parsing
 
-def decode_html(data: bytes | str, encoding: str | None = None) -> str:
-    """Bytes to text: explicit ``encoding``, else BOM, else ``<meta charset>``, else UTF-8."""
-    if isinstance(data, str):
-        return data
-    try:
-        if encoding:
-            return data.decode(encoding)
-        for bom, codec in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                           (codecs.BOM_UTF16_BE, "utf-16")):
-            if data.startswith(bom):
-                return data.decode(codec)
-        declared = declared_charset(data)
-        if declared is not None:
-            return data.decode(declared[1])
-        return data.decode("utf-8")
-    except LookupError as exc:
-        raise InputError(f"unknown encoding {encoding!r}", "e.g. utf-8, latin-1, cp1252") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"page is not valid {exc.encoding} (byte {exc.start}) and declares no other charset",
-            "pass the page's encoding explicitly (e.g. --encoding latin-1)") from exc
-
-
 def parse_html(text: str, max_bytes: int = 32 * 1024 * 1024) -> Any:
     """Parse with lxml; returns the root element or ``None`` for a page with no elements.
 
@@ -169,31 +148,6 @@ def parse_html(text: str, max_bytes: int = 32 * 1024 * 1024) -> Any:
 
 
 # ----------------------------------------------------------------------------------- tree building
-
-def _is_hidden(el: Any, disclosed: frozenset[str] = frozenset()) -> bool:
-    """Hidden from every reader. Collapsed disclosure content is NOT hidden: ``hidden=until-found``
-    (browsers reveal it on find-in-page: GOV.UK accordions) and any element whose id a toggle
-    names in ``aria-controls`` (accordion / tab panels that scripts show on click) — FAQ pages
-    keep every answer there."""
-    a = el.attrib
-    hidden = a.get("hidden")
-    if (hidden is not None and hidden.strip().lower() != "until-found") or a.get(
-            "aria-hidden", "").lower() == "true":
-        return a.get("id") not in disclosed if disclosed else True
-    style = a.get("style")
-    if style and _HIDDEN_STYLE.search(style):
-        return a.get("id") not in disclosed if disclosed else True
-    return False
-
-
-def _disclosed_ids(root: Any) -> frozenset[str]:
-    """Ids named by ``aria-controls`` of expandable toggles (``aria-expanded`` set)."""
-    out: set[str] = set()
-    for el in root.iter():
-        if isinstance(el.tag, str) and el.get("aria-expanded") is not None:
-            out.update((el.get("aria-controls") or "").split())
-    return frozenset(out)
-
 
 def _is_toggle(el: Any) -> bool:
     """A disclosure button (``aria-expanded``): its text is the question / section heading."""
@@ -222,14 +176,13 @@ def _build(root: Any, cfg: CleanConfig) -> Node:
     stack: list[Node] = [top]
     walker = etree.iterwalk(root, events=("start", "end"))
     skipped: Any = None  # the element whose subtree is being skipped (its end event still comes)
-    disclosed = _disclosed_ids(root) if cfg.drop_hidden else frozenset()
+    hidden = hidden_rule(root) if cfg.drop_hidden else None
     for event, el in walker:
         tag = el.tag if isinstance(el.tag, str) else None
         if event == "start":
             if tag is not None and tag.lower() == "button" and _is_toggle(el):
                 tag = "span"  # an accordion button's text is the heading: keep it as text
-            elif tag is None or tag.lower() in DROP_TAGS or (
-                    cfg.drop_hidden and _is_hidden(el, disclosed)):
+            elif tag is None or tag.lower() in DROP_TAGS or (hidden is not None and hidden(el)):
                 walker.skip_subtree()
                 skipped = el
                 parent = stack[-1]

@@ -23,9 +23,10 @@ from typing import Any
 
 from lxml import etree
 
+from prunestack.parsers.charset import decode_html
 from prunestack.retrieval.blocktree import build_block_tree
 from prunestack.retrieval.budget import TokenCounter
-from prunestack.retrieval.clean import decode_html, parse_html
+from prunestack.retrieval.clean import parse_html
 from prunestack.retrieval.prune import PruneConfig, Pruner, block_words_for_budget, prune_tree
 
 

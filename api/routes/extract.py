@@ -26,6 +26,7 @@ from prunestack.api.deps import (
 )
 from prunestack.api.routes.documents import examples
 from prunestack.errors import InputError, SchemaError, TooLargeError, UnsupportedTypeError
+from prunestack.parsers.ingest import Upload
 from prunestack.pipeline.schema import LoadedSchema, load_schema, require_object_root
 
 router = APIRouter(prefix="/v1", tags=["extract"], dependencies=[KeyDep])
@@ -78,7 +79,7 @@ def _text_work(req: TextExtractRequest, schema: LoadedSchema, embedder: Any, mod
     else:
         from prunestack.parsers.html import parse_html  # type: ignore[import-not-found]
 
-        doc = parse_html((req.html or "").encode("utf-8"))
+        doc = parse_html(req.html or "")  # text: not re-decoded by its own <meta charset>
     m, tok = model if model else (None, None)
     return extract_document(doc, schema, req.engine, embedder=embedder, model=m, tokenizer=tok)
 
@@ -132,18 +133,18 @@ async def extract(request: Request, settings: SettingsDep, limiter: LimiterDep,
         raise InputError("missing 'file'", "upload a PDF, an image or HTML as 'file'")
     model_name = form.get("model")
     model = model_by_name(request, str(model_name) if model_name else None)
-    res = await limiter.run(
+    res, upload = await limiter.run(
         _file_work, data, schema, engine, embedder, model, str(form.get("ocr") or settings.ocr),
         str(form.get("pages")) if form.get("pages") else None, settings.max_pages, name,
         timeout=settings.request_timeout_s)
     out = res.model_dump(mode="json")
-    mime = service.sniff(data)
-    if mime == "application/pdf" or mime.startswith("image/"):
-        out["document_id"] = cache.put(data, mime)
+    if service.has_page_images(upload):
+        out["document_id"] = cache.put(data, upload.kind.value)
     return out
 
 
 def _file_work(data: bytes, schema: LoadedSchema, engine: str, embedder: Any, model: Any,
-               ocr: str, pages: str | None, max_pages: int, name: str) -> Any:
-    return service.extract_bytes(data, schema, engine=engine, embedder=embedder, model=model,
-                                 ocr=ocr, pages=pages, max_pages=max_pages, name=name)
+               ocr: str, pages: str | None, max_pages: int, name: str) -> tuple[Any, Upload]:
+    upload = service.open_upload(data, max_pages, name)
+    return service.extract_upload(upload, schema, engine=engine, embedder=embedder, model=model,
+                                  ocr=ocr, pages=pages), upload

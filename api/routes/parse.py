@@ -1,4 +1,7 @@
-"""``POST /v1/parse``: a PDF, image or HTML upload → the Document (and its CCTree) as JSON."""
+"""``POST /v1/parse``: a PDF, image or HTML upload → the Document (and its CCTree) as JSON.
+
+Every box is on the original page (levelled scans and sideways PDF text included); a page laid
+out in another frame carries it as ``frame``."""
 
 from __future__ import annotations
 
@@ -9,17 +12,19 @@ from fastapi import APIRouter, File, Form, UploadFile
 from prunestack.api import service
 from prunestack.api.deps import KeyDep, LimiterDep, PagesDep, SettingsDep
 from prunestack.parsers.cctree import build_cctree
+from prunestack.parsers.ingest import Upload
 
 router = APIRouter(prefix="/v1", tags=["parse"], dependencies=[KeyDep])
 
 
 def _parse_work(data: bytes, ocr: str, pages: str | None, max_pages: int, name: str,
-                tree: bool) -> dict[str, Any]:
-    doc = service.parse_bytes(data, ocr=ocr, pages=pages, max_pages=max_pages, name=name)
+                tree: bool) -> tuple[dict[str, Any], Upload]:
+    upload = service.open_upload(data, max_pages, name)
+    doc = service.parse_upload(upload, ocr=ocr, pages=pages)
     out: dict[str, Any] = {"document": doc.model_dump(mode="json")}
     if tree:
         out["tree"] = build_cctree(doc).model_dump(mode="json")
-    return out
+    return out, upload
 
 
 @router.post("/parse")
@@ -31,9 +36,9 @@ async def parse_document(
     tree: Annotated[bool, Form(description="also return the CCTree")] = False,
 ) -> dict[str, Any]:
     data = await file.read()
-    out = await limiter.run(_parse_work, data, ocr, pages, settings.max_pages,
-                            file.filename or "upload", tree, timeout=settings.request_timeout_s)
-    mime = service.sniff(data)
-    if mime == "application/pdf" or mime.startswith("image/"):
-        out["document_id"] = cache.put(data, mime)
+    out, upload = await limiter.run(_parse_work, data, ocr, pages, settings.max_pages,
+                                    file.filename or "upload", tree,
+                                    timeout=settings.request_timeout_s)
+    if service.has_page_images(upload):
+        out["document_id"] = cache.put(data, upload.kind.value)
     return out

@@ -11,8 +11,8 @@ from abc import ABC, abstractmethod
 
 from PIL import Image
 
-from prunestack.parsers.ocr.deskew import SkewMap
 from prunestack.parsers.primitives import Line
+from prunestack.pipeline.document import PageFrame
 
 
 class OcrBackend(ABC):
@@ -28,8 +28,9 @@ class OcrBackend(ABC):
     def recognize(self, image: Image.Image) -> list[Line]:
         """Lines of words, top to bottom, each line left to right, boxes in ``image`` pixels."""
 
-    def recognize_page(self, image: Image.Image) -> tuple[list[Line], SkewMap | None]:
-        """``recognize`` plus how the boxes were levelled (None: they are in image pixels)."""
+    def recognize_page(self, image: Image.Image) -> tuple[list[Line], PageFrame | None]:
+        """``recognize`` plus the frame its boxes are in when that is not the image's pixels
+        (a levelled scan); None: they are in image pixels."""
         return self.recognize(image), None
 
 

@@ -13,22 +13,20 @@ boxes, so lines of one visual row share a baseline.
 The image itself is not rotated and not re-recognised; boxes of a deskewed page are in the
 deskewed frame, which differs from the scan's pixels by at most ``sin(angle)`` times the page
 size (≈ 5 % of a side at the 3° bound). Perspective warp is only approximated by the bands.
-A :class:`SkewMap` records how a page was levelled; ``parsers.ingest.parse`` stores it in the
-document's metadata (``skew_metadata``) and ``to_scan`` maps a levelled box back onto the scan
-(provenance boxes a user sees on the page image). Pure numpy + PIL.
+``level_frame`` describes the levelling as the page's ``PageFrame`` (``pipeline.document``):
+the layout step works in the levelled frame, then ``parsers.layout`` maps every box back onto
+the scan with it. Pure numpy + PIL.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
 from prunestack.parsers.primitives import Line, Word
-from prunestack.pipeline.document import BBox
+from prunestack.pipeline.document import BBox, PageFrame, TiltBand
 
 #: Largest rotation searched for, in degrees (either direction).
 MAX_SKEW_DEG = 5.0
@@ -141,65 +139,11 @@ def deskew_lines(lines: list[Line], angle_deg: float | list[tuple[float, float]]
     return out
 
 
-#: Document metadata key holding page ``n``'s :class:`SkewMap` as JSON.
-METADATA_KEY = "deskew.page{}"
-
-
-@dataclass(frozen=True)
-class SkewMap:
-    """How ``deskew_lines`` levelled one page: ``(y, angle°)`` bands, rotations about the centre
-    of a ``width`` × ``height`` page (all lengths in one unit: pixels, or points once scaled)."""
-
-    bands: tuple[tuple[float, float], ...]
-    width: float
-    height: float
-
-    @classmethod
-    def of(cls, bands: list[tuple[float, float]], width: float, height: float
-           ) -> SkewMap | None:
-        """The map ``deskew_lines`` applies for these bands; None when it leaves the page as is."""
-        if not bands or all(abs(a) < MIN_SKEW_DEG for _, a in bands):
-            return None
-        return cls(tuple((float(y), float(a)) for y, a in bands), float(width), float(height))
-
-    def scaled(self, f: float) -> SkewMap:
-        """The same map for boxes scaled by ``f`` (pixels → PDF points: 72 / dpi)."""
-        return SkewMap(tuple((y * f, a) for y, a in self.bands), self.width * f,
-                       self.height * f)
-
-    def to_scan(self, box: BBox) -> BBox:
-        """``box`` (levelled frame) as the box enclosing its corners rotated back onto the scan,
-        clipped to the page. The angle is read at the box's levelled centre: that is within
-        ``sin(angle)`` × half the page width of the line's height on the scan, where the bands'
-        angles differ by hundredths of a degree."""
-        ys, angles = [y for y, _ in self.bands], [a for _, a in self.bands]
-        a = math.radians(float(np.interp((box.y0 + box.y1) / 2, ys, angles)))
-        cos, sin = math.cos(a), math.sin(a)
-        cx, cy = self.width / 2, self.height / 2
-        xs, ys2 = [], []
-        for x, y in ((box.x0, box.y0), (box.x1, box.y0), (box.x0, box.y1), (box.x1, box.y1)):
-            dx, dy = x - cx, y - cy  # inverse of _rotate_box: rotate by -angle
-            xs.append(cx + dx * cos - dy * sin)
-            ys2.append(cy + dx * sin + dy * cos)
-        return BBox(x0=min(max(min(xs), 0.0), self.width), y0=min(max(min(ys2), 0.0), self.height),
-                    x1=min(max(max(xs), 0.0), self.width), y1=min(max(max(ys2), 0.0), self.height))
-
-    def to_json(self) -> str:
-        return json.dumps({"bands": self.bands, "width": self.width, "height": self.height})
-
-    @classmethod
-    def from_json(cls, text: str) -> SkewMap:
-        d = json.loads(text)
-        return cls(tuple((float(y), float(a)) for y, a in d["bands"]), float(d["width"]),
-                   float(d["height"]))
-
-
-def skew_metadata(maps: dict[int, SkewMap]) -> dict[str, str]:
-    """Document metadata entries for the levelled pages."""
-    return {METADATA_KEY.format(n): m.to_json() for n, m in sorted(maps.items())}
-
-
-def skew_map(metadata: dict[str, str], page: int) -> SkewMap | None:
-    """Page ``page``'s map from document metadata (None: the page was not levelled)."""
-    raw = metadata.get(METADATA_KEY.format(page))
-    return SkewMap.from_json(raw) if raw else None
+def level_frame(bands: list[tuple[float, float]], width: float, height: float
+                ) -> PageFrame | None:
+    """The frame ``deskew_lines`` levels a ``width`` × ``height`` page into with these ``(y,
+    angle)`` bands; None when it leaves the page as it is."""
+    if not bands or all(abs(a) < MIN_SKEW_DEG for _, a in bands):
+        return None
+    return PageFrame(width=float(width), height=float(height),
+                     tilt=tuple(TiltBand(y=float(y), degrees=float(a)) for y, a in bands))

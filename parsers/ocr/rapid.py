@@ -8,7 +8,8 @@ joined again when the lexicon knows the word (``parsers.ocr.lexicon``). Words ge
 their characters' boxes. The text-direction
 classifier is off by default: on upright pages it sometimes flips a correct line by 180°.
 With ``deskew`` (default on) a page rotated by ≥ 0.5° has its word and line boxes rotated level
-(``parsers.ocr.deskew``) so the cells of one table row share a row in the layout stage.
+(``parsers.ocr.deskew``) so the cells of one table row share a row in the layout stage;
+``recognize_page`` also returns the levelled frame (the page's ``PageFrame``).
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ import numpy as np
 from PIL import Image
 
 from prunestack.parsers.ocr.base import OcrBackend, is_speck
-from prunestack.parsers.ocr.deskew import SkewMap, deskew_lines, estimate_skew_bands
+from prunestack.parsers.ocr.deskew import deskew_lines, estimate_skew_bands, level_frame
 from prunestack.parsers.ocr.lexicon import merge_split_words
 from prunestack.parsers.ocr.spacing import ink_profile, insert_spaces, word_gaps
 from prunestack.parsers.primitives import Line, Word
-from prunestack.pipeline.document import BBox
+from prunestack.pipeline.document import BBox, PageFrame
 
 _LOCK = threading.Lock()  # one onnxruntime session set per process; calls are serialised
 
@@ -69,7 +70,7 @@ class RapidOcrBackend(OcrBackend):
     def recognize(self, image: Image.Image) -> list[Line]:
         return self.lines_from_raw(self.raw(image), image)
 
-    def recognize_page(self, image: Image.Image) -> tuple[list[Line], SkewMap | None]:
+    def recognize_page(self, image: Image.Image) -> tuple[list[Line], PageFrame | None]:
         return self.page_from_raw(self.raw(image), image)
 
     def lines_from_raw(self, rows: list[list[Any]], image: Image.Image) -> list[Line]:
@@ -77,8 +78,8 @@ class RapidOcrBackend(OcrBackend):
         return self.page_from_raw(rows, image)[0]
 
     def page_from_raw(self, rows: list[list[Any]], image: Image.Image
-                      ) -> tuple[list[Line], SkewMap | None]:
-        """``lines_from_raw`` and the map of how they were levelled (None: not levelled)."""
+                      ) -> tuple[list[Line], PageFrame | None]:
+        """``lines_from_raw`` and the frame they were levelled into (None: not levelled)."""
         gray = np.asarray(image.convert("L"))  # [H, W]
         lines = []
         for row in rows:
@@ -86,13 +87,13 @@ class RapidOcrBackend(OcrBackend):
             if line is not None and not is_speck(line):
                 lines.append(line)
         lines.sort(key=lambda ln: (ln.bbox.y0, ln.bbox.x0))
-        skew = None
+        frame = None
         if self.deskew and lines:  # level the rows of a rotated scan (parsers.ocr.deskew)
             h, w = float(gray.shape[0]), float(gray.shape[1])
             bands = estimate_skew_bands(gray)
             lines = deskew_lines(lines, bands, w, h)
-            skew = SkewMap.of(bands, w, h)
-        return lines, skew
+            frame = level_frame(bands, w, h)
+        return lines, frame
 
     def _line(self, row: list[Any], gray: np.ndarray) -> Line | None:
         quad, text, score = row[0], str(row[1]), float(row[2])

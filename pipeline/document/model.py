@@ -1,16 +1,24 @@
-"""The typed document model every area shares: BBox, Element, Page, Document.
+"""The typed document model every area shares: Element, Page, Document (boxes: :mod:`.geometry`).
 
 Coordinates are in page units with the origin at the top-left corner and y growing downwards
-(PDF points for PDFs, pixels for images, 0 for HTML, which has no geometry). Every element carries
-its page number (1-based), its box, its text, a confidence in [0, 1] and the source it came from.
-This module holds data only: no parsing, no I/O beyond JSON (de)serialisation.
+(PDF points for PDFs, pixels of the original image for images, 0 for HTML, which has no
+geometry), always on the page as given: a page whose layout was worked out in another frame (a
+levelled scan, sideways text) says so in ``Page.frame``, and its boxes have been mapped back.
+Every element carries its page number (1-based), its box, its text, a confidence in [0, 1] and
+the source it came from. This module holds data, and copies of it with boxes moved through a
+frame (``Page.placed`` onto the page, ``Document.levelled`` onto a scan's levelled page): no
+parsing, no I/O beyond JSON (de)serialisation.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from prunestack.pipeline.document.geometry import IDENTITY, BBox, PageFrame
 
 
 class ElementKind(StrEnum):
@@ -39,61 +47,6 @@ class Source(StrEnum):
     OCR = "ocr"
     HTML = "html"
     TEXT = "text"
-
-
-class BBox(BaseModel):
-    """An axis-aligned box (x0, y0) top-left to (x1, y1) bottom-right, in page units."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-
-    @model_validator(mode="after")
-    def _ordered(self) -> BBox:
-        if self.x1 < self.x0 or self.y1 < self.y0:
-            raise ValueError(f"box corners out of order: {self}")
-        return self
-
-    @property
-    def width(self) -> float:
-        return self.x1 - self.x0
-
-    @property
-    def height(self) -> float:
-        return self.y1 - self.y0
-
-    @property
-    def cx(self) -> float:
-        return (self.x0 + self.x1) / 2
-
-    @property
-    def cy(self) -> float:
-        return (self.y0 + self.y1) / 2
-
-    def union(self, other: BBox) -> BBox:
-        return BBox(
-            x0=min(self.x0, other.x0),
-            y0=min(self.y0, other.y0),
-            x1=max(self.x1, other.x1),
-            y1=max(self.y1, other.y1),
-        )
-
-    def intersects(self, other: BBox) -> bool:
-        return not (
-            other.x0 > self.x1 or other.x1 < self.x0 or other.y0 > self.y1 or other.y1 < self.y0
-        )
-
-    @staticmethod
-    def enclosing(boxes: list[BBox]) -> BBox:
-        if not boxes:
-            raise ValueError("no boxes to enclose")
-        out = boxes[0]
-        for b in boxes[1:]:
-            out = out.union(b)
-        return out
 
 
 class TableCell(BaseModel):
@@ -135,6 +88,17 @@ class Element(BaseModel):
     def is_furniture(self) -> bool:
         return self.kind in FURNITURE_KINDS
 
+    def moved(self, to: Callable[[BBox], BBox]) -> Element:
+        """This element with every box it holds (its own, a key-value pair's value box, table
+        cells' boxes) passed through ``to``."""
+        update: dict[str, Any] = {"bbox": to(self.bbox)}
+        if self.value_bbox is not None:
+            update["value_bbox"] = to(self.value_bbox)
+        if self.cells:
+            update["cells"] = [c.model_copy(update={"bbox": to(c.bbox)}) if c.bbox is not None
+                               else c for c in self.cells]
+        return self.model_copy(update=update)
+
     def table_rows(self) -> list[list[str]]:
         """The table as a dense list of rows (empty strings where no cell starts)."""
         if not self.cells:
@@ -157,6 +121,21 @@ class Page(BaseModel):
     ocr_backend: str | None = Field(
         default=None, description="set when the page text came from OCR"
     )
+    frame: PageFrame | None = Field(
+        default=None, description="the frame the layout step worked in, when it was not the page "
+        "itself (a levelled scan, sideways text); the boxes are on the page all the same")
+
+    def placed(self, frame: PageFrame | None) -> Page:
+        """This page, laid out in ``frame``, on the page itself: every element's boxes through
+        ``frame.to_page``, the frame kept. A tilt turns boxes within the page's own rectangle;
+        only the frame's matrix (a quarter turn) gives the page another size."""
+        if frame is None:
+            return self
+        width, height = (self.width, self.height) if frame.matrix == IDENTITY else \
+            frame.page_size
+        return self.model_copy(update={
+            "width": width, "height": height, "frame": frame,
+            "elements": [e.moved(frame.to_page) for e in self.elements]})
 
 
 class Document(BaseModel):
@@ -169,6 +148,16 @@ class Document(BaseModel):
 
     def elements(self) -> list[Element]:
         return [e for p in self.pages for e in p.elements]
+
+    def levelled(self) -> Document:
+        """This document with the boxes of every levelled scan page on its levelled page
+        (``PageFrame.level``: where its rows are level, for reasoning about rows and columns);
+        the frames stay, so ``PageFrame.unlevel`` takes a box back onto the page."""
+        if not any(p.frame is not None and p.frame.tilt for p in self.pages):
+            return self
+        return self.model_copy(update={"pages": [
+            p.model_copy(update={"elements": [e.moved(p.frame.level) for e in p.elements]})
+            if p.frame is not None and p.frame.tilt else p for p in self.pages]})
 
     def element(self, element_id: str) -> Element:
         for e in self.elements():

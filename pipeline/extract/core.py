@@ -3,8 +3,9 @@
 ``extract_document`` plans the schema's fields, builds the CCTree, runs question-type-aware
 retrieval per field, hands the fields to an engine (extractive by default, generative with a local
 causal LM), then coerces everything to the schema, reports missing required values and validates
-the result with ``jsonschema``. Provenance boxes of a tilted scan are mapped from the levelled
-frame the layout step works in back onto the scan's pages. ``extract_file`` parses a PDF or
+the result with ``jsonschema``. A tilted scan's page is read on its levelled page, where its
+rows are level (``Document.levelled``), and provenance boxes go back onto the page as scanned
+(``PageFrame.unlevel``). ``extract_file`` parses a PDF or
 image first (``parsers.ingest``), ``extract_text`` and ``extract_html`` wrap plain text and HTML.
 Everything returns an :class:`ExtractionResult`. The engines live in
 :mod:`pipeline.extract.extractive` and :mod:`pipeline.extract.generative`; this module only
@@ -24,7 +25,6 @@ from prunestack.cancel import checkpoint
 from prunestack.errors import ConfigError, InputError
 from prunestack.models import registry
 from prunestack.parsers.cctree import build_cctree
-from prunestack.parsers.ocr.deskew import skew_map
 from prunestack.pipeline.document import BBox, Document, Element, ElementKind, Page, Source
 from prunestack.pipeline.extract.candidates import from_document
 from prunestack.pipeline.extract.extractive import ExtractiveEngine, parties
@@ -67,11 +67,10 @@ def _prov(leaf: Leaf) -> Provenance:
                       confidence=max(0.0, min(1.0, leaf.confidence)), text=leaf.text)
 
 
-def _on_scan(p: Provenance, doc: Document) -> Provenance:
-    """``p`` with its box on the page as scanned: boxes of a tilted scan's elements are in the
-    levelled frame the layout step used (``parsers.ocr.deskew``)."""
-    skew = skew_map(doc.metadata, p.page)
-    return p if skew is None else p.model_copy(update={"bbox": skew.to_scan(p.bbox)})
+def _on_page(p: Provenance, doc: Document) -> Provenance:
+    """``p`` with its box back on the page: a tilted scan is read levelled (``levelled``)."""
+    frame = next((page.frame for page in doc.pages if page.number == p.page), None)
+    return p if frame is None else p.model_copy(update={"bbox": frame.unlevel(p.bbox)})
 
 
 def _assemble(fields: list[FieldSpec], scalars: dict[str, Leaf],
@@ -115,7 +114,7 @@ def _finish(raw: Any, prov: dict[str, Provenance], schema: dict[str, Any], engin
     kept = _leaf_paths(data)
     prov = {k: v for k, v in prov.items() if k in kept}
     filled = {m["path"] for m in missing}
-    prov = {k: _on_scan(v, doc) for k, v in prov.items() if k not in filled}
+    prov = {k: _on_page(v, doc) for k, v in prov.items() if k not in filled}
     timings["validate"] = time.perf_counter() - t
     return ExtractionResult(
         data=data, provenance=prov, missing=[MissingValue(**m) for m in missing],
@@ -236,6 +235,8 @@ def extract_document(doc: Document, schema: SchemaSource, engine: Engine | None 
     if not doc.pages or not any(p.elements for p in doc.pages):
         raise InputError("the document has no readable content",
                          "is it blank, or a scan that OCR could not read?")
+    # rows of a tilted scan are level on its levelled page: extract there, box back in _finish
+    doc = doc.levelled()
     timings: dict[str, float] = {}
     warnings: list[str] = []
     t0 = time.perf_counter()

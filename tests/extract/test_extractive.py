@@ -108,18 +108,23 @@ def test_errors():
         extract_document(invoice_document(), {"type": "string"})
 
 
-def test_provenance_of_a_levelled_scan_page_is_mapped_back_onto_the_scan():
-    from prunestack.parsers.ocr.deskew import SkewMap, skew_metadata
+def test_a_levelled_scan_page_is_read_level_and_its_provenance_is_on_the_scan():
+    from prunestack.pipeline.document import PageFrame, TiltBand
 
-    skew = SkewMap(((100.0, -2.0), (1500.0, -2.0)), 1240.0, 1754.0)
+    frame = PageFrame(width=1240.0, height=1754.0, tilt=(TiltBand(y=100.0, degrees=-2.0),
+                                                          TiltBand(y=1500.0, degrees=-2.0)))
     kv = Element(id="p1-e0", kind=ElementKind.KEY_VALUE, text="Invoice No: INV-2041", page=1,
                  source=Source.OCR, bbox=BBox(x0=80, y0=1500, x1=400, y1=1525),
                  key="Invoice No", value="INV-2041",
                  value_bbox=BBox(x0=240, y0=1500, x1=400, y1=1525))
-    doc = Document(source_name="scan.png", mime_type="image/png", metadata=skew_metadata(
-        {1: skew}), pages=[Page(number=1, width=1240, height=1754, elements=[kv])])
+    laid_out = Page(number=1, width=1240, height=1754, elements=[kv])
+    doc = Document(source_name="scan.png", mime_type="image/png",
+                   pages=[laid_out.placed(frame)])  # as parse returns it: boxes on the scan
     schema = {"type": "object", "properties": {"invoice_number": {"type": "string"}}}
     res = extract_document(doc, schema)
     assert res.data["invoice_number"] == "INV-2041"
-    assert res.provenance["invoice_number"].bbox == skew.to_scan(kv.value_bbox)
-    assert res.provenance["invoice_number"].bbox != kv.value_bbox
+    on_scan = doc.pages[0].elements[0].value_bbox
+    got = res.provenance["invoice_number"].bbox
+    assert [got.x0, got.y0, got.x1, got.y1] == pytest.approx(
+        [on_scan.x0, on_scan.y0, on_scan.x1, on_scan.y1], abs=1e-9)
+    assert on_scan != kv.value_bbox

@@ -8,12 +8,10 @@ from PIL import Image, ImageDraw, ImageFont
 
 from prunestack.parsers.ocr.deskew import (
     MIN_SKEW_DEG,
-    SkewMap,
     deskew_lines,
     estimate_skew,
     estimate_skew_bands,
-    skew_map,
-    skew_metadata,
+    level_frame,
 )
 from prunestack.parsers.primitives import Line, Word
 from prunestack.pipeline.document import BBox
@@ -72,27 +70,26 @@ def test_deskew_interpolates_band_angles_by_line_height():
     assert abs(by_text["Keyboard"] - by_text["696.24"]) < 2.5
 
 
-def test_skew_map_takes_levelled_boxes_back_onto_the_scan():
+def test_level_frame_takes_levelled_boxes_back_onto_the_scan():
     bands = [(100.0, -1.0), (1500.0, -2.0)]
     words = [_word("Keyboard", 100, 1521), _word("696.24", 1100, 80), _word("Mid", 600, 800)]
     lines = [Line(words=[w], bbox=w.bbox) for w in words]
-    skew = SkewMap.of(bands, 1200.0, 1600.0)
-    assert skew is not None
+    frame = level_frame(bands, 1200.0, 1600.0)
+    assert frame is not None and frame.page_size == (1200.0, 1600.0)
+    assert [(t.y, t.degrees) for t in frame.tilt] == bands
     for levelled in deskew_lines(lines, bands, 1200.0, 1600.0):
-        back = skew.to_scan(levelled.bbox)
+        back = frame.to_page(levelled.bbox)
         orig = next(w.bbox for w in words if w.text == levelled.words[0].text)
         assert back.cx == pytest.approx(orig.cx, abs=1.0)
         assert (back.y0 + back.y1) / 2 == pytest.approx((orig.y0 + orig.y1) / 2, abs=1.0)
-    assert SkewMap.from_json(skew.to_json()) == skew
-    assert skew_map(skew_metadata({1: skew}), 1) == skew
-    assert skew_map({}, 1) is None
-    assert SkewMap.of([(10.0, MIN_SKEW_DEG / 2)], 100.0, 100.0) is None  # not levelled
-    assert skew.scaled(0.5).to_scan(BBox(x0=50, y0=40, x1=80, y1=50)).x1 <= 600.0
+    assert level_frame([(10.0, MIN_SKEW_DEG / 2)], 100.0, 100.0) is None  # not levelled
+    assert level_frame([], 100.0, 100.0) is None
+    assert frame.scaled(0.5).to_page(BBox(x0=50, y0=40, x1=80, y1=50)).x1 <= 600.0
 
 
-def test_parse_keeps_the_skew_map_and_maps_a_line_back_onto_the_tilted_scan():
-    """Real OCR on a page rotated by 2°: element boxes are level, the stored map puts the bottom
-    line (moved most by the rotation) back where its ink is on the scan."""
+def test_parse_puts_the_lines_of_a_tilted_scan_back_where_they_are_on_it():
+    """Real OCR on a page rotated by 2°: the layout works on level rows, and the element boxes
+    come back on the scan — the bottom line (moved most by the rotation) where its ink is."""
     import io
 
     from prunestack.parsers.ingest import parse
@@ -108,15 +105,16 @@ def test_parse_keeps_the_skew_map_and_maps_a_line_back_onto_the_tilted_scan():
     buf = io.BytesIO()
     img.rotate(angle, fillcolor=255).save(buf, format="PNG")
     doc = parse(buf.getvalue(), ocr="rapidocr")
-    skew = skew_map(doc.metadata, 1)
-    assert skew is not None
+    frame = doc.pages[0].frame
+    assert frame is not None and frame.tilt
+    assert (doc.pages[0].width, doc.pages[0].height) == (900, 1100)
     # where the last line really is on the scan: its unrotated centre turned about the centre
     x0, y0, x1, y1 = font.getbbox(last)
     cx, cy, a = 80 + (x0 + x1) / 2, 1000 + (y0 + y1) / 2, np.radians(angle)
     true_x = 450 + (cx - 450) * np.cos(a) + (cy - 550) * np.sin(a)
     true_y = 550 - (cx - 450) * np.sin(a) + (cy - 550) * np.cos(a)
-    levelled = next(e.bbox for e in doc.elements() if e.text.startswith("Total"))
-    back = skew.to_scan(levelled)
-    assert abs((back.y0 + back.y1) / 2 - true_y) < 4
+    on_scan = next(e.bbox for e in doc.elements() if e.text.startswith("Total"))
+    assert abs((on_scan.y0 + on_scan.y1) / 2 - true_y) < 4
+    assert abs(on_scan.cx - true_x) < 6
+    levelled = next(e.bbox for e in doc.levelled().elements() if e.text.startswith("Total"))
     assert abs(levelled.cx - true_x) > 10  # the levelled frame is off by ~17 px here
-    assert abs(back.cx - true_x) < 6

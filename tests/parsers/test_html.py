@@ -106,7 +106,7 @@ def test_empty_html_is_input_error(data):
 
 
 def test_non_utf8_without_charset_is_input_error():
-    with pytest.raises(InputError, match="do not decode as UTF-8"):
+    with pytest.raises(InputError, match=r"not valid utf-8 .*no charset declared"):
         parse_html("<p>Caf\u00e9</p>".encode("latin-1"))
 
 

@@ -88,3 +88,27 @@ def test_force_ocr_reads_a_born_digital_page_with_ocr():
     assert doc.pages[0].ocr_backend == "rapidocr"
     assert all(e.source is Source.OCR for e in doc.elements())
     assert "Payment due within thirty days" in doc.text
+
+
+def test_read_upload_sniffs_counts_and_decodes_once(tmp_path):
+    import io
+
+    from PIL import Image
+
+    from prunestack.parsers.ingest import Upload, read_upload
+
+    pdf = docgen.multipage_pdf(3)
+    up = read_upload(pdf)
+    assert (up.kind, up.pages, up.name, up.text) == (FileType.PDF, 3, "", None)
+    buf = io.BytesIO()
+    frames = [Image.new("L", (40, 30), 255) for _ in range(4)]
+    frames[0].save(buf, "TIFF", save_all=True, append_images=frames[1:])
+    assert read_upload(buf.getvalue(), "fax").pages == 4
+    path = tmp_path / "page.bin"
+    path.write_bytes('<meta charset="windows-1252"><p>Caf\u00e9</p>'.encode("cp1252"))
+    html = read_upload(path)
+    assert (html.kind, html.pages, html.name) == (FileType.HTML, 1, "page.bin")
+    assert html.text == '<meta charset="windows-1252"><p>Café</p>'
+    assert parse(html).text == "Café"
+    assert parse(html, name="shop").source_name == "shop"
+    assert isinstance(up, Upload) and parse(up, pages="2-3").pages[0].number == 2

@@ -8,7 +8,8 @@ import pytest
 from lxml import etree
 
 from prunestack.errors import InputError, TooLargeError
-from prunestack.retrieval.clean import CleanConfig, clean_html, clean_tree, decode_html
+from prunestack.parsers.charset import decode_html
+from prunestack.retrieval.clean import CleanConfig, clean_html, clean_tree
 
 from .conftest import FIXTURES, deep_page, fixture_html, real_pages
 
