@@ -52,13 +52,17 @@ def parse(source: Source, *, ocr: str = "auto", pages: str | None = None,
     original page's coordinates) from a PDF, an image, HTML or plain text.
 
     ``ocr``: auto | rapidocr | tesseract | paddleocr; ``pages``: "1-3,5" (PDFs and TIFFs)."""
+    from prunestack.parsers.html import parse_html
     from prunestack.parsers.ingest import parse as parse_file
+    from prunestack.parsers.text import text_document
 
     if isinstance(source, str) and not _is_path(source):
-        if source.lstrip().startswith("<"):
-            return parse_file(source.encode("utf-8"), name=name or "html", pages=pages)
-        from prunestack.pipeline.extract import text_document
+        if pages not in (None, "", "1", "all"):
+            from prunestack.parsers.errors import PageSelectionError
 
+            raise PageSelectionError(f"text has one page; pages={pages!r} asks for others")
+        if source.lstrip().startswith("<"):
+            return parse_html(source, name=name or "html")  # text: no re-decoding
         return text_document(source, name=name or "text")
     return parse_file(source, ocr=ocr, pages=pages, name=name, force_ocr=force_ocr)
 

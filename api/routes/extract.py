@@ -26,7 +26,10 @@ from prunestack.api.deps import (
 )
 from prunestack.api.routes.documents import examples
 from prunestack.errors import InputError, SchemaError, TooLargeError, UnsupportedTypeError
+from prunestack.parsers.html import parse_html
 from prunestack.parsers.ingest import Upload
+from prunestack.parsers.text import text_document
+from prunestack.pipeline.extract import extract_document
 from prunestack.pipeline.schema import LoadedSchema, load_schema, require_object_root
 
 router = APIRouter(prefix="/v1", tags=["extract"], dependencies=[KeyDep])
@@ -72,13 +75,9 @@ def _schema(raw: Any) -> LoadedSchema:
 
 
 def _text_work(req: TextExtractRequest, schema: LoadedSchema, embedder: Any, model: Any) -> Any:
-    from prunestack.pipeline.extract import extract_document, text_document
-
     if req.text is not None:
         doc = text_document(req.text)
     else:
-        from prunestack.parsers.html import parse_html  # type: ignore[import-not-found]
-
         doc = parse_html(req.html or "")  # text: not re-decoded by its own <meta charset>
     m, tok = model if model else (None, None)
     return extract_document(doc, schema, req.engine, embedder=embedder, model=m, tokenizer=tok)

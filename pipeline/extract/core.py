@@ -25,7 +25,10 @@ from prunestack.cancel import checkpoint
 from prunestack.errors import ConfigError, InputError
 from prunestack.models import registry
 from prunestack.parsers.cctree import build_cctree
-from prunestack.pipeline.document import BBox, Document, Element, ElementKind, Page, Source
+from prunestack.parsers.html import parse_html
+from prunestack.parsers.ingest import parse
+from prunestack.parsers.text import text_document
+from prunestack.pipeline.document import Document
 from prunestack.pipeline.extract.candidates import from_document
 from prunestack.pipeline.extract.extractive import ExtractiveEngine, parties
 from prunestack.pipeline.extract.generative import run_generative
@@ -303,8 +306,6 @@ def extract_file(path: str | Path, schema: SchemaSource,
                  ocr: str = "auto", pages: str | None = None,
                  options: ExtractOptions | None = None, **kw: Any) -> ExtractionResult:
     """Parse a PDF, image or HTML file and extract ``schema`` from it."""
-    from prunestack.parsers.ingest import parse  # type: ignore[import-not-found]
-
     schema = load_schema(schema)  # a bad schema fails before the document is parsed
     require_object_root(schema)
     t = time.perf_counter()
@@ -316,21 +317,6 @@ def extract_file(path: str | Path, schema: SchemaSource,
     return res
 
 
-def text_document(text: str, name: str = "text") -> Document:
-    """Plain text as a one-page Document: one element per paragraph, one line box per line."""
-    if not text.strip():
-        raise InputError("the text is empty")
-    elements = []
-    y = 0.0
-    for i, para in enumerate(p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()):
-        n = len(para.strip().splitlines())
-        elements.append(Element(id=f"p1-e{i}", kind=ElementKind.TEXT, text=para.strip(), page=1,
-                                bbox=BBox(x0=0, y0=y, x1=0, y1=y + n), source=Source.TEXT))
-        y += n + 1
-    return Document(source_name=name, mime_type="text/plain",
-                    pages=[Page(number=1, width=0, height=y, elements=elements)])
-
-
 def extract_text(text: str, schema: SchemaSource, engine: Engine = "extractive",
                  **kw: Any) -> ExtractionResult:
     return extract_document(text_document(text), schema, engine, **kw)
@@ -338,7 +324,5 @@ def extract_text(text: str, schema: SchemaSource, engine: Engine = "extractive",
 
 def extract_html(html: str | bytes, schema: SchemaSource, engine: Engine = "extractive",
                  **kw: Any) -> ExtractionResult:
-    from prunestack.parsers.html import parse_html  # type: ignore[import-not-found]
-
-    raw = html.encode("utf-8") if isinstance(html, str) else html
-    return extract_document(parse_html(raw), schema, engine, **kw)
+    # text is taken as decoded (its own <meta charset> does not re-decode it); bytes are sniffed
+    return extract_document(parse_html(html), schema, engine, **kw)

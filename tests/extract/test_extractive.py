@@ -49,8 +49,8 @@ def test_missing_values_are_null_or_reported():
 
 
 def test_plain_text_elements_are_tagged_as_text():
+    from prunestack.parsers.text import text_document
     from prunestack.pipeline.document import Source
-    from prunestack.pipeline.extract.core import text_document
 
     doc = text_document("Invoice INV-1\n\nTotal: $12.00")
     assert [e.source for e in doc.pages[0].elements] == [Source.TEXT, Source.TEXT]
