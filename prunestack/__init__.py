@@ -78,6 +78,9 @@ def extract(source: Source, schema: Any, *, engine: str = "extractive",
     The result's ``.data`` validates against the schema; ``.missing`` lists what was not found."""
     import time
 
+    from pydantic import ValidationError
+
+    from prunestack.errors import ConfigError
     from prunestack.pipeline.extract import ExtractOptions, extract_document
     from prunestack.pipeline.schema import load_schema
 
@@ -85,7 +88,12 @@ def extract(source: Source, schema: Any, *, engine: str = "extractive",
     t = time.perf_counter()
     doc = parse(source, ocr=ocr, pages=pages)
     parse_s = time.perf_counter() - t
-    opts = ExtractOptions(engine=engine, **options)  # type: ignore[arg-type]
+    try:
+        opts = ExtractOptions(engine=engine, **options)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise ConfigError(f"extract option {'.'.join(map(str, err['loc']))}: {err['msg']}",
+                          f"options are {', '.join(ExtractOptions.model_fields)}") from None
     res = extract_document(doc, loaded, options=opts, model_dir=model)
     res.timings["parse"] = round(parse_s, 4)
     res.timings["total"] = round(res.timings.get("total", 0.0) + parse_s, 4)
