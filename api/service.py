@@ -15,7 +15,9 @@ from typing import Any
 
 from prunestack.errors import InputError, TooLargeError, UnsupportedTypeError
 from prunestack.parsers.detect import FileType
+from prunestack.parsers.image import MAX_PIXELS, load_pages
 from prunestack.parsers.ingest import Upload, parse, read_upload
+from prunestack.parsers.pdf import flattened_page, open_pdf
 from prunestack.pipeline.document import Document
 from prunestack.pipeline.extract import extract_document
 from prunestack.pipeline.schema import LoadedSchema
@@ -58,18 +60,13 @@ def has_page_images(upload: Upload) -> bool:
 
 def render_page(data: bytes, mime: str, page: int, scale: float) -> bytes:
     """PNG bytes of one page (1-based) at ``scale`` × 72 dpi (PDF) or of the image itself."""
-
     if mime == "application/pdf":
-        from prunestack.parsers.pdf import flattened_page, open_pdf
-
         with open_pdf(data) as pdf:
             if not 1 <= page <= len(pdf):
                 raise InputError(f"page {page} out of range 1..{len(pdf)}")
             # filled form fields drawn in, as the parser read them
             img = flattened_page(pdf, page).render(scale=scale).to_pil()
     elif mime.startswith("image/"):
-        from prunestack.parsers.image import MAX_PIXELS, load_pages
-
         # as the parser sees it: upright (EXIF), transparency on white, every TIFF page; full size
         # (load_pages refuses a page number out of range)
         img = load_pages(data, work_pixels=MAX_PIXELS, pages=[page])[0][0]
