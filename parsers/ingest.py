@@ -62,7 +62,7 @@ class Upload(BaseModel):
 
 def read_upload(path_or_bytes: str | Path | bytes, name: str | None = None) -> Upload:
     """The input as an :class:`Upload` (see the module docstring)."""
-    data, display = _read(path_or_bytes, name)
+    data, display = read_input(path_or_bytes, name)
     kind = detect_type(data)  # UnsupportedTypeError says what the bytes start with
     if kind is FileType.PDF:
         return Upload(kind=kind, data=data, name=display, pages=page_count(data))
@@ -71,7 +71,7 @@ def read_upload(path_or_bytes: str | Path | bytes, name: str | None = None) -> U
     return Upload(kind=kind, data=data, name=display, pages=count_pages(data))
 
 
-def _read(path_or_bytes: str | Path | bytes, name: str | None) -> tuple[bytes, str]:
+def read_input(path_or_bytes: str | Path | bytes, name: str | None = None) -> tuple[bytes, str]:
     """The bytes and a display name of the input."""
     if isinstance(path_or_bytes, bytes | bytearray):
         data = bytes(path_or_bytes)

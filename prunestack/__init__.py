@@ -35,15 +35,19 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "extract", "generate_json", "parse", "prune_html", "prune_model"]
 
 DOC_SUFFIXES = frozenset({".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp",
-                          ".gif", ".html", ".htm", ".xhtml", ".txt"})
+                          ".gif", ".html", ".htm", ".xhtml", ".txt", ".md"})
+TEXT_SUFFIXES = frozenset({".txt", ".md"})
 Source = str | Path | bytes
 
 
 def _is_path(source: str) -> bool:
-    if "\n" in source or len(source) > 4096:
+    if "\n" in source or len(source) > 1024:
         return False
     p = Path(source.strip())
-    return p.suffix.lower() in DOC_SUFFIXES or p.is_file()
+    try:
+        return p.suffix.lower() in DOC_SUFFIXES or p.is_file()
+    except OSError:  # not a name the file system takes (too long, NUL): text
+        return False
 
 
 def parse(source: Source, *, ocr: str = "auto", pages: str | None = None,
@@ -64,6 +68,16 @@ def parse(source: Source, *, ocr: str = "auto", pages: str | None = None,
         if source.lstrip().startswith("<"):
             return parse_html(source, name=name or "html")  # text: no re-decoding
         return text_document(source, name=name or "text")
+    path = Path(source.strip()) if isinstance(source, str) else source
+    if isinstance(path, Path) and path.suffix.lower() in TEXT_SUFFIXES:
+        from prunestack.errors import InputError
+        from prunestack.parsers.ingest import read_input
+
+        data, display = read_input(path)  # the same missing-file and size checks as any file
+        try:
+            return text_document(data.decode("utf-8-sig"), name=name or display)
+        except UnicodeDecodeError:
+            raise InputError(f"{path} is not UTF-8 text", "save it as UTF-8") from None
     return parse_file(source, ocr=ocr, pages=pages, name=name, force_ocr=force_ocr)
 
 
@@ -142,7 +156,7 @@ def prune_model(model_dir: str | Path, out_dir: str | Path, *, method: str = "fl
     elif isinstance(recipe, PruneRecipe):
         rec = recipe
     elif isinstance(recipe, dict):
-        rec = PruneRecipe.model_validate(recipe)
+        rec = PruneRecipe.build(**recipe)
     else:
         rec = PruneRecipe.load(recipe)
     out = Path(out_dir)

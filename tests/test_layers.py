@@ -73,8 +73,12 @@ def layer_of(module: str) -> int:
 def imports_of(module: str, source: str, is_pkg: bool, known: set[str]) -> set[str]:
     """First-party modules that ``module`` imports anywhere in its body."""
     found: set[str] = set()
+    lines = source.splitlines()
     for node in ast.walk(ast.parse(source)):
         names: list[str] = []
+        if _dynamic_import(node) and "# stdlib only" not in lines[node.lineno - 1]:
+            found.add("?" + ast.unparse(node))  # an arrow the scan could not read
+            continue
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -96,6 +100,22 @@ def imports_of(module: str, source: str, is_pkg: bool, known: set[str]) -> set[s
             if n != module:
                 found.add(n)
     return found
+
+
+def _dynamic_import(node: ast.AST) -> bool:
+    """``importlib.import_module(...)`` / ``__import__(...)`` of anything but a string literal
+    naming a third-party module: the layer scan cannot follow it (a line that only ever imports
+    standard-library modules says so with a ``# stdlib only`` comment)."""
+    if not isinstance(node, ast.Call):
+        return False
+    f = node.func
+    name = f.attr if isinstance(f, ast.Attribute) else f.id if isinstance(f, ast.Name) else ""
+    if name not in ("import_module", "__import__"):
+        return False
+    arg = node.args[0] if node.args else None
+    if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+        return arg.value.split(".")[0] in ("prunestack", *OLD_TOP)
+    return True
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
@@ -152,11 +172,13 @@ def violations(sources: dict[str, tuple[str, bool]]) -> list[str]:
         for t in sorted(targets):
             if t.startswith("!"):
                 bad.append(f"{m} imports {t[1:]!r}: import it through the prunestack namespace")
+            elif t.startswith("?"):
+                bad.append(f"{m} imports dynamically ({t[1:]}): write the import out")
             elif t == FACADE and m != FACADE:
                 bad.append(f"{m} imports the façade `prunestack`: import the module it needs")
             elif layer_of(t) > layer_of(m):
                 bad.append(f"{m} (layer {layer_of(m)}) imports {t} (layer {layer_of(t)})")
-    clean = {m: {t for t in ts if not t.startswith("!") and t != FACADE}
+    clean = {m: {t for t in ts if t[0] not in "!?" and t != FACADE}
              for m, ts in edges.items() if m != FACADE}
     bad += [f"import cycle: {' -> '.join(c)}" for c in cycles(clean)]
     return bad
@@ -189,6 +211,17 @@ def test_checker_fails_on_a_back_arrow():
     found = violations(sources)
     assert any("prunestack.parsers.pdf (layer 3) imports prunestack.pipeline.extract" in v
                for v in found), found
+
+
+def test_checker_fails_on_a_dynamic_import():
+    """A string import is an arrow the scan cannot see, so it is refused by itself."""
+    sources = installed_sources()
+    src, is_pkg = sources["prunestack.parsers.pdf"]
+    extra = ("\n\ndef _late(name):\n    import importlib\n\n"
+             "    return importlib.import_module('prunestack.pipeline.extract.core')\n")
+    sources["prunestack.parsers.pdf"] = (src + extra, is_pkg)
+    found = violations(sources)
+    assert any("prunestack.parsers.pdf imports dynamically" in v for v in found), found
 
 
 def test_checker_fails_on_a_cycle_and_a_bare_name():

@@ -12,15 +12,16 @@ from typing import Annotated
 
 import typer
 
-from prunestack.errors import ConfigError, InputError
+from prunestack.errors import ConfigError
 
 app = typer.Typer(no_args_is_help=True)
 
 
 def _read(path: Path) -> bytes:
-    if not path.is_file():
-        raise InputError(f"file not found: {path}")
-    return path.read_bytes()
+    # the file checks every input gets: missing, not a file, over the size limit
+    from prunestack.parsers.ingest import read_input
+
+    return read_input(path)[0]
 
 
 @app.command("clean")

@@ -14,7 +14,6 @@ from typing import Annotated, Any
 
 import typer
 
-from prunestack.errors import ConfigError
 from prunestack.pipeline.pruning.methods import METHODS
 
 
@@ -59,8 +58,6 @@ def prune_cmd(
         if allocation:
             kw["allocation"] = allocation
         rec = PruneRecipe.build(**kw)
-    if out.exists() and any(out.iterdir()) and out.resolve() == model_dir.resolve():
-        raise ConfigError("--out must differ from MODEL_DIR")
     rep = run_prune(model_dir, out, rec, eval_text=eval_text, eval_seqlen=eval_seqlen,
                     latency=latency, echo=typer.echo)
     typer.echo(f"saved pruned model to {out} (report: {out / 'prune_report.md'})")

@@ -60,6 +60,7 @@ from prunestack.pipeline.decoding.diffusion_text import (
     is_leaf_schema,
     token_texts,
 )
+from prunestack.pipeline.schema import load_schema, validation_errors
 
 __all__ = ["DiffusionConfig", "DiffusionDecodingError", "DiffusionResult", "FreeResult",
            "SlotSpec", "build_skeleton", "diffuse", "generate_json_diffusion",
@@ -250,17 +251,12 @@ def generate_json_diffusion(model: Any, tokenizer: Any, prompt: str, schema: dic
     ``model``: an HF masked LM (or LLaDA/Dream model, or a ``MaskPredictor``); ``options``: fields
     of ``DiffusionConfig`` plus ``predictor_kind`` ('auto', 'bert', 'llada', 'dream') and
     ``slot_backend`` ('auto', 'leaf', 'compile_schema')."""
-    import jsonschema
-
     kind = options.pop("predictor_kind", "auto")
     backend = options.pop("slot_backend", "auto")
     if backend not in ("auto", "leaf", "compile_schema"):
         raise SchemaError(f"unknown slot_backend {backend!r}", "auto, leaf or compile_schema")
     cfg = make_config(options)
-    try:
-        jsonschema.Draft202012Validator.check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        raise SchemaError(f"invalid JSON schema: {exc.message}") from exc
+    schema = load_schema(schema)  # the one loader: meta-schema of its draft, refs, satisfiable
     if not isinstance(prompt, str):
         raise SchemaError("prompt must be a string")
     pred = make_predictor(model, tokenizer, kind)
@@ -393,10 +389,13 @@ def generate_json_diffusion(model: Any, tokenizer: Any, prompt: str, schema: dic
     res.slot_tokens = {s.spec.path: list(s.ids) for s in slots}
     try:
         res.value = json.loads(res.text)
-        jsonschema.validate(res.value, schema)
-    except (json.JSONDecodeError, jsonschema.ValidationError) as exc:
-        raise DiffusionDecodingError(f"decoded text does not validate: {exc}"[:300],
+    except json.JSONDecodeError as exc:
+        raise DiffusionDecodingError(f"decoded text is not JSON: {exc}"[:300],
                                      f"text: {res.text[:200]}") from exc
+    errors = validation_errors(res.value, schema)  # the one validator: draft, formats, decimals
+    if errors:
+        raise DiffusionDecodingError(f"decoded text does not validate: {errors[0]}"[:300],
+                                     f"text: {res.text[:200]}")
     return res
 
 

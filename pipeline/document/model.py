@@ -124,6 +124,8 @@ class Page(BaseModel):
     frame: PageFrame | None = Field(
         default=None, description="the frame the layout step worked in, when it was not the page "
         "itself (a levelled scan, sideways text); the boxes are on the page all the same")
+    levelled: bool = Field(default=False, description="the boxes are on the levelled page "
+                           "(Document.levelled), not on the page as scanned")
 
     def placed(self, frame: PageFrame | None) -> Page:
         """This page, laid out in ``frame``, on the page itself: every element's boxes through
@@ -153,11 +155,15 @@ class Document(BaseModel):
         """This document with the boxes of every levelled scan page on its levelled page
         (``PageFrame.level``: where its rows are level, for reasoning about rows and columns);
         the frames stay, so ``PageFrame.unlevel`` takes a box back onto the page."""
-        if not any(p.frame is not None and p.frame.tilt for p in self.pages):
-            return self
+        def todo(p: Page) -> bool:
+            return p.frame is not None and bool(p.frame.tilt) and not p.levelled
+
+        if not any(todo(p) for p in self.pages):
+            return self  # nothing tilted, or levelled already: levelling twice would move boxes
         return self.model_copy(update={"pages": [
-            p.model_copy(update={"elements": [e.moved(p.frame.level) for e in p.elements]})
-            if p.frame is not None and p.frame.tilt else p for p in self.pages]})
+            p.model_copy(update={"levelled": True, "elements": [
+                e.moved(p.frame.level) for e in p.elements]})  # type: ignore[union-attr]
+            if todo(p) else p for p in self.pages]})
 
     def element(self, element_id: str) -> Element:
         for e in self.elements():

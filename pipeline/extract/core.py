@@ -72,8 +72,10 @@ def _prov(leaf: Leaf) -> Provenance:
 
 def _on_page(p: Provenance, doc: Document) -> Provenance:
     """``p`` with its box back on the page: a tilted scan is read levelled (``levelled``)."""
-    frame = next((page.frame for page in doc.pages if page.number == p.page), None)
-    return p if frame is None else p.model_copy(update={"bbox": frame.unlevel(p.bbox)})
+    page = next((pg for pg in doc.pages if pg.number == p.page), None)
+    if page is None or page.frame is None or not page.levelled:
+        return p
+    return p.model_copy(update={"bbox": page.frame.unlevel(p.bbox)})
 
 
 def _assemble(fields: list[FieldSpec], scalars: dict[str, Leaf],

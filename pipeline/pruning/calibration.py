@@ -79,7 +79,7 @@ def _local_english(max_chars: int) -> tuple[str, ...]:
                 docs += [" ".join(p.split()) for p in f.read_text(errors="replace").split("\n\n")]
     for name in _STDLIB:
         try:
-            mod = importlib.import_module(name)
+            mod = importlib.import_module(name)  # stdlib only: names from _STDLIB
         except Exception:
             continue
         for _, obj in sorted(vars(mod).items()):

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from prunestack.errors import ConfigError
 from prunestack.pipeline.pruning.calibration import local_english, read_texts, token_samples
 from prunestack.pipeline.pruning.engine import encoder_embed, load_any, prune
 from prunestack.pipeline.pruning.measure import encoder_latency, perplexity, prefill_decode
@@ -31,6 +32,9 @@ def _held_out(eval_text: Path | None) -> list[str]:
 def run_prune(model_dir: Path, out: Path, recipe: PruneRecipe, eval_text: Path | None = None,
               eval_seqlen: int = 128, latency: bool = True,
               echo: Callable[[str], Any] = lambda _s: None) -> dict[str, Any]:
+    if Path(out).resolve() == Path(model_dir).resolve():
+        raise ConfigError("the output folder must differ from the model folder",
+                          "pruning writes a new folder and never overwrites the dense model")
     t0 = time.perf_counter()
     model, tok = load_any(model_dir)
     texts = _held_out(eval_text)

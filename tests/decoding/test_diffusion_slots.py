@@ -90,7 +90,7 @@ def test_budget_and_input_errors(minilm_tok):
     schema = {"type": "object", "properties": {f"k{i}": {"type": "string"} for i in range(5)}}
     with pytest.raises(DiffusionDecodingError, match="max_new_tokens"):
         generate_json_diffusion(model, minilm_tok, "", schema, max_new_tokens=8)
-    with pytest.raises(SchemaError, match="invalid JSON schema"):
+    with pytest.raises(SchemaError, match="invalid JSON Schema at type"):
         generate_json_diffusion(model, minilm_tok, "", {"type": "strnig"})
     with pytest.raises(ConfigError, match="threshold"):
         generate_json_diffusion(model, minilm_tok, "", {"type": "integer"}, threshold=0)
