@@ -60,7 +60,6 @@ def get_embedder(request: Request) -> SentenceEncoder:
 LimiterDep = Annotated[Limiter, Depends(get_limiter)]
 PagesDep = Annotated[PageCache, Depends(get_pages)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
-EmbedderDep = Annotated[SentenceEncoder, Depends(get_embedder)]
 
 
 def model_by_name(request: Request, name: str | None) -> tuple[Any, Any] | None:

@@ -57,12 +57,14 @@ def load_pages(data: bytes, *, max_pixels: int = MAX_PIXELS, work_pixels: int = 
 
 
 def iter_pages(data: bytes, *, max_pixels: int = MAX_PIXELS, work_pixels: int = WORK_PIXELS,
-               pages: Sequence[int] | None = None) -> Iterator[tuple[Image.Image, float]]:
+               pages: Sequence[int] | None = None, frames: int | None = None
+               ) -> Iterator[tuple[Image.Image, float]]:
     """The pages of :func:`load_pages` one at a time from one open image (a 300-page fax TIFF is
-    opened and counted once, and only the current page is held decoded)."""
+    opened and counted once, and only the current page is held decoded). ``frames``: the page
+    count when the caller has it already (``parsers.ingest.Upload.pages``)."""
     if work_pixels < 1:
         raise ValueError("work_pixels must be positive")
-    frames = count_pages(data)
+    frames = count_pages(data) if frames is None else frames
     numbers = list(range(1, frames + 1)) if pages is None else list(pages)
     with _decoding():
         img = Image.open(io.BytesIO(data))

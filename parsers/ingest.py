@@ -100,7 +100,7 @@ def _image_pages(upload: Upload, numbers: list[int], backend: OcrBackend, max_pi
     out: list[PageLines] = []
     # one decoded page at a time (a 300-page fax TIFF would not fit in memory at once)
     decoded = iter_pages(upload.data, max_pixels=max_pixels, work_pixels=image.WORK_PIXELS,
-                         pages=numbers)
+                         pages=numbers, frames=upload.pages)  # counted once, by read_upload
     for number in numbers:
         checkpoint(f"OCR of page {number}")
         page, f = next(decoded)

@@ -109,22 +109,24 @@ def load_pretrained(path: str | Path, dtype: str = "float32", causal: bool = Tru
     """The model of a folder, on CPU, in eval mode: a folder prunestack wrote (with
     ``config["prunestack"]``) rebuilds through :func:`prunestack.saved.load_saved`, any other
     loads with ``AutoModelForCausalLM`` (``causal``) or ``AutoModel``."""
-    import json
-
     # torch and transformers load with the first model, not with this module
     import torch
     from transformers import AutoModel, AutoModelForCausalLM
 
-    from prunestack.saved import load_saved  # imports torch too
+    from prunestack.saved import load_saved, read_entry  # imports torch too
 
     p = check_folder(path)
     if dtype not in DTYPES:
         raise ModelError(f"unknown dtype {dtype!r}", f"one of {sorted(DTYPES)}")
     torch_dtype = getattr(torch, DTYPES[dtype])
-    cfg = json.loads((p / "config.json").read_text()) if (p / "config.json").is_file() else {}
+    entry = read_entry(p)
+    if not entry and (p / "draft_vocab.json").is_file():
+        # a trimmed draft saved before the one format: loading it whole would silently drop the trim
+        raise ModelError(f"{p} is a trimmed draft in the old format (its head is not rebuilt)",
+                         "run `prunestack draft trim` again to rewrite it")
     auto = AutoModelForCausalLM if causal else AutoModel
     try:
-        if cfg.get("prunestack"):
+        if entry:
             model = load_saved(p, dtype=torch_dtype)
         else:
             model = auto.from_pretrained(str(p), dtype=torch_dtype, local_files_only=True)

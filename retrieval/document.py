@@ -36,7 +36,7 @@ _LOCATION = re.compile(r"\b(top|bottom|upper|lower|left|right|corner|header|foot
 
 
 class TextSimilarity(Protocol):
-    """A sentence encoder as retrieval uses it (MiniLM's ``Embedder`` is one)."""
+    """A sentence encoder as retrieval uses it (``prunestack.encoder.SentenceEncoder`` is one)."""
 
     def similarity(self, queries: list[str], texts: list[str]) -> np.ndarray:
         """[Q, N] cosine similarities."""

@@ -24,13 +24,12 @@ from prunestack.pipeline.extract import values as V
 from prunestack.pipeline.extract.candidates import from_document
 from prunestack.pipeline.extract.extractive import parse_for, value_kind
 from prunestack.pipeline.extract.types import Provenance
-from prunestack.pipeline.schema import VALUE_KEYWORDS, FieldSpec
+from prunestack.pipeline.schema import STANDARD, SUPPORTED, VALUE_KEYWORDS, FieldSpec
 
-#: keywords the constraint backends cannot enforce; conform() and the repair step in
+#: keywords the decoder (llguidance, the default backend and the widest) cannot enforce, read
+#: from the one table of what each backend enforces; conform() and the repair step in
 #: pipeline.extract.core make the generated data satisfy them afterwards
-UNENFORCED = frozenset({"uniqueItems", "if", "then", "else", "not", "dependentRequired",
-                        "dependentSchemas", "dependencies", "contains", "minContains",
-                        "maxContains"})
+UNENFORCED = STANDARD - SUPPORTED["llguidance"]
 
 
 def bounded_schema(schema: dict[str, Any], max_string: int = 64, max_items: int = 16
