@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
+import click
 import typer
 
 from prunestack.api.commands import bench, decode, draft, extract, html, parse, prune, rag, serve
@@ -48,7 +49,6 @@ def main() -> None:
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except Exception as exc:  # click usage errors and anything unexpected: one line, no traceback
-        import click
 
         if isinstance(exc, click.ClickException):
             _fail(exc.format_message(), exc.exit_code or 2)

@@ -21,6 +21,7 @@ Family-specific knowledge (which modules are heads, MLPs, experts) lives in
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 from collections import Counter
@@ -57,8 +58,6 @@ def mistral_data_dir() -> Path:
 def write_mistral_tokenizer(folder: str | Path) -> Path:
     """Write the real 32,768-token Mistral SentencePiece tokenizer as a folder that
     ``AutoTokenizer.from_pretrained`` loads (tokenizer.model + tokenizer_config.json)."""
-    import json
-
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     shutil.copy(mistral_data_dir() / "mistral_instruct_tokenizer_240323.model.v3",

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
 from prunestack.errors import ConfigError
 
@@ -91,8 +92,6 @@ def synth(
     scan_context: Annotated[str, typer.Option(help="Scan records point at png | pdf.")] = "png",
 ) -> None:
     """Synthesise documents (born-digital PDFs, optional scans) and SOB records."""
-    from pydantic import ValidationError
-
     from prunestack.eval.synth.degrade import ScanConfig
     from prunestack.eval.synth.generate import SynthConfig, generate
 

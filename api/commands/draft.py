@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from prunestack.errors import ConfigError
 
@@ -28,8 +29,6 @@ def trim_cmd(
     trials: Annotated[int, typer.Option(help="Optuna TPE trials")] = 60,
 ) -> None:
     """Trim MODEL_DIR's LM head to the tokens its outputs use; writes OUT (+ pareto.png)."""
-    from pydantic import ValidationError
-
     from prunestack.pipeline.decoding.vocab_trim import TrimConfig, trim_draft
 
     try:

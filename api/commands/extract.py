@@ -9,6 +9,7 @@ per document to ``--out`` and, when run again, skips documents already in that f
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -122,8 +123,6 @@ def extract_batch_cmd(
     ocr: Ocr = "auto",
 ) -> None:
     """Extract SCHEMA from every document in FOLDER with a process pool; resumable."""
-    import multiprocessing as mp
-
     from tqdm import tqdm
 
     _check_engine(engine, model)

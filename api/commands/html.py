@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from prunestack.errors import ConfigError
 
@@ -55,8 +56,6 @@ def prune_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON result")] = False,
 ) -> None:
     """Keep the blocks of a page most relevant to QUERY within BUDGET tokens; print the HTML."""
-    from pydantic import ValidationError
-
     from prunestack.retrieval.prune import PruneConfig, prune_html
 
     try:

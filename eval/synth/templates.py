@@ -10,6 +10,7 @@ slips in a monospaced font, as long as their content. PDFs are written with repo
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from pathlib import Path
 from typing import Any
@@ -324,8 +325,6 @@ def draw_form(path: Path, content: dict[str, Any], rng: random.Random) -> dict[s
 
 
 def _d(iso: str):
-    import datetime as dt
-
     return dt.date.fromisoformat(iso)
 
 

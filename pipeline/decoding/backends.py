@@ -20,6 +20,7 @@ What it does not do: touch logits (``pipeline.decoding.processor``) or run a mod
 from __future__ import annotations
 
 import concurrent.futures
+import importlib.util
 import json
 import os
 import pickle
@@ -256,8 +257,6 @@ def _matcher(backend: str, art: Any, tokenizer: Any) -> Matcher:
 
 
 def _available(backend: str) -> bool:
-    import importlib.util
-
     mod = "llguidance" if backend == "llguidance" else "outlines_core"
     return importlib.util.find_spec(mod) is not None
 

@@ -18,7 +18,7 @@ import math
 from typing import Any, Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from prunestack.errors import ConfigError, ModelError
 
@@ -66,8 +66,6 @@ class DiffusionConfig(BaseModel):
 
 def make_config(options: dict[str, Any]) -> DiffusionConfig:
     """``DiffusionConfig(**options)`` with a ``ConfigError`` (one line) on bad options."""
-    from pydantic import ValidationError
-
     try:
         return DiffusionConfig(**options)
     except ValidationError as exc:

@@ -18,6 +18,7 @@ import weakref
 from functools import cache
 from typing import Any
 
+import numpy as np
 import torch
 
 from prunestack.errors import ModelError
@@ -196,8 +197,6 @@ def unpack_bitmask(bitmask: torch.Tensor, n: int) -> torch.Tensor:
     element-wise ops over a 131k vocabulary go through the intra-op thread pool, which on a
     loaded machine costs milliseconds per call."""
     if bitmask.device.type == "cpu":
-        import numpy as np
-
         raw = np.ascontiguousarray(bitmask.numpy()).view(np.uint8)  # [B, 4W] little-endian
         unpacked = np.unpackbits(raw, axis=-1, bitorder="little")[:, :n]  # [B, n] of 0/1
         return torch.from_numpy(np.ascontiguousarray(unpacked).view(np.bool_))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -255,8 +256,6 @@ def _reshape_string(s: str, node: dict[str, Any]) -> str:
 
 
 def _has_format(s: str, fmt: Any, patterns: dict[str, str]) -> bool:
-    from datetime import date, datetime
-
     try:
         if fmt == "date":
             return bool(_ISO_DATE.match(s)) and date.fromisoformat(s) is not None

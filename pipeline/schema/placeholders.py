@@ -13,6 +13,7 @@ caller.
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 # Python's own regex parser (re._parser since 3.11, the only versions supported)
@@ -186,8 +187,6 @@ _DATE_LAYOUTS = ("%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d", "%Y
 
 def date_as_pattern(iso: str, pattern: str) -> str | None:
     """An ISO date (``2024-03-07``) rewritten in the first common layout ``pattern`` accepts."""
-    from datetime import date
-
     try:
         d = date.fromisoformat(iso[:10])
     except ValueError:
