@@ -49,7 +49,6 @@ def main() -> None:
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
     except Exception as exc:  # click usage errors and anything unexpected: one line, no traceback
-
         if isinstance(exc, click.ClickException):
             _fail(exc.format_message(), exc.exit_code or 2)
         if os.environ.get("PRUNESTACK_DEBUG"):
