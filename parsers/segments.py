@@ -1,9 +1,10 @@
 """Line segments: the unit the layout step works on, and the small geometry helpers it shares.
 
 A text line from the PDF text layer or an OCR backend may run across a column gutter or across
-table cells. ``split_line`` cuts it at horizontal gaps wider than a fraction of the font size, so
-every ``Seg`` is a run of words that belongs to one column, one cell or one label/value. ``rows``
-groups segments whose vertical extents overlap into visual rows. Nothing here classifies content.
+table cells. ``split_line`` cuts it at horizontal gaps wider than a fraction of the font size (on an
+OCR line, also wider than 1.6 characters), so every ``Seg`` is a run of words that belongs to one
+column, one cell or one label/value. ``rows`` groups segments whose vertical extents overlap into
+visual rows. Nothing here classifies content.
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ from prunestack.pipeline.document import BBox
 
 #: A gap between two words wider than this many font sizes splits a line into two segments.
 SPLIT_GAP_EM = 0.8
+#: On an OCR line (no font size) the gap must also be wider than this many character pitches
+#: (the line's median word width per character): between the character cells of a monospace
+#: receipt a word gap is a whole cell or more, up to 0.7 of the line's box height, so
+#: ``SPLIT_GAP_EM`` alone cut "UNIHAKKA INTERNATIONAL | SDN BHD".
+SPLIT_GAP_PITCH = 1.6
 
 
 @dataclass
@@ -60,14 +66,18 @@ def _seg_from_words(words: list[Word], line_conf: float) -> Seg:
 
 
 def split_line(line: Line) -> list[Seg]:
-    """Cut ``line`` at word gaps wider than ``SPLIT_GAP_EM`` font sizes (columns, cells)."""
+    """Cut ``line`` at word gaps wider than ``SPLIT_GAP_EM`` font sizes (columns, cells); on an
+    OCR line also wider than ``SPLIT_GAP_PITCH`` character pitches."""
     words = sorted((w for w in line.words if w.text.strip()), key=lambda w: w.bbox.x0)
     if not words:
         return []
     size = line.font_size or line.bbox.height * 0.85 or 10.0
+    gap = SPLIT_GAP_EM * size
+    if not line.font_size:
+        gap = max(gap, SPLIT_GAP_PITCH * median(w.bbox.width / len(w.text) for w in words))
     out: list[list[Word]] = [[words[0]]]
     for prev, w in pairwise(words):
-        if w.bbox.x0 - prev.bbox.x1 > SPLIT_GAP_EM * size:
+        if w.bbox.x0 - prev.bbox.x1 > gap:
             out.append([w])
         else:
             out[-1].append(w)

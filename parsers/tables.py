@@ -9,8 +9,9 @@ How a table is found (on segments no other step claimed):
   form a run; a single-segment row directly under a candidate row (≤ 0.6 row heights) and followed
   by another candidate row is a wrapped cell and joins the cell above it;
 * the run's columns are the union of overlapping x-ranges of its segments; every segment falls into
-  exactly one column; a run needs ≥ 2 columns, and a column of short cells (≤ 3 words on
-  average) or digits in ≥ 30% of its cells (multi-column running text has neither);
+  exactly one column (a cell of several segments reads them row by row, left to right); a run
+  needs ≥ 2 columns, and a column of short cells (≤ 3 words on average) or digits in ≥ 30% of its
+  cells (multi-column running text has neither);
 * a gap wider than 2.5 × the run's usual gap and 1.5 row heights starts a new run, and so does a
   row of ≥ 3 cells without digits under ≥ 2 rows with fewer cells (a table's header under two
   address blocks side by side); a first or
@@ -239,7 +240,7 @@ def find_tables(segs: list[Seg], *, page_width: float) -> tuple[list[TableBlock]
             TableCell(
                 row=r,
                 col=c,
-                text=" ".join(s.text for s in sorted(ss, key=lambda s: (s.bbox.y0, s.bbox.x0))),
+                text=" ".join(s.text for row in rows(ss) for s in row),
                 bbox=BBox.enclosing([s.bbox for s in ss]),
             )
             for (r, c), ss in sorted(grid.items())

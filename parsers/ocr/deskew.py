@@ -1,4 +1,4 @@
-"""Page skew from the pixels, and OCR line boxes mapped into the deskewed frame.
+"""Page skew from the pixels, and the levelled frame an OCR page's boxes are put in.
 
 A scan rotated by 1–3° puts the cells of one table row at different heights (the right end of a
 row sits 20–40 px above or below its left end on a 1200 px page), so row grouping in the layout
@@ -6,27 +6,24 @@ stage pairs a description with the next row's numbers, or drops it. ``estimate_s
 page's rotation with the classic projection-profile method: rotate a downscaled ink mask by
 candidate angles and keep the one whose row sums are sharpest (text lines become thin dense
 bands). ``estimate_skew_bands`` repeats the search per horizontal band (a perspective-warped scan
-tilts its top and bottom lines differently). ``deskew_lines`` then rotates every word box's centre
-about the page centre by the angle interpolated at its line (sizes kept) and rebuilds the line
-boxes, so lines of one visual row share a baseline.
+tilts its top and bottom lines differently). ``level_frame`` describes the levelling as the
+page's ``PageFrame`` (``pipeline.document``): rotations about the page centre by the angle
+interpolated at each line's height, so lines of one visual row share a baseline. The OCR backend
+puts its line and character quadrilaterals on that levelled page (``PageFrame.level_points``:
+their corners turned level, then their tight boxes), the layout step works there, then
+``parsers.layout`` maps every box back onto the scan with the same frame.
 
-The image itself is not rotated and not re-recognised; boxes of a deskewed page are in the
-deskewed frame, which differs from the scan's pixels by at most ``sin(angle)`` times the page
-size (≈ 5 % of a side at the 3° bound). Perspective warp is only approximated by the bands.
-``level_frame`` describes the levelling as the page's ``PageFrame`` (``pipeline.document``):
-the layout step works in the levelled frame, then ``parsers.layout`` maps every box back onto
-the scan with it. Pure numpy + PIL.
+The image itself is not rotated and not re-recognised, and no box is moved here; boxes of a
+levelled page differ from the scan's pixels by at most ``sin(angle)`` times the page size (≈ 5 %
+of a side at the 3° bound). Perspective warp is only approximated by the bands. Pure numpy + PIL.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from PIL import Image
 
-from prunestack.parsers.primitives import Line, Word
-from prunestack.pipeline.document import BBox, PageFrame, TiltBand
+from prunestack.pipeline.document import PageFrame, TiltBand
 
 #: Largest rotation searched for, in degrees (either direction).
 MAX_SKEW_DEG = 5.0
@@ -106,43 +103,10 @@ def estimate_skew_bands(gray: np.ndarray, n_bands: int = BANDS) -> list[tuple[fl
     return out or [(h / 2, whole)]
 
 
-def _rotate_box(box: BBox, cos: float, sin: float, cx: float, cy: float) -> BBox:
-    """``box`` with its centre rotated counter-clockwise (as displayed, y down); size kept."""
-    dx, dy = box.cx - cx, (box.y0 + box.y1) / 2 - cy
-    nx, ny = cx + dx * cos + dy * sin, cy - dx * sin + dy * cos
-    hw, hh = box.width / 2, (box.y1 - box.y0) / 2
-    return BBox(x0=nx - hw, y0=ny - hh, x1=nx + hw, y1=ny + hh)
-
-
-def deskew_lines(lines: list[Line], angle_deg: float | list[tuple[float, float]], width: float,
-                 height: float) -> list[Line]:
-    """``lines`` with word boxes rotated about the page centre, line boxes rebuilt from their
-    words, sorted top to bottom. ``angle_deg`` is one angle or ``(y, angle)`` band estimates
-    (``estimate_skew_bands``), interpolated at each line's centre. Pages whose angles are all
-    small are returned unchanged."""
-    bands = [(height / 2, angle_deg)] if isinstance(angle_deg, (int, float)) else angle_deg
-    if not lines or not bands or all(abs(a) < MIN_SKEW_DEG for _, a in bands):
-        return lines
-    ys, angles = [y for y, _ in bands], [a for _, a in bands]
-    cx, cy = width / 2, height / 2
-    out = []
-    for line in lines:
-        a = math.radians(float(np.interp((line.bbox.y0 + line.bbox.y1) / 2, ys, angles)))
-        cos, sin = math.cos(a), math.sin(a)
-        words = [Word(text=w.text, bbox=_rotate_box(w.bbox, cos, sin, cx, cy),
-                      confidence=w.confidence, font_size=w.font_size, bold=w.bold)
-                 for w in line.words]
-        box = BBox(x0=min(w.bbox.x0 for w in words), y0=min(w.bbox.y0 for w in words),
-                   x1=max(w.bbox.x1 for w in words), y1=max(w.bbox.y1 for w in words))
-        out.append(Line(words=words, bbox=box, confidence=line.confidence))
-    out.sort(key=lambda ln: (ln.bbox.y0, ln.bbox.x0))
-    return out
-
-
 def level_frame(bands: list[tuple[float, float]], width: float, height: float
                 ) -> PageFrame | None:
-    """The frame ``deskew_lines`` levels a ``width`` × ``height`` page into with these ``(y,
-    angle)`` bands; None when it leaves the page as it is."""
+    """The frame a ``width`` × ``height`` page is levelled into with these ``(y, angle)`` bands;
+    None when every angle is under ``MIN_SKEW_DEG`` (the page is left as it is)."""
     if not bands or all(abs(a) < MIN_SKEW_DEG for _, a in bands):
         return None
     return PageFrame(width=float(width), height=float(height),

@@ -7,8 +7,11 @@ positions (``return_word_box=True``) and re-insert spaces where the line's pixel
 joined again when the lexicon knows the word (``parsers.ocr.lexicon``). Words get boxes from
 their characters' boxes. The text-direction
 classifier is off by default: on upright pages it sometimes flips a correct line by 180°.
-With ``deskew`` (default on) a page rotated by ≥ 0.5° has its word and line boxes rotated level
-(``parsers.ocr.deskew``) so the cells of one table row share a row in the layout stage;
+With ``deskew`` (default on) a page rotated by ≥ 0.5° (``parsers.ocr.deskew``) has its boxes
+put on the levelled page, so the cells of one table row share a row in the layout stage: the
+corners of each line's quadrilateral and of its characters' are turned level and their tight
+boxes taken (a word's box spans its characters along the levelled line, at the line's height).
+Text, spacing recovery included, is read from the image's own pixels and is the same either way.
 ``recognize_page`` also returns the levelled frame (the page's ``PageFrame``).
 """
 
@@ -23,7 +26,7 @@ import numpy as np
 from PIL import Image
 
 from prunestack.parsers.ocr.base import OcrBackend, is_speck
-from prunestack.parsers.ocr.deskew import deskew_lines, estimate_skew_bands, level_frame
+from prunestack.parsers.ocr.deskew import estimate_skew_bands, level_frame
 from prunestack.parsers.ocr.lexicon import merge_split_words
 from prunestack.parsers.ocr.spacing import ink_profile, insert_spaces, word_gaps
 from prunestack.parsers.primitives import Line, Word
@@ -43,6 +46,25 @@ def _quad_box(points: list[list[float]]) -> BBox:
     xs = [float(p[0]) for p in points]
     ys = [float(p[1]) for p in points]
     return BBox(x0=min(xs), y0=min(ys), x1=max(xs), y1=max(ys))
+
+
+def _geometry(quad: list[list[float]], char_quads: list[list[list[float]]], n_chars: int,
+              frame: PageFrame | None) -> tuple[BBox, list[BBox]]:
+    """A line's box and one box per character, from the detector's quadrilateral and the
+    characters' (spread evenly over the line when their count is not ``n_chars``): upright
+    boxes on the image without ``frame``; with it, the tight boxes of their corners turned level
+    (``PageFrame.level_points``), every character by the line's tilt, so they lie along the
+    levelled line instead of keeping a tilted line's inflated height (width × sin(angle))."""
+    if frame is None:
+        box, cboxes = _quad_box(quad), [_quad_box(q) for q in char_quads]
+    else:
+        box = frame.level_points(quad)
+        cboxes = [frame.level_points(q, box.cy) for q in char_quads]
+    if len(cboxes) != n_chars:
+        step = box.width / max(n_chars, 1)
+        cboxes = [BBox(x0=box.x0 + i * step, y0=box.y0, x1=box.x0 + (i + 1) * step, y1=box.y1)
+                  for i in range(n_chars)]
+    return box, cboxes
 
 
 class RapidOcrBackend(OcrBackend):
@@ -81,35 +103,29 @@ class RapidOcrBackend(OcrBackend):
                       ) -> tuple[list[Line], PageFrame | None]:
         """``lines_from_raw`` and the frame they were levelled into (None: not levelled)."""
         gray = np.asarray(image.convert("L"))  # [H, W]
+        frame = None
+        if self.deskew and rows:  # level the rows of a rotated scan (parsers.ocr.deskew)
+            h, w = float(gray.shape[0]), float(gray.shape[1])
+            frame = level_frame(estimate_skew_bands(gray), w, h)
         lines = []
         for row in rows:
-            line = self._line(row, gray)
+            line = self._line(row, gray, frame)
             if line is not None and not is_speck(line):
                 lines.append(line)
         lines.sort(key=lambda ln: (ln.bbox.y0, ln.bbox.x0))
-        frame = None
-        if self.deskew and lines:  # level the rows of a rotated scan (parsers.ocr.deskew)
-            h, w = float(gray.shape[0]), float(gray.shape[1])
-            bands = estimate_skew_bands(gray)
-            lines = deskew_lines(lines, bands, w, h)
-            frame = level_frame(bands, w, h)
-        return lines, frame
+        return lines, frame if lines else None
 
-    def _line(self, row: list[Any], gray: np.ndarray) -> Line | None:
+    def _line(self, row: list[Any], gray: np.ndarray, frame: PageFrame | None) -> Line | None:
+        """One result row as a line: text read in the image's pixels, boxes on the levelled
+        page of ``frame`` when there is one."""
         quad, text, score = row[0], str(row[1]), float(row[2])
         char_quads = row[3] if len(row) > 3 else []
         char_scores = list(row[5]) if len(row) > 5 else []
-        box = _quad_box(quad)
         text = " ".join(text.split())
         if not text:
             return None
         chars = list(str(row[1]))
-        if len(char_quads) == len(chars):
-            cboxes = [_quad_box(q) for q in char_quads]
-        else:  # no per-character boxes: spread the characters evenly over the line box
-            step = box.width / max(len(chars), 1)
-            cboxes = [BBox(x0=box.x0 + i * step, y0=box.y0, x1=box.x0 + (i + 1) * step,
-                           y1=box.y1) for i in range(len(chars))]
+        box, cboxes = _geometry(quad, char_quads, len(chars), None)
         if len(char_scores) != len(chars):
             char_scores = [score] * len(chars)
         if self.recover_spacing:
@@ -122,6 +138,8 @@ class RapidOcrBackend(OcrBackend):
             spaced = insert_spaces(chars, centers, gaps, ink_profile(crop)[1])
         else:
             spaced = str(row[1]).strip()
+        if frame is not None:  # the same characters, their boxes along the levelled line
+            box, cboxes = _geometry(quad, char_quads, len(chars), frame)
         words = _split_words(spaced, chars, cboxes, char_scores, box)
         if self.recover_spacing:  # a letter gap taken for a space: "Mil l" → "Mill"
             words = merge_split_words(words)

@@ -19,8 +19,11 @@ layout frame; ``unlevel`` / ``level`` are their tilt halves (the levelled page i
 of a tilted scan are level: what row and column reasoning needs). A box is axis-aligned, so a
 box taken through a tilt becomes the box enclosing its four turned corners (the ink of a tilted
 line), clipped to the page; ``level`` inverts exactly that, so ``from_page(to_page(b))`` is ``b``
-to rounding. Page images shrunk for OCR have their boxes scaled back to the original pixels
-before the layout step (its thresholds are in page units), so a frame's units are the page's.
+to rounding. ``level_points`` levels the corners of a quadrilateral (an OCR line's, tilted with
+the page) to its tight box on the levelled page, which ``unlevel`` turns back into (nearly) the
+quadrilateral's upright box on the page. Page images shrunk for OCR have their boxes scaled back
+to the original pixels before the layout step (its thresholds are in page units), so a frame's
+units are the page's.
 
 This module is pure maths on immutable values: it does not estimate a tilt, read a PDF or move
 any element (``parsers.layout`` maps a page's boxes once its layout is done).
@@ -29,6 +32,7 @@ any element (``parsers.layout`` maps a page's boxes once its layout is done).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -165,20 +169,32 @@ class PageFrame(BaseModel):
         gets no width (or height) there."""
         if not self.tilt:
             return box
-        cx, cy = self._centre()
-        dx, dy = box.cx - cx, box.cy - cy
-        ly = box.cy
-        for _ in range(16):  # the angle is read at the levelled centre: a fixed point, reached
-            cos, sin = self._cos_sin(ly)  # in two or three steps (band angles differ little)
-            lx, new = cx + dx * cos + dy * sin, cy - dx * sin + dy * cos
-            if new == ly:
-                break
-            ly = new
+        lx, ly, cos, sin = self._levelled_centre(box.cx, box.cy)
         c, s = abs(cos), abs(sin)
         det = c * c - s * s  # cos(2·angle) > 0: tilts stay far below 45°
         hw = max((box.width * c - box.height * s) / det, 0.0) / 2
         hh = max((box.height * c - box.width * s) / det, 0.0) / 2
         return BBox(x0=lx - hw, y0=ly - hh, x1=lx + hw, y1=ly + hh)
+
+    def level_points(self, points: Sequence[Sequence[float]], y: float | None = None) -> BBox:
+        """The tight box, on the levelled page, of page points turned level: the corners of a
+        recogniser's quadrilateral around a tilted line give the line's own box there, where
+        :meth:`level` of the quadrilateral's upright box keeps the tilt's inflation (about its
+        width × sin(angle) of extra height). The tilt is read at the levelled height ``y``, or
+        where the centre of the points' upright box lands (as :meth:`level` reads it), so a line
+        and the characters along it can share the line's rotation."""
+        xs, ys = [float(p[0]) for p in points], [float(p[1]) for p in points]
+        if self.tilt:
+            if y is None:
+                _, y, cos, sin = self._levelled_centre((min(xs) + max(xs)) / 2,
+                                                       (min(ys) + max(ys)) / 2)
+            else:
+                cos, sin = self._cos_sin(y)
+            cx, cy = self._centre()
+            offsets = [(px - cx, py - cy) for px, py in zip(xs, ys, strict=True)]
+            xs = [cx + dx * cos + dy * sin for dx, dy in offsets]
+            ys = [cy - dx * sin + dy * cos for dx, dy in offsets]
+        return BBox(x0=min(xs), y0=min(ys), x1=max(xs), y1=max(ys))
 
     def scaled(self, f: float) -> PageFrame:
         """The same frame in units ``f`` times larger (work pixels → original pixels or points)."""
@@ -190,6 +206,21 @@ class PageFrame(BaseModel):
     def _centre(self) -> tuple[float, float]:
         w, h = self.page_size
         return w / 2, h / 2
+
+    def _levelled_centre(self, x: float, y: float) -> tuple[float, float, float, float]:
+        """Where page point (x, y) lands on the levelled page, and the cosine and sine of the
+        tilt that took it there: the tilt read at the levelled height, a fixed point reached in
+        two or three steps (band angles differ little)."""
+        cx, cy = self._centre()
+        dx, dy = x - cx, y - cy
+        ly = y
+        for _ in range(16):
+            cos, sin = self._cos_sin(ly)
+            lx, new = cx + dx * cos + dy * sin, cy - dx * sin + dy * cos
+            if new == ly:
+                break
+            ly = new
+        return lx, ly, cos, sin
 
     def _cos_sin(self, y: float) -> tuple[float, float]:
         """Cosine and sine of the tilt at height ``y``."""

@@ -78,7 +78,12 @@ def _mk_date(y: int, m: int, d: int) -> date | None:
 
 # Locale signs for documents whose numeric dates are all ambiguous (no part above 12).
 _DOT_DATE = re.compile(r"\b\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})\b")  # 05.09.2022: day-first
-_US_SIGNS = re.compile(r"(?<![A-Za-z])(?:US\$|USD\b|\$(?=\s?\d))|\b[A-Z]{2} \d{5}(?:-\d{4})?\b")
+#: US state codes: a state + ZIP code is a US sign; other two capitals + five digits are not
+#: ("HUSSEIN ON 47300" on a Malaysian receipt that OCR read as "ON").
+_US_STATES = ("AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT "
+              "NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY").split()
+_US_SIGNS = re.compile(r"(?<![A-Za-z])(?:US\$|USD\b|\$(?=\s?\d))"
+                       rf"|\b(?:{'|'.join(_US_STATES)}) \d{{5}}(?:-\d{{4}})?\b")
 _DAYFIRST_SIGNS = re.compile(r"[€£]|\b(?:EUR|GBP|CHF|VAT|MwSt|USt|TVA|IVA|BTW)\b")
 
 

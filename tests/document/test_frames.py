@@ -86,6 +86,26 @@ def test_unlevel_clips_to_the_page_and_level_keeps_a_too_thin_box_centred():
     assert out.cx == pytest.approx(TILTED.level(BBox(x0=399, y0=500, x1=401, y1=501)).cx)
 
 
+def test_level_points_gives_a_tilted_lines_corners_its_own_box():
+    # a line of the levelled page, tilted with the page: its four corners, not its upright box
+    for box in _random_boxes(200, seed=3):
+        deg = float(np.interp(box.cy, [200.0, 1500.0], [-2.0, -3.0]))
+        corners = _corners_turned(box, deg, W / 2, H / 2)  # [4, 2], as a recogniser's quad
+        out = TILTED.level_points(corners.tolist())
+        assert [out.x0, out.y0, out.x1, out.y1] == pytest.approx(
+            [box.x0, box.y0, box.x1, box.y1], abs=1e-9)
+        back = TILTED.unlevel(out)  # on the page: the corners' upright box
+        assert [back.x0, back.y0, back.x1, back.y1] == pytest.approx(
+            [*corners.min(axis=0), *corners.max(axis=0)], abs=1e-9)
+    # a character of a line turned by the line's tilt, read at the line's levelled height
+    deg = float(np.interp(815.0, [200.0, 1500.0], [-2.0, -3.0]))
+    char = _corners_turned(BBox(x0=400, y0=800, x1=420, y1=830), deg, W / 2, H / 2).tolist()
+    out = TILTED.level_points(char, 815.0)
+    assert [out.x0, out.y0, out.x1, out.y1] == pytest.approx([400, 800, 420, 830], abs=1e-9)
+    assert PageFrame(width=W, height=H).level_points([(3, 4), (9, 1), (5, 8)]) == \
+        BBox(x0=3, y0=1, x1=9, y1=8)  # no tilt: the points' upright box
+
+
 def test_quarter_turn_frame_maps_boxes_exactly():
     # a 300 x 200 frame read upright, shown turned a quarter clockwise on a 200 x 300 page:
     # (x, y) -> (200 - y, x)

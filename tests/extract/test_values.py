@@ -137,6 +137,8 @@ def test_country_name_tolerates_l_i_confusion():
     (["Invoice date 09/05/2022", "Due 13/05/2022"], True),  # an unambiguous date decides
     (["Invoice date 09/05/2022", "Due 05/13/2022", "Total €5"], False),
     (["Invoice date 09/05/2022", "Total $1,234.00", "San Francisco, CA 94105"], False),
+    (["Date 09/05/2022", "Boston, MA 02110"], False),  # a US state and ZIP code
+    (["Date 09/05/2022", "BANDAR TUN HUSSEIN ON 47300 PETALING JAYA"], None),  # no US state
     (["Invoice date 09/05/2022", "Total 1.234,00 €", "VAT 19%"], True),
     (["Rechnungsdatum 09.05.2022", "Summe $12.00"], True),  # dot dates are day-first
     (["Date 09/05/2022"], None),

@@ -1,6 +1,11 @@
-"""Skew estimation on rendered, rotated text pages and box rotation into the deskewed frame."""
+"""Skew estimation on rendered, rotated text pages, and an OCR page's lines put on its levelled
+page from their quadrilaterals' corners."""
 
 from __future__ import annotations
+
+import itertools
+import math
+import re
 
 import numpy as np
 import pytest
@@ -8,12 +13,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from prunestack.parsers.ocr.deskew import (
     MIN_SKEW_DEG,
-    deskew_lines,
     estimate_skew,
     estimate_skew_bands,
     level_frame,
 )
-from prunestack.parsers.primitives import Line, Word
+from prunestack.parsers.ocr.rapid import RapidOcrBackend
 from prunestack.pipeline.document import BBox
 
 
@@ -36,19 +40,65 @@ def test_blank_page_has_no_skew():
     assert estimate_skew(np.full((200, 300), 255, dtype=np.uint8)) == 0.0
 
 
-def _word(text: str, x: float, y: float) -> Word:
-    return Word(text=text, bbox=BBox(x0=x, y0=y, x1=x + 60, y1=y + 20))
+def _turned(x: float, y: float, angle: float, w: float, h: float) -> tuple[float, float]:
+    """Where PIL's ``rotate(angle)`` (counter-clockwise on screen, about the centre) puts a point
+    of a ``w`` × ``h`` page."""
+    a = math.radians(angle)
+    return (w / 2 + (x - w / 2) * math.cos(a) + (y - h / 2) * math.sin(a),
+            h / 2 - (x - w / 2) * math.sin(a) + (y - h / 2) * math.cos(a))
 
 
-def test_deskew_levels_the_cells_of_one_row():
-    # A row whose right end sits 21 px higher over 1000 px: rotated ~1.2° counter-clockwise.
-    left, right = _word("Keyboard", 100, 521), _word("696.24", 1100, 500)
-    lines = [Line(words=[left], bbox=left.bbox), Line(words=[right], bbox=right.bbox)]
-    out = deskew_lines(lines, -1.2, 1200.0, 1600.0)
-    ys = [ln.bbox.y0 for ln in out]
-    assert abs(ys[0] - ys[1]) < 1.5
-    assert [ln.bbox.width for ln in out] == [60, 60]  # sizes kept
-    assert deskew_lines(lines, MIN_SKEW_DEG / 2, 1200.0, 1600.0) is lines
+def _quad(box: tuple[float, float, float, float], angle: float) -> list[list[float]]:
+    """``box`` of the level page turned with it: top-left, top-right, bottom-right, bottom-left
+    (a recogniser's quadrilateral around the tilted ink)."""
+    x0, y0, x1, y1 = box
+    return [list(_turned(x, y, angle, 900, 1100)) for x, y in ((x0, y0), (x1, y0), (x1, y1),
+                                                                (x0, y1))]
+
+
+def _upright(quad: list[list[float]]) -> list[float]:
+    xs, ys = [p[0] for p in quad], [p[1] for p in quad]
+    return [min(xs), min(ys), max(xs), max(ys)]
+
+
+def test_a_tilted_scans_lines_are_levelled_from_their_corners():
+    """rapidocr-shaped rows around the ink of a page turned 3°: each line's box on the levelled
+    page is as tall as its text (its upright box on the scan is ~20 px taller), its words lie
+    along it, and both go back onto the scan as the box enclosing the turned ink."""
+    angle, font = 3.0, ImageFont.load_default(size=22)
+    img = Image.new("L", (900, 1100), 255)
+    draw = ImageDraw.Draw(img)
+    rows, truth = [], []
+    for i in range(20):
+        x, y, text = 80, 80 + 45 * i, f"Row {i} Description of item   {i * 7}   {i * 13}.50"
+        draw.text((x, y), text, fill=0, font=font)
+        x0, y0, x1, y1 = draw.textbbox((x, y), text, font=font)
+        # one cell per character, over the line's height, as rapidocr gives them
+        edges = [x + font.getlength(text[:k]) for k in range(len(text) + 1)]
+        cells = [_quad((a, y0, b, y1), angle) for a, b in itertools.pairwise(edges)]
+        rows.append([_quad((x0, y0, x1, y1), angle), text, 0.9, cells, list(text),
+                     [0.9] * len(text)])
+        words = [(m.group(), (edges[m.start()], y0, edges[m.end()], y1))
+                 for m in re.finditer(r"\S+", text)]
+        truth.append(((x0, y0, x1, y1), words))
+    scan = img.rotate(angle, fillcolor=255)
+    lines, frame = RapidOcrBackend(recover_spacing=False).page_from_raw(rows, scan)
+    assert frame is not None and all(t.degrees == pytest.approx(-angle, abs=0.3)
+                                     for t in frame.tilt)
+    assert [ln.text for ln in lines] == [" ".join(r[1].split()) for r in rows]  # text kept
+    for line, row, (box, words) in zip(lines, rows, truth, strict=True):
+        assert _upright(row[0])[3] - _upright(row[0])[1] > box[3] - box[1] + 15  # on the scan
+        assert line.bbox.height == pytest.approx(box[3] - box[1], abs=2.0)  # levelled: the text's
+        back = frame.to_page(line.bbox)
+        assert [back.x0, back.y0, back.x1, back.y1] == pytest.approx(
+            _upright(_quad(box, angle)), abs=2.0)
+        assert [w.text for w in line.words] == [w for w, _ in words]
+        for word, (_, wbox) in zip(line.words, words, strict=True):
+            assert (word.bbox.y0, word.bbox.y1) == (line.bbox.y0, line.bbox.y1)
+            assert word.bbox.width == pytest.approx(wbox[2] - wbox[0], abs=2.0)
+            back = frame.to_page(word.bbox)
+            assert [back.x0, back.y0, back.x1, back.y1] == pytest.approx(
+                _upright(_quad(wbox, angle)), abs=2.0)
 
 
 def test_band_estimates_agree_on_a_uniformly_rotated_page():
@@ -58,30 +108,11 @@ def test_band_estimates_agree_on_a_uniformly_rotated_page():
     assert estimate_skew_bands(np.full((200, 300), 255, dtype=np.uint8)) == []
 
 
-def test_deskew_interpolates_band_angles_by_line_height():
-    # Top band level, bottom band tilted: only the bottom row's cells move towards each other.
-    top = [_word("Top", 100, 100), _word("Row", 1100, 100)]
-    bottom = [_word("Keyboard", 100, 1521), _word("696.24", 1100, 1500)]
-    lines = [Line(words=[w], bbox=w.bbox) for w in [*top, *bottom]]
-    out = deskew_lines(lines, [(100.0, 0.0), (1500.0, -1.2)], 1200.0, 1600.0)
-    by_text = {ln.text: ln.bbox.y0 for ln in out}
-    assert by_text["Top"] == pytest.approx(100, abs=0.5)
-    assert by_text["Row"] == pytest.approx(100, abs=0.5)
-    assert abs(by_text["Keyboard"] - by_text["696.24"]) < 2.5
-
-
-def test_level_frame_takes_levelled_boxes_back_onto_the_scan():
+def test_level_frame_records_the_bands():
     bands = [(100.0, -1.0), (1500.0, -2.0)]
-    words = [_word("Keyboard", 100, 1521), _word("696.24", 1100, 80), _word("Mid", 600, 800)]
-    lines = [Line(words=[w], bbox=w.bbox) for w in words]
     frame = level_frame(bands, 1200.0, 1600.0)
     assert frame is not None and frame.page_size == (1200.0, 1600.0)
     assert [(t.y, t.degrees) for t in frame.tilt] == bands
-    for levelled in deskew_lines(lines, bands, 1200.0, 1600.0):
-        back = frame.to_page(levelled.bbox)
-        orig = next(w.bbox for w in words if w.text == levelled.words[0].text)
-        assert back.cx == pytest.approx(orig.cx, abs=1.0)
-        assert (back.y0 + back.y1) / 2 == pytest.approx((orig.y0 + orig.y1) / 2, abs=1.0)
     assert level_frame([(10.0, MIN_SKEW_DEG / 2)], 100.0, 100.0) is None  # not levelled
     assert level_frame([], 100.0, 100.0) is None
     assert frame.scaled(0.5).to_page(BBox(x0=50, y0=40, x1=80, y1=50)).x1 <= 600.0

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from prunestack.parsers.layout import aggregate
-from prunestack.parsers.primitives import Line
+from prunestack.parsers.primitives import Line, Word
+from prunestack.parsers.segments import split_line
 from prunestack.pipeline.document import BBox, ElementKind, Source
 from tests.parsers.synth_lines import cells, line, page, paragraph
 
@@ -315,3 +316,36 @@ def test_letterhead_far_above_a_field_grid_is_not_its_header_row():
     assert tables[0].table_rows()[:2] == grid[:2]  # "Number" and "Issued" stay two columns
     assert "Granite Systems Engineering GmbH" in " ".join(
         e.text for e in doc.elements() if e.kind != ElementKind.TABLE)
+
+
+def test_a_monospace_ocr_lines_spaces_do_not_split_it_but_a_column_gap_does():
+    """A receipt's monospace font: a space is a whole character cell (16.5 px at a 31 px box
+    height, 0.7 of it), the word gaps between OCR character cells a little more."""
+    words, x = [], 149.0
+    for text, gap in [("UNIHAKKA", 22), ("INTERNATIONAL", 22), ("SDN", 22), ("BHD", 90),
+                      ("33.67", 0)]:
+        words.append(Word(text=text, bbox=BBox(x0=x, y0=110, x1=x + 16.5 * len(text), y1=141)))
+        x += 16.5 * len(text) + gap
+    segs = split_line(Line(words=words, bbox=BBox.enclosing([w.bbox for w in words])))
+    assert [s.text for s in segs] == ["UNIHAKKA INTERNATIONAL SDN BHD", "33.67"]
+
+
+def test_a_table_cell_of_two_segments_reads_left_to_right():
+    """Two header words that share a column (a wide value below spans both) on level OCR rows
+    whose boxes differ by a pixel in height: the cell reads as the row does, not by top edge."""
+    kw = {"ocr": True}
+    rows = [["Description", "Qty", "Unit price", "Amount"],
+            ["USB-C cable", "10", "106.32", "1,063.20"],
+            ["Office chair", "11", "744.81", "8,192.91"],
+            ["Keyboard", "7", "98.75", "691.25"]]
+    lines = []
+    for i, r in enumerate(rows):  # one OCR line per cell; the third a pixel higher
+        lines += [line(t, x, 164 + 14 * i - (1.0 if j == 2 else 0.0), **kw)
+                  for j, (t, x) in enumerate(zip(r, [50, 330, 380, 520], strict=True))]
+    lines += [cells(["Subtotal", "10,000.00 CHF"], [50, 340], 164 + 14 * 4, **kw)]
+    doc = aggregate([page(lines, ocr=True)], mime_type="image/png")
+    (table,) = [e for e in doc.elements() if e.kind == ElementKind.TABLE]
+    assert table.table_rows()[:4] == [["Description", "Qty Unit price", "Amount"],
+                                      ["USB-C cable", "10 106.32", "1,063.20"],
+                                      ["Office chair", "11 744.81", "8,192.91"],
+                                      ["Keyboard", "7 98.75", "691.25"]]
