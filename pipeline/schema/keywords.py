@@ -50,6 +50,22 @@ ONE_KEYS = ("items", "additionalProperties", "additionalItems", "not", "if", "th
             "contains", "propertyNames", "unevaluatedProperties", "unevaluatedItems")
 
 
+def map_subschemas(node: dict[str, Any], f: Callable[[str, Any], Any]) -> dict[str, Any]:
+    """A copy of the object node ``node`` with ``f(keyword, child)`` applied to every child that
+    may hold sub-schemas. Values of ``enum``/``const``/``default``/``examples`` are data and kept
+    as they are; a ``properties``-like map is not itself a schema (a property may be named
+    ``format``), so ``f`` gets each of its values, with the map's keyword."""
+    out: dict[str, Any] = {}
+    for k, v in node.items():
+        if k in VALUE_KEYWORDS:
+            out[k] = v
+        elif k in MAP_KEYS and isinstance(v, dict):
+            out[k] = {name: f(k, sub) for name, sub in v.items()}
+        else:
+            out[k] = f(k, v)
+    return out
+
+
 def rewrite_nodes(node: Any, fix: Callable[[dict[str, Any]], dict[str, Any]]) -> Any:
     """Bottom-up rewrite of every sub-schema: ``fix`` gets each object node (children already
     rewritten, a fresh dict it may change) and returns it. Values of ``enum``/``const``/
@@ -59,15 +75,7 @@ def rewrite_nodes(node: Any, fix: Callable[[dict[str, Any]], dict[str, Any]]) ->
         return [rewrite_nodes(x, fix) for x in node]
     if not isinstance(node, dict):
         return node
-    out: dict[str, Any] = {}
-    for k, v in node.items():
-        if k in VALUE_KEYWORDS:
-            out[k] = v
-        elif k in MAP_KEYS and isinstance(v, dict):
-            out[k] = {name: rewrite_nodes(sub, fix) for name, sub in v.items()}
-        else:
-            out[k] = rewrite_nodes(v, fix)
-    return fix(out)
+    return fix(map_subschemas(node, lambda _k, v: rewrite_nodes(v, fix)))
 
 
 def keywords(node: Any) -> set[str]:

@@ -20,9 +20,8 @@ from typing import Any
 
 from prunestack.pipeline.schema.drafts import DRAFT2020
 from prunestack.pipeline.schema.keywords import (
-    MAP_KEYS,
     STANDARD_FORMATS,
-    VALUE_KEYWORDS,
+    map_subschemas,
     rewrite_nodes,
 )
 from prunestack.pipeline.schema.load import SchemaSource, load_schema
@@ -78,14 +77,7 @@ def close_objects(node: Any, in_all_of: bool = False) -> Any:
         return [close_objects(x, in_all_of) for x in node]
     if not isinstance(node, dict):
         return node
-    out: dict[str, Any] = {}
-    for k, v in node.items():
-        if k in VALUE_KEYWORDS:
-            out[k] = v
-        elif k in MAP_KEYS and isinstance(v, dict):
-            out[k] = {name: close_objects(sub) for name, sub in v.items()}
-        else:
-            out[k] = close_objects(v, k == "allOf")
+    out = map_subschemas(node, lambda k, v: close_objects(v, k == "allOf"))
     if ("properties" in out and not in_all_of and "additionalProperties" not in out
             and "patternProperties" not in out and "unevaluatedProperties" not in out
             and isinstance(out["properties"], dict)):

@@ -27,7 +27,7 @@ from urllib.parse import unquote
 
 from prunestack.errors import SchemaError
 from prunestack.pipeline.schema.drafts import OLD_DRAFTS, declared_draft
-from prunestack.pipeline.schema.keywords import MAP_KEYS, VALUE_KEYWORDS
+from prunestack.pipeline.schema.keywords import MAP_KEYS, VALUE_KEYWORDS, map_subschemas
 
 #: what survives beside a ``$ref`` in Draft-4/6/7 (see the module docstring)
 OLD_DRAFT_REF_SIBLINGS = frozenset({
@@ -121,15 +121,7 @@ def resolve_refs(schema: dict[str, Any]) -> dict[str, Any]:
             rest = {k: walk(v, stack) for k, v in node.items() if k != "$ref" and (
                 kept_beside_ref(k, draft) or (node is root and k in _ROOT_KEYS))}
             return {**target, **rest}
-        out: dict[str, Any] = {}
-        for k, v in node.items():
-            if k in VALUE_KEYWORDS:
-                out[k] = v
-            elif k in MAP_KEYS and isinstance(v, dict):
-                out[k] = {name: walk(sub, stack) for name, sub in v.items()}
-            else:
-                out[k] = walk(v, stack)
-        return out
+        return map_subschemas(node, lambda _k, v: walk(v, stack))
 
     out = walk(schema, ())
     # keep definitions only if a recursive $ref still needs them
