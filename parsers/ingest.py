@@ -42,10 +42,15 @@ from prunestack.parsers.ocr import OcrBackend, get_backend
 from prunestack.parsers.pages import parse_pages
 from prunestack.parsers.pdf import OCR_DPI, page_count, pdf_page_lines, scale_line
 from prunestack.parsers.primitives import PageLines
+from prunestack.parsers.text import text_document
 from prunestack.pipeline.document import Document, Source
 
 #: Largest file we read: 200 MiB.
 MAX_FILE_BYTES = 200 * 1024 * 1024
+#: A one-line string with one of these suffixes is a path (a missing one is an error, never text).
+DOC_SUFFIXES = frozenset({".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp",
+                          ".gif", ".html", ".htm", ".xhtml", ".txt", ".md"})
+TEXT_SUFFIXES = frozenset({".txt", ".md"})
 
 
 class Upload(BaseModel):
@@ -167,3 +172,36 @@ def parse(
     if not page_lines:
         raise PageSelectionError("no pages selected")
     return aggregate(page_lines, source_name=upload.name, mime_type=upload.kind.value)
+
+
+def _is_path(source: str) -> bool:
+    if "\n" in source or len(source) > 1024:
+        return False
+    p = Path(source.strip())
+    try:
+        return p.suffix.lower() in DOC_SUFFIXES or p.is_file()
+    except OSError:  # not a name the file system takes (too long, NUL): text
+        return False
+
+
+def parse_source(source: str | Path | bytes | Upload, *, ocr: str | OcrBackend = "auto",
+                 pages: str | None = None, name: str | None = None,
+                 force_ocr: bool = False) -> Document:
+    """:func:`parse` for every form a library caller has: a ``Path``, bytes or an ``Upload`` as
+    ``parse`` takes them; a one-line ``str`` whose suffix is a document type or that names an
+    existing file is a path (``.txt`` / ``.md`` read as UTF-8 plain text); any other ``str`` is
+    HTML when it starts with ``<`` (taken as decoded), else plain text."""
+    if isinstance(source, str) and not _is_path(source):
+        if pages not in (None, "", "1", "all"):
+            raise PageSelectionError(f"text has one page; pages={pages!r} asks for others")
+        if source.lstrip().startswith("<"):
+            return parse_html(source, name=name or "html")  # text: no re-decoding
+        return text_document(source, name=name or "text")
+    path = Path(source.strip()) if isinstance(source, str) else source
+    if isinstance(path, Path) and path.suffix.lower() in TEXT_SUFFIXES:
+        data, display = read_input(path)  # the same missing-file and size checks as any file
+        try:
+            return text_document(data.decode("utf-8-sig"), name=name or display)
+        except UnicodeDecodeError:
+            raise InputError(f"{path} is not UTF-8 text", "save it as UTF-8") from None
+    return parse(path, ocr=ocr, pages=pages, name=name, force_ocr=force_ocr)

@@ -13,10 +13,11 @@ heavy loads until a function is called, so every import below sits inside its fu
 A ``source`` is a path (``str`` or ``Path``), the file's bytes, or text: a one-line ``str`` whose
 suffix is a document type (``.pdf``, ``.png``, ``.html``, ...) or that names an existing file is a
 path (a missing one is an error, never parsed as text); any other ``str`` is HTML when it starts
-with ``<``, else plain text. A ``schema`` is a dict, a JSON string, a path, or a pydantic model
-class. The areas themselves live in ``prunestack.parsers``, ``prunestack.retrieval``,
-``prunestack.pipeline`` (document, schema, decoding, pruning, extract), ``prunestack.eval`` and
-``prunestack.api``; errors in ``prunestack.errors``.
+with ``<``, else plain text (``prunestack.parsers.ingest.parse_source``). A ``schema`` is a dict,
+a JSON string, a path, or a pydantic model class. The areas themselves live in
+``prunestack.parsers``, ``prunestack.retrieval``, ``prunestack.pipeline`` (document, schema,
+decoding, pruning, extract), ``prunestack.eval`` and ``prunestack.api``; errors in
+``prunestack.errors``.
 """
 
 from __future__ import annotations
@@ -34,20 +35,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 __all__ = ["__version__", "extract", "generate_json", "parse", "prune_html", "prune_model"]
 
-DOC_SUFFIXES = frozenset({".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp",
-                          ".gif", ".html", ".htm", ".xhtml", ".txt", ".md"})
-TEXT_SUFFIXES = frozenset({".txt", ".md"})
 Source = str | Path | bytes
-
-
-def _is_path(source: str) -> bool:
-    if "\n" in source or len(source) > 1024:
-        return False
-    p = Path(source.strip())
-    try:
-        return p.suffix.lower() in DOC_SUFFIXES or p.is_file()
-    except OSError:  # not a name the file system takes (too long, NUL): text
-        return False
 
 
 def parse(source: Source, *, ocr: str = "auto", pages: str | None = None,
@@ -56,29 +44,9 @@ def parse(source: Source, *, ocr: str = "auto", pages: str | None = None,
     original page's coordinates) from a PDF, an image, HTML or plain text.
 
     ``ocr``: auto | rapidocr | tesseract | paddleocr; ``pages``: "1-3,5" (PDFs and TIFFs)."""
-    from prunestack.parsers.html import parse_html
-    from prunestack.parsers.ingest import parse as parse_file
-    from prunestack.parsers.text import text_document
+    from prunestack.parsers.ingest import parse_source
 
-    if isinstance(source, str) and not _is_path(source):
-        if pages not in (None, "", "1", "all"):
-            from prunestack.parsers.errors import PageSelectionError
-
-            raise PageSelectionError(f"text has one page; pages={pages!r} asks for others")
-        if source.lstrip().startswith("<"):
-            return parse_html(source, name=name or "html")  # text: no re-decoding
-        return text_document(source, name=name or "text")
-    path = Path(source.strip()) if isinstance(source, str) else source
-    if isinstance(path, Path) and path.suffix.lower() in TEXT_SUFFIXES:
-        from prunestack.errors import InputError
-        from prunestack.parsers.ingest import read_input
-
-        data, display = read_input(path)  # the same missing-file and size checks as any file
-        try:
-            return text_document(data.decode("utf-8-sig"), name=name or display)
-        except UnicodeDecodeError:
-            raise InputError(f"{path} is not UTF-8 text", "save it as UTF-8") from None
-    return parse_file(source, ocr=ocr, pages=pages, name=name, force_ocr=force_ocr)
+    return parse_source(source, ocr=ocr, pages=pages, name=name, force_ocr=force_ocr)
 
 
 def extract(source: Source, schema: Any, *, engine: str = "extractive",
@@ -90,28 +58,19 @@ def extract(source: Source, schema: Any, *, engine: str = "extractive",
     LM folder, decoded under the schema). ``options``: fields of
     :class:`~prunestack.pipeline.extract.ExtractOptions` (``min_score``, ``fill_required``, ...).
     The result's ``.data`` validates against the schema; ``.missing`` lists what was not found."""
-    import time
-
     from pydantic import ValidationError
 
     from prunestack.errors import ConfigError
-    from prunestack.pipeline.extract import ExtractOptions, extract_document
-    from prunestack.pipeline.schema import load_schema
+    from prunestack.pipeline.extract import ExtractOptions, extract_parsed
 
-    loaded = load_schema(schema)
-    t = time.perf_counter()
-    doc = parse(source, ocr=ocr, pages=pages)
-    parse_s = time.perf_counter() - t
-    try:
+    try:  # bad options fail before the document is parsed (OCR can take a while)
         opts = ExtractOptions(engine=engine, **options)  # type: ignore[arg-type]
     except ValidationError as exc:
         err = exc.errors()[0]
         raise ConfigError(f"extract option {'.'.join(map(str, err['loc']))}: {err['msg']}",
                           f"options are {', '.join(ExtractOptions.model_fields)}") from None
-    res = extract_document(doc, loaded, options=opts, model_dir=model)
-    res.timings["parse"] = round(parse_s, 4)
-    res.timings["total"] = round(res.timings.get("total", 0.0) + parse_s, 4)
-    return res
+    return extract_parsed(lambda: parse(source, ocr=ocr, pages=pages), schema, options=opts,
+                          model_dir=model)
 
 
 def prune_html(html: str | bytes, query: str, budget: int, *, pruner: str = "bm25",

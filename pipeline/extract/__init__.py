@@ -4,6 +4,7 @@ from prunestack.pipeline.extract.core import (
     extract_document,
     extract_file,
     extract_html,
+    extract_parsed,
     extract_text,
     text_document,
 )
@@ -16,5 +17,5 @@ from prunestack.pipeline.extract.types import (
 )
 
 __all__ = ["ExtractOptions", "ExtractionResult", "MissingValue", "PageInfo", "Provenance",
-           "extract_document", "extract_file", "extract_html", "extract_text",
+           "extract_document", "extract_file", "extract_html", "extract_parsed", "extract_text",
            "text_document"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -308,12 +309,21 @@ def extract_file(path: str | Path, schema: SchemaSource,
                  ocr: str = "auto", pages: str | None = None,
                  options: ExtractOptions | None = None, **kw: Any) -> ExtractionResult:
     """Parse a PDF, image or HTML file and extract ``schema`` from it."""
-    schema = load_schema(schema)  # a bad schema fails before the document is parsed
+    return extract_parsed(lambda: parse(path, ocr=ocr, pages=pages), schema, engine, options,
+                          model_dir=model_dir, **kw)
+
+
+def extract_parsed(read: Callable[[], Document], schema: SchemaSource,
+                   engine: Engine | None = None, options: ExtractOptions | None = None,
+                   **kw: Any) -> ExtractionResult:
+    """Check ``schema`` first (a bad one fails before any parsing), then ``read()`` the document
+    (timed as ``parse``) and extract from it."""
+    schema = load_schema(schema)
     require_object_root(schema)
     t = time.perf_counter()
-    doc = parse(path, ocr=ocr, pages=pages)
+    doc = read()
     parse_s = time.perf_counter() - t
-    res = extract_document(doc, schema, engine, options, model_dir=model_dir, **kw)
+    res = extract_document(doc, schema, engine, options, **kw)
     res.timings["parse"] = round(parse_s, 4)
     res.timings["total"] = round(res.timings.get("total", 0.0) + parse_s, 4)
     return res
