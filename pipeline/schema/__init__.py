@@ -9,7 +9,11 @@ One way in and one way to check, whatever the caller:
 * :mod:`.refs` — local JSON-pointer resolution, inlining, and THE ``$ref``-sibling rule;
 * :mod:`.normalize` — the decoder's form (``prepare_schema``), formats as patterns, hashing;
 * :mod:`.support` — what each decoding backend enforces, closing budgets;
-* :mod:`.validate` — THE validator factory (draft-aware, formats checked, decimal numbers);
+* :mod:`.validate` — THE validator factory (draft-aware, formats checked, decimal numbers,
+  patterns on RE2);
+* :mod:`.regex` — THE way a user's pattern runs: ECMA-262 read, RE2 (linear time) compiled,
+  backtracking-only features refused by name; :mod:`.pattern_keywords` plugs it into
+  ``jsonschema``;
 * :mod:`.nodes`, :mod:`.fields`, :mod:`.conform`, :mod:`.placeholders` — extraction's reading of
   sub-schemas, its field plan, and making data valid.
 

@@ -20,7 +20,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from prunestack.errors import SchemaError
 from prunestack.pipeline.schema import placeholders as P
+from prunestack.pipeline.schema import regex as R
 from prunestack.pipeline.schema.keywords import ANNOTATIONS
 from prunestack.pipeline.schema.nodes import (
     MAX_SCHEMA_DEPTH,
@@ -132,11 +134,8 @@ def _items(node: dict[str, Any]) -> Any:
 def _extra_schema(node: dict[str, Any], name: str) -> Any:
     """The schema a property not listed in ``properties`` falls under."""
     for pat, sub in (node.get("patternProperties") or {}).items():
-        try:
-            if re.search(pat, name):
-                return sub
-        except re.error:
-            continue
+        if _searches(pat, name, "patternProperties"):
+            return sub
     return node.get("additionalProperties", True)
 
 
@@ -231,13 +230,8 @@ def _reshape_string(s: str, node: dict[str, Any]) -> str:
     if _ISO_DATE.match(s):
         if fmt == "date-time":
             s += "T00:00:00Z"
-        if isinstance(pattern, str):
-            try:
-                ok = re.search(pattern, s) is not None
-            except re.error:
-                ok = True
-            if not ok:
-                s = P.date_as_pattern(s, pattern) or s
+        if isinstance(pattern, str) and not _searches(pattern, s, "pattern", default=True):
+            s = P.date_as_pattern(s, pattern) or s
     if fmt == "time" and not re.search(ASCII_FORMATS["time"], s):
         m = _CLOCK.search(s)
         if m:
@@ -253,6 +247,15 @@ def _reshape_string(s: str, node: dict[str, Any]) -> str:
     if not _has_format(s, fmt, ASCII_FORMATS):
         raise ValueError(f"{s!r} is not a {fmt}")
     return s
+
+
+def _searches(pattern: str, s: str, where: str, default: bool = False) -> bool:
+    """Whether a user's pattern matches ``s`` (on RE2: :mod:`.regex`); ``default`` when the
+    pattern is refused (a loaded schema never has one)."""
+    try:
+        return R.search(pattern, s, where)
+    except SchemaError:
+        return default
 
 
 def _has_format(s: str, fmt: Any, patterns: dict[str, str]) -> bool:

@@ -5,7 +5,7 @@ from a Windows editor is dropped, UTF-16/32 bytes are read), a ``Path`` or a pat
 ``.json`` file, or a pydantic model class (its ``model_json_schema()``), and refuses, with a
 message naming the place, what no validator or decoder can use: text that is not JSON, a
 document that is not a JSON object, an unknown ``$schema``, a schema its draft's meta-schema
-rejects, a pattern Python's ``re`` cannot compile (ECMA-only ``\\p{L}``, ``(?<name>...)``), a
+rejects, a pattern RE2 cannot run in linear time (a lookahead, a backreference: :mod:`.regex`), a
 required property ``additionalProperties: false`` forbids, and a ``$ref`` that is remote, names
 an anchor, leads nowhere or loops (:func:`.refs.check_refs`). It returns a
 :class:`LoadedSchema` that names the draft it was read as in ``$schema``, so every later check
@@ -23,13 +23,13 @@ What it does not do: fetch remote ``$ref``s, require an object root (extraction 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any, TypeAlias
 
 from pydantic import BaseModel
 
 from prunestack.errors import SchemaError
+from prunestack.pipeline.schema import regex
 from prunestack.pipeline.schema.drafts import (
     DRAFT_URIS,
     declared_draft,
@@ -131,9 +131,9 @@ def _meta_error(schema: dict[str, Any], draft: str) -> Any:
 
 def check_satisfiable(node: Any, where: str = "") -> None:
     """Refuse, naming the place, what the meta-schema lets through but no validator or decoder
-    can use: a ``pattern`` (or ``patternProperties`` key) Python's ``re`` cannot compile (JSON
-    Schema regexes are ECMA-262: ``\\p{L}``, ``(?<name>...)``), and a ``required`` property that
-    ``additionalProperties: false`` forbids."""
+    can use: a ``pattern`` (or ``patternProperties`` key) that is not ECMA-262 or needs a
+    backtracking engine (:func:`.regex.user_pattern`: lookaround, backreferences...), and a
+    ``required`` property that ``additionalProperties: false`` forbids."""
     if isinstance(node, list):
         for i, x in enumerate(node):
             check_satisfiable(x, f"{where}/{i}")
@@ -144,19 +144,13 @@ def check_satisfiable(node: Any, where: str = "") -> None:
     if isinstance(node.get("patternProperties"), dict):
         pats += [(k, f"{where}/patternProperties") for k in node["patternProperties"]]
     for pat, at in pats:
-        try:
-            re.compile(pat)
-        except (re.error, OverflowError, RecursionError) as exc:
-            raise SchemaError(f"pattern {pat!r} at {at.lstrip('/') or '(root)'} is not a regular "
-                              f"expression Python can use: {exc}",
-                              "write \\p{L} as [^\\W\\d_] and (?<name>...) as (?P<name>...)"
-                              ) from exc
+        regex.user_pattern(pat, at.lstrip("/"))
     if node.get("additionalProperties") is False and isinstance(node.get("required"), list):
         raw = node.get("properties")
         props: dict[str, Any] = raw if isinstance(raw, dict) else {}
         for name in node["required"]:
             if isinstance(name, str) and name not in props and not any(
-                    re.search(p, name) for p in node.get("patternProperties") or {}):
+                    regex.search(p, name) for p in node.get("patternProperties") or {}):
                 raise SchemaError(f"required property {name!r} at {where.lstrip('/') or '(root)'}"
                                   " can never be present: additionalProperties is false and "
                                   "properties does not list it",

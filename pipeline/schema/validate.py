@@ -2,8 +2,9 @@
 the API.
 
 What it does: ``validator(schema)`` builds a ``jsonschema`` validator of the draft the schema
-declares (none declared: 2020-12; a loaded schema always declares one), with formats checked
-and the schema's numbers read as decimals; validate :func:`as_decimal` data with it. Decimals,
+declares (none declared: 2020-12; a loaded schema always declares one), with formats checked,
+every pattern run on RE2 in linear time (:mod:`.pattern_keywords`, never Python's ``re``) and
+the schema's numbers read as decimals; validate :func:`as_decimal` data with it. Decimals,
 because ``jsonschema`` divides Python floats for ``multipleOf`` and rejects ``64.99`` as a
 multiple of ``0.01`` (its maintainers' advice is to parse JSON with ``parse_float=Decimal``); a
 decimal with no fraction (``2.0``) is an integer from Draft-6 on, as a float ``2.0`` is.
@@ -21,6 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from prunestack.pipeline.schema.drafts import declared_draft, validator_class
+from prunestack.pipeline.schema.pattern_keywords import format_checker, overrides
 
 
 def as_decimal(data: Any) -> Any:
@@ -38,19 +40,23 @@ def path_str(path: tuple[str | int, ...]) -> str:
 
 @lru_cache(maxsize=8)
 def _decimal_class(draft: str) -> Any:
-    """The draft's validator class; from Draft-6 on a whole decimal counts as an integer."""
+    """The draft's validator class with patterns on RE2 (:mod:`.pattern_keywords`); from
+    Draft-6 on a whole decimal counts as an integer."""
     from jsonschema import validators  # ~0.1 s: only when data is validated
 
     cls = validator_class(draft)
+    patterns = {"validators": overrides(draft),
+                "format_checker": format_checker(cls.FORMAT_CHECKER)}
     if draft == "4":
-        return cls
+        return validators.extend(cls, **patterns)
 
     def is_integer(checker: Any, instance: Any) -> bool:
         if isinstance(instance, Decimal):
             return instance.is_finite() and instance == instance.to_integral_value()
         return bool(cls.TYPE_CHECKER.is_type(instance, "integer"))
 
-    return validators.extend(cls, type_checker=cls.TYPE_CHECKER.redefine("integer", is_integer))
+    return validators.extend(cls, type_checker=cls.TYPE_CHECKER.redefine("integer", is_integer),
+                             **patterns)
 
 
 def validator(schema: Any, draft_of: Any = None) -> Any:
