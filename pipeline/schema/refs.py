@@ -48,7 +48,6 @@ do, inside the document), bound how far references expand (the schema limits do)
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -446,18 +445,25 @@ def check_refs(schema: dict[str, Any]) -> None:
 def localize_refs(schema: dict[str, Any]) -> dict[str, Any]:
     """``schema`` checked as :func:`check_refs` does, with every ``$ref`` a root pointer and
     the nested ``$id``s dropped (see the module docstring); ``schema`` itself when nothing needs
-    rewriting or it uses dynamic references."""
+    rewriting or it uses dynamic references. Only the objects on a rewritten path are copied
+    (iteratively); the rest is shared with ``schema``, which is left as it was."""
     scan = _scan(schema)
     moved = [r for r in scan.refs if r.keyword == "$ref" and (
         r.base != scan.root_base or not (r.value == "#" or r.value.startswith("#/")))]
     if scan.dynamic or not (moved or scan.rebased):
         return schema
-    out = copy.deepcopy(schema)
+    out = dict(schema)
+    fresh = {id(out)}  # containers copied so far: only those on an edited path are
 
     def at(path: Path) -> dict[str, Any]:
         node: Any = out
         for p in path:
-            node = node[p]
+            child = node[p]
+            if id(child) not in fresh:
+                child = dict(child) if isinstance(child, dict) else list(child)
+                node[p] = child
+                fresh.add(id(child))
+            node = child
         return node  # type: ignore[no-any-return]
 
     for r in moved:
