@@ -91,7 +91,7 @@ def refuse_retrieval(uri: str) -> NoReturn:
     ever fetched or read, so a reference the document does not define is unresolvable."""
     from referencing.exceptions import NoSuchResource
 
-    raise NoSuchResource(ref=uri)
+    raise NoSuchResource(ref=uri)  # type: ignore[call-arg]
 
 
 def _specification(draft: str) -> Any:

@@ -277,3 +277,14 @@ def test_schema_text_with_a_file_uri_is_refused_through_the_json_path(json_file,
     with pytest.raises(SchemaError, match="names a file: schemas never read files"):
         load_schema(text, allow_path=False)
     assert io_seen == []
+
+
+def test_validators_read_the_bundled_meta_schemas_without_fetching(listener, io_seen):
+    """The registry a validator gets holds the bundled meta-schemas, so a raw schema that
+    refers to one validates offline; ``load_schema`` still refuses it (not in the document)."""
+    schema = {"$ref": "http://json-schema.org/draft-07/schema#"}
+    assert validation_errors({"type": "object"}, schema) == []
+    assert validation_errors({"type": 5}, schema) != []
+    with pytest.raises(SchemaError, match="is remote: schemas are never fetched"):
+        load_schema(schema)
+    assert listener.connections == 0 and io_seen == []
