@@ -6,7 +6,8 @@ One way in and one way to check, whatever the caller:
   ``allow_path=False``: the REST API) or a pydantic model class; draft detection, meta-schema,
   satisfiability and ``$ref`` checks; returns a :class:`LoadedSchema` naming its draft;
 * :mod:`.drafts` — ``$schema`` URIs and the ``jsonschema`` class of each draft;
-* :mod:`.refs` — local JSON-pointer resolution, inlining, and THE ``$ref``-sibling rule;
+* :mod:`.refs` — references resolved inside the document and never fetched (THE registry every
+  validator gets), root pointers, inlining, and THE ``$ref``-sibling rule;
 * :mod:`.normalize` — the decoder's form (``prepare_schema``), formats as patterns, hashing;
 * :mod:`.support` — what each decoding backend enforces, closing budgets;
 * :mod:`.validate` — THE validator factory (draft-aware, formats checked, decimal numbers,
@@ -54,6 +55,8 @@ from prunestack.pipeline.schema.refs import (
     OLD_DRAFT_REF_SIBLINGS,
     check_refs,
     kept_beside_ref,
+    localize_refs,
+    no_io_registry,
     resolve_pointer,
     resolve_refs,
 )
@@ -72,7 +75,8 @@ __all__ = [
     "FieldSpec", "LoadedSchema", "SchemaSource", "as_decimal", "check_metaschema", "check_refs",
     "check_satisfiable", "close_objects", "closing_budget", "coerce", "conform",
     "declared_draft", "empty_value", "fits", "formats_as_patterns", "humanize",
-    "kept_beside_ref", "load_schema", "meta_draft", "path_str", "plan_fields", "prepare_schema",
+    "kept_beside_ref", "load_schema", "localize_refs", "meta_draft", "no_io_registry",
+    "path_str", "plan_fields", "prepare_schema",
     "require_object_root", "resolve_pointer", "resolve_refs", "schema_hash",
     "unsupported_keywords", "validation_errors", "validator",
 ]

@@ -6,9 +6,12 @@ from a Windows editor is dropped, UTF-16/32 bytes are read), a ``Path`` or a pat
 message naming the place, what no validator or decoder can use: text that is not JSON, a
 document that is not a JSON object, an unknown ``$schema``, a schema its draft's meta-schema
 rejects, a pattern RE2 cannot run in linear time (a lookahead, a backreference: :mod:`.regex`), a
-required property ``additionalProperties: false`` forbids, and a ``$ref`` that is remote, names
-an anchor, leads nowhere or loops (:func:`.refs.check_refs`). It returns a
-:class:`LoadedSchema` that names the draft it was read as in ``$schema``, so every later check
+required property ``additionalProperties: false`` forbids, and a ``$ref``/``$dynamicRef``/
+``$recursiveRef`` that names another document (URL, file, URN: nothing is ever fetched or
+read), an anchor the document does not define, leads nowhere or loops
+(:func:`.refs.check_refs`). It returns a :class:`LoadedSchema` whose ``$ref``s are pointers from
+its root (:func:`.refs.localize_refs`: ``#party`` or a reference under a nested ``$id`` become
+``#/$defs/party``) and that names the draft it was read as in ``$schema``, so every later check
 (validators, the ``$ref``-sibling rule) reads the same draft; loading a ``LoadedSchema`` again
 returns it unchanged, so a caller that checked a schema early (an API route failing fast) and
 the pipeline it hands it to load it once.
@@ -16,13 +19,15 @@ the pipeline it hands it to load it once.
 ``allow_path=False`` is for schemas that come from a network user: a path (``Path`` or a string
 that looks like one) is refused without the file being read or even looked for.
 
-What it does not do: fetch remote ``$ref``s, require an object root (extraction does that:
+What it does not do: fetch anything a schema names (the meta-schema check, too, runs with
+:func:`.refs.no_io_registry`), require an object root (extraction does that:
 :func:`.fields.require_object_root`), or rewrite the schema (:mod:`.normalize`).
 """
 
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -37,7 +42,7 @@ from prunestack.pipeline.schema.drafts import (
     validator_class,
 )
 from prunestack.pipeline.schema.keywords import MAP_KEYS, VALUE_KEYWORDS
-from prunestack.pipeline.schema.refs import check_refs
+from prunestack.pipeline.schema.refs import localize_refs, no_io_registry
 
 SchemaSource: TypeAlias = dict[str, Any] | str | bytes | Path | type[BaseModel]
 
@@ -79,8 +84,9 @@ def load_schema(schema: SchemaSource, *, allow_path: bool = True) -> LoadedSchem
         raise SchemaError(f"a JSON Schema must be a JSON object, got {type(schema).__name__}",
                           'wrap it, e.g. {"type": "object", "properties": {...}}')
     draft = check_metaschema(schema)
-    check_refs(schema)
-    return LoadedSchema(schema if "$schema" in schema else {"$schema": DRAFT_URIS[draft], **schema})
+    if "$schema" not in schema:
+        schema = {"$schema": DRAFT_URIS[draft], **schema}
+    return LoadedSchema(localize_refs(schema))
 
 
 def _looks_like_path(text: str) -> bool:
@@ -125,8 +131,15 @@ def _meta_error(schema: dict[str, Any], draft: str) -> Any:
     """The most relevant meta-schema violation of ``schema`` under ``draft`` (None: valid)."""
     import jsonschema  # ~0.1 s: only when a schema is checked, not when the package is imported
 
+    return jsonschema.exceptions.best_match(_meta_validator(draft).iter_errors(schema))
+
+
+@lru_cache(maxsize=8)
+def _meta_validator(draft: str) -> Any:
+    """The validator of ``draft``'s meta-schema; its registry refuses retrieval (the bundled
+    meta-schemas are all it needs)."""
     cls = validator_class(draft)
-    return jsonschema.exceptions.best_match(cls(cls.META_SCHEMA).iter_errors(schema))
+    return cls(cls.META_SCHEMA, registry=no_io_registry())
 
 
 def check_satisfiable(node: Any, where: str = "") -> None:

@@ -116,7 +116,7 @@ def test_api_extract_with_real_world_schemas():
     pdf = PDF.read_bytes()
     names = ["pyd_invoice", "pyd_discriminated_alias", "schemastore_draft7", "recursive_items",
              "pointer_escapes", "if_then_else", "true_and_empty", "remote_ref", "anchor_ref",
-             "invalid_required", "unknown_draft"]
+             "nested_ids", "invalid_required", "unknown_draft"]
     with TestClient(create_app(Settings())) as c:
         for name in names:
             schema, expect = CASES[name]
