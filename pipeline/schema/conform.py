@@ -7,8 +7,10 @@ turn; an ISO date rewritten to the layout a ``pattern`` wants; numbers checked a
 values become ``null``, ``const`` values are written, and missing required values get a stand-in
 that satisfies the field's own constraints (:func:`empty_value`, :mod:`.placeholders`), each
 reported in ``missing``. Every value is checked with THE validator (:func:`.validate.fits`);
-the final check of a whole document is :func:`.validate.validation_errors`. Reading sub-schemas
-is :mod:`.nodes`; this module does not read documents.
+the final check of a whole document is :func:`.validate.validation_errors`. The stand-ins of one
+call spend from one :class:`.limits.PlaceholderBudget` (the schema's ``max_schema_placeholder``,
+counted before anything is built), so ``minItems`` nested in ``minItems`` cannot multiply past
+it. Reading sub-schemas is :mod:`.nodes`; this module does not read documents.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 from prunestack.pipeline.schema import placeholders as P
 from prunestack.pipeline.schema.keywords import ANNOTATIONS
+from prunestack.pipeline.schema.limits import PlaceholderBudget, limits_of, placeholder_budget
 from prunestack.pipeline.schema.nodes import (
     MAX_SCHEMA_DEPTH,
     alternatives,
@@ -33,10 +36,18 @@ from prunestack.pipeline.schema.normalize import ASCII_FORMATS
 from prunestack.pipeline.schema.validate import fits, path_str
 
 
-def empty_value(node: Any, root: dict[str, Any], depth: int = 0) -> Any:
+def empty_value(node: Any, root: dict[str, Any], depth: int = 0, where: str = "") -> Any:
     """A stand-in that satisfies the sub-schema's own constraints, for a required value that was
-    not found (always reported as missing by the caller)."""
+    not found (always reported as missing by the caller); ``where``: its data path, for the
+    message when the stand-ins pass their budget."""
+    with placeholder_budget(limits_of(root).max_schema_placeholder) as budget:
+        return _empty(node, root, depth, where, budget)
+
+
+def _empty(node: Any, root: dict[str, Any], depth: int, where: str,
+           budget: PlaceholderBudget) -> Any:
     node = norm(node, root)
+    budget.spend(1, "required", where)
     if "const" in node:
         return node["const"]
     if node.get("enum"):
@@ -48,19 +59,42 @@ def empty_value(node: Any, root: dict[str, Any], depth: int = 0) -> Any:
         return {} if typ == "object" else [] if typ == "array" else None
     if typ == "object":
         props = node.get("properties", {})
-        return {k: empty_value(props.get(k, _extra_schema(node, k)), root, depth + 1)
+        return {k: _empty(props.get(k, _extra_schema(node, k)), root, depth + 1,
+                          f"{where}.{k}" if where else k, budget)
                 for k in node.get("required", [])}
     if typ == "array":
         prefix = _prefix(node)
         items = _items(node)
-        n = max(int(node.get("minItems", 0)), 0)
-        return [empty_value(prefix[i] if i < len(prefix) else items, root, depth + 1)
-                for i in range(n)]
+        return _fill(prefix, items, 0, _size(node.get("minItems")), root, depth + 1, where,
+                     budget)
     if typ in ("number", "integer"):
         return _number_standin(node, root, typ)
     if typ == "boolean":
         return False
+    budget.spend(_size(node.get("minLength")), "minLength", where)
     return _string_standin(node, root)
+
+
+def _fill(prefix: list[Any], items: Any, start: int, n: int, root: dict[str, Any], depth: int,
+          where: str, budget: PlaceholderBudget) -> list[Any]:
+    """Stand-ins for array positions ``start`` to ``n - 1``: tuple positions one by one; the
+    rest are alike, so one is built, all are paid for before they exist, and it is copied."""
+    out = [_empty(prefix[i], root, depth, f"{where}[{i}]", budget)
+           for i in range(start, min(n, len(prefix)))]
+    first_i = max(start, len(prefix))
+    if n > first_i:
+        left = budget.left
+        first = _empty(items, root, depth, f"{where}[{first_i}]", budget)
+        budget.spend(max(1, left - budget.left) * (n - first_i - 1), "minItems", where)
+        out += [first, *(copy.deepcopy(first) for _ in range(n - first_i - 1))]
+    return out
+
+
+def _size(v: Any) -> int:
+    """A ``minItems``/``minLength`` value as a count (not a number, negative, NaN: 0)."""
+    if not isinstance(v, int | float) or isinstance(v, bool) or v != v or v <= 0:
+        return 0
+    return int(min(v, 2**62))
 
 
 # a node with only these keys accepts any value (OpenAPI's ``nullable`` included)
@@ -104,7 +138,7 @@ def _number_standin(node: dict[str, Any], root: dict[str, Any], typ: str) -> int
 
 
 def _string_standin(node: dict[str, Any], root: dict[str, Any]) -> str:
-    lo = int(node.get("minLength", 0))
+    lo = _size(node.get("minLength"))
     hi = node.get("maxLength")
     pattern = node.get("pattern")
     fmt = node.get("format")
@@ -277,7 +311,8 @@ def conform(data: Any, schema: dict[str, Any], fill_required: bool = True
 
     The report lists every required value that was missing or unusable, with what was done."""
     missing: list[dict[str, str]] = []
-    out = _conform_node(copy.deepcopy(data), schema, schema, (), missing, fill_required)
+    with placeholder_budget(limits_of(schema).max_schema_placeholder):
+        out = _conform_node(copy.deepcopy(data), schema, schema, (), missing, fill_required)
     return out, missing
 
 
@@ -339,7 +374,7 @@ def _conform_object(value: Any, node: dict[str, Any], root: dict[str, Any], path
         else:
             _report(missing, (*path, name), fill)
             if fill:
-                out[name] = empty_value(sub, root)
+                out[name] = empty_value(sub, root, where=path_str((*path, name)))
     extra = node.get("additionalProperties", True)
     for k, v in value.items():
         if k in props or k in out or v is None:
@@ -389,14 +424,14 @@ def _conform_array(value: Any, node: dict[str, Any], root: dict[str, Any], path:
         out.append(cv)
     if "maxItems" in node:
         out = out[: int(node["maxItems"])]
-    n_min = int(node.get("minItems", 0))
+    n_min = _size(node.get("minItems"))
     if len(out) < n_min:
         if value is None and nullable:
             return None
         _report(missing, path, fill, "fewer items than minItems")
         if fill:
-            out += [empty_value(prefix[i] if i < len(prefix) else items, root)
-                    for i in range(len(out), n_min)]
+            with placeholder_budget() as budget:  # the one conform() opened
+                out += _fill(prefix, items, len(out), n_min, root, 0, path_str(path), budget)
     if value is None and nullable and not out:
         return None
     return out
