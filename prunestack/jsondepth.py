@@ -16,6 +16,7 @@ a request body's :class:`~prunestack.errors.TooLargeError`).
 
 from __future__ import annotations
 
+import json  # stdlib only
 import re  # stdlib only
 from typing import Any
 
@@ -32,8 +33,14 @@ _CLOSE = frozenset(("]", "}", b"]", b"}"))
 def text_depth(text: str | bytes, stop_at: int | None = None) -> int:
     """The deepest nesting of ``[`` / ``{`` in JSON text (``0`` for a scalar), strings skipped;
     returns as soon as the depth exceeds ``stop_at`` (the value returned is then
-    ``stop_at + 1``). Bytes are scanned as they are: UTF-8 (with or without a byte-order mark)
-    reads right; UTF-16/32 text should be decoded first."""
+    ``stop_at + 1``). Bytes in UTF-16 or UTF-32 (told apart as ``json.loads`` does) are decoded
+    first; UTF-8, with or without a byte-order mark, is scanned as it is."""
+    if isinstance(text, bytes | bytearray) and json.detect_encoding(text) not in ("utf-8",
+                                                                              "utf-8-sig"):
+        try:  # UTF-16/32: a code unit's bytes may look like brackets
+            text = bytes(text).decode(json.detect_encoding(text))
+        except UnicodeDecodeError:
+            pass  # measured as bytes; json.loads reports the encoding error
     pattern = _TOKEN_B if isinstance(text, bytes | bytearray) else _TOKEN
     depth = deepest = 0
     for m in pattern.finditer(text):

@@ -20,31 +20,37 @@ and its setting:
 * ``max_schema_enum`` — values of one ``enum``;
 * ``max_schema_properties`` — names in one ``properties``;
 * ``max_schema_placeholder`` — ``minLength``, ``minItems``, ``minProperties`` and
-  ``minContains``: a required value that was not found gets a stand-in of that size
-  (:mod:`.conform`), so each must be buildable. The same number bounds, at run time, everything
-  the stand-ins of one document add up to (values plus characters, :class:`PlaceholderBudget`):
-  ``minItems`` nested in ``minItems`` multiplies.
+  ``minContains`` each, and the stand-in :mod:`.conform` could build for any one sub-schema
+  (values plus characters; an upper bound: ``minItems`` nested in ``minItems`` multiplies,
+  required properties add up): a required value that was not found gets a stand-in, so it must
+  be buildable. The same number bounds, at run time, everything the stand-ins of one document
+  add up to (:class:`PlaceholderBudget`), for what a static bound cannot see (recursion).
 
 The defaults pass every real schema we have, with room: measured with :func:`measure` on the 400
 JSONSchemaBench schemas of ``maskbench-dev`` (GitHub, Kubernetes, SchemaStore, Snowplow,
 Washington Post, MCP, function-calling sets) and the hand-written and pydantic-generated schemas
 of ``tests/extract/schemas_realworld``, the largest of each quantity is:
 
-=====================  ======================  =========
-quantity               largest in real schemas  default
-=====================  ======================  =========
-bytes                  147,418                 1,000,000
-depth (as written)     24                      64
-depth ($refs inlined)  35                      64
-subschemas             3,080                   20,000
-$ref expansion         36,883 values           500,000
-enum values            1,000                   10,000
-properties in one map  164                     2,000
-minLength etc.         36 (a ``minLength``)    100,000
-=====================  ======================  =========
+==============================  =========================  =========
+quantity                        largest in real schemas    default
+==============================  =========================  =========
+bytes (compact JSON)            80,570                     1,000,000
+depth, as written               15                         64
+depth, ``$ref``s inlined        28                         64
+schema objects                  477                        20,000
+``$ref`` expansion (values)     34,080                     500,000
+values in one ``enum``          2,442                      10,000
+names in one ``properties``     131                        2,000
+``minLength`` etc.              57 (``minLength``)         100,000
+one stand-in (values + chars)   177                        100,000
+``$ref``-cycle steps            3                          20,000
+==============================  =========================  =========
 
-while the issue's probes (``minLength: 300000000``, ``minItems`` 3000 of ``minItems`` 3000, a
-1M-value enum, a 5000-deep schema, a 400-deep ``allOf``) are refused.
+(449 schemas; the figures come from ``measure``, every schema checked in under 10 ms). The issue's
+probes are refused: ``minLength: 300000000`` by its keyword, ``minItems`` 3000 of ``minItems``
+3000 as a 9,003,001-value stand-in, a 1M-value ``enum``, a 5000-deep schema and a 400-deep
+``allOf`` by depth before they are parsed, and a 178 KB chain of definitions that doubles at
+each step in about 30 ms.
 
 What it does not do: check that a schema is valid JSON Schema (:mod:`.load`), resolve references
 for use (:mod:`.refs`), or build stand-ins (:mod:`.conform`).
@@ -65,6 +71,10 @@ from prunestack.jsondepth import text_depth, value_depth
 from prunestack.pipeline.schema.keywords import MAP_KEYS, VALUE_KEYWORDS
 from prunestack.pipeline.schema.refs import resolve_pointer
 
+#: the deepest ``max_schema_depth`` may be set: validation, the ``$ref`` inliner and the
+#: conformer recurse (a few frames per level) and an 80-level nest of ``properties`` (161 deep)
+#: is the most they take within Python's default recursion limit
+MAX_DEPTH = 128
 PLACEHOLDER_KEYWORDS = ("minLength", "minItems", "minProperties", "minContains")
 #: the walks through cycles of ``$ref``s (recursive schemas) may take one step per this many
 #: values of ``max_schema_ref_expansion`` (20,000 steps by default; real schemas take 3)
@@ -89,6 +99,9 @@ class SchemaLimits:
         for f in fields(self):
             if not isinstance(getattr(self, f.name), int) or getattr(self, f.name) < 1:
                 raise ValueError(f"{f.name} must be a positive integer")
+        if self.max_schema_depth > MAX_DEPTH:
+            raise ValueError(f"max_schema_depth must be at most {MAX_DEPTH}: the code that walks "
+                             "a schema after this check recurses once per level")
 
 
 DEFAULT_LIMITS = SchemaLimits()
@@ -106,23 +119,12 @@ def _refuse(what: str, where: str, value: int, name: str, limits: SchemaLimits, 
 
 
 # ------------------------------------------------------------------ text and parsed values
-def check_text(text: str | bytes, limits: SchemaLimits = DEFAULT_LIMITS) -> str | bytes:
-    """Schema text checked for size and nesting before it is parsed; returns what
-    ``json.loads`` should read (UTF-16/32 bytes decoded, so that brackets are found in them)."""
+def check_text(text: str | bytes, limits: SchemaLimits = DEFAULT_LIMITS) -> None:
+    """Refuse schema text too big or too deeply nested, before it is parsed."""
     check_size(len(text) if isinstance(text, bytes | bytearray)
                else len(text.encode("utf-8", "surrogatepass")), limits)
-    if isinstance(text, bytes | bytearray):
-        enc = json.detect_encoding(text)
-        if enc not in ("utf-8", "utf-8-sig"):
-            try:
-                text = bytes(text).decode(enc)
-            except UnicodeDecodeError as exc:
-                raise SchemaError(f"schema is not UTF-8, UTF-16 or UTF-32 text: {exc.reason}"
-                                  ) from None
-    depth = text_depth(text, stop_at=limits.max_schema_depth)
-    if depth > limits.max_schema_depth:
+    if text_depth(text, stop_at=limits.max_schema_depth) > limits.max_schema_depth:
         raise _deep(None, "(root)", limits, "as written")
-    return text
 
 
 def check_size(size: int, limits: SchemaLimits = DEFAULT_LIMITS) -> None:
@@ -544,13 +546,21 @@ def check_limits(schema: Any, limits: SchemaLimits = DEFAULT_LIMITS) -> None:
 
 def _json_bytes(schema: Any) -> int:
     """Bytes of ``schema`` as compact UTF-8 JSON (its depth is checked: ``json.dumps`` is
-    safe); a value JSON cannot hold is a ``SchemaError``."""
+    safe); a value JSON cannot hold, or a string that is not text (a lone surrogate, which
+    tokenizers and regex engines cannot take), is a ``SchemaError``."""
     try:
         text = json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
         raise SchemaError(f"the schema holds a value JSON cannot: {exc}",
                           "use only dicts, lists, strings, numbers, booleans and None") from None
-    return len(text.encode("utf-8", "surrogatepass"))
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError as exc:
+        raise SchemaError(f"the schema holds a lone UTF-16 surrogate "
+                          f"({exc.object[exc.start:exc.end]!a}) near "
+                          f"{exc.object[max(0, exc.start - 30):exc.start]!r}: it is not text",
+                          "a \\ud800-\\udbff escape must be followed by a \\udc00-\\udfff one"
+                          ) from None
 
 
 def measure(schema: Any) -> dict[str, tuple[int, str]]:

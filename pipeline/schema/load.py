@@ -88,7 +88,7 @@ def load_schema(schema: SchemaSource, *, allow_path: bool = True,
                               "send the schema itself as JSON text")
         schema = _read(Path(schema), limits)
     if isinstance(schema, (bytes, bytearray, str)):
-        schema = check_text(schema, limits)  # size and nesting, before json.loads recurses
+        check_text(schema, limits)  # size and nesting, before json.loads recurses
     if isinstance(schema, (bytes, bytearray)):
         try:
             schema = json.loads(schema)  # UTF-8 (with or without a BOM), UTF-16, UTF-32
