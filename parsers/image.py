@@ -129,8 +129,9 @@ def _page(img: Image.Image, max_pixels: int, work_pixels: int, frame: int
         img.draft(img.mode, want)
         if img.width * img.height > max_pixels:
             raise TooLargeError(
-                f"{where} is {w}x{h} pixels; read at a reduced scale it is {img.width}x{img.height}, "
-                f"over the limit of {max_pixels:,} pixels decoded per page",
+                f"{where} is {w}x{h} pixels; read at a reduced scale it is "
+                f"{img.width}x{img.height}, over the limit of {max_pixels:,} pixels decoded "
+                "per page",
                 "downscale the image, or raise the pixel limit: the server's "
                 "PRUNESTACK_MAX_PIXELS")
         factor = max(factor, w / img.width)  # drafted below the working size's request

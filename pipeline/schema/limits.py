@@ -67,7 +67,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from prunestack.errors import SchemaError
-from prunestack.jsondepth import text_depth, value_depth
+from prunestack.jsondepth import text_depth
 from prunestack.pipeline.schema.keywords import MAP_KEYS, VALUE_KEYWORDS
 from prunestack.pipeline.schema.refs import resolve_pointer
 
@@ -519,10 +519,7 @@ class _Big(Exception):
 def check_limits(schema: Any, limits: SchemaLimits = DEFAULT_LIMITS) -> None:
     """Refuse a parsed schema that passes any of ``limits`` (see the module docstring); no
     recursion, so a schema nested 100,000 deep is refused in one linear pass."""
-    depth = value_depth(schema, stop_at=limits.max_schema_depth)
-    if depth > limits.max_schema_depth:
-        raise _deep(None, "(root)", limits, "as written")
-    walk = _walk(schema, limits)
+    walk = _walk(schema, limits)  # depth first of all: it stops where the nesting passes it
     check_size(_json_bytes(schema), limits)
     values, height, where = _expansion(schema, walk, limits)
     if values > limits.max_schema_ref_expansion:
