@@ -41,9 +41,10 @@ def text_depth(text: str | bytes, stop_at: int | None = None) -> int:
             text = bytes(text).decode(json.detect_encoding(text))
         except UnicodeDecodeError:
             pass  # measured as bytes; json.loads reports the encoding error
-    pattern = _TOKEN_B if isinstance(text, bytes | bytearray) else _TOKEN
+    tokens = (_TOKEN_B.finditer(text) if isinstance(text, bytes | bytearray)
+              else _TOKEN.finditer(text))
     depth = deepest = 0
-    for m in pattern.finditer(text):
+    for m in tokens:
         tok = m.group()
         if tok in _OPEN:
             depth += 1

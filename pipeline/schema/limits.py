@@ -63,7 +63,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from prunestack.errors import SchemaError
@@ -154,10 +154,12 @@ class _Walk:
     values: int = 0
     subschemas: int = 0
     depth: int = 0
-    biggest: dict[str, tuple[int, str]] | None = None  # measure(): quantity -> (value, place)
-    span: dict[int, tuple[int, int, int, int]] | None = None  # id -> (start, end, depth, height)
-    refs: list[tuple[int, str, int, Any]] | None = None  # (start, $ref, depth, where)
-    schemas: list[tuple[dict[str, Any], Any]] | None = None  # every schema object, its place
+    # measure(): quantity -> (largest value, its place)
+    biggest: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # id of a container -> (start, end, depth, height)
+    span: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
+    refs: list[tuple[int, str, int, Any]] = field(default_factory=list)  # (start, $ref, depth, at)
+    schemas: list[tuple[dict[str, Any], Any]] = field(default_factory=list)  # with their places
 
 
 def _place(where: Any) -> str:
@@ -170,7 +172,7 @@ def _place(where: Any) -> str:
 
 def _walk(schema: Any, limits: SchemaLimits | None) -> _Walk:
     """One iterative pass (see :func:`check_limits`); with ``limits`` None it only measures."""
-    out = _Walk(span={}, refs=[], biggest={}, schemas=[])
+    out = _Walk()
     heights: dict[int, int] = {}
     n = 0
     # (value, kind, depth, where, parent id); leaving=True entries close a container
@@ -203,9 +205,9 @@ def _walk(schema: Any, limits: SchemaLimits | None) -> _Walk:
                               "max_schema_subschemas", limits,
                               "share repeated parts with $ref, or raise the limit")
             _check_node(node, where, out, limits)
-            out.schemas.append((node, where))  # type: ignore[union-attr]
+            out.schemas.append((node, where))
             if isinstance(node.get("$ref"), str):
-                out.refs.append((n - 1, node["$ref"], depth, where))  # type: ignore[union-attr]
+                out.refs.append((n - 1, node["$ref"], depth, where))
         for k, v in node.items():
             sub = (_DATA if kind == _DATA or (kind == _SCHEMA and k in VALUE_KEYWORDS) else
                    _MAP if kind == _SCHEMA and k in MAP_KEYS and isinstance(v, dict) else
@@ -216,7 +218,6 @@ def _walk(schema: Any, limits: SchemaLimits | None) -> _Walk:
 
 
 def _note(out: _Walk, quantity: str, value: int, where: Any, key: str) -> None:
-    assert out.biggest is not None
     if value > out.biggest.get(quantity, (-1, ""))[0]:
         out.biggest[quantity] = (value, f"{_place(where)}/{key}".removeprefix("(root)/"))
 
@@ -252,7 +253,6 @@ def _expansion(schema: Any, walk: _Walk, limits: SchemaLimits | None
     """(values, height, place of the ``$ref`` contributing most) of ``schema`` with every
     non-recursive ``$ref`` inlined the way :func:`.refs.resolve_refs` does it: a reference to a
     target already being inlined on the current path stays a pointer (one value)."""
-    assert walk.span is not None and walk.refs is not None
     span, refs = walk.span, walk.refs
     if not refs:
         return walk.values, walk.depth, "(root)"
@@ -323,10 +323,10 @@ def _expansion(schema: Any, walk: _Walk, limits: SchemaLimits | None
     most: tuple[int, int] = (-1, 0)
     where = "(root)"
     for i, (_, _ref, depth, at) in enumerate(refs):
-        u = ref_target[i]
-        if u is None:
+        target = ref_target[i]
+        if target is None:
             continue
-        us, uh = memo[u]
+        us, uh = memo[target]
         size += us
         height = max(height, depth - 1 + uh)
         if (us, -depth) > most:  # the largest; of equals, the one nearest the root
@@ -471,14 +471,15 @@ def _standins(schema: Any, walk: _Walk, cap: int | None) -> tuple[int, str, str]
                 parts.append(size(resolve_pointer(root, node["$ref"])))
             except SchemaError:
                 pass
-        for sub in node.get("allOf") or [] if isinstance(node.get("allOf"), list) else []:
-            parts.append(size(sub))
+        all_of = node.get("allOf")
+        parts += [size(sub) for sub in (all_of if isinstance(all_of, list) else [])]
         branches = [size(b) for k in ("anyOf", "oneOf") if isinstance(node.get(k), list)
                     for b in node[k]]
         own: list[tuple[int, str]] = [(_count(node.get("minLength")), "minLength")]
         req = node.get("required")
         if isinstance(req, list):
-            props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+            raw = node.get("properties")
+            props: dict[str, Any] = raw if isinstance(raw, dict) else {}
             extra = node.get("additionalProperties", True)
             total = 1 + sum(size(props.get(r, extra))[0] for r in req if isinstance(r, str))
             own.append((total, "required"))
@@ -500,12 +501,12 @@ def _standins(schema: Any, walk: _Walk, cap: int | None) -> tuple[int, str, str]
 
     out = (0, "(root)", "")
     try:
-        for node, where in walk.schemas or []:
+        for node, where in walk.schemas:
             got, keyword = size(node)
             if got > out[0]:
                 out = (got, _place(where), keyword)
     except _Big as big:
-        place = next((_place(w) for n, w in walk.schemas or [] if n is big.node), "(root)")
+        place = next((_place(w) for n, w in walk.schemas if n is big.node), "(root)")
         return big.size, place, big.keyword
     return out
 
@@ -565,7 +566,7 @@ def measure(schema: Any) -> dict[str, tuple[int, str]]:
     the largest one where it has one): for choosing limits from real schemas."""
     walk = _walk(schema, None)
     values, height, where = _expansion(schema, walk, None)
-    out = dict(walk.biggest or {})
+    out = dict(walk.biggest)
     out["max_schema_bytes"] = (_json_bytes(schema), "(root)")
     out["max_schema_depth"] = (walk.depth, "(root)")
     out["inlined_depth"] = (height, where)

@@ -273,7 +273,8 @@ def test_realworld_schemas_pass(name, schema):
                     "(real JSONSchemaBench schemas, not in the repository)")
 def test_every_maskbench_schema_passes_the_limits():
     """The 400 real schemas (GitHub, Kubernetes, SchemaStore, ...): none is refused by a limit,
-    each is checked within 200 ms (about 10 ms alone), and each quantity stays under its default with room."""
+    each is checked within 200 ms (about 10 ms on a quiet machine), and each quantity stays
+    under its default with room."""
     assert MASKBENCH is not None
     files = sorted(MASKBENCH.glob("*.json"))
     assert len(files) >= 400
@@ -370,3 +371,13 @@ def test_value_depth_without_recursion():
         value_depth(loop)
     shared = [1]
     assert value_depth([shared, shared]) == 2  # the same list twice is not a cycle
+
+
+def test_the_facade_refuses_a_deep_dict_schema_before_any_work():
+    import prunestack
+
+    deep = nest(5000)
+    with pytest.raises(SchemaError, match="max_schema_depth"):
+        prunestack.extract("Invoice No: 12", schema=deep)
+    with pytest.raises(SchemaError, match="max_schema_depth"):
+        prunestack.generate_json(None, None, deep, "JSON:")  # no model is touched
