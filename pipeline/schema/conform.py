@@ -102,39 +102,61 @@ _ANNOTATIONS = ANNOTATIONS | {"nullable"}
 
 
 def _number_standin(node: dict[str, Any], root: dict[str, Any], typ: str) -> int | float:
+    for c in _number_candidates(node, typ):
+        try:
+            c = int(c) if typ == "integer" and float(c).is_integer() else c
+        except (OverflowError, ValueError):  # a bound past float's range
+            continue
+        if typ == "integer" and not isinstance(c, int):
+            continue
+        if fits(c, node, root):
+            return c
+    return 0 if typ == "integer" else 0.0
+
+
+def _number_candidates(node: dict[str, Any], typ: str) -> list[Any]:
+    """Numbers worth trying for a stand-in: 0, each bound and its neighbours, the first multiple
+    of ``multipleOf`` past the minimum, a point inside a narrow range, ±1. A schema's numbers
+    can be anything (``1e308``, ``1e-300`` steps): a candidate whose arithmetic overflows or
+    cannot be done in decimal precision is skipped, never an error."""
     step = node.get("multipleOf")
-    unit = step if isinstance(step, (int, float)) and step > 0 else 1
+    unit = step if isinstance(step, (int, float)) and not isinstance(step, bool) and step > 0 \
+        else 1
     cands: list[Any] = [0]
+
+    def add(make: Any) -> None:
+        try:
+            cands.extend(make())
+        except (ArithmeticError, OverflowError, ValueError, TypeError):
+            pass
+
     for key, sign in (("minimum", 0), ("exclusiveMinimum", 1), ("maximum", 0),
                       ("exclusiveMaximum", -1)):
         v = node.get(key)
         if isinstance(v, (int, float)) and not isinstance(v, bool):
-            base = P.fit_multiple(v, unit) if step else v
-            base = v if base is None else base
-            cands += [base, base + sign * unit, v + sign * unit, v + sign]
+            def near(v: Any = v, sign: int = sign) -> list[Any]:
+                base = P.fit_multiple(v, unit) if step else v
+                base = v if base is None else base
+                return [base, base + sign * unit, v + sign * unit, v + sign]
+            add(near)
     if step:
         lo = node.get("minimum", node.get("exclusiveMinimum", 0))
         if isinstance(lo, (int, float)):
-            k = int(Decimal(repr(lo)) // Decimal(repr(unit))) + 1
-            cands += [float(Decimal(k) * Decimal(repr(unit)))]
+            def first() -> list[Any]:
+                k = int(Decimal(repr(lo)) // Decimal(repr(unit))) + 1
+                return [float(Decimal(k) * Decimal(repr(unit)))]
+            add(first)
     nums = [node.get(k) for k in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")]
     lo = next((v for v in nums[:2] if isinstance(v, (int, float)) and not isinstance(v, bool)),
               None)
     hi = next((v for v in nums[2:] if isinstance(v, (int, float)) and not isinstance(v, bool)),
               None)
     if lo is not None and hi is not None:  # a narrow range: (0, 1) exclusive
-        mid = (lo + hi) / 2
-        cands += [mid, P.fit_multiple(mid, unit) if step else mid, int(mid), int(mid) + 1]
-    cands += [1, -1]
-    for c in cands:
-        if c is None:
-            continue
-        c = int(c) if typ == "integer" and float(c).is_integer() else c
-        if typ == "integer" and not isinstance(c, int):
-            continue
-        if fits(c, node, root):
-            return c
-    return 0 if typ == "integer" else 0.0
+        def inside(lo: Any = lo, hi: Any = hi) -> list[Any]:
+            mid = lo / 2 + hi / 2  # not (lo + hi) / 2: that overflows at 1e308
+            return [mid, P.fit_multiple(mid, unit) if step else mid, int(mid), int(mid) + 1]
+        add(inside)
+    return [c for c in [*cands, 1, -1] if c is not None]
 
 
 def _string_standin(node: dict[str, Any], root: dict[str, Any]) -> str:

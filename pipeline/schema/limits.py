@@ -163,11 +163,13 @@ class _Walk:
 
 
 def _place(where: Any) -> str:
+    """A place in the schema as ``properties/a/items`` (a long one keeps its two ends)."""
     parts: list[str] = []
     while where is not None:
         where, key = where
         parts.append(str(key))
-    return "/".join(reversed(parts)) or "(root)"
+    text = "/".join(reversed(parts)) or "(root)"
+    return text if len(text) <= 200 else f"{text[:80]}/.../{text[-110:]}"
 
 
 def _walk(schema: Any, limits: SchemaLimits | None) -> _Walk:

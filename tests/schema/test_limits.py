@@ -381,3 +381,16 @@ def test_the_facade_refuses_a_deep_dict_schema_before_any_work():
         prunestack.extract("Invoice No: 12", schema=deep)
     with pytest.raises(SchemaError, match="max_schema_depth"):
         prunestack.generate_json(None, None, deep, "JSON:")  # no model is touched
+
+
+@pytest.mark.parametrize("node", [
+    {"type": "number", "minimum": 1e300, "multipleOf": 1e-300},  # decimal precision exceeded
+    {"type": "integer", "minimum": 1e308, "maximum": 1e308},  # (lo + hi) / 2 is infinite
+    {"type": "number", "multipleOf": 3, "minimum": 10**400},  # past float's range
+    {"type": "integer", "multipleOf": 1e308},
+])
+def test_stand_ins_for_hostile_numbers_never_raise(node):
+    schema = load_schema({**obj(a=node), "required": ["a"]})
+    data, missing = conform({}, schema)
+    assert set(data) == {"a"} and isinstance(data["a"], int | float)
+    assert missing[0]["path"] == "a"
