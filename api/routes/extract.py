@@ -9,7 +9,6 @@ or ``html``. The answer is the :class:`~pipeline.extract.ExtractionResult` plus 
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
@@ -22,10 +21,12 @@ from prunestack.api.deps import (
     PagesDep,
     SettingsDep,
     get_embedder,
+    json_body,
     model_by_name,
 )
 from prunestack.api.routes.documents import examples
-from prunestack.errors import InputError, SchemaError, TooLargeError, UnsupportedTypeError
+from prunestack.api.settings import Settings
+from prunestack.errors import InputError, SchemaError, UnsupportedTypeError
 from prunestack.parsers.html import parse_html
 from prunestack.parsers.ingest import Upload
 from prunestack.parsers.text import text_document
@@ -64,12 +65,13 @@ OPENAPI_BODY = {"requestBody": {"required": True, "content": {
         "model": {"type": "string"}}}}}}}
 
 
-def _schema(raw: Any) -> LoadedSchema:
+def _schema(raw: Any, settings: Settings) -> LoadedSchema:
     """A schema a client sent (JSON text or a parsed object), loaded and checked once, before
-    any work. Never a path: a string that names a file is refused, not read."""
+    any work, within the server's schema limits. Never a path: a string that names a file is
+    refused, not read."""
     if not (isinstance(raw, dict) or (isinstance(raw, str) and raw.strip())):
         raise SchemaError("missing 'schema'", "send a JSON Schema as a form field or JSON")
-    schema = load_schema(raw, allow_path=False)
+    schema = load_schema(raw, allow_path=False, limits=settings.schema_limits())
     require_object_root(schema)
     return schema
 
@@ -89,10 +91,7 @@ async def extract(request: Request, settings: SettingsDep, limiter: LimiterDep,
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     embedder = get_embedder(request)
     if ctype == "application/json":
-        try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"the request body is not valid JSON: {exc}") from exc
+        body = await json_body(request)  # depth checked before parsing; surrogates refused
         try:
             req = TextExtractRequest.model_validate(body)
         except ValidationError as exc:
@@ -102,9 +101,9 @@ async def extract(request: Request, settings: SettingsDep, limiter: LimiterDep,
                 raise SchemaError("schema must be a JSON object",
                                   'e.g. {"type": "object", "properties": {...}}') from exc
             raise SchemaError(f"invalid request: {loc}: {first['msg']}") from exc
-        if len(req.text or req.html or "") > settings.max_text_chars:
-            raise TooLargeError(f"text longer than {settings.max_text_chars} characters")
-        schema = _schema(req.json_schema)
+        service.check_text_chars(len(req.text or req.html or ""), settings.max_text_chars,
+                                 "the 'text'" if req.text is not None else "the 'html'")
+        schema = _schema(req.json_schema, settings)
         model = model_by_name(request, req.model)
         res = await limiter.run(_text_work, req, schema, embedder, model,
                                 timeout=settings.request_timeout_s)
@@ -114,7 +113,7 @@ async def extract(request: Request, settings: SettingsDep, limiter: LimiterDep,
                                    "use multipart/form-data (file) or application/json (text)")
     form = await request.form(max_files=1, max_fields=16,
                               max_part_size=settings.max_upload_bytes)
-    schema = _schema(form.get("schema"))  # fail fast, before any parsing
+    schema = _schema(form.get("schema"), settings)  # fail fast, before any parsing
     engine = str(form.get("engine") or "extractive")
     if engine not in ("extractive", "generative"):
         raise SchemaError(f"unknown engine {engine!r}", "extractive or generative")
@@ -134,7 +133,7 @@ async def extract(request: Request, settings: SettingsDep, limiter: LimiterDep,
     model = model_by_name(request, str(model_name) if model_name else None)
     res, upload = await limiter.run(
         _file_work, data, schema, engine, embedder, model, str(form.get("ocr") or settings.ocr),
-        str(form.get("pages")) if form.get("pages") else None, settings.max_pages, name,
+        str(form.get("pages")) if form.get("pages") else None, settings, name,
         timeout=settings.request_timeout_s)
     out = res.model_dump(mode="json")
     if service.has_page_images(upload):
@@ -143,7 +142,8 @@ async def extract(request: Request, settings: SettingsDep, limiter: LimiterDep,
 
 
 def _file_work(data: bytes, schema: LoadedSchema, engine: str, embedder: Any, model: Any,
-               ocr: str, pages: str | None, max_pages: int, name: str) -> tuple[Any, Upload]:
-    upload = service.open_upload(data, max_pages, name)
+               ocr: str, pages: str | None, settings: Settings, name: str) -> tuple[Any, Upload]:
+    upload = service.open_upload(data, settings.max_pages, name, settings.max_text_chars)
     return service.extract_upload(upload, schema, engine=engine, embedder=embedder, model=model,
-                                  ocr=ocr, pages=pages), upload
+                                  ocr=ocr, pages=pages, max_pixels=settings.max_pixels,
+                                  max_text_chars=settings.max_text_chars), upload

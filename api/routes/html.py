@@ -1,14 +1,19 @@
-"""``POST /v1/html/prune``: HTML + a question → the HTML pruned to a token budget."""
+"""``POST /v1/html/prune``: HTML + a question → the HTML pruned to a token budget.
+
+The JSON body is read with :func:`~prunestack.api.deps.json_body` (nesting checked before it is
+parsed, lone surrogates refused) and then validated, so its errors answer in the app's one error
+shape."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from prunestack.api.deps import KeyDep, LimiterDep, RegistryDep, SettingsDep
-from prunestack.errors import TooLargeError
+from prunestack.api import service
+from prunestack.api.deps import KeyDep, LimiterDep, RegistryDep, SettingsDep, json_body
 from prunestack.models import ModelRegistry
 from prunestack.retrieval.prune import EmbedPruner, PruneConfig, prune_html
 
@@ -36,9 +41,13 @@ def _prune_work(req: PruneRequest, models: ModelRegistry) -> dict[str, Any]:
             "boilerplate_weight": req.boilerplate_weight}
 
 
-@router.post("/prune")
-async def prune(req: PruneRequest, settings: SettingsDep, limiter: LimiterDep,
+@router.post("/prune", openapi_extra={"requestBody": {"required": True, "content": {
+    "application/json": {"schema": PruneRequest.model_json_schema()}}}})
+async def prune(request: Request, settings: SettingsDep, limiter: LimiterDep,
                 models: RegistryDep) -> dict[str, Any]:
-    if len(req.html) > settings.max_text_chars:
-        raise TooLargeError(f"HTML longer than {settings.max_text_chars} characters")
+    try:
+        req = PruneRequest.model_validate(await json_body(request))
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+    service.check_text_chars(len(req.html), settings.max_text_chars, "the 'html'")
     return await limiter.run(_prune_work, req, models, timeout=settings.request_timeout_s)

@@ -11,16 +11,18 @@ from fastapi import APIRouter, File, Form, UploadFile
 
 from prunestack.api import service
 from prunestack.api.deps import KeyDep, LimiterDep, PagesDep, SettingsDep
+from prunestack.api.settings import Settings
 from prunestack.parsers.cctree import build_cctree
 from prunestack.parsers.ingest import Upload
 
 router = APIRouter(prefix="/v1", tags=["parse"], dependencies=[KeyDep])
 
 
-def _parse_work(data: bytes, ocr: str, pages: str | None, max_pages: int, name: str,
+def _parse_work(data: bytes, ocr: str, pages: str | None, settings: Settings, name: str,
                 tree: bool) -> tuple[dict[str, Any], Upload]:
-    upload = service.open_upload(data, max_pages, name)
-    doc = service.parse_upload(upload, ocr=ocr, pages=pages)
+    upload = service.open_upload(data, settings.max_pages, name, settings.max_text_chars)
+    doc = service.parse_upload(upload, ocr=ocr, pages=pages, max_pixels=settings.max_pixels,
+                               max_text_chars=settings.max_text_chars)
     out: dict[str, Any] = {"document": doc.model_dump(mode="json")}
     if tree:
         out["tree"] = build_cctree(doc).model_dump(mode="json")
@@ -36,7 +38,7 @@ async def parse_document(
     tree: Annotated[bool, Form(description="also return the CCTree")] = False,
 ) -> dict[str, Any]:
     data = await file.read()
-    out, upload = await limiter.run(_parse_work, data, ocr, pages, settings.max_pages,
+    out, upload = await limiter.run(_parse_work, data, ocr, pages, settings,
                                     file.filename or "upload", tree,
                                     timeout=settings.request_timeout_s)
     if service.has_page_images(upload):

@@ -5,6 +5,8 @@ One way in and one way to check, whatever the caller:
 * :mod:`.load` — ``load_schema`` from a dict, JSON text or bytes, a path (unless
   ``allow_path=False``: the REST API) or a pydantic model class; draft detection, meta-schema,
   satisfiability and ``$ref`` checks; returns a :class:`LoadedSchema` naming its draft;
+* :mod:`.limits` — ``SchemaLimits`` and ``check_limits``: size, depth, ``$ref`` expansion, enum,
+  properties and stand-in limits, checked (without recursion) before anything else reads a schema;
 * :mod:`.drafts` — ``$schema`` URIs and the ``jsonschema`` class of each draft;
 * :mod:`.refs` — references resolved inside the document and never fetched (THE registry every
   validator gets), root pointers, inlining, and THE ``$ref``-sibling rule;
@@ -37,6 +39,11 @@ from prunestack.pipeline.schema.fields import (
     require_object_root,
 )
 from prunestack.pipeline.schema.keywords import ANNOTATIONS, STANDARD, VALUE_KEYWORDS
+from prunestack.pipeline.schema.limits import (
+    DEFAULT_LIMITS,
+    SchemaLimits,
+    check_limits,
+)
 from prunestack.pipeline.schema.load import (
     LoadedSchema,
     SchemaSource,
@@ -70,9 +77,10 @@ from prunestack.pipeline.schema.validate import (
 )
 
 __all__ = [
-    "ANNOTATIONS", "ASCII_FORMATS", "DRAFT2020", "DRAFT_URIS", "ISO_CURRENCIES",
+    "ANNOTATIONS", "ASCII_FORMATS", "DEFAULT_LIMITS", "DRAFT2020", "DRAFT_URIS", "ISO_CURRENCIES",
     "OLD_DRAFTS", "OLD_DRAFT_REF_SIBLINGS", "STANDARD", "SUPPORTED", "VALUE_KEYWORDS",
-    "FieldSpec", "LoadedSchema", "SchemaSource", "as_decimal", "check_metaschema", "check_refs",
+    "FieldSpec", "LoadedSchema", "SchemaLimits", "SchemaSource", "as_decimal", "check_limits",
+    "check_metaschema", "check_refs",
     "check_satisfiable", "close_objects", "closing_budget", "coerce", "conform",
     "declared_draft", "empty_value", "fits", "formats_as_patterns", "humanize",
     "kept_beside_ref", "load_schema", "localize_refs", "meta_draft", "no_io_registry",

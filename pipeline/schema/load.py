@@ -19,9 +19,16 @@ the pipeline it hands it to load it once.
 ``allow_path=False`` is for schemas that come from a network user: a path (``Path`` or a string
 that looks like one) is refused without the file being read or even looked for.
 
+Before anything parses or walks it, a schema is held to :class:`.limits.SchemaLimits` (``limits``,
+default :data:`.limits.DEFAULT_LIMITS`; the server passes its settings'): JSON text's size and
+nesting before ``json.loads``, then :func:`.limits.check_limits` (no recursion) before the
+meta-schema check (which recurses). The returned schema carries the limits it passed
+(``LoadedSchema.limits``): the conformer builds its stand-ins within the same budget.
+
 What it does not do: fetch anything a schema names (the meta-schema check, too, runs with
 :func:`.refs.no_io_registry`), require an object root (extraction does that:
-:func:`.fields.require_object_root`), or rewrite the schema (:mod:`.normalize`).
+:func:`.fields.require_object_root`), or rewrite the schema beyond root pointers
+(:mod:`.normalize` does).
 """
 
 from __future__ import annotations
@@ -42,6 +49,14 @@ from prunestack.pipeline.schema.drafts import (
     validator_class,
 )
 from prunestack.pipeline.schema.keywords import MAP_KEYS, VALUE_KEYWORDS
+from prunestack.pipeline.schema.limits import (
+    DEFAULT_LIMITS,
+    SchemaLimits,
+    check_limits,
+    check_size,
+    check_text,
+    limits_of,
+)
 from prunestack.pipeline.schema.refs import localize_refs, no_io_registry
 
 SchemaSource: TypeAlias = dict[str, Any] | str | bytes | Path | type[BaseModel]
@@ -51,22 +66,35 @@ class LoadedSchema(dict[str, Any]):
     """A schema :func:`load_schema` has checked; its ``$schema`` names the draft it was read
     as. Treat it as read-only: a changed copy should be a plain dict, loaded again."""
 
+    limits: SchemaLimits = DEFAULT_LIMITS  # what it was checked against (set by load_schema)
+
     @property
     def draft(self) -> str:
         return declared_draft(self)
 
 
-def load_schema(schema: SchemaSource, *, allow_path: bool = True) -> LoadedSchema:
-    """``schema`` parsed and checked (see the module docstring); ``SchemaError`` otherwise."""
+def load_schema(schema: SchemaSource, *, allow_path: bool = True,
+                limits: SchemaLimits | None = None) -> LoadedSchema:
+    """``schema`` parsed and checked (see the module docstring); ``SchemaError`` otherwise.
+    ``limits``: the :class:`.limits.SchemaLimits` to hold it to (default: the defaults; for a
+    ``LoadedSchema``, those it was loaded with)."""
     if isinstance(schema, LoadedSchema):
-        return schema
+        if limits is None or limits == limits_of(schema):
+            return schema
+        check_limits(schema, limits)  # held to other limits: check again, carry the new ones
+        out = LoadedSchema(schema)
+        out.limits = limits
+        return out
+    limits = limits or DEFAULT_LIMITS
     if isinstance(schema, type) and issubclass(schema, BaseModel):
         schema = schema.model_json_schema()
     elif isinstance(schema, Path) or (isinstance(schema, str) and _looks_like_path(schema)):
         if not allow_path:
             raise SchemaError("a schema file path is not accepted here",
                               "send the schema itself as JSON text")
-        schema = _read(Path(schema))
+        schema = _read(Path(schema), limits)
+    if isinstance(schema, (bytes, bytearray, str)):
+        check_text(schema, limits)  # size and nesting, before json.loads recurses
     if isinstance(schema, (bytes, bytearray)):
         try:
             schema = json.loads(schema)  # UTF-8 (with or without a BOM), UTF-16, UTF-32
@@ -83,10 +111,13 @@ def load_schema(schema: SchemaSource, *, allow_path: bool = True) -> LoadedSchem
     if not isinstance(schema, dict):
         raise SchemaError(f"a JSON Schema must be a JSON object, got {type(schema).__name__}",
                           'wrap it, e.g. {"type": "object", "properties": {...}}')
+    check_limits(schema, limits)  # iterative: before anything that recurses over the schema
     draft = check_metaschema(schema)
     if "$schema" not in schema:
         schema = {"$schema": DRAFT_URIS[draft], **schema}
-    return LoadedSchema(localize_refs(schema))
+    out = LoadedSchema(localize_refs(schema))
+    out.limits = limits
+    return out
 
 
 def _looks_like_path(text: str) -> bool:
@@ -95,9 +126,10 @@ def _looks_like_path(text: str) -> bool:
     return not t.startswith(("{", "[", '"')) and len(t) < 4096 and Path(t).suffix == ".json"
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path, limits: SchemaLimits) -> bytes:
     if not path.is_file():
         raise SchemaError(f"schema file not found: {path}")
+    check_size(path.stat().st_size, limits)  # before the file is read into memory
     return path.read_bytes()
 
 
