@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -45,6 +46,8 @@ HEADERS = {"X-API-Key": KEY}
 KILL_GROWTH_MB = 1200
 #: Most bytes of an answer the tests read (a hostile schema once made a 300 MB answer).
 MAX_BODY = 2_000_000
+#: A logged exception's last line (``RecursionError: maximum recursion depth exceeded``).
+EXCEPTION_LINE = re.compile(r"^[\w.]*(?:Error|Exception|Interrupt)\b:?[^\n]*", re.MULTILINE)
 
 
 def free_port() -> int:
@@ -249,6 +252,7 @@ class Outcome:
     new_connections: int = 0
     new_hits: list[str] = field(default_factory=list)
     idle_after: float | None = 0.0  # seconds until the slot freed after the answer; None: never
+    server_exception: str = ""  # the last exception line the server logged during the probe
 
     @property
     def rss_growth_mb(self) -> float:
@@ -273,7 +277,9 @@ class Outcome:
         return (f"[status={self.status}, {self.elapsed:.1f} s, answer {self.body_len} bytes, "
                 f"RSS {self.rss_before_mb:.0f} -> peak {self.rss_peak_mb:.0f} MB, worst /healthz "
                 f"{self.health_worst:.2f} s, body={excerpt!r}"
-                + (f", client error={self.error}" if self.error else "") + "]")
+                + (f", client error={self.error}" if self.error else "")
+                + (f", server log: {self.server_exception[:300]!r}" if self.server_exception
+                   else "") + "]")
 
     def problems(self, *, answer_within: float, health_within: float | None = 1.0,
                  rss_limit_mb: float | None = 300.0, idle_within: float = 3.0) -> list[str]:
@@ -313,6 +319,7 @@ def run_probe(server: ServerProcess, listener: Listener | None,
     server.ensure_ready()
     method, path, kwargs = build()
     out = Outcome(rss_before_mb=server.rss_mb())
+    log_start = server.log_path.stat().st_size if server.log_path.exists() else 0
     out.rss_peak_mb = out.rss_before_mb
     conn0, hits0 = listener.snapshot() if listener else (0, 0)
     stop = threading.Event()
@@ -367,6 +374,10 @@ def run_probe(server: ServerProcess, listener: Listener | None,
         conn1, hits1 = listener.snapshot()
         out.new_connections = conn1 - conn0
         out.new_hits = listener.hits[hits0:hits1]
+    with server.log_path.open("rb") as log:
+        log.seek(log_start)
+        found = EXCEPTION_LINE.findall(log.read().decode("utf-8", "replace"))
+    out.server_exception = found[-1] if found else ""
     # leave a usable server behind, without charging the next probe for this one
     if not server.alive:
         server.restart("killed or died during the previous probe")
