@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -46,8 +45,6 @@ HEADERS = {"X-API-Key": KEY}
 KILL_GROWTH_MB = 1200
 #: Most bytes of an answer the tests read (a hostile schema once made a 300 MB answer).
 MAX_BODY = 2_000_000
-#: A logged exception's last line (``RecursionError: maximum recursion depth exceeded``).
-EXCEPTION_LINE = re.compile(r"^[\w.]*(?:Error|Exception|Interrupt)\b:?[^\n]*", re.MULTILINE)
 
 
 def free_port() -> int:
@@ -235,6 +232,19 @@ class ServerProcess:
 # ------------------------------------------------------------------------------------- probes
 
 
+def exception_lines(log: str) -> list[str]:
+    """The last line of every traceback in ``log`` (``RecursionError: maximum recursion ...``)."""
+    out: list[str] = []
+    previous = ""
+    for line in log.splitlines():
+        if (previous.startswith(" ") and line and not line[0].isspace()
+                and not line.startswith(("Traceback", "ERROR:", "INFO:", "WARNING:", "The above",
+                                         "During handling", "==="))):
+            out.append(line)
+        previous = line
+    return out
+
+
 @dataclass
 class Outcome:
     """What one request did to the server."""
@@ -376,7 +386,7 @@ def run_probe(server: ServerProcess, listener: Listener | None,
         out.new_hits = listener.hits[hits0:hits1]
     with server.log_path.open("rb") as log:
         log.seek(log_start)
-        found = EXCEPTION_LINE.findall(log.read().decode("utf-8", "replace"))
+        found = exception_lines(log.read().decode("utf-8", "replace"))
     out.server_exception = found[-1] if found else ""
     # leave a usable server behind, without charging the next probe for this one
     if not server.alive:
