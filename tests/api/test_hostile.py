@@ -168,13 +168,13 @@ def _probes() -> list[Probe]:
     P = Probe
     return [
         # ---- 1. regular expressions: linear time, backtracking-only features refused by name
-        P("regex-pattern-(a+)+$-36a", lambda L: json_body(
+        P("regex-pattern-nested-quantifier-36a", lambda L: json_body(
             obj({"invoice_number": {"type": "string", "pattern": EVIL}}, ["invoice_number"]),
             EVIL_TEXT), why="Python's re backtracks for hours holding the GIL"),
-        P("regex-patternProperties-(a+)+$", lambda L: json_body(
+        P("regex-patternProperties-nested-quantifier", lambda L: json_body(
             obj({"a" * 36 + "1": {"type": "string"}}, ["a" * 36 + "1"],
                 patternProperties={EVIL: {"type": "string"}}), EVIL_TEXT)),
-        P("regex-propertyNames-pattern", lambda L: json_body(
+        P("regex-propertyNames-nested-quantifier", lambda L: json_body(
             obj({"a" * 36 + "1": {"type": "string"}}, ["a" * 36 + "1"],
                 propertyNames={"pattern": EVIL}), EVIL_TEXT)),
         P("regex-backreference-refused", lambda L: json_body(
@@ -191,10 +191,10 @@ def _probes() -> list[Probe]:
           expect="422", names=("$dynamicRef",)),
         P("ref-loopback-url", lambda L: json_body(obj({"a": {"$ref": f"{L}/ref.json"}}, ["a"])),
           expect="422", names=("$ref",)),
-        P("relative-root-id+nested-absolute-id+ref", lambda L: json_body(obj(
+        P("relative-root-id-nested-absolute-id-ref", lambda L: json_body(obj(
             {"a": obj({"c": {"$ref": "c.json"}}, ["c"], **{"$id": f"{L}/nested/a.json"})},
             ["a"], **{"$id": "invoice.json"})), expect="4xx"),
-        P("relative-root-id+nested-absolute-id+dynamicRef", lambda L: json_body(obj(
+        P("relative-root-id-nested-absolute-id-dynamicRef", lambda L: json_body(obj(
             {"a": obj({"c": {"$dynamicRef": "c.json"}}, ["c"], **{"$id": f"{L}/nested/a.json"})},
             ["a"], **{"$id": "invoice.json"})), expect="4xx"),
         P("schema-keyword-loopback-url", lambda L: json_body(
@@ -212,9 +212,9 @@ def _probes() -> list[Probe]:
           expect="422", names=("$dynamicRef",), why="500 vs 200 told whether a file exists"),
         P("ref-file-etc-hostname", lambda L: json_body(
             obj({"a": {"$ref": "file:///etc/hostname"}}, ["a"])), expect="422", names=("$ref",)),
-        P("file-id-base+relative-ref", lambda L: json_body(
+        P("file-id-base-relative-ref", lambda L: json_body(
             obj({"a": {"$ref": "hostname"}}, ["a"], **{"$id": "file:///etc/"})), expect="4xx"),
-        P("nested-id+local-ref-is-valid", lambda L: json_body(NESTED_ID_LOCAL_REF),
+        P("nested-id-local-ref-is-valid", lambda L: json_body(NESTED_ID_LOCAL_REF),
           expect="200-valid", schema=NESTED_ID_LOCAL_REF,
           why="a valid schema: '#' in a nested $id resolves inside that resource"),
         P("ref-to-nested-id-is-valid", lambda L: json_body(REF_TO_NESTED_ID),
@@ -229,7 +229,7 @@ def _probes() -> list[Probe]:
             obj({"a": {"type": "string", "minLength": 300_000_000}}, ["a"])),
           expect="422", names=("minLength", "properties/a"), setting=True,
           why="added 1.36 GB of RSS and answered 300 MB"),
-        P("minLength-10**40", lambda L: json_body(
+        P("minLength-1e40", lambda L: json_body(
             obj({"a": {"type": "string", "minLength": 10**40}}, ["a"])),
           expect="422", names=("minLength", "properties/a")),
         P("minItems-3000-of-minItems-3000", lambda L: json_body(obj({"a": {
@@ -265,7 +265,7 @@ def _probes() -> list[Probe]:
           expect="4xx"),
         P("ref-chain-178KB", lambda L: json_body(ref_chain(178_000)),
           why="22.6 s on the event loop, /healthz stalled 7.5 s"),
-        P("ref-fanout-2**40", lambda L: json_body(ref_fanout(40)), expect="422",
+        P("ref-fanout-40-levels", lambda L: json_body(ref_fanout(40)), expect="422",
           names=("$ref",), setting=True, why="$ref expansion size"),
         # ---- text that cannot be encoded
         P("lone-surrogate-in-text", lambda L: json_body(obj({"a": {"type": "string"}}),
@@ -276,10 +276,10 @@ def _probes() -> list[Probe]:
         P("lone-surrogate-in-schema-key", lambda L: json_body(
             obj({"a\ud800": {"type": "string"}}, ["a\ud800"]))),
         # ---- 6. inputs: text limit for files too, deep HTML, a big image
-        P("html-file-2.5M-chars-extract", lambda L: multipart(
+        P("html-file-2500k-chars-extract", lambda L: multipart(
             obj({"total": {"type": "number"}}), "big.html", big_html(2_500_000), "text/html"),
           expect="4xx", why="the 2M-character limit applied to JSON bodies only"),
-        P("html-file-2.5M-chars-parse", lambda L: multipart(
+        P("html-file-2500k-chars-parse", lambda L: multipart(
             "", "big.html", big_html(2_500_000), "text/html", path="/v1/parse"), expect="4xx"),
         P("html-100000-deep-divs-file", lambda L: multipart(
             obj({"total": {"type": "number"}}), "deep.html", deep_html(100_000), "text/html")),
