@@ -79,3 +79,31 @@ def test_recursion_error_is_one_line_exit_2():
                        timeout=60, check=False)
     assert r.returncode == 2, r.stderr
     assert "recursion limit" in one_line(r)
+
+
+def test_backtracking_pattern_does_not_hang_the_cli(tmp_path):
+    doc = tmp_path / "doc.html"
+    doc.write_text("<html><body><p>Invoice No: " + "a" * 36 + "1</p></body></html>")
+    schema = tmp_path / "evil.json"
+    schema.write_text(json.dumps({"type": "object", "properties": {
+        "invoice_number": {"type": "string", "pattern": "^(a+)+$"}},
+        "required": ["invoice_number"]}))
+    try:
+        r = subprocess.run([*CLI, "extract", str(doc), "--schema", str(schema)], cwd=ROOT,
+                           capture_output=True, text=True, timeout=60, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail("`prunestack extract` with a backtracking pattern still ran after 60 s")
+    assert "Traceback" not in r.stderr and "unexpected" not in r.stderr, r.stderr[-1500:]
+    assert r.returncode in (0, 2), f"exit code {r.returncode}; stderr {r.stderr!r}"
+
+
+def test_deep_allof_is_one_line_or_served(tmp_path):
+    inner = json.dumps({"type": "object", "properties": {"a": {"type": "string"}}})
+    path = tmp_path / "deep.json"
+    path.write_text('{"allOf":[' * 400 + inner + "]}" * 400)
+    page = tmp_path / "page.html"
+    page.write_text("<html><body><p>a: hello</p></body></html>")
+    r = run("extract", str(page), "--schema", str(path))
+    if r.returncode != 0:
+        assert r.returncode == 2, r.stderr
+        one_line(r)
