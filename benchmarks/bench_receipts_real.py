@@ -158,6 +158,10 @@ def _table(res: dict[str, Any]) -> str:
                          f"{a['all_four']:.3f}"))
         lines.append(row("  ceiling: value in gold lines", a["ceiling_gold_lines"], a["n"],
                          "", ""))
+    if "gold_same_receipts" in res:
+        a = res["gold_same_receipts"]
+        lines.append(row("(a) on (b)'s receipts", a["fields"], a["n"], f"{a['mean']:.3f}",
+                         f"{a['all_four']:.3f}"))
     if "images" in res:
         b = res["images"]
         lines.append(row("(b) end to end (rapidocr)", b["fields"], b["n"], f"{b['mean']:.3f}",
@@ -191,7 +195,7 @@ def _plot(res: dict[str, Any], path: Path) -> None:
         b = res["images"]
         series.append((f"(b) end to end, n={b['n']}", b["fields"]))
         series += [(f"OCR ceiling {k}", v) for k, v in b["ceiling"].items()]
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = plt.subplots(figsize=(8, 4.6))
     width = 0.8 / max(1, len(series))
     for i, (name, acc) in enumerate(series):
         xs = [j + i * width for j in range(len(FIELDS))]
@@ -200,7 +204,7 @@ def _plot(res: dict[str, Any], path: Path) -> None:
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("share of receipts (exact match, SROIE normalisation)")
     ax.set_title("Real SROIE receipts: extraction vs OCR ceiling")
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -225,6 +229,9 @@ def main(argv: list[str] | None = None) -> None:
         res["gold"], rows["gold"] = run_gold(args.data, ids[: args.n_gold])
     if args.n_images > 0:
         res["images"], rows["images"] = run_images(args.data, ids[: args.n_images])
+    if "gold" in res and "images" in res and res["images"]["n"] < res["gold"]["n"]:
+        same = {r["id"] for r in rows["images"]}  # (a) on (b)'s receipts: one sample, two inputs
+        res["gold_same_receipts"] = _summary([r["right"] for r in rows["gold"] if r["id"] in same])
     res["seconds"] = time.perf_counter() - t0
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{NAME}.json").write_text(json.dumps({**res, "rows": rows}, indent=1))
