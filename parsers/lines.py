@@ -2,8 +2,10 @@
 
 ``group_lines(words, baselines)`` clusters words whose baselines agree (PDF: exact baselines from
 the text layer) or, without baselines (OCR), whose vertical extents overlap by most of the smaller
-height, then orders each line left to right. A line may run across a column gutter or table
-cells; cutting it there is the layout step's job (``parsers.layout``). Nothing here reads files.
+height, then orders each line left to right. ``line_from_box(text, box)`` makes a line from a
+text known only with its line box (words spread over it by their characters). A line may run
+across a column gutter or table cells; cutting it there is the layout step's job
+(``parsers.layout``). Nothing here reads files.
 """
 
 from __future__ import annotations
@@ -70,3 +72,21 @@ def group_lines(words: list[Word], baselines: list[float] | None = None) -> list
         lines.append(Line(words=ws, bbox=BBox.enclosing([w.bbox for w in ws]), confidence=conf))
     lines.sort(key=lambda ln: (ln.bbox.y0, ln.bbox.x0))
     return lines
+
+
+def line_from_box(text: str, bbox: BBox, confidence: float = 1.0) -> Line:
+    """A line of text known only with its box (a recogniser or an annotation that boxes lines,
+    not words): its words placed across the box in proportion to their characters, one
+    character width per space. Whitespace runs count as one space."""
+    words = text.split()
+    if not words:
+        raise ValueError("a line needs text")
+    n = len(" ".join(words))
+    cw = bbox.width / n  # one character's width
+    out, at = [], 0
+    for w in words:
+        out.append(Word(text=w, confidence=confidence,
+                        bbox=BBox(x0=bbox.x0 + at * cw, y0=bbox.y0,
+                                  x1=bbox.x0 + (at + len(w)) * cw, y1=bbox.y1)))
+        at += len(w) + 1
+    return Line(words=out, bbox=bbox, confidence=confidence)

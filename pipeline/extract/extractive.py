@@ -6,9 +6,11 @@ cosine similarities; ``fit`` from :mod:`pipeline.extract.values`; ``relevance`` 
 plus a small prior for key–value pairs; pairs are then assigned greedily by score so one value
 does not answer two fields unless nothing else fits. Arrays of objects (line items) come from the
 best-matching tables: columns are matched to item properties by header similarity and by how many
-of the column's cells parse as the property's type; total rows are skipped. The engine returns raw
-values and provenance; coercion and validation against the schema happen in
-:mod:`pipeline.extract.core`.
+of the column's cells parse as the property's type; total rows are skipped. What a field gets
+from a parsed span is :func:`field_value`'s rule: a ``string`` field without a ``format`` or
+``enum`` gets the text as printed (``11/01/2018``, ``7.00``), other fields the normalised value
+(ISO date, number, enum member). The engine returns these values and provenance; coercion and
+validation against the schema happen in :mod:`pipeline.extract.core`.
 """
 
 from __future__ import annotations
@@ -83,8 +85,51 @@ def value_kind(spec: FieldSpec | None, typ: str | None = None, name: str = "",
     return "string"
 
 
+def _value_node(spec: FieldSpec) -> tuple[str | None, dict[str, Any]]:
+    """The scalar type and the sub-schema a field's values must fit (an array's items)."""
+    if spec.type != "array":
+        return spec.type, spec.schema
+    items = spec.schema.get("items")
+    return spec.item_type, items if isinstance(items, dict) else {}
+
+
+def field_value(p: V.Parsed, spec: FieldSpec | None) -> V.Parsed:
+    """THE rule for what a field gets from a parsed span: a ``string`` field without a
+    ``format`` or ``enum`` gets the text as printed (``11/01/2018``, ``7.00``, ``$8.20``:
+    :attr:`~pipeline.extract.values.Parsed.as_printed`), never a normalised form; with a
+    ``pattern`` it gets the printed text when that matches, else the normalised value (which
+    :func:`~pipeline.schema.conform` reshapes to the pattern where it can: an ISO date into the
+    pattern's date layout). Normalised values go only where the schema asks for them:
+    ``number``/``integer`` (7.0), ``boolean``, ``format: date``/``date-time`` (ISO 8601) and
+    the other formats, enums (the enum member)."""
+    if spec is None:
+        return p
+    typ, node = _value_node(spec)
+    fmt = spec.format if spec.type != "array" else node.get("format")
+    enum = spec.enum if spec.type != "array" else node.get("enum")
+    if typ != "string" or fmt is not None or enum:
+        return p
+    printed = p.as_printed
+    pattern = node.get("pattern")
+    if isinstance(pattern, str) and printed != str(p.value):
+        try:
+            if re.search(pattern, printed) is None:
+                return p
+        except re.error:
+            pass
+    return V.Parsed(printed, p.span, p.fit, p.printed)
+
+
 def parse_for(kind: str, text: str, spec: FieldSpec | None, dayfirst: bool | None
               ) -> V.Parsed | None:
+    """``text`` read by ``kind``'s value parser, the value as ``spec`` wants it
+    (:func:`field_value`: printed or normalised)."""
+    p = _parse_kind(kind, text, spec, dayfirst)
+    return None if p is None else field_value(p, spec)
+
+
+def _parse_kind(kind: str, text: str, spec: FieldSpec | None, dayfirst: bool | None
+                ) -> V.Parsed | None:
     if kind == "date":
         return V.parse_date(text, dayfirst)
     if kind == "amount":
@@ -121,7 +166,7 @@ def parse_for(kind: str, text: str, spec: FieldSpec | None, dayfirst: bool | Non
         penalty += 0.5
     if n_words > 12:
         penalty += 0.3
-    return V.Parsed(p.value, p.span, max(0.0, p.fit - penalty))
+    return V.Parsed(p.value, p.span, max(0.0, p.fit - penalty), p.printed)
 
 
 def _label_before(c: Candidate, span: str) -> str:

@@ -9,8 +9,10 @@ schema says otherwise) so a weak model still closes its JSON within the token bu
 out the keywords no constraint backend enforces (``not``, ``if``/``then``/``else``,
 ``uniqueItems``, ``dependentRequired``...): the conform and repair steps of
 :mod:`pipeline.extract.core` make the result satisfy them. Values are
-grounded afterwards: a leaf whose value equals a candidate's parsed value gets that candidate's
-page and box. Coercion and validation happen in :mod:`pipeline.extract.core`.
+grounded afterwards: a leaf whose value equals a candidate's parsed value (as printed for a
+plain string field: ``extractive.field_value``) gets that candidate's page and box. The prompt
+asks for string values as printed; the model's values are not rewritten. Coercion and validation
+happen in :mod:`pipeline.extract.core`.
 """
 
 from __future__ import annotations
@@ -69,13 +71,16 @@ def build_prompt(doc: Document, fields: list[FieldSpec], relevance: dict[str, di
                  tokenizer: Any, max_prompt_tokens: int, prompt_chars: int) -> str:
     lines = []
     for f in fields:
-        typ = f"array of {f.item_type or 'objects'}" if f.type == "array" else f.type
+        typ = f"array of {f.item_type or 'objects'}" if f.type == "array" else \
+            f"{f.type}, {f.format}" if f.format else f.type
         desc = f" — {f.description}" if f.description else ""
         lines.append(f"- {f.dotted} ({typ}){desc}")
         for it in f.items:
             idesc = f" — {it.description}" if it.description else ""
             lines.append(f"  - {it.name} ({it.type}){idesc}")
-    intro = "Extract these fields from the document as JSON. Use null when a value is absent.\n"
+    intro = "Extract these fields from the document as JSON. Copy each string value as it is " \
+        "printed (dates and amounts too, unless its type names a format). Use null when a " \
+        "value is absent.\n"
     head = intro + "Fields:\n" + "\n".join(lines) + "\nDocument:\n"
     tail = "\nJSON:\n"
     if len(tokenizer(head + tail)["input_ids"]) > max_prompt_tokens // 2:

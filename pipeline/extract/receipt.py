@@ -14,7 +14,8 @@ page, or till words such as CASH / CHANGE / ROUNDING / CASHIER / THANK YOU) this
   after it, registration prefixes removed, cut at the first phone / GST / e-mail / document-type
   marker, joined by single spaces;
 - a top-level date field the label scorer left empty, from the first date printed in the top
-  part of the receipt (till receipts print one date, often after an unlabelled document number).
+  part of the receipt (till receipts print one date, often after an unlabelled document number),
+  as printed unless the field asks for ``format: date``.
 
 It does not touch nested party objects (``pipeline.extract.extractive.parties`` reads those) nor
 invoices that are not receipt-like.
@@ -26,6 +27,7 @@ import re
 
 from prunestack.pipeline.document import BBox, Document, ElementKind
 from prunestack.pipeline.extract import values as V
+from prunestack.pipeline.extract.extractive import parse_for
 from prunestack.pipeline.extract.ocrfix import fix_letter_digit_confusions
 from prunestack.pipeline.extract.types import Leaf
 from prunestack.pipeline.schema import FieldSpec
@@ -161,11 +163,13 @@ def letterhead(doc: Document) -> tuple[Leaf | None, Leaf | None]:
     return name, addr
 
 
-def receipt_date(doc: Document, dayfirst: bool | None) -> Leaf | None:
-    """The first date printed on page 1 (a till prints one; after the document number)."""
+def receipt_date(doc: Document, dayfirst: bool | None, spec: FieldSpec | None = None
+                 ) -> Leaf | None:
+    """The first date printed on page 1 (a till prints one; after the document number), as
+    ``spec`` wants it (``extractive.field_value``: as printed, or ISO for ``format: date``)."""
     for e in doc.pages[0].elements:
         for ln in e.text.splitlines():
-            p = V.parse_date(ln, dayfirst)
+            p = parse_for("date", ln, spec, dayfirst)
             if p is not None:
                 return Leaf(p.value, e.page, e.bbox, e.id, round(0.6 * e.confidence, 4), p.span)
     return None
@@ -195,5 +199,5 @@ def missing_date(doc: Document, fields: list[FieldSpec], found: dict[str, Leaf]
              and f.type == "string"]
     if len(dates) != 1 or dates[0].dotted in found or not receipt_like(doc):
         return {}
-    leaf = receipt_date(doc, V.date_order_hint([e.text for e in doc.elements()]))
+    leaf = receipt_date(doc, V.date_order_hint([e.text for e in doc.elements()]), dates[0])
     return {dates[0].dotted: leaf} if leaf is not None else {}

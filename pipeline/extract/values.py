@@ -4,9 +4,12 @@ Each parser takes a text span (a key–value value, a table cell, a line) and re
 :class:`Parsed` (the normalised value, the exact substring it came from, and a fit in [0, 1]) or
 ``None``. Dates in many written forms become ISO 8601 (``YYYY-MM-DD``); amounts become floats
 (``1.234,56`` and ``1,234.56`` both read as 1234.56) with their currency; ids, e-mails, phone
-numbers and multi-line addresses are recognised by shape. This module knows nothing about
-documents, schemas or embeddings; :mod:`pipeline.extract.extractive` combines these scores with
-label similarity.
+numbers and multi-line addresses are recognised by shape. Every result also keeps the value *as
+printed* (:attr:`Parsed.as_printed`: ``11/01/2018``, ``7.00``, ``$8.20``), after the OCR repairs
+of :mod:`.ocrfix`; which of the two a field gets is the schema's call
+(:func:`pipeline.extract.extractive.field_value`). This module knows nothing about documents,
+schemas or embeddings; :mod:`pipeline.extract.extractive` combines these scores with label
+similarity.
 """
 
 from __future__ import annotations
@@ -43,6 +46,15 @@ class Parsed:
     value: Any
     span: str
     fit: float  # 1.0 = the whole input is exactly this kind of value; lower = found inside text
+    #: the value as printed where that is less than ``span`` (an amount without a currency code
+    #: set off by a space); None: ``span`` is the printed value
+    printed: str | None = None
+
+    @property
+    def as_printed(self) -> str:
+        """The value as it stands in the text: ``printed`` or ``span``, whitespace collapsed
+        (the lines of a multi-line value joined by one space; nothing is added or reordered)."""
+        return " ".join((self.span if self.printed is None else self.printed).split())
 
 
 def _fit(span: str, text: str) -> float:
@@ -210,10 +222,26 @@ def parse_amount(text: str) -> Parsed | None:
             continue  # a long bare integer is an account number or an id, not an amount
         rank = (2.0 if (pre or post) else 0.0) + (1.0 if has_dec else 0.0) + e / (10 * len(text))
         span = m.group(0).strip()
-        cand = Parsed(round(value, 2), span, _fit(span, text))
+        cand = Parsed(round(value, 2), span, _fit(span, text), _amount_token(text, m))
         if best is None or rank > best[0]:
             best = (rank, cand)
     return best[1] if best else None
+
+
+def _amount_token(text: str, m: re.Match[str]) -> str:
+    """An amount as printed: its number with what is glued to it — a sign, a currency symbol or
+    code written without a space (``$8.20``, ``RM8.20``, ``-1.73``, ``(12.00)``, ``8.20€``); a
+    currency set off by a space is a word of its own and stays out (``RM 8.20`` → ``8.20``)."""
+    start, end = m.start("num"), m.end("num")
+    if m["sign"] and m.end("sign") == start:
+        start = m.start("sign")
+        if m["sign"] == "(" and text[end:end + 1] == ")":
+            end += 1
+    if m["pre"] and m.end("pre") == start and not m["pre"][-1].isspace():
+        start = m.start("pre")
+    if m["post"] and m.start("post") == end and not m["post"][0].isspace():
+        end = m.end("post")
+    return text[start:end]
 
 
 def parse_currency(text: str) -> Parsed | None:
@@ -267,7 +295,10 @@ def parse_phone(text: str) -> Parsed | None:
 
 def parse_url(text: str) -> Parsed | None:
     m = _URL.search(text)
-    return Parsed(m.group(0).rstrip(".,;"), m.group(0), _fit(m.group(0), text)) if m else None
+    if not m:
+        return None
+    url = m.group(0).rstrip(".,;")  # the sentence's full stop is not part of the address
+    return Parsed(url, m.group(0), _fit(m.group(0), text), url)
 
 
 _SPACED_ID = re.compile(r"^(?=.*\d)[A-Z0-9][A-Z0-9 /.-]{3,28}[A-Z0-9]$")
