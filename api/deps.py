@@ -62,14 +62,14 @@ PagesDep = Annotated[PageCache, Depends(get_pages)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 
 
-def model_by_name(request: Request, name: str | None) -> tuple[Any, Any] | None:
-    """The loaded (model, tokenizer) called ``name``; clients never pass paths."""
+def model_by_name(models: ModelRegistry, settings: Settings, name: str | None
+                  ) -> tuple[Any, Any] | None:
+    """The (model, tokenizer) called ``name``; clients never pass paths. A model not preloaded
+    loads here on first use, once: call it in the request's worker, not on the event loop."""
     if name is None:
         return None
-    settings: Settings = request.app.state.settings
     if name not in settings.models:
         raise ConfigError(f"unknown model {name!r}",
                           f"served models: {sorted(settings.models) or 'none'}")
-    models = get_registry(request)  # not preloaded: loads on first use, once
     folder = settings.models[name]
     return models.causal_lm(folder), models.tokenizer(folder)

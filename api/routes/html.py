@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from prunestack.api.deps import KeyDep, LimiterDep, RegistryDep, SettingsDep
@@ -37,8 +37,9 @@ def _prune_work(req: PruneRequest, models: ModelRegistry) -> dict[str, Any]:
 
 
 @router.post("/prune")
-async def prune(req: PruneRequest, settings: SettingsDep, limiter: LimiterDep,
-                models: RegistryDep) -> dict[str, Any]:
+async def prune(req: PruneRequest, request: Request, settings: SettingsDep,
+                limiter: LimiterDep, models: RegistryDep) -> dict[str, Any]:
     if len(req.html) > settings.max_text_chars:
         raise TooLargeError(f"HTML longer than {settings.max_text_chars} characters")
-    return await limiter.run(_prune_work, req, models, timeout=settings.request_timeout_s)
+    return await limiter.run(_prune_work, req, models, timeout=settings.request_timeout_s,
+                             disconnected=request.is_disconnected)

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from prunestack.cancel import checkpoint
 from prunestack.pipeline.schema import placeholders as P
 from prunestack.pipeline.schema.keywords import ANNOTATIONS
 from prunestack.pipeline.schema.nodes import (
@@ -36,6 +37,7 @@ from prunestack.pipeline.schema.validate import fits, path_str
 def empty_value(node: Any, root: dict[str, Any], depth: int = 0) -> Any:
     """A stand-in that satisfies the sub-schema's own constraints, for a required value that was
     not found (always reported as missing by the caller)."""
+    checkpoint("placeholder building")  # a cancelled API request stops here (prunestack.cancel)
     node = norm(node, root)
     if "const" in node:
         return node["const"]
@@ -283,6 +285,7 @@ def conform(data: Any, schema: dict[str, Any], fill_required: bool = True
 
 def _conform_node(value: Any, node: Any, root: dict[str, Any], path: tuple[str | int, ...],
                   missing: list[dict[str, str]], fill: bool, depth: int = 0) -> Any:
+    checkpoint("conformance")  # once per value: a cancelled API request stops here
     node = norm(node, root)
     typ, nullable = main_type(node)
     if node.get("not") == {}:

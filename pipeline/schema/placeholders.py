@@ -21,6 +21,8 @@ from re import _constants as _c  # type: ignore[attr-defined]
 from re import _parser as _p  # type: ignore[attr-defined]
 from typing import Any
 
+from prunestack.cancel import checkpoint
+
 FORMAT_PLACEHOLDERS: dict[str, str] = {
     "date": "1970-01-01",
     "date-time": "1970-01-01T00:00:00Z",
@@ -142,6 +144,7 @@ def minimal_string(pattern: str | None, min_len: int = 0, max_len: int | None = 
             return None
         base = _walk(tree, {}) or ""
     for pad in ("a", "0", "A", " "):
+        checkpoint("placeholder building")  # each try builds and searches a min_len string
         s = base + pad * max(0, min_len - len(base))
         if max_len is not None and len(s) > max_len:
             continue
