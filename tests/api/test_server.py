@@ -204,6 +204,41 @@ def test_extract_schema_is_loaded_once_per_request(live, monkeypatch):
         assert len(calls) == 2
 
 
+def test_schema_checks_run_in_the_worker_inside_the_deadline(make_server, monkeypatch):
+    """A slow schema check (here: the meta-schema check made to take 2 s) runs in the request's
+    worker, not on the event loop: ``/healthz`` keeps answering at once, and the request's
+    deadline covers it (504 after 1 s, for JSON and multipart requests alike)."""
+    import threading
+    import time
+
+    from prunestack.pipeline.schema import load as load_mod
+
+    real = load_mod.check_metaschema
+    monkeypatch.setattr(load_mod, "check_metaschema", lambda s: time.sleep(2.0) or real(s))
+    srv = make_server(request_timeout_s=1.0)
+    sends = [{"json": {"schema": TEXT_SCHEMA, "text": TEXT}},
+             {"files": {"file": ("x.pdf", b"%PDF-")}, "data": {"schema": json.dumps(TEXT_SCHEMA)}}]
+    for kw in sends:
+        got: dict = {}
+
+        def post(kw: dict = kw, got: dict = got) -> None:
+            with httpx.Client(base_url=srv.url, timeout=30) as c:
+                got["r"] = c.post("/v1/extract", **kw)
+
+        th = threading.Thread(target=post)
+        th.start()
+        worst = 0.0
+        with httpx.Client(base_url=srv.url, timeout=30) as c:
+            while th.is_alive():
+                t = time.perf_counter()
+                assert c.get("/healthz").status_code == 200
+                worst = max(worst, time.perf_counter() - t)
+                time.sleep(0.05)
+        th.join()
+        _err(got["r"], 504, "DeadlineError")
+        assert worst < 0.5, f"/healthz took {worst:.2f} s while a schema was checked"
+
+
 def test_every_api_schema_load_refuses_paths():
     """Static check: outside the CLI (a user's own files), every ``load_schema`` call in the API
     passes ``allow_path=False``, and the routes that extract load through it."""
