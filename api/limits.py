@@ -12,9 +12,12 @@
   ``request.is_disconnected``, polled four times a second), cancels its work
   (:mod:`prunestack.cancel`), which stops at its next checkpoint, so the slot frees within about
   a second. Every work future's outcome is retrieved, so work that outlives its request logs
-  nothing ("Future exception was never retrieved"). After a job that grew the process by more
-  than ``TRIM_AFTER_BYTES`` the worker collects garbage and hands freed heap back to the OS
-  (:func:`release_memory`), so RSS falls back after a large upload.
+  nothing ("Future exception was never retrieved").
+* Memory falls back after a large job: a worker whose job grew the process by more than
+  ``TRIM_AFTER_BYTES`` collects garbage and hands freed heap back to the OS
+  (:func:`release_memory`) as soon as the job ends (also when it ends after its 504), and
+  :class:`ReleaseMemoryMiddleware` does the same once a response that grew the process has
+  been sent (what the answer's buffers took).
 * :class:`PageCache` keeps recent uploads (bounded by count and bytes) so the web page can ask for
   page images by document id.
 """
@@ -60,6 +63,24 @@ class ClientGoneError(PrunestackError):
 def error_body(exc: Exception, status: int) -> dict[str, Any]:
     return {"error": {"type": type(exc).__name__, "message": getattr(exc, "message", str(exc)),
                       "hint": getattr(exc, "hint", None)}, "status": status}
+
+
+class ReleaseMemoryMiddleware:
+    """Pure ASGI: after a request whose handling grew the process by more than
+    ``TRIM_AFTER_BYTES`` has been answered, trim the heap (in a thread; no collection: the
+    worker collected the job's garbage, and an answer's buffers hold no cycles)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        before = _rss()
+        await self.app(scope, receive, send)
+        if _rss() - before > TRIM_AFTER_BYTES:
+            await asyncio.to_thread(release_memory, False)
 
 
 class UploadLimitMiddleware:
@@ -234,12 +255,15 @@ def _malloc_trim() -> Callable[[int], int] | None:
     return fn
 
 
-def release_memory() -> None:
-    """Collect garbage and return freed heap pages to the OS (glibc only; a no-op elsewhere).
+def release_memory(collect: bool = True) -> None:
+    """Collect garbage (unless ``collect`` is false) and return freed heap pages to the OS
+    (glibc only; elsewhere only the collection).
 
     glibc keeps the memory a large job freed (its arenas, and big blocks once its mmap threshold
-    has grown) mapped for reuse, so RSS would stay at the job's peak."""
-    gc.collect()
+    has grown) mapped for reuse, so RSS would stay at the job's peak. The collection holds the
+    GIL (a second or so on a big heap); the trim does not (ctypes releases it)."""
+    if collect:
+        gc.collect()
     trim = _malloc_trim()
     if trim is not None:
         trim(0)

@@ -10,7 +10,7 @@ The event loop only receives the body (and starlette splits a multipart one); ev
 runs in the request's worker, inside the limiter and the deadline, and is cancelled when the
 client goes away: decoding and validating a JSON body, loading and checking the schema (first,
 so a bad schema answers 422 before any parsing), loading a served model, parsing, extraction,
-serialising the answer and hashing the upload for the page-image cache.
+hashing the upload for the page-image cache and writing the answer's JSON text.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from prunestack.api import service
@@ -115,7 +116,7 @@ def _json_request(body: bytes, settings: Settings) -> TextExtractRequest:
     return req
 
 
-def _json_work(body: bytes, app: _App) -> dict[str, Any]:
+def _json_work(body: bytes, app: _App) -> bytes:
     req = _json_request(body, app.settings)
     schema = _schema(req.json_schema)  # fail fast, before any parsing
     model = model_by_name(app.models, app.settings, req.model)
@@ -126,7 +127,7 @@ def _json_work(body: bytes, app: _App) -> dict[str, Any]:
     m, tok = model if model else (None, None)
     res = extract_document(doc, schema, req.engine, embedder=app.embedder, model=m,
                            tokenizer=tok)
-    return res.model_dump(mode="json")
+    return service.json_bytes(res.model_dump(mode="json"))
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ class _Form:
     pages: str | None
 
 
-def _form_work(form: _Form, app: _App) -> dict[str, Any]:
+def _form_work(form: _Form, app: _App) -> bytes:
     settings = app.settings
     schema = _schema(form.schema)  # fail fast, before any parsing
     if form.engine not in ("extractive", "generative"):
@@ -163,18 +164,19 @@ def _form_work(form: _Form, app: _App) -> dict[str, Any]:
     out = res.model_dump(mode="json")
     if service.has_page_images(upload):
         out["document_id"] = app.pages.put(data, upload.kind.value)
-    return out
+    return service.json_bytes(out)
 
 
-@router.post("/extract", openapi_extra=OPENAPI_BODY)
+@router.post("/extract", openapi_extra=OPENAPI_BODY, response_class=JSONResponse)
 async def extract(request: Request, settings: SettingsDep, limiter: LimiterDep,
-                  cache: PagesDep) -> dict[str, Any]:
+                  cache: PagesDep) -> Response:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     app = _App(settings, get_registry(request), get_embedder(request), cache)
     if ctype == "application/json":
         body = await request.body()
-        return await limiter.run(_json_work, body, app, timeout=settings.request_timeout_s,
-                                 disconnected=request.is_disconnected)
+        answer = await limiter.run(_json_work, body, app, timeout=settings.request_timeout_s,
+                                   disconnected=request.is_disconnected)
+        return Response(answer, media_type="application/json")
     if ctype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
         raise UnsupportedTypeError(f"unsupported request content type {ctype or 'none'!r}",
                                    "use multipart/form-data (file) or application/json (text)")
@@ -192,5 +194,6 @@ async def extract(request: Request, settings: SettingsDep, limiter: LimiterDep,
     fields = _Form(schema=form.get("schema"), engine=text("engine") or "extractive", data=data,
                    name=name, example=text("example") or "", model=text("model"),
                    ocr=text("ocr"), pages=text("pages"))
-    return await limiter.run(_form_work, fields, app, timeout=settings.request_timeout_s,
-                             disconnected=request.is_disconnected)
+    answer = await limiter.run(_form_work, fields, app, timeout=settings.request_timeout_s,
+                               disconnected=request.is_disconnected)
+    return Response(answer, media_type="application/json")

@@ -6,9 +6,10 @@ page-image cache run in the request's worker (cancelled on timeout or disconnect
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
 
 from prunestack.api import service
 from prunestack.api.deps import KeyDep, LimiterDep, PagesDep, SettingsDep
@@ -19,27 +20,26 @@ router = APIRouter(prefix="/v1", tags=["parse"], dependencies=[KeyDep])
 
 
 def _parse_work(data: bytes, ocr: str, pages: str | None, max_pages: int, name: str,
-                tree: bool, cache: PageCache) -> dict[str, Any]:
+                tree: bool, cache: PageCache) -> bytes:
     upload = service.open_upload(data, max_pages, name)
     doc = service.parse_upload(upload, ocr=ocr, pages=pages)
-    out: dict[str, Any] = {"document": doc.model_dump(mode="json")}
-    if tree:
-        out["tree"] = build_cctree(doc).model_dump(mode="json")
-    if service.has_page_images(upload):
-        out["document_id"] = cache.put(data, upload.kind.value)
-    return out
+    return service.json_object(
+        document=doc, tree=build_cctree(doc) if tree else None,
+        document_id=cache.put(data, upload.kind.value) if service.has_page_images(upload)
+        else None)
 
 
-@router.post("/parse")
+@router.post("/parse", response_class=JSONResponse)
 async def parse_document(
     request: Request, settings: SettingsDep, limiter: LimiterDep, cache: PagesDep,
     file: Annotated[UploadFile, File(description="PDF, image or HTML")],
     ocr: Annotated[str, Form()] = "auto",
     pages: Annotated[str | None, Form(description="e.g. 1-3")] = None,
     tree: Annotated[bool, Form(description="also return the CCTree")] = False,
-) -> dict[str, Any]:
+) -> Response:
     data = await file.read()
-    return await limiter.run(_parse_work, data, ocr, pages, settings.max_pages,
+    body = await limiter.run(_parse_work, data, ocr, pages, settings.max_pages,
                              file.filename or "upload", tree, cache,
                              timeout=settings.request_timeout_s,
                              disconnected=request.is_disconnected)
+    return Response(body, media_type="application/json")
