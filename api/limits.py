@@ -230,8 +230,13 @@ class Limiter:
 
 
 async def _until_disconnected(disconnected: Callable[[], Awaitable[bool]]) -> None:
-    while not await disconnected():
-        await asyncio.sleep(DISCONNECT_POLL_S)
+    """Return once ``disconnected()`` is true; if it fails, stop watching (never cancel work on
+    a guess) and wait until cancelled."""
+    try:
+        while not await disconnected():
+            await asyncio.sleep(DISCONNECT_POLL_S)
+    except Exception:
+        await asyncio.get_running_loop().create_future()
 
 
 _PROCESS = psutil.Process()

@@ -257,3 +257,24 @@ def test_placeholders_and_conformance_stop_per_value():
         conform({}, schema)
     with cancellable(_set_event()), pytest.raises(DeadlineError, match="placeholder building"):
         empty_value(schema["properties"]["rows"], schema)
+
+
+def test_a_failing_disconnect_check_cancels_nothing_and_logs_nothing(caplog):
+    limiter = Limiter(concurrency=1, queue=0, queue_timeout=0.0)
+
+    async def broken() -> bool:
+        raise RuntimeError("receive channel gone")
+
+    def work() -> int:
+        for i in range(30):
+            checkpoint(f"step {i}")
+            time.sleep(0.02)
+        return 7
+
+    try:
+        assert asyncio.run(limiter.run(work, timeout=30, disconnected=broken)) == 7
+    finally:
+        limiter.close()
+    assert limiter.cancelled == 0
+    gc.collect()
+    assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
