@@ -1,8 +1,11 @@
 """The ``prunestack`` command line: one typer app, one sub-app or command per area.
 
 Every command raises :class:`prunestack.errors.PrunestackError` for user mistakes; ``main`` turns
-those into one line on stderr (``error: <message> (<hint>)``) and exit code 2, and any other
-exception into one line and exit code 1 (set ``PRUNESTACK_DEBUG=1`` to see the traceback).
+those into one line on stderr (``error: <message> (<hint>)``) and exit code 2. A usage error (an
+unknown command or option, a bad value) is one line too, with click's usage hint, and exit code
+2; input nested too deeply for Python's recursion limit, or too big for memory, is a mistake in
+the input: one line, exit code 2. Any other exception is one line and exit code 1 (set
+``PRUNESTACK_DEBUG=1`` to see the traceback).
 Heavy imports (torch, transformers, OCR) happen inside the commands, so ``--help`` stays fast.
 """
 
@@ -39,18 +42,35 @@ def _fail(line: str, code: int) -> None:
     raise SystemExit(code)
 
 
+def _usage(exc: Exception) -> str:
+    """A click usage error as one line: what is wrong, the usage and where help is."""
+    ctx = getattr(exc, "ctx", None)
+    line = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    if ctx is None:
+        return line
+    usage = " ".join(ctx.get_usage().split()).removeprefix("Usage: ")
+    return f"{line} (usage: {usage}; try '{ctx.command_path} --help')"
+
+
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        app(prog_name="prunestack", standalone_mode=False)
     except PrunestackError as exc:
         _fail(str(exc), 2)
     except (typer.Abort, KeyboardInterrupt):
         _fail("aborted", 130)
     except typer.Exit as exc:
         raise SystemExit(exc.exit_code) from None
-    except Exception as exc:  # click usage errors and anything unexpected: one line, no traceback
-        if isinstance(exc, click.ClickException):
-            _fail(exc.format_message(), exc.exit_code or 2)
+    except (typer.TyperException, click.ClickException) as exc:  # typer's own click, or click
+        code = getattr(exc, "exit_code", 2) or 2
+        if not exc.format_message():  # no arguments: the help was printed
+            raise SystemExit(code) from None
+        _fail(_usage(exc), code)
+    except RecursionError:
+        _fail("the input is nested too deeply to read (Python's recursion limit)", 2)
+    except MemoryError:
+        _fail("the input is too large to read in the memory available", 2)
+    except Exception as exc:  # anything unexpected: one line, no traceback
         if os.environ.get("PRUNESTACK_DEBUG"):
             raise
         hint = "set PRUNESTACK_DEBUG=1 for the traceback"

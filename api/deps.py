@@ -1,8 +1,12 @@
 """FastAPI dependencies (``Annotated`` aliases): settings, API key, limiter, the model registry and
-the models it holds (``app.state.registry``)."""
+the models it holds (``app.state.registry``); and :func:`json_body`, THE way a route reads a JSON
+request body (nesting checked on the bytes before ``json.loads`` recurses, lone surrogates
+refused). ``json_body`` takes the body's bytes and is synchronous: its scan is linear but in
+Python, so routes call it in the request's worker, never on the event loop."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -10,7 +14,8 @@ from fastapi import Depends, Header, Request
 from prunestack.api.limits import Limiter, PageCache
 from prunestack.api.settings import Settings
 from prunestack.encoder import SentenceEncoder
-from prunestack.errors import ConfigError, PrunestackError
+from prunestack.errors import ConfigError, InputError, PrunestackError, TooLargeError
+from prunestack.jsondepth import text_depth
 from prunestack.models import ModelRegistry
 
 
@@ -73,3 +78,27 @@ def model_by_name(models: ModelRegistry, settings: Settings, name: str | None
                           f"served models: {sorted(settings.models) or 'none'}")
     folder = settings.models[name]
     return models.causal_lm(folder), models.tokenizer(folder)
+
+
+def json_body(raw: bytes, settings: Settings) -> Any:
+    """A request body (``await request.body()``) parsed as JSON. Its nesting is measured on the
+    bytes first (Python's JSON parser recurses once per level): deeper than ``max_json_depth``
+    is a 413. A string holding a lone UTF-16 surrogate (``"\\ud800"`` without its pair) is a
+    400: it is not text, and tokenizers and regex engines fail on it."""
+    limit = settings.max_json_depth
+    if text_depth(raw, stop_at=limit) > limit:
+        raise TooLargeError(f"the request body nests more than {limit} levels of arrays and "
+                            "objects", "flatten it, or raise max_json_depth "
+                            "(PRUNESTACK_MAX_JSON_DEPTH)")
+    try:
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"the request body is not valid JSON: {exc}") from exc
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(f"the request body holds a lone UTF-16 surrogate "
+                         f"({exc.object[exc.start:exc.end]!a}): it is not text",
+                         "a \\ud800-\\udbff escape must be followed by a \\udc00-\\udfff one"
+                         ) from None
+    return body

@@ -34,6 +34,7 @@ from prunestack.pipeline.decoding.diffusion_train import (
     tiny_kv_model,
     train_skeleton_mlm,
 )
+from prunestack.pipeline.schema import no_io_registry
 
 MODES = {"diffusion": {}, "diffusion-t0.7": {"threshold": 0.7},
          "autoregressive": {"parallel": False}}
@@ -60,7 +61,7 @@ def run(steps: int, n_test: int, seed: int = 0) -> dict:
         t0 = time.perf_counter()
         for prompt, value in test:
             res = generate_json_diffusion(model, tok, prompt, KV_SCHEMA, **opts)
-            jsonschema.validate(res.value, KV_SCHEMA)
+            jsonschema.validate(res.value, KV_SCHEMA, registry=no_io_registry(KV_SCHEMA))
             valid += 1
             calls += res.model_calls
             tokens += res.tokens

@@ -36,6 +36,8 @@ from typing import Any, Literal
 
 from jsonschema import Draft7Validator
 
+from prunestack.pipeline.schema import no_io_registry
+
 Modality = Literal["text", "image", "audio"]
 
 DIFFICULTY_WEIGHTS: dict[str, float] = {"easy": 1.0, "medium": 2.0, "hard": 3.0}
@@ -94,9 +96,10 @@ def is_valid_schema(schema: Any) -> bool:
 
 
 def validates(candidate: Any, schema: dict[str, Any]) -> bool:
-    """Draft 7 validation; any validator error (bad ``$ref``, bad regex) counts as invalid."""
+    """Draft 7 validation; any validator error (bad ``$ref``, bad regex) counts as invalid. A
+    reference to another document is one: the registry refuses to fetch or read it."""
     try:
-        Draft7Validator(schema).validate(candidate)
+        Draft7Validator(schema, registry=no_io_registry(schema, "7")).validate(candidate)
     except Exception:
         return False
     return True

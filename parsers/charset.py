@@ -18,6 +18,11 @@ page without a BOM means UTF-8 (a page whose declaration is ASCII-readable is no
 
 ``visible(text)`` drops characters that render as nothing (soft hyphens, zero-width spaces).
 
+``require_text(text)`` refuses a ``str`` that is not text: a lone UTF-16 surrogate (what a JSON
+``"\\ud800"`` escape without its pair decodes to) cannot be encoded, and tokenizers fail on it
+with a ``TypeError``. Text given as ``str`` (``decode_html`` of a ``str``, ``parsers.text``) is
+checked here, once, on its way in; decoded bytes never hold one.
+
 It does not guess an undeclared charset: an undeclared, non-UTF-8 page is refused rather than
 guessed into mojibake. It does not parse HTML.
 """
@@ -56,10 +61,25 @@ def bom_codec(data: bytes) -> str | None:
     return next((codec for bom, codec in BOMS if data.startswith(bom)), None)
 
 
+def require_text(text: str, what: str = "text") -> str:
+    """``text`` itself, or ``InputError`` when it holds a lone surrogate (see the module
+    docstring)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InputError(f"the {what} holds a lone UTF-16 surrogate "
+                         f"({exc.object[exc.start:exc.end]!a}) at character {exc.start}: "
+                         "it is not text",
+                         "send UTF-8 text; a \\ud800-\\udbff escape in JSON must be followed "
+                         "by a \\udc00-\\udfff one") from None
+    return text
+
+
 def decode_html(data: bytes | str, encoding: str | None = None) -> str:
-    """Page bytes as text (see the module docstring); a ``str`` is returned as it is."""
+    """Page bytes as text (see the module docstring); a ``str`` is returned as it is, once
+    :func:`require_text` has checked it."""
     if isinstance(data, str):
-        return data
+        return require_text(data, "HTML")
     if encoding:
         how = f"the encoding given ({encoding!r})"
     elif (codec := bom_codec(data)) is not None:

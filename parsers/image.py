@@ -2,9 +2,12 @@
 
 ``load_pages(data)`` checks the declared size *before* decoding, so a decompression bomb costs
 nothing (PIL's own bomb check, which fires at twice ``Image.MAX_IMAGE_PIXELS``, also maps to
-``TooLargeError``); then, per page, it applies the EXIF orientation tag, flattens transparency
-onto white (a transparent PNG with black text is black-on-black once its alpha is dropped), maps
-16-bit grey onto 8 bits (PIL's own conversion clips it to white) and
+``TooLargeError``): ``max_pixels`` bounds the pixels one page is *decoded* at (its memory; the
+server sets it lower than the default ``MAX_PIXELS``), so a larger PNG, TIFF... is refused, and a
+larger JPEG is decoded at 1/2, 1/4 or 1/8 scale where that fits (up to ``MAX_PIXELS`` declared,
+or ``max_pixels`` if larger). Then, per page, it applies the EXIF orientation tag, flattens
+transparency onto white (a transparent PNG with black text is black-on-black once its alpha is
+dropped), maps 16-bit grey onto 8 bits (PIL's own conversion clips it to white) and
 shrinks anything over ``work_pixels`` (default 20 MP: a phone photo of a receipt is 12-200 MP, and
 OCR gains nothing from more; a JPEG is decoded straight at 1/2, 1/4 or 1/8 size, so a huge one
 never needs its full-size bitmap in memory). Every frame of a multi-page TIFF (a fax, a scanner's
@@ -108,17 +111,33 @@ def _page(img: Image.Image, max_pixels: int, work_pixels: int, frame: int
           ) -> tuple[Image.Image, float]:
     w, h = img.size
     where = f"page {frame} of the image" if frame else "image"
-    if w * h > max_pixels:
+    jpeg = img.format == "JPEG"
+    # a JPEG decodes at 1/2, 1/4 or 1/8 scale: one over max_pixels is read reduced to fit
+    # (never past what 1/8 scale can bring under it, nor past the hard MAX_PIXELS limit)
+    cap = max(max_pixels, MAX_PIXELS) if jpeg else max_pixels
+    if w * h > min(cap, max_pixels * 64):
         raise TooLargeError(
-            f"{where} is {w}x{h} = {w * h:,} pixels, over the limit of {max_pixels:,}",
-            "downscale the image or raise the pixel limit",
-        )
+            f"{where} is {w}x{h} = {w * h:,} pixels, over the limit of {max_pixels:,} pixels "
+            "decoded per page", "downscale the image, or raise the pixel limit: the server's "
+            "PRUNESTACK_MAX_PIXELS")
     if w == 0 or h == 0:
         raise InputError(f"{where} has no pixels ({w}x{h})")
     factor = math.sqrt(w * h / work_pixels) if w * h > work_pixels else 1.0
-    if factor > 1.0 and img.format == "JPEG":
+    if jpeg and (factor > 1.0 or w * h > max_pixels):
         # decode at 1/2, 1/4 or 1/8 scale (never below the working size): no full-size bitmap
-        img.draft(img.mode, (math.ceil(w / factor), math.ceil(h / factor)))
+        want = (math.ceil(w / factor), math.ceil(h / factor))
+        if w * h > max_pixels:  # and small enough to be decoded within max_pixels
+            k = math.ceil(math.log(w * h / max_pixels, 4))
+            want = (min(want[0], math.ceil(w / 2**k)), min(want[1], math.ceil(h / 2**k)))
+        img.draft(img.mode, want)
+        if img.width * img.height > max_pixels:
+            raise TooLargeError(
+                f"{where} is {w}x{h} pixels; read at a reduced scale it is "
+                f"{img.width}x{img.height}, over the limit of {max_pixels:,} pixels decoded "
+                "per page",
+                "downscale the image, or raise the pixel limit: the server's "
+                "PRUNESTACK_MAX_PIXELS")
+        factor = max(factor, w / img.width)  # drafted below the working size's request
     checkpoint("image decoding")
     img.load()
     checkpoint("image decoding")

@@ -26,7 +26,7 @@ async def page_image(doc_id: str, page: int, request: Request, cache: PagesDep,
     if item is None:
         raise InputError(f"unknown or expired document id {doc_id!r}", "upload it again")
     data, mime = item
-    png = await limiter.run(service.render_page, data, mime, page, scale,
+    png = await limiter.run(service.render_page, data, mime, page, scale, settings.max_pixels,
                             timeout=settings.request_timeout_s,
                             disconnected=request.is_disconnected)
     return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=3600"})

@@ -15,7 +15,6 @@ hashing the upload for the page-image cache and writing the answer's JSON text.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -31,12 +30,13 @@ from prunestack.api.deps import (
     SettingsDep,
     get_embedder,
     get_registry,
+    json_body,
     model_by_name,
 )
 from prunestack.api.limits import PageCache
 from prunestack.api.routes.documents import examples
 from prunestack.api.settings import Settings
-from prunestack.errors import InputError, SchemaError, TooLargeError, UnsupportedTypeError
+from prunestack.errors import InputError, SchemaError, UnsupportedTypeError
 from prunestack.models import ModelRegistry
 from prunestack.parsers.html import parse_html
 from prunestack.parsers.text import text_document
@@ -85,23 +85,19 @@ class _App:
     pages: PageCache
 
 
-def _schema(raw: Any) -> LoadedSchema:
+def _schema(raw: Any, settings: Settings) -> LoadedSchema:
     """A schema a client sent (JSON text or a parsed object), loaded and checked once, before
-    any work. Never a path: a string that names a file is refused, not read."""
+    any work, within the server's schema limits. Never a path: a string that names a file is
+    refused, not read."""
     if not (isinstance(raw, dict) or (isinstance(raw, str) and raw.strip())):
         raise SchemaError("missing 'schema'", "send a JSON Schema as a form field or JSON")
-    schema = load_schema(raw, allow_path=False)
+    schema = load_schema(raw, allow_path=False, limits=settings.schema_limits())
     require_object_root(schema)
     return schema
 
 
 def _json_request(body: bytes, settings: Settings) -> TextExtractRequest:
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"the request body is not valid JSON: {exc}") from exc
-    except RecursionError:
-        raise InputError("the request body is nested too deeply to read") from None
+    data = json_body(body, settings)  # depth checked before parsing; surrogates refused
     try:
         req = TextExtractRequest.model_validate(data)
     except ValidationError as exc:
@@ -111,14 +107,14 @@ def _json_request(body: bytes, settings: Settings) -> TextExtractRequest:
             raise SchemaError("schema must be a JSON object",
                               'e.g. {"type": "object", "properties": {...}}') from exc
         raise SchemaError(f"invalid request: {loc}: {first['msg']}") from exc
-    if len(req.text or req.html or "") > settings.max_text_chars:
-        raise TooLargeError(f"text longer than {settings.max_text_chars} characters")
+    service.check_text_chars(len(req.text or req.html or ""), settings.max_text_chars,
+                             "the 'text'" if req.text is not None else "the 'html'")
     return req
 
 
 def _json_work(body: bytes, app: _App) -> bytes:
     req = _json_request(body, app.settings)
-    schema = _schema(req.json_schema)  # fail fast, before any parsing
+    schema = _schema(req.json_schema, app.settings)  # fail fast, before any parsing
     model = model_by_name(app.models, app.settings, req.model)
     if req.text is not None:
         doc = text_document(req.text)
@@ -146,7 +142,7 @@ class _Form:
 
 def _form_work(form: _Form, app: _App) -> bytes:
     settings = app.settings
-    schema = _schema(form.schema)  # fail fast, before any parsing
+    schema = _schema(form.schema, settings)  # fail fast, before any parsing
     if form.engine not in ("extractive", "generative"):
         raise SchemaError(f"unknown engine {form.engine!r}", "extractive or generative")
     data, name = form.data, form.name
@@ -158,9 +154,11 @@ def _form_work(form: _Form, app: _App) -> bytes:
             raise InputError(f"unknown example {form.example!r}", f"one of {sorted(ex)}")
         data, name = ex[form.example][1].read_bytes(), ex[form.example][1].name
     model = model_by_name(app.models, settings, form.model)
-    upload = service.open_upload(data, settings.max_pages, name)
+    upload = service.open_upload(data, settings.max_pages, name, settings.max_text_chars)
     res = service.extract_upload(upload, schema, engine=form.engine, embedder=app.embedder,
-                                 model=model, ocr=form.ocr or settings.ocr, pages=form.pages)
+                                 model=model, ocr=form.ocr or settings.ocr, pages=form.pages,
+                                 max_pixels=settings.max_pixels,
+                                 max_text_chars=settings.max_text_chars)
     out = res.model_dump(mode="json")
     if service.has_page_images(upload):
         out["document_id"] = app.pages.put(data, upload.kind.value)

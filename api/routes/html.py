@@ -1,14 +1,21 @@
-"""``POST /v1/html/prune``: HTML + a question → the HTML pruned to a token budget."""
+"""``POST /v1/html/prune``: HTML + a question → the HTML pruned to a token budget.
+
+The JSON body is read with :func:`~prunestack.api.deps.json_body` (nesting checked before it is
+parsed, lone surrogates refused) and then validated, so its errors answer in the app's one error
+shape. Reading, validating and pruning all run in the request's worker (inside the deadline,
+cancelled when the client goes away); the event loop only receives the body."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from prunestack.api.deps import KeyDep, LimiterDep, RegistryDep, SettingsDep
-from prunestack.errors import TooLargeError
+from prunestack.api import service
+from prunestack.api.deps import KeyDep, LimiterDep, RegistryDep, SettingsDep, json_body
+from prunestack.api.settings import Settings
 from prunestack.models import ModelRegistry
 from prunestack.retrieval.prune import EmbedPruner, PruneConfig, prune_html
 
@@ -27,7 +34,12 @@ class PruneRequest(BaseModel):
         description="demotion of nav / footer / cookie / share / related blocks (0 = off)")
 
 
-def _prune_work(req: PruneRequest, models: ModelRegistry) -> dict[str, Any]:
+def _prune_work(raw: bytes, settings: Settings, models: ModelRegistry) -> dict[str, Any]:
+    try:
+        req = PruneRequest.model_validate(json_body(raw, settings))
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+    service.check_text_chars(len(req.html), settings.max_text_chars, "the 'html'")
     config = PruneConfig(pruner=req.pruner, boilerplate={"weight": req.boilerplate_weight})
     # the embedding pruner uses the app's encoder (app.state.registry), not a second copy
     pruner = EmbedPruner(models.encoder()) if req.pruner == "embed" else req.pruner
@@ -36,10 +48,11 @@ def _prune_work(req: PruneRequest, models: ModelRegistry) -> dict[str, Any]:
             "boilerplate_weight": req.boilerplate_weight}
 
 
-@router.post("/prune")
-async def prune(req: PruneRequest, request: Request, settings: SettingsDep,
-                limiter: LimiterDep, models: RegistryDep) -> dict[str, Any]:
-    if len(req.html) > settings.max_text_chars:
-        raise TooLargeError(f"HTML longer than {settings.max_text_chars} characters")
-    return await limiter.run(_prune_work, req, models, timeout=settings.request_timeout_s,
+@router.post("/prune", openapi_extra={"requestBody": {"required": True, "content": {
+    "application/json": {"schema": PruneRequest.model_json_schema()}}}})
+async def prune(request: Request, settings: SettingsDep, limiter: LimiterDep,
+                models: RegistryDep) -> dict[str, Any]:
+    raw = await request.body()
+    return await limiter.run(_prune_work, raw, settings, models,
+                             timeout=settings.request_timeout_s,
                              disconnected=request.is_disconnected)

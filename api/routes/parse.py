@@ -14,15 +14,17 @@ from fastapi.responses import JSONResponse, Response
 from prunestack.api import service
 from prunestack.api.deps import KeyDep, LimiterDep, PagesDep, SettingsDep
 from prunestack.api.limits import PageCache
+from prunestack.api.settings import Settings
 from prunestack.parsers.cctree import build_cctree
 
 router = APIRouter(prefix="/v1", tags=["parse"], dependencies=[KeyDep])
 
 
-def _parse_work(data: bytes, ocr: str, pages: str | None, max_pages: int, name: str,
+def _parse_work(data: bytes, ocr: str, pages: str | None, settings: Settings, name: str,
                 tree: bool, cache: PageCache) -> bytes:
-    upload = service.open_upload(data, max_pages, name)
-    doc = service.parse_upload(upload, ocr=ocr, pages=pages)
+    upload = service.open_upload(data, settings.max_pages, name, settings.max_text_chars)
+    doc = service.parse_upload(upload, ocr=ocr, pages=pages, max_pixels=settings.max_pixels,
+                               max_text_chars=settings.max_text_chars)
     return service.json_object(
         document=doc, tree=build_cctree(doc) if tree else None,
         document_id=cache.put(data, upload.kind.value) if service.has_page_images(upload)
@@ -38,7 +40,7 @@ async def parse_document(
     tree: Annotated[bool, Form(description="also return the CCTree")] = False,
 ) -> Response:
     data = await file.read()
-    body = await limiter.run(_parse_work, data, ocr, pages, settings.max_pages,
+    body = await limiter.run(_parse_work, data, ocr, pages, settings,
                              file.filename or "upload", tree, cache,
                              timeout=settings.request_timeout_s,
                              disconnected=request.is_disconnected)

@@ -5,11 +5,18 @@ One way in and one way to check, whatever the caller:
 * :mod:`.load` — ``load_schema`` from a dict, JSON text or bytes, a path (unless
   ``allow_path=False``: the REST API) or a pydantic model class; draft detection, meta-schema,
   satisfiability and ``$ref`` checks; returns a :class:`LoadedSchema` naming its draft;
+* :mod:`.limits` — ``SchemaLimits`` and ``check_limits``: size, depth, ``$ref`` expansion, enum,
+  properties and stand-in limits, checked (without recursion) before anything else reads a schema;
 * :mod:`.drafts` — ``$schema`` URIs and the ``jsonschema`` class of each draft;
-* :mod:`.refs` — local JSON-pointer resolution, inlining, and THE ``$ref``-sibling rule;
+* :mod:`.refs` — references resolved inside the document and never fetched (THE registry every
+  validator gets), root pointers, inlining, and THE ``$ref``-sibling rule;
 * :mod:`.normalize` — the decoder's form (``prepare_schema``), formats as patterns, hashing;
 * :mod:`.support` — what each decoding backend enforces, closing budgets;
-* :mod:`.validate` — THE validator factory (draft-aware, formats checked, decimal numbers);
+* :mod:`.validate` — THE validator factory (draft-aware, formats checked, decimal numbers,
+  patterns on RE2);
+* :mod:`.regex` — THE way a user's pattern runs: ECMA-262 read, RE2 (linear time) compiled,
+  backtracking-only features refused by name; :mod:`.pattern_keywords` plugs it into
+  ``jsonschema``;
 * :mod:`.nodes`, :mod:`.fields`, :mod:`.conform`, :mod:`.placeholders` — extraction's reading of
   sub-schemas, its field plan, and making data valid.
 
@@ -32,6 +39,11 @@ from prunestack.pipeline.schema.fields import (
     require_object_root,
 )
 from prunestack.pipeline.schema.keywords import ANNOTATIONS, STANDARD, VALUE_KEYWORDS
+from prunestack.pipeline.schema.limits import (
+    DEFAULT_LIMITS,
+    SchemaLimits,
+    check_limits,
+)
 from prunestack.pipeline.schema.load import (
     LoadedSchema,
     SchemaSource,
@@ -50,6 +62,8 @@ from prunestack.pipeline.schema.refs import (
     OLD_DRAFT_REF_SIBLINGS,
     check_refs,
     kept_beside_ref,
+    localize_refs,
+    no_io_registry,
     resolve_pointer,
     resolve_refs,
 )
@@ -63,12 +77,14 @@ from prunestack.pipeline.schema.validate import (
 )
 
 __all__ = [
-    "ANNOTATIONS", "ASCII_FORMATS", "DRAFT2020", "DRAFT_URIS", "ISO_CURRENCIES",
+    "ANNOTATIONS", "ASCII_FORMATS", "DEFAULT_LIMITS", "DRAFT2020", "DRAFT_URIS", "ISO_CURRENCIES",
     "OLD_DRAFTS", "OLD_DRAFT_REF_SIBLINGS", "STANDARD", "SUPPORTED", "VALUE_KEYWORDS",
-    "FieldSpec", "LoadedSchema", "SchemaSource", "as_decimal", "check_metaschema", "check_refs",
+    "FieldSpec", "LoadedSchema", "SchemaLimits", "SchemaSource", "as_decimal", "check_limits",
+    "check_metaschema", "check_refs",
     "check_satisfiable", "close_objects", "closing_budget", "coerce", "conform",
     "declared_draft", "empty_value", "fits", "formats_as_patterns", "humanize",
-    "kept_beside_ref", "load_schema", "meta_draft", "path_str", "plan_fields", "prepare_schema",
+    "kept_beside_ref", "load_schema", "localize_refs", "meta_draft", "no_io_registry",
+    "path_str", "plan_fields", "prepare_schema",
     "require_object_root", "resolve_pointer", "resolve_refs", "schema_hash",
     "unsupported_keywords", "validation_errors", "validator",
 ]

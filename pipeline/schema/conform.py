@@ -7,8 +7,10 @@ turn; an ISO date rewritten to the layout a ``pattern`` wants; numbers checked a
 values become ``null``, ``const`` values are written, and missing required values get a stand-in
 that satisfies the field's own constraints (:func:`empty_value`, :mod:`.placeholders`), each
 reported in ``missing``. Every value is checked with THE validator (:func:`.validate.fits`);
-the final check of a whole document is :func:`.validate.validation_errors`. Reading sub-schemas
-is :mod:`.nodes`; this module does not read documents.
+the final check of a whole document is :func:`.validate.validation_errors`. The stand-ins of one
+call spend from one :class:`.limits.PlaceholderBudget` (the schema's ``max_schema_placeholder``,
+counted before anything is built), so ``minItems`` nested in ``minItems`` cannot multiply past
+it. Reading sub-schemas is :mod:`.nodes`; this module does not read documents.
 """
 
 from __future__ import annotations
@@ -21,8 +23,11 @@ from decimal import Decimal
 from typing import Any
 
 from prunestack.cancel import checkpoint
+from prunestack.errors import SchemaError
 from prunestack.pipeline.schema import placeholders as P
+from prunestack.pipeline.schema import regex as R
 from prunestack.pipeline.schema.keywords import ANNOTATIONS
+from prunestack.pipeline.schema.limits import PlaceholderBudget, limits_of, placeholder_budget
 from prunestack.pipeline.schema.nodes import (
     MAX_SCHEMA_DEPTH,
     alternatives,
@@ -34,11 +39,19 @@ from prunestack.pipeline.schema.normalize import ASCII_FORMATS
 from prunestack.pipeline.schema.validate import fits, path_str
 
 
-def empty_value(node: Any, root: dict[str, Any], depth: int = 0) -> Any:
+def empty_value(node: Any, root: dict[str, Any], depth: int = 0, where: str = "") -> Any:
     """A stand-in that satisfies the sub-schema's own constraints, for a required value that was
-    not found (always reported as missing by the caller)."""
+    not found (always reported as missing by the caller); ``where``: its data path, for the
+    message when the stand-ins pass their budget."""
+    with placeholder_budget(limits_of(root).max_schema_placeholder) as budget:
+        return _empty(node, root, depth, where, budget)
+
+
+def _empty(node: Any, root: dict[str, Any], depth: int, where: str,
+           budget: PlaceholderBudget) -> Any:
     checkpoint("placeholder building")  # a cancelled API request stops here (prunestack.cancel)
     node = norm(node, root)
+    budget.spend(1, "required", where)
     if "const" in node:
         return node["const"]
     if node.get("enum"):
@@ -50,19 +63,42 @@ def empty_value(node: Any, root: dict[str, Any], depth: int = 0) -> Any:
         return {} if typ == "object" else [] if typ == "array" else None
     if typ == "object":
         props = node.get("properties", {})
-        return {k: empty_value(props.get(k, _extra_schema(node, k)), root, depth + 1)
+        return {k: _empty(props.get(k, _extra_schema(node, k)), root, depth + 1,
+                          f"{where}.{k}" if where else k, budget)
                 for k in node.get("required", [])}
     if typ == "array":
         prefix = _prefix(node)
         items = _items(node)
-        n = max(int(node.get("minItems", 0)), 0)
-        return [empty_value(prefix[i] if i < len(prefix) else items, root, depth + 1)
-                for i in range(n)]
+        return _fill(prefix, items, 0, _size(node.get("minItems")), root, depth + 1, where,
+                     budget)
     if typ in ("number", "integer"):
         return _number_standin(node, root, typ)
     if typ == "boolean":
         return False
+    budget.spend(_size(node.get("minLength")), "minLength", where)
     return _string_standin(node, root)
+
+
+def _fill(prefix: list[Any], items: Any, start: int, n: int, root: dict[str, Any], depth: int,
+          where: str, budget: PlaceholderBudget) -> list[Any]:
+    """Stand-ins for array positions ``start`` to ``n - 1``: tuple positions one by one; the
+    rest are alike, so one is built, all are paid for before they exist, and it is copied."""
+    out = [_empty(prefix[i], root, depth, f"{where}[{i}]", budget)
+           for i in range(start, min(n, len(prefix)))]
+    first_i = max(start, len(prefix))
+    if n > first_i:
+        left = budget.left
+        first = _empty(items, root, depth, f"{where}[{first_i}]", budget)
+        budget.spend(max(1, left - budget.left) * (n - first_i - 1), "minItems", where)
+        out += [first, *(copy.deepcopy(first) for _ in range(n - first_i - 1))]
+    return out
+
+
+def _size(v: Any) -> int:
+    """A ``minItems``/``minLength`` value as a count (not a number, negative, NaN: 0)."""
+    if not isinstance(v, int | float) or isinstance(v, bool) or v != v or v <= 0:
+        return 0
+    return int(min(v, 2**62))
 
 
 # a node with only these keys accepts any value (OpenAPI's ``nullable`` included)
@@ -70,34 +106,11 @@ _ANNOTATIONS = ANNOTATIONS | {"nullable"}
 
 
 def _number_standin(node: dict[str, Any], root: dict[str, Any], typ: str) -> int | float:
-    step = node.get("multipleOf")
-    unit = step if isinstance(step, (int, float)) and step > 0 else 1
-    cands: list[Any] = [0]
-    for key, sign in (("minimum", 0), ("exclusiveMinimum", 1), ("maximum", 0),
-                      ("exclusiveMaximum", -1)):
-        v = node.get(key)
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            base = P.fit_multiple(v, unit) if step else v
-            base = v if base is None else base
-            cands += [base, base + sign * unit, v + sign * unit, v + sign]
-    if step:
-        lo = node.get("minimum", node.get("exclusiveMinimum", 0))
-        if isinstance(lo, (int, float)):
-            k = int(Decimal(repr(lo)) // Decimal(repr(unit))) + 1
-            cands += [float(Decimal(k) * Decimal(repr(unit)))]
-    nums = [node.get(k) for k in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")]
-    lo = next((v for v in nums[:2] if isinstance(v, (int, float)) and not isinstance(v, bool)),
-              None)
-    hi = next((v for v in nums[2:] if isinstance(v, (int, float)) and not isinstance(v, bool)),
-              None)
-    if lo is not None and hi is not None:  # a narrow range: (0, 1) exclusive
-        mid = (lo + hi) / 2
-        cands += [mid, P.fit_multiple(mid, unit) if step else mid, int(mid), int(mid) + 1]
-    cands += [1, -1]
-    for c in cands:
-        if c is None:
+    for c in _number_candidates(node, typ):
+        try:
+            c = int(c) if typ == "integer" and float(c).is_integer() else c
+        except (OverflowError, ValueError):  # a bound past float's range
             continue
-        c = int(c) if typ == "integer" and float(c).is_integer() else c
         if typ == "integer" and not isinstance(c, int):
             continue
         if fits(c, node, root):
@@ -105,8 +118,53 @@ def _number_standin(node: dict[str, Any], root: dict[str, Any], typ: str) -> int
     return 0 if typ == "integer" else 0.0
 
 
+def _number_candidates(node: dict[str, Any], typ: str) -> list[Any]:
+    """Numbers worth trying for a stand-in: 0, each bound and its neighbours, the first multiple
+    of ``multipleOf`` past the minimum, a point inside a narrow range, ±1. A schema's numbers
+    can be anything (``1e308``, ``1e-300`` steps): a candidate whose arithmetic overflows or
+    cannot be done in decimal precision is skipped, never an error."""
+    step = node.get("multipleOf")
+    unit = step if isinstance(step, (int, float)) and not isinstance(step, bool) and step > 0 \
+        else 1
+    cands: list[Any] = [0]
+
+    def add(make: Any) -> None:
+        try:
+            cands.extend(make())
+        except (ArithmeticError, OverflowError, ValueError, TypeError):
+            pass
+
+    for key, sign in (("minimum", 0), ("exclusiveMinimum", 1), ("maximum", 0),
+                      ("exclusiveMaximum", -1)):
+        v = node.get(key)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            def near(v: Any = v, sign: int = sign) -> list[Any]:
+                base = P.fit_multiple(v, unit) if step else v
+                base = v if base is None else base
+                return [base, base + sign * unit, v + sign * unit, v + sign]
+            add(near)
+    if step:
+        lo = node.get("minimum", node.get("exclusiveMinimum", 0))
+        if isinstance(lo, (int, float)):
+            def first() -> list[Any]:
+                k = int(Decimal(repr(lo)) // Decimal(repr(unit))) + 1
+                return [float(Decimal(k) * Decimal(repr(unit)))]
+            add(first)
+    nums = [node.get(k) for k in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum")]
+    lo = next((v for v in nums[:2] if isinstance(v, (int, float)) and not isinstance(v, bool)),
+              None)
+    hi = next((v for v in nums[2:] if isinstance(v, (int, float)) and not isinstance(v, bool)),
+              None)
+    if lo is not None and hi is not None:  # a narrow range: (0, 1) exclusive
+        def inside(lo: Any = lo, hi: Any = hi) -> list[Any]:
+            mid = lo / 2 + hi / 2  # not (lo + hi) / 2: that overflows at 1e308
+            return [mid, P.fit_multiple(mid, unit) if step else mid, int(mid), int(mid) + 1]
+        add(inside)
+    return [c for c in [*cands, 1, -1] if c is not None]
+
+
 def _string_standin(node: dict[str, Any], root: dict[str, Any]) -> str:
-    lo = int(node.get("minLength", 0))
+    lo = _size(node.get("minLength"))
     hi = node.get("maxLength")
     pattern = node.get("pattern")
     fmt = node.get("format")
@@ -134,11 +192,8 @@ def _items(node: dict[str, Any]) -> Any:
 def _extra_schema(node: dict[str, Any], name: str) -> Any:
     """The schema a property not listed in ``properties`` falls under."""
     for pat, sub in (node.get("patternProperties") or {}).items():
-        try:
-            if re.search(pat, name):
-                return sub
-        except re.error:
-            continue
+        if _searches(pat, name, "patternProperties"):
+            return sub
     return node.get("additionalProperties", True)
 
 
@@ -233,13 +288,8 @@ def _reshape_string(s: str, node: dict[str, Any]) -> str:
     if _ISO_DATE.match(s):
         if fmt == "date-time":
             s += "T00:00:00Z"
-        if isinstance(pattern, str):
-            try:
-                ok = re.search(pattern, s) is not None
-            except re.error:
-                ok = True
-            if not ok:
-                s = P.date_as_pattern(s, pattern) or s
+        if isinstance(pattern, str) and not _searches(pattern, s, "pattern", default=True):
+            s = P.date_as_pattern(s, pattern) or s
     if fmt == "time" and not re.search(ASCII_FORMATS["time"], s):
         m = _CLOCK.search(s)
         if m:
@@ -255,6 +305,15 @@ def _reshape_string(s: str, node: dict[str, Any]) -> str:
     if not _has_format(s, fmt, ASCII_FORMATS):
         raise ValueError(f"{s!r} is not a {fmt}")
     return s
+
+
+def _searches(pattern: str, s: str, where: str, default: bool = False) -> bool:
+    """Whether a user's pattern matches ``s`` (on RE2: :mod:`.regex`); ``default`` when the
+    pattern is refused (a loaded schema never has one)."""
+    try:
+        return R.search(pattern, s, where)
+    except SchemaError:
+        return default
 
 
 def _has_format(s: str, fmt: Any, patterns: dict[str, str]) -> bool:
@@ -279,7 +338,8 @@ def conform(data: Any, schema: dict[str, Any], fill_required: bool = True
 
     The report lists every required value that was missing or unusable, with what was done."""
     missing: list[dict[str, str]] = []
-    out = _conform_node(copy.deepcopy(data), schema, schema, (), missing, fill_required)
+    with placeholder_budget(limits_of(schema).max_schema_placeholder):
+        out = _conform_node(copy.deepcopy(data), schema, schema, (), missing, fill_required)
     return out, missing
 
 
@@ -342,7 +402,7 @@ def _conform_object(value: Any, node: dict[str, Any], root: dict[str, Any], path
         else:
             _report(missing, (*path, name), fill)
             if fill:
-                out[name] = empty_value(sub, root)
+                out[name] = empty_value(sub, root, where=path_str((*path, name)))
     extra = node.get("additionalProperties", True)
     for k, v in value.items():
         if k in props or k in out or v is None:
@@ -392,14 +452,14 @@ def _conform_array(value: Any, node: dict[str, Any], root: dict[str, Any], path:
         out.append(cv)
     if "maxItems" in node:
         out = out[: int(node["maxItems"])]
-    n_min = int(node.get("minItems", 0))
+    n_min = _size(node.get("minItems"))
     if len(out) < n_min:
         if value is None and nullable:
             return None
         _report(missing, path, fill, "fewer items than minItems")
         if fill:
-            out += [empty_value(prefix[i] if i < len(prefix) else items, root)
-                    for i in range(len(out), n_min)]
+            with placeholder_budget() as budget:  # the one conform() opened
+                out += _fill(prefix, items, len(out), n_min, root, 0, path_str(path), budget)
     if value is None and nullable and not out:
         return None
     return out

@@ -24,16 +24,28 @@ DRAFT_URIS = {"4": "http://json-schema.org/draft-04/schema#",
 OLD_DRAFTS = ("4", "6", "7")  # a $ref's sibling keywords are ignored in these
 
 
+#: the path of each draft's meta-schema on json-schema.org (hyper-schemas read as their draft)
+_META_PATHS = {"draft-04": "4", "draft-06": "6", "draft-07": "7", "draft/2019-09": "2019-09",
+               "draft/2020-12": "2020-12"}
+
+
 @lru_cache(maxsize=64)
 def meta_draft(uri: str) -> str:
-    """The draft a ``$schema`` URI names; ``SchemaError`` for one that names none we know."""
-    u = uri.rstrip("#/").replace("https://", "http://")
-    for key in ("draft-04", "draft-06", "draft-07", "2019-09", "2020-12"):
-        if key in u:
-            return key.removeprefix("draft-0")
-    if u in ("http://json-schema.org/schema", "http://json-schema.org/draft/next/schema"):
-        return "2020-12"
-    raise SchemaError(f"unsupported $schema {uri!r}", "use Draft-4/6/7, 2019-09 or 2020-12")
+    """The draft a ``$schema`` URI names; ``SchemaError`` for one that names none we know. Only
+    json-schema.org's own meta-schema URIs count (``http`` or ``https``, with or without the
+    trailing ``#``): a ``$schema`` is never fetched, so any other URL names nothing."""
+    u = uri.strip().removesuffix("#").removesuffix("/")
+    for scheme in ("http://json-schema.org/", "https://json-schema.org/"):
+        if u.startswith(scheme):
+            path = u.removeprefix(scheme)
+            if path in ("schema", "draft/next/schema"):
+                return "2020-12"
+            head, _, leaf = path.rpartition("/")
+            if leaf in ("schema", "hyper-schema") and head in _META_PATHS:
+                return _META_PATHS[head]
+    raise SchemaError(f"unsupported $schema {uri!r}: only json-schema.org's meta-schema URIs "
+                      "name a draft (a $schema is never fetched)",
+                      "use Draft-4/6/7, 2019-09 or 2020-12")
 
 
 def declared_draft(schema: Any) -> str:

@@ -5,10 +5,13 @@ from a Windows editor is dropped, UTF-16/32 bytes are read), a ``Path`` or a pat
 ``.json`` file, or a pydantic model class (its ``model_json_schema()``), and refuses, with a
 message naming the place, what no validator or decoder can use: text that is not JSON, a
 document that is not a JSON object, an unknown ``$schema``, a schema its draft's meta-schema
-rejects, a pattern Python's ``re`` cannot compile (ECMA-only ``\\p{L}``, ``(?<name>...)``), a
-required property ``additionalProperties: false`` forbids, and a ``$ref`` that is remote, names
-an anchor, leads nowhere or loops (:func:`.refs.check_refs`). It returns a
-:class:`LoadedSchema` that names the draft it was read as in ``$schema``, so every later check
+rejects, a pattern RE2 cannot run in linear time (a lookahead, a backreference: :mod:`.regex`), a
+required property ``additionalProperties: false`` forbids, and a ``$ref``/``$dynamicRef``/
+``$recursiveRef`` that names another document (URL, file, URN: nothing is ever fetched or
+read), an anchor the document does not define, leads nowhere or loops
+(:func:`.refs.check_refs`). It returns a :class:`LoadedSchema` whose ``$ref``s are pointers from
+its root (:func:`.refs.localize_refs`: ``#party`` or a reference under a nested ``$id`` become
+``#/$defs/party``) and that names the draft it was read as in ``$schema``, so every later check
 (validators, the ``$ref``-sibling rule) reads the same draft; loading a ``LoadedSchema`` again
 returns it unchanged, so a caller that checked a schema early (an API route failing fast) and
 the pipeline it hands it to load it once.
@@ -16,20 +19,29 @@ the pipeline it hands it to load it once.
 ``allow_path=False`` is for schemas that come from a network user: a path (``Path`` or a string
 that looks like one) is refused without the file being read or even looked for.
 
-What it does not do: fetch remote ``$ref``s, require an object root (extraction does that:
-:func:`.fields.require_object_root`), or rewrite the schema (:mod:`.normalize`).
+Before anything parses or walks it, a schema is held to :class:`.limits.SchemaLimits` (``limits``,
+default :data:`.limits.DEFAULT_LIMITS`; the server passes its settings'): JSON text's size and
+nesting before ``json.loads``, then :func:`.limits.check_limits` (no recursion) before the
+meta-schema check (which recurses). The returned schema carries the limits it passed
+(``LoadedSchema.limits``): the conformer builds its stand-ins within the same budget.
+
+What it does not do: fetch anything a schema names (the meta-schema check, too, runs with
+:func:`.refs.no_io_registry`), require an object root (extraction does that:
+:func:`.fields.require_object_root`), or rewrite the schema beyond root pointers
+(:mod:`.normalize` does).
 """
 
 from __future__ import annotations
 
 import json
-import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeAlias
 
 from pydantic import BaseModel
 
 from prunestack.errors import SchemaError
+from prunestack.pipeline.schema import regex
 from prunestack.pipeline.schema.drafts import (
     DRAFT_URIS,
     declared_draft,
@@ -37,7 +49,15 @@ from prunestack.pipeline.schema.drafts import (
     validator_class,
 )
 from prunestack.pipeline.schema.keywords import MAP_KEYS, VALUE_KEYWORDS
-from prunestack.pipeline.schema.refs import check_refs
+from prunestack.pipeline.schema.limits import (
+    DEFAULT_LIMITS,
+    SchemaLimits,
+    check_limits,
+    check_size,
+    check_text,
+    limits_of,
+)
+from prunestack.pipeline.schema.refs import localize_refs, no_io_registry
 
 SchemaSource: TypeAlias = dict[str, Any] | str | bytes | Path | type[BaseModel]
 
@@ -46,22 +66,35 @@ class LoadedSchema(dict[str, Any]):
     """A schema :func:`load_schema` has checked; its ``$schema`` names the draft it was read
     as. Treat it as read-only: a changed copy should be a plain dict, loaded again."""
 
+    limits: SchemaLimits = DEFAULT_LIMITS  # what it was checked against (set by load_schema)
+
     @property
     def draft(self) -> str:
         return declared_draft(self)
 
 
-def load_schema(schema: SchemaSource, *, allow_path: bool = True) -> LoadedSchema:
-    """``schema`` parsed and checked (see the module docstring); ``SchemaError`` otherwise."""
+def load_schema(schema: SchemaSource, *, allow_path: bool = True,
+                limits: SchemaLimits | None = None) -> LoadedSchema:
+    """``schema`` parsed and checked (see the module docstring); ``SchemaError`` otherwise.
+    ``limits``: the :class:`.limits.SchemaLimits` to hold it to (default: the defaults; for a
+    ``LoadedSchema``, those it was loaded with)."""
     if isinstance(schema, LoadedSchema):
-        return schema
+        if limits is None or limits == limits_of(schema):
+            return schema
+        check_limits(schema, limits)  # held to other limits: check again, carry the new ones
+        out = LoadedSchema(schema)
+        out.limits = limits
+        return out
+    limits = limits or DEFAULT_LIMITS
     if isinstance(schema, type) and issubclass(schema, BaseModel):
         schema = schema.model_json_schema()
     elif isinstance(schema, Path) or (isinstance(schema, str) and _looks_like_path(schema)):
         if not allow_path:
             raise SchemaError("a schema file path is not accepted here",
                               "send the schema itself as JSON text")
-        schema = _read(Path(schema))
+        schema = _read(Path(schema), limits)
+    if isinstance(schema, (bytes, bytearray, str)):
+        check_text(schema, limits)  # size and nesting, before json.loads recurses
     if isinstance(schema, (bytes, bytearray)):
         try:
             schema = json.loads(schema)  # UTF-8 (with or without a BOM), UTF-16, UTF-32
@@ -78,9 +111,13 @@ def load_schema(schema: SchemaSource, *, allow_path: bool = True) -> LoadedSchem
     if not isinstance(schema, dict):
         raise SchemaError(f"a JSON Schema must be a JSON object, got {type(schema).__name__}",
                           'wrap it, e.g. {"type": "object", "properties": {...}}')
+    check_limits(schema, limits)  # iterative: before anything that recurses over the schema
     draft = check_metaschema(schema)
-    check_refs(schema)
-    return LoadedSchema(schema if "$schema" in schema else {"$schema": DRAFT_URIS[draft], **schema})
+    if "$schema" not in schema:
+        schema = {"$schema": DRAFT_URIS[draft], **schema}
+    out = LoadedSchema(localize_refs(schema))
+    out.limits = limits
+    return out
 
 
 def _looks_like_path(text: str) -> bool:
@@ -89,9 +126,10 @@ def _looks_like_path(text: str) -> bool:
     return not t.startswith(("{", "[", '"')) and len(t) < 4096 and Path(t).suffix == ".json"
 
 
-def _read(path: Path) -> bytes:
+def _read(path: Path, limits: SchemaLimits) -> bytes:
     if not path.is_file():
         raise SchemaError(f"schema file not found: {path}")
+    check_size(path.stat().st_size, limits)  # before the file is read into memory
     return path.read_bytes()
 
 
@@ -125,15 +163,22 @@ def _meta_error(schema: dict[str, Any], draft: str) -> Any:
     """The most relevant meta-schema violation of ``schema`` under ``draft`` (None: valid)."""
     import jsonschema  # ~0.1 s: only when a schema is checked, not when the package is imported
 
+    return jsonschema.exceptions.best_match(_meta_validator(draft).iter_errors(schema))
+
+
+@lru_cache(maxsize=8)
+def _meta_validator(draft: str) -> Any:
+    """The validator of ``draft``'s meta-schema; its registry refuses retrieval (the bundled
+    meta-schemas are all it needs)."""
     cls = validator_class(draft)
-    return jsonschema.exceptions.best_match(cls(cls.META_SCHEMA).iter_errors(schema))
+    return cls(cls.META_SCHEMA, registry=no_io_registry())
 
 
 def check_satisfiable(node: Any, where: str = "") -> None:
     """Refuse, naming the place, what the meta-schema lets through but no validator or decoder
-    can use: a ``pattern`` (or ``patternProperties`` key) Python's ``re`` cannot compile (JSON
-    Schema regexes are ECMA-262: ``\\p{L}``, ``(?<name>...)``), and a ``required`` property that
-    ``additionalProperties: false`` forbids."""
+    can use: a ``pattern`` (or ``patternProperties`` key) that is not ECMA-262 or needs a
+    backtracking engine (:func:`.regex.user_pattern`: lookaround, backreferences...), and a
+    ``required`` property that ``additionalProperties: false`` forbids."""
     if isinstance(node, list):
         for i, x in enumerate(node):
             check_satisfiable(x, f"{where}/{i}")
@@ -144,19 +189,13 @@ def check_satisfiable(node: Any, where: str = "") -> None:
     if isinstance(node.get("patternProperties"), dict):
         pats += [(k, f"{where}/patternProperties") for k in node["patternProperties"]]
     for pat, at in pats:
-        try:
-            re.compile(pat)
-        except (re.error, OverflowError, RecursionError) as exc:
-            raise SchemaError(f"pattern {pat!r} at {at.lstrip('/') or '(root)'} is not a regular "
-                              f"expression Python can use: {exc}",
-                              "write \\p{L} as [^\\W\\d_] and (?<name>...) as (?P<name>...)"
-                              ) from exc
+        regex.user_pattern(pat, at.lstrip("/"))
     if node.get("additionalProperties") is False and isinstance(node.get("required"), list):
         raw = node.get("properties")
         props: dict[str, Any] = raw if isinstance(raw, dict) else {}
         for name in node["required"]:
             if isinstance(name, str) and name not in props and not any(
-                    re.search(p, name) for p in node.get("patternProperties") or {}):
+                    regex.search(p, name) for p in node.get("patternProperties") or {}):
                 raise SchemaError(f"required property {name!r} at {where.lstrip('/') or '(root)'}"
                                   " can never be present: additionalProperties is false and "
                                   "properties does not list it",

@@ -1,27 +1,23 @@
 """Schema-consistent stand-ins and small value repairs used by :mod:`.conform`.
 
-``minimal_string`` writes the shortest simple string a regular expression accepts (walking
-Python's own regex parse tree: first alternative, fewest repeats, a plain character from each
-class), checked with ``re.search``; ``FORMAT_PLACEHOLDERS`` are values ``jsonschema``'s format
-checkers accept; ``fit_multiple`` checks a number against ``multipleOf`` in decimal arithmetic
-and rounds it to a power-of-ten step (``0.01``: cents); ``date_as_pattern`` rewrites an ISO date
-in the first common layout (``07/03/2024``, ``03.07.2024``...) a ``pattern`` accepts. This module
-does not decide *when* a stand-in is used: a filled value is always reported as missing by the
-caller.
+``minimal_string`` writes the shortest simple string a user's pattern accepts (walking the
+ECMA-262 tree of :func:`.regex.parse`: first alternative, fewest repeats, a plain character from
+each class), checked with :func:`.regex.search` (RE2, linear time; never Python's ``re``);
+``FORMAT_PLACEHOLDERS`` are values ``jsonschema``'s format checkers accept; ``fit_multiple``
+checks a number against ``multipleOf`` in decimal arithmetic and rounds it to a power-of-ten
+step (``0.01``: cents); ``date_as_pattern`` rewrites an ISO date in the first common layout
+(``07/03/2024``, ``03.07.2024``...) a ``pattern`` accepts. This module does not decide *when* a
+stand-in is used: a filled value is always reported as missing by the caller.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
-# Python's own regex parser (re._parser since 3.11, the only versions supported)
-from re import _constants as _c  # type: ignore[attr-defined]
-from re import _parser as _p  # type: ignore[attr-defined]
-from typing import Any
-
 from prunestack.cancel import checkpoint
+from prunestack.errors import SchemaError
+from prunestack.pipeline.schema import regex as R
 
 FORMAT_PLACEHOLDERS: dict[str, str] = {
     "date": "1970-01-01",
@@ -41,108 +37,54 @@ FORMAT_PLACEHOLDERS: dict[str, str] = {
     "duration": "P0D",
 }
 
-_CATEGORY_CHAR = {
-    _c.CATEGORY_DIGIT: "0", _c.CATEGORY_NOT_DIGIT: "a", _c.CATEGORY_SPACE: " ",
-    _c.CATEGORY_NOT_SPACE: "a", _c.CATEGORY_WORD: "a", _c.CATEGORY_NOT_WORD: "-",
-}
+_MAX_STANDIN = 100_000  # characters a pattern's own stand-in may reach before giving up
+_CANDIDATES = "a0A_-x .$+é"  # tried in turn for a negated class or a Unicode property
 
 
-def _class_char(items: list) -> str | None:
-    """A plain character an ``[...]`` class accepts (letters and digits preferred)."""
-    negate = any(op is _c.NEGATE for op, _ in items)
-    if negate:
-        for ch in "a0A_-x":
-            if re.fullmatch("[" + _rebuild_class(items) + "]", ch):
+def _class_char(node: R.CharClass) -> str | None:
+    """A plain character the class accepts (letters and digits preferred)."""
+    if not node.negate and not node.props:
+        for ch in "aA0":
+            if any(lo <= ord(ch) <= hi for lo, hi in node.ranges):
                 return ch
+        return chr(node.ranges[0][0]) if node.ranges else None
+    return next((ch for ch in _CANDIDATES if R.class_accepts(node, ch)), None)
+
+
+def _walk(node: R.Alt | R.Node, depth: int = 0) -> str | None:
+    """The shortest simple string ``node`` accepts: first alternative, fewest repeats, a plain
+    character per class; None when none was found or it grows past ``_MAX_STANDIN``."""
+    if isinstance(node, R.Alt):
+        for seq in node.branches:
+            parts = [_walk(n, depth + 1) for n in seq]
+            if all(p is not None for p in parts):
+                out = "".join(parts)  # type: ignore[arg-type]
+                return out if len(out) <= _MAX_STANDIN else None
         return None
-    for op, av in items:
-        if op is _c.LITERAL:
-            return chr(av)
-        if op is _c.RANGE:
-            lo, hi = av
-            for ch in "aA0":
-                if lo <= ord(ch) <= hi:
-                    return ch
-            return chr(lo)
-        if op is _c.CATEGORY:
-            return _CATEGORY_CHAR.get(av)
-    return None
-
-
-def _rebuild_class(items: list) -> str:
-    out = "^" if any(op is _c.NEGATE for op, _ in items) else ""
-    for op, av in items:
-        if op is _c.LITERAL:
-            out += re.escape(chr(av))
-        elif op is _c.RANGE:
-            out += re.escape(chr(av[0])) + "-" + re.escape(chr(av[1]))
-        elif op is _c.CATEGORY:
-            out += {v: k for k, v in {r"\d": _c.CATEGORY_DIGIT, r"\D": _c.CATEGORY_NOT_DIGIT,
-                                      r"\s": _c.CATEGORY_SPACE, r"\S": _c.CATEGORY_NOT_SPACE,
-                                      r"\w": _c.CATEGORY_WORD, r"\W": _c.CATEGORY_NOT_WORD
-                                      }.items()}.get(av, "")
-    return out
-
-
-def _walk(tree: Any, groups: dict[int, str], depth: int = 0) -> str | None:
-    if depth > 50:
-        return None
-    out = ""
-    for op, av in tree:
-        if op is _c.LITERAL:
-            out += chr(av)
-        elif op is _c.NOT_LITERAL:
-            out += "a" if chr(av) != "a" else "b"
-        elif op is _c.ANY:
-            out += "a"
-        elif op is _c.IN:
-            ch = _class_char(av)
-            if ch is None:
-                return None
-            out += ch
-        elif op in (_c.MAX_REPEAT, _c.MIN_REPEAT, getattr(_c, "POSSESSIVE_REPEAT", None)):
-            lo, _hi, sub = av
-            piece = _walk(sub, groups, depth + 1)
-            if piece is None:
-                return None
-            out += piece * lo
-        elif op is _c.SUBPATTERN:
-            gid, sub = av[0], av[-1]
-            piece = _walk(sub, groups, depth + 1)
-            if piece is None:
-                return None
-            if gid is not None:
-                groups[gid] = piece
-            out += piece
-        elif op is _c.BRANCH:
-            piece = None
-            for alt in av[1]:
-                piece = _walk(alt, groups, depth + 1)
-                if piece is not None:
-                    break
-            if piece is None:
-                return None
-            out += piece
-        elif op is _c.GROUPREF:
-            out += groups.get(av, "")
-        elif op is _c.AT or op is _c.CATEGORY:
-            continue
-        else:  # lookarounds, conditionals: give up (the caller checks the result anyway)
-            return None
-    return out
+    if isinstance(node, R.Char):
+        return chr(node.cp)
+    if isinstance(node, R.Dot):
+        return "a"
+    if isinstance(node, R.CharClass):
+        return _class_char(node)
+    if isinstance(node, (R.Anchor, R.Flags)):
+        return ""
+    if isinstance(node, R.Group):
+        return _walk(node.body, depth + 1)
+    piece = _walk(node.body, depth + 1)
+    return None if piece is None or len(piece) * node.lo > _MAX_STANDIN else piece * node.lo
 
 
 def minimal_string(pattern: str | None, min_len: int = 0, max_len: int | None = None
                    ) -> str | None:
     """A short string matching ``pattern`` (searched, as JSON Schema does) within the length
-    bounds, or None when none was found."""
+    bounds, or None when none was found (or the pattern is refused)."""
     base = ""
     if pattern:
         try:
-            tree = _p.parse(pattern)
-        except (re.error, RecursionError, OverflowError):
+            base = _walk(R.parse(pattern)) or ""
+        except SchemaError:
             return None
-        base = _walk(tree, {}) or ""
     for pad in ("a", "0", "A", " "):
         checkpoint("placeholder building")  # each try builds and searches a min_len string
         s = base + pad * max(0, min_len - len(base))
@@ -155,8 +97,8 @@ def minimal_string(pattern: str | None, min_len: int = 0, max_len: int | None = 
 
 def _search(pattern: str, s: str) -> bool:
     try:
-        return re.search(pattern, s) is not None
-    except re.error:
+        return R.search(pattern, s)
+    except SchemaError:
         return False
 
 

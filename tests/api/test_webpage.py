@@ -108,7 +108,8 @@ def test_keyed_server_key_field_works_before_the_lists_and_boxes_cover_no_text(l
     wait.until(lambda d: "wrong API key" in status(d))
     key.clear()
     key.send_keys(API_KEY)
-    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#example option[value="sample_invoice"]'))
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR,
+                                         '#example option[value="sample_invoice"]'))
     wait.until(lambda d: "401" not in status(d))  # the key message is gone
     Select(browser.find_element(By.ID, "example")).select_by_value("sample_invoice")
     browser.find_element(By.ID, "run").click()
