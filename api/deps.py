@@ -7,6 +7,7 @@ Python, so routes call it in the request's worker, never on the event loop."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -80,6 +81,10 @@ def model_by_name(models: ModelRegistry, settings: Settings, name: str | None
     return models.causal_lm(folder), models.tokenizer(folder)
 
 
+# a \uD800-\uDFFF escape: the only way JSON text in UTF-8 can carry a lone surrogate
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def json_body(raw: bytes, settings: Settings) -> Any:
     """A request body (``await request.body()``) parsed as JSON. Its nesting is measured on the
     bytes first (Python's JSON parser recurses once per level): deeper than ``max_json_depth``
@@ -94,6 +99,9 @@ def json_body(raw: bytes, settings: Settings) -> Any:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"the request body is not valid JSON: {exc}") from exc
+    if json.detect_encoding(raw) in ("utf-8", "utf-8-sig") and \
+            not _SURROGATE_ESCAPE.search(raw):
+        return body  # no surrogate escape at all: nothing to check (and no second pass)
     try:
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:

@@ -31,6 +31,7 @@ import gc
 import hashlib
 import json
 import threading
+import traceback
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -187,6 +188,9 @@ class Limiter:
             try:
                 with cancellable(cancel):
                     return fn(*args)
+            except BaseException as exc:
+                _drop_frames(exc)
+                raise
             finally:
                 if _rss() - before > TRIM_AFTER_BYTES:
                     release_memory()
@@ -227,6 +231,17 @@ class Limiter:
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _drop_frames(exc: BaseException | None) -> None:
+    """Clear the locals of the frames an error's traceback holds (and its causes'): they are
+    the job's data (a parsed 20 MB body), which would otherwise be freed on the event loop,
+    stalling it, whenever the error is dropped there."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        traceback.clear_frames(exc.__traceback__)
+        exc = exc.__cause__ or exc.__context__
 
 
 async def _until_disconnected(disconnected: Callable[[], Awaitable[bool]]) -> None:

@@ -101,12 +101,15 @@ def _json_request(body: bytes, settings: Settings) -> TextExtractRequest:
     try:
         req = TextExtractRequest.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        first = exc.errors(include_url=False, include_input=False)[0]
+    else:
+        first = None
+    if first is not None:  # raised here, not chained: the ValidationError holds the whole body
         loc = ".".join(str(p) for p in first["loc"])
         if loc == "schema" and first["type"] == "dict_type":
             raise SchemaError("schema must be a JSON object",
-                              'e.g. {"type": "object", "properties": {...}}') from exc
-        raise SchemaError(f"invalid request: {loc}: {first['msg']}") from exc
+                              'e.g. {"type": "object", "properties": {...}}')
+        raise SchemaError(f"invalid request: {loc}: {first['msg']}")
     service.check_text_chars(len(req.text or req.html or ""), settings.max_text_chars,
                              "the 'text'" if req.text is not None else "the 'html'")
     return req

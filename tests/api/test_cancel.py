@@ -278,3 +278,37 @@ def test_a_failing_disconnect_check_cancels_nothing_and_logs_nothing(caplog):
     assert limiter.cancelled == 0
     gc.collect()
     assert not [r for r in caplog.records if "never retrieved" in r.getMessage()]
+
+
+def test_an_error_reaches_the_route_without_the_jobs_data():
+    """The frames of an error's traceback are cleared in the worker: the job's data (a parsed
+    body) is freed there, not on the event loop when the error is dropped."""
+    import weakref
+
+    from prunestack.errors import InputError
+
+    class Big(list):
+        pass
+
+    ref: list[weakref.ref] = []
+
+    def job() -> None:
+        data = Big(range(1000))
+        ref.append(weakref.ref(data))
+        raise InputError("bad body")
+
+    limiter = Limiter(concurrency=1, queue=0, queue_timeout=0.0)
+
+    async def scenario() -> BaseException:
+        try:
+            await limiter.run(job, timeout=10)
+        except InputError as exc:
+            return exc
+        raise AssertionError("no error")
+
+    try:
+        exc = asyncio.run(scenario())
+    finally:
+        limiter.close()
+    assert exc.message == "bad body" and exc.__traceback__ is not None
+    assert ref[0]() is None  # freed in the worker although the error is still held here
