@@ -98,12 +98,11 @@ def _schema(raw: Any, settings: Settings) -> LoadedSchema:
 
 def _json_request(body: bytes, settings: Settings) -> TextExtractRequest:
     data = json_body(body, settings)  # depth checked before parsing; surrogates refused
+    first: dict[str, Any] | None = None
     try:
         req = TextExtractRequest.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
-    else:
-        first = None
+        first = dict(exc.errors(include_url=False, include_input=False)[0])
     if first is not None:  # raised here, not chained: the ValidationError holds the whole body
         loc = ".".join(str(p) for p in first["loc"])
         if loc == "schema" and first["type"] == "dict_type":

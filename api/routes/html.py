@@ -35,14 +35,13 @@ class PruneRequest(BaseModel):
 
 
 def _prune_work(raw: bytes, settings: Settings, models: ModelRegistry) -> dict[str, Any]:
+    errors: list[Any] | None = None
     try:
         req = PruneRequest.model_validate(json_body(raw, settings))
     except ValidationError as exc:
         # without the input and raised outside this block (no __context__ holding the
         # ValidationError and its input): a 20 MB body is freed here, not on the event loop
-        errors = exc.errors(include_url=False, include_input=False)
-    else:
-        errors = None
+        errors = list(exc.errors(include_url=False, include_input=False))
     if errors is not None:
         raise RequestValidationError(errors)
     service.check_text_chars(len(req.html), settings.max_text_chars, "the 'html'")
