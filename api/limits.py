@@ -7,9 +7,10 @@
 * :class:`Limiter` admits ``concurrency`` requests at once; up to ``queue`` more may wait up to
   ``queue_timeout`` seconds (then 503); beyond that a request is refused at once (429). A slot is
   released only when its work really finishes, even after the client got a 504, so timed-out work
-  cannot pile up behind the limiter's back. A request that times out (504), or whose client
-  disconnects while its work runs (``disconnected``: the route passes
-  ``request.is_disconnected``, polled four times a second), cancels its work
+  cannot pile up behind the limiter's back. A request whose client left while it waited for a
+  slot never starts. A request that times out (504), or whose client disconnects while its work
+  runs (``disconnected``: the route passes ``request.is_disconnected``, polled four times a
+  second), cancels its work
   (:mod:`prunestack.cancel`), which stops at its next checkpoint, so the slot frees within about
   a second. Every work future's outcome is retrieved, so work that outlives its request logs
   nothing ("Future exception was never retrieved").
@@ -179,6 +180,9 @@ class Limiter:
             raise BusyError("server busy: no worker free in time", "retry later") from None
         finally:
             self.waiting -= 1
+        if disconnected is not None and await _gone(disconnected):
+            self._sem.release()  # its client left while it waited: never start the work
+            raise ClientGoneError("the client closed the connection before its work started")
         self.running += 1
         loop = asyncio.get_running_loop()
         cancel = threading.Event()
@@ -242,6 +246,13 @@ def _drop_frames(exc: BaseException | None) -> None:
         seen.add(id(exc))
         traceback.clear_frames(exc.__traceback__)
         exc = exc.__cause__ or exc.__context__
+
+
+async def _gone(disconnected: Callable[[], Awaitable[bool]]) -> bool:
+    try:
+        return await disconnected()
+    except Exception:
+        return False
 
 
 async def _until_disconnected(disconnected: Callable[[], Awaitable[bool]]) -> None:

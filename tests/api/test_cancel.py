@@ -312,3 +312,32 @@ def test_an_error_reaches_the_route_without_the_jobs_data():
         limiter.close()
     assert exc.message == "bad body" and exc.__traceback__ is not None
     assert ref[0]() is None  # freed in the worker although the error is still held here
+
+
+def test_a_request_whose_client_left_while_queued_never_starts():
+    from prunestack.api.limits import ClientGoneError
+
+    limiter = Limiter(concurrency=1, queue=1, queue_timeout=10.0)
+    ran: list[str] = []
+
+    def job(name: str) -> str:
+        ran.append(name)
+        time.sleep(0.3)
+        return name
+
+    async def gone() -> bool:
+        return True
+
+    async def scenario() -> None:
+        first = asyncio.ensure_future(limiter.run(job, "first", timeout=10))
+        await asyncio.sleep(0.05)
+        with pytest.raises(ClientGoneError, match="before its work started"):
+            await limiter.run(job, "second", timeout=10, disconnected=gone)
+        assert await first == "first"
+        assert await limiter.run(job, "third", timeout=10) == "third"  # the slot was released
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        limiter.close()
+    assert ran == ["first", "third"] and limiter.running == 0

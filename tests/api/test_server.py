@@ -241,11 +241,17 @@ def test_schema_checks_run_in_the_worker_inside_the_deadline(make_server, monkey
 
 def test_a_big_json_body_is_read_in_the_worker(make_server):
     """Reading a JSON body (its depth scan is Python: ~0.8 s for these 15 MB of short strings,
-    then ``json.loads``) happens in the worker: ``/healthz`` keeps answering meanwhile."""
+    then ``json.loads``) happens in the worker: ``/healthz`` keeps answering meanwhile. It may
+    wait for the GIL while ``json.loads`` (C) runs, but not for the whole read (on the event
+    loop it waited ~6x as long as ``json.loads`` alone takes)."""
     import threading
     import time
 
     pad = b"[" + b'"ab",' * 3_000_000 + b'"a"]'
+    t = time.perf_counter()
+    json.loads(pad)
+    c_parse = time.perf_counter() - t  # this machine, now
+    allowed = 0.3 + 2 * c_parse
     for path, fields in (("/v1/extract", b'"schema": {"type": "object"}, "text": "x"'),
                          ("/v1/html/prune", b'"html": "<p>x</p>", "query": "q"')):
         body = b"{" + fields + b', "pad": ' + pad + b"}"
@@ -269,7 +275,8 @@ def test_a_big_json_body_is_read_in_the_worker(make_server):
                 time.sleep(0.05)
         th.join()
         assert got["r"].status_code == 422  # 'pad' is not a field
-        assert worst < 0.5, f"/healthz took {worst:.2f} s while {path} read its body"
+        assert worst < allowed, f"/healthz took {worst:.2f} s while {path} read its body " \
+            f"(json.loads alone: {c_parse:.2f} s)"
 
 
 def test_every_api_schema_load_refuses_paths():
