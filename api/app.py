@@ -24,7 +24,13 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from prunestack.api.limits import Limiter, PageCache, UploadLimitMiddleware, error_body
+from prunestack.api.limits import (
+    Limiter,
+    PageCache,
+    ReleaseMemoryMiddleware,
+    UploadLimitMiddleware,
+    error_body,
+)
 from prunestack.api.routes import documents, extract, health, html, models, parse
 from prunestack.api.settings import Settings
 from prunestack.errors import PrunestackError
@@ -59,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.registry = registry()  # the process's model owner; tests may put another here
     app.add_middleware(UploadLimitMiddleware, max_bytes=lambda: app.state.settings.max_upload_bytes)
+    app.add_middleware(ReleaseMemoryMiddleware)  # outermost: sees the response sent
 
     @app.exception_handler(PrunestackError)
     async def _prunestack_error(request: Request, exc: PrunestackError) -> JSONResponse:

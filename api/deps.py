@@ -1,11 +1,13 @@
 """FastAPI dependencies (``Annotated`` aliases): settings, API key, limiter, the model registry and
 the models it holds (``app.state.registry``); and :func:`json_body`, THE way a route reads a JSON
 request body (nesting checked on the bytes before ``json.loads`` recurses, lone surrogates
-refused)."""
+refused). ``json_body`` takes the body's bytes and is synchronous: its scan is linear but in
+Python, so routes call it in the request's worker, never on the event loop."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -66,26 +68,28 @@ PagesDep = Annotated[PageCache, Depends(get_pages)]
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 
 
-def model_by_name(request: Request, name: str | None) -> tuple[Any, Any] | None:
-    """The loaded (model, tokenizer) called ``name``; clients never pass paths."""
+def model_by_name(models: ModelRegistry, settings: Settings, name: str | None
+                  ) -> tuple[Any, Any] | None:
+    """The (model, tokenizer) called ``name``; clients never pass paths. A model not preloaded
+    loads here on first use, once: call it in the request's worker, not on the event loop."""
     if name is None:
         return None
-    settings: Settings = request.app.state.settings
     if name not in settings.models:
         raise ConfigError(f"unknown model {name!r}",
                           f"served models: {sorted(settings.models) or 'none'}")
-    models = get_registry(request)  # not preloaded: loads on first use, once
     folder = settings.models[name]
     return models.causal_lm(folder), models.tokenizer(folder)
 
 
-async def json_body(request: Request) -> Any:
-    """The request body parsed as JSON. Its nesting is measured on the bytes first (Python's
-    JSON parser recurses once per level): deeper than ``max_json_depth`` is a 413. A string
-    holding a lone UTF-16 surrogate (``"\\ud800"`` without its pair) is a 400: it is not text,
-    and tokenizers and regex engines fail on it."""
-    settings: Settings = request.app.state.settings
-    raw = await request.body()
+# a \uD800-\uDFFF escape: the only way JSON text in UTF-8 can carry a lone surrogate
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def json_body(raw: bytes, settings: Settings) -> Any:
+    """A request body (``await request.body()``) parsed as JSON. Its nesting is measured on the
+    bytes first (Python's JSON parser recurses once per level): deeper than ``max_json_depth``
+    is a 413. A string holding a lone UTF-16 surrogate (``"\\ud800"`` without its pair) is a
+    400: it is not text, and tokenizers and regex engines fail on it."""
     limit = settings.max_json_depth
     if text_depth(raw, stop_at=limit) > limit:
         raise TooLargeError(f"the request body nests more than {limit} levels of arrays and "
@@ -95,6 +99,9 @@ async def json_body(request: Request) -> Any:
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"the request body is not valid JSON: {exc}") from exc
+    if json.detect_encoding(raw) in ("utf-8", "utf-8-sig") and \
+            not _SURROGATE_ESCAPE.search(raw):
+        return body  # no surrogate escape at all: nothing to check (and no second pass)
     try:
         json.dumps(body, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError as exc:

@@ -34,6 +34,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from prunestack.cancel import checked
 from prunestack.errors import InputError
 from prunestack.pipeline.document import BBox, Document, Element, ElementKind
 from prunestack.pipeline.document.grid import grid_cell
@@ -165,7 +166,7 @@ def build_cctree(doc: Document) -> CCNode:
     current: CCNode | None = None
     texts: dict[int, tuple[CCNode, list[str]]] = {}  # text / list nodes: their pieces
 
-    for i, e in enumerate(body):
+    for i, e in enumerate(checked(body, "document tree", 256)):
         parent = stack[-1][1]
         if i in caption_idx:
             continue

@@ -10,7 +10,9 @@
 * **depth** — libxml2's HTML parser stops nesting at 256 levels and silently drops everything
   below (and after) that point. A parse that reaches the cap therefore raises ``TooLargeError``
   instead of returning a truncated document; every walk here is iterative (``lxml.etree.iterwalk``),
-  so no depth can hit Python's recursion limit.
+  so no depth can hit Python's recursion limit. Every walk checks for cancellation every few
+  thousand nodes (``prunestack.cancel``), so a cancelled API request stops within a moment even
+  on a page of millions of nodes.
 * **mapping** — ``h1``–``h6`` → HEADING with that level (the first ``h1`` → TITLE); ``p``, ``pre``,
   ``blockquote``, loose text in containers → TEXT; ``li`` → LIST_ITEM (nested lists give their own
   items); ``table`` → TABLE with cells placed on a grid honouring ``colspan``/``rowspan``
@@ -36,6 +38,7 @@ from typing import Any
 import lxml.etree as etree
 import lxml.html
 
+from prunestack.cancel import checked
 from prunestack.errors import InputError, TooLargeError
 from prunestack.parsers.charset import decode_html, visible
 from prunestack.parsers.visibility import hidden_rule
@@ -67,6 +70,7 @@ _BLOCK = frozenset({
     "summary", "ul", "br", "td", "th", "tr", "caption", "legend", "option", "select",
 })
 _ZERO = BBox(x0=0, y0=0, x1=0, y1=0)
+_EVERY = 4096  # nodes between cancellation checks
 
 
 Hidden = Callable[[etree._Element], bool]
@@ -77,7 +81,7 @@ def _text(el: etree._Element, hidden: Hidden, skip: frozenset[str] = frozenset()
     ``hidden`` elements."""
     parts: list[str] = []
     walker = etree.iterwalk(el, events=("start", "end"))
-    for ev, node in walker:
+    for ev, node in checked(walker, "HTML text", _EVERY):
         if not isinstance(node.tag, str):
             if ev == "end" and node.tail and node is not el:
                 parts.append(node.tail)
@@ -116,7 +120,7 @@ def _table_cells(table: etree._Element, hidden: Hidden) -> list[TableCell]:
     trs = [tr for tr in table.iter("tr") if next(tr.iterancestors("table"), None) is table]
     occupied: set[tuple[int, int]] = set()
     cells: list[TableCell] = []
-    for r, tr in enumerate(trs):
+    for r, tr in enumerate(checked(trs, "HTML table", 256)):
         col = 0
         for td in tr:
             if not isinstance(td.tag, str) or td.tag not in ("td", "th"):
@@ -171,7 +175,7 @@ def _walk(root: etree._Element, hidden: Hidden) -> list[Element]:
     ctx: list[tuple[ElementKind, int | None]] = [(ElementKind.TEXT, None)]
     pushed: set[int] = set()
     walker = etree.iterwalk(root, events=("start", "end"))
-    for ev, el in walker:
+    for ev, el in checked(walker, "HTML parsing", _EVERY):
         if not isinstance(el.tag, str):  # comments, processing instructions
             if ev == "end" and el.tail:
                 b.pending.append(el.tail)
@@ -254,7 +258,7 @@ def _walk(root: etree._Element, hidden: Hidden) -> list[Element]:
 
 def _max_depth(root: etree._Element) -> int:
     depth = deepest = 0
-    for ev, _ in etree.iterwalk(root, events=("start", "end")):
+    for ev, _ in checked(etree.iterwalk(root, events=("start", "end")), "HTML parsing", _EVERY):
         depth += 1 if ev == "start" else -1
         deepest = max(deepest, depth)
     return deepest

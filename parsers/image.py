@@ -17,6 +17,8 @@ original image's (``1.0`` when not shrunk); ``pages=[n]`` decodes only page ``n`
 OCR page by page hold one decoded page at a time). ``load_image`` is the first page only.
 
 Corrupt or truncated files raise ``InputError``; images over ``max_pixels`` ``TooLargeError``.
+A cancelled API request (``prunestack.cancel``) stops between the decoding steps of a page
+(decode, orientation, flattening, shrinking), each a second or more on a 100 MP page.
 It does not OCR anything.
 """
 
@@ -31,6 +33,7 @@ from contextlib import contextmanager
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from prunestack.cancel import checkpoint
 from prunestack.errors import InputError, TooLargeError
 
 #: Refusal limit: 150 megapixels (a 108 MP phone photo passes; an A4 page at 600 dpi is ~35 MP).
@@ -135,9 +138,13 @@ def _page(img: Image.Image, max_pixels: int, work_pixels: int, frame: int
                 "downscale the image, or raise the pixel limit: the server's "
                 "PRUNESTACK_MAX_PIXELS")
         factor = max(factor, w / img.width)  # drafted below the working size's request
+    checkpoint("image decoding")
     img.load()
+    checkpoint("image decoding")
     upright = ImageOps.exif_transpose(img)
+    checkpoint("image decoding")
     out = _on_white(upright)
+    checkpoint("image decoding")
     if factor > 1.0:
         turned = upright.size == img.size[::-1] and img.width != img.height  # EXIF 5-8
         ow, oh = (h, w) if turned else (w, h)

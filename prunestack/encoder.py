@@ -16,6 +16,7 @@ Two ways in, one model and one pooling:
 Each way keeps the batching its callers were measured with (padding changes the last bits of a
 vector). Get one from ``prunestack.models.registry().encoder()`` so a process holds one copy;
 this module does not load folders (``prunestack.models.load_encoder`` does) nor share encoders.
+Every forward pass is a cancellation checkpoint (``prunestack.cancel``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from prunestack.cancel import checkpoint
 
 
 class SentenceEncoder:
@@ -51,6 +54,7 @@ class SentenceEncoder:
 
     def _pooled(self, batch: list[str], max_length: int) -> Any:
         """One forward pass: mean-pooled, L2-normalised float32 vectors [B, H] (a torch tensor)."""
+        checkpoint("sentence embedding")  # a cancelled API request stops before each batch
         torch = self._torch
         enc = self.tokenizer(batch, padding=True, truncation=True, max_length=max_length,
                              return_tensors="pt").to(self.device)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
 
+from prunestack.cancel import checkpoint
 from prunestack.errors import ConfigError
 from prunestack.retrieval.clean import (
     INLINE,
@@ -200,6 +201,8 @@ def _split(node: Node, path: str, tag_path: tuple[str, ...], max_words: int,
     out: list[Block] = []
     stack: list[tuple] = [first or ("node", node, path, tag_path)]
     while stack:
+        if len(out) % 256 == 0:
+            checkpoint("HTML blocks")
         item = stack.pop()
         kind = item[0]
         if kind == "text":

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from prunestack.cancel import checked
+
 _TOKEN = re.compile(r"\w+", re.UNICODE)
 STOPWORDS = frozenset("""a an and are as at be but by for from has have he her his i if in into is
 it its of on or she so such that the their then there these they this to was were what when where
@@ -36,7 +38,7 @@ def bm25_scores(query_tokens: Sequence[str], docs_tokens: Sequence[Sequence[str]
     avgdl = float(lengths.mean()) or 1.0
     qset = set(query_tokens)
     tfs: dict[str, np.ndarray] = {t: np.zeros(n) for t in qset}
-    for i, d in enumerate(docs_tokens):
+    for i, d in enumerate(checked(docs_tokens, "BM25", 4096)):
         for t, c in Counter(d).items():
             if t in qset:
                 tfs[t][i] = c

@@ -32,6 +32,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from prunestack.cancel import checked
 from prunestack.errors import TooLargeError
 from prunestack.parsers.charset import decode_html, visible
 from prunestack.parsers.visibility import hidden_rule
@@ -177,7 +178,7 @@ def _build(root: Any, cfg: CleanConfig) -> Node:
     walker = etree.iterwalk(root, events=("start", "end"))
     skipped: Any = None  # the element whose subtree is being skipped (its end event still comes)
     hidden = hidden_rule(root) if cfg.drop_hidden else None
-    for event, el in walker:
+    for event, el in checked(walker, "HTML cleaning", 4096):
         tag = el.tag if isinstance(el.tag, str) else None
         if event == "start":
             if tag is not None and tag.lower() == "button" and _is_toggle(el):

@@ -23,6 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
+from prunestack.cancel import checkpoint
 from prunestack.parsers.cctree import CCNode
 from prunestack.pipeline.document import Document
 from prunestack.pipeline.document.grid import in_cells
@@ -105,6 +106,7 @@ def descend(tree: CCNode, descriptor: str, embedder: TextSimilarity, beam: int =
     while frontier:
         nxt: list[tuple[CCNode, float]] = []
         for node in frontier:
+            checkpoint("retrieval")
             children = node.children
             if not children:
                 continue

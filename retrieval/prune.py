@@ -21,6 +21,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from prunestack.cancel import checked, checkpoint
 from prunestack.errors import ConfigError, InputError
 from prunestack.models import registry
 from prunestack.retrieval.blocktree import (
@@ -187,7 +188,7 @@ def select_blocks(root: Node, blocks: Sequence[Block], scores: np.ndarray, budge
     in_chosen: set[int] = set()
     used = 0
     exact_checks = 0
-    for i in map(int, order):
+    for i in checked(map(int, order), "block selection", 256):
         if min_score is not None and scores[i] <= min_score:
             break  # sorted: all the rest score lower
         if i in in_chosen:
@@ -212,6 +213,7 @@ def select_blocks(root: Node, blocks: Sequence[Block], scores: np.ndarray, budge
                 break
     # exact check on the real output; drop the lowest-scored until it fits
     while chosen:
+        checkpoint("block selection")  # each round renders and counts the whole output
         kept = sorted(chosen)
         html = render(root, [blocks[i] for i in kept])
         n = counter.count(html)

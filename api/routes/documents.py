@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, Response
 
 from prunestack.api import service
@@ -19,15 +19,16 @@ DOC_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".html")
 
 
 @router.get("/documents/{doc_id}/pages/{page}.png", response_class=Response)
-async def page_image(doc_id: str, page: int, cache: PagesDep, limiter: LimiterDep,
-                     settings: SettingsDep,
+async def page_image(doc_id: str, page: int, request: Request, cache: PagesDep,
+                     limiter: LimiterDep, settings: SettingsDep,
                      scale: Annotated[float, Query(gt=0.1, le=4.0)] = 1.5) -> Response:
     item = cache.get(doc_id)
     if item is None:
         raise InputError(f"unknown or expired document id {doc_id!r}", "upload it again")
     data, mime = item
     png = await limiter.run(service.render_page, data, mime, page, scale, settings.max_pixels,
-                            timeout=settings.request_timeout_s)
+                            timeout=settings.request_timeout_s,
+                            disconnected=request.is_disconnected)
     return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=3600"})
 
 

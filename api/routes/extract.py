@@ -5,13 +5,21 @@ Two request shapes on one path: ``multipart/form-data`` with ``file`` (PDF, imag
 served model's *name*), ``ocr``, ``pages``; or ``application/json`` with ``schema`` and ``text``
 or ``html``. The answer is the :class:`~pipeline.extract.ExtractionResult` plus a
 ``document_id`` for page images when a PDF or image was uploaded.
+
+The event loop only receives the body (and starlette splits a multipart one); everything else
+runs in the request's worker, inside the limiter and the deadline, and is cancelled when the
+client goes away: decoding and validating a JSON body, loading and checking the schema (first,
+so a bad schema answers 422 before any parsing), loading a served model, parsing, extraction,
+hashing the upload for the page-image cache and writing the answer's JSON text.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from prunestack.api import service
@@ -21,14 +29,16 @@ from prunestack.api.deps import (
     PagesDep,
     SettingsDep,
     get_embedder,
+    get_registry,
     json_body,
     model_by_name,
 )
+from prunestack.api.limits import PageCache
 from prunestack.api.routes.documents import examples
 from prunestack.api.settings import Settings
 from prunestack.errors import InputError, SchemaError, UnsupportedTypeError
+from prunestack.models import ModelRegistry
 from prunestack.parsers.html import parse_html
-from prunestack.parsers.ingest import Upload
 from prunestack.parsers.text import text_document
 from prunestack.pipeline.extract import extract_document
 from prunestack.pipeline.schema import LoadedSchema, load_schema, require_object_root
@@ -65,6 +75,16 @@ OPENAPI_BODY = {"requestBody": {"required": True, "content": {
         "model": {"type": "string"}}}}}}}
 
 
+@dataclass(frozen=True)
+class _App:
+    """What a worker needs from the app (read on the event loop, used in the worker)."""
+
+    settings: Settings
+    models: ModelRegistry
+    embedder: Any
+    pages: PageCache
+
+
 def _schema(raw: Any, settings: Settings) -> LoadedSchema:
     """A schema a client sent (JSON text or a parsed object), loaded and checked once, before
     any work, within the server's schema limits. Never a path: a string that names a file is
@@ -76,74 +96,104 @@ def _schema(raw: Any, settings: Settings) -> LoadedSchema:
     return schema
 
 
-def _text_work(req: TextExtractRequest, schema: LoadedSchema, embedder: Any, model: Any) -> Any:
+def _json_request(body: bytes, settings: Settings) -> TextExtractRequest:
+    data = json_body(body, settings)  # depth checked before parsing; surrogates refused
+    first: dict[str, Any] | None = None
+    try:
+        req = TextExtractRequest.model_validate(data)
+    except ValidationError as exc:
+        first = dict(exc.errors(include_url=False, include_input=False)[0])
+    if first is not None:  # raised here, not chained: the ValidationError holds the whole body
+        loc = ".".join(str(p) for p in first["loc"])
+        if loc == "schema" and first["type"] == "dict_type":
+            raise SchemaError("schema must be a JSON object",
+                              'e.g. {"type": "object", "properties": {...}}')
+        raise SchemaError(f"invalid request: {loc}: {first['msg']}")
+    service.check_text_chars(len(req.text or req.html or ""), settings.max_text_chars,
+                             "the 'text'" if req.text is not None else "the 'html'")
+    return req
+
+
+def _json_work(body: bytes, app: _App) -> bytes:
+    req = _json_request(body, app.settings)
+    schema = _schema(req.json_schema, app.settings)  # fail fast, before any parsing
+    model = model_by_name(app.models, app.settings, req.model)
     if req.text is not None:
         doc = text_document(req.text)
     else:
         doc = parse_html(req.html or "")  # text: not re-decoded by its own <meta charset>
     m, tok = model if model else (None, None)
-    return extract_document(doc, schema, req.engine, embedder=embedder, model=m, tokenizer=tok)
+    res = extract_document(doc, schema, req.engine, embedder=app.embedder, model=m,
+                           tokenizer=tok)
+    return service.json_bytes(res.model_dump(mode="json"))
 
 
-@router.post("/extract", openapi_extra=OPENAPI_BODY)
+@dataclass(frozen=True)
+class _Form:
+    """The multipart fields, as sent (checked in the worker, in this order)."""
+
+    schema: Any
+    engine: str
+    data: bytes | None
+    name: str
+    example: str
+    model: str | None
+    ocr: str | None
+    pages: str | None
+
+
+def _form_work(form: _Form, app: _App) -> bytes:
+    settings = app.settings
+    schema = _schema(form.schema, settings)  # fail fast, before any parsing
+    if form.engine not in ("extractive", "generative"):
+        raise SchemaError(f"unknown engine {form.engine!r}", "extractive or generative")
+    data, name = form.data, form.name
+    if data is None:
+        ex = examples(settings.examples_dir) if form.example else {}
+        if not form.example:
+            raise InputError("missing 'file'", "upload a PDF, an image or HTML as 'file'")
+        if form.example not in ex:
+            raise InputError(f"unknown example {form.example!r}", f"one of {sorted(ex)}")
+        data, name = ex[form.example][1].read_bytes(), ex[form.example][1].name
+    model = model_by_name(app.models, settings, form.model)
+    upload = service.open_upload(data, settings.max_pages, name, settings.max_text_chars)
+    res = service.extract_upload(upload, schema, engine=form.engine, embedder=app.embedder,
+                                 model=model, ocr=form.ocr or settings.ocr, pages=form.pages,
+                                 max_pixels=settings.max_pixels,
+                                 max_text_chars=settings.max_text_chars)
+    out = res.model_dump(mode="json")
+    if service.has_page_images(upload):
+        out["document_id"] = app.pages.put(data, upload.kind.value)
+    return service.json_bytes(out)
+
+
+@router.post("/extract", openapi_extra=OPENAPI_BODY, response_class=JSONResponse)
 async def extract(request: Request, settings: SettingsDep, limiter: LimiterDep,
-                  cache: PagesDep) -> dict[str, Any]:
+                  cache: PagesDep) -> Response:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    embedder = get_embedder(request)
+    app = _App(settings, get_registry(request), get_embedder(request), cache)
     if ctype == "application/json":
-        body = await json_body(request)  # depth checked before parsing; surrogates refused
-        try:
-            req = TextExtractRequest.model_validate(body)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = ".".join(str(p) for p in first["loc"])
-            if loc == "schema" and first["type"] == "dict_type":
-                raise SchemaError("schema must be a JSON object",
-                                  'e.g. {"type": "object", "properties": {...}}') from exc
-            raise SchemaError(f"invalid request: {loc}: {first['msg']}") from exc
-        service.check_text_chars(len(req.text or req.html or ""), settings.max_text_chars,
-                                 "the 'text'" if req.text is not None else "the 'html'")
-        schema = _schema(req.json_schema, settings)
-        model = model_by_name(request, req.model)
-        res = await limiter.run(_text_work, req, schema, embedder, model,
-                                timeout=settings.request_timeout_s)
-        return res.model_dump(mode="json")
+        body = await request.body()
+        answer = await limiter.run(_json_work, body, app, timeout=settings.request_timeout_s,
+                                   disconnected=request.is_disconnected)
+        return Response(answer, media_type="application/json")
     if ctype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
         raise UnsupportedTypeError(f"unsupported request content type {ctype or 'none'!r}",
                                    "use multipart/form-data (file) or application/json (text)")
     form = await request.form(max_files=1, max_fields=16,
                               max_part_size=settings.max_upload_bytes)
-    schema = _schema(form.get("schema"), settings)  # fail fast, before any parsing
-    engine = str(form.get("engine") or "extractive")
-    if engine not in ("extractive", "generative"):
-        raise SchemaError(f"unknown engine {engine!r}", "extractive or generative")
     upload = form.get("file")
-    example = form.get("example")
+    data, name = None, "upload"
     if upload is not None and not isinstance(upload, str):
-        data = await upload.read()
-        name = upload.filename or "upload"
-    elif isinstance(example, str) and example:
-        ex = examples(settings.examples_dir)
-        if example not in ex:
-            raise InputError(f"unknown example {example!r}", f"one of {sorted(ex)}")
-        data, name = ex[example][1].read_bytes(), ex[example][1].name
-    else:
-        raise InputError("missing 'file'", "upload a PDF, an image or HTML as 'file'")
-    model_name = form.get("model")
-    model = model_by_name(request, str(model_name) if model_name else None)
-    res, upload = await limiter.run(
-        _file_work, data, schema, engine, embedder, model, str(form.get("ocr") or settings.ocr),
-        str(form.get("pages")) if form.get("pages") else None, settings, name,
-        timeout=settings.request_timeout_s)
-    out = res.model_dump(mode="json")
-    if service.has_page_images(upload):
-        out["document_id"] = cache.put(data, upload.kind.value)
-    return out
+        data, name = await upload.read(), upload.filename or "upload"
 
+    def text(key: str) -> str | None:
+        value = form.get(key)
+        return value if isinstance(value, str) and value else None
 
-def _file_work(data: bytes, schema: LoadedSchema, engine: str, embedder: Any, model: Any,
-               ocr: str, pages: str | None, settings: Settings, name: str) -> tuple[Any, Upload]:
-    upload = service.open_upload(data, settings.max_pages, name, settings.max_text_chars)
-    return service.extract_upload(upload, schema, engine=engine, embedder=embedder, model=model,
-                                  ocr=ocr, pages=pages, max_pixels=settings.max_pixels,
-                                  max_text_chars=settings.max_text_chars), upload
+    fields = _Form(schema=form.get("schema"), engine=text("engine") or "extractive", data=data,
+                   name=name, example=text("example") or "", model=text("model"),
+                   ocr=text("ocr"), pages=text("pages"))
+    answer = await limiter.run(_form_work, fields, app, timeout=settings.request_timeout_s,
+                               disconnected=request.is_disconnected)
+    return Response(answer, media_type="application/json")

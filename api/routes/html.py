@@ -2,7 +2,8 @@
 
 The JSON body is read with :func:`~prunestack.api.deps.json_body` (nesting checked before it is
 parsed, lone surrogates refused) and then validated, so its errors answer in the app's one error
-shape."""
+shape. Reading, validating and pruning all run in the request's worker (inside the deadline,
+cancelled when the client goes away); the event loop only receives the body."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from prunestack.api import service
 from prunestack.api.deps import KeyDep, LimiterDep, RegistryDep, SettingsDep, json_body
+from prunestack.api.settings import Settings
 from prunestack.models import ModelRegistry
 from prunestack.retrieval.prune import EmbedPruner, PruneConfig, prune_html
 
@@ -32,7 +34,17 @@ class PruneRequest(BaseModel):
         description="demotion of nav / footer / cookie / share / related blocks (0 = off)")
 
 
-def _prune_work(req: PruneRequest, models: ModelRegistry) -> dict[str, Any]:
+def _prune_work(raw: bytes, settings: Settings, models: ModelRegistry) -> dict[str, Any]:
+    errors: list[Any] | None = None
+    try:
+        req = PruneRequest.model_validate(json_body(raw, settings))
+    except ValidationError as exc:
+        # without the input and raised outside this block (no __context__ holding the
+        # ValidationError and its input): a 20 MB body is freed here, not on the event loop
+        errors = list(exc.errors(include_url=False, include_input=False))
+    if errors is not None:
+        raise RequestValidationError(errors)
+    service.check_text_chars(len(req.html), settings.max_text_chars, "the 'html'")
     config = PruneConfig(pruner=req.pruner, boilerplate={"weight": req.boilerplate_weight})
     # the embedding pruner uses the app's encoder (app.state.registry), not a second copy
     pruner = EmbedPruner(models.encoder()) if req.pruner == "embed" else req.pruner
@@ -45,9 +57,7 @@ def _prune_work(req: PruneRequest, models: ModelRegistry) -> dict[str, Any]:
     "application/json": {"schema": PruneRequest.model_json_schema()}}}})
 async def prune(request: Request, settings: SettingsDep, limiter: LimiterDep,
                 models: RegistryDep) -> dict[str, Any]:
-    try:
-        req = PruneRequest.model_validate(await json_body(request))
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False)) from None
-    service.check_text_chars(len(req.html), settings.max_text_chars, "the 'html'")
-    return await limiter.run(_prune_work, req, models, timeout=settings.request_timeout_s)
+    raw = await request.body()
+    return await limiter.run(_prune_work, raw, settings, models,
+                             timeout=settings.request_timeout_s,
+                             disconnected=request.is_disconnected)

@@ -13,6 +13,9 @@ corners of each line's quadrilateral and of its characters' are turned level and
 boxes taken (a word's box spans its characters along the levelled line, at the line's height).
 Text, spacing recovery included, is read from the image's own pixels and is the same either way.
 ``recognize_page`` also returns the levelled frame (the page's ``PageFrame``).
+A cancelled API request (``prunestack.cancel``) stops before each batch of lines the recogniser
+reads (the recogniser's session is wrapped; its results are unchanged) and before each line's
+spacing recovery.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from prunestack.cancel import checkpoint
 from prunestack.parsers.ocr.base import OcrBackend, is_speck
 from prunestack.parsers.ocr.deskew import estimate_skew_bands, level_frame
 from prunestack.parsers.ocr.lexicon import merge_split_words
@@ -39,7 +43,24 @@ _LOCK = threading.Lock()  # one onnxruntime session set per process; calls are s
 def _engine() -> Any:
     from rapidocr_onnxruntime import RapidOCR
 
-    return RapidOCR()
+    engine = RapidOCR()
+    engine.text_rec.session = _Checkpointed(engine.text_rec.session)
+    return engine
+
+
+class _Checkpointed:
+    """An onnxruntime session that checks for cancellation before every run (the recogniser
+    runs it once per batch of lines), and otherwise is the session it wraps."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        checkpoint("OCR line recognition")
+        return self._session(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._session, name)
 
 
 def _quad_box(points: list[list[float]]) -> BBox:
@@ -109,6 +130,7 @@ class RapidOcrBackend(OcrBackend):
             frame = level_frame(estimate_skew_bands(gray), w, h)
         lines = []
         for row in rows:
+            checkpoint("OCR spacing recovery")
             line = self._line(row, gray, frame)
             if line is not None and not is_speck(line):
                 lines.append(line)

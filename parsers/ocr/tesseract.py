@@ -4,7 +4,8 @@ The image goes to Tesseract's stdin as PNG; its TSV (level 5 rows = words, with 
 and line numbers) is grouped into lines by Tesseract's own line ids and each line split again
 where the words stop overlapping vertically. A line that is only one or two punctuation marks
 (scan noise read as ``.`` or ``-``) is dropped. Confidences (0-100) are scaled to [0, 1]. It runs
-single-threaded (``OMP_THREAD_LIMIT=1``) and is killed after ``timeout_s``.
+single-threaded (``OMP_THREAD_LIMIT=1``) and is killed after ``timeout_s``, or within a quarter
+of a second once its API request is cancelled (``prunestack.cancel``).
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import io
 import os
 import shutil
 import subprocess
+import time
 
 from PIL import Image
 
+from prunestack.cancel import checkpoint
 from prunestack.errors import DeadlineError, InputError
 from prunestack.parsers.errors import OcrUnavailableError
 from prunestack.parsers.lines import group_lines
@@ -49,21 +52,39 @@ class TesseractBackend(OcrBackend):
         buf = io.BytesIO()
         image.convert("RGB").save(buf, format="PNG")
         env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
-        try:
-            proc = subprocess.run(
-                [exe, "stdin", "stdout", "-l", self.lang, "--psm", str(self.psm), "tsv"],
-                input=buf.getvalue(), capture_output=True, timeout=self.timeout_s, env=env,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise DeadlineError(f"tesseract took longer than {self.timeout_s:.0f} s") from None
-        if proc.returncode != 0:
-            msg = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise InputError(f"tesseract failed: {msg[-1] if msg else proc.returncode}")
-        return proc.stdout.decode("utf-8", "replace")
+        return _run([exe, "stdin", "stdout", "-l", self.lang, "--psm", str(self.psm), "tsv"],
+                    buf.getvalue(), env, self.timeout_s)
 
     def recognize(self, image: Image.Image) -> list[Line]:
         return parse_tsv(self.tsv(image))
+
+
+def _run(cmd: list[str], data: bytes, env: dict[str, str], timeout_s: float) -> str:
+    """Run ``cmd`` with ``data`` on stdin and return its stdout; killed after ``timeout_s`` or when
+    the surrounding work is cancelled (checked every 0.25 s)."""
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    end = time.monotonic() + timeout_s
+    stdin: bytes | None = data
+    try:
+        while True:
+            try:
+                out, err = proc.communicate(stdin, timeout=0.25)
+                break
+            except subprocess.TimeoutExpired:
+                stdin = None  # communicate() already sent it; a retry must not send it again
+                checkpoint("OCR")  # a cancelled request kills tesseract (finally below)
+                if time.monotonic() > end:
+                    raise DeadlineError(f"tesseract took longer than {timeout_s:.0f} s"
+                                        ) from None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    if proc.returncode != 0:
+        msg = err.decode("utf-8", "replace").strip().splitlines()
+        raise InputError(f"tesseract failed: {msg[-1] if msg else proc.returncode}")
+    return out.decode("utf-8", "replace")
 
 
 def parse_tsv(tsv: str) -> list[Line]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from prunestack.cancel import checked
 from prunestack.pipeline.document import BBox, Document, Element, ElementKind
 
 _COLON = re.compile(r"^\s*(?P<label>[^:\n]{1,48}?)\s*[:：]\s*(?P<value>\S.*)$")
@@ -65,7 +66,7 @@ def from_document(doc: Document) -> list[Candidate]:
     out: list[Candidate] = []
     section = ""
     elements = doc.elements()
-    for e in elements:
+    for e in checked(elements, "candidates", 256):
         if e.kind in (ElementKind.TITLE, ElementKind.HEADING):
             section = e.text.strip()
             out.append(Candidate(e.text.strip(), "", "document title" if e.kind ==
@@ -168,7 +169,7 @@ def _text_candidates(e: Element, section: str) -> list[Candidate]:
 def _spatial_pairs(elements: list[Element]) -> list[Candidate]:
     """Short label elements paired with the nearest element right of them or just below."""
     out = []
-    for lab in elements:
+    for lab in checked(elements, "label pairs"):  # each label looks at every element
         if lab.kind in (ElementKind.TABLE, ElementKind.KEY_VALUE, ElementKind.TITLE) or \
                 not _is_label(lab.text):
             continue

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from prunestack.cancel import checkpoint
+from prunestack.cancel import checked, checkpoint
 from prunestack.errors import ConfigError, InputError
 from prunestack.models import registry
 from prunestack.parsers.cctree import build_cctree
@@ -107,6 +107,7 @@ def _finish(raw: Any, prov: dict[str, Provenance], schema: dict[str, Any], engin
             doc: Document, opts: ExtractOptions, timings: dict[str, float]) -> ExtractionResult:
     t = time.perf_counter()
     data, missing = conform(raw, schema, fill_required=opts.fill_required)
+    checkpoint("validation")
     errors = validation_errors(data, schema)
     if errors and opts.fill_required:
         # Values that broke a constraint (pattern, bounds...): drop them and conform again.
@@ -154,6 +155,7 @@ def _drop_invalid(data: Any, schema: dict[str, Any], added: list[str] | None = N
         except (KeyError, IndexError, TypeError):
             continue
     for _ in range(32):
+        checkpoint("repair")
         errs = errors_of(data)
         if not errs:
             break
@@ -164,6 +166,7 @@ def _drop_invalid(data: Any, schema: dict[str, Any], added: list[str] | None = N
             if not isinstance(holder, dict):
                 continue
             for action in _repairs(err, holder, schema):
+                checkpoint("repair")  # each trial validates a copy of the whole result
                 trial = copy.deepcopy(data)
                 action(_at(trial, path))
                 n = len(errors_of(trial))
@@ -254,7 +257,7 @@ def extract_document(doc: Document, schema: SchemaSource, engine: Engine | None 
     t = time.perf_counter()
     relevance: dict[str, dict[str, float]] = {}
     restrict: dict[str, set[str]] = {}
-    for f in fields:
+    for f in checked(fields, "retrieval"):
         q, rel = retrieve(doc, tree, f.descriptor(), embedder)
         relevance[f.dotted] = rel
         if q.kind == "location":
@@ -288,6 +291,7 @@ def _run_extractive(doc: Document, fields: list[FieldSpec], relevance: dict, res
                     embedder: Any, opts: ExtractOptions) -> tuple[dict, dict]:
     eng = ExtractiveEngine(embedder, min_score=opts.min_score)
     cands = from_document(doc)
+    checkpoint("extraction")
     grouped = eng.address_groups(fields, cands)
     grouped.update(parties(fields, cands, grouped))
     grouped.update(receipt_fields(doc, [f for f in fields if f.dotted not in grouped]))
@@ -297,7 +301,7 @@ def _run_extractive(doc: Document, fields: list[FieldSpec], relevance: dict, res
                     if any(f.dotted == k for f in fields)})
     scalars.update(missing_date(doc, fields, scalars))
     arrays: dict[str, list[Any]] = {}
-    for f in fields:
+    for f in checked(fields, "extraction"):
         if f.type == "array":
             arrays[f.dotted] = eng.array_of_objects(doc, f) if f.items else \
                 eng.array_of_scalars(doc, f, cands)

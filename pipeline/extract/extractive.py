@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from prunestack.cancel import checked
 from prunestack.pipeline.document import Document
 from prunestack.pipeline.extract import values as V
 from prunestack.pipeline.extract.candidates import Candidate, from_document
@@ -190,7 +191,7 @@ class ExtractiveEngine:
         for fi, f in enumerate(fields):
             kind = value_kind(f)
             allowed = restrict.get(f.dotted)
-            for ci, c in enumerate(cands):
+            for ci, c in enumerate(checked(cands, "extraction", 1024)):
                 if allowed is not None and c.element_id not in allowed:
                     continue
                 p = parse_for(kind, c.text, f, dayfirst)
@@ -249,7 +250,7 @@ class ExtractiveEngine:
                          ) -> list[Leaf]:
         kind = value_kind(f)
         dayfirst = V.date_order_hint([e.text for e in doc.elements()])
-        hits = [(c, p) for c in cands if c.label
+        hits = [(c, p) for c in checked(cands, "extraction", 1024) if c.label
                 for p in [parse_for(kind, c.text, f, dayfirst)] if p is not None and p.fit > 0.5]
         if not hits:
             return []

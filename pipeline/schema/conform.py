@@ -22,6 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from prunestack.cancel import checkpoint
 from prunestack.errors import SchemaError
 from prunestack.pipeline.schema import placeholders as P
 from prunestack.pipeline.schema import regex as R
@@ -48,6 +49,7 @@ def empty_value(node: Any, root: dict[str, Any], depth: int = 0, where: str = ""
 
 def _empty(node: Any, root: dict[str, Any], depth: int, where: str,
            budget: PlaceholderBudget) -> Any:
+    checkpoint("placeholder building")  # a cancelled API request stops here (prunestack.cancel)
     node = norm(node, root)
     budget.spend(1, "required", where)
     if "const" in node:
@@ -343,6 +345,7 @@ def conform(data: Any, schema: dict[str, Any], fill_required: bool = True
 
 def _conform_node(value: Any, node: Any, root: dict[str, Any], path: tuple[str | int, ...],
                   missing: list[dict[str, str]], fill: bool, depth: int = 0) -> Any:
+    checkpoint("conformance")  # once per value: a cancelled API request stops here
     node = norm(node, root)
     typ, nullable = main_type(node)
     if node.get("not") == {}:

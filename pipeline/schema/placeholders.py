@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
+from prunestack.cancel import checkpoint
 from prunestack.errors import SchemaError
 from prunestack.pipeline.schema import regex as R
 
@@ -85,6 +86,7 @@ def minimal_string(pattern: str | None, min_len: int = 0, max_len: int | None = 
         except SchemaError:
             return None
     for pad in ("a", "0", "A", " "):
+        checkpoint("placeholder building")  # each try builds and searches a min_len string
         s = base + pad * max(0, min_len - len(base))
         if max_len is not None and len(s) > max_len:
             continue

@@ -81,6 +81,17 @@ def live(examples_dir) -> Iterator[LiveServer]:
         yield srv
 
 
+API_KEY = "s3cret-test-key"
+
+
+@pytest.fixture(scope="session")
+def live_keyed(examples_dir) -> Iterator[LiveServer]:
+    """A server that needs an API key (``API_KEY``), as a deployment would."""
+    with LiveServer(Settings(max_upload_bytes=2_000_000, max_pages=5, examples_dir=examples_dir,
+                             api_key=API_KEY, max_concurrency=2, queue_timeout_s=30)) as srv:
+        yield srv
+
+
 @pytest.fixture()
 def make_server(examples_dir) -> Iterator[Callable[..., LiveServer]]:
     """Start a server with specific settings; stopped after the test."""

@@ -84,3 +84,52 @@ def test_pick_example_and_error_message(live, browser):
     browser.execute_script("document.getElementById('schema').value = '{oops'")
     browser.find_element(By.ID, "run").click()
     wait.until(lambda d: "422" in d.find_element(By.ID, "status").text)
+
+
+def test_keyed_server_key_field_works_before_the_lists_and_boxes_cover_no_text(live_keyed,
+                                                                              browser):
+    """A server with an API key: the page opens with empty lists and says a key is needed; a
+    wrong key says so; typing the right key fills the lists (no reload). An extraction of the
+    bundled invoice draws boxes with no text over the page image: a box's path shows on hover
+    (its title) and in the side table; hovering a box highlights its table row."""
+    from selenium.webdriver import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from tests.api.conftest import API_KEY
+
+    browser.get(live_keyed.url + "/")
+    wait = WebDriverWait(browser, 120)
+    status = lambda d: d.find_element(By.ID, "status").text  # noqa: E731
+    wait.until(lambda d: "401" in status(d) and "API key" in status(d))
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#example option")) == 1
+    key = browser.find_element(By.ID, "apikey")
+    key.send_keys("wrong")
+    wait.until(lambda d: "wrong API key" in status(d))
+    key.clear()
+    key.send_keys(API_KEY)
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR,
+                                         '#example option[value="sample_invoice"]'))
+    wait.until(lambda d: "401" not in status(d))  # the key message is gone
+    Select(browser.find_element(By.ID, "example")).select_by_value("sample_invoice")
+    browser.find_element(By.ID, "run").click()
+    wait.until(lambda d: d.find_element(By.ID, "result").text.strip().startswith("{"))
+    wait.until(lambda d: d.execute_script(
+        "const i = document.querySelector('.page img'); return i && i.naturalWidth > 0"))
+    boxes = browser.find_elements(By.CSS_SELECTOR, ".page .box")
+    assert len(boxes) >= 10
+    # nothing but the image and empty boxes over the page: no label text covers the values
+    page_text = browser.execute_script(
+        "return [...document.querySelectorAll('.page *')].filter(e => e.tagName !== 'IMG')"
+        ".map(e => e.textContent).join('')")
+    assert page_text == ""
+    assert all(b.get_attribute("class") == "box" for b in boxes)
+    fill = browser.execute_script(
+        "return getComputedStyle(document.querySelector('.page .box')).backgroundColor")
+    assert fill in ("rgba(0, 0, 0, 0)", "transparent")
+    total = browser.find_element(By.CSS_SELECTOR, '.box[data-path="total"]')
+    assert total.get_attribute("title").startswith("total: ")
+    ActionChains(browser).move_to_element(total).perform()
+    row = browser.find_element(By.CSS_SELECTOR, '#leaves tr[data-path="total"]')
+    assert "active" in row.get_attribute("class")
+    assert browser.find_elements(By.CSS_SELECTOR, "#missing li")  # the missing list is shown
