@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from prunestack.graphs import strongly_connected
+
 REPO = Path(__file__).resolve().parents[1]
 OLD_TOP = ("api", "eval", "parsers", "pipeline", "retrieval")
 
@@ -119,48 +121,9 @@ def _dynamic_import(node: ast.AST) -> bool:
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
-    """Strongly connected components with more than one module (iterative Tarjan)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on: set[str] = set()
-    out: list[list[str]] = []
-    counter = 0
-    for root in sorted(edges):
-        if root in index:
-            continue
-        work = [(root, iter(sorted(edges.get(root, ()))))]
-        index[root] = low[root] = counter
-        counter += 1
-        stack.append(root)
-        on.add(root)
-        while work:
-            v, it = work[-1]
-            for w in it:
-                if w not in index:
-                    index[w] = low[w] = counter
-                    counter += 1
-                    stack.append(w)
-                    on.add(w)
-                    work.append((w, iter(sorted(edges.get(w, ())))))
-                    break
-                if w in on:
-                    low[v] = min(low[v], index[w])
-            else:
-                work.pop()
-                if work:
-                    low[work[-1][0]] = min(low[work[-1][0]], low[v])
-                if low[v] == index[v]:
-                    comp = []
-                    while True:
-                        w = stack.pop()
-                        on.discard(w)
-                        comp.append(w)
-                        if w == v:
-                            break
-                    if len(comp) > 1:
-                        out.append(sorted(comp))
-    return out
+    """Strongly connected components with more than one module."""
+    graph = {m: sorted(edges.get(m, ())) for m in sorted(edges)}
+    return [sorted(c) for c in strongly_connected(graph) if len(c) > 1]
 
 
 def violations(sources: dict[str, tuple[str, bool]]) -> list[str]:

@@ -67,6 +67,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from prunestack.errors import SchemaError
+from prunestack.graphs import strongly_connected
 from prunestack.jsondepth import text_depth
 from prunestack.pipeline.schema.keywords import MAP_KEYS, VALUE_KEYWORDS
 from prunestack.pipeline.schema.refs import resolve_pointer
@@ -285,7 +286,7 @@ def _expansion(schema: Any, walk: _Walk, limits: SchemaLimits | None
                 if (u := ref_target[i]) is not None]
 
     edges = {t: inside(t) for t in targets}
-    order = _sccs({t: [u for u, _ in e] for t, e in edges.items()})
+    order = strongly_connected({t: [u for u, _ in e] for t, e in edges.items()})
     size_cap = limits.max_schema_ref_expansion if limits else 1 << 62
     depth_cap = limits.max_schema_depth if limits else 1 << 62
     memo: dict[int, tuple[int, int]] = {}  # target -> (values, height) entered from outside
@@ -385,50 +386,6 @@ def _cycle_walk(t: int, members: set[int], edges: dict[int, list[tuple[int, int]
 
 class _Steps(Exception):
     """The walks through cycles of references took more steps than they may."""
-
-
-def _sccs(graph: dict[int, list[int]]) -> list[list[int]]:
-    """Strongly connected components, each after every component it points to (Tarjan,
-    iterative)."""
-    index: dict[int, int] = {}
-    low: dict[int, int] = {}
-    on: set[int] = set()
-    stack: list[int] = []
-    out: list[list[int]] = []
-    counter = 0
-    for start in graph:
-        if start in index:
-            continue
-        work: list[tuple[int, int]] = [(start, 0)]
-        while work:
-            v, i = work.pop()
-            if i == 0:
-                index[v] = low[v] = counter
-                counter += 1
-                stack.append(v)
-                on.add(v)
-            succ = graph[v]
-            if i < len(succ):
-                work.append((v, i + 1))
-                w = succ[i]
-                if w not in index:
-                    work.append((w, 0))
-                elif w in on:
-                    low[v] = min(low[v], index[w])
-                continue
-            if low[v] == index[v]:
-                comp = []
-                while True:
-                    w = stack.pop()
-                    on.discard(w)
-                    comp.append(w)
-                    if w == v:
-                        break
-                out.append(comp)
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[v])
-    return out
 
 
 # ------------------------------------------------------------------ stand-in sizes
