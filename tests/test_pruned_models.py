@@ -225,3 +225,28 @@ def test_rag_index_with_a_pruned_encoder_and_query_uses_it(pruned_minilm_dir, tm
     np.testing.assert_allclose([got[t] for t in texts], want, atol=1e-5)
     dense = registry().encoder()
     assert np.abs(dense.encode(texts) @ dense.encode([question])[0] - want).max() > 1e-2
+
+
+def test_a_causal_lm_is_not_taken_for_an_encoder(pruned_llama_dir, tiny_llama_dir):
+    for folder in (pruned_llama_dir, tiny_llama_dir):
+        with pytest.raises(ModelError, match=r"generative model \(LlamaForCausalLM\), not a "
+                                             r"sentence encoder"):
+            load_encoder(folder)
+
+
+def test_serve_and_batch_take_the_options(pruned_minilm_dir, tiny_llama_dir, tmp_path):
+    _one_line_error(_cli("serve", "--encoder", tmp_path / "none"), "folder not found")
+    _one_line_error(_cli("serve", "--encoder", tiny_llama_dir), "not a sentence encoder")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.html").write_text("<p>Invoice INV-77</p><p>Total: EUR 12.50</p>")
+    schema = tmp_path / "s.json"
+    schema.write_text(json.dumps(SMALL))
+    out = tmp_path / "out.jsonl"
+    r = _cli("extract-batch", docs, "--schema", schema, "--out", out, "--workers", "1",
+             "--encoder", pruned_minilm_dir)
+    assert r.returncode == 0, r.stderr
+    rec = json.loads(out.read_text())
+    assert rec["ok"] and rec["data"] == {"total": 12.5}
+    _one_line_error(_cli("extract-batch", docs, "--schema", schema, "--out", out, "--draft",
+                         tiny_llama_dir), "--draft applies to the generative engine")

@@ -24,10 +24,12 @@ def serve_cmd(
 
     from prunestack.api.app import create_app
     from prunestack.api.settings import Settings
-    from prunestack.models import check_folder
+    from prunestack.models import registry
 
     if encoder is not None:
-        check_folder(encoder)  # a missing folder fails here, not in the start-up hook
+        # loaded here, into the registry the app uses: a bad folder is one line, not a
+        # traceback from the start-up hook
+        registry().encoder(encoder)
     settings = Settings(encoder=encoder) if encoder is not None else Settings()
     uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
 
