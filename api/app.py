@@ -2,12 +2,11 @@
 
 ``create_app(settings)`` builds the app; ``app.state.registry`` is the process's model registry
 (``prunestack.models.registry()``; tests may put another there before start-up) and the lifespan
-hook loads through it once: MiniLM for the extractive engine, every configured generative model
-unless ``preload_models`` is off. Nothing else in the API holds a model. Every
-:class:`PrunestackError` maps to its ``http_status`` in a single handler with a JSON body
-``{"error": {type, message, hint}, "status"}``; request validation errors answer 422 in the same
-shape. The web page is served at ``/``.
-"""
+hook loads through it once: the default sentence encoder (MiniLM unless ``settings.encoder``), and
+every configured generative model and named encoder unless ``preload_models`` is off. Nothing else
+in the API holds a model. Every :class:`PrunestackError` maps to its ``http_status`` in a single
+handler with a JSON body ``{"error": {type, message, hint}, "status"}``; request validation errors
+answer 422 in the same shape. The web page is served at ``/``."""
 
 from __future__ import annotations
 
@@ -45,11 +44,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     torch.set_num_threads(settings.torch_threads)
     models: ModelRegistry = app.state.registry
-    models.encoder()  # MiniLM for the extractive engine, loaded before the first request
+    # the default sentence encoder (MiniLM unless settings.encoder names a folder), loaded
+    # before the first request
+    models.encoder(settings.encoder)
     if settings.preload_models:
         for folder in settings.models.values():
             models.causal_lm(folder)
             models.tokenizer(folder)
+        for folder in settings.encoders.values():
+            models.encoder(folder)
     app.state.limiter = Limiter(settings.max_concurrency, settings.max_queue,
                                 settings.queue_timeout_s)
     app.state.pages = PageCache(settings.page_cache_docs, settings.page_cache_bytes)

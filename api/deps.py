@@ -1,8 +1,9 @@
 """FastAPI dependencies (``Annotated`` aliases): settings, API key, limiter, the model registry and
-the models it holds (``app.state.registry``); and :func:`json_body`, THE way a route reads a JSON
-request body (nesting checked on the bytes before ``json.loads`` recurses, lone surrogates
-refused). ``json_body`` takes the body's bytes and is synchronous: its scan is linear but in
-Python, so routes call it in the request's worker, never on the event loop."""
+the models it holds (``app.state.registry``), generative models and sentence encoders by name; and
+:func:`json_body`, THE way a route reads a JSON request body (nesting checked on the bytes before
+``json.loads`` recurses, lone surrogates refused). ``json_body`` takes the body's bytes and is
+synchronous: its scan is linear but in Python, so routes call it in the request's worker, never on
+the event loop."""
 
 from __future__ import annotations
 
@@ -59,8 +60,9 @@ def get_registry(request: Request) -> ModelRegistry:
 
 
 def get_embedder(request: Request) -> SentenceEncoder:
-    """The registry's sentence encoder (MiniLM), loaded in the lifespan hook."""
-    return get_registry(request).encoder()
+    """The registry's default sentence encoder (``settings.encoder``, MiniLM when unset), loaded
+    in the lifespan hook."""
+    return get_registry(request).encoder(get_settings(request).encoder)
 
 
 LimiterDep = Annotated[Limiter, Depends(get_limiter)]
@@ -79,6 +81,19 @@ def model_by_name(models: ModelRegistry, settings: Settings, name: str | None
                           f"served models: {sorted(settings.models) or 'none'}")
     folder = settings.models[name]
     return models.causal_lm(folder), models.tokenizer(folder)
+
+
+def encoder_by_name(models: ModelRegistry, settings: Settings, name: str | None
+                    ) -> SentenceEncoder:
+    """The sentence encoder called ``name`` in ``settings.encoders`` (the default encoder when
+    None); clients never pass paths. One not preloaded loads here on first use, once: call it
+    in the request's worker, not on the event loop."""
+    if name is None:
+        return models.encoder(settings.encoder)
+    if name not in settings.encoders:
+        raise ConfigError(f"unknown encoder {name!r}",
+                          f"served encoders: {sorted(settings.encoders) or 'none'}")
+    return models.encoder(settings.encoders[name])
 
 
 # a \uD800-\uDFFF escape: the only way JSON text in UTF-8 can carry a lone surrogate

@@ -1,15 +1,17 @@
 """Server settings, read from the environment (prefix ``PRUNESTACK_``) or passed in tests.
 
 Limits protect the service: the largest upload in bytes (checked from ``Content-Length`` before
-reading and counted while streaming), the most pages per document, the most characters of text
-(JSON bodies, and every upload once decoded or parsed), the nesting depth of a JSON body (checked
-on its bytes before it is parsed), the pixels one page image may be decoded at, the limits every
-JSON Schema is held to (``max_schema_*``: :class:`prunestack.pipeline.schema.SchemaLimits`,
-through :meth:`Settings.schema_limits`), a per-request deadline, how many requests run at once
-and how many may wait. Models are served by *name*: the operator maps
-names to local folders (``PRUNESTACK_MODELS='{"tiny": "/models/tiny"}'``) and clients only ever
-send names. An optional API key is compared in constant time.
-"""
+reading and counted while streaming), the most pages per document, the most characters of text (JSON
+bodies, and every upload once decoded or parsed), the nesting depth of a JSON body (checked on its
+bytes before it is parsed), the pixels one page image may be decoded at, the limits every JSON
+Schema is held to (``max_schema_*``: :class:`prunestack.pipeline.schema.SchemaLimits`, through
+:meth:`Settings.schema_limits`), a per-request deadline, how many requests run at once and how many
+may wait. Models are served by *name*: the operator maps names to local folders
+(``PRUNESTACK_MODELS='{"tiny": "/models/tiny"}'`` for generative models,
+``PRUNESTACK_ENCODERS='{"small": "/models/minilm-50"}'`` for sentence encoders such as a pruned
+MiniLM) and clients only ever send names. ``encoder`` is the folder of the default sentence encoder
+(MiniLM when unset; ``prunestack serve --encoder DIR``). An optional API key is compared in constant
+time."""
 
 from __future__ import annotations
 
@@ -52,6 +54,10 @@ class Settings(BaseSettings):
                                    "then 503")
     models: dict[str, Path] = Field(default_factory=dict,
                                     description="generative models that may be served, by name")
+    encoders: dict[str, Path] = Field(default_factory=dict,
+                                      description="sentence encoders that may be served, by name")
+    encoder: Path | None = Field(default=None, description="the default sentence encoder's "
+                                 "folder (None: all-MiniLM-L6-v2)")
     preload_models: bool = Field(default=True, description="load every model at start-up")
     api_key: SecretStr | None = None
     ocr: str = "auto"
@@ -60,7 +66,7 @@ class Settings(BaseSettings):
     page_cache_bytes: int = Field(default=256 * 1024 * 1024, ge=1024)
     examples_dir: Path = Path(__file__).resolve().parent.parent / "examples"
 
-    @field_validator("models")
+    @field_validator("models", "encoders")
     @classmethod
     def _names(cls, v: dict[str, Path]) -> dict[str, Path]:
         for name in v:

@@ -51,11 +51,14 @@ def parse(source: Source, *, ocr: str = "auto", pages: str | None = None,
 
 def extract(source: Source, schema: Any, *, engine: str = "extractive",
             model: str | Path | None = None, ocr: str = "auto", pages: str | None = None,
+            encoder: str | Path | None = None, draft: str | Path | None = None,
             **options: Any) -> ExtractionResult:
     """JSON valid against ``schema`` from ``source``, with provenance for every value.
 
     ``engine``: "extractive" (MiniLM, offline default) or "generative" (``model``: a local causal
-    LM folder, decoded under the schema). ``options``: fields of
+    LM folder, decoded under the schema; ``draft``: a smaller causal LM folder on the same
+    vocabulary for speculative decoding). ``encoder``: a sentence encoder folder (e.g. a pruned
+    MiniLM) instead of MiniLM. ``options``: fields of
     :class:`~prunestack.pipeline.extract.ExtractOptions` (``min_score``, ``fill_required``, ...).
     The result's ``.data`` validates against the schema; ``.missing`` lists what was not found."""
     from pydantic import ValidationError
@@ -70,7 +73,7 @@ def extract(source: Source, schema: Any, *, engine: str = "extractive",
         raise ConfigError(f"extract option {'.'.join(map(str, err['loc']))}: {err['msg']}",
                           f"options are {', '.join(ExtractOptions.model_fields)}") from None
     return extract_parsed(lambda: parse(source, ocr=ocr, pages=pages), schema, options=opts,
-                          model_dir=model)
+                          model_dir=model, encoder_dir=encoder, draft_dir=draft)
 
 
 def prune_html(html: str | bytes, query: str, budget: int, *, pruner: str = "bm25",

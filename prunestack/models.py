@@ -35,6 +35,8 @@ from prunestack.errors import ModelError
 DTYPES = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16",
           "float16": "float16", "fp16": "float16"}
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer_config.json", "tokenizer.model")
+#: architecture name endings of models that generate (never a sentence encoder)
+GENERATIVE_HEADS = ("ForCausalLM", "LMHeadModel", "ForConditionalGeneration")
 
 T = TypeVar("T")
 
@@ -143,8 +145,11 @@ def load_causal_lm(path: str | Path, dtype: str = "float32", device: str | None 
 
 
 def load_encoder(folder: str | Path | None = None, device: str = "cpu") -> SentenceEncoder:
-    """A :class:`SentenceEncoder` over a local BERT-style folder (MiniLM when None). A folder
-    without tokenizer files (a pruned MiniLM) uses MiniLM's tokenizer; vocabularies must match."""
+    """A :class:`SentenceEncoder` over a local BERT-style folder (MiniLM when None): a stock
+    folder or one prunestack wrote (a head- or channel-pruned MiniLM rebuilds through
+    :func:`prunestack.saved.load_saved`, like every pruned model). A folder without tokenizer
+    files uses MiniLM's tokenizer; vocabularies must match. A generative model's folder is
+    refused."""
     from transformers.utils import logging as hf_logging  # with the model: heavy import
 
     hf_logging.disable_progress_bar()
@@ -152,8 +157,16 @@ def load_encoder(folder: str | Path | None = None, device: str = "cpu") -> Sente
     if not p.is_dir() or not (p / "config.json").is_file():
         raise ModelError(f"encoder folder not found or has no config.json: {p}",
                          "pass a local folder saved with save_pretrained")
+    archs = json.loads((p / "config.json").read_text()).get("architectures") or []
+    if any(a.endswith(GENERATIVE_HEADS) for a in archs):
+        raise ModelError(f"{p} is a generative model ({archs[0]}), not a sentence encoder",
+                         "pass a BERT-style encoder folder such as a (pruned) MiniLM; a causal "
+                         "LM goes to --model or --draft")
     has_tok = any((p / f).is_file() for f in TOKENIZER_FILES)
     tokenizer = load_tokenizer(p if has_tok else minilm_path())
+    if tokenizer.pad_token is None:
+        raise ModelError(f"the tokenizer of {p} has no padding token",
+                         "a sentence encoder embeds texts in padded batches")
     model = load_pretrained(p, causal=False).to(device)
     vocab = getattr(model.config, "vocab_size", None)
     if vocab is not None and len(tokenizer) > vocab:

@@ -88,3 +88,28 @@ def tiny_llama_dir(tmp_path_factory, mistral_tokenizer_dir) -> Path:
     for f in mistral_tokenizer_dir.iterdir():
         shutil.copy(f, out / f.name)
     return out
+
+
+@pytest.fixture(scope="session")
+def pruned_minilm_dir(tmp_path_factory, minilm_dir) -> Path:
+    """The real MiniLM pruned by the project's own engine, heads AND FFN channels (FLAP, 30 %,
+    the same share in every layer), saved with its tokenizer as a non-stock folder."""
+    import prunestack
+
+    out = tmp_path_factory.mktemp("minilm-pruned")
+    prunestack.prune_model(minilm_dir, out, method="flap", ratio=0.3,
+                           structures=["heads", "channels"], allocation="uniform",
+                           nsamples=8, seqlen=64)
+    return out
+
+
+@pytest.fixture(scope="session")
+def pruned_llama_dir(tmp_path_factory, tiny_llama_dir) -> Path:
+    """The tiny Llama with 30 % of its MLP channels pruned (FLAP), saved with its real Mistral
+    tokenizer: a draft on the same vocabulary as ``tiny_llama_dir``."""
+    import prunestack
+
+    out = tmp_path_factory.mktemp("llama-pruned")
+    prunestack.prune_model(tiny_llama_dir, out, method="flap", ratio=0.3,
+                           structures=["channels"], nsamples=4, seqlen=32)
+    return out

@@ -1,10 +1,13 @@
 """`prunestack extract FILE --schema S.json` and `prunestack extract-batch DIR --schema S.json`.
 
-``extract`` prints the JSON (with ``--provenance``: the whole result, data + provenance + missing
-report + timings) on stdout; missing required values are reported on stderr. ``extract-batch``
-runs a process pool over every document in a folder, shows a progress bar, appends one JSON line
-per document to ``--out`` and, when run again, skips documents already in that file (resume).
-"""
+Both take ``--encoder DIR`` (the sentence encoder: a pruned MiniLM folder instead of MiniLM) and,
+with ``--engine generative --model DIR``, ``--draft DIR`` (a smaller causal LM on the same
+vocabulary, e.g. a pruned or trimmed draft, for speculative decoding); every folder loads through
+the model registry. ``extract`` prints the JSON (with ``--provenance``: the whole result, data +
+provenance + missing report + timings) on stdout; missing required values are reported on stderr.
+``extract-batch`` runs a process pool over every document in a folder, shows a progress bar, appends
+one JSON line per document to ``--out`` and, when run again, skips documents already in that file
+(resume)."""
 
 from __future__ import annotations
 
@@ -22,15 +25,29 @@ DOC_SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp
                 ".htm"}
 Engine = Annotated[str, typer.Option(help="extractive (offline, default) | generative")]
 Model = Annotated[Path | None, typer.Option("--model", help="Local causal LM folder (generative).")]
+Encoder = Annotated[Path | None, typer.Option(
+    "--encoder", help="Sentence encoder folder, e.g. a pruned MiniLM (default: MiniLM).")]
+Draft = Annotated[Path | None, typer.Option(
+    "--draft", help="Draft causal LM folder for speculative decoding (generative).")]
 SchemaOpt = Annotated[Path, typer.Option("--schema", help="JSON Schema file.")]
 Ocr = Annotated[str, typer.Option(help="auto | rapidocr | tesseract | paddleocr")]
 
 
-def _check_engine(engine: str, model: Path | None) -> None:
+def _check_engine(engine: str, model: Path | None, draft: Path | None = None,
+                  encoder: Path | None = None) -> None:
+    """Option mistakes, before any document or model is read."""
     if engine not in ("extractive", "generative"):
         raise ConfigError(f"unknown engine {engine!r}", "extractive or generative")
     if engine == "generative" and model is None:
         raise ConfigError("--engine generative needs --model DIR")
+    if draft is not None and engine != "generative":
+        raise ConfigError("--draft applies to the generative engine",
+                          "add --engine generative --model DIR, or drop --draft")
+    from prunestack.models import check_folder  # no torch: a cheap import
+
+    for folder in (model, draft, encoder):
+        if folder is not None:
+            check_folder(folder)  # ModelError naming a missing folder, before any parsing
 
 
 def extract_cmd(
@@ -38,13 +55,15 @@ def extract_cmd(
     schema: SchemaOpt,
     engine: Engine = "extractive",
     model: Model = None,
+    encoder: Encoder = None,
+    draft: Draft = None,
     provenance: Annotated[bool, typer.Option(help="Print data, provenance, report, timings.")]
     = False,
     ocr: Ocr = "auto",
     pages: Annotated[str | None, typer.Option(help="Pages, e.g. 1-3.")] = None,
 ) -> None:
     """Extract SCHEMA's fields from FILE; JSON on stdout."""
-    _check_engine(engine, model)
+    _check_engine(engine, model, draft, encoder)
     if not file.is_file():
         raise InputError(f"file not found: {file}")
     sch = _load(schema)  # fail fast, before loading any model
@@ -54,7 +73,8 @@ def extract_cmd(
     from prunestack.pipeline.extract import extract_file
 
     res = extract_file(file, sch, engine=engine,  # type: ignore[arg-type]
-                       model_dir=model, ocr=ocr, pages=pages)
+                       model_dir=model, ocr=ocr, pages=pages, encoder_dir=encoder,
+                       draft_dir=draft)
     for m in res.missing:
         typer.echo(f"missing: {m.path}: {m.reason} ({m.action})", err=True)
     if not res.valid:
@@ -63,8 +83,9 @@ def extract_cmd(
     typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
 
 
-def _batch_one(args: tuple[str, dict[str, Any], str, str | None, str]) -> dict[str, Any]:
-    path, schema, engine, model, ocr = args
+def _batch_one(args: tuple[str, dict[str, Any], str, str | None, str, str | None, str | None]
+               ) -> dict[str, Any]:
+    path, schema, engine, model, ocr, encoder, draft = args
     import torch
 
     torch.set_num_threads(1)
@@ -72,7 +93,7 @@ def _batch_one(args: tuple[str, dict[str, Any], str, str | None, str]) -> dict[s
 
     try:
         res = extract_file(path, schema, engine=engine, model_dir=model,  # type: ignore[arg-type]
-                           ocr=ocr)
+                           ocr=ocr, encoder_dir=encoder, draft_dir=draft)
         return {"file": path, "ok": True, "data": res.data, "valid": res.valid,
                 "missing": [m.model_dump() for m in res.missing],
                 "provenance": {k: v.model_dump(mode="json") for k, v in res.provenance.items()},
@@ -118,6 +139,8 @@ def extract_batch_cmd(
     out: Annotated[Path, typer.Option("--out", help="Results JSONL (appended; resumable).")],
     engine: Engine = "extractive",
     model: Model = None,
+    encoder: Encoder = None,
+    draft: Draft = None,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = max(1, (os.cpu_count() or
                                                                               2) // 2),
     ocr: Ocr = "auto",
@@ -125,7 +148,7 @@ def extract_batch_cmd(
     """Extract SCHEMA from every document in FOLDER with a process pool; resumable."""
     from tqdm import tqdm
 
-    _check_engine(engine, model)
+    _check_engine(engine, model, draft, encoder)
     if not folder.is_dir():
         raise InputError(f"not a folder: {folder}")
     if workers < 1:
@@ -138,7 +161,8 @@ def extract_batch_cmd(
     typer.echo(f"{len(files)} documents, {len(files) - len(todo)} already done, "
                f"{len(todo)} to go", err=True)
     out.parent.mkdir(parents=True, exist_ok=True)
-    jobs = [(f, sch, engine, str(model) if model else None, ocr) for f in todo]
+    jobs = [(f, sch, engine, str(model) if model else None, ocr,
+             str(encoder) if encoder else None, str(draft) if draft else None) for f in todo]
     failed = 0
     with out.open("a", encoding="utf-8") as fh:
         if workers == 1:

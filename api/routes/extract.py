@@ -1,17 +1,17 @@
 """``POST /v1/extract``: a document + a JSON Schema → JSON valid against it, with provenance.
 
 Two request shapes on one path: ``multipart/form-data`` with ``file`` (PDF, image or HTML) or
-``example`` (a bundled example's name) plus ``schema`` (JSON text), ``engine``, ``model`` (a
-served model's *name*), ``ocr``, ``pages``; or ``application/json`` with ``schema`` and ``text``
-or ``html``. The answer is the :class:`~pipeline.extract.ExtractionResult` plus a
-``document_id`` for page images when a PDF or image was uploaded.
+``example`` (a bundled example's name) plus ``schema`` (JSON text), ``engine``, ``model`` (a served
+model's *name*), ``encoder`` (a served sentence encoder's *name*; the default encoder when absent),
+``ocr``, ``pages``; or ``application/json`` with ``schema`` and ``text`` or ``html`` (and
+``engine``, ``model``, ``encoder``). The answer is the :class:`~pipeline.extract.ExtractionResult`
+plus a ``document_id`` for page images when a PDF or image was uploaded.
 
-The event loop only receives the body (and starlette splits a multipart one); everything else
-runs in the request's worker, inside the limiter and the deadline, and is cancelled when the
-client goes away: decoding and validating a JSON body, loading and checking the schema (first,
-so a bad schema answers 422 before any parsing), loading a served model, parsing, extraction,
-hashing the upload for the page-image cache and writing the answer's JSON text.
-"""
+The event loop only receives the body (and starlette splits a multipart one); everything else runs
+in the request's worker, inside the limiter and the deadline, and is cancelled when the client goes
+away: decoding and validating a JSON body, loading and checking the schema (first, so a bad schema
+answers 422 before any parsing), loading a served model or encoder, parsing, extraction, hashing the
+upload for the page-image cache and writing the answer's JSON text."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from prunestack.api.deps import (
     LimiterDep,
     PagesDep,
     SettingsDep,
+    encoder_by_name,
     get_embedder,
     get_registry,
     json_body,
@@ -54,6 +55,8 @@ class TextExtractRequest(BaseModel):
     html: str | None = None
     engine: Literal["extractive", "generative"] = "extractive"
     model: str | None = Field(default=None, description="a served model's name")
+    encoder: str | None = Field(default=None, description="a served sentence encoder's name "
+                                "(default: the server's default encoder)")
 
     @model_validator(mode="after")
     def _one_input(self) -> TextExtractRequest:
@@ -68,11 +71,12 @@ OPENAPI_BODY = {"requestBody": {"required": True, "content": {
         "example": {"type": "string", "description": "name of a bundled example instead of file"},
         "schema": {"type": "string", "description": "JSON Schema (JSON text)"},
         "engine": {"type": "string", "enum": ["extractive", "generative"]},
-        "model": {"type": "string"}, "ocr": {"type": "string"}, "pages": {"type": "string"}}}},
+        "model": {"type": "string"}, "encoder": {"type": "string"}, "ocr": {"type": "string"},
+        "pages": {"type": "string"}}}},
     "application/json": {"schema": {"type": "object", "required": ["schema"], "properties": {
         "schema": {"type": "object"}, "text": {"type": "string"}, "html": {"type": "string"},
         "engine": {"type": "string", "enum": ["extractive", "generative"]},
-        "model": {"type": "string"}}}}}}}
+        "model": {"type": "string"}, "encoder": {"type": "string"}}}}}}}
 
 
 @dataclass(frozen=True)
@@ -118,13 +122,14 @@ def _json_work(body: bytes, app: _App) -> bytes:
     req = _json_request(body, app.settings)
     schema = _schema(req.json_schema, app.settings)  # fail fast, before any parsing
     model = model_by_name(app.models, app.settings, req.model)
+    embedder = app.embedder if req.encoder is None else \
+        encoder_by_name(app.models, app.settings, req.encoder)
     if req.text is not None:
         doc = text_document(req.text)
     else:
         doc = parse_html(req.html or "")  # text: not re-decoded by its own <meta charset>
     m, tok = model if model else (None, None)
-    res = extract_document(doc, schema, req.engine, embedder=app.embedder, model=m,
-                           tokenizer=tok)
+    res = extract_document(doc, schema, req.engine, embedder=embedder, model=m, tokenizer=tok)
     return service.json_bytes(res.model_dump(mode="json"))
 
 
@@ -138,6 +143,7 @@ class _Form:
     name: str
     example: str
     model: str | None
+    encoder: str | None
     ocr: str | None
     pages: str | None
 
@@ -156,8 +162,10 @@ def _form_work(form: _Form, app: _App) -> bytes:
             raise InputError(f"unknown example {form.example!r}", f"one of {sorted(ex)}")
         data, name = ex[form.example][1].read_bytes(), ex[form.example][1].name
     model = model_by_name(app.models, settings, form.model)
+    embedder = app.embedder if form.encoder is None else \
+        encoder_by_name(app.models, settings, form.encoder)
     upload = service.open_upload(data, settings.max_pages, name, settings.max_text_chars)
-    res = service.extract_upload(upload, schema, engine=form.engine, embedder=app.embedder,
+    res = service.extract_upload(upload, schema, engine=form.engine, embedder=embedder,
                                  model=model, ocr=form.ocr or settings.ocr, pages=form.pages,
                                  max_pixels=settings.max_pixels,
                                  max_text_chars=settings.max_text_chars)
@@ -193,7 +201,7 @@ async def extract(request: Request, settings: SettingsDep, limiter: LimiterDep,
 
     fields = _Form(schema=form.get("schema"), engine=text("engine") or "extractive", data=data,
                    name=name, example=text("example") or "", model=text("model"),
-                   ocr=text("ocr"), pages=text("pages"))
+                   encoder=text("encoder"), ocr=text("ocr"), pages=text("pages"))
     answer = await limiter.run(_form_work, fields, app, timeout=settings.request_timeout_s,
                                disconnected=request.is_disconnected)
     return Response(answer, media_type="application/json")

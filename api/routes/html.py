@@ -1,5 +1,8 @@
 """``POST /v1/html/prune``: HTML + a question → the HTML pruned to a token budget.
 
+The embed pruner uses the server's default sentence encoder, or the served encoder a request
+names in ``encoder`` (``PRUNESTACK_ENCODERS``; never a path).
+
 The JSON body is read with :func:`~prunestack.api.deps.json_body` (nesting checked before it is
 parsed, lone surrogates refused) and then validated, so its errors answer in the app's one error
 shape. Reading, validating and pruning all run in the request's worker (inside the deadline,
@@ -14,8 +17,16 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from prunestack.api import service
-from prunestack.api.deps import KeyDep, LimiterDep, RegistryDep, SettingsDep, json_body
+from prunestack.api.deps import (
+    KeyDep,
+    LimiterDep,
+    RegistryDep,
+    SettingsDep,
+    encoder_by_name,
+    json_body,
+)
 from prunestack.api.settings import Settings
+from prunestack.errors import ConfigError
 from prunestack.models import ModelRegistry
 from prunestack.retrieval.prune import EmbedPruner, PruneConfig, prune_html
 
@@ -29,6 +40,8 @@ class PruneRequest(BaseModel):
     query: str = Field(min_length=1)
     budget: int = Field(default=256, ge=1, le=100_000, description="tokens (whitespace words)")
     pruner: Literal["bm25", "embed"] = "bm25"
+    encoder: str | None = Field(default=None, description="embed pruner: a served sentence "
+                                "encoder's name (default: the server's default encoder)")
     boilerplate_weight: float = Field(
         default=0.8, ge=0.0, le=1.0,
         description="demotion of nav / footer / cookie / share / related blocks (0 = off)")
@@ -45,9 +58,13 @@ def _prune_work(raw: bytes, settings: Settings, models: ModelRegistry) -> dict[s
     if errors is not None:
         raise RequestValidationError(errors)
     service.check_text_chars(len(req.html), settings.max_text_chars, "the 'html'")
+    if req.encoder is not None and req.pruner != "embed":
+        raise ConfigError("'encoder' applies to the embed pruner",
+                          'send "pruner": "embed", or drop "encoder"')
     config = PruneConfig(pruner=req.pruner, boilerplate={"weight": req.boilerplate_weight})
     # the embedding pruner uses the app's encoder (app.state.registry), not a second copy
-    pruner = EmbedPruner(models.encoder()) if req.pruner == "embed" else req.pruner
+    pruner = EmbedPruner(encoder_by_name(models, settings, req.encoder)) \
+        if req.pruner == "embed" else req.pruner
     out = prune_html(req.html, req.query, req.budget, pruner=pruner, config=config)
     return {"html": out.html, "budget": req.budget, "pruner": req.pruner,
             "boilerplate_weight": req.boilerplate_weight}

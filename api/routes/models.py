@@ -1,4 +1,5 @@
-"""``GET /v1/models``: the engines and the generative models this server may use, by name."""
+"""``GET /v1/models``: the engines, the default sentence encoder, and the generative models and
+sentence encoders this server may use, by name (never their folders)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ router = APIRouter(prefix="/v1", tags=["models"], dependencies=[KeyDep])
 async def list_models(settings: SettingsDep, models: RegistryDep) -> dict[str, Any]:
     return {
         "engines": ["extractive", "generative"],
-        "embedder": {"name": "all-MiniLM-L6-v2", "loaded": models.holds("encoder")},
+        "embedder": {"name": "all-MiniLM-L6-v2" if settings.encoder is None else "default",
+                     "loaded": models.holds("encoder", settings.encoder)},
+        "encoders": [{"name": n, "loaded": models.holds("encoder", settings.encoders[n])}
+                     for n in sorted(settings.encoders)],
         "models": [{"name": n, "engine": "generative",
                     "loaded": models.holds("causal_lm", settings.models[n])}
                    for n in sorted(settings.models)],

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from prunestack.cancel import checked, checkpoint
-from prunestack.errors import ConfigError, InputError
+from prunestack.errors import ConfigError, InputError, ModelError
 from prunestack.models import registry
 from prunestack.parsers.cctree import build_cctree
 from prunestack.parsers.html import parse_html
@@ -228,17 +228,23 @@ def _leaf_paths(data: Any, prefix: tuple = ()) -> set[str]:
 def extract_document(doc: Document, schema: SchemaSource, engine: Engine | None = None,
                      options: ExtractOptions | None = None, *, embedder: Any = None,
                      model: Any = None, tokenizer: Any = None, model_dir: str | Path | None = None,
-                     draft_model: Any = None) -> ExtractionResult:
+                     draft_model: Any = None, encoder_dir: str | Path | None = None,
+                     draft_dir: str | Path | None = None) -> ExtractionResult:
     """Extract ``schema``'s fields from a parsed document.
 
     ``schema``: anything :func:`~prunestack.pipeline.schema.load_schema` takes (a schema it
-    already loaded is not checked again). ``embedder`` defaults to the registry's MiniLM
-    (``prunestack.models``, one per process). The generative engine takes an already loaded
-    ``model`` + ``tokenizer`` (the API loads them at start-up) or a ``model_dir`` (the
-    registry's shared copy)."""
+    already loaded is not checked again). ``embedder`` defaults to the registry's encoder of
+    ``encoder_dir`` (MiniLM when None; a pruned MiniLM folder works the same), one per process
+    (``prunestack.models``). The generative engine takes an already loaded ``model`` +
+    ``tokenizer`` (the API loads them at start-up) or a ``model_dir`` (the registry's shared
+    copy), and decodes speculatively with a ``draft_model`` or the registry's copy of
+    ``draft_dir`` (a causal LM folder on the model's vocabulary: a pruned or trimmed draft)."""
     opts = options or ExtractOptions()
     if engine is not None:
         opts = opts.model_copy(update={"engine": engine})
+    if (draft_model is not None or draft_dir is not None) and opts.engine != "generative":
+        raise ConfigError("a draft model only applies to the generative engine",
+                          "add --engine generative --model DIR, or drop --draft")
     schema = load_schema(schema)
     require_object_root(schema)
     if not doc.pages or not any(p.elements for p in doc.pages):
@@ -250,7 +256,7 @@ def extract_document(doc: Document, schema: SchemaSource, engine: Engine | None 
     warnings: list[str] = []
     t0 = time.perf_counter()
     fields = plan_fields(schema)
-    embedder = embedder or registry().encoder()
+    embedder = embedder or registry().encoder(encoder_dir)
     tree = build_cctree(doc)
     timings["tree"] = time.perf_counter() - t0
 
@@ -274,6 +280,10 @@ def extract_document(doc: Document, schema: SchemaSource, engine: Engine | None 
                 raise ConfigError("the generative engine needs a model",
                                   "pass --model DIR (a local Hugging Face causal LM folder)")
             model, tokenizer = registry().causal_lm(model_dir), registry().tokenizer(model_dir)
+        if draft_model is None and draft_dir is not None:
+            draft_model = registry().causal_lm(draft_dir)
+        if draft_model is not None:
+            check_draft(model, draft_model)
         raw, prov = run_generative(doc, schema, fields, relevance, model, tokenizer,
                                    embedder=embedder, draft_model=draft_model,
                                    max_new_tokens=opts.max_new_tokens,
@@ -285,6 +295,16 @@ def extract_document(doc: Document, schema: SchemaSource, engine: Engine | None 
     result.warnings = warnings
     result.timings["total"] = round(time.perf_counter() - t0 + timings.get("parse", 0.0), 4)
     return result
+
+
+def check_draft(model: Any, draft: Any) -> None:
+    """ModelError unless ``draft`` scores the same vocabulary as ``model`` (speculative decoding
+    compares token ids; a trimmed draft keeps the full vocabulary size)."""
+    want = getattr(model.config, "vocab_size", None)
+    got = getattr(draft.config, "vocab_size", None)
+    if want != got:
+        raise ModelError(f"the draft model has a vocabulary of {got} tokens, the model {want}",
+                         "use a draft pruned or trimmed from a model with the same tokenizer")
 
 
 def _run_extractive(doc: Document, fields: list[FieldSpec], relevance: dict, restrict: dict,
