@@ -41,7 +41,7 @@ from typing import Any
 
 import psutil
 
-from prunestack.cancel import cancellable
+from prunestack.cancel import CancelEvent, cancellable
 from prunestack.errors import BusyError, DeadlineError, PrunestackError, TooLargeError
 
 #: A job that grows the process's RSS by more than this is followed by :func:`release_memory`.
@@ -185,7 +185,7 @@ class Limiter:
             raise ClientGoneError("the client closed the connection before its work started")
         self.running += 1
         loop = asyncio.get_running_loop()
-        cancel = threading.Event()
+        cancel = CancelEvent()
 
         def work() -> Any:
             before = _rss()

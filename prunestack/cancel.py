@@ -10,9 +10,11 @@ batches of lines (RapidOCR's recogniser) or while Tesseract runs; HTML parsing a
 every few thousand nodes; the sentence encoder before every batch; retrieval, candidate
 building and the extractive engine per field and every few hundred candidates; schema
 conformance and placeholder building per value; the constrained decoders before every token
-(or speculative round). The worker slot then frees within about a second instead of after the
-whole document. Outside :func:`cancellable`, ``checkpoint`` does nothing; it costs a context
-variable read and an ``Event.is_set``, so calling it per item is fine.
+(or speculative round). A single long native call (an ONNX Runtime run: OCR text detection on a
+page) registers :func:`on_cancel` to stop itself at once (``RunOptions.terminate``). The worker
+slot then frees within about a second instead of after the whole document. Outside
+:func:`cancellable`, ``checkpoint`` does nothing; it costs a context variable read and an
+``Event.is_set``, so calling it per item is fine.
 
 It does not kill threads, time anything, or know about HTTP.
 """
@@ -20,7 +22,7 @@ It does not kill threads, time anything, or know about HTTP.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TypeVar
@@ -29,6 +31,55 @@ from prunestack.errors import DeadlineError
 
 _EVENT: ContextVar[threading.Event | None] = ContextVar("prunestack_cancel", default=None)
 T = TypeVar("T")
+
+
+class CancelEvent(threading.Event):
+    """A ``threading.Event`` that also runs the callbacks registered with :func:`on_cancel`
+    when it is set (each once, in the setting thread; a failing callback is ignored)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._callbacks: dict[int, Callable[[], None]] = {}
+        self._lock = threading.Lock()
+        self._next = 0
+
+    def set(self) -> None:
+        super().set()
+        with self._lock:
+            callbacks, self._callbacks = list(self._callbacks.values()), {}
+        for cb in callbacks:
+            try:
+                cb()
+            except Exception:  # a stop request must not fail the canceller
+                pass
+
+    def _add(self, cb: Callable[[], None]) -> int | None:
+        with self._lock:
+            if self.is_set():
+                return None
+            self._next += 1
+            self._callbacks[self._next] = cb
+            return self._next
+
+    def _remove(self, key: int) -> None:
+        with self._lock:
+            self._callbacks.pop(key, None)
+
+
+@contextmanager
+def on_cancel(stop: Callable[[], None]) -> Iterator[None]:
+    """While the block runs, call ``stop()`` if the surrounding work is cancelled (at once when
+    it already was). For native calls that cannot reach a :func:`checkpoint` themselves. Does
+    nothing outside :func:`cancellable` or when the event is a plain ``threading.Event``."""
+    event = _EVENT.get()
+    key = event._add(stop) if isinstance(event, CancelEvent) else None
+    if isinstance(event, CancelEvent) and key is None:
+        stop()  # already cancelled
+    try:
+        yield
+    finally:
+        if key is not None and isinstance(event, CancelEvent):
+            event._remove(key)
 
 
 @contextmanager

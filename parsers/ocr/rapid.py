@@ -14,8 +14,8 @@ boxes taken (a word's box spans its characters along the levelled line, at the l
 Text, spacing recovery included, is read from the image's own pixels and is the same either way.
 ``recognize_page`` also returns the levelled frame (the page's ``PageFrame``).
 A cancelled API request (``prunestack.cancel``) stops before each batch of lines the recogniser
-reads (the recogniser's session is wrapped; its results are unchanged) and before each line's
-spacing recovery.
+reads, before each line's spacing recovery, and in the middle of a text detection or recognition
+run (the sessions are wrapped: ONNX Runtime's terminate flag; their results are unchanged).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from prunestack.cancel import checkpoint
+from prunestack.cancel import checkpoint, on_cancel
 from prunestack.parsers.ocr.base import OcrBackend, is_speck
 from prunestack.parsers.ocr.deskew import estimate_skew_bands, level_frame
 from prunestack.parsers.ocr.lexicon import merge_split_words
@@ -44,20 +44,34 @@ def _engine() -> Any:
     from rapidocr_onnxruntime import RapidOCR
 
     engine = RapidOCR()
-    engine.text_rec.session = _Checkpointed(engine.text_rec.session)
+    engine.text_det.infer = _Stoppable(engine.text_det.infer, "OCR text detection")
+    engine.text_rec.session = _Stoppable(engine.text_rec.session, "OCR line recognition")
     return engine
 
 
-class _Checkpointed:
-    """An onnxruntime session that checks for cancellation before every run (the recogniser
-    runs it once per batch of lines), and otherwise is the session it wraps."""
+class _Stoppable:
+    """A RapidOCR session (its ``OrtInferSession``) that checks for cancellation before every
+    run and stops a run in flight when the work is cancelled (ONNX Runtime's
+    ``RunOptions.terminate``: text detection on a big page is one run of a second or more);
+    otherwise it is the session it wraps, with the same results."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Any, where: str) -> None:
         self._session = session
+        self._where = where
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        checkpoint("OCR line recognition")
-        return self._session(*args, **kwargs)
+    def __call__(self, input_content: np.ndarray) -> Any:
+        import onnxruntime as ort
+
+        checkpoint(self._where)
+        s = self._session
+        opts = ort.RunOptions()
+        feed = dict(zip(s.get_input_names(), [input_content], strict=False))
+        try:
+            with on_cancel(lambda: setattr(opts, "terminate", True)):
+                return s.session.run(s.get_output_names(), feed, opts)
+        except Exception:
+            checkpoint(self._where)  # stopped by us: a DeadlineError, not an OCR failure
+            raise
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._session, name)

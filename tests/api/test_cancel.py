@@ -212,8 +212,36 @@ def test_rapidocr_stops_before_a_batch_of_lines_and_reads_the_same_when_not_canc
     assert len(lines) == 6 and "amount" in " ".join(w.text for w in lines[2].words)
     with cancellable(threading.Event()):  # not cancelled: the wrapped session changes nothing
         assert [ln.text for ln in backend.recognize(img)] == [ln.text for ln in lines]
-    with cancellable(_set_event()), pytest.raises(DeadlineError, match="OCR line recognition"):
+    with cancellable(_set_event()), pytest.raises(DeadlineError, match="OCR text detection"):
         backend.recognize(img)
+
+
+def test_a_text_detection_run_in_flight_stops_when_its_work_is_cancelled():
+    """Detection on a big page is one ONNX Runtime run (seconds); cancelling the work stops it
+    in the middle (``RunOptions.terminate``) instead of at the next checkpoint after it."""
+    import numpy as np
+
+    from prunestack.cancel import CancelEvent
+    from prunestack.parsers.ocr.rapid import _engine
+
+    det = _engine().text_det
+    page = (np.random.default_rng(0).random((1600, 1600, 3)) * 255).astype("uint8")
+    event, out = CancelEvent(), {}
+
+    def run() -> None:
+        with cancellable(event):
+            try:
+                det(page)
+                out["r"] = "finished"
+            except DeadlineError as exc:
+                out["r"] = str(exc)
+
+    th = threading.Thread(target=run)
+    th.start()
+    time.sleep(0.1)  # the run is under way (it takes seconds on this page)
+    event.set()
+    th.join(60)
+    assert "OCR text detection" in out["r"], out  # stopped inside the run, not after it
 
 
 def test_a_cancelled_subprocess_is_killed_within_half_a_second():
