@@ -103,7 +103,7 @@ def _eligible(spec: ModelSpec, recipe: PruneRecipe) -> list[LayerSpec]:
 class _PerSampleSquares:
     """Adds each sample's squared gradient of the hooked linears' weights into ``fsum`` (the
     Fisher diagonal of second-order Taylor) from their inputs and output gradients:
-    g_i = B * dL/dy_i^T x_i for a loss that is the mean over the batch's B samples."""
+    g_i = dL/dy_i^T x_i for a loss that is the sum of the batch's per-sample losses."""
 
     def __init__(self, linears: dict[int, nn.Linear], fsum: dict[int, torch.Tensor]) -> None:
         self.fsum, self.hooks = fsum, []
@@ -117,9 +117,8 @@ class _PerSampleSquares:
         x = x.detach()
 
         def grad_hook(gy: torch.Tensor) -> None:  # gy [B, T, out], x [B, T, in]
-            b = gy.shape[0]
-            for i in range(b):  # one [out, in] product per sample, never per element
-                gi = b * gy[i].reshape(-1, gy.shape[-1]).T @ x[i].reshape(-1, x.shape[-1])
+            for i in range(gy.shape[0]):  # one [out, in] product per sample, never per element
+                gi = gy[i].reshape(-1, gy.shape[-1]).T @ x[i].reshape(-1, x.shape[-1])
                 self.fsum[key] += gi.to(self.fsum[key].dtype) ** 2
 
         out.register_hook(grad_hook)
@@ -129,11 +128,25 @@ class _PerSampleSquares:
             h.remove()
 
 
+#: auto Taylor batch: samples per backward keep samples x seqlen x hidden x blocks under this
+TAYLOR_BUDGET = 2**24
+
+
+def taylor_batch(spec: ModelSpec, seqlen: int, batch: int | None = None) -> int:
+    """Samples per backward: ``batch`` if given, else as many as the activation budget allows."""
+    if batch:
+        return batch
+    hidden = int(getattr(spec.config, "hidden_size", 1024))
+    return max(1, TAYLOR_BUDGET // (seqlen * hidden * max(1, len(spec.layers))))
+
+
 def taylor_scores(spec: ModelSpec, ids: torch.Tensor, order: int, layers: list[LayerSpec],
-                  batch: int = 8) -> dict[tuple[int, str], torch.Tensor]:
+                  batch: int | None = None) -> dict[tuple[int, str], torch.Tensor]:
     """Per-head and per-channel Taylor scores from the mean gradient over ``ids`` (and, for
-    ``order`` 2, the mean squared per-sample gradient), with ``batch`` samples per backward.
-    The loss is the mean over a batch, so batching changes nothing but the speed."""
+    ``order`` 2, the mean squared per-sample gradient), with ``batch`` samples per backward
+    (None: :func:`taylor_batch`). Each backward adds the batch's summed per-sample losses into
+    the weights' ``.grad``, so batching changes nothing but the speed."""
+    batch = taylor_batch(spec, ids.shape[1], batch)
     model = spec.model
     weights: dict[tuple[int, str], dict[str, torch.Tensor]] = {}
     owners: dict[int, nn.Linear] = {}
@@ -148,13 +161,13 @@ def taylor_scores(spec: ModelSpec, ids: torch.Tensor, order: int, layers: list[L
             for lin in (ls.mlp.gate, ls.mlp.up, ls.mlp.gate_up, ls.mlp.down):
                 if lin is not None:
                     owners[id(lin.weight)] = lin
-    wanted = {id(w) for d in weights.values() for w in d.values()}
+    params = {id(w): w for d in weights.values() for w in d.values()}
     flags = {n: p.requires_grad for n, p in model.named_parameters()}
     for p in model.parameters():
-        p.requires_grad_(id(p) in wanted)
-    gsum = {id(w): torch.zeros_like(w) for d in weights.values() for w in d.values()}
-    fsum = {k: torch.zeros_like(v) for k, v in gsum.items()} if order == 2 else None
-    squares = _PerSampleSquares({k: owners[k] for k in gsum}, fsum) if fsum is not None else None
+        p.requires_grad_(id(p) in params)
+        p.grad = None
+    fsum = {k: torch.zeros_like(w) for k, w in params.items()} if order == 2 else None
+    squares = _PerSampleSquares({k: owners[k] for k in params}, fsum) if fsum else None
     bank: torch.Tensor | None = None
     if not spec.causal:
         with torch.no_grad():
@@ -163,20 +176,19 @@ def taylor_scores(spec: ModelSpec, ids: torch.Tensor, order: int, layers: list[L
     try:
         for start in range(0, ids.shape[0], batch):
             x = ids[start: start + batch]  # [B, L]
-            if spec.causal:
+            if spec.causal:  # HF's loss is the mean over the batch's (equal-length) samples
                 loss = model(input_ids=x, labels=x, use_cache=False).loss
             else:  # contrastive: sample i must stay nearest its own dense embedding
                 assert bank is not None  # built above for every non-causal model
                 e = encoder_embed(model, x)  # [B, H]
                 loss = F.cross_entropy(e @ bank.T / 0.05,
                                        torch.arange(start, start + x.shape[0]))
-            loss.backward()
-            for d in weights.values():
-                for w in d.values():
-                    if w.grad is not None:
-                        gsum[id(w)] += w.grad * x.shape[0]  # sum of the per-sample gradients
-                        w.grad = None
+            (loss * x.shape[0]).backward()  # .grad accumulates the per-sample gradients' sum
+        gsum = {k: (w.grad if w.grad is not None else torch.zeros_like(w)).detach()
+                for k, w in params.items()}
     finally:
+        for w in params.values():
+            w.grad = None
         if squares is not None:
             squares.remove()
         for pname, p in model.named_parameters():
