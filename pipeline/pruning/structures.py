@@ -39,12 +39,6 @@ def head_costs(attn: AttnSpec, count: str = "params", context: int = 512) -> tup
     return float(2 * q + 4 * context * hd), float(2 * kv)
 
 
-def head_unit_cost(attn: AttnSpec, count: str = "params", context: int = 512) -> float:
-    """Cost of one key/value group (a KV head and its query heads)."""
-    q, kv = head_costs(attn, count, context)
-    return attn.group * q + kv
-
-
 def channel_unit_cost(mlp: MlpSpec, count: str = "params") -> float:
     hidden = mlp.down.out_features
     n_in = 2 if mlp.gate_up is not None or mlp.gate is not None else 1
