@@ -43,17 +43,20 @@ from prunestack.pipeline.pruning.calibration import (
     token_samples,
 )
 from prunestack.pipeline.pruning.compensation import compensate
-from prunestack.pipeline.pruning.families import LayerSpec, ModelSpec, child, discover
+from prunestack.pipeline.pruning.families import AttnSpec, LayerSpec, ModelSpec, child, discover
 from prunestack.pipeline.pruning.methods import Method, get_method
 from prunestack.pipeline.pruning.recipe import PruneRecipe
 from prunestack.pipeline.pruning.report import count_flops, count_params, layer_widths
 from prunestack.pipeline.pruning.surgery import finalize_config
 
-#: per-input-column scores of o_proj/down_proj from the weight and the input statistics, by
-#: criterion (methods.Method.criterion); other width criteria score whole units
-COLUMN_SCORES: dict[str, Callable[[torch.Tensor, C.ChannelStats], torch.Tensor]] = {
-    "fluctuation": C.flap_channel,
-    "wanda": C.wanda_channel,
+#: activation criteria (methods.Method.criterion): the per-input-column score of o_proj /
+#: down_proj from the weight and the input statistics, its reduction to query heads and to MLP
+#: channels; taylor and magnitude score heads and channels from element scores instead
+COLUMN_SCORES: dict[str, tuple[Callable[[torch.Tensor, C.ChannelStats], torch.Tensor],
+                               Callable[[torch.Tensor, AttnSpec], torch.Tensor],
+                               Callable[[torch.Tensor], torch.Tensor]]] = {
+    "fluctuation": (C.flap_channel, C.flap_heads, C.flap_channels),
+    "wanda": (C.wanda_channel, C.head_sums, lambda col: col),
 }
 
 
@@ -235,10 +238,8 @@ def _units(ls: LayerSpec, recipe: PruneRecipe, method: Method, cols: dict[str, t
     if "heads" in kinds:
         attn = ls.attn
         assert attn is not None
-        if crit == "fluctuation":
-            h = C.flap_heads(cols["heads"], attn)
-        elif crit == "wanda":
-            h = C.head_sums(cols["heads"], attn)
+        if crit in COLUMN_SCORES:
+            h = COLUMN_SCORES[crit][1](cols["heads"], attn)
         elif crit == "taylor":
             h = tay[(ls.index, "heads")]
         else:
@@ -249,10 +250,8 @@ def _units(ls: LayerSpec, recipe: PruneRecipe, method: Method, cols: dict[str, t
     if "channels" in kinds:
         mlp = ls.mlp
         assert mlp is not None
-        if crit == "fluctuation":
-            c = C.flap_channels(cols["channels"])
-        elif crit == "wanda":
-            c = cols["channels"]
+        if crit in COLUMN_SCORES:
+            c = COLUMN_SCORES[crit][2](cols["channels"])
         elif crit == "taylor":
             c = tay[(ls.index, "channels")]
         else:
@@ -310,8 +309,8 @@ def prune_widths(spec: ModelSpec, recipe: PruneRecipe, ids: torch.Tensor | None,
                 h.remove()
             importance[ls.index] = S.block_influence(hidden, out)
         if todo:
-            cols = ({kind: column_score(lin.weight.detach(), stats[kind]) for kind, lin in todo}
-                    if column_score else {})
+            cols = ({kind: column_score[0](lin.weight.detach(), stats[kind])
+                     for kind, lin in todo} if column_score else {})
             u = _units(ls, recipe, method, cols, tay, [k for k, _ in todo])
             means = {k: st.mean for k, st in stats.items()}
             units.append(u)
