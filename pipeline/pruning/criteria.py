@@ -6,8 +6,20 @@
 - Taylor (LLM-Pruner): first order |W * dL/dW|; second order |W*g - 1/2 W*F*W| with F the mean
   squared per-sample gradient (``param_mix``). Element scores are summed over each coupled group.
 
-Scores are returned per *unit*: per key/value group for heads (a KV head with its query heads),
-per channel for MLPs. No model code lives here.
+Every criterion scores *query heads* [n_heads] and MLP channels [width]; ``allocation`` combines
+head scores into key/value groups (the sum of the member heads' scores) where it needs them, the
+same rule for every criterion. Reductions to heads, per criterion:
+
+- FLAP, as the reference computes it (FLAP ``lib/prune.py``, AL-AM): attention channel scores are
+  squared, each layer's channel vector is standardised ((S - mean) / std, unbiased std) and a
+  head's score is the *mean* of its head_dim standardised channel scores; MLP channel scores are
+  standardised per layer (not squared). Scores are then comparable across layers and kinds.
+- Wanda-sp (FLAP repo's baseline): a head's score is the *sum* of its channels' scores.
+- Taylor / magnitude: a head's score is the sum of its element scores (q rows, o columns) plus
+  an equal share of its key/value group's k and v rows, so the group sums are the coupled-group
+  sums of LLM-Pruner.
+
+No model code lives here.
 """
 
 from __future__ import annotations
@@ -69,32 +81,50 @@ def taylor_elem(w: torch.Tensor, g: torch.Tensor, f: torch.Tensor | None = None)
     return (w * g - 0.5 * w * f.to(torch.float64) * w).abs()
 
 
-# ---- reductions to units -----------------------------------------------------------------------
+# ---- reductions to heads and channels ----------------------------------------------------------
 
-def heads_from_cols(col: torch.Tensor, attn: AttnSpec) -> torch.Tensor:
-    """[n_kv] group scores from a per-column score of o_proj's input [n_heads * head_dim]."""
-    per_head = col.reshape(attn.n_heads, attn.head_dim).sum(1)
-    return per_head.reshape(attn.n_kv, attn.group).sum(1)
+def standardise(s: torch.Tensor) -> torch.Tensor:
+    """(s - mean) / std over one layer's vector (unbiased std, FLAP's ``standarlization``)."""
+    s = s.double()
+    std = s.std() if s.numel() > 1 else torch.tensor(0.0, dtype=torch.float64)
+    return (s - s.mean()) / (std if std > 0 else 1.0)
 
 
-def _rows_to_groups(rows: torch.Tensor, n_kv: int, per_group_heads: int, hd: int) -> torch.Tensor:
-    return rows.reshape(n_kv, per_group_heads * hd).sum(1)
+def head_sums(col: torch.Tensor, attn: AttnSpec) -> torch.Tensor:
+    """[n_heads] sum of a per-column score of o_proj's input [n_heads * head_dim] per head."""
+    return col.reshape(attn.n_heads, attn.head_dim).sum(1)
+
+
+def flap_heads(col: torch.Tensor, attn: AttnSpec) -> torch.Tensor:
+    """[n_heads] FLAP AL-AM head scores from o_proj's fluctuation metric [n_heads * head_dim]."""
+    return standardise(col.double() ** 2).reshape(attn.n_heads, attn.head_dim).mean(1)
+
+
+def flap_channels(col: torch.Tensor) -> torch.Tensor:
+    """[width] FLAP AL-AM channel scores: the layer's fluctuation metric, standardised."""
+    return standardise(col)
+
+
+def groups_from_heads(heads: torch.Tensor, attn: AttnSpec) -> torch.Tensor:
+    """[n_kv] key/value group scores: the sum of the member query heads' scores."""
+    return heads.reshape(attn.n_kv, attn.group).sum(1)
 
 
 def heads_from_elem(attn: AttnSpec, elem: dict[str, torch.Tensor]) -> torch.Tensor:
-    """[n_kv] group scores summing element scores of q/k/v rows and o columns.
+    """[n_heads] head scores summing element scores of q rows and o columns, plus an equal share
+    of the group's k/v rows.
 
     ``elem`` maps 'q','k','v' (or 'qkv') and 'o' to element-score tensors shaped like the weights.
     """
     hd, n, n_kv, g = attn.head_dim, attn.n_heads, attn.n_kv, attn.group
-    out = heads_from_cols(elem["o"].sum(0), attn)
+    out = head_sums(elem["o"].sum(0), attn)
     if "qkv" in elem:
         rows = elem["qkv"].sum(1)
         q, k, v = rows[: n * hd], rows[n * hd: (n + n_kv) * hd], rows[(n + n_kv) * hd:]
     else:
         q, k, v = elem["q"].sum(1), elem["k"].sum(1), elem["v"].sum(1)
-    return (out + _rows_to_groups(q, n_kv, g, hd) + _rows_to_groups(k, n_kv, 1, hd)
-            + _rows_to_groups(v, n_kv, 1, hd))
+    kv = (k + v).reshape(n_kv, hd).sum(1) / g  # [n_kv] share of each member head
+    return out + q.reshape(n, hd).sum(1) + kv.repeat_interleave(g)
 
 
 def channels_from_elem(mlp: MlpSpec, elem: dict[str, torch.Tensor]) -> torch.Tensor:

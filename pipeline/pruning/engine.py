@@ -4,11 +4,14 @@ Widths (heads, channels): capture block-0 inputs, then one block at a time: coll
 statistics of the o_proj/down_proj inputs with hooks, score units, and either prune the block at
 once and recompute its output before feeding it forward (uniform allocation, Wanda-sp style) or
 keep the scores for a global/layer-weighted allocation done after the last block (FLAP style).
-Taylor scores come from a short backward over a few samples, one sample at a time, with
-gradients kept only for the prunable weights. Blocks (ShortGPT), sublayers (FinerCut) and experts
-(STUN) have their own short loops below. Which loop and criterion a method uses, and what it
-needs, comes from ``methods.METHODS``. Loading goes through ``prunestack.models``, saving through
-``prunestack.saved``; reports live in ``report``.
+Scores are per query head and per channel; ``allocation`` plans heads evenly inside key/value
+groups and lets the channels take what the head plan's rounding leaves.
+Taylor scores come from batched backward passes over the calibration samples, with gradients
+kept only for the prunable weights (per-sample squared gradients for second order come from the
+linears' inputs and output gradients, one matrix product per sample). Blocks (ShortGPT),
+sublayers (FinerCut) and experts (STUN) have their own short loops below. Which loop and
+criterion a method uses, and what it needs, comes from ``methods.METHODS``. Loading goes
+through ``prunestack.models``, saving through ``prunestack.saved``; reports live in ``report``.
 """
 
 from __future__ import annotations
@@ -40,17 +43,20 @@ from prunestack.pipeline.pruning.calibration import (
     token_samples,
 )
 from prunestack.pipeline.pruning.compensation import compensate
-from prunestack.pipeline.pruning.families import LayerSpec, ModelSpec, child, discover
+from prunestack.pipeline.pruning.families import AttnSpec, LayerSpec, ModelSpec, child, discover
 from prunestack.pipeline.pruning.methods import Method, get_method
 from prunestack.pipeline.pruning.recipe import PruneRecipe
 from prunestack.pipeline.pruning.report import count_flops, count_params, layer_widths
 from prunestack.pipeline.pruning.surgery import finalize_config
 
-#: per-input-column scores of o_proj/down_proj from the weight and the input statistics, by
-#: criterion (methods.Method.criterion); other width criteria score whole units
-COLUMN_SCORES: dict[str, Callable[[torch.Tensor, C.ChannelStats], torch.Tensor]] = {
-    "fluctuation": C.flap_channel,
-    "wanda": C.wanda_channel,
+#: activation criteria (methods.Method.criterion): the per-input-column score of o_proj /
+#: down_proj from the weight and the input statistics, its reduction to query heads and to MLP
+#: channels; taylor and magnitude score heads and channels from element scores instead
+COLUMN_SCORES: dict[str, tuple[Callable[[torch.Tensor, C.ChannelStats], torch.Tensor],
+                               Callable[[torch.Tensor, AttnSpec], torch.Tensor],
+                               Callable[[torch.Tensor], torch.Tensor]]] = {
+    "fluctuation": (C.flap_channel, C.flap_heads, C.flap_channels),
+    "wanda": (C.wanda_channel, C.head_sums, lambda col: col),
 }
 
 
@@ -97,44 +103,97 @@ def _eligible(spec: ModelSpec, recipe: PruneRecipe) -> list[LayerSpec]:
 
 # ---- Taylor ------------------------------------------------------------------------------------
 
-def taylor_scores(spec: ModelSpec, ids: torch.Tensor, order: int,
-                  layers: list[LayerSpec]) -> dict[tuple[int, str], torch.Tensor]:
+class _PerSampleSquares:
+    """Adds each sample's squared gradient of the hooked linears' weights into ``fsum`` (the
+    Fisher diagonal of second-order Taylor) from their inputs and output gradients:
+    g_i = dL/dy_i^T x_i for a loss that is the sum of the batch's per-sample losses."""
+
+    def __init__(self, linears: dict[int, nn.Linear], fsum: dict[int, torch.Tensor]) -> None:
+        self.fsum, self.hooks = fsum, []
+        for key, lin in linears.items():
+            self.hooks.append(lin.register_forward_hook(
+                lambda _m, inp, out, key=key: self._watch(key, inp[0], out)))
+
+    def _watch(self, key: int, x: torch.Tensor, out: torch.Tensor) -> None:
+        if not out.requires_grad:
+            return
+        x = x.detach()
+
+        def grad_hook(gy: torch.Tensor) -> None:  # gy [B, T, out], x [B, T, in]
+            for i in range(gy.shape[0]):  # one [out, in] product per sample, never per element
+                gi = gy[i].reshape(-1, gy.shape[-1]).T @ x[i].reshape(-1, x.shape[-1])
+                self.fsum[key] += gi.to(self.fsum[key].dtype) ** 2
+
+        out.register_hook(grad_hook)
+
+    def remove(self) -> None:
+        for h in self.hooks:
+            h.remove()
+
+
+#: auto Taylor batch: samples per backward keep samples x seqlen x hidden x blocks under this
+TAYLOR_BUDGET = 2**24
+
+
+def taylor_batch(spec: ModelSpec, seqlen: int, batch: int | None = None) -> int:
+    """Samples per backward: ``batch`` if given, else as many as the activation budget allows."""
+    if batch:
+        return batch
+    hidden = int(getattr(spec.config, "hidden_size", 1024))
+    return max(1, TAYLOR_BUDGET // (seqlen * hidden * max(1, len(spec.layers))))
+
+
+def taylor_scores(spec: ModelSpec, ids: torch.Tensor, order: int, layers: list[LayerSpec],
+                  batch: int | None = None) -> dict[tuple[int, str], torch.Tensor]:
+    """Per-head and per-channel Taylor scores from the mean gradient over ``ids`` (and, for
+    ``order`` 2, the mean squared per-sample gradient), with ``batch`` samples per backward
+    (None: :func:`taylor_batch`). Each backward adds the batch's summed per-sample losses into
+    the weights' ``.grad``, so batching changes nothing but the speed."""
+    batch = taylor_batch(spec, ids.shape[1], batch)
     model = spec.model
     weights: dict[tuple[int, str], dict[str, torch.Tensor]] = {}
+    owners: dict[int, nn.Linear] = {}
     for ls in layers:
         if ls.attn is not None:
             weights[(ls.index, "heads")] = C.attn_weights(ls.attn)
+            for lin in (ls.attn.q, ls.attn.k, ls.attn.v, ls.attn.qkv, ls.attn.o):
+                if lin is not None:
+                    owners[id(lin.weight)] = lin
         if ls.mlp is not None:
             weights[(ls.index, "channels")] = C.mlp_weights(ls.mlp)
-    wanted = {id(w) for d in weights.values() for w in d.values()}
+            for lin in (ls.mlp.gate, ls.mlp.up, ls.mlp.gate_up, ls.mlp.down):
+                if lin is not None:
+                    owners[id(lin.weight)] = lin
+    params = {id(w): w for d in weights.values() for w in d.values()}
     flags = {n: p.requires_grad for n, p in model.named_parameters()}
     for p in model.parameters():
-        p.requires_grad_(id(p) in wanted)
-    gsum = {id(w): torch.zeros_like(w) for d in weights.values() for w in d.values()}
-    fsum = {k: torch.zeros_like(v) for k, v in gsum.items()} if order == 2 else None
+        p.requires_grad_(id(p) in params)
+        p.grad = None
+    fsum = {k: torch.zeros_like(w) for k, w in params.items()} if order == 2 else None
+    squares = _PerSampleSquares({k: owners[k] for k in params}, fsum) if fsum else None
     bank: torch.Tensor | None = None
     if not spec.causal:
         with torch.no_grad():
             bank = encoder_embed(model, ids)  # [N, H] dense targets
     model.eval()
     try:
-        for i in range(ids.shape[0]):
-            x = ids[i: i + 1]
-            if spec.causal:
+        for start in range(0, ids.shape[0], batch):
+            x = ids[start: start + batch]  # [B, L]
+            if spec.causal:  # HF's loss is the mean over the batch's (equal-length) samples
                 loss = model(input_ids=x, labels=x, use_cache=False).loss
             else:  # contrastive: sample i must stay nearest its own dense embedding
                 assert bank is not None  # built above for every non-causal model
-                e = encoder_embed(model, x)
-                loss = F.cross_entropy(e @ bank.T / 0.05, torch.tensor([i]))
-            loss.backward()
-            for d in weights.values():
-                for w in d.values():
-                    if w.grad is not None:
-                        gsum[id(w)] += w.grad
-                        if fsum is not None:
-                            fsum[id(w)] += w.grad**2
-                        w.grad = None
+                e = encoder_embed(model, x)  # [B, H]
+                loss = F.cross_entropy(e @ bank.T / 0.05,
+                                       torch.arange(start, start + x.shape[0]))
+            (loss * x.shape[0]).backward()  # .grad accumulates the per-sample gradients' sum
+        gsum = {k: (w.grad if w.grad is not None else torch.zeros_like(w)).detach()
+                for k, w in params.items()}
     finally:
+        for w in params.values():
+            w.grad = None
+        if squares is not None:
+            squares.remove()
         for pname, p in model.named_parameters():
             p.requires_grad_(flags[pname])
     n = ids.shape[0]
@@ -154,25 +213,60 @@ def taylor_scores(spec: ModelSpec, ids: torch.Tensor, order: int,
 
 # ---- heads and channels ------------------------------------------------------------------------
 
-def _apply(ls: LayerSpec, kind: str, keep: torch.Tensor, mean: torch.Tensor | None,
+def _apply(ls: LayerSpec, keep: alloc.LayerKeep, means: dict[str, torch.Tensor],
            compensate_bias: bool) -> None:
-    if kind == "heads":
+    if keep.heads is not None:
         attn = ls.attn
         assert attn is not None
-        if compensate_bias and mean is not None:
-            cols = keep.repeat_interleave(attn.group * attn.head_dim)  # [n_heads * head_dim]
-            compensate(attn.o, mean, cols)
-        surgery.prune_heads(attn, torch.nonzero(keep).flatten())
-    else:
+        if compensate_bias and "heads" in means:
+            compensate(attn.o, means["heads"], keep.heads.repeat_interleave(attn.head_dim))
+        surgery.prune_attention(attn, keep.heads)
+    if keep.channels is not None:
         mlp = ls.mlp
         assert mlp is not None
-        if compensate_bias and mean is not None:
-            compensate(mlp.down, mean, keep)
-        surgery.prune_channels(mlp, torch.nonzero(keep).flatten())
+        if compensate_bias and "channels" in means:
+            compensate(mlp.down, means["channels"], keep.channels)
+        surgery.prune_channels(mlp, torch.nonzero(keep.channels).flatten())
+
+
+def _units(ls: LayerSpec, recipe: PruneRecipe, method: Method, cols: dict[str, torch.Tensor],
+           tay: dict[tuple[int, str], torch.Tensor], kinds: list[str]) -> alloc.LayerUnits:
+    """Scores and costs of one layer's heads and channels (see ``criteria`` for the rules)."""
+    u = alloc.LayerUnits(layer=ls.index)
+    crit = method.criterion
+    comparable = recipe.allocation == "global" and crit != "fluctuation"  # FLAP's already are
+    if "heads" in kinds:
+        attn = ls.attn
+        assert attn is not None
+        if crit in COLUMN_SCORES:
+            h = COLUMN_SCORES[crit][1](cols["heads"], attn)
+        elif crit == "taylor":
+            h = tay[(ls.index, "heads")]
+        else:
+            h = C.magnitude_heads(attn)
+        qc, kvc = S.head_costs(attn, recipe.count, recipe.flops_seqlen)
+        u.heads = (C.standardise(h) if comparable else h.double()).detach().cpu()
+        u.layout = alloc.HeadLayout(attn.n_heads, attn.n_kv, qc, kvc)
+    if "channels" in kinds:
+        mlp = ls.mlp
+        assert mlp is not None
+        if crit in COLUMN_SCORES:
+            c = COLUMN_SCORES[crit][2](cols["channels"])
+        elif crit == "taylor":
+            c = tay[(ls.index, "channels")]
+        else:
+            c = C.magnitude_channels(mlp)
+        u.channels = (C.standardise(c) if comparable else c.double()).detach().cpu()
+        u.ch_cost = S.channel_unit_cost(mlp, recipe.count)
+    return u
 
 
 def prune_widths(spec: ModelSpec, recipe: PruneRecipe, ids: torch.Tensor | None,
-                 bar: Callable[..., Any]) -> dict[str, Any]:
+                 bar: Callable[..., Any], apply: bool = True) -> dict[str, Any]:
+    """Score (and, with ``apply``, prune) heads and channels. Uniform allocation prunes each block
+    as soon as it is scored and feeds the pruned block's output forward (Wanda-sp); the others
+    score every block of the dense model first and allocate afterwards (FLAP).
+    With ``apply=False`` nothing is pruned and the stats hold the dense scores (``units``)."""
     layers = _eligible(spec, recipe)
     structs = set(recipe.structures or [])
     method = get_method(recipe.method)
@@ -183,10 +277,13 @@ def prune_widths(spec: ModelSpec, recipe: PruneRecipe, ids: torch.Tensor | None,
     tay: dict[tuple[int, str], torch.Tensor] = {}
     if method.criterion == "taylor":
         assert ids is not None  # taylor is in needs_data: missing ids were rejected above
-        tay = taylor_scores(spec, ids, recipe.taylor_order, layers)
-    sequential = recipe.allocation == "uniform"
-    groups: list[alloc.UnitGroup] = []
-    pending: list[tuple[LayerSpec, str, torch.Tensor | None]] = []
+        tay = taylor_scores(spec, ids, recipe.taylor_order, layers,
+                            recipe.taylor_batch)
+    sequential = apply and recipe.allocation == "uniform"
+    rounding = alloc.Channels(recipe.round_to)
+    units: list[alloc.LayerUnits] = []
+    keeps: list[alloc.LayerKeep] = []
+    pending: list[tuple[LayerSpec, dict[str, torch.Tensor]]] = []
     importance: dict[int, float] = {}
     hidden: torch.Tensor | None = None
     extras: list[tuple[tuple, dict]] = []
@@ -196,13 +293,13 @@ def prune_widths(spec: ModelSpec, recipe: PruneRecipe, ids: torch.Tensor | None,
     eligible = {ls.index for ls in layers}
     for ls in bar(spec.layers, desc=f"{recipe.method} layers"):
         stats: dict[str, C.ChannelStats] = {}
-        hooks = []
-        todo = []
+        todo: list[tuple[str, nn.Linear]] = []
         if ls.index in eligible and ls.attn is not None and "heads" in structs:
             todo.append(("heads", ls.attn.o))
         if ls.index in eligible and ls.mlp is not None and "channels" in structs:
             todo.append(("channels", ls.mlp.down))
         if hidden is not None:
+            hooks = []
             for kind, lin in todo:
                 stats[kind] = C.ChannelStats(lin.in_features)
                 hooks.append(lin.register_forward_pre_hook(
@@ -211,44 +308,44 @@ def prune_widths(spec: ModelSpec, recipe: PruneRecipe, ids: torch.Tensor | None,
             for h in hooks:
                 h.remove()
             importance[ls.index] = S.block_influence(hidden, out)
-        layer_groups = []
-        for kind, lin in todo:
-            col = column_score(lin.weight.detach(), stats[kind]) if column_score else None
-            if kind == "heads":
-                assert ls.attn is not None
-                sc = (C.heads_from_cols(col, ls.attn) if col is not None else
-                      tay[(ls.index, kind)] if tay else C.magnitude_heads(ls.attn))
-                cost = S.head_unit_cost(ls.attn, recipe.count, recipe.flops_seqlen)
+        if todo:
+            cols = ({kind: column_score[0](lin.weight.detach(), stats[kind])
+                     for kind, lin in todo} if column_score else {})
+            u = _units(ls, recipe, method, cols, tay, [k for k, _ in todo])
+            means = {k: st.mean for k, st in stats.items()}
+            units.append(u)
+            if sequential:
+                keep = alloc.uniform_layer(u, recipe.ratio, rounding)
+                keeps.append(keep)
+                _apply(ls, keep, means, bool(recipe.compensation))
+                if hidden is not None:
+                    out = run_block(ls.module, hidden, extras[ls.index])  # after pruning
             else:
-                assert ls.mlp is not None
-                sc = (col if col is not None else
-                      tay[(ls.index, kind)] if tay else C.magnitude_channels(ls.mlp))
-                cost = S.channel_unit_cost(ls.mlp, recipe.count)
-            g = alloc.UnitGroup(layer=ls.index, kind=kind, scores=sc.detach().cpu(), cost=cost)
-            mean = stats[kind].mean if kind in stats else None
-            layer_groups.append((g, mean))
-        if sequential and layer_groups:
-            keeps = alloc.uniform([g for g, _ in layer_groups], recipe.ratio)
-            for (g, mean), keep in zip(layer_groups, keeps, strict=True):
-                groups.append(g)
-                pending.append((ls, g.kind, keep))
-                _apply(ls, g.kind, keep, mean, bool(recipe.compensation))
-            if hidden is not None:
-                out = run_block(ls.module, hidden, extras[ls.index])  # recompute after pruning
-        else:
-            for g, mean in layer_groups:
-                groups.append(g)
-                pending.append((ls, g.kind, mean))
+                pending.append((ls, means))
         if hidden is not None:
             hidden = out
-    if sequential:
-        keeps = [k for _, _, k in pending]  # type: ignore[misc]
-    else:
-        keeps = alloc.allocate(groups, recipe.ratio, str(recipe.allocation), importance)
-        for (ls, kind, mean), keep in zip(pending, keeps, strict=True):
-            _apply(ls, kind, keep, mean, bool(recipe.compensation))
-    return {"achieved_ratio": alloc.achieved(groups, keeps),  # type: ignore[arg-type]
-            "block_influence": importance}
+    if not apply:
+        return {"units": units, "block_influence": importance}
+    if not sequential:
+        keeps = alloc.allocate(units, recipe.ratio, str(recipe.allocation), recipe.round_to,
+                               importance)
+        for (ls, means), keep in zip(pending, keeps, strict=True):
+            _apply(ls, keep, means, bool(recipe.compensation))
+    return {"achieved_ratio": alloc.achieved(units, keeps), "block_influence": importance}
+
+
+def width_scores(model: nn.Module, recipe: PruneRecipe | dict[str, Any],
+                 tokenizer: Any = None, ids: torch.Tensor | None = None
+                 ) -> list[alloc.LayerUnits]:
+    """The head and channel scores a width method computes on the dense ``model`` (nothing is
+    pruned): one ``LayerUnits`` per eligible block, heads [n_heads], channels [width]."""
+    if isinstance(recipe, dict):
+        recipe = PruneRecipe.build(**recipe)
+    spec = discover(model)
+    method = get_method(recipe.method)
+    if ids is None and _needs_ids(method, recipe):
+        ids = calibration_ids(tokenizer, recipe)
+    return prune_widths(spec, recipe, ids, _no_bar, apply=False)["units"]
 
 
 def _layers_module(spec: ModelSpec) -> nn.ModuleList:

@@ -8,7 +8,8 @@ what it needs (calibration text; a causal LM or mixture-of-experts blocks). Reci
 
 A method that reuses an existing criterion and loop is one entry here. A new criterion also needs
 its score function in :mod:`.criteria` (and, for a per-column activation score, one line in
-``engine.COLUMN_SCORES``). Pure data, importable without torch (the CLI builds its help from it).
+``engine.COLUMN_SCORES``: the column score and its reductions to query heads and channels).
+Pure data, importable without torch (the CLI builds its help from it).
 """
 
 from __future__ import annotations

@@ -30,6 +30,9 @@ class PruneRecipe(BaseModel):
     allocation: Allocation | None = None
     compensation: bool | None = None
     taylor_order: Literal[1, 2] = 1
+    taylor_batch: int | None = Field(None, ge=1, description="samples per Taylor backward; None "
+                                     "= as many as an activation budget allows")
+    round_to: int = Field(8, ge=1, description="MLP widths become multiples of this (1 = off)")
     calib: str | None = Field(None, description="text or JSONL file; None = built-in English text")
     nsamples: int = Field(32, ge=1)
     seqlen: int = Field(128, ge=8)

@@ -1,8 +1,8 @@
 """What can be removed and what each unit costs; the math of the coarse structures.
 
-- head unit = one key/value group (a KV head and its query heads; one head without GQA); cost =
-  its q/k/v rows + o columns (+ biases), or FLOPs: 2 x params + attention scores/values
-  (4 x context x head_dim per query head per token).
+- head costs: a query head = its q rows + o columns (+ biases), a key/value head = its k + v rows;
+  or FLOPs: 2 x params + attention scores/values (4 x context x head_dim per query head per
+  token). A key/value group costs its KV head plus its query heads.
 - channel unit = one MLP channel (gate/up rows + down column).
 - ShortGPT block influence BI = 1 - mean_t cos(h_in_t, h_out_t).
 - FinerCut: Jensen-Shannon divergence between next-token distributions.
@@ -23,17 +23,20 @@ def _b(lin: torch.nn.Linear | None) -> int:
     return 0 if lin is None or lin.bias is None else 1
 
 
-def head_unit_cost(attn: AttnSpec, count: str = "params", context: int = 512) -> float:
-    hd, g = attn.head_dim, attn.group
+def head_costs(attn: AttnSpec, count: str = "params", context: int = 512) -> tuple[float, float]:
+    """(cost of one query head: its q rows + o columns [+ attention FLOPs], cost of one key/value
+    head: its k + v rows)."""
+    hd = attn.head_dim
     hidden = attn.o.out_features
     if attn.qkv is not None:
-        params = (g + 2) * hd * (hidden + _b(attn.qkv)) + g * hd * hidden
+        q = hd * (hidden + _b(attn.qkv)) + hd * hidden
+        kv = 2 * hd * (hidden + _b(attn.qkv))
     else:
-        params = (g * hd * (hidden + _b(attn.q)) + hd * (hidden + _b(attn.k))
-                  + hd * (hidden + _b(attn.v)) + g * hd * hidden)
+        q = hd * (hidden + _b(attn.q)) + hd * hidden
+        kv = hd * (hidden + _b(attn.k)) + hd * (hidden + _b(attn.v))
     if count == "params":
-        return float(params)
-    return float(2 * params + 4 * context * hd * g)
+        return float(q), float(kv)
+    return float(2 * q + 4 * context * hd), float(2 * kv)
 
 
 def channel_unit_cost(mlp: MlpSpec, count: str = "params") -> float:

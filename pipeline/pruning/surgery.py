@@ -1,7 +1,8 @@
 """Surgery: rebuild weights with the kept rows/columns and keep modules and config consistent.
 
-Heads are removed as whole key/value groups (a KV head with all its query heads), so the query /
-key-value ratio of every attention module is unchanged and stock attention code keeps working.
+Query heads are removed evenly inside key/value groups (every kept group keeps the same number
+of query heads; a group with none left loses its KV head), so each attention module still has a
+whole number of query heads per KV head and stock attention code keeps working.
 Channels are removed from gate/up rows and down columns together. Experts are removed from the
 router rows and the 3-D expert tensors. Blocks are removed from the layer list (layer indices and
 per-layer config lists are renumbered). Sublayers are replaced by a zero-output module.
@@ -67,10 +68,27 @@ def query_heads(groups: torch.Tensor, group: int) -> torch.Tensor:
 
 @torch.no_grad()
 def prune_heads(attn: AttnSpec, keep_groups: Sequence[int] | torch.Tensor) -> None:
-    """Keep the given key/value groups (with their query heads); update the module's counts."""
+    """Keep the given key/value groups with all their query heads."""
     g = _idx(sorted(int(x) for x in keep_groups), torch.device("cpu"))
-    qh = query_heads(g, attn.group)
-    q_rows, kv_rows = head_rows(qh, attn.head_dim), head_rows(g, attn.head_dim)
+    mask = torch.zeros(attn.n_heads, dtype=torch.bool)
+    mask[query_heads(g, attn.group)] = True
+    prune_attention(attn, mask)
+
+
+@torch.no_grad()
+def prune_attention(attn: AttnSpec, keep: torch.Tensor) -> None:
+    """Keep query heads ``keep`` ([n_heads] bool); a key/value head stays while any of its query
+    heads does. Every kept group must keep the same number of query heads (stock attention repeats
+    each KV head ``num_key_value_groups`` times); ValueError otherwise. Updates the module's
+    counts (heads, KV heads, query heads per KV head)."""
+    keep = keep.to(torch.bool).cpu()
+    per = keep.reshape(attn.n_kv, attn.group).sum(1)  # [n_kv] kept query heads per group
+    kept_groups = torch.nonzero(per).flatten()
+    counts = set(per[kept_groups].tolist())
+    if len(counts) != 1:
+        raise ValueError(f"uneven query heads per key/value group: {per.tolist()}")
+    qh = torch.nonzero(keep).flatten()
+    q_rows, kv_rows = head_rows(qh, attn.head_dim), head_rows(kept_groups, attn.head_dim)
     if attn.qkv is not None:
         nq = attn.n_heads * attn.head_dim
         nkv = attn.n_kv * attn.head_dim
@@ -82,10 +100,11 @@ def prune_heads(attn: AttnSpec, keep_groups: Sequence[int] | torch.Tensor) -> No
         select_linear(attn.k, rows=kv_rows)
         select_linear(attn.v, rows=kv_rows)
     select_linear(attn.o, cols=q_rows)
-    n_heads, n_kv = len(qh), len(g)
+    n_heads, n_kv = len(qh), len(kept_groups)
     mod = attn.module
     for name, value in (("num_heads", n_heads), ("num_attention_heads", n_heads),
-                        ("num_key_value_heads", n_kv), ("all_head_size", n_heads * attn.head_dim)):
+                        ("num_key_value_heads", n_kv), ("num_key_value_groups", n_heads // n_kv),
+                        ("all_head_size", n_heads * attn.head_dim)):
         if isinstance(getattr(mod, name, None), int):
             setattr(mod, name, value)
     if attn.qkv is not None and hasattr(mod, "config"):  # Phi-3 reads counts from its config

@@ -122,44 +122,40 @@ def test_criteria_formulas():
                                (w.abs().double() * flat.pow(2).mean(0).sqrt()).mean(0))
 
 
-def _groups(seed=0):
+def _layers(seed=0, n_kv=2):
+    """Two layers of 8 query heads over ``n_kv`` KV heads and 64 channels, random scores."""
     g = torch.Generator().manual_seed(seed)
-    return [A.UnitGroup(layer=i // 2, kind=("heads", "channels")[i % 2],
-                        scores=torch.rand(n, generator=g), cost=c)
-            for i, (n, c) in enumerate([(8, 96.0), (64, 3.0), (8, 96.0), (64, 3.0)])]
+    lay = A.HeadLayout(n_heads=8, n_kv=n_kv, q_cost=32.0, kv_cost=32.0)
+    return [A.LayerUnits(layer=i, heads=torch.rand(8, generator=g, dtype=torch.float64),
+                         layout=lay, channels=torch.rand(64, generator=g, dtype=torch.float64),
+                         ch_cost=3.0) for i in range(2)]
 
 
+@pytest.mark.parametrize("n_kv", [2, 8])
 @pytest.mark.parametrize("ratio", [0.2, 0.3, 0.5])
-def test_ratio_met_within_one_unit(ratio):
-    groups = _groups()
-    total = sum(g.cost * g.n for g in groups)
-    keeps = A.global_rank(groups, ratio)
-    assert abs(A.achieved(groups, keeps) - ratio) <= max(g.cost for g in groups) / total
-    keeps = A.uniform(groups, ratio)
-    for g, k in zip(groups, keeps, strict=True):
-        assert abs(int((~k).sum()) - ratio * g.n) <= 0.5 + 1e-9  # one unit in every layer
-    imp = {0: 0.1, 1: 0.9}
-    keeps = A.layer_weighted(groups, ratio, imp)
-    assert abs(A.achieved(groups, keeps) - ratio) <= 2 * 96.0 / total
-    removed = [int((~k).sum()) / g.n for g, k in zip(groups, keeps, strict=True)]
-    assert removed[0] >= removed[2]  # the less important layer loses more
+def test_allocations_land_within_one_rounding_step(ratio, n_kv):
+    layers = _layers(n_kv=n_kv)
+    total = sum(u.total for u in layers)
+    for keeps in (A.global_rank(layers, ratio, step=8), A.uniform(layers, ratio, step=8),
+                  A.layer_weighted(layers, ratio, {0: 0.1, 1: 0.9}, step=8)):
+        assert abs(A.achieved(layers, keeps) - ratio) <= 8 * 3.0 / total
+        for k in keeps:
+            assert int(k.channels.sum()) % 8 == 0  # widths are multiples of 8
+            per = k.heads.reshape(n_kv, -1).sum(1)
+            assert len(set(per[per > 0].tolist())) == 1  # the same count in every kept group
+    keeps = A.layer_weighted(layers, ratio, {0: 0.1, 1: 0.9}, step=1)
+    removed = [A.removed_cost(u, k) for u, k in zip(layers, keeps, strict=True)]
+    assert removed[0] >= removed[1]  # the less important layer loses more
 
 
-@pytest.mark.parametrize("count", ["params", "flops"])
-def test_engine_global_ratio_within_one_unit(count, byte_tok):
-    from prunestack.pipeline.pruning.structures import channel_unit_cost, head_unit_cost
-
-    model = build("qwen2")
-    spec = discover(model)
-    costs = [(ls.attn.n_kv, head_unit_cost(ls.attn, count, 512)) for ls in spec.layers]
-    costs += [(ls.mlp.width, channel_unit_cost(ls.mlp, count)) for ls in spec.layers]
-    total = sum(n * c for n, c in costs)
-    res = prune(model, {"method": "flap", "ratio": 0.3, "count": count, "nsamples": 4,
-                        "seqlen": 32, "flops_seqlen": 512}, tokenizer=byte_tok, progress=False)
-    assert abs(res.stats["achieved_ratio"] - 0.3) <= max(c for _, c in costs) / total
-    after = discover(model)
-    removed = sum(c * (ls.attn.n_kv if i < 3 else 0) for i, ((_, c), ls) in
-                  enumerate(zip(costs[:3], after.layers, strict=True)))
-    removed = total - removed - sum(c * ls.mlp.width for (_, c), ls in
-                                    zip(costs[3:], after.layers, strict=True))
-    assert abs(removed / total - res.stats["achieved_ratio"]) < 1e-9
+def test_group_score_is_the_sum_of_member_heads():
+    heads = torch.tensor([0.1, 0.9, 0.5, 0.4, 0.0, 0.2, 0.3, 0.3], dtype=torch.float64)
+    lay = A.HeadLayout(n_heads=8, n_kv=2, q_cost=1.0, kv_cost=1.0)
+    torch.testing.assert_close(A.group_scores(heads, 2), torch.tensor([1.9, 0.8],
+                                                                      dtype=torch.float64))
+    # one whole group (the weaker by the sum), or the best 2 heads inside each group
+    assert A.head_mask(heads, lay, 1, 4).tolist() == [True] * 4 + [False] * 4
+    assert A.head_mask(heads, lay, 2, 2).tolist() == [False, True, True, False,
+                                                      False, False, True, True]
+    assert A.head_plan(lay, 0.4) == (2, 2)  # 4 query heads = 0.4 of the cost, KV heads stay
+    assert A.head_plan(lay, 0.5) == (1, 4)  # half the groups = exactly 0.5
