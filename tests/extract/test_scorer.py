@@ -139,7 +139,8 @@ def test_train_extractor_end_to_end_then_extract_uses_it(tmp_path):
                "--seed", "0", "--max-minutes", "2")
     assert res.returncode == 0, res.stderr[-2000:]
     summary = json.loads(res.stdout)
-    assert summary["documents"] == 4 and summary["groups"] == 16 and summary["steps"] >= 1
+    # company, address, total of each receipt; its one date has nothing to be ranked against
+    assert summary["documents"] == 4 and summary["groups"] == 12 and summary["steps"] >= 1
     for name in ("config.json", "model.safetensors", "tokenizer.json", S.HEAD_FILE,
                  S.CONFIG_FILE, "README.md"):
         assert (out / name).is_file(), name
