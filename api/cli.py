@@ -17,7 +17,18 @@ import sys
 import click
 import typer
 
-from prunestack.api.commands import bench, decode, draft, extract, html, parse, prune, rag, serve
+from prunestack.api.commands import (
+    bench,
+    decode,
+    draft,
+    extract,
+    html,
+    parse,
+    prune,
+    rag,
+    serve,
+    train,
+)
 from prunestack.errors import PrunestackError
 
 app = typer.Typer(
@@ -35,6 +46,7 @@ app.add_typer(html.app, name="html", help="Clean and prune web HTML for RAG.")
 app.add_typer(rag.app, name="rag", help="Build and query a persistent multi-page HTML index.")
 app.add_typer(draft.app, name="draft", help="Draft models for speculative decoding.")
 app.add_typer(bench.app, name="bench", help="Benchmarks: synthesise, run and score.")
+app.add_typer(train.app, name="train", help="Train the models prunestack ships (field scorer).")
 
 
 def _fail(line: str, code: int) -> None:

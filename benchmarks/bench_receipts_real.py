@@ -25,8 +25,10 @@ child processes; the first receipt of a run also loads the models).
 Sizes and data from the environment when run by ``run_all``: ``PRUNESTACK_SROIE_DATA`` (default
 ``../shared/data/sroie-dev``), ``PRUNESTACK_BENCH_SROIE_GOLD`` and
 ``PRUNESTACK_BENCH_SROIE_IMAGES`` (receipts for (a) and (b), first by id; default 120; 0 skips a
-mode). Without the data folder it prints why and skips. Writes
-``reports/bench_receipts_real.{json,md,png}`` and prints the table.
+mode), ``PRUNESTACK_SCORER_MODEL`` (``--scorer-model``: a learned field scorer folder; (a) and
+(b) then also run with ``scorer="learned"``, side by side with the rules). Without the data
+folder it prints why and skips. Writes ``reports/bench_receipts_real.{json,md,png}`` and prints
+the table.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ def _args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--n-images", type=int,
                     default=int(env("PRUNESTACK_BENCH_SROIE_IMAGES", 120)),
                     help="receipts for (b), end to end from the images (0: skip)")
+    ap.add_argument("--scorer-model", type=Path,
+                    default=env("PRUNESTACK_SCORER_MODEL") or None,
+                    help="a learned scorer folder: (a) and (b) also run with --scorer learned")
     ap.add_argument("--out", type=Path, default=REPORTS)
     return ap.parse_args(argv)
 
@@ -79,8 +84,18 @@ def _share(flags: list[dict[str, bool]]) -> dict[str, float]:
     return {k: sum(f[k] for f in flags) / len(flags) for k in FIELDS}
 
 
-def run_gold(data: Path, ids: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Mode (a): extraction from the gold OCR lines of ``ids``."""
+def _options(scorer_model: Path | None) -> Any:
+    from prunestack.pipeline.extract import ExtractOptions
+
+    if scorer_model is None:
+        return ExtractOptions()
+    return ExtractOptions(scorer="learned", scorer_model=str(scorer_model))
+
+
+def run_gold(data: Path, ids: list[str], scorer_model: Path | None = None
+             ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Mode (a): extraction from the gold OCR lines of ``ids`` (the learned scorer of
+    ``scorer_model`` when given, else the rules)."""
     from tqdm import tqdm
 
     from prunestack.eval.sroie import SCHEMA, field_hits, gold, gold_lines, gold_page, occurs
@@ -89,10 +104,11 @@ def run_gold(data: Path, ids: list[str]) -> tuple[dict[str, Any], list[dict[str,
 
     rows, hits, ceiling = [], [], []
     cpu = _cpu()
-    for rid in tqdm(ids, desc="(a) gold lines", unit="receipt"):
+    opts = _options(scorer_model)
+    for rid in tqdm(ids, desc=f"(a) gold lines, {opts.scorer}", unit="receipt"):
         g = gold(data, rid)
         doc = aggregate([gold_page(data, rid)], source_name=f"{rid}.jpg", mime_type="image/jpeg")
-        pred = extract_document(doc, SCHEMA).data
+        pred = extract_document(doc, SCHEMA, options=opts).data
         hits.append(field_hits(g, pred))
         ceiling.append(occurs(g, [t for t, _ in gold_lines(data, rid)]))
         rows.append({"id": rid, "gold": g, "pred": pred, "right": hits[-1]})
@@ -102,8 +118,10 @@ def run_gold(data: Path, ids: list[str]) -> tuple[dict[str, Any], list[dict[str,
     return out, rows
 
 
-def run_images(data: Path, ids: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Mode (b): rapidocr → layout → extraction from each image; the OCR ceilings beside it."""
+def run_images(data: Path, ids: list[str], scorer_model: Path | None = None
+               ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Mode (b): rapidocr → layout → extraction from each image; the OCR ceilings beside it
+    (with ``scorer_model``: also the learned scorer on the same OCR'd pages)."""
     from tqdm import tqdm
 
     from prunestack.eval.sroie import SCHEMA, field_hits, gold, occurs
@@ -111,9 +129,9 @@ def run_images(data: Path, ids: list[str]) -> tuple[dict[str, Any], list[dict[st
     from prunestack.parsers.layout import aggregate
     from prunestack.pipeline.extract import extract_document
 
-    rows, hits = [], []
+    rows, hits, learned_hits = [], [], []
     ceil: dict[str, list[dict[str, bool]]] = {"rapidocr": [], "tesseract": [], "union": []}
-    cpu = {"ocr": 0.0, "extract": 0.0, "tesseract": 0.0}
+    cpu = {"ocr": 0.0, "extract": 0.0, "tesseract": 0.0, "extract_learned": 0.0}
     for rid in tqdm(ids, desc="(b) images", unit="receipt"):
         g = gold(data, rid)
         img = data / "img" / f"{rid}.jpg"
@@ -124,6 +142,11 @@ def run_images(data: Path, ids: list[str]) -> tuple[dict[str, Any], list[dict[st
         t = _cpu()
         pred = extract_document(doc, SCHEMA).data
         cpu["extract"] += _cpu() - t
+        if scorer_model is not None:
+            t = _cpu()
+            learned = extract_document(doc, SCHEMA, options=_options(scorer_model)).data
+            cpu["extract_learned"] += _cpu() - t
+            learned_hits.append(field_hits(g, learned))
         t = _cpu()
         _, tpages = parse_lines(img, ocr="tesseract")
         cpu["tesseract"] += _cpu() - t
@@ -137,6 +160,8 @@ def run_images(data: Path, ids: list[str]) -> tuple[dict[str, Any], list[dict[st
         rows.append({"id": rid, "gold": g, "pred": pred, "right": hits[-1],
                      "in_ocr_text": found})
     out = _summary(hits)
+    if learned_hits:
+        out["learned"] = _summary(learned_hits)
     out["ceiling"] = {name: _share(flags) for name, flags in ceil.items()}
     out["cpu_s_per_receipt"] = {k: v / len(ids) for k, v in cpu.items()}
     return out, rows
@@ -156,6 +181,10 @@ def _table(res: dict[str, Any]) -> str:
         a = res["gold"]
         lines.append(row("(a) gold OCR lines", a["fields"], a["n"], f"{a['mean']:.3f}",
                          f"{a['all_four']:.3f}"))
+        if "gold_learned" in res:
+            a = res["gold_learned"]
+            lines.append(row("(a) gold OCR lines, learned scorer", a["fields"], a["n"],
+                             f"{a['mean']:.3f}", f"{a['all_four']:.3f}"))
         lines.append(row("  ceiling: value in gold lines", a["ceiling_gold_lines"], a["n"],
                          "", ""))
     if "gold_same_receipts" in res:
@@ -166,6 +195,10 @@ def _table(res: dict[str, Any]) -> str:
         b = res["images"]
         lines.append(row("(b) end to end (rapidocr)", b["fields"], b["n"], f"{b['mean']:.3f}",
                          f"{b['all_four']:.3f}"))
+        if "learned" in b:
+            lb = b["learned"]
+            lines.append(row("(b) end to end, learned scorer", lb["fields"], lb["n"],
+                             f"{lb['mean']:.3f}", f"{lb['all_four']:.3f}"))
         for name, acc in b["ceiling"].items():
             lines.append(row(f"  ceiling: value in {name} text", acc, b["n"],
                              f"{sum(acc.values()) / len(acc):.3f}", ""))
@@ -175,8 +208,13 @@ def _table(res: dict[str, Any]) -> str:
         out += (f"\nCPU seconds per receipt in (b), one process: rapidocr + layout "
                 f"{c['ocr']:.2f}, extraction {c['extract']:.2f} (tesseract for the ceiling "
                 f"{c['tesseract']:.2f}, not part of the pipeline).\n")
+        if "learned" in res["images"]:
+            out += f"Extraction with the learned scorer: {c['extract_learned']:.2f}.\n"
     if "gold" in res:
-        out += f"CPU seconds per receipt in (a): {res['gold']['cpu_s_per_receipt']:.2f}.\n"
+        out += f"CPU seconds per receipt in (a): {res['gold']['cpu_s_per_receipt']:.2f}"
+        if "gold_learned" in res:
+            out += f", learned scorer {res['gold_learned']['cpu_s_per_receipt']:.2f}"
+        out += ".\n"
     return out
 
 
@@ -191,6 +229,8 @@ def _plot(res: dict[str, Any], path: Path) -> None:
     series: list[tuple[str, dict[str, float]]] = []
     if "gold" in res:
         series.append((f"(a) gold lines, n={res['gold']['n']}", res["gold"]["fields"]))
+    if "gold_learned" in res:
+        series.append(("(a) gold lines, learned scorer", res["gold_learned"]["fields"]))
     if "images" in res:
         b = res["images"]
         series.append((f"(b) end to end, n={b['n']}", b["fields"]))
@@ -227,8 +267,12 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     if args.n_gold > 0:
         res["gold"], rows["gold"] = run_gold(args.data, ids[: args.n_gold])
+        if args.scorer_model is not None:
+            res["gold_learned"], rows["gold_learned"] = run_gold(
+                args.data, ids[: args.n_gold], args.scorer_model)
     if args.n_images > 0:
-        res["images"], rows["images"] = run_images(args.data, ids[: args.n_images])
+        res["images"], rows["images"] = run_images(args.data, ids[: args.n_images],
+                                                   args.scorer_model)
     if "gold" in res and "images" in res and res["images"]["n"] < res["gold"]["n"]:
         same = {r["id"] for r in rows["images"]}  # (a) on (b)'s receipts: one sample, two inputs
         res["gold_same_receipts"] = _summary([r["right"] for r in rows["gold"] if r["id"] in same])

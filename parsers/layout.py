@@ -53,7 +53,15 @@ from prunestack.parsers.segments import (
     y_overlap,
 )
 from prunestack.parsers.tables import TableBlock, find_tables
-from prunestack.pipeline.document import BBox, Document, Element, ElementKind, Page, Source
+from prunestack.pipeline.document import (
+    BBox,
+    Document,
+    Element,
+    ElementKind,
+    Page,
+    Source,
+    TextLine,
+)
 
 _PAGE_NO = re.compile(
     r"^(page\s*)?\d{1,4}(\s*(of|/)\s*\d{1,4})?$|^[-–—]\s*\d{1,4}\s*[-–—]$", re.IGNORECASE
@@ -314,6 +322,8 @@ def _element_from_block(block: list[Seg], kind: ElementKind, ctx: _Ctx, eid: str
         source=ctx.page.source,
         font_size=max(sizes) if sizes else None,
         bold=all(bolds) if bolds else None,
+        lines=[TextLine(text=s.text.strip(), bbox=s.bbox) for s in block] if len(block) > 1
+        else None,
         # Provisional level carrier for headings: the size; replaced by the rank later.
         level=None,
     )

@@ -61,20 +61,33 @@ def extract_cmd(
     = False,
     ocr: Ocr = "auto",
     pages: Annotated[str | None, typer.Option(help="Pages, e.g. 1-3.")] = None,
+    scorer: Annotated[str, typer.Option(help="extractive: rules (default) | learned")] = "rules",
+    scorer_model: Annotated[Path | None, typer.Option(
+        "--scorer-model", help="Scorer folder for --scorer learned (`prunestack train "
+        "extractor`).")] = None,
 ) -> None:
     """Extract SCHEMA's fields from FILE; JSON on stdout."""
     _check_engine(engine, model, draft, encoder)
+    if scorer not in ("rules", "learned"):
+        raise ConfigError(f"unknown scorer {scorer!r}", "rules or learned")
+    if scorer == "learned" and scorer_model is None:
+        raise ConfigError("--scorer learned needs --scorer-model DIR",
+                          "make one with `prunestack train extractor --data DIR --out DIR`")
+    if scorer_model is not None and not scorer_model.is_dir():
+        raise InputError(f"scorer folder not found: {scorer_model}")
     if not file.is_file():
         raise InputError(f"file not found: {file}")
     sch = _load(schema)  # fail fast, before loading any model
     import torch
 
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
-    from prunestack.pipeline.extract import extract_file
+    from prunestack.pipeline.extract import ExtractOptions, extract_file
 
+    opts = ExtractOptions(engine=engine, scorer=scorer,  # type: ignore[arg-type]
+                          scorer_model=str(scorer_model) if scorer_model else None)
     res = extract_file(file, sch, engine=engine,  # type: ignore[arg-type]
                        model_dir=model, ocr=ocr, pages=pages, encoder_dir=encoder,
-                       draft_dir=draft)
+                       draft_dir=draft, options=opts)
     for m in res.missing:
         typer.echo(f"missing: {m.path}: {m.reason} ({m.action})", err=True)
     if not res.valid:

@@ -13,7 +13,8 @@ from prunestack.pipeline.document.model import (
     Page,
     Source,
     TableCell,
+    TextLine,
 )
 
 __all__ = ["FURNITURE_KINDS", "BBox", "Document", "Element", "ElementKind", "Page", "PageFrame",
-           "Source", "TableCell", "TiltBand"]
+           "Source", "TableCell", "TextLine", "TiltBand"]

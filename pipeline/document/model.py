@@ -60,6 +60,15 @@ class TableCell(BaseModel):
     col_span: int = 1
 
 
+class TextLine(BaseModel):
+    """One printed line (or line piece) of a multi-line element, with its own box."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    bbox: BBox
+
+
 class Element(BaseModel):
     """One piece of page content: a line group, heading, table, key-value pair, figure..."""
 
@@ -83,6 +92,10 @@ class Element(BaseModel):
     # Optional style facts the layout step uses (font size in points, bold).
     font_size: float | None = None
     bold: bool | None = None
+    # The printed lines of an element the layout step joined from several (OCR lines, text-layer
+    # lines), each with its box; kept in memory for line-level readers (the learned field
+    # scorer), left out of serialised documents.
+    lines: list[TextLine] | None = Field(default=None, exclude=True)
 
     @property
     def is_furniture(self) -> bool:
@@ -97,6 +110,8 @@ class Element(BaseModel):
         if self.cells:
             update["cells"] = [c.model_copy(update={"bbox": to(c.bbox)}) if c.bbox is not None
                                else c for c in self.cells]
+        if self.lines:
+            update["lines"] = [ln.model_copy(update={"bbox": to(ln.bbox)}) for ln in self.lines]
         return self.model_copy(update=update)
 
     def table_rows(self) -> list[list[str]]:

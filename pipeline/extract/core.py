@@ -1,11 +1,12 @@
 """Document + JSON Schema → JSON valid against the schema, with provenance for every leaf.
 
 ``extract_document`` plans the schema's fields, builds the CCTree, runs question-type-aware
-retrieval per field, hands the fields to an engine (extractive by default, generative with a local
-causal LM), then coerces everything to the schema, reports missing required values and validates
-the result with ``jsonschema``. A tilted scan's page is read on its levelled page, where its
-rows are level (``Document.levelled``), and provenance boxes go back onto the page as scanned
-(``PageFrame.unlevel``). ``extract_file`` parses a PDF or
+retrieval per field, hands the fields to an engine (extractive by default — its scalar fields
+picked by rules, or by the learned field scorer with ``scorer="learned"`` — generative with a
+local causal LM), then coerces everything to the schema, reports missing required values and
+validates the result with ``jsonschema``. A tilted scan's page is read on its levelled page,
+where its rows are level (``Document.levelled``), and provenance boxes go back onto the page as
+scanned (``PageFrame.unlevel``). ``extract_file`` parses a PDF or
 image first (``parsers.ingest``), ``extract_text`` and ``extract_html`` wrap plain text and HTML.
 Everything returns an :class:`ExtractionResult`. The engines live in
 :mod:`pipeline.extract.extractive` and :mod:`pipeline.extract.generative`; this module only
@@ -34,6 +35,7 @@ from prunestack.pipeline.extract.candidates import from_document
 from prunestack.pipeline.extract.extractive import ExtractiveEngine, parties
 from prunestack.pipeline.extract.generative import run_generative
 from prunestack.pipeline.extract.receipt import missing_date, receipt_fields
+from prunestack.pipeline.extract.scorer import load_scorer
 from prunestack.pipeline.extract.types import (
     Engine,
     ExtractionResult,
@@ -312,6 +314,10 @@ def _run_extractive(doc: Document, fields: list[FieldSpec], relevance: dict, res
     eng = ExtractiveEngine(embedder, min_score=opts.min_score)
     cands = from_document(doc)
     checkpoint("extraction")
+    if opts.scorer == "learned":  # the learned scorer picks every scalar field; arrays: rules
+        scalars = load_scorer(opts.scorer_model).extract(
+            doc, [f for f in fields if f.type not in ("array", "object")])
+        return _assemble(fields, scalars, _arrays(eng, doc, fields, cands))
     grouped = eng.address_groups(fields, cands)
     grouped.update(parties(fields, cands, grouped))
     grouped.update(receipt_fields(doc, [f for f in fields if f.dotted not in grouped]))
@@ -320,12 +326,15 @@ def _run_extractive(doc: Document, fields: list[FieldSpec], relevance: dict, res
     scalars.update({k: v for k, v in grouped.items()
                     if any(f.dotted == k for f in fields)})
     scalars.update(missing_date(doc, fields, scalars))
-    arrays: dict[str, list[Any]] = {}
-    for f in checked(fields, "extraction"):
-        if f.type == "array":
-            arrays[f.dotted] = eng.array_of_objects(doc, f) if f.items else \
-                eng.array_of_scalars(doc, f, cands)
-    return _assemble(fields, scalars, arrays)
+    return _assemble(fields, scalars, _arrays(eng, doc, fields, cands))
+
+
+def _arrays(eng: ExtractiveEngine, doc: Document, fields: list[FieldSpec], cands: Any
+            ) -> dict[str, list[Any]]:
+    """Every array field: rows of objects, or a list of scalars."""
+    return {f.dotted: eng.array_of_objects(doc, f) if f.items else
+            eng.array_of_scalars(doc, f, cands)
+            for f in checked(fields, "extraction") if f.type == "array"}
 
 
 def extract_file(path: str | Path, schema: SchemaSource,

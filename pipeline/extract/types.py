@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from prunestack.pipeline.document import BBox
 
 Engine = Literal["extractive", "generative"]
+Scorer = Literal["rules", "learned"]
 
 
 class ExtractOptions(BaseModel):
@@ -33,6 +34,11 @@ class ExtractOptions(BaseModel):
                              description="extractive: below this a field is not found")
     fill_required: bool = Field(default=True, description="fill missing required non-nullable "
                                 "values with an empty value of their type (and report them)")
+    scorer: Scorer = Field(default="rules", description="extractive: how scalar fields are "
+                           "picked — rules (label similarity and hand-set weights) or learned "
+                           "(the MiniLM field scorer of scorer_model)")
+    scorer_model: str | None = Field(default=None, description="extractive, scorer=learned: "
+                                     "a scorer folder made by `prunestack train extractor`")
     max_new_tokens: int = Field(default=384, ge=16, le=8192)
     prompt_chars: int = Field(default=3000, ge=200, le=200_000)
 

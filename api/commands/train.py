@@ -1,0 +1,49 @@
+"""`prunestack train extractor --data DIR --out DIR`: fit the learned field scorer.
+
+The data layouts, the labelling and the training loop are :mod:`prunestack.eval.train_scorer`'s;
+this module only reads the options, checks them, and prints the summary (JSON on stdout).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from prunestack.errors import ConfigError, InputError
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("extractor")
+def extractor_cmd(
+    data: Annotated[Path, typer.Option("--data", help="A SROIE folder (key/, box/: receipts "
+                                       "without an image) or a folder with schema.json and "
+                                       "NAME.pdf|png|jpg|html|txt + NAME.json pairs.")],
+    out: Annotated[Path, typer.Option("--out", help="Scorer folder to write.")],
+    epochs: Annotated[int, typer.Option(help="Passes over the training groups.")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed for sampling, shuffling and the head.")] = 0,
+    max_minutes: Annotated[float, typer.Option(help="Stop training after this long.")] = 15.0,
+    init: Annotated[Path | None, typer.Option(
+        help="Start from this scorer folder (fine-tune) instead of MiniLM.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Use only the first N documents.")] = None,
+) -> None:
+    """Train the learned field scorer on labelled documents; writes a scorer folder."""
+    if not data.is_dir():
+        raise InputError(f"not a folder: {data}", "--data takes a folder of labelled documents")
+    if init is not None and not init.is_dir():
+        raise InputError(f"--init folder not found: {init}")
+    if limit is not None and limit < 1:
+        raise ConfigError("--limit must be at least 1")
+    import torch
+
+    torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+    from prunestack.eval.train_scorer import train
+
+    summary = train(data, out, epochs=epochs, seed=seed, max_minutes=max_minutes, init=init,
+                    limit=limit)
+    typer.echo(json.dumps(summary, indent=1))
+    typer.echo(f"wrote {out}", err=True)

@@ -1,0 +1,340 @@
+"""The learned field scorer: a MiniLM cross-encoder rating "is this candidate the field's value?".
+
+What it does:
+
+- reads a document as lines with boxes (:func:`doc_lines`: each element's text lines, a table's
+  cells one by one, in reading order) and makes a field's candidates (:func:`candidates`) by the
+  field's kind (``extractive.value_kind``): every amount token of every line for an amount,
+  every date for a date, the parser's value per line for the other typed kinds, and, for plain
+  string and address fields, whole lines first and then spans of up to ``max_span`` consecutive
+  lines around the best lines (span-boundary refinement: an address over three lines, a name cut
+  at a line break);
+- writes each (field, candidate) pair as text (:func:`pair_text`): the field's key path and
+  description, then the candidate's text and its context — the row it sits on (a label printed
+  left of an amount), the lines before and after it in reading order (written "above:" and
+  "below:"), and its layout as words (vertical and
+  horizontal position on the page in percent, which line of how many, element kind, "large"
+  when the text layer has a font size above the page's median);
+- scores pairs with a fine-tuned ``all-MiniLM-L6-v2`` (mean-pooled last hidden states → one
+  linear unit → a logit) loaded from a scorer folder (:class:`LearnedScorer`, :func:`load_scorer`)
+  and picks each field's best candidate (:meth:`LearnedScorer.extract`), as the schema wants it
+  (``extractive.field_value``: printed text for plain strings, normalised for numbers, ISO dates
+  for ``format: date``).
+
+A scorer folder is a ``save_pretrained`` BERT folder (config, safetensors, tokenizer) plus
+``scorer_head.safetensors`` (the linear unit) and ``scorer.json`` (input length, span length,
+threshold, version). The encoder loads through the model registry (one copy per process);
+the head is a few hundred floats kept beside it.
+
+What it does not do: train (``prunestack.eval.train_scorer`` builds pairs from labelled data and
+fits a folder), parse documents, fill arrays of objects (the rule engine does), or decide where it
+is used (``pipeline.extract.core`` runs it for scalar fields when ``scorer="learned"``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prunestack.cancel import checkpoint
+from prunestack.errors import ConfigError, ModelError
+from prunestack.pipeline.document import BBox, Document, ElementKind
+from prunestack.pipeline.extract import values as V
+from prunestack.pipeline.extract.extractive import parse_for, value_kind
+from prunestack.pipeline.extract.types import Leaf
+from prunestack.pipeline.schema import FieldSpec
+
+SCORER_VERSION = 1
+HEAD_FILE = "scorer_head.safetensors"
+CONFIG_FILE = "scorer.json"
+#: kinds whose value is free text: whole lines and multi-line spans are their candidates
+SPAN_KINDS = frozenset({"string", "address"})
+DEFAULTS = {"max_length": 96, "max_span": 4, "anchors": 3, "min_prob": 0.0,
+            "version": SCORER_VERSION}
+
+
+@dataclass
+class DocLine:
+    """One line of a page: text, box, element, and the element's kind and font size."""
+
+    text: str
+    bbox: BBox
+    page: int
+    element_id: str
+    kind: str
+    confidence: float
+    font_size: float | None
+
+
+@dataclass
+class Cand:
+    """A candidate value: ``value`` as the field wants it, ``printed`` as on the page, from
+    lines ``first..last`` (inclusive) of :func:`doc_lines`."""
+
+    value: Any
+    printed: str
+    first: int
+    last: int
+    bbox: BBox
+
+
+def doc_lines(doc: Document) -> list[DocLine]:
+    """The document's lines in reading order: an element's printed lines (``Element.lines``,
+    else its text lines with its box split evenly), a table's cells one per line (with the
+    cell's box when it has one)."""
+    out: list[DocLine] = []
+    for e in doc.elements():
+        if e.kind == ElementKind.TABLE and e.cells:
+            for c in e.cells:
+                if c.text.strip():
+                    out.append(DocLine(" ".join(c.text.split()), c.bbox or e.bbox, e.page, e.id,
+                                       "table", e.confidence, e.font_size))
+            continue
+        if e.lines:
+            for tl in e.lines:
+                if tl.text.strip():
+                    out.append(DocLine(" ".join(tl.text.split()), tl.bbox, e.page, e.id,
+                                       str(e.kind), e.confidence, e.font_size))
+            continue
+        parts = [" ".join(t.split()) for t in e.text.splitlines() if t.strip()]
+        h = e.bbox.height / max(1, len(parts))
+        for i, t in enumerate(parts):
+            box = BBox(x0=e.bbox.x0, y0=e.bbox.y0 + i * h, x1=e.bbox.x1, y1=e.bbox.y0 + (i + 1) * h)
+            out.append(DocLine(t, box, e.page, e.id, str(e.kind), e.confidence, e.font_size))
+    return out
+
+
+def _amounts(text: str) -> list[str]:
+    """Every amount token of a line as printed (``parse_amount`` on each number alone)."""
+    found = []
+    for m in V._AMOUNT.finditer(text):
+        tok = V._amount_token(text, m).strip()
+        if tok and V.parse_amount(tok) is not None and tok not in found:
+            found.append(tok)
+    return found
+
+
+def line_candidates(lines: list[DocLine], spec: FieldSpec, dayfirst: bool | None) -> list[Cand]:
+    """Single-line candidates of ``spec`` (for span kinds: each whole line)."""
+    kind = value_kind(spec)
+    out: list[Cand] = []
+    seen: set[tuple[int, str]] = set()
+    for i, ln in enumerate(lines):
+        if kind in SPAN_KINDS:
+            texts = [ln.text]
+        elif kind == "amount":
+            texts = _amounts(ln.text)
+        else:
+            p = parse_for(kind, ln.text, spec, dayfirst)
+            texts = [p.span] if p is not None else []
+        for t in texts:
+            p = parse_for("string" if kind in SPAN_KINDS else kind, t, spec, dayfirst)
+            if p is None or (i, str(p.value)) in seen:
+                continue
+            seen.add((i, str(p.value)))
+            value = " ".join(t.split()) if kind in SPAN_KINDS else p.value
+            out.append(Cand(value, " ".join(p.as_printed.split()) if kind not in SPAN_KINDS
+                            else value, i, i, ln.bbox))
+    return out
+
+
+def span_candidates(lines: list[DocLine], spec: FieldSpec, anchors: list[int],
+                    max_span: int) -> list[Cand]:
+    """Spans of 2..``max_span`` consecutive lines on one page that contain an anchor line."""
+    out: list[Cand] = []
+    seen: set[tuple[int, int]] = set()
+    for a in anchors:
+        for first in range(max(0, a - max_span + 1), a + 1):
+            for last in range(a, min(len(lines), first + max_span)):
+                if last == first or (first, last) in seen:
+                    continue
+                if lines[first].page != lines[last].page:
+                    continue
+                seen.add((first, last))
+                out.append(span(lines, first, last))
+    return out
+
+
+def span(lines: list[DocLine], first: int, last: int) -> Cand:
+    text = " ".join(ln.text for ln in lines[first:last + 1])
+    return Cand(text, text, first, last, BBox.enclosing([ln.bbox for ln in lines[first:last + 1]]))
+
+
+def candidates(lines: list[DocLine], spec: FieldSpec, dayfirst: bool | None,
+               max_span: int = 4) -> list[Cand]:
+    """All candidates of ``spec`` (training: every span of a span kind, not only around anchors)."""
+    out = line_candidates(lines, spec, dayfirst)
+    if value_kind(spec) in SPAN_KINDS:
+        out += span_candidates(lines, spec, list(range(len(lines))), max_span)
+    return out
+
+
+def field_text(spec: FieldSpec) -> str:
+    """The field side of a pair: key path and description."""
+    path = ".".join(str(p) for p in spec.path)
+    return f"{path}: {spec.description}" if spec.description else path
+
+
+def pair_text(lines: list[DocLine], c: Cand, sizes: tuple[float, float],
+              body_font: float | None) -> str:
+    """The candidate side of a pair: its text, layout as words, its row, the lines around it."""
+    w, h = max(sizes[0], 1.0), max(sizes[1], 1.0)
+    b = c.bbox
+    first = lines[c.first]
+    layout = (f"y {round(100 * b.y0 / h)} x {round(100 * b.x0 / w)} to {round(100 * b.x1 / w)}, "
+              f"line {c.first + 1} of {len(lines)}, {first.kind}")
+    if body_font and first.font_size and first.font_size > 1.2 * body_font:
+        layout += ", large"
+    mid = (first.bbox.y0 + first.bbox.y1) / 2
+    row = [ln for ln in lines if ln.page == first.page and ln.bbox.y0 <= mid <= ln.bbox.y1]
+    row_text = " ".join(ln.text for ln in sorted(row, key=lambda ln: ln.bbox.x0))
+    above = lines[c.first - 1].text if c.first > 0 else ""
+    below = lines[c.last + 1].text if c.last + 1 < len(lines) else ""
+    return (f"{c.printed} [SEP] {layout} [SEP] row: {row_text} [SEP] above: {above} "
+            f"[SEP] below: {below}")
+
+
+def page_sizes(doc: Document) -> dict[int, tuple[float, float]]:
+    return {p.number: (p.width, p.height) for p in doc.pages}
+
+
+def body_font_size(lines: list[DocLine]) -> float | None:
+    sizes = [ln.font_size for ln in lines if ln.font_size]
+    return statistics.median(sizes) if sizes else None
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    cfg = dict(DEFAULTS)
+    path = folder / CONFIG_FILE
+    if path.is_file():
+        cfg.update(json.loads(path.read_text(encoding="utf-8")))
+    return cfg
+
+
+class LearnedScorer:
+    """A scorer folder's encoder (from the registry) + head: ``logits(fields, texts)``."""
+
+    def __init__(self, encoder: Any, head: Any, config: dict[str, Any]) -> None:
+        self.model = encoder.model
+        self.tokenizer = encoder.tokenizer
+        self.head = head  # torch.nn.Linear(hidden, 1)
+        self.config = config
+
+    def logits(self, firsts: list[str], seconds: list[str], batch_size: int = 32) -> list[float]:
+        """One logit per (field text, candidate text) pair."""
+        import torch
+
+        out: list[float] = []
+        for s in range(0, len(firsts), batch_size):
+            checkpoint("field scoring")  # a cancelled API request stops before each batch
+            enc = self.tokenizer(firsts[s:s + batch_size], seconds[s:s + batch_size],
+                                 truncation="only_second", max_length=self.config["max_length"],
+                                 padding=True, return_tensors="pt")
+            with torch.inference_mode():
+                out += forward(self.model, self.head, enc).tolist()
+        return out
+
+    def extract(self, doc: Document, fields: list[FieldSpec]) -> dict[str, Leaf]:
+        """Each scalar field's best candidate (above ``min_prob``), as a :class:`Leaf`."""
+        lines = doc_lines(doc)
+        if not lines:
+            return {}
+        dayfirst = V.date_order_hint([ln.text for ln in lines])
+        sizes = page_sizes(doc)
+        body = body_font_size(lines)
+        out: dict[str, Leaf] = {}
+        for f in fields:
+            cands = line_candidates(lines, f, dayfirst)
+            scores = self._score(lines, f, cands, sizes, body)
+            if value_kind(f) in SPAN_KINDS and cands:
+                order = sorted(range(len(cands)), key=lambda i: -scores[i])
+                anchors = [cands[i].first for i in order[:self.config["anchors"]]]
+                more = span_candidates(lines, f, anchors, self.config["max_span"])
+                cands += more
+                scores += self._score(lines, f, more, sizes, body)
+            if not cands:
+                continue
+            best = max(range(len(cands)), key=lambda i: scores[i])
+            prob = 1.0 / (1.0 + math.exp(-scores[best]))
+            if prob < self.config["min_prob"]:
+                continue
+            c = cands[best]
+            ln = lines[c.first]
+            out[f.dotted] = Leaf(c.value, ln.page, c.bbox, ln.element_id,
+                                 round(prob * min(x.confidence for x in lines[c.first:c.last + 1]),
+                                       4), c.printed)
+        return out
+
+    def _score(self, lines: list[DocLine], f: FieldSpec, cands: list[Cand],
+               sizes: dict[int, tuple[float, float]], body: float | None) -> list[float]:
+        if not cands:
+            return []
+        ft = field_text(f)
+        texts = [pair_text(lines, c, sizes.get(lines[c.first].page, (1.0, 1.0)), body)
+                 for c in cands]
+        return self.logits([ft] * len(texts), texts)
+
+
+def forward(model: Any, head: Any, enc: Any) -> Any:
+    """Logits [B] of tokenised pairs: mean of the last hidden states over real tokens → head."""
+    hidden = model(**enc).last_hidden_state  # [B, S, H]
+    mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # [B, S, 1]
+    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)  # [B, H]
+    return head(pooled).squeeze(-1)  # [B]
+
+
+def new_head(hidden: int) -> Any:
+    import torch
+
+    torch.manual_seed(0)
+    head = torch.nn.Linear(hidden, 1)
+    torch.nn.init.zeros_(head.weight)
+    torch.nn.init.zeros_(head.bias)
+    return head
+
+
+def load_head(folder: Path, hidden: int) -> Any:
+    from safetensors.torch import load_file
+
+    path = folder / HEAD_FILE
+    if not path.is_file():
+        raise ModelError(f"{folder} is not a scorer folder (no {HEAD_FILE})",
+                         "train one with `prunestack train extractor --data DIR --out DIR`")
+    head = new_head(hidden)
+    head.load_state_dict(load_file(str(path)))
+    return head.eval()
+
+
+_HEADS: dict[str, LearnedScorer] = {}
+_LOCK = threading.Lock()
+
+
+def load_scorer(folder: str | Path | None) -> LearnedScorer:
+    """THE scorer of ``folder`` in this process (its encoder held by the model registry)."""
+    from prunestack.models import registry
+
+    if folder is None:
+        raise ConfigError("the learned scorer needs a scorer folder",
+                          "pass --scorer-model DIR (made by `prunestack train extractor`)")
+    p = Path(folder)
+    if not (p / HEAD_FILE).is_file():
+        raise ModelError(f"scorer folder not found or has no {HEAD_FILE}: {p}",
+                         "train one with `prunestack train extractor --data DIR --out DIR`")
+    key = str(p.resolve())
+    with _LOCK:
+        if key in _HEADS:
+            return _HEADS[key]
+    enc = registry().encoder(p)
+    cfg = read_config(p)
+    if cfg.get("version") != SCORER_VERSION:
+        raise ModelError(f"{p} is a version {cfg.get('version')} scorer; this prunestack reads "
+                         f"version {SCORER_VERSION}",
+                         "retrain it with `prunestack train extractor`")
+    scorer = LearnedScorer(enc, load_head(p, enc.dim), cfg)
+    with _LOCK:
+        return _HEADS.setdefault(key, scorer)
