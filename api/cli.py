@@ -66,7 +66,9 @@ def _usage(exc: Exception) -> str:
 
 def main() -> None:
     try:
-        app(prog_name="prunestack", standalone_mode=False)
+        code = app(prog_name="prunestack", standalone_mode=False)
+        if isinstance(code, int) and code:  # a command's typer.Exit(code): click returns it
+            raise SystemExit(code)
     except PrunestackError as exc:
         _fail(str(exc), 2)
     except (typer.Abort, KeyboardInterrupt):

@@ -65,8 +65,12 @@ def extract_cmd(
     scorer_model: Annotated[Path | None, typer.Option(
         "--scorer-model", help="Scorer folder for --scorer learned (`prunestack train "
         "extractor`).")] = None,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Exit 3 when a value is missing (filled with a placeholder or left "
+        "out) or the result does not validate; the JSON is printed either way.")] = False,
 ) -> None:
-    """Extract SCHEMA's fields from FILE; JSON on stdout."""
+    """Extract SCHEMA's fields from FILE; JSON on stdout. Missing values are listed on stderr
+    (`missing: …`); with --strict they also make the exit code 3."""
     _check_engine(engine, model, draft, encoder)
     if scorer not in ("rules", "learned"):
         raise ConfigError(f"unknown scorer {scorer!r}", "rules or learned")
@@ -94,6 +98,14 @@ def extract_cmd(
         typer.echo("warning: the result does not validate: " + "; ".join(res.errors), err=True)
     out: Any = res.model_dump(mode="json") if provenance else res.data
     typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+    if strict and (res.missing or not res.valid):
+        typer.echo(f"error: --strict: {len(res.missing)} value(s) missing"
+                   + ("" if res.valid else ", result not valid"), err=True)
+        raise typer.Exit(STRICT_EXIT)
+
+
+#: the exit code of ``extract --strict`` when a value is missing (2 is bad input, 1 a failure)
+STRICT_EXIT = 3
 
 
 def _batch_one(args: tuple[str, dict[str, Any], str, str | None, str, str | None, str | None]

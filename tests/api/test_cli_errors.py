@@ -107,3 +107,27 @@ def test_deep_allof_is_one_line_or_served(tmp_path):
     if r.returncode != 0:
         assert r.returncode == 2, r.stderr
         one_line(r)
+
+
+def test_strict_mode_exits_3_when_a_required_value_is_missing(tmp_path):
+    """Missing required values must not pass for real ones: without --strict they are listed on
+    stderr and the exit code is 0; with --strict the same JSON is printed and the exit code is 3."""
+    page = tmp_path / "page.html"
+    page.write_text("<html><body><p>Invoice total: 12.00</p></body></html>")
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({"type": "object", "required": ["vat_id", "total"], "properties": {
+        "vat_id": {"type": "string", "description": "the VAT registration id"},
+        "total": {"type": "number"}}}))
+    loose = run("extract", str(page), "--schema", str(schema))
+    strict = run("extract", str(page), "--schema", str(schema), "--strict")
+    assert loose.returncode == 0, loose.stderr
+    assert "missing: vat_id" in loose.stderr
+    assert strict.returncode == 3, strict.stderr
+    assert json.loads(strict.stdout) == json.loads(loose.stdout)
+    assert json.loads(strict.stdout)["total"] == 12.0
+    assert "--strict: 1 value(s) missing" in strict.stderr
+    found = tmp_path / "schema2.json"
+    found.write_text(json.dumps({"type": "object", "required": ["total"],
+                                 "properties": {"total": {"type": "number"}}}))
+    ok = run("extract", str(page), "--schema", str(found), "--strict")
+    assert ok.returncode == 0, ok.stderr
