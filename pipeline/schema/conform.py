@@ -23,11 +23,15 @@ from decimal import Decimal
 from typing import Any
 
 from prunestack.cancel import checkpoint
-from prunestack.errors import SchemaError
 from prunestack.pipeline.schema import placeholders as P
 from prunestack.pipeline.schema import regex as R
 from prunestack.pipeline.schema.keywords import ANNOTATIONS
-from prunestack.pipeline.schema.limits import PlaceholderBudget, limits_of, placeholder_budget
+from prunestack.pipeline.schema.limits import (
+    PlaceholderBudget,
+    count,
+    limits_of,
+    placeholder_budget,
+)
 from prunestack.pipeline.schema.nodes import (
     MAX_SCHEMA_DEPTH,
     alternatives,
@@ -69,13 +73,13 @@ def _empty(node: Any, root: dict[str, Any], depth: int, where: str,
     if typ == "array":
         prefix = _prefix(node)
         items = _items(node)
-        return _fill(prefix, items, 0, _size(node.get("minItems")), root, depth + 1, where,
+        return _fill(prefix, items, 0, count(node.get("minItems")), root, depth + 1, where,
                      budget)
     if typ in ("number", "integer"):
         return _number_standin(node, root, typ)
     if typ == "boolean":
         return False
-    budget.spend(_size(node.get("minLength")), "minLength", where)
+    budget.spend(count(node.get("minLength")), "minLength", where)
     return _string_standin(node, root)
 
 
@@ -92,13 +96,6 @@ def _fill(prefix: list[Any], items: Any, start: int, n: int, root: dict[str, Any
         budget.spend(max(1, left - budget.left) * (n - first_i - 1), "minItems", where)
         out += [first, *(copy.deepcopy(first) for _ in range(n - first_i - 1))]
     return out
-
-
-def _size(v: Any) -> int:
-    """A ``minItems``/``minLength`` value as a count (not a number, negative, NaN: 0)."""
-    if not isinstance(v, int | float) or isinstance(v, bool) or v != v or v <= 0:
-        return 0
-    return int(min(v, 2**62))
 
 
 # a node with only these keys accepts any value (OpenAPI's ``nullable`` included)
@@ -164,7 +161,7 @@ def _number_candidates(node: dict[str, Any], typ: str) -> list[Any]:
 
 
 def _string_standin(node: dict[str, Any], root: dict[str, Any]) -> str:
-    lo = _size(node.get("minLength"))
+    lo = count(node.get("minLength"))
     hi = node.get("maxLength")
     pattern = node.get("pattern")
     fmt = node.get("format")
@@ -192,7 +189,7 @@ def _items(node: dict[str, Any]) -> Any:
 def _extra_schema(node: dict[str, Any], name: str) -> Any:
     """The schema a property not listed in ``properties`` falls under."""
     for pat, sub in (node.get("patternProperties") or {}).items():
-        if _searches(pat, name, "patternProperties"):
+        if R.search_or(pat, name, "patternProperties"):
             return sub
     return node.get("additionalProperties", True)
 
@@ -288,7 +285,7 @@ def _reshape_string(s: str, node: dict[str, Any]) -> str:
     if _ISO_DATE.match(s):
         if fmt == "date-time":
             s += "T00:00:00Z"
-        if isinstance(pattern, str) and not _searches(pattern, s, "pattern", default=True):
+        if isinstance(pattern, str) and not R.search_or(pattern, s, "pattern", default=True):
             s = P.date_as_pattern(s, pattern) or s
     if fmt == "time" and not re.search(ASCII_FORMATS["time"], s):
         m = _CLOCK.search(s)
@@ -305,15 +302,6 @@ def _reshape_string(s: str, node: dict[str, Any]) -> str:
     if not _has_format(s, fmt, ASCII_FORMATS):
         raise ValueError(f"{s!r} is not a {fmt}")
     return s
-
-
-def _searches(pattern: str, s: str, where: str, default: bool = False) -> bool:
-    """Whether a user's pattern matches ``s`` (on RE2: :mod:`.regex`); ``default`` when the
-    pattern is refused (a loaded schema never has one)."""
-    try:
-        return R.search(pattern, s, where)
-    except SchemaError:
-        return default
 
 
 def _has_format(s: str, fmt: Any, patterns: dict[str, str]) -> bool:
@@ -452,7 +440,7 @@ def _conform_array(value: Any, node: dict[str, Any], root: dict[str, Any], path:
         out.append(cv)
     if "maxItems" in node:
         out = out[: int(node["maxItems"])]
-    n_min = _size(node.get("minItems"))
+    n_min = count(node.get("minItems"))
     if len(out) < n_min:
         if value is None and nullable:
             return None

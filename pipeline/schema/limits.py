@@ -389,7 +389,7 @@ class _Steps(Exception):
 
 
 # ------------------------------------------------------------------ stand-in sizes
-def _count(v: Any) -> int:
+def count(v: Any) -> int:
     """A size keyword's value as a count (NaN, negatives and non-numbers: 0)."""
     if not isinstance(v, int | float) or isinstance(v, bool) or v != v or v <= 0:
         return 0
@@ -434,7 +434,7 @@ def _standins(schema: Any, walk: _Walk, cap: int | None) -> tuple[int, str, str]
         parts += [size(sub) for sub in (all_of if isinstance(all_of, list) else [])]
         branches = [size(b) for k in ("anyOf", "oneOf") if isinstance(node.get(k), list)
                     for b in node[k]]
-        own: list[tuple[int, str]] = [(_count(node.get("minLength")), "minLength")]
+        own: list[tuple[int, str]] = [(count(node.get("minLength")), "minLength")]
         req = node.get("required")
         if isinstance(req, list):
             raw = node.get("properties")
@@ -442,7 +442,7 @@ def _standins(schema: Any, walk: _Walk, cap: int | None) -> tuple[int, str, str]
             extra = node.get("additionalProperties", True)
             total = 1 + sum(size(props.get(r, extra))[0] for r in req if isinstance(r, str))
             own.append((total, "required"))
-        n = _count(node.get("minItems"))
+        n = count(node.get("minItems"))
         if n:
             prefix = node.get("prefixItems", node.get("items"))
             prefix = prefix if isinstance(prefix, list) else []

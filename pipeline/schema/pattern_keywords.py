@@ -108,8 +108,7 @@ def _evaluated_keys(validator: Any, instance: dict[str, Any], schema: Any, legac
             if (sub := schema.get(keyword)) is not None:
                 keys += [k for k, v in instance.items() if _valid(validator.descend(v, sub))]
     if "patternProperties" in schema:
-        keys += [k for k in instance for p in schema["patternProperties"]
-                 if regex.search(p, k, "patternProperties")]
+        keys += [k for k in instance if _matches_any(schema["patternProperties"], k)]
     for name, sub in (schema.get("dependentSchemas") or {}).items():
         if name in instance:
             keys += _evaluated_keys(validator, instance, sub, legacy)

@@ -51,12 +51,12 @@ def _class_char(node: R.CharClass) -> str | None:
     return next((ch for ch in _CANDIDATES if R.class_accepts(node, ch)), None)
 
 
-def _walk(node: R.Alt | R.Node, depth: int = 0) -> str | None:
+def _walk(node: R.Alt | R.Node) -> str | None:
     """The shortest simple string ``node`` accepts: first alternative, fewest repeats, a plain
     character per class; None when none was found or it grows past ``_MAX_STANDIN``."""
     if isinstance(node, R.Alt):
         for seq in node.branches:
-            parts = [_walk(n, depth + 1) for n in seq]
+            parts = [_walk(n) for n in seq]
             if all(p is not None for p in parts):
                 out = "".join(parts)  # type: ignore[arg-type]
                 return out if len(out) <= _MAX_STANDIN else None
@@ -70,8 +70,8 @@ def _walk(node: R.Alt | R.Node, depth: int = 0) -> str | None:
     if isinstance(node, (R.Anchor, R.Flags)):
         return ""
     if isinstance(node, R.Group):
-        return _walk(node.body, depth + 1)
-    piece = _walk(node.body, depth + 1)
+        return _walk(node.body)
+    piece = _walk(node.body)
     return None if piece is None or len(piece) * node.lo > _MAX_STANDIN else piece * node.lo
 
 
@@ -90,16 +90,9 @@ def minimal_string(pattern: str | None, min_len: int = 0, max_len: int | None = 
         s = base + pad * max(0, min_len - len(base))
         if max_len is not None and len(s) > max_len:
             continue
-        if pattern is None or _search(pattern, s):
+        if pattern is None or R.search_or(pattern, s):
             return s
     return None
-
-
-def _search(pattern: str, s: str) -> bool:
-    try:
-        return R.search(pattern, s)
-    except SchemaError:
-        return False
 
 
 def fit_multiple(value: float | int, step: float | int) -> float | int | None:
@@ -138,6 +131,6 @@ def date_as_pattern(iso: str, pattern: str) -> str | None:
         return None
     for layout in _DATE_LAYOUTS:
         s = d.strftime(layout)
-        if _search(pattern, s):
+        if R.search_or(pattern, s):
             return s
     return None

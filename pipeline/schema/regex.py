@@ -185,6 +185,15 @@ def search(pattern: str, text: str, where: str = "pattern") -> bool:
     return _run("search", pattern, text, where)
 
 
+def search_or(pattern: str, text: str, where: str = "pattern", default: bool = False) -> bool:
+    """:func:`search`, or ``default`` when the pattern is refused (a loaded schema never has
+    one: repairs and stand-ins of a schema that was not loaded go on without it)."""
+    try:
+        return search(pattern, text, where)
+    except SchemaError:
+        return default
+
+
 def fullmatch(pattern: str, text: str, where: str = "pattern") -> bool:
     """Whether ``pattern`` matches the whole of ``text``."""
     return _run("fullmatch", pattern, text, where)
