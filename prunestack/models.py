@@ -202,11 +202,13 @@ class ModelRegistry:
                     return self._held[key]
             try:
                 value = load()
-            finally:
+            except BaseException:
                 with self._lock:
                     self._gates.pop(key, None)
-            with self._lock:
+                raise
+            with self._lock:  # held and gate gone at once: no caller can slip in between
                 self._held[key] = value
+                self._gates.pop(key, None)
                 self.loads[key[0]] += 1
             return value
 
