@@ -72,14 +72,16 @@ def on_cancel(stop: Callable[[], None]) -> Iterator[None]:
     it already was). For native calls that cannot reach a :func:`checkpoint` themselves. Does
     nothing outside :func:`cancellable` or when the event is a plain ``threading.Event``."""
     event = _EVENT.get()
-    key = event._add(stop) if isinstance(event, CancelEvent) else None
-    if isinstance(event, CancelEvent) and key is None:
-        stop()  # already cancelled
+    key = None
+    if isinstance(event, CancelEvent):
+        key = event._add(stop)
+        if key is None:
+            stop()  # already cancelled
     try:
         yield
     finally:
-        if key is not None and isinstance(event, CancelEvent):
-            event._remove(key)
+        if key is not None:
+            event._remove(key)  # type: ignore[union-attr]  # a key comes from a CancelEvent
 
 
 @contextmanager

@@ -121,8 +121,9 @@ def save_model(model: nn.Module, out: str | Path, tokenizer: Any = None,
     cls = stock_class(model)
     cfg.architectures = [cls.__name__]
     if diff:
-        cfg.auto_map = {_auto_name(model): "modeling_prunestack.PrunedModel"}
-        if _auto_name(model) == "AutoModelForCausalLM":
+        auto = _auto_name(model)
+        cfg.auto_map = {auto: "modeling_prunestack.PrunedModel"}
+        if auto == "AutoModelForCausalLM":
             cfg.auto_map["AutoModel"] = "modeling_prunestack.PrunedModel"
     model.save_pretrained(out)
     saved = json.loads((out / "config.json").read_text())
