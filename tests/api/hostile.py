@@ -177,6 +177,13 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.kill()
 
+    def __enter__(self) -> ServerProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     # ---- looking at it
     @property
     def alive(self) -> bool:

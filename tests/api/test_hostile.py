@@ -339,12 +339,9 @@ def server(tmp_path_factory) -> Iterator[ServerProcess]:
                     r = c.post("/v1/extract", **kw)
                 assert r.status_code == 200, f"warm-up request failed: {r.text[:300]}"
 
-    srv = ServerProcess(tmp_path_factory.mktemp("hostile-log") / "server.log", SETTINGS, warmup)
-    srv.start()
-    try:
+    log = tmp_path_factory.mktemp("hostile-log") / "server.log"
+    with ServerProcess(log, SETTINGS, warmup) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 # --------------------------------------------------------------------------------- the probes

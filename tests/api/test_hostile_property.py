@@ -203,14 +203,10 @@ def server(tmp_path_factory) -> Iterator[ServerProcess]:
                 "total": {"type": "number"}}}, "text": TEXT})
             assert r.status_code == 200, f"warm-up request failed: {r.text[:300]}"
 
-    srv = ServerProcess(tmp_path_factory.mktemp("hostile-prop-log") / "server.log",
-                        {"request_timeout_s": 8, "max_concurrency": 2, "max_queue": 8,
-                         "queue_timeout_s": 5}, warmup)
-    srv.start()
-    try:
+    log = tmp_path_factory.mktemp("hostile-prop-log") / "server.log"
+    with ServerProcess(log, {"request_timeout_s": 8, "max_concurrency": 2, "max_queue": 8,
+                             "queue_timeout_s": 5}, warmup) as srv:
         yield srv
-    finally:
-        srv.stop()
 
 
 # --------------------------------------------------------------------------------------- test

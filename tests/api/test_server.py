@@ -113,6 +113,30 @@ def _err(r: httpx.Response, status: int, typ: str | None = None) -> dict:
         assert body["error"]["type"] == typ
     return body
 
+def _healthz_while(url: str, path: str, kw: dict) -> tuple[httpx.Response, float]:
+    """POST ``path`` with ``kw`` in a thread while polling ``/healthz`` (each must answer 200):
+    the POST's response and the slowest ``/healthz`` answer in seconds."""
+    import threading
+    import time
+
+    got: dict = {}
+
+    def post() -> None:
+        with httpx.Client(base_url=url, timeout=60) as c:
+            got["r"] = c.post(path, **kw)
+
+    th = threading.Thread(target=post)
+    th.start()
+    worst = 0.0
+    with httpx.Client(base_url=url, timeout=30) as c:
+        while th.is_alive():
+            t = time.perf_counter()
+            assert c.get("/healthz").status_code == 200
+            worst = max(worst, time.perf_counter() - t)
+            time.sleep(0.05)
+    th.join()
+    return got["r"], worst
+
 
 def test_error_400_415_422(live):
     schema = json.dumps(TEXT_SCHEMA)
@@ -208,7 +232,6 @@ def test_schema_checks_run_in_the_worker_inside_the_deadline(make_server, monkey
     """A slow schema check (here: the meta-schema check made to take 2 s) runs in the request's
     worker, not on the event loop: ``/healthz`` keeps answering at once, and the request's
     deadline covers it (504 after 1 s, for JSON and multipart requests alike)."""
-    import threading
     import time
 
     from prunestack.pipeline.schema import load as load_mod
@@ -219,23 +242,8 @@ def test_schema_checks_run_in_the_worker_inside_the_deadline(make_server, monkey
     sends = [{"json": {"schema": TEXT_SCHEMA, "text": TEXT}},
              {"files": {"file": ("x.pdf", b"%PDF-")}, "data": {"schema": json.dumps(TEXT_SCHEMA)}}]
     for kw in sends:
-        got: dict = {}
-
-        def post(kw: dict = kw, got: dict = got) -> None:
-            with httpx.Client(base_url=srv.url, timeout=30) as c:
-                got["r"] = c.post("/v1/extract", **kw)
-
-        th = threading.Thread(target=post)
-        th.start()
-        worst = 0.0
-        with httpx.Client(base_url=srv.url, timeout=30) as c:
-            while th.is_alive():
-                t = time.perf_counter()
-                assert c.get("/healthz").status_code == 200
-                worst = max(worst, time.perf_counter() - t)
-                time.sleep(0.05)
-        th.join()
-        _err(got["r"], 504, "DeadlineError")
+        r, worst = _healthz_while(srv.url, "/v1/extract", kw)
+        _err(r, 504, "DeadlineError")
         assert worst < 0.5, f"/healthz took {worst:.2f} s while a schema was checked"
 
 
@@ -244,7 +252,6 @@ def test_a_big_json_body_is_read_in_the_worker(make_server):
     then ``json.loads``) happens in the worker: ``/healthz`` keeps answering meanwhile. It may
     wait for the GIL while ``json.loads`` (C) runs, but not for the whole read (on the event
     loop it waited ~6x as long as ``json.loads`` alone takes)."""
-    import threading
     import time
 
     pad = b"[" + b'"ab",' * 3_000_000 + b'"a"]'
@@ -256,25 +263,9 @@ def test_a_big_json_body_is_read_in_the_worker(make_server):
                          ("/v1/html/prune", b'"html": "<p>x</p>", "query": "q"')):
         body = b"{" + fields + b', "pad": ' + pad + b"}"
         srv = make_server(max_upload_bytes=20_000_000)
-        got: dict = {}
-
-        def post(path: str = path, body: bytes = body, got: dict = got, url: str = srv.url
-                 ) -> None:
-            with httpx.Client(base_url=url, timeout=60) as c:
-                got["r"] = c.post(path, content=body,
-                                  headers={"content-type": "application/json"})
-
-        th = threading.Thread(target=post)
-        th.start()
-        worst = 0.0
-        with httpx.Client(base_url=srv.url, timeout=30) as c:
-            while th.is_alive():
-                t = time.perf_counter()
-                assert c.get("/healthz").status_code == 200
-                worst = max(worst, time.perf_counter() - t)
-                time.sleep(0.05)
-        th.join()
-        assert got["r"].status_code == 422  # 'pad' is not a field
+        r, worst = _healthz_while(srv.url, path, {
+            "content": body, "headers": {"content-type": "application/json"}})
+        assert r.status_code == 422  # 'pad' is not a field
         assert worst < allowed, f"/healthz took {worst:.2f} s while {path} read its body " \
             f"(json.loads alone: {c_parse:.2f} s)"
 
