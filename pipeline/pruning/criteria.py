@@ -105,11 +105,6 @@ def flap_channels(col: torch.Tensor) -> torch.Tensor:
     return standardise(col)
 
 
-def groups_from_heads(heads: torch.Tensor, attn: AttnSpec) -> torch.Tensor:
-    """[n_kv] key/value group scores: the sum of the member query heads' scores."""
-    return heads.reshape(attn.n_kv, attn.group).sum(1)
-
-
 def heads_from_elem(attn: AttnSpec, elem: dict[str, torch.Tensor]) -> torch.Tensor:
     """[n_heads] head scores summing element scores of q rows and o columns, plus an equal share
     of the group's k/v rows.
