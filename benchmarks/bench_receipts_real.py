@@ -98,8 +98,7 @@ def run_gold(data: Path, ids: list[str], scorer_model: Path | None = None
     ``scorer_model`` when given, else the rules)."""
     from tqdm import tqdm
 
-    from prunestack.eval.sroie import SCHEMA, field_hits, gold, gold_lines, gold_page, occurs
-    from prunestack.parsers.layout import aggregate
+    from prunestack.eval.sroie import SCHEMA, field_hits, gold, gold_document, gold_lines, occurs
     from prunestack.pipeline.extract import extract_document
 
     rows, hits, ceiling = [], [], []
@@ -107,7 +106,7 @@ def run_gold(data: Path, ids: list[str], scorer_model: Path | None = None
     opts = _options(scorer_model)
     for rid in tqdm(ids, desc=f"(a) gold lines, {opts.scorer}", unit="receipt"):
         g = gold(data, rid)
-        doc = aggregate([gold_page(data, rid)], source_name=f"{rid}.jpg", mime_type="image/jpeg")
+        doc = gold_document(data, rid)
         pred = extract_document(doc, SCHEMA, options=opts).data
         hits.append(field_hits(g, pred))
         ceiling.append(occurs(g, [t for t, _ in gold_lines(data, rid)]))

@@ -20,7 +20,7 @@ from pathlib import Path
 from prunestack.errors import InputError
 from prunestack.parsers.lines import line_from_box
 from prunestack.parsers.primitives import Line, PageLines
-from prunestack.pipeline.document import BBox, Source
+from prunestack.pipeline.document import BBox, Document, Source
 
 FIELDS = ("company", "date", "address", "total")
 #: the task's schema: four required strings, as printed (not ISO dates, not numbers)
@@ -97,3 +97,10 @@ def gold_page(data: Path, rid: str, size: tuple[float, float] | None = None) -> 
                     max((ln.bbox.y1 for ln in lines), default=1.0) + 20)
     return PageLines(number=1, width=size[0], height=size[1], lines=lines, source=Source.OCR,
                      ocr_backend="gold")
+
+
+def gold_document(data: Path, rid: str) -> Document:
+    """Receipt ``rid``'s gold lines as the Document the layout step makes of an OCR'd scan."""
+    from prunestack.parsers.layout import aggregate
+
+    return aggregate([gold_page(data, rid)], source_name=f"{rid}.jpg", mime_type="image/jpeg")

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from prunestack.errors import ConfigError, InputError
+from prunestack.eval.sroie import norm
 from prunestack.pipeline.document import Document
 from prunestack.pipeline.extract import scorer as S
 from prunestack.pipeline.extract import values as V
@@ -50,10 +51,6 @@ class Group:
     n_pos: int
 
 
-def _norm(v: object) -> str:
-    return " ".join(str(v).split()).upper()
-
-
 def matches(value: Any, expected: Any) -> bool:
     """A candidate value equals the expected one (numbers as numbers, text normalised)."""
     if isinstance(expected, bool) or expected is None:
@@ -63,7 +60,7 @@ def matches(value: Any, expected: Any) -> bool:
             return abs(float(value) - float(expected)) < 1e-6
         except (TypeError, ValueError):
             return False
-    return _norm(value) == _norm(expected)
+    return norm(value) == norm(expected)
 
 
 def _get(data: Any, path: tuple) -> Any:
@@ -78,13 +75,10 @@ def _get(data: Any, path: tuple) -> Any:
 def documents(data: Path) -> Iterator[tuple[str, Document, dict[str, Any], dict[str, Any]]]:
     """(name, document, expected JSON, schema) of every training document in ``data``."""
     if (data / "key").is_dir() and (data / "box").is_dir():
-        from prunestack.eval.sroie import SCHEMA, gold, gold_page, receipt_ids
-        from prunestack.parsers.layout import aggregate
+        from prunestack.eval.sroie import SCHEMA, gold, gold_document, receipt_ids
 
         for rid in receipt_ids(data, with_images=False):  # never the evaluation split
-            doc = aggregate([gold_page(data, rid)], source_name=f"{rid}.jpg",
-                            mime_type="image/jpeg")
-            yield rid, doc, gold(data, rid), SCHEMA
+            yield rid, gold_document(data, rid), gold(data, rid), SCHEMA
         return
     if not (data / "schema.json").is_file():
         raise InputError(f"{data} is neither a SROIE folder (key/, box/) nor a folder with "

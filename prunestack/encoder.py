@@ -32,6 +32,11 @@ import numpy as np
 from prunestack.cancel import checkpoint
 
 
+def mean_pool(hidden: Any, attention_mask: Any) -> Any:
+    """[B, S, H] hidden states → [B, H]: the mean over real (unmasked) tokens."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)  # [B, S, 1]
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
 class SentenceEncoder:
     """``encoder.encode(texts)`` -> float32 [n, dim], rows of unit norm.
 
@@ -60,9 +65,8 @@ class SentenceEncoder:
                              return_tensors="pt").to(self.device)
         with torch.inference_mode():
             hidden = self.model(**enc).last_hidden_state  # [B, S, H]
-        mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # [B, S, 1]
-        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)  # [B, H]
-        return torch.nn.functional.normalize(pooled.float(), p=2, dim=1)
+        return torch.nn.functional.normalize(mean_pool(hidden, enc["attention_mask"]).float(),
+                                             p=2, dim=1)
 
     def encode(self, texts: Sequence[str], max_length: int = 256,
                batch_size: int = 32) -> np.ndarray:

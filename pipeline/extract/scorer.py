@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from prunestack.cancel import checkpoint
+from prunestack.encoder import mean_pool
 from prunestack.errors import ConfigError, ModelError
 from prunestack.pipeline.document import BBox, Document, ElementKind
 from prunestack.pipeline.extract import values as V
@@ -283,9 +284,7 @@ class LearnedScorer:
 def forward(model: Any, head: Any, enc: Any) -> Any:
     """Logits [B] of tokenised pairs: mean of the last hidden states over real tokens → head."""
     hidden = model(**enc).last_hidden_state  # [B, S, H]
-    mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # [B, S, 1]
-    pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)  # [B, H]
-    return head(pooled).squeeze(-1)  # [B]
+    return head(mean_pool(hidden, enc["attention_mask"])).squeeze(-1)  # [B]
 
 
 def new_head(hidden: int) -> Any:

@@ -20,8 +20,7 @@ from pathlib import Path
 import pytest
 
 from prunestack.eval import train_scorer as T
-from prunestack.eval.sroie import SCHEMA, gold_page, norm
-from prunestack.parsers.layout import aggregate
+from prunestack.eval.sroie import SCHEMA, gold_document, norm
 from prunestack.pipeline.document import BBox
 from prunestack.pipeline.extract import scorer as S
 from prunestack.pipeline.schema import plan_fields
@@ -74,8 +73,7 @@ def _variant(i: int) -> tuple[list[tuple], dict[str, str]]:
 
 def _doc(tmp_path: Path):
     _write_sroie(tmp_path / "one", "000", RECEIPT, GOLD)
-    return aggregate([gold_page(tmp_path / "one", "000")], source_name="000.jpg",
-                     mime_type="image/jpeg")
+    return gold_document(tmp_path / "one", "000")
 
 
 def test_candidates_find_every_gold_value_of_a_receipt(tmp_path):
