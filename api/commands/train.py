@@ -24,9 +24,9 @@ def extractor_cmd(
                                        "without an image) or a folder with schema.json and "
                                        "NAME.pdf|png|jpg|html|txt + NAME.json pairs.")],
     out: Annotated[Path, typer.Option("--out", help="Scorer folder to write.")],
-    epochs: Annotated[int, typer.Option(help="Passes over the training groups.")] = 1,
+    epochs: Annotated[int, typer.Option(help="Passes over the training groups.")] = 3,
     seed: Annotated[int, typer.Option(help="Seed for sampling, shuffling and the head.")] = 0,
-    max_minutes: Annotated[float, typer.Option(help="Stop training after this long.")] = 15.0,
+    max_minutes: Annotated[float, typer.Option(help="Stop training after this long.")] = 50.0,
     init: Annotated[Path | None, typer.Option(
         help="Start from this scorer folder (fine-tune) instead of MiniLM.")] = None,
     limit: Annotated[int | None, typer.Option(help="Use only the first N documents.")] = None,

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 import threading
 from dataclasses import dataclass
@@ -110,14 +111,36 @@ def doc_lines(doc: Document) -> list[DocLine]:
     return out
 
 
-def _amounts(text: str) -> list[str]:
-    """Every amount token of a line as printed (``parse_amount`` on each number alone)."""
-    found = []
-    for m in V._AMOUNT.finditer(text):
-        tok = V._amount_token(text, m).strip()
-        if tok and V.parse_amount(tok) is not None and tok not in found:
-            found.append(tok)
-    return found
+#: a leading label ending in a colon ("DIMILIKI: ", "Company name: ")
+_LEAD_LABEL = re.compile(r"^[^:\d]{1,30}:\s*(?=\S)")
+#: trailing bracketed groups ("(1070687-M)", "(CHERAS)", an unclosed "(")
+_TRAIL_BRACKET = re.compile(r"(?:\s*[(\[][^()\[\]]*[)\]]?)+[\s,.;:]*$")
+#: trailing words holding a digit (a registration number glued after a name)
+_TRAIL_DIGITS = re.compile(r"(?:\s+\S*\d\S*)+\s*$")
+_TRAIL_PUNCT = re.compile(r"[\s,;:(\-]+$")
+
+
+def text_variants(text: str) -> list[str]:
+    """``text`` and what is left of it without a leading label, trailing brackets, trailing
+    words with digits, or trailing punctuation (alone and combined): the ways a printed line
+    holds more than one value ("GOLDEN SCOOP SDN BHD (169609-A)", "DIMILIKI: BANH MI CAFE SDN
+    BHD 1110644-W"). Generic text shapes, no dataset words; a variant needs two letters."""
+    out = [text]
+    for rx in (_LEAD_LABEL, _TRAIL_BRACKET, _TRAIL_DIGITS, _TRAIL_PUNCT):
+        for t in list(out):
+            v = rx.sub("", t).strip()
+            if v != t and sum(ch.isalpha() for ch in v) >= 2 and v not in out:
+                out.append(v)
+    return out
+
+
+def _amount_value(t: str, p: V.Parsed) -> tuple[Any, str]:
+    """An amount candidate's (value, printed): a plain string field keeps a spaced currency
+    word when the candidate token has one (``RM 13.30``); otherwise the field's value."""
+    printed = " ".join(p.as_printed.split())
+    if isinstance(p.value, str) and t != p.value and t.endswith(p.value):
+        return t, t
+    return p.value, printed
 
 
 def line_candidates(lines: list[DocLine], spec: FieldSpec, dayfirst: bool | None) -> list[Cand]:
@@ -129,35 +152,50 @@ def line_candidates(lines: list[DocLine], spec: FieldSpec, dayfirst: bool | None
         if kind in SPAN_KINDS:
             texts = [ln.text]
         elif kind == "amount":
-            texts = _amounts(ln.text)
+            texts = V.printed_amounts(ln.text)
         else:
             p = parse_for(kind, ln.text, spec, dayfirst)
             texts = [p.span] if p is not None else []
         for t in texts:
             p = parse_for("string" if kind in SPAN_KINDS else kind, t, spec, dayfirst)
-            if p is None or (i, str(p.value)) in seen:
+            if p is None:
                 continue
-            seen.add((i, str(p.value)))
-            value = " ".join(t.split()) if kind in SPAN_KINDS else p.value
-            out.append(Cand(value, " ".join(p.as_printed.split()) if kind not in SPAN_KINDS
-                            else value, i, i, ln.bbox))
+            if kind in SPAN_KINDS:
+                value: Any = " ".join(t.split())
+                printed = value
+            elif kind == "amount":
+                value, printed = _amount_value(t, p)
+            else:
+                value, printed = p.value, " ".join(p.as_printed.split())
+            if (i, str(value)) in seen:
+                continue
+            seen.add((i, str(value)))
+            out.append(Cand(value, printed, i, i, ln.bbox))
     return out
 
 
 def span_candidates(lines: list[DocLine], spec: FieldSpec, anchors: list[int],
                     max_span: int) -> list[Cand]:
-    """Spans of 2..``max_span`` consecutive lines on one page that contain an anchor line."""
+    """Refinement around anchor lines: the anchor's :func:`text_variants`, and spans of
+    2..``max_span`` consecutive lines on one page that contain an anchor (with a span's leading
+    label or trailing brackets cut off as well)."""
     out: list[Cand] = []
-    seen: set[tuple[int, int]] = set()
+    seen: set[tuple[int, int, str]] = set()
+
+    def add(c: Cand) -> None:
+        for v in text_variants(c.printed):
+            if (c.first, c.last, v) not in seen:
+                seen.add((c.first, c.last, v))
+                if v != c.printed or c.first != c.last:
+                    out.append(Cand(v, v, c.first, c.last, c.bbox))
+
     for a in anchors:
+        add(span(lines, a, a))
         for first in range(max(0, a - max_span + 1), a + 1):
             for last in range(a, min(len(lines), first + max_span)):
-                if last == first or (first, last) in seen:
+                if last == first or lines[first].page != lines[last].page:
                     continue
-                if lines[first].page != lines[last].page:
-                    continue
-                seen.add((first, last))
-                out.append(span(lines, first, last))
+                add(span(lines, first, last))
     return out
 
 
@@ -168,7 +206,8 @@ def span(lines: list[DocLine], first: int, last: int) -> Cand:
 
 def candidates(lines: list[DocLine], spec: FieldSpec, dayfirst: bool | None,
                max_span: int = 4) -> list[Cand]:
-    """All candidates of ``spec`` (training: every span of a span kind, not only around anchors)."""
+    """All candidates of ``spec`` (training: the refinement of every line, not only of the
+    best ones)."""
     out = line_candidates(lines, spec, dayfirst)
     if value_kind(spec) in SPAN_KINDS:
         out += span_candidates(lines, spec, list(range(len(lines))), max_span)

@@ -244,6 +244,22 @@ def _amount_token(text: str, m: re.Match[str]) -> str:
     return text[start:end]
 
 
+def printed_amounts(text: str) -> list[str]:
+    """Every amount of ``text`` as printed, in order, each once: the token ``parse_amount``
+    would print (:func:`_amount_token`), and, where a currency word is set off by a space
+    (``RM 13.30``), that form too — which of the two a document's reader calls "the amount"
+    is a convention a scorer learns, not a rule."""
+    found: list[str] = []
+    for m in _AMOUNT.finditer(text):
+        forms = [_amount_token(text, m).strip()]
+        if m["pre"] and m["pre"][-1].isspace() and _currency_code(m["pre"]):
+            forms.append(text[m.start("pre"):m.end("num")].strip())
+        for tok in forms:
+            if tok and tok not in found and parse_amount(tok) is not None:
+                found.append(tok)
+    return found
+
+
 def parse_currency(text: str) -> Parsed | None:
     """An ISO 4217 code from a code or a symbol in ``text``."""
     m = re.search(r"\b(" + "|".join(sorted(ISO_CURRENCIES)) + r")\b", text)

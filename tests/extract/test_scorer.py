@@ -182,3 +182,38 @@ def test_bbox_of_a_span_encloses_its_lines(tmp_path):
     c = S.span(lines, 2, 4)
     assert c.value == GOLD["address"]
     assert c.bbox == BBox.enclosing([ln.bbox for ln in lines[2:5]])
+
+
+@pytest.mark.parametrize(("line", "value"), [
+    ("GOLDEN SCOOP SDN BHD (169609-A)", "GOLDEN SCOOP SDN BHD"),  # registration in brackets
+    ("DIMILIKI: BANH MI CAFE SDN BHD 1110644-W", "BANH MI CAFE SDN BHD"),  # label + reg number
+    ("URBAN IDEA SDN BHD (417940-M),", "URBAN IDEA SDN BHD"),
+    ("THE STORE (MALAYSIA) SDN BHD (8199K)", "THE STORE (MALAYSIA) SDN BHD"),
+])
+def test_a_value_printed_inside_a_longer_line_is_a_candidate(line, value):
+    assert value in S.text_variants(line)
+    assert S.text_variants(line)[0] == line  # the whole line first
+    assert S.text_variants("(1234-X)") == ["(1234-X)"]  # a variant keeps two letters
+
+
+def test_refinement_cuts_a_glued_registration_number_off_the_best_line(tmp_path):
+    lines = [(("ACME TRADING SDN BHD (998877-K)", 60, 20, 380, 44)), *RECEIPT[2:]]
+    _write_sroie(tmp_path / "r", "001", lines, GOLD)
+    ln = S.doc_lines(gold_document(tmp_path / "r", "001"))
+    company = next(f for f in plan_fields(SCHEMA) if f.name == "company")
+    whole = [c.value for c in S.line_candidates(ln, company, True)]
+    assert "ACME TRADING SDN BHD" not in whole  # not a line of its own ...
+    refined = [c.value for c in S.span_candidates(ln, company, [0], 4)]
+    assert "ACME TRADING SDN BHD" in refined  # ... but a variant of the anchor line
+    assert "ACME TRADING SDN BHD (998877-K) NO. 12, JALAN MERANTI 3," in refined  # and spans
+
+
+def test_a_spaced_currency_amount_is_a_candidate_in_both_printed_forms(tmp_path):
+    lines = [(t if t != "16.00" else "RM 16.00", *box) for t, *box in RECEIPT]
+    _write_sroie(tmp_path / "r", "002", lines, GOLD)
+    ln = S.doc_lines(gold_document(tmp_path / "r", "002"))
+    total = next(f for f in plan_fields(SCHEMA) if f.name == "total")
+    values = [c.value for c in S.line_candidates(ln, total, True)]
+    assert "16.00" in values and "RM 16.00" in values
+    number = plan_fields({"type": "object", "properties": {"total": {"type": "number"}}})[0]
+    assert [c.value for c in S.line_candidates(ln, number, True) if c.first == 19] == [16.0]
