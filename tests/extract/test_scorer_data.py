@@ -1,4 +1,5 @@
-"""Training data for the learned field scorer (issue 15 step 3): ``eval.scorer_data``.
+"""Training data for the learned field scorer (issue 15 step 3): ``eval.scorer_data`` and
+``eval.scorer_augment``.
 
 - synthetic documents are deterministic for a seed, their schemas vary (names, descriptions,
   nesting, types), every expected string is on the page as printed, a company glued to its
@@ -24,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from prunestack.errors import ConfigError
+from prunestack.eval import scorer_augment as A
 from prunestack.eval import scorer_data as D
 from prunestack.eval import train_scorer as T
 from prunestack.pipeline.extract import scorer as S
@@ -132,9 +134,9 @@ def test_augment_keeps_expected_values_findable(docs):
     changed = 0
     before_total = after_total = 0
     for i, (_, doc, expected, schema) in enumerate(docs[:40]):
-        keep = D.keep_strings(doc, expected)
-        aug = D.augment(doc, random.Random(i), keep)
-        again = D.augment(doc, random.Random(i), keep)
+        keep = A.keep_strings(doc, expected)
+        aug = A.augment(doc, random.Random(i), keep)
+        again = A.augment(doc, random.Random(i), keep)
         assert aug.text == again.text  # seeded
         changed += aug.text != doc.text
         before, after = _positives(doc, expected, schema), _positives(aug, expected, schema)
@@ -147,22 +149,22 @@ def test_augment_keeps_expected_values_findable(docs):
 
 def test_augment_adds_ocr_noise_around_kept_text():
     _, doc, expected, _ = next(iter(D.synthetic_documents(1, seed=3)))
-    keep = D.keep_strings(doc, expected)
-    noisy = [D.augment(doc, random.Random(s), keep) for s in range(30)]
+    keep = A.keep_strings(doc, expected)
+    noisy = [A.augment(doc, random.Random(s), keep) for s in range(30)]
     texts = [a.text for a in noisy]
     moved = [a.pages[0].elements[0].bbox != doc.pages[0].elements[0].bbox for a in noisy]
     assert sum(t != doc.text for t in texts) >= 20 and sum(moved) >= 25
     for t in texts:
         for k in keep:
             assert " ".join(k.split()) in " ".join(t.split()), k
-    mask = D._protected("TOTAL 16.00", ["16.00"])
+    mask = A._protected("TOTAL 16.00", ["16.00"])
     assert mask == [False] * 6 + [True] * 5
     rng = random.Random(1)
-    hits = [D._noisy("SOLD BOB 16.00", mask + [False] * 3, rng, 0.9) for _ in range(20)]
+    hits = [A._noisy("SOLD BOB 16.00", mask + [False] * 3, rng, 0.9) for _ in range(20)]
     assert any(h != "SOLD BOB 16.00" for h in hits)
-    spaced = D._letter_spaced("ACME SDN BHD", [False] * 12, random.Random(0))
+    spaced = A._letter_spaced("ACME SDN BHD", [False] * 12, random.Random(0))
     assert spaced in ("A C M E SDN BHD", "ACME S D N BHD", "ACME SDN B H D")
-    assert D._letter_spaced("16.00 ACME", [True] * 10, random.Random(0)) == "16.00 ACME"
+    assert A._letter_spaced("16.00 ACME", [True] * 10, random.Random(0)) == "16.00 ACME"
 
 
 def test_training_documents_chain_real_augmented_and_synthetic(tmp_path):
@@ -181,7 +183,7 @@ def test_training_documents_chain_real_augmented_and_synthetic(tmp_path):
     assert [n for n, *_ in got][:6] == ["d0", "d0~aug1", "d0~aug2", "d1", "d1~aug1", "d1~aug2"]
     assert [n.split("-")[0] for n, *_ in got[6:]] == ["synth"] * 3
     assert got[7][0].endswith("~aug") and not got[6][0].endswith("~aug")
-    assert D.keep_strings(got[0][1], got[0][2]) == ["INV-2024-0", "10.90"]
+    assert A.keep_strings(got[0][1], got[0][2]) == ["INV-2024-0", "10.90"]
     for _, doc, expected, sch in got[:6]:
         assert all(_positives(doc, expected, sch).values())
     only_synth = list(D.training_documents(None, synthetic=2, seed=0, read=T.documents))
