@@ -155,10 +155,11 @@ def hard_negatives(p: S.Cand, neg: list[S.Cand], rng: random.Random, n: int) -> 
     return pick + rng.sample(rest, min(len(rest), n - len(pick)))
 
 
-def train(data: Path, out: Path, *, epochs: int = 3, seed: int = 0, max_minutes: float = 50.0,
+def train(data: Path | None, out: Path, *, epochs: int = 3, seed: int = 0,
+          max_minutes: float = 50.0,
           init: Path | None = None, negatives: int = 15, lr: float = 1e-4, head_lr: float = 2e-3,
           max_length: int = 96, train_layers: int = 3, groups_per_step: int = 8,
-          limit: int | None = None,
+          limit: int | None = None, synthetic: int = 0, augment_copies: int = 0,
           progress: bool = True) -> dict[str, Any]:
     """Fit a scorer on ``data`` and save it to ``out``; returns the training summary."""
     import torch
@@ -173,7 +174,9 @@ def train(data: Path, out: Path, *, epochs: int = 3, seed: int = 0, max_minutes:
     rng = random.Random(seed)
     torch.manual_seed(seed)
     cfg = dict(S.DEFAULTS, max_length=max_length)
-    docs = list(documents(data))
+    from prunestack.eval.scorer_data import training_documents  # + synthetic, augmented
+
+    docs = list(training_documents(data, synthetic, augment_copies, seed, read=documents))
     if limit is not None:
         docs = docs[:limit]
     groups: list[Group] = []
@@ -257,7 +260,8 @@ def train(data: Path, out: Path, *, epochs: int = 3, seed: int = 0, max_minutes:
                "groups_per_step": groups_per_step,
                "stopped_at_time_limit": stopped, "minutes": round((time.monotonic() - t0) / 60, 2),
                "final_loss": round(sum(losses[-20:]) / max(1, len(losses[-20:])), 4),
-               "init": str(init) if init else "all-MiniLM-L6-v2", "data": str(data)}
+               "init": str(init) if init else "all-MiniLM-L6-v2", "data": str(data),
+               "synthetic": synthetic, "augment_copies": augment_copies}
     save(model, tokenizer, head, cfg, summary, out)
     return summary
 
@@ -352,7 +356,8 @@ text) that scores whether the candidate is the field's value. Used by
   {s['stopped_at_time_limit']}); final loss {s['final_loss']}.
 - Metrics: measure with `python -m benchmarks.bench_receipts_real --scorer-model DIR`.
 - Retrain: `prunestack train extractor --data {s['data']} --out DIR --epochs {s['epochs']}
-  --seed {s['seed']}`.
+  --seed {s['seed']} --synthetic {s.get('synthetic', 0)} --augment {s.get('augment_copies', 0)}`
+  (`--data None`: synthetic documents only, leave `--data` out).
 - Limits: scalar fields only (arrays come from the rule engine); values must appear on the
   page as a line, a span of up to four lines, or a typed token (amount, date, ...).
 """

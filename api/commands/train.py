@@ -1,4 +1,5 @@
-"""`prunestack train extractor --data DIR --out DIR`: fit the learned field scorer.
+"""`prunestack train extractor --data DIR [--synthetic N] [--augment K] --out DIR`: fit the learned
+field scorer.
 
 The data layouts, the labelling and the training loop are :mod:`prunestack.eval.train_scorer`'s;
 this module only reads the options, checks them, and prints the summary (JSON on stdout).
@@ -20,10 +21,16 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command("extractor")
 def extractor_cmd(
-    data: Annotated[Path, typer.Option("--data", help="A SROIE folder (key/, box/: receipts "
-                                       "without an image) or a folder with schema.json and "
-                                       "NAME.pdf|png|jpg|html|txt + NAME.json pairs.")],
     out: Annotated[Path, typer.Option("--out", help="Scorer folder to write.")],
+    data: Annotated[Path | None, typer.Option("--data", help="A SROIE folder (key/, box/: "
+                                              "receipts without an image) or a folder with "
+                                              "schema.json and NAME.pdf|png|jpg|html|txt + "
+                                              "NAME.json pairs.")] = None,
+    synthetic: Annotated[int, typer.Option(
+        "--synthetic", help="Add N varied synthetic receipts, invoices and forms (each with "
+        "its own schema; half of them scan-augmented).")] = 0,
+    augment: Annotated[int, typer.Option(
+        "--augment", help="Add K scan-like augmented copies of each --data document.")] = 0,
     epochs: Annotated[int, typer.Option(help="Passes over the training groups.")] = 3,
     seed: Annotated[int, typer.Option(help="Seed for sampling, shuffling and the head.")] = 0,
     max_minutes: Annotated[float, typer.Option(help="Stop training after this long.")] = 50.0,
@@ -32,8 +39,12 @@ def extractor_cmd(
     limit: Annotated[int | None, typer.Option(help="Use only the first N documents.")] = None,
 ) -> None:
     """Train the learned field scorer on labelled documents; writes a scorer folder."""
-    if not data.is_dir():
+    if data is None and synthetic <= 0:
+        raise ConfigError("no training data", "pass --data DIR, --synthetic N, or both")
+    if data is not None and not data.is_dir():
         raise InputError(f"not a folder: {data}", "--data takes a folder of labelled documents")
+    if synthetic < 0 or augment < 0:
+        raise ConfigError("--synthetic and --augment must be at least 0")
     if init is not None and not init.is_dir():
         raise InputError(f"--init folder not found: {init}")
     if limit is not None and limit < 1:
@@ -44,6 +55,6 @@ def extractor_cmd(
     from prunestack.eval.train_scorer import train
 
     summary = train(data, out, epochs=epochs, seed=seed, max_minutes=max_minutes, init=init,
-                    limit=limit)
+                    limit=limit, synthetic=synthetic, augment_copies=augment)
     typer.echo(json.dumps(summary, indent=1))
     typer.echo(f"wrote {out}", err=True)
