@@ -183,3 +183,34 @@ def test_cli_train_extractor_with_teacher_prunes_and_distils(folders, tmp_path):
     res = _cli("train", "extractor", "--data", str(data), "--out", str(tmp_path / "x"),
                "--prune", "0.5")
     assert res.returncode != 0 and "--teacher and --prune go together" in res.stderr
+
+
+def test_receipts_benchmark_runs_several_scorers_side_by_side(folders, tmp_path, monkeypatch):
+    from benchmarks import bench_receipts_real as B
+    from tests.extract.test_scorer import _variant, _write_sroie
+
+    _data, dense, pruned, _summary = folders
+    sroie = tmp_path / "sroie"
+    for i in range(2):  # two receipts with an image: the evaluation split, mode (a) only
+        _write_sroie(sroie, f"{i:03d}", *_variant(i))
+    (sroie / "img").mkdir()
+    from PIL import Image
+
+    for i in range(2):
+        Image.new("RGB", (460, 480), "white").save(sroie / "img" / f"{i:03d}.jpg")
+    monkeypatch.setenv("PRUNESTACK_SCORER_MODEL", f"{dense},{pruned}")
+    args = B._args([])
+    assert args.scorer_model == [dense, pruned]  # the env list, in order
+    out = tmp_path / "reports"
+    B.main(["--data", str(sroie), "--n-gold", "2", "--n-images", "0", "--scorer-model",
+            str(dense), "--scorer-model", str(pruned), "--out", str(out)])
+    res = json.loads((out / "bench_receipts_real.json").read_text())
+    assert list(res["gold_learned"]) == ["dense", "pruned"]
+    rows = {r["scorer"]: r for r in res["scorers"]}
+    assert rows["dense"]["speed_vs_first"] == 1.0
+    assert rows["pruned"]["params"] < rows["dense"]["params"]
+    assert rows["pruned"]["pruned"]["ratio"] == 0.5
+    assert all(0 <= r["a_mean"] <= 1 and r["a_cpu_s"] > 0 for r in rows.values())
+    md = (out / "bench_receipts_real.md").read_text()
+    assert "| dense |" in md and "| pruned |" in md and "speed vs first" in md
+    assert (out / "bench_receipts_real_scorers.png").stat().st_size > 1000
