@@ -4,6 +4,7 @@ Usage (from the repository root)::
 
     python -m benchmarks.run_all receipts_real
     python -m benchmarks.bench_receipts_real [--data DIR] [--n-gold 120] [--n-images 120]
+        [--scorer-model DENSE_DIR --scorer-model PRUNED30_DIR --scorer-model PRUNED50_DIR]
 
 The evaluation split is the receipts of ``DATA`` that have an image (120 in the dev set; the
 others are for training). Each is extracted with the task's schema (four required strings "as
@@ -22,11 +23,19 @@ occurs in the page's OCR text at all (same normalisation) for rapidocr, tesserac
 and the CPU seconds per receipt for OCR and for extraction (all threads, and the tesseract
 child processes; the first receipt of a run also loads the models).
 
+Learned scorers: each ``--scorer-model`` folder (repeat the option; labelled by folder name)
+runs on the same receipts in the same run, (a) on the same gold pages and (b) on the same OCR'd
+pages (OCR runs once per receipt), side by side with the rules. Per scorer: accuracy in (a) and
+(b), its parameter count, and the CPU seconds per receipt of extraction alone (the scorer is
+loaded before timing), with the speed ratio against the FIRST scorer (give the dense one first).
+A second table and ``reports/bench_receipts_real_scorers.png`` (accuracy vs scorer CPU seconds)
+show them.
+
 Sizes and data from the environment when run by ``run_all``: ``PRUNESTACK_SROIE_DATA`` (default
 ``../shared/data/sroie-dev``), ``PRUNESTACK_BENCH_SROIE_GOLD`` and
 ``PRUNESTACK_BENCH_SROIE_IMAGES`` (receipts for (a) and (b), first by id; default 120; 0 skips a
-mode), ``PRUNESTACK_SCORER_MODEL`` (``--scorer-model``: a learned field scorer folder; (a) and
-(b) then also run with ``scorer="learned"``, side by side with the rules). Without the data
+mode), ``PRUNESTACK_SCORER_MODEL`` (``--scorer-model``: learned field scorer folders, comma
+separated; (a) and (b) then also run with ``scorer="learned"`` for each). Without the data
 folder it prints why and skips. Writes ``reports/bench_receipts_real.{json,md,png}`` and prints
 the table.
 """
@@ -56,11 +65,27 @@ def _args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--n-images", type=int,
                     default=int(env("PRUNESTACK_BENCH_SROIE_IMAGES", 120)),
                     help="receipts for (b), end to end from the images (0: skip)")
-    ap.add_argument("--scorer-model", type=Path,
-                    default=env("PRUNESTACK_SCORER_MODEL") or None,
-                    help="a learned scorer folder: (a) and (b) also run with --scorer learned")
+    ap.add_argument("--scorer-model", type=Path, action="append", default=None,
+                    help="a learned scorer folder (repeatable: dense first, then pruned ones): "
+                         "(a) and (b) also run with --scorer learned for each")
     ap.add_argument("--out", type=Path, default=REPORTS)
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    if args.scorer_model is None:
+        args.scorer_model = [Path(p.strip()) for p in env("PRUNESTACK_SCORER_MODEL", "").split(",")
+                             if p.strip()]
+    return args
+
+
+def scorer_labels(folders: list[Path]) -> dict[str, Path]:
+    """{label: folder}: the folder name, or parent/name where two folders share a name."""
+    names = [f.name for f in folders]
+    out: dict[str, Path] = {}
+    for f in folders:
+        label = f.name if names.count(f.name) == 1 else f"{f.parent.name}/{f.name}"
+        if label in out:
+            raise SystemExit(f"error: --scorer-model {f} given twice")
+        out[label] = f
+    return out
 
 
 def _cpu() -> float:
@@ -95,32 +120,35 @@ def _options(scorer_model: Path | None) -> Any:
 def run_gold(data: Path, ids: list[str], scorer_model: Path | None = None
              ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Mode (a): extraction from the gold OCR lines of ``ids`` (the learned scorer of
-    ``scorer_model`` when given, else the rules)."""
+    ``scorer_model`` when given, else the rules). ``cpu_s_per_receipt``: extraction alone."""
     from tqdm import tqdm
 
     from prunestack.eval.sroie import SCHEMA, field_hits, gold, gold_document, gold_lines, occurs
     from prunestack.pipeline.extract import extract_document
 
     rows, hits, ceiling = [], [], []
-    cpu = _cpu()
+    cpu = 0.0
     opts = _options(scorer_model)
-    for rid in tqdm(ids, desc=f"(a) gold lines, {opts.scorer}", unit="receipt"):
+    label = scorer_model.name if scorer_model is not None else opts.scorer
+    for rid in tqdm(ids, desc=f"(a) gold lines, {label}", unit="receipt"):
         g = gold(data, rid)
         doc = gold_document(data, rid)
+        t = _cpu()
         pred = extract_document(doc, SCHEMA, options=opts).data
+        cpu += _cpu() - t
         hits.append(field_hits(g, pred))
         ceiling.append(occurs(g, [t for t, _ in gold_lines(data, rid)]))
         rows.append({"id": rid, "gold": g, "pred": pred, "right": hits[-1]})
     out = _summary(hits)
     out["ceiling_gold_lines"] = _share(ceiling)
-    out["cpu_s_per_receipt"] = (_cpu() - cpu) / len(ids)
+    out["cpu_s_per_receipt"] = cpu / len(ids)
     return out, rows
 
 
-def run_images(data: Path, ids: list[str], scorer_model: Path | None = None
+def run_images(data: Path, ids: list[str], scorers: dict[str, Path] | None = None
                ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Mode (b): rapidocr → layout → extraction from each image; the OCR ceilings beside it
-    (with ``scorer_model``: also the learned scorer on the same OCR'd pages)."""
+    (with ``scorers`` {label: folder}: also each learned scorer on the same OCR'd pages)."""
     from tqdm import tqdm
 
     from prunestack.eval.sroie import SCHEMA, field_hits, gold, occurs
@@ -128,9 +156,12 @@ def run_images(data: Path, ids: list[str], scorer_model: Path | None = None
     from prunestack.parsers.layout import aggregate
     from prunestack.pipeline.extract import extract_document
 
-    rows, hits, learned_hits = [], [], []
+    scorers = scorers or {}
+    rows, hits = [], []
+    learned_hits: dict[str, list[dict[str, bool]]] = {k: [] for k in scorers}
+    learned_cpu = dict.fromkeys(scorers, 0.0)
     ceil: dict[str, list[dict[str, bool]]] = {"rapidocr": [], "tesseract": [], "union": []}
-    cpu = {"ocr": 0.0, "extract": 0.0, "tesseract": 0.0, "extract_learned": 0.0}
+    cpu = {"ocr": 0.0, "extract": 0.0, "tesseract": 0.0}
     for rid in tqdm(ids, desc="(b) images", unit="receipt"):
         g = gold(data, rid)
         img = data / "img" / f"{rid}.jpg"
@@ -141,11 +172,12 @@ def run_images(data: Path, ids: list[str], scorer_model: Path | None = None
         t = _cpu()
         pred = extract_document(doc, SCHEMA).data
         cpu["extract"] += _cpu() - t
-        if scorer_model is not None:
+        learned = {}
+        for label, folder in scorers.items():
             t = _cpu()
-            learned = extract_document(doc, SCHEMA, options=_options(scorer_model)).data
-            cpu["extract_learned"] += _cpu() - t
-            learned_hits.append(field_hits(g, learned))
+            learned[label] = extract_document(doc, SCHEMA, options=_options(folder)).data
+            learned_cpu[label] += _cpu() - t
+            learned_hits[label].append(field_hits(g, learned[label]))
         t = _cpu()
         _, tpages = parse_lines(img, ocr="tesseract")
         cpu["tesseract"] += _cpu() - t
@@ -157,10 +189,11 @@ def run_images(data: Path, ids: list[str], scorer_model: Path | None = None
             ceil[name].append(found[name])
         hits.append(field_hits(g, pred))
         rows.append({"id": rid, "gold": g, "pred": pred, "right": hits[-1],
-                     "in_ocr_text": found})
+                     "in_ocr_text": found, "learned": learned})
     out = _summary(hits)
-    if learned_hits:
-        out["learned"] = _summary(learned_hits)
+    if scorers:
+        out["learned"] = {label: {**_summary(h), "cpu_s_per_receipt": learned_cpu[label] / len(ids)}
+                          for label, h in learned_hits.items()}
     out["ceiling"] = {name: _share(flags) for name, flags in ceil.items()}
     out["cpu_s_per_receipt"] = {k: v / len(ids) for k, v in cpu.items()}
     return out, rows
@@ -180,10 +213,9 @@ def _table(res: dict[str, Any]) -> str:
         a = res["gold"]
         lines.append(row("(a) gold OCR lines", a["fields"], a["n"], f"{a['mean']:.3f}",
                          f"{a['all_four']:.3f}"))
-        if "gold_learned" in res:
-            a = res["gold_learned"]
-            lines.append(row("(a) gold OCR lines, learned scorer", a["fields"], a["n"],
-                             f"{a['mean']:.3f}", f"{a['all_four']:.3f}"))
+        for label, la in res.get("gold_learned", {}).items():
+            lines.append(row(f"(a) gold OCR lines, learned scorer {label}", la["fields"],
+                             la["n"], f"{la['mean']:.3f}", f"{la['all_four']:.3f}"))
         lines.append(row("  ceiling: value in gold lines", a["ceiling_gold_lines"], a["n"],
                          "", ""))
     if "gold_same_receipts" in res:
@@ -194,9 +226,8 @@ def _table(res: dict[str, Any]) -> str:
         b = res["images"]
         lines.append(row("(b) end to end (rapidocr)", b["fields"], b["n"], f"{b['mean']:.3f}",
                          f"{b['all_four']:.3f}"))
-        if "learned" in b:
-            lb = b["learned"]
-            lines.append(row("(b) end to end, learned scorer", lb["fields"], lb["n"],
+        for label, lb in b.get("learned", {}).items():
+            lines.append(row(f"(b) end to end, learned scorer {label}", lb["fields"], lb["n"],
                              f"{lb['mean']:.3f}", f"{lb['all_four']:.3f}"))
         for name, acc in b["ceiling"].items():
             lines.append(row(f"  ceiling: value in {name} text", acc, b["n"],
@@ -207,14 +238,83 @@ def _table(res: dict[str, Any]) -> str:
         out += (f"\nCPU seconds per receipt in (b), one process: rapidocr + layout "
                 f"{c['ocr']:.2f}, extraction {c['extract']:.2f} (tesseract for the ceiling "
                 f"{c['tesseract']:.2f}, not part of the pipeline).\n")
-        if "learned" in res["images"]:
-            out += f"Extraction with the learned scorer: {c['extract_learned']:.2f}.\n"
     if "gold" in res:
-        out += f"CPU seconds per receipt in (a): {res['gold']['cpu_s_per_receipt']:.2f}"
-        if "gold_learned" in res:
-            out += f", learned scorer {res['gold_learned']['cpu_s_per_receipt']:.2f}"
-        out += ".\n"
+        out += (f"CPU seconds per receipt of extraction in (a), rules: "
+                f"{res['gold']['cpu_s_per_receipt']:.2f}.\n")
+    if res.get("scorers"):
+        out += "\n" + scorer_table(res["scorers"])
     return out
+
+
+def scorer_rows(res: dict[str, Any], labels: dict[str, Path]) -> list[dict[str, Any]]:
+    """One row per learned scorer: accuracy in (a)/(b), extraction CPU s per receipt, speed
+    against the first scorer (its extraction CPU seconds over (a) and (b) / this one's)."""
+    from prunestack.pipeline.extract.scorer import load_scorer
+
+    out = []
+    for label, folder in labels.items():
+        model = load_scorer(folder).model
+        r: dict[str, Any] = {"scorer": label, "folder": str(folder),
+                             "params": sum(p.numel() for p in model.parameters()),
+                             "pruned": load_scorer(folder).config.get("pruned")}
+        if label in res.get("gold_learned", {}):
+            a = res["gold_learned"][label]
+            r.update(a_mean=a["mean"], a_all_four=a["all_four"],
+                     a_cpu_s=a["cpu_s_per_receipt"])
+        if label in res.get("images", {}).get("learned", {}):
+            b = res["images"]["learned"][label]
+            r.update(b_mean=b["mean"], b_all_four=b["all_four"],
+                     b_cpu_s=b["cpu_s_per_receipt"])
+        out.append(r)
+    n_a = res.get("gold", {}).get("n", 0)
+    n_b = res.get("images", {}).get("n", 0)
+    for r in out:  # CPU seconds over every receipt the scorer ran on, (a) and (b) together
+        r["cpu_s_total"] = r.get("a_cpu_s", 0.0) * n_a + r.get("b_cpu_s", 0.0) * n_b
+    for r in out:
+        if r["cpu_s_total"] > 0:
+            r["speed_vs_first"] = out[0]["cpu_s_total"] / r["cpu_s_total"]
+    return out
+
+
+def scorer_table(rows: list[dict[str, Any]]) -> str:
+    def f(r: dict[str, Any], k: str, fmt: str = ".3f") -> str:
+        return format(r[k], fmt) if k in r else ""
+
+    lines = ["| scorer | params | (a) mean | (a) all four | (a) CPU s/receipt | (b) mean | "
+             "(b) all four | (b) CPU s/receipt | speed vs first |", "|---" * 9 + "|"]
+    for r in rows:
+        lines.append(f"| {r['scorer']} | {r['params'] / 1e6:.1f} M | {f(r, 'a_mean')} | "
+                     f"{f(r, 'a_all_four')} | {f(r, 'a_cpu_s', '.2f')} | {f(r, 'b_mean')} | "
+                     f"{f(r, 'b_all_four')} | {f(r, 'b_cpu_s', '.2f')} | "
+                     f"{f(r, 'speed_vs_first', '.2f')}{'x' if 'speed_vs_first' in r else ''} |")
+    return ("Learned scorers side by side (same receipts, same run; CPU seconds of extraction "
+            "alone, two threads):\n\n" + "\n".join(lines) + "\n")
+
+
+def _plot_scorers(rows: list[dict[str, Any]], path: Path) -> None:
+    """Accuracy (mean over fields) against the scorer's CPU seconds per receipt."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for mode, marker in (("a", "o"), ("b", "s")):
+        pts = [(r[f"{mode}_cpu_s"], r[f"{mode}_mean"], r["scorer"]) for r in rows
+               if f"{mode}_mean" in r]
+        if not pts:
+            continue
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, linestyle=":",
+                label="(a) gold lines" if mode == "a" else "(b) end to end")
+        for x, y, label in pts:
+            ax.annotate(label, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    ax.set_xlabel("scorer CPU seconds per receipt (extraction only, 2 threads)")
+    ax.set_ylabel("mean field accuracy")
+    ax.set_title("Learned field scorer: accuracy vs speed (dense and pruned)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def _plot(res: dict[str, Any], path: Path) -> None:
@@ -228,8 +328,8 @@ def _plot(res: dict[str, Any], path: Path) -> None:
     series: list[tuple[str, dict[str, float]]] = []
     if "gold" in res:
         series.append((f"(a) gold lines, n={res['gold']['n']}", res["gold"]["fields"]))
-    if "gold_learned" in res:
-        series.append(("(a) gold lines, learned scorer", res["gold_learned"]["fields"]))
+    for label, la in res.get("gold_learned", {}).items():
+        series.append((f"(a) gold lines, scorer {label}", la["fields"]))
     if "images" in res:
         b = res["images"]
         series.append((f"(b) end to end, n={b['n']}", b["fields"]))
@@ -260,18 +360,27 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     torch.set_num_threads(2)  # the issue's budget: one process, two threads
+    labels = scorer_labels(args.scorer_model)
+    from prunestack.pipeline.extract.scorer import load_scorer
+
+    for folder in labels.values():  # loaded before any timing: CPU seconds are scoring only
+        load_scorer(folder)
     ids = receipt_ids(args.data, with_images=True)
     res: dict[str, Any] = {"data": str(args.data), "split": "receipts with an image"}
-    rows: dict[str, list[dict[str, Any]]] = {}
+    rows: dict[str, Any] = {}
     t0 = time.perf_counter()
     if args.n_gold > 0:
         res["gold"], rows["gold"] = run_gold(args.data, ids[: args.n_gold])
-        if args.scorer_model is not None:
-            res["gold_learned"], rows["gold_learned"] = run_gold(
-                args.data, ids[: args.n_gold], args.scorer_model)
+        if labels:
+            res["gold_learned"], rows_learned = {}, {}
+            for label, folder in labels.items():
+                res["gold_learned"][label], rows_learned[label] = run_gold(
+                    args.data, ids[: args.n_gold], folder)
+            rows["gold_learned"] = rows_learned
     if args.n_images > 0:
-        res["images"], rows["images"] = run_images(args.data, ids[: args.n_images],
-                                                   args.scorer_model)
+        res["images"], rows["images"] = run_images(args.data, ids[: args.n_images], labels)
+    if labels:
+        res["scorers"] = scorer_rows(res, labels)
     if "gold" in res and "images" in res and res["images"]["n"] < res["gold"]["n"]:
         same = {r["id"] for r in rows["images"]}  # (a) on (b)'s receipts: one sample, two inputs
         res["gold_same_receipts"] = _summary([r["right"] for r in rows["gold"] if r["id"] in same])
@@ -283,6 +392,8 @@ def main(argv: list[str] | None = None) -> None:
         "# Real SROIE receipts (dev split with images)\n\n" + table)
     if "gold" in res or "images" in res:
         _plot(res, args.out / f"{NAME}.png")
+    if res.get("scorers"):
+        _plot_scorers(res["scorers"], args.out / f"{NAME}_scorers.png")
     print(table)
 
 

@@ -1,6 +1,8 @@
 """`prunestack train extractor --data DIR [--synthetic N] [--augment K] --out DIR`: fit the learned
 field scorer.
 
+With ``--teacher DENSE_DIR --prune RATIO`` it makes a pruned scorer instead: the teacher is
+pruned and recovered by distillation on the same data (:mod:`prunestack.eval.distill_scorer`).
 The data layouts, the labelling and the training loop are :mod:`prunestack.eval.train_scorer`'s;
 this module only reads the options, checks them, and prints the summary (JSON on stdout).
 """
@@ -37,8 +39,16 @@ def extractor_cmd(
     init: Annotated[Path | None, typer.Option(
         help="Start from this scorer folder (fine-tune) instead of MiniLM.")] = None,
     limit: Annotated[int | None, typer.Option(help="Use only the first N documents.")] = None,
+    teacher: Annotated[Path | None, typer.Option(
+        help="A dense scorer folder to prune and distil from (needs --prune).")] = None,
+    prune: Annotated[float | None, typer.Option(
+        "--prune", help="With --teacher: share of the layer parameters to remove, 0 < r < 1.")
+    ] = None,
+    method: Annotated[str, typer.Option(
+        help="With --teacher: pruning method, flap | taylor | magnitude.")] = "flap",
 ) -> None:
-    """Train the learned field scorer on labelled documents; writes a scorer folder."""
+    """Train the learned field scorer on labelled documents (or, with --teacher and --prune,
+    prune a trained one and recover it by distillation); writes a scorer folder."""
     if data is None and synthetic <= 0:
         raise ConfigError("no training data", "pass --data DIR, --synthetic N, or both")
     if data is not None and not data.is_dir():
@@ -49,9 +59,24 @@ def extractor_cmd(
         raise InputError(f"--init folder not found: {init}")
     if limit is not None and limit < 1:
         raise ConfigError("--limit must be at least 1")
+    if (teacher is None) != (prune is None):
+        raise ConfigError("--teacher and --prune go together",
+                          "e.g. --teacher ./scorer --prune 0.5 writes a pruned, distilled scorer")
+    if teacher is not None and init is not None:
+        raise ConfigError("--init and --teacher exclude each other",
+                          "--teacher starts from the teacher itself")
     import torch
 
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+    if teacher is not None and prune is not None:
+        from prunestack.eval.distill_scorer import distill
+
+        result = distill(teacher, out, data, ratio=prune, method=method, minutes=max_minutes,
+                         seed=seed, epochs=epochs, limit=limit, synthetic=synthetic,
+                         augment_copies=augment)
+        typer.echo(json.dumps(result, indent=1))
+        typer.echo(f"wrote {out}", err=True)
+        return
     from prunestack.eval.train_scorer import train
 
     summary = train(data, out, epochs=epochs, seed=seed, max_minutes=max_minutes, init=init,

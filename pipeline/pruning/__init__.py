@@ -18,11 +18,13 @@ __all__ = ["METHODS", "PruneRecipe", "PruneResult", "get_method", "load_pruned",
            "save_pruned"]
 
 
-def prune(model_or_dir: Any, recipe: Any, tokenizer: Any = None, progress: bool = True) -> Any:
-    """Prune a model or model folder; returns a ``PruneResult`` (model, tokenizer, stats)."""
+def prune(model_or_dir: Any, recipe: Any, tokenizer: Any = None, progress: bool = True,
+          ids: Any = None) -> Any:
+    """Prune a model or model folder; returns a ``PruneResult`` (model, tokenizer, stats).
+    ``ids`` [N, L]: calibration token rows instead of the recipe's text."""
     from prunestack.pipeline.pruning.engine import prune as _prune  # torch: on first use
 
-    return _prune(model_or_dir, recipe, tokenizer=tokenizer, progress=progress)
+    return _prune(model_or_dir, recipe, tokenizer=tokenizer, progress=progress, ids=ids)
 
 
 def __getattr__(name: str) -> Any:

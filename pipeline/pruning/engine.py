@@ -486,8 +486,11 @@ def _no_bar(it: Any = None, **_kw: Any) -> Any:
 
 
 def prune(model_or_dir: nn.Module | str | Path, recipe: PruneRecipe | dict[str, Any],
-          tokenizer: Any = None, progress: bool = True) -> PruneResult:
-    """Prune a model (in place) or a model folder according to ``recipe``."""
+          tokenizer: Any = None, progress: bool = True,
+          ids: torch.Tensor | None = None) -> PruneResult:
+    """Prune a model (in place) or a model folder according to ``recipe``. ``ids`` [N, L]
+    (unpadded token rows) replaces the recipe's calibration text when given: a task's own
+    inputs, e.g. the learned scorer's (field, candidate) pairs."""
     t0 = time.perf_counter()
     if isinstance(recipe, dict):
         recipe = PruneRecipe.build(**recipe)
@@ -505,7 +508,8 @@ def prune(model_or_dir: nn.Module | str | Path, recipe: PruneRecipe | dict[str, 
     ctx = recipe.flops_seqlen
     before = {"params": count_params(model), "flops_per_token": count_flops(spec, ctx)}
     head_dim = next((ls.attn.head_dim for ls in spec.layers if ls.attn), None)
-    ids = calibration_ids(tokenizer, recipe) if _needs_ids(method, recipe) else None
+    if ids is None and _needs_ids(method, recipe):
+        ids = calibration_ids(tokenizer, recipe)
     info = LOOPS[method.loop](spec, recipe, ids, bar)
     finalize_config(spec, head_dim)
     spec = discover(model)
