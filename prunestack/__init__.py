@@ -43,7 +43,8 @@ def parse(source: Source, *, ocr: str = "auto", pages: str | None = None,
     """A typed :class:`~prunestack.pipeline.document.Document` (pages, elements with boxes in the
     original page's coordinates) from a PDF, an image, HTML or plain text.
 
-    ``ocr``: auto | rapidocr | tesseract | paddleocr; ``pages``: "1-3,5" (PDFs and TIFFs)."""
+    ``ocr``: auto | rapidocr | tesseract | paddleocr | rapidocr+tesseract; ``pages``: "1-3,5"
+    (PDFs and TIFFs)."""
     from prunestack.parsers.ingest import parse_source
 
     return parse_source(source, ocr=ocr, pages=pages, name=name, force_ocr=force_ocr)

@@ -30,7 +30,8 @@ Encoder = Annotated[Path | None, typer.Option(
 Draft = Annotated[Path | None, typer.Option(
     "--draft", help="Draft causal LM folder for speculative decoding (generative).")]
 SchemaOpt = Annotated[Path, typer.Option("--schema", help="JSON Schema file.")]
-Ocr = Annotated[str, typer.Option(help="auto | rapidocr | tesseract | paddleocr")]
+Ocr = Annotated[str, typer.Option(
+    help="auto | rapidocr | tesseract | paddleocr | rapidocr+tesseract")]
 
 
 def _check_engine(engine: str, model: Path | None, draft: Path | None = None,

@@ -24,6 +24,7 @@ class OcrChoice(StrEnum):
     RAPIDOCR = "rapidocr"
     TESSERACT = "tesseract"
     PADDLEOCR = "paddleocr"
+    RAPIDOCR_TESSERACT = "rapidocr+tesseract"
 
 
 def parse_command(

@@ -4,7 +4,10 @@ Each detected text box becomes one ``Line``. The bundled recogniser often drops 
 between Latin words; with ``recover_spacing`` (default on) we ask rapidocr for per-character
 positions (``return_word_box=True``) and re-insert spaces where the line's pixels show a word gap
 (``parsers.ocr.spacing``); fragments of one word split by a letter gap taken for a space are
-joined again when the lexicon knows the word (``parsers.ocr.lexicon``). Words get boxes from
+joined again when the lexicon knows the word (``parsers.ocr.lexicon``), and amounts, dates and
+times split at a letter gap of letter-spaced till print are joined again (``parsers.ocr.numbers``:
+``64. 15`` → ``64.15``). Word text is NFKC-normalised (the recogniser's Chinese-trained alphabet
+emits full-width ``（`` ``）`` ``：`` for Latin punctuation). Words get boxes from
 their characters' boxes. The text-direction
 classifier is off by default: on upright pages it sometimes flips a correct line by 180°.
 With ``deskew`` (default on) a page rotated by ≥ 0.5° (``parsers.ocr.deskew``) has its boxes
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+import unicodedata
 from functools import lru_cache
 from typing import Any
 
@@ -32,6 +36,7 @@ from prunestack.cancel import checkpoint, on_cancel
 from prunestack.parsers.ocr.base import OcrBackend, is_speck
 from prunestack.parsers.ocr.deskew import estimate_skew_bands, level_frame
 from prunestack.parsers.ocr.lexicon import merge_split_words
+from prunestack.parsers.ocr.numbers import merge_split_numbers
 from prunestack.parsers.ocr.spacing import ink_profile, insert_spaces, word_gaps
 from prunestack.parsers.primitives import Line, Word
 from prunestack.pipeline.document import BBox, PageFrame
@@ -39,14 +44,46 @@ from prunestack.pipeline.document import BBox, PageFrame
 _LOCK = threading.Lock()  # one onnxruntime session set per process; calls are serialised
 
 
-@lru_cache(maxsize=1)
-def _engine() -> Any:
+#: ONNX Runtime threads per OCR session (the product's budget is two threads per process) and
+#: whether idle pool threads spin-wait for work. rapidocr's defaults (every core, spinning) spent
+#: about 1.5× the CPU time for the same output on the dev receipts: the spinning threads burn a
+#: core while the other waits (``benchmarks/bench_ocr_ceiling.py``, "cpu before/after").
+THREADS = 2
+SPINNING = False
+
+
+def make_engine(threads: int | None = THREADS, spinning: bool = SPINNING) -> Any:
+    """A RapidOCR engine whose detection, classification and recognition sessions use
+    ``threads`` intra-op threads (None: ONNX Runtime's default, every core) with spin-waiting
+    on or off; the models and every result are the same."""
+    import onnxruntime as ort
     from rapidocr_onnxruntime import RapidOCR
 
     engine = RapidOCR()
+    if threads is not None or not spinning:
+        for holder, attr in ((engine.text_det, "infer"), (engine.text_cls, "infer"),
+                             (engine.text_rec, "session")):
+            wrapped = getattr(holder, attr)  # rapidocr's OrtInferSession
+            opts = ort.SessionOptions()
+            opts.log_severity_level = 4
+            opts.enable_cpu_mem_arena = False
+            opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            if threads is not None:
+                opts.intra_op_num_threads = threads
+                opts.inter_op_num_threads = 1
+            opts.add_session_config_entry("session.intra_op.allow_spinning",
+                                          "1" if spinning else "0")
+            wrapped.session = ort.InferenceSession(wrapped.session._model_path,
+                                                   sess_options=opts,
+                                                   providers=["CPUExecutionProvider"])
     engine.text_det.infer = _Stoppable(engine.text_det.infer, "OCR text detection")
     engine.text_rec.session = _Stoppable(engine.text_rec.session, "OCR line recognition")
     return engine
+
+
+@lru_cache(maxsize=1)
+def _engine() -> Any:
+    return make_engine()
 
 
 class _Stoppable:
@@ -106,7 +143,10 @@ class RapidOcrBackend(OcrBackend):
     name = "rapidocr"
 
     def __init__(self, *, recover_spacing: bool = True, use_cls: bool = False,
-                 text_score: float = 0.5, deskew: bool = True) -> None:
+                 text_score: float = 0.5, deskew: bool = True, join_numbers: bool = True,
+                 engine: Any = None) -> None:
+        self.engine = engine  # None: the process's shared engine (``make_engine()``)
+        self.join_numbers = join_numbers
         self.recover_spacing = recover_spacing
         self.deskew = deskew
         self.use_cls = use_cls
@@ -120,7 +160,7 @@ class RapidOcrBackend(OcrBackend):
         """rapidocr's own result rows: [quad, text, score, char_quads, chars, char_scores]."""
         rgb = np.asarray(image.convert("RGB"))  # [H, W, 3]
         with _LOCK:
-            res, _ = _engine()(rgb, use_cls=self.use_cls, return_word_box=True,
+            res, _ = (self.engine or _engine())(rgb, use_cls=self.use_cls, return_word_box=True,
                                text_score=self.text_score)
         return res or []
 
@@ -179,6 +219,8 @@ class RapidOcrBackend(OcrBackend):
         words = _split_words(spaced, chars, cboxes, char_scores, box)
         if self.recover_spacing:  # a letter gap taken for a space: "Mil l" → "Mill"
             words = merge_split_words(words)
+            if self.join_numbers:  # "64. 15" → "64.15" (parsers.ocr.numbers)
+                words = merge_split_numbers(words)
         if not words:
             return None
         return Line(words=words, bbox=box, confidence=min(max(score, 0.0), 1.0))
@@ -225,5 +267,6 @@ def _split_words(spaced: str, chars: list[str], cboxes: list[BBox], scores: list
             conf = float(np.mean([scores[i] for i in idx]))
         else:
             b, conf = line_box, 0.0
-        words.append(Word(text=token, bbox=b, confidence=min(max(conf, 0.0), 1.0)))
+        words.append(Word(text=unicodedata.normalize("NFKC", token), bbox=b,
+                          confidence=min(max(conf, 0.0), 1.0)))
     return words

@@ -1,11 +1,14 @@
 """Tesseract backend: the ``tesseract`` binary via subprocess, TSV output, word-level boxes.
 
-The image goes to Tesseract's stdin as PNG; its TSV (level 5 rows = words, with block, paragraph
+The image goes to Tesseract as a PNG in a temporary file (not its stdin: a pipe fed by
+``communicate`` with a timeout stops being written after the first timeout, and a large page then
+waits forever on its own input); its TSV (level 5 rows = words, with block, paragraph
 and line numbers) is grouped into lines by Tesseract's own line ids and each line split again
 where the words stop overlapping vertically. A line that is only one or two punctuation marks
-(scan noise read as ``.`` or ``-``) is dropped. Confidences (0-100) are scaled to [0, 1]. It runs
-single-threaded (``OMP_THREAD_LIMIT=1``) and is killed after ``timeout_s``, or within a quarter
-of a second once its API request is cancelled (``prunestack.cancel``).
+(scan noise read as ``.`` or ``-``) is dropped; an amount, date or time split at a letter gap
+(``RM 64. 15``) is joined again (``parsers.ocr.numbers``). Confidences (0-100) are scaled to
+[0, 1]. It runs single-threaded (``OMP_THREAD_LIMIT=1``) and is killed after ``timeout_s``, or
+within a quarter of a second once its API request is cancelled (``prunestack.cancel``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import io
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 
 from PIL import Image
@@ -24,6 +28,7 @@ from prunestack.errors import DeadlineError, InputError
 from prunestack.parsers.errors import OcrUnavailableError
 from prunestack.parsers.lines import group_lines
 from prunestack.parsers.ocr.base import OcrBackend, is_speck
+from prunestack.parsers.ocr.numbers import merge_split_numbers
 from prunestack.parsers.primitives import Line, Word
 from prunestack.pipeline.document import BBox
 
@@ -49,30 +54,32 @@ class TesseractBackend(OcrBackend):
         if exe is None:
             raise OcrUnavailableError("the tesseract binary is not on PATH",
                                       "apt-get install tesseract-ocr tesseract-ocr-eng")
-        buf = io.BytesIO()
-        image.convert("RGB").save(buf, format="PNG")
         env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
-        return _run([exe, "stdin", "stdout", "-l", self.lang, "--psm", str(self.psm), "tsv"],
-                    buf.getvalue(), env, self.timeout_s)
+        fd, name = tempfile.mkstemp(suffix=".png", prefix="prunestack-ocr-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                image.convert("RGB").save(fh, format="PNG")
+            return _run([exe, name, "stdout", "-l", self.lang, "--psm", str(self.psm), "tsv"],
+                        env, self.timeout_s)
+        finally:
+            os.unlink(name)
 
     def recognize(self, image: Image.Image) -> list[Line]:
         return parse_tsv(self.tsv(image))
 
 
-def _run(cmd: list[str], data: bytes, env: dict[str, str], timeout_s: float) -> str:
-    """Run ``cmd`` with ``data`` on stdin and return its stdout; killed after ``timeout_s`` or when
-    the surrounding work is cancelled (checked every 0.25 s)."""
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+def _run(cmd: list[str], env: dict[str, str], timeout_s: float) -> str:
+    """Run ``cmd`` (no stdin) and return its stdout; killed after ``timeout_s`` or when the
+    surrounding work is cancelled (checked every 0.25 s)."""
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env)
     end = time.monotonic() + timeout_s
-    stdin: bytes | None = data
     try:
         while True:
             try:
-                out, err = proc.communicate(stdin, timeout=0.25)
+                out, err = proc.communicate(timeout=0.25)
                 break
             except subprocess.TimeoutExpired:
-                stdin = None  # communicate() already sent it; a retry must not send it again
                 checkpoint("OCR")  # a cancelled request kills tesseract (finally below)
                 if time.monotonic() > end:
                     raise DeadlineError(f"tesseract took longer than {timeout_s:.0f} s"
@@ -110,6 +117,7 @@ def parse_tsv(tsv: str) -> list[Line]:
         )
     lines: list[Line] = []
     for words in groups.values():
-        lines.extend(ln for ln in group_lines(words) if not is_speck(ln))
+        lines.extend(ln.model_copy(update={"words": merge_split_numbers(ln.words)})
+                     for ln in group_lines(words) if not is_speck(ln))
     lines.sort(key=lambda ln: (ln.bbox.y0, ln.bbox.x0))
     return lines
