@@ -113,7 +113,7 @@ def _options(scorer_model: Path | None) -> Any:
     from prunestack.pipeline.extract import ExtractOptions
 
     if scorer_model is None:
-        return ExtractOptions()
+        return ExtractOptions(scorer="rules")  # the rules, whatever the default
     return ExtractOptions(scorer="learned", scorer_model=str(scorer_model))
 
 

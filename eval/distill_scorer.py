@@ -37,9 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from prunestack.errors import ConfigError, InputError
-from prunestack.eval.train_scorer import Group, documents, groups_of
+from prunestack.eval.train_scorer import Group, card_header, training_groups
 from prunestack.pipeline.extract import scorer as S
-from prunestack.pipeline.schema import plan_fields
 
 #: width methods the scorer may be pruned with (heads and FFN channels)
 METHODS = ("flap", "taylor", "magnitude")
@@ -107,7 +106,6 @@ def distill(teacher: Path, out: Path, data: Path | None, *, ratio: float, method
     import torch
     from tqdm import tqdm
 
-    from prunestack.eval.scorer_data import training_documents  # + synthetic, augmented
     from prunestack.models import load_pretrained, load_tokenizer, minilm_path
     from prunestack.pipeline.pruning import PruneRecipe, prune
     from prunestack.pipeline.pruning.report import count_params
@@ -123,17 +121,9 @@ def distill(teacher: Path, out: Path, data: Path | None, *, ratio: float, method
     torch.manual_seed(seed)
     cfg = S.read_config(teacher)
     max_length = int(cfg["max_length"])
-    docs = list(training_documents(data, synthetic, augment_copies, seed, read=documents))
-    if limit is not None:
-        docs = docs[:limit]
-    groups: list[Group] = []
-    for _name, doc, expected, schema in tqdm(docs, desc="candidates", unit="doc",
-                                             disable=not progress):
-        fields = [f for f in plan_fields(schema) if f.type not in ("array", "object")]
-        groups += groups_of(doc, expected, fields, rng, negatives, int(cfg["max_span"]))
-    if not groups:
-        raise InputError(f"no field of the documents in {data} has its expected value among "
-                         "the candidates", "check that NAME.json holds the values as printed")
+    docs, groups = training_groups(data, rng, negatives, int(cfg["max_span"]), synthetic=synthetic,
+                                   augment_copies=augment_copies, seed=seed, limit=limit,
+                                   progress=progress)
     tok_dir = teacher if any((teacher / f).is_file() for f in ("tokenizer.json", "vocab.txt")) \
         else minilm_path()
     tokenizer = load_tokenizer(tok_dir)
@@ -263,12 +253,7 @@ def save(model: Any, tokenizer: Any, head: Any, teacher_cfg: dict[str, Any],
 
 def card(p: dict[str, Any], d: dict[str, Any]) -> str:
     widths = ", ".join(f"{r['heads']}h/{r.get('intermediate', 0)}" for r in p["layers"])
-    return f"""---
-base_model: sentence-transformers/all-MiniLM-L6-v2
-library_name: prunestack
-tags: [field-scorer, cross-encoder, document-extraction, pruned, distilled]
-license: apache-2.0
----
+    return card_header("pruned", "distilled") + f"""\
 # prunestack field scorer, pruned (version {S.SCORER_VERSION})
 
 The learned field scorer of `prunestack extract --scorer learned --scorer-model DIR` (a

@@ -31,16 +31,27 @@ _CONFUSE = {"O": "0", "0": "O", "I": "1", "1": "l", "l": "1", "S": "5", "5": "S"
             "8": "B", "G": "6", "Z": "2", "o": "0", "i": "l", "e": "c"}
 
 
+#: what sets a value off from its label or a registration number: kept with the value
+_SEPARATORS = frozenset(":;,()[] ")
+
+
 def _protected(text: str, keep: list[str]) -> list[bool]:
-    """Per character of a line: part of an expected value (an occurrence of one, or the whole
-    line when it is a piece of a value printed over several lines)."""
+    """Per character of a line: part of an expected value (an occurrence of one, with the
+    separator that sets it off — "CASHIER: INES" keeps its ": ", else the value is no longer a
+    part of the line a scorer can cut out — or the whole line when it is a piece of a value
+    printed over several lines)."""
     mask = [False] * len(text)
     low = text.upper()
     for k in keep:
         ku = k.upper()
         at = low.find(ku)
         while at >= 0:
-            for j in range(at, at + len(ku)):
+            first, last = at, at + len(ku)
+            while first > 0 and at - first < 2 and text[first - 1] in _SEPARATORS:
+                first -= 1
+            while last < len(text) and last - at - len(ku) < 2 and text[last] in _SEPARATORS:
+                last += 1
+            for j in range(first, last):
                 mask[j] = True
             at = low.find(ku, at + 1)
         if len(text.strip()) >= 3 and low.strip() in ku:

@@ -425,7 +425,7 @@ def _schema(rng: random.Random, v: _Values) -> tuple[dict[str, Any], dict[str, A
     """A random schema over some of the page's concepts, and the expected JSON."""
     concepts = [c for c in v.printed if c in CONCEPTS]
     core = [c for c in ("company", "address", "date", "total") if c in concepts]
-    pick = [c for c in core if rng.random() < 0.85]
+    pick: list[str] = [c for c in core if rng.random() < 0.85]
     rest = [c for c in concepts if c not in core]
     pick += rng.sample(rest, rng.randint(0 if core else 2, min(4 if core else 6, len(rest))))
     props: dict[str, Any] = {}

@@ -140,6 +140,30 @@ def groups_of(doc: Document, expected: dict[str, Any], fields: list[FieldSpec],
     return out
 
 
+def training_groups(data: Path | None, rng: random.Random, negatives: int, max_span: int, *,
+                    synthetic: int = 0, augment_copies: int = 0, seed: int = 0,
+                    limit: int | None = None, progress: bool = True
+                    ) -> tuple[list[Any], list[Group]]:
+    """The training documents (real, augmented, synthetic: ``scorer_data.training_documents``,
+    the first ``limit``) and their groups; InputError when no field has a positive."""
+    from tqdm import tqdm
+
+    from prunestack.eval.scorer_data import training_documents
+
+    docs = list(training_documents(data, synthetic, augment_copies, seed, read=documents))
+    if limit is not None:
+        docs = docs[:limit]
+    groups: list[Group] = []
+    for _name, doc, expected, schema in tqdm(docs, desc="candidates", unit="doc",
+                                             disable=not progress):
+        fields = [f for f in plan_fields(schema) if f.type not in ("array", "object")]
+        groups += groups_of(doc, expected, fields, rng, negatives, max_span)
+    if not groups:
+        raise InputError(f"no field of the documents in {data} has its expected value among "
+                         "the candidates", "check that NAME.json holds the values as printed")
+    return docs, groups
+
+
 def hard_negatives(p: S.Cand, neg: list[S.Cand], rng: random.Random, n: int) -> list[S.Cand]:
     """Up to ``n`` negatives for positive ``p``: a third that share a line with it (the same line
     cut differently, a span one line too long or short — the boundary mistakes), a third within
@@ -155,9 +179,9 @@ def hard_negatives(p: S.Cand, neg: list[S.Cand], rng: random.Random, n: int) -> 
     return pick + rng.sample(rest, min(len(rest), n - len(pick)))
 
 
-def train(data: Path | None, out: Path, *, epochs: int = 3, seed: int = 0,
+def train(data: Path | None, out: Path, *, epochs: int = 2, seed: int = 0,
           max_minutes: float = 50.0,
-          init: Path | None = None, negatives: int = 15, lr: float = 1e-4, head_lr: float = 2e-3,
+          init: Path | None = None, negatives: int = 7, lr: float = 1e-4, head_lr: float = 2e-3,
           max_length: int = 96, train_layers: int = 3, groups_per_step: int = 8,
           limit: int | None = None, synthetic: int = 0, augment_copies: int = 0,
           progress: bool = True) -> dict[str, Any]:
@@ -174,19 +198,9 @@ def train(data: Path | None, out: Path, *, epochs: int = 3, seed: int = 0,
     rng = random.Random(seed)
     torch.manual_seed(seed)
     cfg = dict(S.DEFAULTS, max_length=max_length)
-    from prunestack.eval.scorer_data import training_documents  # + synthetic, augmented
-
-    docs = list(training_documents(data, synthetic, augment_copies, seed, read=documents))
-    if limit is not None:
-        docs = docs[:limit]
-    groups: list[Group] = []
-    for _name, doc, expected, schema in tqdm(docs, desc="candidates", unit="doc",
-                                             disable=not progress):
-        fields = [f for f in plan_fields(schema) if f.type not in ("array", "object")]
-        groups += groups_of(doc, expected, fields, rng, negatives, int(cfg["max_span"]))
-    if not groups:
-        raise InputError(f"no field of the documents in {data} has its expected value among "
-                         "the candidates", "check that NAME.json holds the values as printed")
+    docs, groups = training_groups(data, rng, negatives, int(cfg["max_span"]), synthetic=synthetic,
+                                   augment_copies=augment_copies, seed=seed, limit=limit,
+                                   progress=progress)
     base = init if init is not None else minilm_path()
     if init is not None:
         if not (init / S.HEAD_FILE).is_file():
@@ -322,10 +336,11 @@ def save(model: Any, tokenizer: Any, head: Any, cfg: dict[str, Any], summary: di
     """A scorer folder: BERT folder + head + scorer.json + a model card stub."""
     from safetensors.torch import save_file
 
+    from prunestack.saved import save_model
+
     out.mkdir(parents=True, exist_ok=True)
     model.eval()
-    model.save_pretrained(str(out), safe_serialization=True)
-    tokenizer.save_pretrained(str(out))
+    save_model(model, out, tokenizer)  # the one saved format: a pruned --init reloads too
     save_file({k: v.detach().contiguous() for k, v in head.state_dict().items()},
               str(out / S.HEAD_FILE))
     (out / S.CONFIG_FILE).write_text(json.dumps({**cfg, "training": summary}, indent=1),
@@ -333,13 +348,15 @@ def save(model: Any, tokenizer: Any, head: Any, cfg: dict[str, Any], summary: di
     (out / "README.md").write_text(_card(summary), encoding="utf-8")
 
 
+def card_header(*tags: str) -> str:
+    """The model card's front matter (Hugging Face style) of a scorer folder."""
+    return ("---\nbase_model: sentence-transformers/all-MiniLM-L6-v2\nlibrary_name: prunestack\n"
+            f"tags: [{', '.join(('field-scorer', 'cross-encoder', 'document-extraction', *tags))}]"
+            "\nlicense: apache-2.0\n---\n")
+
+
 def _card(s: dict[str, Any]) -> str:
-    return f"""---
-base_model: sentence-transformers/all-MiniLM-L6-v2
-library_name: prunestack
-tags: [field-scorer, cross-encoder, document-extraction]
-license: apache-2.0
----
+    return card_header() + f"""\
 # prunestack field scorer (version {S.SCORER_VERSION})
 
 A cross-encoder over (field key path + description, candidate value in context with layout as

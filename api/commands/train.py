@@ -33,7 +33,7 @@ def extractor_cmd(
         "its own schema; half of them scan-augmented).")] = 0,
     augment: Annotated[int, typer.Option(
         "--augment", help="Add K scan-like augmented copies of each --data document.")] = 0,
-    epochs: Annotated[int, typer.Option(help="Passes over the training groups.")] = 3,
+    epochs: Annotated[int, typer.Option(help="Passes over the training groups.")] = 2,
     seed: Annotated[int, typer.Option(help="Seed for sampling, shuffling and the head.")] = 0,
     max_minutes: Annotated[float, typer.Option(help="Stop training after this long.")] = 50.0,
     init: Annotated[Path | None, typer.Option(

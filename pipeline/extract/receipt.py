@@ -59,6 +59,22 @@ _STOP = re.compile(r"\b(?:tel|phone|ph|fax|h/?p|mobile|gst|sst|e-?mail|website|w
                    r"(?:simplified\s+)?tax\s*invoice|receipt|invoice)\b", re.I)
 
 
+#: words of paying at a till (an invoice has QTY and THANK YOU too, but not these)
+_PAY_WORDS = re.compile(r"\b(?:CASH|CHANGE|ROUNDING|CASHIER|TENDERED|CHANGE\s?DUE)\b", re.I)
+
+
+def till_receipt(doc: Document) -> bool:
+    """A till receipt: a strip-shaped first page (width/height under 0.55; A4 and Letter are
+    0.71-0.77) or at least two words of paying at a till (CASH, CHANGE, CASHIER, ROUNDING,
+    TENDERED)."""
+    if not doc.pages:
+        return False
+    p = doc.pages[0]
+    if p.width and p.height and p.width / p.height < 0.55:
+        return True
+    return len({m.group(0).upper() for e in p.elements for m in _PAY_WORDS.finditer(e.text)}) >= 2
+
+
 def receipt_like(doc: Document) -> bool:
     """A narrow first page (a till strip) or at least two till words (CASH, CHANGE, CASHIER...)."""
     if not doc.pages:

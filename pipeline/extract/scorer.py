@@ -44,10 +44,11 @@ from typing import Any
 
 from prunestack.cancel import checkpoint
 from prunestack.encoder import mean_pool
-from prunestack.errors import ConfigError, ModelError
+from prunestack.errors import ModelError
 from prunestack.pipeline.document import BBox, Document, ElementKind
 from prunestack.pipeline.extract import values as V
 from prunestack.pipeline.extract.extractive import parse_for, value_kind
+from prunestack.pipeline.extract.ocrfix import fix_letter_digit_confusions
 from prunestack.pipeline.extract.types import Leaf
 from prunestack.pipeline.schema import FieldSpec
 
@@ -111,8 +112,9 @@ def doc_lines(doc: Document) -> list[DocLine]:
     return out
 
 
-#: a leading label ending in a colon ("DIMILIKI: ", "Company name: ")
-_LEAD_LABEL = re.compile(r"^[^:\d]{1,30}:\s*(?=\S)")
+#: a leading label ending in a colon ("DIMILIKI: ", "Company name: ", OCR's "CASH1ER: "); a
+#: time ("10:21") starts with a digit and stays
+_LEAD_LABEL = re.compile(r"^[^\W\d][^:]{0,29}:\s*(?=\S)")
 #: trailing bracketed groups ("(1070687-M)", "(CHERAS)", an unclosed "(")
 _TRAIL_BRACKET = re.compile(r"(?:\s*[(\[][^()\[\]]*[)\]]?)+[\s,.;:]*$")
 #: trailing words holding a digit (a registration number glued after a name)
@@ -305,7 +307,10 @@ class LearnedScorer:
                 continue
             c = cands[best]
             ln = lines[c.first]
-            out[f.dotted] = Leaf(c.value, ln.page, c.bbox, ln.element_id,
+            value = c.value
+            if value_kind(f) == "address":  # letterhead text: undo OCR's O/0 swaps (811OO)
+                value = fix_letter_digit_confusions(value)
+            out[f.dotted] = Leaf(value, ln.page, c.bbox, ln.element_id,
                                  round(prob * min(x.confidence for x in lines[c.first:c.last + 1]),
                                        4), c.printed)
         return out
@@ -352,13 +357,13 @@ _HEADS: dict[str, LearnedScorer] = {}
 _LOCK = threading.Lock()
 
 
-def load_scorer(folder: str | Path | None) -> LearnedScorer:
-    """THE scorer of ``folder`` in this process (its encoder held by the model registry)."""
-    from prunestack.models import registry
+def load_scorer(folder: str | Path | None = None) -> LearnedScorer:
+    """THE scorer of ``folder`` in this process (its encoder held by the model registry); the
+    shipped scorer (``prunestack.models.field_scorer_path``) when ``folder`` is None."""
+    from prunestack.models import field_scorer_path, registry
 
     if folder is None:
-        raise ConfigError("the learned scorer needs a scorer folder",
-                          "pass --scorer-model DIR (made by `prunestack train extractor`)")
+        folder = field_scorer_path()
     p = Path(folder)
     if not (p / HEAD_FILE).is_file():
         raise ModelError(f"scorer folder not found or has no {HEAD_FILE}: {p}",

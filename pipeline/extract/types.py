@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from prunestack.pipeline.document import BBox
 
 Engine = Literal["extractive", "generative"]
-Scorer = Literal["rules", "learned"]
+Scorer = Literal["auto", "learned", "rules"]
 
 
 class ExtractOptions(BaseModel):
@@ -34,11 +34,14 @@ class ExtractOptions(BaseModel):
                              description="extractive: below this a field is not found")
     fill_required: bool = Field(default=True, description="fill missing required non-nullable "
                                 "values with an empty value of their type (and report them)")
-    scorer: Scorer = Field(default="rules", description="extractive: how scalar fields are "
-                           "picked — rules (label similarity and hand-set weights) or learned "
-                           "(the MiniLM field scorer of scorer_model)")
+    scorer: Scorer = Field(default="auto", description="extractive: how scalar fields are "
+                           "picked — learned (the MiniLM field scorer: the shipped pruned one, or "
+                           "scorer_model), rules (label similarity and hand-set weights), or auto "
+                           "(learned for receipts and when scorer_model is given, else rules: "
+                           "the better of the two on each kind, as measured)")
     scorer_model: str | None = Field(default=None, description="extractive, scorer=learned: "
-                                     "a scorer folder made by `prunestack train extractor`")
+                                     "a scorer folder made by `prunestack train extractor` "
+                                     "(default: the shipped scorer)")
     max_new_tokens: int = Field(default=384, ge=16, le=8192)
     prompt_chars: int = Field(default=3000, ge=200, le=200_000)
 

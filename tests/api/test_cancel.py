@@ -259,7 +259,7 @@ def test_a_cancelled_subprocess_is_killed_within_half_a_second():
     threading.Timer(0.3, event.set).start()
     t0 = time.perf_counter()
     with cancellable(event), pytest.raises(DeadlineError, match="OCR"):
-        _run([sleep, "30"], b"", dict(os.environ), timeout_s=60)
+        _run([sleep, "30"], dict(os.environ), timeout_s=60)
     assert time.perf_counter() - t0 < 0.8
     assert not [p for p in psutil.Process().children() if p.name() == "sleep"]
 

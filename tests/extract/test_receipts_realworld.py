@@ -2,7 +2,10 @@
 
 The hand-built documents copy what rapidocr + the layout step gave for receipts drawn by
 ``receipts_realworld`` (elements, their merges and OCR slips, verbatim); one test runs a drawn
-receipt through real OCR end to end.
+receipt through real OCR end to end. These are tests of the rule engine's receipt logic
+(``scorer="rules"``); the learned scorer, the default on till receipts, is measured on real
+receipts by ``benchmarks/bench_receipts_real.py`` and tested in ``test_scorer.py`` /
+``test_shipped_scorer.py``.
 """
 
 from __future__ import annotations
@@ -21,11 +24,13 @@ from prunestack.pipeline.document import (
     Source,
     TableCell,
 )
-from prunestack.pipeline.extract import extract_document
+from prunestack.pipeline.extract import ExtractOptions, extract_document
 from prunestack.pipeline.extract.ocrfix import fix_letter_digit_confusions, split_glued_time
 from prunestack.pipeline.extract.receipt import letterhead, receipt_like
 from prunestack.pipeline.extract.values import parse_date
 from tests.extract.receipts_realworld import SROIE_SCHEMA, receipt
+
+RULES = ExtractOptions(scorer="rules")
 
 
 def receipt_doc(texts: list[str], table: list[tuple[str, str]], tail: str = "THANK YOU"
@@ -131,7 +136,7 @@ def test_sroie_fields_from_an_ocr_layout():
                        "NO. 169, JALAN KENARI 17, BANDAR PUCHONG JAYA, 811OO JOHOR BAHRU, JOHOR.",
                        "TEL: 03-4696870", "SIMPLIFIED TAX INVOICE", "CS36681",
                        "25/10/201919:28:17", "CASHIER:ANIS"], TOTALS)
-    data = extract_document(doc, SROIE_SCHEMA).data
+    data = extract_document(doc, SROIE_SCHEMA, options=RULES).data
     assert data == {"company": "99 SPEED MART S/B",
                     "address": "NO. 169, JALAN KENARI 17, BANDAR PUCHONG JAYA, 81100 JOHOR "
                                "BAHRU, JOHOR.",
@@ -152,7 +157,7 @@ def test_drawn_receipt_through_real_ocr(tmp_path):
     r = receipt(9)
     path = tmp_path / "r.png"
     r.image.save(path)
-    data = extract_document(parse(path, ocr="rapidocr"), SROIE_SCHEMA).data
+    data = extract_document(parse(path, ocr="rapidocr"), SROIE_SCHEMA, options=RULES).data
     assert data["company"] == r.truth["company"]
     assert data["address"] == r.truth["address"]
     assert data["date"] == r.truth["date"]  # as printed: a string field without a format

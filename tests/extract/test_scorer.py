@@ -167,9 +167,12 @@ def test_learned_scorer_errors_are_one_line(tmp_path):
     (tmp_path / "s.json").write_text(json.dumps(SCHEMA))
     (tmp_path / "r.html").write_text("<p>SHOP</p>")
     res = _cli("extract", str(tmp_path / "r.html"), "--schema", str(tmp_path / "s.json"),
-               "--scorer", "learned")
+               "--scorer", "clever")
     assert res.returncode == 2
-    assert res.stderr.strip().count("\n") == 0 and "--scorer-model" in res.stderr
+    assert res.stderr.strip().count("\n") == 0 and "auto, learned or rules" in res.stderr
+    res = _cli("extract", str(tmp_path / "r.html"), "--schema", str(tmp_path / "s.json"),
+               "--scorer-model", str(tmp_path / "nowhere"))
+    assert res.returncode == 2 and "scorer folder not found" in res.stderr
     res = _cli("train", "extractor", "--data", str(tmp_path), "--out", str(tmp_path / "o"))
     assert res.returncode == 2 and res.stderr.startswith("error: ")
     assert "schema.json" in res.stderr and "Traceback" not in res.stderr
