@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from prunestack.errors import ConfigError, InputError
-from prunestack.eval.train_scorer import Group, card_header, training_groups
+from prunestack.eval.train_scorer import Group, card_header, optimizer_step, training_groups
 from prunestack.pipeline.extract import scorer as S
 
 #: width methods the scorer may be pruned with (heads and FFN channels)
@@ -186,14 +186,8 @@ def distill(teacher: Path, out: Path, data: Path | None, *, ratio: float, method
                 n = len(groups[i].pairs)
                 loss = loss + _group_loss(logits[at:at + n], teacher_logits[i], temperature)
                 at += n
-            loss = loss / len(batch)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
+            losses.append(optimizer_step(opt, sched, params, loss / len(batch)))
             step += 1
-            losses.append(float(loss.detach()))
             bar.update(1)
             bar.set_postfix(loss=f"{sum(losses[-20:]) / len(losses[-20:]):.3f}")
             if time.monotonic() - t0 > 60 * minutes:

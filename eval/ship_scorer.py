@@ -28,7 +28,7 @@ from typing import Any
 
 from prunestack.errors import InputError
 from prunestack.eval.scorer_data import synthetic_documents
-from prunestack.eval.train_scorer import card_header, matches
+from prunestack.eval.train_scorer import card_header, expected_at, matches
 from prunestack.pipeline.extract import scorer as S
 from prunestack.pipeline.schema import plan_fields
 
@@ -41,12 +41,6 @@ FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config
 #: stock transformers' remote code); prunestack rebuilds the folder with its own module
 
 
-def _get(data: Any, path: tuple) -> Any:
-    for p in path:
-        data = data.get(p) if isinstance(data, dict) else None
-    return data
-
-
 def sample_accuracy(scorer: S.LearnedScorer, n: int = SAMPLE_N, seed: int = SAMPLE_SEED
                     ) -> dict[str, Any]:
     """Share of scalar fields right on the fixed synthetic sample (value as the schema wants
@@ -56,7 +50,7 @@ def sample_accuracy(scorer: S.LearnedScorer, n: int = SAMPLE_N, seed: int = SAMP
         fields = [f for f in plan_fields(schema) if f.type not in ("array", "object")]
         got = scorer.extract(doc, fields)
         for f in fields:
-            want = _get(expected, f.path)
+            want = expected_at(expected, f.path)
             if want is None or want == "":
                 continue
             total += 1

@@ -67,7 +67,8 @@ def matches(value: Any, expected: Any) -> bool:
     return norm(value) == norm(expected)
 
 
-def _get(data: Any, path: tuple) -> Any:
+def expected_at(data: Any, path: tuple) -> Any:
+    """The expected value at a field's key path (None where the JSON has none)."""
     for p in path:
         if isinstance(data, dict) and p in data:
             data = data[p]
@@ -124,7 +125,7 @@ def groups_of(doc: Document, expected: dict[str, Any], fields: list[FieldSpec],
     sizes, body = S.page_sizes(doc), S.body_font_size(lines)
     out = []
     for f in fields:
-        want = _get(expected, f.path)
+        want = expected_at(expected, f.path)
         if want is None or want == "":
             continue
         cands = S.candidates(lines, f, dayfirst, max_span)
@@ -252,14 +253,8 @@ def train(data: Path | None, out: Path, *, epochs: int = 2, seed: int = 0,
                 first = torch.zeros(1, dtype=torch.long)
                 loss = loss + torch.nn.functional.cross_entropy(lg[None], first) \
                     + 0.5 * torch.nn.functional.binary_cross_entropy_with_logits(lg, target)
-            loss = loss / len(batch)
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            opt.step()
-            sched.step()
+            losses.append(optimizer_step(opt, sched, params, loss / len(batch)))
             step += 1
-            losses.append(float(loss.detach()))
             bar.update(len(batch))
             bar.set_postfix(loss=f"{sum(losses[-20:]) / len(losses[-20:]):.3f}")
             if time.monotonic() - t0 > 60 * max_minutes:
@@ -278,6 +273,19 @@ def train(data: Path | None, out: Path, *, epochs: int = 2, seed: int = 0,
                "synthetic": synthetic, "augment_copies": augment_copies}
     save(model, tokenizer, head, cfg, summary, out)
     return summary
+
+
+def optimizer_step(opt: Any, sched: Any, params: list[Any], loss: Any) -> float:
+    """One update: backward, gradients clipped to norm 1, optimiser and schedule stepped; the
+    loss as a float (training and distillation share it)."""
+    import torch
+
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    sched.step()
+    return float(loss.detach())
 
 
 class LowerCache:

@@ -16,6 +16,7 @@ union of their fragments' boxes; confidence is their minimum.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from prunestack.models import minilm_path
@@ -71,13 +72,21 @@ def merge_split_words(words: list[Word], lexicon: frozenset[str] | None = None) 
     lex = default_lexicon() if lexicon is None else lexicon
     if not lex or len(words) < 2:
         return words
+    return join_runs(words, MAX_PARTS, lambda span: _joined(span, lex))
+
+
+def join_runs(words: list[Word], max_parts: int,
+              join: Callable[[list[Word]], str | None]) -> list[Word]:
+    """``words`` with runs of 2..``max_parts`` neighbours replaced by one word where ``join``
+    gives their joined text (longest run first, left to right; the box encloses the run, the
+    confidence is its lowest, the font its first word's)."""
     out: list[Word] = []
     i = 0
     while i < len(words):
-        for n in range(min(MAX_PARTS, len(words) - i), 1, -1):
-            text = _joined(words[i:i + n], lex)
+        for n in range(min(max_parts, len(words) - i), 1, -1):
+            span = words[i:i + n]
+            text = join(span)
             if text is not None:
-                span = words[i:i + n]
                 out.append(Word(text=text, bbox=BBox.enclosing([w.bbox for w in span]),
                                 confidence=min(w.confidence for w in span),
                                 font_size=span[0].font_size, bold=span[0].bold))

@@ -22,8 +22,8 @@ from __future__ import annotations
 import itertools
 import re
 
+from prunestack.parsers.ocr.lexicon import join_runs
 from prunestack.parsers.primitives import Word
-from prunestack.pipeline.document import BBox
 
 #: Longest run of fragments joined into one value (``18- 1 1- 1 8`` is five).
 MAX_PARTS = 8
@@ -55,19 +55,4 @@ def merge_split_numbers(words: list[Word]) -> list[Word]:
     """``words`` (one line, left to right) with split amounts, dates and times re-joined."""
     if len(words) < 2:
         return words
-    out: list[Word] = []
-    i = 0
-    while i < len(words):
-        for n in range(min(MAX_PARTS, len(words) - i), 1, -1):
-            span = words[i:i + n]
-            text = _joinable(span)
-            if text is not None:
-                out.append(Word(text=text, bbox=BBox.enclosing([w.bbox for w in span]),
-                                confidence=min(w.confidence for w in span),
-                                font_size=span[0].font_size, bold=span[0].bold))
-                i += n
-                break
-        else:
-            out.append(words[i])
-            i += 1
-    return out
+    return join_runs(words, MAX_PARTS, _joinable)

@@ -67,23 +67,22 @@ def till_receipt(doc: Document) -> bool:
     """A till receipt: a strip-shaped first page (width/height under 0.55; A4 and Letter are
     0.71-0.77) or at least two words of paying at a till (CASH, CHANGE, CASHIER, ROUNDING,
     TENDERED)."""
-    if not doc.pages:
-        return False
-    p = doc.pages[0]
-    if p.width and p.height and p.width / p.height < 0.55:
-        return True
-    return len({m.group(0).upper() for e in p.elements for m in _PAY_WORDS.finditer(e.text)}) >= 2
+    return _till_page(doc, 0.55, _PAY_WORDS)
 
 
 def receipt_like(doc: Document) -> bool:
     """A narrow first page (a till strip) or at least two till words (CASH, CHANGE, CASHIER...)."""
+    return _till_page(doc, 0.7, _TILL_WORDS)
+
+
+def _till_page(doc: Document, narrow: float, words: re.Pattern[str]) -> bool:
+    """Page 1 is narrower than ``narrow`` (width/height) or shows two distinct ``words``."""
     if not doc.pages:
         return False
     p = doc.pages[0]
-    if p.width and p.height and p.width / p.height < 0.7:
+    if p.width and p.height and p.width / p.height < narrow:
         return True
-    words = {m.group(0).upper() for e in p.elements for m in _TILL_WORDS.finditer(e.text)}
-    return len(words) >= 2
+    return len({m.group(0).upper() for e in p.elements for m in words.finditer(e.text)}) >= 2
 
 
 _FULLWIDTH = str.maketrans({"，": ", ", "（": "(", "）": ")", "：": ":", "！": "!", "．": "."})

@@ -43,7 +43,7 @@ def _positives(doc, expected, schema) -> dict[str, bool]:
     """Per field: some candidate equals the expected value (the training rule)."""
     lines = S.doc_lines(doc)
     dayfirst = V.date_order_hint([ln.text for ln in lines])
-    return {f.dotted: any(T.matches(c.value, T._get(expected, f.path))
+    return {f.dotted: any(T.matches(c.value, T.expected_at(expected, f.path))
                           for c in S.candidates(lines, f, dayfirst, 4))
             for f in _fields(schema)}
 
@@ -71,7 +71,7 @@ def test_expected_strings_are_printed_on_the_page(docs):
     for _, doc, expected, schema in docs:
         page = " ".join(ln.text for ln in S.doc_lines(doc))
         for f in _fields(schema):
-            want = T._get(expected, f.path)
+            want = T.expected_at(expected, f.path)
             if f.type == "string" and f.format is None:
                 assert want in page, (f.dotted, want)  # exactly as printed, case included
                 checked += 1
@@ -103,7 +103,7 @@ def test_company_is_expected_without_its_glued_registration_number(docs):
     glued = 0
     for _, doc, expected, schema in docs:
         for f in _fields(schema):
-            want = T._get(expected, f.path)
+            want = T.expected_at(expected, f.path)
             if f.path[-1] in {n.split(".")[-1] for n in D.CONCEPTS["company"]["names"]} and \
                     isinstance(want, str):
                 for ln in S.doc_lines(doc):
