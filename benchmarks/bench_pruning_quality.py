@@ -1,20 +1,25 @@
 """Pruning quality: method x ratio on the real MiniLM and on GQA Llamas with 2 and 8 KV heads.
 
-- all-MiniLM-L6-v2 (real weights): flap, wanda-sp, taylor (heads + FFN channels) and block at
-  20/30/50 %: achieved ratio of the pruned structures, embedding cosine and top-10 retrieval
-  overlap against the dense encoder on held-out text (``benchmarks.minilm_study``'s corpus), CPU
-  forward speed ratio, pruning wall time. ``sublayer`` (FinerCut) needs a causal LM: not run.
+- all-MiniLM-L6-v2 (real weights): flap, wanda-sp, taylor (heads + FFN channels), flap-ffn (FFN
+  channels only, the same width in every layer: a stock BERT folder) and block at 20/30/50 %:
+  achieved ratio of the pruned structures, embedding cosine and top-10 retrieval overlap against
+  the dense encoder on text of another source than the calibration and distillation text
+  (``measure.encoder_agreement``: licence texts and Python docstrings), CPU forward speed ratio,
+  pruning wall time. The flap-ffn row at 50 % is then recovered by distillation from the dense
+  encoder on the built-in corpus (``recovery.distill_encoder``) and measured again ("after"
+  columns, plus the distillation wall time). ``sublayer`` (FinerCut) needs a causal LM: not run.
 - Llama, random weights, the shape of the 12.9 M model of issue 18 (hidden 256, 6 blocks,
   8 query heads of 32 over 2 or 8 KV heads, intermediate 768, the real 32,768-token Mistral
   tokenizer, tied embeddings): all five methods at 20/30/50 %: achieved ratio, cosine of the
   last hidden states to the dense model's on held-out text, prefill speed ratio, wall time.
 - Taylor wall time on the 2-KV Llama, calibration 32 x 128 tokens: one sample per backward (the
-  loop before issue 18, reproduced here) vs the engine's batched backward, interleaved in the same
-  run, best of two each.
+  loop before issue 18, reproduced here) vs the engine's batched backward with the fused
+  output-layer loss, interleaved in the same run, best of two each.
 
-Calibration: the recipe default (32 x 128 tokens of the built-in English text, ``calib`` split).
-No recovery (distillation) is applied: "after recovery" columns are not measured.
-Writes reports/pruning_quality.{json,md,png}. ``PRUNESTACK_BENCH_QUICK=1`` runs 8 x 64 tokens.
+Calibration: the recipe defaults (the built-in calibration-en corpus, calib split; 128 windows of
+128 tokens, taylor 32). Writes reports/pruning_quality.{json,md,png}.
+``PRUNESTACK_BENCH_QUICK=1`` runs 8 x 64 tokens and 40 distillation steps;
+``PRUNESTACK_BENCH_PARTS=taylor,minilm`` (any of taylor, minilm, llama) runs only those parts.
 """
 
 from __future__ import annotations
@@ -31,7 +36,10 @@ import torch.nn.functional as F
 
 REPORTS = Path("reports")
 RATIOS = [0.2, 0.3, 0.5]
-MINILM_METHODS = ["flap", "wanda-sp", "taylor", "block"]
+MINILM_METHODS = ["flap", "wanda-sp", "taylor", "flap-ffn", "block"]
+#: encoder distillation steps (batch 32) for the recovered row: flap-ffn at RECOVER_RATIO
+RECOVER_STEPS = 600
+RECOVER_RATIO = 0.5
 LLAMA_METHODS = ["flap", "wanda-sp", "taylor", "block", "sublayer"]
 
 
@@ -84,13 +92,13 @@ def taylor_per_sample(spec: Any, ids: torch.Tensor) -> dict[tuple[int, str], tor
 
 
 def taylor_timing(tok: Any, vocab: int, nsamples: int, seqlen: int) -> dict[str, Any]:
-    from prunestack.pipeline.pruning.calibration import local_english, token_samples
+    from prunestack.pipeline.pruning.calibration import builtin_corpus, token_samples
     from prunestack.pipeline.pruning.engine import taylor_batch, taylor_scores
     from prunestack.pipeline.pruning.families import discover
 
     model = llama(2, vocab)
     spec = discover(model)
-    ids = token_samples(tok, local_english("calib"), nsamples, seqlen)
+    ids = token_samples(tok, builtin_corpus("calib"), nsamples, seqlen)
     before, after = [], []
     for _ in range(2):  # interleaved, best of two: the shared CPU's load varies over minutes
         t0 = time.perf_counter()
@@ -116,10 +124,10 @@ def _hidden(model: Any, ids: torch.Tensor) -> torch.Tensor:
 
 def llama_rows(tok: Any, vocab: int, recipe_base: dict[str, Any]) -> list[dict[str, Any]]:
     from prunestack.pipeline.pruning import prune
-    from prunestack.pipeline.pruning.calibration import local_english, token_samples
+    from prunestack.pipeline.pruning.calibration import builtin_corpus, token_samples
     from prunestack.pipeline.pruning.measure import prefill_decode
 
-    held = token_samples(tok, local_english("heldout"), 8, 128, seed=1)
+    held = token_samples(tok, builtin_corpus("heldout"), 8, 128, seed=1)
     rows = []
     for n_kv in (2, 8):
         dense = llama(n_kv, vocab)
@@ -145,32 +153,43 @@ def llama_rows(tok: Any, vocab: int, recipe_base: dict[str, Any]) -> list[dict[s
     return rows
 
 
-def minilm_rows(recipe_base: dict[str, Any]) -> list[dict[str, Any]]:
-    from benchmarks.minilm_study import _load, corpus, embed, topk_overlap
+def minilm_rows(recipe_base: dict[str, Any], steps: int) -> list[dict[str, Any]]:
+    from benchmarks.minilm_study import _load
     from prunestack.pipeline.pruning import prune
-    from prunestack.pipeline.pruning.measure import encoder_latency
+    from prunestack.pipeline.pruning.calibration import builtin_corpus
+    from prunestack.pipeline.pruning.measure import encoder_agreement, encoder_latency
+    from prunestack.pipeline.pruning.recovery import RecoveryOptions, distill_encoder
 
-    dense, tok, _ = _load()
-    queries, passages = corpus()
-    qd, cd = embed(dense, tok, queries), embed(dense, tok, passages)
+    dense, tok, path = _load()
     rows = []
     for method in MINILM_METHODS:
         for ratio in RATIOS:
             model, _, _ = _load()
+            recipe = {**recipe_base, "method": method, "ratio": ratio}
+            if method == "flap-ffn":
+                recipe.update(method="flap", structures=["channels"], allocation="uniform")
             t0 = time.perf_counter()
-            res = prune(model, {**recipe_base, "method": method, "ratio": ratio}, tokenizer=tok,
-                        progress=False)
+            res = prune(model, recipe, tokenizer=tok, progress=False)
             wall = time.perf_counter() - t0
-            q, c = embed(model, tok, queries), embed(model, tok, passages)
+            agree = encoder_agreement(model, dense, tok)
             lat = encoder_latency({"dense": dense, "pruned": model}, seqlen=128, batch=16,
                                   repeats=3)
-            rows.append({"model": "minilm", "method": method, "ratio": ratio,
-                         "achieved": round(res.stats["achieved_ratio"], 4),
-                         "model_params_removed": round(res.stats["model_params_removed"], 4),
-                         "cosine": round(float((c * cd).sum(1).mean()), 4),
-                         "top10_overlap": round(topk_overlap(qd, cd, q, c), 4),
-                         "speed_ratio": round(lat["dense"] / lat["pruned"], 3),
-                         "prune_s": round(wall, 1)})
+            row = {"model": "minilm", "method": method, "ratio": ratio,
+                   "achieved": round(res.stats["achieved_ratio"], 4),
+                   "model_params_removed": round(res.stats["model_params_removed"], 4),
+                   "cosine": round(agree["cosine"], 4),
+                   "top10_overlap": round(agree["top10_overlap"], 4),
+                   "speed_ratio": round(lat["dense"] / lat["pruned"], 3),
+                   "prune_s": round(wall, 1), "cosine_after": None, "top10_after": None,
+                   "recover_s": None}
+            if method == "flap-ffn" and ratio == RECOVER_RATIO:
+                with tempfile.TemporaryDirectory() as d:
+                    rep = distill_encoder(model, tok, builtin_corpus("calib"), d,
+                                          RecoveryOptions(steps=steps, teacher=str(path)))
+                row.update(cosine_after=round(rep["after"]["cosine"], 4),
+                           top10_after=round(rep["after"]["top10_overlap"], 4),
+                           recover_s=round(rep["wall_s"], 1))
+            rows.append(row)
             print(rows[-1], flush=True)
     return rows
 
@@ -181,32 +200,43 @@ def main() -> dict[str, Any]:
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     REPORTS.mkdir(exist_ok=True)
     quick = os.environ.get("PRUNESTACK_BENCH_QUICK") == "1"
-    nsamples, seqlen = (8, 64) if quick else (32, 128)
-    base = {"nsamples": nsamples, "seqlen": seqlen}
+    base: dict[str, Any] = {"nsamples": 8, "seqlen": 64} if quick else {}
+    steps = 40 if quick else RECOVER_STEPS
     with tempfile.TemporaryDirectory() as d:
         tok = load_tokenizer(write_mistral_tokenizer(d))
     vocab = 32768
-    out: dict[str, Any] = {"calibration": f"built-in English (calib split), {nsamples} x "
-                           f"{seqlen} tokens", "threads": torch.get_num_threads()}
-    out["taylor"] = taylor_timing(tok, vocab, nsamples, seqlen)
-    print(out["taylor"], flush=True)
-    rows = minilm_rows(base) + llama_rows(tok, vocab, base)
+    out: dict[str, Any] = {
+        "calibration": "built-in calibration-en corpus (calib split), "
+                       + ("8 x 64 tokens" if quick else "128 x 128 tokens (taylor 32 x 128)"),
+        "recovery": f"flap-ffn at {RECOVER_RATIO:.0%}: distill_encoder, {steps} steps of 32 "
+                    "texts",
+        "threads": torch.get_num_threads()}
+    parts = set((os.environ.get("PRUNESTACK_BENCH_PARTS") or "taylor,minilm,llama").split(","))
+    out["parts"] = sorted(parts)
+    if "taylor" in parts:
+        out["taylor"] = taylor_timing(tok, vocab, *((8, 64) if quick else (32, 128)))
+        print(out["taylor"], flush=True)
+    rows = ((minilm_rows(base, steps) if "minilm" in parts else [])
+            + (llama_rows(tok, vocab, base) if "llama" in parts else []))
     out["rows"] = rows
     (REPORTS / "pruning_quality.json").write_text(json.dumps(out, indent=1))
     cols = ["model", "method", "ratio", "achieved", "model_params_removed", "cosine",
-            "top10_overlap", "speed_ratio", "prune_s"]
-    t = out["taylor"]
+            "top10_overlap", "cosine_after", "top10_after", "speed_ratio", "prune_s",
+            "recover_s"]
     md = ["# Pruning quality", "", f"Calibration: {out['calibration']}; CPU, "
-          f"{out['threads']} threads. No recovery applied.", "",
-          f"Taylor on the 2-KV Llama ({t['model_params'] / 1e6:.1f} M params, "
-          f"{t['calibration']}): one sample per backward {t['per_sample_s']} s, batched "
-          f"({t['batch']} per backward) {t['batched_s']} s, {t['speedup']}x; scores agree to "
-          f"{t['max_rel_diff']:.1e} (relative).", "",
-          "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    md += ["| " + " | ".join("" if r[c] is None else str(r[c]) for c in cols) + " |"
+          f"{out['threads']} threads. Recovery: {out['recovery']}.", ""]
+    if "taylor" in out:
+        t = out["taylor"]
+        md += [f"Taylor on the 2-KV Llama ({t['model_params'] / 1e6:.1f} M params, "
+               f"{t['calibration']}): one sample per backward {t['per_sample_s']} s, batched "
+               f"({t['batch']} per backward) {t['batched_s']} s, {t['speedup']}x; scores agree "
+               f"to {t['max_rel_diff']:.1e} (relative).", ""]
+    md += ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    md += ["| " + " | ".join("" if r.get(c) is None else str(r[c]) for c in cols) + " |"
            for r in rows]
     (REPORTS / "pruning_quality.md").write_text("\n".join(md) + "\n")
-    _plot(rows)
+    if rows:
+        _plot(rows)
     print("\n".join(md))
     return out
 
@@ -225,12 +255,16 @@ def _plot(rows: list[dict[str, Any]]) -> None:
             x = [r["ratio"] for r in rs]
             ax[0][j].plot(x, [r["achieved"] for r in rs], marker="o", label=method)
             ax[1][j].plot(x, [r["cosine"] for r in rs], marker="o", label=method)
+            if any(r.get("cosine_after") is not None for r in rs):
+                ax[1][j].plot(x, [r.get("cosine_after") for r in rs], "--", marker="s",
+                              label=f"{method} + distillation")
         ax[0][j].plot(RATIOS, RATIOS, "k:", label="target")
         ax[0][j].set_title(m)
         ax[0][j].set_ylabel("achieved ratio")
         ax[1][j].set_ylabel("cosine to dense")
         ax[1][j].set_xlabel("target ratio")
         ax[0][j].legend(fontsize=7)
+        ax[1][j].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(REPORTS / "pruning_quality.png", dpi=100)
 

@@ -21,46 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
+
+from prunestack.pipeline.pruning.measure import retrieval_texts as corpus
+from prunestack.pipeline.pruning.measure import sentence_embed as embed
+from prunestack.pipeline.pruning.measure import topk_overlap
 
 REPORTS = Path("reports")
 CRITERIA = ["magnitude", "wanda-sp", "flap", "taylor"]
 RATIOS = [0.2, 0.3, 0.5]
-
-
-@torch.no_grad()
-def embed(model: Any, tok: Any, texts: list[str], batch: int = 32, max_len: int = 32
-          ) -> torch.Tensor:
-    """[N, H] mean-pooled (attention-masked), L2-normalised sentence embeddings."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # batch similar lengths
-    out = []
-    for i in range(0, len(texts), batch):
-        enc = tok([texts[j] for j in order[i: i + batch]], padding=True, truncation=True,
-                  max_length=max_len, return_tensors="pt")
-        h = model(**enc).last_hidden_state  # [B, L, H]
-        m = enc["attention_mask"].unsqueeze(-1).to(h.dtype)
-        out.append(F.normalize((h * m).sum(1) / m.sum(1).clamp(min=1), dim=-1))
-    emb = torch.cat(out)
-    return emb[torch.argsort(torch.tensor(order))]  # back to input order
-
-
-def topk_overlap(q_dense: torch.Tensor, c_dense: torch.Tensor, q: torch.Tensor, c: torch.Tensor,
-                 k: int = 10) -> float:
-    a = (q_dense @ c_dense.T).topk(k, dim=1).indices
-    b = (q @ c.T).topk(k, dim=1).indices
-    return float(sum(len(set(x.tolist()) & set(y.tolist())) for x, y in zip(a, b, strict=True))
-                 / (k * len(a)))
-
-
-def corpus() -> tuple[list[str], list[str]]:
-    from prunestack.pipeline.pruning.calibration import local_english
-
-    held = local_english("heldout")
-    passages = held[:120]
-    queries = []
-    for p in local_english("calib")[:120:4]:  # first sentence of other paragraphs
-        queries.append(p.split(". ")[0][:200])
-    return queries, passages
 
 
 def _load():

@@ -56,6 +56,10 @@ def minilm_path() -> Path:
 FIELD_SCORER = Path(__file__).parent / "weights" / "field-scorer"
 
 
+#: the shipped calibration and distillation text (its README.md names sources and licences)
+CALIBRATION_CORPUS = Path(__file__).parent / "corpora" / "calibration-en"
+
+
 def field_scorer_path() -> Path:
     """Folder of the shipped field scorer (the default of ``extract``'s learned scorer)."""
     if not (FIELD_SCORER / "scorer_head.safetensors").is_file():

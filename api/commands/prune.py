@@ -18,7 +18,7 @@ from prunestack.pipeline.pruning.methods import METHODS
 
 
 def _echo_table(rep: dict[str, Any]) -> None:
-    keys = ("family", "params_before", "params_after", "model_params_removed",
+    keys = ("family", "calibration", "params_before", "params_after", "model_params_removed",
             "model_flops_removed", "achieved_ratio", "ppl_dense", "ppl_pruned",
             "embedding_cosine_to_dense", "prefill_speedup", "decode_speedup",
             "encoder_speedup", "wall_s", "peak_rss_mb")
@@ -34,12 +34,21 @@ def prune_cmd(
     recipe: Annotated[Path | None, typer.Option(help="recipe YAML (overrides the flags)")] = None,
     method: Annotated[str, typer.Option(help=" | ".join(METHODS))] = "flap",
     ratio: Annotated[float, typer.Option(help="share of params (or FLOPs) to remove")] = 0.2,
-    calib: Annotated[Path | None, typer.Option(help="calibration text/JSONL")] = None,
-    nsamples: Annotated[int, typer.Option(help="calibration windows")] = 32,
+    calib: Annotated[Path | None, typer.Option(
+        help="calibration text/JSONL (default: the built-in calibration-en corpus)")] = None,
+    nsamples: Annotated[int, typer.Option(
+        help="calibration windows (0: the method's default, 128; taylor 32)")] = 0,
     seqlen: Annotated[int, typer.Option(help="calibration window length")] = 128,
     allocation: Annotated[str | None, typer.Option(
         help="uniform|global|layer-importance (default: the method's)")] = None,
     count: Annotated[str, typer.Option(help="params|flops")] = "params",
+    round_to: Annotated[int, typer.Option(
+        help="MLP widths become multiples of this (1 = off; 64 for GPU kernels)")] = 8,
+    taylor_order: Annotated[int, typer.Option(help="taylor: 1 (first order) or 2")] = 1,
+    taylor_batch: Annotated[int | None, typer.Option(
+        help="taylor: samples per backward (default: as many as memory allows)")] = None,
+    keep_first: Annotated[int, typer.Option(help="leave the first N blocks untouched")] = 0,
+    keep_last: Annotated[int, typer.Option(help="leave the last N blocks untouched")] = 0,
     eval_text: Annotated[Path | None, typer.Option(
         help="held-out text for perplexity (default: built-in English held-out split)")] = None,
     eval_seqlen: Annotated[int, typer.Option(help="perplexity sequence length")] = 128,
@@ -53,7 +62,9 @@ def prune_cmd(
         rec = PruneRecipe.load(recipe)
     else:
         kw: dict[str, Any] = {"method": method, "ratio": ratio, "nsamples": nsamples,
-                              "seqlen": seqlen, "count": count,
+                              "seqlen": seqlen, "count": count, "round_to": round_to,
+                              "taylor_order": taylor_order, "taylor_batch": taylor_batch,
+                              "keep_first": keep_first, "keep_last": keep_last,
                               "calib": str(calib) if calib else None}
         if allocation:
             kw["allocation"] = allocation
@@ -66,17 +77,23 @@ def prune_cmd(
 
 def recover_cmd(
     pruned_dir: Annotated[Path, typer.Argument(help="folder written by `prunestack prune`")],
-    data: Annotated[Path, typer.Option("--data", help="text or JSONL training data")],
     out: Annotated[Path, typer.Option("--out", help="output folder")],
+    data: Annotated[Path | None, typer.Option(
+        "--data", help="text or JSONL training data (default: the built-in corpus)")] = None,
     teacher: Annotated[Path | None, typer.Option(
-        help="dense model folder: train on its own continuations (self-data distillation)")] = None,
-    steps: Annotated[int, typer.Option(help="optimizer steps")] = 100,
+        help="dense model folder: a causal LM trains on its continuations (self-data "
+             "distillation); an encoder is distilled from it (required for encoders)")] = None,
+    steps: Annotated[int | None, typer.Option(
+        help="optimizer steps (default: 100 for a causal LM, 600 for an encoder)")] = None,
     rank: Annotated[int, typer.Option(help="LoRA rank")] = 8,
-    lr: Annotated[float, typer.Option(help="learning rate")] = 1e-4,
+    lr: Annotated[float | None, typer.Option(
+        help="learning rate (default: 1e-4 for LoRA, 3e-4 for an encoder)")] = None,
     seqlen: Annotated[int, typer.Option(help="training window length")] = 128,
-    batch: Annotated[int, typer.Option(help="batch size")] = 4,
+    batch: Annotated[int | None, typer.Option(
+        help="batch size (default: 4 for a causal LM, 32 for an encoder)")] = None,
 ) -> None:
-    """LoRA-recover a pruned model on local data; merge and save."""
+    """Recover a pruned model: LoRA (causal LM, merged back) or distillation from the dense
+    encoder (--teacher); save it."""
     from prunestack.pipeline.pruning.recovery import RecoveryOptions, recover
 
     opts = RecoveryOptions(steps=steps, rank=rank, lr=lr, seqlen=seqlen, batch=batch,
@@ -87,6 +104,10 @@ def recover_cmd(
     for k in ("loss_first", "loss_last", "ppl_before", "ppl_after"):
         if k in rep:
             typer.echo(f"  {k:22s} {rep[k]:.4g}")
+    for k in ("before", "after"):  # encoders: agreement with the dense encoder
+        if k in rep:
+            typer.echo(f"  {k:22s} cosine {rep[k]['cosine']:.4f}, top-10 overlap "
+                       f"{rep[k]['top10_overlap']:.4f}")
 
 
 def register(app: typer.Typer) -> None:

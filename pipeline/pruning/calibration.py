@@ -1,22 +1,28 @@
 """Calibration data and the layer-by-layer capture loop.
 
 - ``read_texts``: documents from a plain-text file (blank-line separated) or JSONL (``text`` field).
-- ``local_english``: real English text that is on every machine without a network: the licence
-  texts in /usr/share/common-licenses and the docstrings of Python's standard library.
+- ``builtin_corpus``: the shipped calibration text (``prunestack/corpora/calibration-en``: 1.9 MB
+  of Django documentation prose, BSD-3-Clause, and 0.76 MB of synthetic receipts, invoices and
+  forms), split into ``calib`` and ``heldout`` runs; the default for pruning and distillation.
+- ``local_english``: English text of another source that is on every machine: the licence texts
+  in /usr/share/common-licenses and the docstrings of Python's standard library; encoder
+  benchmarks measure on it as text the calibration and distillation never saw.
 - ``token_samples``: fixed-length token windows [N, L] from documents (no padding).
 - ``capture``: run the model once with every block replaced by a recorder that returns its input,
   keeping the input of block 0 and the keyword arguments each block receives (masks, rotary
   embeddings). Afterwards ``run_block`` runs one block at a time and the caller feeds outputs
   forward, so activations of one block are alive at a time (FLAP/Wanda style).
 
-Gradient criteria use the full model, one sample at a time (see ``engine``).
+Gradient criteria use the full model, in batches (see ``engine``).
 """
 
 from __future__ import annotations
 
 import functools
+import gzip
 import importlib
 import inspect
+import json
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +31,7 @@ from torch import nn
 
 from prunestack.errors import InputError
 from prunestack.jsonl import jsonl_rows
+from prunestack.models import CALIBRATION_CORPUS
 
 _STDLIB = ("argparse", "asyncio.events", "collections", "concurrent.futures", "csv", "dataclasses",
            "datetime", "decimal", "difflib", "email.message", "enum", "fractions", "functools",
@@ -54,6 +61,41 @@ def read_texts(path: str | Path) -> list[str]:
     if not docs:
         raise InputError(f"{p} holds no text")
     return docs
+
+
+#: the shipped corpus (see its README.md for sources, licences and the build command)
+CORPUS = CALIBRATION_CORPUS
+#: entries are cut into runs of this many; every tenth run is held out
+_RUN = 20
+
+
+def builtin_corpus(split: str = "calib", source: str | None = None) -> list[str]:
+    """Entries of the shipped calibration corpus, in file order (deterministic).
+
+    ``split``: "calib" (nine runs of 20 entries in ten), "heldout" (the tenth) or "all";
+    ``source``: "django-docs", "synthetic-documents" or None for both."""
+    if split not in ("calib", "heldout", "all"):
+        raise InputError(f"unknown corpus split {split!r}", "one of calib, heldout, all")
+    rows = _builtin_rows()
+    keep = [(i, text) for i, (src, text) in enumerate(rows) if source in (None, src)]
+    if split == "all":
+        return [t for _, t in keep]
+    held = split == "heldout"
+    return [t for i, t in keep if ((i // _RUN) % 10 == 9) == held]
+
+
+@functools.lru_cache(maxsize=1)
+def _builtin_rows() -> tuple[tuple[str, str], ...]:
+    with gzip.open(_corpus_file(), "rt", encoding="utf-8") as fh:
+        return tuple((r["source"], r["text"]) for r in map(json.loads, fh))
+
+
+def _corpus_file() -> Path:
+    path = CORPUS / "corpus.jsonl.gz"
+    if not path.is_file():
+        raise InputError(f"the built-in calibration corpus is missing ({path})",
+                         "reinstall prunestack or give a --calib file")
+    return path
 
 
 def local_english(split: str = "all", max_chars: int = 400_000) -> list[str]:

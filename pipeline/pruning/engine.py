@@ -36,8 +36,8 @@ from prunestack.pipeline.pruning import criteria as C
 from prunestack.pipeline.pruning import structures as S
 from prunestack.pipeline.pruning import surgery
 from prunestack.pipeline.pruning.calibration import (
+    builtin_corpus,
     capture,
-    local_english,
     read_texts,
     run_block,
     token_samples,
@@ -73,21 +73,35 @@ def load_any(path: str | Path, dtype: Any = torch.float32) -> tuple[nn.Module, A
     """A fresh model and its tokenizer from a local folder (causal LM, or encoder for BERT
     configs); never the registry's shared copy, since pruning edits it in place."""
     p = check_folder(path)
-    cfg = json.loads((p / "config.json").read_text())
     tok = load_tokenizer(p) if (p / "tokenizer_config.json").is_file() else None
     name = {torch.float32: "float32", torch.bfloat16: "bfloat16", torch.float16: "float16"}[dtype]
-    if cfg.get("model_type") == "bert" or not any(
-            a.endswith("ForCausalLM") for a in cfg.get("architectures") or []):
+    if not is_causal_folder(p):
         return load_pretrained(p, name, causal=False), tok
     return load_causal_lm(p, name), tok
+
+
+def is_causal_folder(path: str | Path) -> bool:
+    """Whether a model folder holds a causal LM (else an encoder), from its config alone."""
+    cfg = json.loads((check_folder(path) / "config.json").read_text())
+    return cfg.get("model_type") != "bert" and any(
+        a.endswith("ForCausalLM") for a in cfg.get("architectures") or [])
 
 
 def calibration_ids(tokenizer: Any, recipe: PruneRecipe) -> torch.Tensor:
     if tokenizer is None:
         raise ConfigError("this method needs calibration text but the model has no tokenizer",
                           "save a tokenizer in the model folder")
-    docs = read_texts(recipe.calib) if recipe.calib else local_english("calib")
+    docs = read_texts(recipe.calib) if recipe.calib else builtin_corpus("calib")
     return token_samples(tokenizer, docs, recipe.nsamples, recipe.seqlen, recipe.seed)
+
+
+def calibration_name(recipe: PruneRecipe, ids: torch.Tensor | None) -> str:
+    """What a run calibrated on, for reports: the text and the windows."""
+    if ids is None:
+        return "none (the method needs no calibration)"
+    text = recipe.calib or "built-in calibration-en corpus, calib split (Django docs + " \
+                           "synthetic documents)"
+    return f"{text}: {ids.shape[0]} x {ids.shape[1]} tokens"
 
 
 def encoder_embed(model: nn.Module, ids: torch.Tensor) -> torch.Tensor:
@@ -129,6 +143,69 @@ class _PerSampleSquares:
     def remove(self) -> None:
         for h in self.hooks:
             h.remove()
+
+
+class _LinearCrossEntropy(torch.autograd.Function):
+    """Sum of token cross-entropies of ``h @ w.T`` against ``target``, times ``scale``, without
+    keeping the [tokens, vocab] logits: the forward pass works in chunks of ``CE_CHUNK`` tokens
+    and computes the gradients (softmax - one-hot) there, so the backward pass only scales them.
+    Same value and gradients as ``F.cross_entropy(h @ w.T, target, reduction="sum") * scale``;
+    on CPU the log-softmax over a 32k vocabulary and its backward were half of a Taylor pass."""
+
+    @staticmethod
+    def forward(ctx: Any, h: torch.Tensor, w: torch.Tensor, target: torch.Tensor,
+                scale: float) -> torch.Tensor:
+        total = h.new_zeros(())
+        gh = torch.empty_like(h) if ctx.needs_input_grad[0] else None
+        gw = torch.zeros_like(w) if ctx.needs_input_grad[1] else None
+        for s in range(0, h.shape[0], CE_CHUNK):
+            hc, tc = h[s: s + CE_CHUNK], target[s: s + CE_CHUNK]
+            logits = hc @ w.T  # [c, V]
+            lse = torch.logsumexp(logits, dim=-1)
+            total += (lse - logits.gather(1, tc[:, None])[:, 0]).sum()
+            if gh is None and gw is None:
+                continue
+            probs = logits.sub_(lse[:, None]).exp_()  # softmax, in place of the logits
+            probs[torch.arange(len(tc)), tc] -= 1.0
+            probs.mul_(scale)
+            if gh is not None:
+                gh[s: s + CE_CHUNK] = probs @ w
+            if gw is not None:
+                gw.addmm_(probs.T, hc)
+        ctx.save_for_backward(*(g for g in (gh, gw) if g is not None))
+        ctx.has = (gh is not None, gw is not None)
+        return total * scale
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        saved = iter(ctx.saved_tensors)
+        gh = next(saved) * grad if ctx.has[0] else None
+        gw = next(saved) * grad if ctx.has[1] else None
+        return gh, gw, None, None
+
+
+#: tokens per chunk of :class:`_LinearCrossEntropy` (a [chunk, vocab] float32 block at a time)
+CE_CHUNK = 256
+
+
+def causal_lm_loss_sum(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The summed per-sample causal LM losses of ``x`` [B, L] (each sample's mean next-token
+    cross-entropy, summed over the batch): ``model(input_ids=x, labels=x).loss * B`` as
+    transformers computes it, through :class:`_LinearCrossEntropy` when the output head is a
+    plain linear layer over the base model's last hidden state (no bias, logit scale or
+    soft-capping), else through the model's own loss."""
+    get_head = getattr(model, "get_output_embeddings", None)
+    head = get_head() if callable(get_head) else None
+    base = getattr(model, "base_model", model)
+    cfg = getattr(model, "config", None)
+    if not (isinstance(head, nn.Linear) and head.bias is None and base is not model
+            and not getattr(cfg, "final_logit_softcapping", None)
+            and getattr(cfg, "logit_scale", None) in (None, 1, 1.0)):
+        return model(input_ids=x, labels=x, use_cache=False).loss * x.shape[0]
+    h = base(input_ids=x, use_cache=False).last_hidden_state  # [B, L, H]
+    hs = h[:, :-1].reshape(-1, h.shape[-1])
+    target = x[:, 1:].reshape(-1)
+    return _LinearCrossEntropy.apply(hs, head.weight, target, 1.0 / (x.shape[1] - 1))
 
 
 #: auto Taylor batch: samples per backward keep samples x seqlen x hidden x blocks under this
@@ -179,14 +256,14 @@ def taylor_scores(spec: ModelSpec, ids: torch.Tensor, order: int, layers: list[L
     try:
         for start in range(0, ids.shape[0], batch):
             x = ids[start: start + batch]  # [B, L]
-            if spec.causal:  # HF's loss is the mean over the batch's (equal-length) samples
-                loss = model(input_ids=x, labels=x, use_cache=False).loss
+            if spec.causal:
+                loss = causal_lm_loss_sum(model, x)
             else:  # contrastive: sample i must stay nearest its own dense embedding
                 assert bank is not None  # built above for every non-causal model
                 e = encoder_embed(model, x)  # [B, H]
-                loss = F.cross_entropy(e @ bank.T / 0.05,
-                                       torch.arange(start, start + x.shape[0]))
-            (loss * x.shape[0]).backward()  # .grad accumulates the per-sample gradients' sum
+                loss = F.cross_entropy(e @ bank.T / 0.05, torch.arange(
+                    start, start + x.shape[0]), reduction="sum")
+            loss.backward()  # .grad accumulates the per-sample gradients' sum
         gsum = {k: (w.grad if w.grad is not None else torch.zeros_like(w)).detach()
                 for k, w in params.items()}
     finally:
@@ -508,6 +585,7 @@ def prune(model_or_dir: nn.Module | str | Path, recipe: PruneRecipe | dict[str, 
     ctx = recipe.flops_seqlen
     before = {"params": count_params(model), "flops_per_token": count_flops(spec, ctx)}
     head_dim = next((ls.attn.head_dim for ls in spec.layers if ls.attn), None)
+    given = ids is not None
     if ids is None and _needs_ids(method, recipe):
         ids = calibration_ids(tokenizer, recipe)
     info = LOOPS[method.loop](spec, recipe, ids, bar)
@@ -521,6 +599,8 @@ def prune(model_or_dir: nn.Module | str | Path, recipe: PruneRecipe | dict[str, 
         "flops_per_token_after": after["flops_per_token"], "flops_context": ctx,
         "model_params_removed": 1 - after["params"] / before["params"],
         "model_flops_removed": 1 - after["flops_per_token"] / before["flops_per_token"],
+        "calibration": (f"caller's token rows: {ids.shape[0]} x {ids.shape[1]} tokens"
+                        if given and ids is not None else calibration_name(recipe, ids)),
         "layers": layer_widths(spec), "wall_s": time.perf_counter() - t0,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         **info,

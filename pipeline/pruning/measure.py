@@ -5,6 +5,11 @@
 - ``prefill_decode``: median wall time of a prefill of ``prompt_len`` tokens and the median time
   per decoded token (greedy, with the KV cache), measured interleaved across the given models so a
   shared, noisy CPU affects all of them alike. ``encoder_latency`` does the same for encoders.
+- ``sentence_embed`` / ``topk_overlap`` / ``retrieval_texts`` / ``encoder_agreement``: how close a
+  pruned sentence encoder stays to the dense one: cosine of the mean-pooled, L2-normalised
+  embeddings and the share of the dense top-10 passages the pruned encoder also ranks top-10
+  (30 queries against 120 passages of English text from the machine: licence texts and Python
+  docstrings, which neither calibration nor distillation reads).
 Pruning reports (``workflow``, ``recovery``) and the pruning benchmarks measure with these; no
 generation quality metrics here.
 """
@@ -96,3 +101,47 @@ def encoder_latency(models: dict[str, Any], seqlen: int = 128, batch: int = 16,
             m(input_ids=x, attention_mask=mask)
             res[name].append(time.perf_counter() - t0)
     return {k: statistics.median(r) for k, r in res.items()}
+
+
+@torch.no_grad()
+def sentence_embed(model: Any, tok: Any, texts: list[str], batch: int = 32, max_len: int = 32
+                   ) -> torch.Tensor:
+    """[N, H] mean-pooled (attention-masked), L2-normalised sentence embeddings."""
+    from prunestack.encoder import mean_pool
+
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # batch similar lengths
+    out = []
+    for i in range(0, len(texts), batch):
+        enc = tok([texts[j] for j in order[i: i + batch]], padding=True, truncation=True,
+                  max_length=max_len, return_tensors="pt")
+        h = model(**enc).last_hidden_state  # [B, L, H]
+        out.append(F.normalize(mean_pool(h, enc["attention_mask"]), dim=-1))
+    emb = torch.cat(out)
+    return emb[torch.argsort(torch.tensor(order))]  # back to input order
+
+
+def topk_overlap(q_dense: torch.Tensor, c_dense: torch.Tensor, q: torch.Tensor, c: torch.Tensor,
+                 k: int = 10) -> float:
+    """Share of each query's dense top-``k`` passages that the other embeddings rank top-``k``."""
+    a = (q_dense @ c_dense.T).topk(k, dim=1).indices
+    b = (q @ c.T).topk(k, dim=1).indices
+    return float(sum(len(set(x.tolist()) & set(y.tolist())) for x, y in zip(a, b, strict=True))
+                 / (k * len(a)))
+
+
+def retrieval_texts() -> tuple[list[str], list[str]]:
+    """(30 queries, 120 passages): passages are paragraphs of the machine's held-out English, the
+    queries the first sentences of other paragraphs."""
+    from prunestack.pipeline.pruning.calibration import local_english
+
+    passages = local_english("heldout")[:120]
+    queries = [p.split(". ")[0][:200] for p in local_english("calib")[:120:4]]
+    return queries, passages
+
+
+def encoder_agreement(model: Any, dense: Any, tok: Any) -> dict[str, float]:
+    """Passage-embedding cosine and top-10 overlap of ``model`` against ``dense``."""
+    queries, passages = retrieval_texts()
+    qd, cd = sentence_embed(dense, tok, queries), sentence_embed(dense, tok, passages)
+    q, c = sentence_embed(model, tok, queries), sentence_embed(model, tok, passages)
+    return {"cosine": float((c * cd).sum(1).mean()), "top10_overlap": topk_overlap(qd, cd, q, c)}

@@ -38,6 +38,10 @@ class Method:
     compensation: bool  # default bias compensation
     calibration: bool  # needs calibration text (activations, gradients or outputs)
     needs: Literal["any", "causal", "moe"] = "any"  # the model it applies to
+    #: default calibration windows (recipe ``nsamples``): the reference's count where the CPU
+    #: allows it (Wanda 128 x 128 tokens; FLAP uses 1,024; LLM-Pruner's Taylor 10 x 64, which
+    #: needs backward passes: 32 here)
+    calib_samples: int = 128
 
     @property
     def allowed(self) -> tuple[Structure, ...]:
@@ -60,7 +64,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("wanda-sp", "Wanda-sp", "wanda", "widths", WIDTHS, "uniform",
            compensation=False, calibration=True),
     Method("taylor", "LLM-Pruner Taylor importance", "taylor", "widths", WIDTHS, "uniform",
-           compensation=False, calibration=True),
+           compensation=False, calibration=True, calib_samples=32),
     Method("magnitude", "weight magnitude, data-free", "magnitude", "widths", WIDTHS, "uniform",
            compensation=False, calibration=False),
     Method("block", "ShortGPT block influence", "block-influence", "blocks", ("blocks",),

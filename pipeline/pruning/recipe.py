@@ -33,8 +33,10 @@ class PruneRecipe(BaseModel):
     taylor_batch: int | None = Field(None, ge=1, description="samples per Taylor backward; None "
                                      "= as many as an activation budget allows")
     round_to: int = Field(8, ge=1, description="MLP widths become multiples of this (1 = off)")
-    calib: str | None = Field(None, description="text or JSONL file; None = built-in English text")
-    nsamples: int = Field(32, ge=1)
+    calib: str | None = Field(None, description="text or JSONL file; None = the built-in "
+                              "calibration corpus (prunestack/corpora/calibration-en)")
+    nsamples: int = Field(0, ge=0, description="calibration windows; 0 = the method's default "
+                          "(128, taylor 32)")
     seqlen: int = Field(128, ge=8)
     flops_seqlen: int = Field(512, ge=1, description="context length used to count attention FLOPs")
     keep_first: int = Field(0, ge=0, description="leave the first N blocks untouched")
@@ -53,6 +55,8 @@ class PruneRecipe(BaseModel):
         if not 0.0 <= self.ratio < 1.0:
             raise ValueError(f"ratio must be in [0, 1), got {self.ratio}")
         m = METHODS[self.method]
+        if not self.nsamples:
+            self.nsamples = m.calib_samples
         if self.structures is None:
             self.structures = list(m.structures)
         if self.allocation is None:

@@ -1,11 +1,22 @@
-"""Recovery after pruning: LoRA fine-tuning with peft on local text/JSONL, merged back.
+"""Recovery after pruning: LoRA fine-tuning of a causal LM, distillation of an encoder.
+
+Causal LMs: LoRA fine-tuning with peft on local text/JSONL (default: the built-in calibration
+corpus' ``calib`` split), merged back.
 
 Optional self-data distillation: with a ``teacher`` (the dense model folder), each training window
 keeps its first half as the prompt and the teacher's greedy continuation replaces the second half,
 so the pruned model learns the dense model's own outputs instead of foreign text. After training
 the adapters are merged (``merge_and_unload``) and the folder is saved with
-``prunestack.saved.save_model`` (same per-layer widths). Causal LMs only; no instruction
-templates are applied.
+``prunestack.saved.save_model`` (same per-layer widths). No instruction templates are applied.
+
+Encoders (BERT-style sentence encoders such as all-MiniLM-L6-v2): :func:`distill_encoder` trains
+every weight of the pruned encoder to reproduce the dense encoder (``teacher``, required) on
+text: per-token hidden-state MSE, plus the cosine distance of the mean-pooled sentence
+embeddings, plus the MSE between the two models' in-batch similarity matrices (what retrieval
+ranks by). Texts are whole paragraphs and their first sentences (query-like), with padding and
+attention masks as at inference. The report gives embedding cosine and top-10 retrieval overlap
+against the dense encoder before and after, on held-out text of another source
+(``calibration.local_english``: licence texts and docstrings) that training never reads.
 """
 
 from __future__ import annotations
@@ -16,13 +27,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from pydantic import BaseModel, ConfigDict, Field
 
 from prunestack.errors import ConfigError, ModelError
-from prunestack.pipeline.pruning.calibration import local_english, read_texts, token_samples
-from prunestack.pipeline.pruning.engine import load_any
+from prunestack.pipeline.pruning.calibration import builtin_corpus, read_texts, token_samples
+from prunestack.pipeline.pruning.engine import is_causal_folder, load_any
 from prunestack.pipeline.pruning.families import discover
-from prunestack.pipeline.pruning.measure import perplexity
+from prunestack.pipeline.pruning.measure import encoder_agreement, perplexity
 from prunestack.pipeline.pruning.report import write_report
 from prunestack.saved import FORMAT_KEYS, save_model
 
@@ -30,13 +42,17 @@ from prunestack.saved import FORMAT_KEYS, save_model
 class RecoveryOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    steps: int = Field(100, ge=1)
-    rank: int = Field(8, ge=1)
+    steps: int | None = Field(None, ge=1, description="optimizer steps; None = 100 for a "
+                              "causal LM, 600 for an encoder")
+    rank: int = Field(8, ge=1, description="LoRA rank (causal LMs)")
     alpha: int = Field(16, ge=1)
-    lr: float = Field(1e-4, gt=0)
+    lr: float | None = Field(None, gt=0, description="None = 1e-4 for LoRA, 3e-4 for an encoder")
     seqlen: int = Field(128, ge=8)
-    batch: int = Field(4, ge=1)
+    batch: int | None = Field(None, ge=1, description="None = 4 for a causal LM, 32 for an "
+                              "encoder")
     teacher: str | None = None
+    relation_weight: float = Field(10.0, ge=0, description="encoders: weight of the in-batch "
+                                   "similarity-matrix loss")
     seed: int = 0
 
 
@@ -61,26 +77,40 @@ def distill_windows(teacher: Any, ids: torch.Tensor) -> torch.Tensor:
     return out[:, : ids.shape[1]]
 
 
-def recover(pruned_dir: str | Path, data: str | Path, out: str | Path,
+def recover(pruned_dir: str | Path, data: str | Path | None, out: str | Path,
             opts: RecoveryOptions | None = None,
             echo: Callable[[str], Any] = lambda _s: None) -> dict[str, Any]:
+    """Recover a pruned folder and save it to ``out``: LoRA for a causal LM, distillation from
+    ``opts.teacher`` for an encoder. ``data``: text/JSONL; None = the built-in corpus."""
+    opts = opts or RecoveryOptions()
+    t0 = time.perf_counter()
+    if not is_causal_folder(pruned_dir) and not opts.teacher:
+        raise ConfigError(_NO_TEACHER, _TEACHER_HINT)  # before loading anything
+    model, tok = load_any(pruned_dir)
+    if tok is None:
+        raise ModelError(f"{pruned_dir}: recovery needs the model's tokenizer in the folder")
+    docs = read_texts(data) if data else builtin_corpus("calib")
+    if not hasattr(model, "generate"):
+        return distill_encoder(model, tok, docs, out, opts, t0)
+    return _lora(model, tok, docs, out, opts, t0, echo)
+
+
+def _lora(model: Any, tok: Any, docs: list[str], out: str | Path, opts: RecoveryOptions,
+          t0: float, echo: Callable[[str], Any]) -> dict[str, Any]:
     from peft import LoraConfig, get_peft_model
     from tqdm.auto import trange
 
-    opts = opts or RecoveryOptions()
-    t0 = time.perf_counter()
-    model, tok = load_any(pruned_dir)
-    if tok is None or not hasattr(model, "generate"):
-        raise ModelError(f"{pruned_dir}: recovery needs a causal LM with its tokenizer")
-    docs = read_texts(data)
-    n_windows = opts.steps * opts.batch
+    opts = opts.model_copy(update={"steps": opts.steps or 100, "batch": opts.batch or 4,
+                                   "lr": opts.lr or 1e-4})
+    steps, batch = opts.steps or 100, opts.batch or 4
+    n_windows = steps * batch
     ids = token_samples(tok, docs, n_windows, opts.seqlen, opts.seed)
     if opts.teacher:
         teacher, _ = load_any(opts.teacher)
         echo("self-data distillation: teacher continuations ...")
         ids = torch.cat([distill_windows(teacher, ids[i: i + 8]) for i in range(0, len(ids), 8)])
         del teacher
-    held = local_english("heldout")
+    held = builtin_corpus("heldout")
     rep: dict[str, Any] = {"ppl_before": perplexity(model, tok, held, 128, 16)["ppl"]}
     targets = lora_targets(model)
     if not targets:
@@ -91,8 +121,8 @@ def recover(pruned_dir: str | Path, data: str | Path, out: str | Path,
     optim = torch.optim.AdamW(params, lr=opts.lr)
     peft_model.train()
     losses = []
-    for step in trange(opts.steps, desc="LoRA", leave=False):
-        x = ids[step * opts.batch: (step + 1) * opts.batch]
+    for step in trange(steps, desc="LoRA", leave=False):
+        x = ids[step * batch: (step + 1) * batch]
         loss = peft_model(input_ids=x, labels=x, use_cache=False).loss
         loss.backward()
         optim.step()
@@ -107,5 +137,85 @@ def recover(pruned_dir: str | Path, data: str | Path, out: str | Path,
     meta = {k: v for k, v in meta.items() if k not in FORMAT_KEYS}
     meta["recovery"] = {k: rep[k] for k in ("loss_first", "loss_last", "ppl_before", "ppl_after")}
     save_model(merged, out, tok, meta=meta)
+    write_report(rep, out, stem="recover_report")
+    return rep
+
+
+_NO_TEACHER = "recovering an encoder distils it from the dense encoder"
+_TEACHER_HINT = "give the dense model folder: --teacher DIR"
+
+
+def _distill_texts(docs: list[str], seed: int) -> list[str]:
+    """Paragraphs and, as query-like short texts, their first sentences, shuffled."""
+    import random
+
+    out = []
+    for d in docs:
+        out.append(d)
+        first = d.split(". ")[0]
+        if 20 < len(first) < len(d):
+            out.append(first)
+    random.Random(seed).shuffle(out)
+    return out
+
+
+def distill_encoder(model: Any, tok: Any, docs: list[str], out: str | Path,
+                    opts: RecoveryOptions, t0: float | None = None) -> dict[str, Any]:
+    """Distil the pruned encoder ``model`` from the dense ``opts.teacher`` on ``docs`` (all
+    weights train; see the module docstring for the loss) and save it to ``out``."""
+    from tqdm.auto import trange
+
+    from prunestack.encoder import mean_pool
+
+    t0 = time.perf_counter() if t0 is None else t0
+    if not opts.teacher:
+        raise ConfigError(_NO_TEACHER, _TEACHER_HINT)
+    teacher, _ = load_any(opts.teacher)
+    if (getattr(teacher.config, "hidden_size", None) != getattr(model.config, "hidden_size", 0)
+            or hasattr(teacher, "generate")):
+        raise ConfigError(f"{opts.teacher} is not the dense encoder of this pruned model",
+                          "give the folder the model was pruned from")
+    teacher.eval()
+    opts = opts.model_copy(update={"steps": opts.steps or 600, "batch": opts.batch or 32,
+                                   "lr": opts.lr or 3e-4})
+    steps, batch = opts.steps or 600, opts.batch or 32
+    torch.manual_seed(opts.seed)
+    texts = _distill_texts(docs, opts.seed)
+    rep: dict[str, Any] = {"before": encoder_agreement(model, teacher, tok)}
+    optim = torch.optim.AdamW(model.parameters(), lr=opts.lr, weight_decay=0.0)
+    warm = max(1, steps // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        optim, lambda s: min(1.0, (s + 1) / warm) * max(0.0, 1.0 - s / steps))
+    model.train()
+    losses = []
+    for step in trange(steps, desc="distil", leave=False):
+        start = (step * batch) % len(texts)
+        enc = tok(texts[start: start + batch], padding=True, truncation=True,
+                  max_length=opts.seqlen, return_tensors="pt")
+        with torch.no_grad():
+            th = teacher(**enc).last_hidden_state
+        sh = model(**enc).last_hidden_state
+        mask = enc["attention_mask"].unsqueeze(-1).to(sh.dtype)
+        token_mse = (((sh - th) ** 2) * mask).sum() / (mask.sum() * sh.shape[-1])
+        te = F.normalize(mean_pool(th, enc["attention_mask"]), dim=-1)
+        se = F.normalize(mean_pool(sh, enc["attention_mask"]), dim=-1)
+        cos = (1 - (te * se).sum(-1)).mean()
+        rel = F.mse_loss(se @ se.T, te @ te.T)
+        loss = token_mse + cos + opts.relation_weight * rel
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optim.step()
+        sched.step()
+        optim.zero_grad(set_to_none=True)
+        losses.append(float(loss.detach()))
+    model.eval()
+    rep.update({"after": encoder_agreement(model, teacher, tok), "loss_first": losses[0],
+                "loss_last": sum(losses[-10:]) / len(losses[-10:]), "texts": len(texts),
+                "options": opts.model_dump(), "wall_s": time.perf_counter() - t0})
+    meta = dict(getattr(model.config, "prunestack", None) or {})
+    meta = {k: v for k, v in meta.items() if k not in FORMAT_KEYS}
+    meta["recovery"] = {"distilled_from": str(opts.teacher), "before": rep["before"],
+                        "after": rep["after"], "steps": steps}
+    save_model(model, out, tok, meta=meta)
     write_report(rep, out, stem="recover_report")
     return rep

@@ -1,9 +1,9 @@
 """A full pruning run as the CLI does it: load, measure dense, prune, save, measure, report.
 
-Perplexity is on held-out text (built-in English held-out split unless given) at a stated
-sequence length; latency is dense vs pruned, measured interleaved in one process. For encoders
-(BERT) the report gives the cosine similarity of sentence embeddings to the dense model's and the
-encoder forward latency instead of perplexity and decode speed.
+Perplexity is on held-out text (the built-in calibration corpus' held-out split unless given) at
+a stated sequence length; latency is dense vs pruned, measured interleaved in one process. For
+encoders (BERT) the report gives the cosine similarity of sentence embeddings to the dense
+model's and the encoder forward latency instead of perplexity and decode speed.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from prunestack.errors import ConfigError
-from prunestack.pipeline.pruning.calibration import local_english, read_texts, token_samples
+from prunestack.pipeline.pruning.calibration import builtin_corpus, read_texts, token_samples
 from prunestack.pipeline.pruning.engine import encoder_embed, load_any, prune
 from prunestack.pipeline.pruning.measure import encoder_latency, perplexity, prefill_decode
 from prunestack.pipeline.pruning.recipe import PruneRecipe
@@ -26,7 +26,7 @@ from prunestack.saved import save_model
 
 
 def _held_out(eval_text: Path | None) -> list[str]:
-    return read_texts(eval_text) if eval_text else local_english("heldout")
+    return read_texts(eval_text) if eval_text else builtin_corpus("heldout")
 
 
 def run_prune(model_dir: Path, out: Path, recipe: PruneRecipe, eval_text: Path | None = None,

@@ -57,3 +57,23 @@ def test_cli_bad_method_exits_nonzero(tiny_llama_dir, tmp_path):
                         str(tmp_path / "x"), "--method", "bogus"], capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stderr.strip().startswith("error: unknown pruning method 'bogus'")
+
+
+def test_prune_cli_takes_rounding_taylor_and_kept_blocks(tiny_llama_dir, calib_file, tmp_path):
+    """--round-to, --taylor-order, --taylor-batch, --keep-first/--keep-last reach the recipe the
+    run used (recipe.yaml beside the model) and the widths."""
+    import yaml
+
+    out = tmp_path / "pruned"
+    r = CliRunner().invoke(app, ["prune", str(tiny_llama_dir), "--out", str(out), "--method",
+                                 "taylor", "--ratio", "0.3", "--calib", str(calib_file),
+                                 "--nsamples", "4", "--seqlen", "32", "--round-to", "16",
+                                 "--taylor-order", "2", "--taylor-batch", "2",
+                                 "--keep-first", "1", "--no-latency", "--eval-seqlen", "32"])
+    assert r.exit_code == 0, r.output
+    recipe = yaml.safe_load((out / "recipe.yaml").read_text())
+    assert (recipe["round_to"], recipe["taylor_order"], recipe["taylor_batch"],
+            recipe["keep_first"]) == (16, 2, 2, 1)
+    rep = json.loads((out / "prune_report.json").read_text())
+    widths = [layer["intermediate"] for layer in rep["layers"]]
+    assert widths[0] == 128 and all(w % 16 == 0 for w in widths) and min(widths) < 128

@@ -17,9 +17,19 @@ def test_yaml_round_trip(tmp_path):
     assert PruneRecipe.build(method="flap").compensation is True
 
 
+def test_calibration_windows_default_per_method():
+    """Near the references' counts: 128 windows (Wanda's 128 x 128), Taylor 32 (backward passes;
+    LLM-Pruner uses 10); an explicit count wins."""
+    assert PruneRecipe.build(method="flap").nsamples == 128
+    assert PruneRecipe.build(method="wanda-sp").nsamples == 128
+    assert PruneRecipe.build(method="taylor").nsamples == 32
+    assert PruneRecipe.build(method="flap", nsamples=8).nsamples == 8
+
+
 @pytest.mark.parametrize("kw", [{"ratio": 1.0}, {"ratio": 1.5}, {"ratio": -0.1},
                                 {"method": "obs"}, {"method": "block", "structures": ["heads"]},
-                                {"allocation": "random"}, {"nsamples": 0}, {"bogus": 1}])
+                                {"allocation": "random"}, {"nsamples": -1}, {"round_to": 0},
+                                {"bogus": 1}])
 def test_bad_recipe_is_config_error(kw):
     with pytest.raises(ConfigError) as err:
         PruneRecipe.build(**kw)

@@ -62,3 +62,36 @@ def test_batched_taylor_equals_per_sample_definition(family, order):
         torch.testing.assert_close(got[key], value, rtol=1e-4, atol=1e-10)
     assert all(p.grad is None for p in model.parameters())
     assert all(p.requires_grad for p in model.parameters())  # flags restored
+
+
+def test_chunked_linear_cross_entropy_equals_autograd(monkeypatch):
+    """The Taylor pass's fused head + loss gives the value and both gradients of the plain
+    ``cross_entropy(h @ w.T)``, across chunk edges (chunk 7 over 30 tokens)."""
+    from prunestack.pipeline.pruning import engine
+
+    monkeypatch.setattr(engine, "CE_CHUNK", 7)
+    g = torch.Generator().manual_seed(3)
+    h = torch.randn(30, 16, generator=g, dtype=torch.float64)
+    w = torch.randn(50, 16, generator=g, dtype=torch.float64)
+    target = torch.randint(0, 50, (30,), generator=g)
+    h1, w1 = h.clone().requires_grad_(), w.clone().requires_grad_()
+    got = engine._LinearCrossEntropy.apply(h1, w1, target, 0.25)
+    (got * 3.0).backward()
+    h2, w2 = h.clone().requires_grad_(), w.clone().requires_grad_()
+    want = F.cross_entropy(h2 @ w2.T, target, reduction="sum") * 0.25
+    (want * 3.0).backward()
+    torch.testing.assert_close(got, want)
+    torch.testing.assert_close(h1.grad, h2.grad)
+    torch.testing.assert_close(w1.grad, w2.grad)
+
+
+def test_causal_loss_sum_equals_transformers_loss():
+    """``causal_lm_loss_sum`` is transformers' own loss times the batch size, fused path or not."""
+    from prunestack.pipeline.pruning.engine import causal_lm_loss_sum
+
+    model = tiny_llama(2, layers=2)
+    ids = torch.randint(3, 500, (3, 20), generator=torch.Generator().manual_seed(2))
+    want = model(input_ids=ids, labels=ids, use_cache=False).loss * 3
+    torch.testing.assert_close(causal_lm_loss_sum(model, ids), want, rtol=1e-5, atol=1e-6)
+    model.config.final_logit_softcapping = 30.0  # not a plain head: the model's own loss
+    torch.testing.assert_close(causal_lm_loss_sum(model, ids), want, rtol=1e-5, atol=1e-6)
