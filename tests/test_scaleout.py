@@ -28,9 +28,11 @@ from tests import CLI
 ray = pytest.importorskip("ray", reason="pip install 'prunestack[ray]'")
 
 from prunestack.api.batch import Job, Sink, read_parquet_rows, run_local, run_ray  # noqa: E402
+from prunestack.errors import InputError  # noqa: E402
 from prunestack.scaleout import Failure, map_files, ray_session  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+N_ROWS = 5  # four invoices and a broken PDF
 ACTOR = "_FileActor"  # in the process title of every pool actor (ray::MapWorker(MapBatches(...)))
 
 
@@ -46,11 +48,11 @@ def ray_runtime():
 
 @pytest.fixture(scope="module")
 def docs(tmp_path_factory) -> tuple[Path, dict]:
-    """Six real synthetic invoice PDFs, a broken PDF and a notes file that is no document."""
+    """Four real synthetic invoice PDFs, a broken PDF and a notes file that is no document."""
     from prunestack.eval.synth.generate import SynthConfig, generate
 
     gen = tmp_path_factory.mktemp("synth-ray")
-    recs = [json.loads(x) for x in generate(SynthConfig(kind="invoice", n=6, seed=19), gen,
+    recs = [json.loads(x) for x in generate(SynthConfig(kind="invoice", n=N_ROWS - 1, seed=19), gen,
                                             progress=False).read_text().splitlines()]
     root = tmp_path_factory.mktemp("docs-ray")
     for rec in recs:
@@ -132,27 +134,28 @@ def test_ray_rows_equal_the_local_pool(ray_runtime, docs, local_rows, tmp_path):
     run_ray(Job(schema), _files(root), Sink(out), num_workers=2, batch_size=2)
     rows = _rows(out)
     _same_rows(rows, local_rows)
-    assert len(rows) == 7 and sum(not r["ok"] for r in rows) == 1
+    assert len(rows) == N_ROWS and sum(not r["ok"] for r in rows) == 1
     bad = next(r for r in rows if not r["ok"])
     assert bad["file"].endswith("broken.pdf") and "PDF" in bad["error"]
     assert all(r["valid"] and r["data"]["invoice_number"] for r in rows if r["ok"])
     # run again: everything is done, nothing is written twice
     sink = Sink(out)
     run_ray(Job(schema), _files(root), sink, num_workers=2)
-    assert sink.written == 0 and len(_rows(out)) == 7
+    assert sink.written == 0 and len(_rows(out)) == N_ROWS
 
 
-def test_parquet_output_reads_back_as_the_jsonl_rows(ray_runtime, docs, local_rows, tmp_path):
-    root, schema = docs
+def test_parquet_sink_reads_back_the_rows_and_resumes(local_rows, tmp_path):
+    """The one output writer both runners use: Parquet part files read back as the rows."""
     out = tmp_path / "rows.parquet"
-    sink = Sink(out, "parquet", flush_rows=3)  # several part files
-    run_ray(Job(schema), _files(root), sink, num_workers=2, batch_size=2)
-    assert len(list(out.glob("part-*.parquet"))) == 3
+    sink = Sink(out, "parquet", flush_rows=2)
+    assert [sink.write(r) for r in local_rows] == [True] * N_ROWS
+    assert not sink.write(local_rows[0])  # an id already written: dropped
+    sink.flush()
+    assert len(list(out.glob("part-*.parquet"))) == -(-N_ROWS // 2)
     _same_rows(read_parquet_rows(out), local_rows)
-    again = Sink(out, "parquet")
-    assert len(again.seen) == 7
-    run_ray(Job(schema), _files(root), again, num_workers=1)
-    assert again.written == 0 and len(read_parquet_rows(out)) == 7
+    assert Sink(out, "parquet").seen == {r["file"] for r in local_rows}
+    with pytest.raises(InputError, match="is a folder"):
+        Sink(out, "jsonl")
 
 
 def test_killing_an_actor_mid_run_loses_and_duplicates_nothing(ray_runtime, docs, local_rows,
@@ -179,10 +182,10 @@ def test_killing_an_actor_mid_run_loses_and_duplicates_nothing(ray_runtime, docs
     t.start()
     run_ray(Job(schema), _files(root), Sink(out), num_workers=2, batch_size=1, retries=2)
     t.join()
-    assert killed and 1 <= killed[0][1] < 7, "no actor was killed while the job ran"
+    assert killed and 1 <= killed[0][1] < N_ROWS, "no actor was killed while the job ran"
     assert not psutil.pid_exists(killed[0][0])
     rows = _rows(out)
-    assert len(rows) == 7 and len({r["file"] for r in rows}) == 7
+    assert len(rows) == N_ROWS and len({r["file"] for r in rows}) == N_ROWS
     _same_rows(rows, local_rows)  # the killed actor's batch was retried: nothing failed extra
 
 
@@ -205,13 +208,13 @@ def test_cli_ray_resume_after_the_driver_is_killed(ray_runtime, docs, local_rows
         time.sleep(0.05)
     proc.wait(60)
     first = len(_rows(out))
-    assert proc.returncode == -signal.SIGKILL and 2 <= first < 7, proc.stderr.read()
+    assert proc.returncode == -signal.SIGKILL and 2 <= first < N_ROWS, proc.stderr.read()
     p = _cli(*args[:-4])
     assert p.returncode == 0, p.stderr
-    assert f"{first} already done, {7 - first} to go" in p.stderr
+    assert f"{first} already done, {N_ROWS - first} to go" in p.stderr
     assert "extract (ray): 100%" in p.stderr and "wrote" in p.stderr
     rows = _rows(out)
-    assert len(rows) == 7 and len({r["file"] for r in rows}) == 7
+    assert len(rows) == N_ROWS and len({r["file"] for r in rows}) == N_ROWS
     _same_rows(rows, local_rows)
 
 
@@ -222,11 +225,13 @@ def test_file_list_input_and_cli_errors(ray_runtime, docs, tmp_path):
     lst.write_text(f"# two invoices\n{pdfs[0]}\n\n{os.path.relpath(pdfs[1], tmp_path)}\n")
     sfile = tmp_path / "s.json"
     sfile.write_text(json.dumps(schema))
-    out = tmp_path / "list.jsonl"
+    out = tmp_path / "list.parquet"
     p = _cli("extract-batch", str(lst), "--schema", str(sfile), "--out", str(out), "--ray",
-             "--address", ray_runtime, "--format", "jsonl")
+             "--address", ray_runtime, "--format", "parquet")
     assert p.returncode == 0, p.stderr
-    assert {r["file"] for r in _rows(out)} == {str(x.resolve()) for x in pdfs}
+    rows = read_parquet_rows(out)
+    assert {r["file"] for r in rows} == {str(x.resolve()) for x in pdfs}
+    assert all(r["ok"] and r["data"]["invoice_number"] for r in rows)
     for extra, words in [
         (["--num-workers", "2"], "--num-workers applies to --ray"),
         (["--ray", "--format", "csv"], "unknown format 'csv'"),
@@ -238,11 +243,11 @@ def test_file_list_input_and_cli_errors(ray_runtime, docs, tmp_path):
         assert words in bad.stderr.splitlines()[-1], bad.stderr
     uri = tmp_path / "uri.txt"
     uri.write_text("s3://bucket/a.pdf\n")
-    bad = _cli("extract-batch", str(uri), "--schema", str(sfile), "--out", str(out))
+    bad = _cli("extract-batch", str(uri), "--schema", str(sfile), "--out", str(tmp_path / "u"))
     assert bad.returncode == 2 and "add --ray" in bad.stderr
     missing = tmp_path / "missing.txt"
     missing.write_text("nope.pdf\n")
-    bad = _cli("extract-batch", str(missing), "--schema", str(sfile), "--out", str(out))
+    bad = _cli("extract-batch", str(missing), "--schema", str(sfile), "--out", str(tmp_path / "m"))
     assert bad.returncode == 2 and "not found, first:" in bad.stderr
 
 
@@ -275,8 +280,22 @@ def test_rag_index_on_ray_writes_the_same_index(ray_runtime, tmp_path):
     vb = faiss.read_index(str(tmp_path / "ray" / "index.faiss"))
     assert va.ntotal == vb.ntotal == local.blocks
     np.testing.assert_array_equal(va.reconstruct_n(0, va.ntotal), vb.reconstruct_n(0, vb.ntotal))
-    q = _cli("rag", "query", str(tmp_path / "ray"), "How long can I keep the crackers?",
-             "--budget", "60", "--json")
-    assert q.returncode == 0 and json.loads(q.stdout)["blocks"][0]["page"] == "recipe_blog.html"
+    ix = HtmlIndex.load(tmp_path / "ray")  # queried here, locally, with this process's encoder
+    try:
+        assert ix.query("How long can I keep the crackers?", 60).blocks[0]["page"] == \
+            "recipe_blog.html"
+    finally:
+        ix.close()
     bad = _cli("rag", "index", str(src), "--out", str(tmp_path / "x"), "--num-workers", "2")
     assert bad.returncode == 2 and "apply to --ray" in bad.stderr
+
+
+def test_without_ray_the_error_names_the_extra(monkeypatch):
+    import sys
+
+    from prunestack.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` does where it is missing
+    with pytest.raises(ConfigError, match=r"Ray is not installed.*pip install 'prunestack\[ray\]'"):
+        with ray_session():
+            pass
