@@ -53,8 +53,8 @@ def require_ray() -> Any:
         import ray
         import ray.data  # the Data library comes with the [data] extra
     except ImportError as exc:
-        raise ImportError(f"Ray is not installed ({exc})",
-                          "pip install 'prunestack[ray]'") from None
+        raise ImportError(f"Ray is not installed ({exc}): pip install 'prunestack[ray]'"
+                          ) from None
     return ray
 
 
@@ -65,8 +65,8 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     with ``num_cpus`` (all cores when None). Shuts down only a runtime it connected or started."""
     try:
         ray = require_ray()
-    except ImportError as exc:  # the CLI's one-line error, with the pip install as its hint
-        raise ConfigError(str(exc.args[0]), exc.args[1] if len(exc.args) > 1 else None) from None
+    except ImportError:  # the CLI's one-line error, with the pip install as its hint
+        raise ConfigError("Ray is not installed", "pip install 'prunestack[ray]'") from None
     if ray.is_initialized():
         yield ray
         return

@@ -165,25 +165,36 @@ def test_killing_an_actor_mid_run_loses_and_duplicates_nothing(ray_runtime, docs
     root, schema = docs
     out = tmp_path / "kill.jsonl"
     killed: list[tuple[int, int]] = []  # (pid, rows in OUT when it was killed)
+    finished = threading.Event()
+
+    def actors() -> set[int]:
+        return {p.info["pid"] for p in psutil.process_iter(["pid", "cmdline"])
+                if ACTOR in " ".join(p.info["cmdline"] or [])}
+
+    before = actors()  # an earlier pool's actor still shutting down is not this job's
 
     def killer() -> None:
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not killed:
+        while not finished.is_set() and not killed:
             n = len(out.read_text().splitlines()) if out.is_file() else 0
             if n >= 1:  # the pool is up and working
-                for p in psutil.process_iter(["pid", "cmdline"]):
-                    if ACTOR in " ".join(p.info["cmdline"] or []):
-                        os.kill(p.info["pid"], signal.SIGKILL)
-                        killed.append((p.info["pid"], n))
-                        return
-            time.sleep(0.05)
+                for pid in sorted(actors() - before):
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append((pid, n))
+                    return
+            time.sleep(0.02)
 
     t = threading.Thread(target=killer)
     t.start()
-    run_ray(Job(schema), _files(root), Sink(out), num_workers=2, batch_size=1, retries=2)
-    t.join()
+    try:
+        run_ray(Job(schema), _files(root), Sink(out), num_workers=2, batch_size=1, retries=2)
+    finally:
+        finished.set()
+        t.join()
     assert killed and 1 <= killed[0][1] < N_ROWS, "no actor was killed while the job ran"
-    assert not psutil.pid_exists(killed[0][0])
+    try:  # dead: gone, or a zombie its parent has not reaped yet
+        assert psutil.Process(killed[0][0]).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        pass
     rows = _rows(out)
     assert len(rows) == N_ROWS and len({r["file"] for r in rows}) == N_ROWS
     _same_rows(rows, local_rows)  # the killed actor's batch was retried: nothing failed extra
