@@ -13,7 +13,7 @@ install: $(STAMP) sysdeps
 $(STAMP): pyproject.toml setup.py constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,ray]'
 	touch $(STAMP)
 
 # System packages the tests use: Tesseract 5 (an OCR backend) and Chromium + its driver (the web

@@ -22,6 +22,7 @@ from __future__ import annotations
 import html as htmllib
 import json
 import sqlite3
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from prunestack.errors import ConfigError, InputError, PrunestackError
-from prunestack.models import registry
+from prunestack.models import check_folder, minilm_path, registry
 from prunestack.retrieval.blocktree import Block, BlockTree, build_block_tree, render
 from prunestack.retrieval.boilerplate import BoilerplateConfig, block_priors, demote
 from prunestack.retrieval.budget import TokenCounter, make_counter
@@ -64,6 +65,66 @@ def _connect(path: Path) -> sqlite3.Connection:
     return con
 
 
+@dataclass
+class IndexedPage:
+    """One page, ready for the index: its cleaned HTML, block rows (path, source_path, kind,
+    words, text, prior) and their vectors [n_blocks, dim]."""
+
+    cleaned: str
+    blocks: list[tuple[str, str | None, str, int, str, float]]
+    vectors: np.ndarray
+
+
+def index_page(data: bytes, max_words: int, enc: Any) -> IndexedPage | str:
+    """Clean, split and embed one page (``data``: its bytes); the reason when it is skipped.
+    The local build and the Ray actors both run this, so their indexes are the same."""
+    try:
+        raw_tree = build_block_tree(data, max_words)  # knows source elements
+        cleaned = serialize(raw_tree.root) if raw_tree is not None else ""
+        tree = build_block_tree(cleaned, max_words) if cleaned else None
+    except PrunestackError as exc:
+        return str(exc)
+    if tree is None or not tree.blocks:
+        return "no text"
+    vecs = enc.encode([b.text for b in tree.blocks])  # [n_blocks, dim]
+    same = raw_tree is not None and [b.path for b in raw_tree.blocks] == [
+        b.path for b in tree.blocks]
+    sources = [b.source_path for b in raw_tree.blocks] if same and raw_tree else [
+        None] * len(tree.blocks)
+    # priors from the ORIGINAL page (class names, roles); the cleaned copy has none
+    priors = (block_priors(raw_tree.root, raw_tree.blocks) if same and raw_tree
+              else block_priors(tree.root, tree.blocks))  # [n_blocks]
+    return IndexedPage(cleaned, [(b.path, sources[i], b.kind, b.words, b.text, float(priors[i]))
+                                 for i, b in enumerate(tree.blocks)], vecs)
+
+
+def page_worker(encoder: str, max_words: int) -> Callable[[str, bytes], IndexedPage | str]:
+    """What each Ray actor builds once: THE encoder of ``encoder`` loaded, then
+    :func:`index_page`."""
+    enc = registry().encoder(encoder)
+    return lambda _path, data: index_page(data, max_words, enc)
+
+
+def _pages_on_ray(files: list[Path], encoder: Path, max_words: int, address: str | None,
+                  num_workers: int | None) -> Iterator[tuple[Path, IndexedPage | str]]:
+    """(file, page or skip reason) in ``files`` order, computed by Ray actors; a page that comes
+    back early waits for those before it (so the index is the one the local build writes)."""
+    from prunestack.scaleout import Failure, map_files, ray_session
+
+    order = {str(f): i for i, f in enumerate(files)}
+    ready: dict[int, IndexedPage | str] = {}
+    nxt = 0
+    with ray_session(address) as ray:
+        workers = num_workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        for path, res in map_files([str(f) for f in files], page_worker,
+                                   (str(encoder), max_words), num_workers=workers):
+            ready[order[path]] = (f"worker failed: {res.error}" if isinstance(res, Failure)
+                                  else res)
+            while nxt in ready:
+                yield files[nxt], ready.pop(nxt)
+                nxt += 1
+
+
 class HtmlIndex:
     def __init__(self, folder: Path, index: Any, con: sqlite3.Connection, meta: dict[str, str],
                  encoder: Any = None) -> None:
@@ -74,7 +135,12 @@ class HtmlIndex:
     # -- build ----------------------------------------------------------------------------------
     @classmethod
     def build(cls, src: str | Path, out: str | Path, encoder: str | Path | None = None,
-              max_words: int = 128, progress: bool = False) -> BuildStats:
+              max_words: int = 128, progress: bool = False, ray: bool = False,
+              address: str | None = None, num_workers: int | None = None) -> BuildStats:
+        """Index every page under ``src`` into ``out``. With ``ray``, pages are cleaned, split and
+        embedded in a pool of Ray actors (:func:`prunestack.scaleout.map_files`; ``address`` and
+        ``num_workers`` as there), each holding the encoder once; the files written are the same
+        as without it (pages in the same order, the same vectors)."""
         import faiss
 
         src, out = Path(src), Path(out)
@@ -85,55 +151,50 @@ class HtmlIndex:
             raise InputError(f"no .html/.htm files under {src}")
         if max_words < 1:
             raise ConfigError(f"max_words must be >= 1, got {max_words}")
+        folder = Path(encoder) if encoder is not None else minilm_path()
+        if ray:  # the driver never loads the encoder: its size comes from the folder
+            dim = int(json.loads((check_folder(folder) / "config.json").read_text())[
+                "hidden_size"])
+        else:
+            enc = registry().encoder(encoder)
+            folder, dim = enc.folder, enc.dim
         out.mkdir(parents=True, exist_ok=True)
         for name in ("index.faiss", "store.sqlite"):
             (out / name).unlink(missing_ok=True)
-        enc = registry().encoder(encoder)
         con = _connect(out / "store.sqlite")
         con.executescript("""
             CREATE TABLE pages(id INTEGER PRIMARY KEY, source TEXT NOT NULL, html TEXT NOT NULL);
             CREATE TABLE blocks(id INTEGER PRIMARY KEY, page_id INTEGER NOT NULL, ord INTEGER,
                 path TEXT, source_path TEXT, kind TEXT, words INTEGER, text TEXT, prior REAL);
             CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);""")
-        index = faiss.IndexFlatIP(enc.dim)
+        index = faiss.IndexFlatIP(dim)
         skipped: list[tuple[str, str]] = []
         n_pages = n_blocks = 0
-        iterator: Any = files
+        pages = (_pages_on_ray(files, folder, max_words, address, num_workers) if ray else
+                 ((f, index_page(f.read_bytes(), max_words, enc)) for f in files))
         if progress:
             from tqdm import tqdm
 
-            iterator = tqdm(files, desc="indexing pages", unit="page")
-        for f in iterator:
+            pages = tqdm(pages, total=len(files), desc="indexing pages" + " (ray)" * ray,
+                         unit="page")
+        for f, page in pages:
             rel = str(f.relative_to(src))
-            try:
-                raw_tree = build_block_tree(f.read_bytes(), max_words)  # knows source elements
-                cleaned = serialize(raw_tree.root) if raw_tree is not None else ""
-                tree = build_block_tree(cleaned, max_words) if cleaned else None
-            except PrunestackError as exc:
-                skipped.append((rel, str(exc)))
+            if isinstance(page, str):
+                skipped.append((rel, page))
                 continue
-            if tree is None or not tree.blocks:
-                skipped.append((rel, "no text"))
-                continue
-            cur = con.execute("INSERT INTO pages(source, html) VALUES (?, ?)", (rel, cleaned))
-            page_id = cur.lastrowid
-            vecs = enc.encode([b.text for b in tree.blocks])  # [n_blocks, dim]
-            same = raw_tree is not None and [b.path for b in raw_tree.blocks] == [
-                b.path for b in tree.blocks]
-            sources = [b.source_path for b in raw_tree.blocks] if same and raw_tree else [
-                None] * len(tree.blocks)
-            # priors from the ORIGINAL page (class names, roles); the cleaned copy has none
-            priors = (block_priors(raw_tree.root, raw_tree.blocks) if same and raw_tree
-                      else block_priors(tree.root, tree.blocks))  # [n_blocks]
+            if page.vectors.shape[1] != dim:
+                raise ConfigError(f"{rel}: vectors of {page.vectors.shape[1]} dimensions, the "
+                                  f"encoder's config says {dim}", "check the encoder folder")
+            cur = con.execute("INSERT INTO pages(source, html) VALUES (?, ?)",
+                              (rel, page.cleaned))
             con.executemany(
                 "INSERT INTO blocks(id, page_id, ord, path, source_path, kind, words, text, "
                 "prior) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(n_blocks + i, page_id, i, b.path, sources[i], b.kind, b.words, b.text,
-                  float(priors[i])) for i, b in enumerate(tree.blocks)])
-            index.add(vecs)
-            n_blocks += len(tree.blocks)
+                [(n_blocks + i, cur.lastrowid, i, *row) for i, row in enumerate(page.blocks)])
+            index.add(page.vectors)
+            n_blocks += len(page.blocks)
             n_pages += 1
-        meta = {"format": str(FORMAT_VERSION), "encoder": str(enc.folder), "dim": str(enc.dim),
+        meta = {"format": str(FORMAT_VERSION), "encoder": str(folder), "dim": str(dim),
                 "max_words": str(max_words), "pages": str(n_pages), "blocks": str(n_blocks)}
         con.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", list(meta.items()))
         con.commit()

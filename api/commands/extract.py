@@ -5,24 +5,23 @@ with ``--engine generative --model DIR``, ``--draft DIR`` (a smaller causal LM o
 vocabulary, e.g. a pruned or trimmed draft, for speculative decoding); every folder loads through
 the model registry. ``extract`` prints the JSON (with ``--provenance``: the whole result, data +
 provenance + missing report + timings) on stdout; missing required values are reported on stderr.
-``extract-batch`` runs a process pool over every document in a folder, shows a progress bar, appends
-one JSON line per document to ``--out`` and, when run again, skips documents already in that file
-(resume)."""
+``extract-batch`` takes a folder or a file list and runs every document through a local process
+pool, or with ``--ray`` through Ray Data on an actor pool (``prunestack.api.batch``, the one
+batch runner: same rows either way); one row per document in ``--out`` (JSONL, or Parquet with
+``--format parquet``), a progress bar, and, when run again, documents already in ``--out`` are
+skipped (resume)."""
 
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from prunestack.errors import ConfigError, InputError, PrunestackError
+from prunestack.errors import ConfigError, InputError
 
-DOC_SUFFIXES = {".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".html",
-                ".htm"}
 Engine = Annotated[str, typer.Option(help="extractive (offline, default) | generative")]
 Model = Annotated[Path | None, typer.Option("--model", help="Local causal LM folder (generative).")]
 Encoder = Annotated[Path | None, typer.Option(
@@ -108,27 +107,6 @@ def extract_cmd(
 STRICT_EXIT = 3
 
 
-def _batch_one(args: tuple[str, dict[str, Any], str, str | None, str, str | None, str | None]
-               ) -> dict[str, Any]:
-    path, schema, engine, model, ocr, encoder, draft = args
-    import torch
-
-    torch.set_num_threads(1)
-    from prunestack.pipeline.extract import extract_file
-
-    try:
-        res = extract_file(path, schema, engine=engine, model_dir=model,  # type: ignore[arg-type]
-                           ocr=ocr, encoder_dir=encoder, draft_dir=draft)
-        return {"file": path, "ok": True, "data": res.data, "valid": res.valid,
-                "missing": [m.model_dump() for m in res.missing],
-                "provenance": {k: v.model_dump(mode="json") for k, v in res.provenance.items()},
-                "seconds": res.timings.get("total")}
-    except PrunestackError as exc:
-        return {"file": path, "ok": False, "error": str(exc)}
-    except Exception as exc:  # one bad file must not stop a batch
-        return {"file": path, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
-
-
 def _load(path: Path) -> dict[str, Any]:
     """The user's schema file, loaded and checked, with an object root to extract."""
     # the schema package pulls in pydantic (~60 ms): not on every CLI start
@@ -139,73 +117,68 @@ def _load(path: Path) -> dict[str, Any]:
     return sch
 
 
-def done_files(out: Path) -> set[str]:
-    """Files already answered in ``out``. A line cut short by an interrupted run is dropped
-    (the file is rewritten without it) so its document is done again."""
-    done: set[str] = set()
-    if not out.is_file():
-        return done
-    good: list[str] = []
-    lines = out.read_text(encoding="utf-8").splitlines()
-    for line in lines:
-        try:
-            done.add(json.loads(line)["file"])
-            good.append(line)
-        except (json.JSONDecodeError, KeyError, TypeError):
-            continue
-    if len(good) != len(lines) or (lines and not out.read_bytes().endswith(b"\n")):
-        out.write_text("".join(g + "\n" for g in good), encoding="utf-8")
-    return done
-
-
 def extract_batch_cmd(
-    folder: Annotated[Path, typer.Argument(help="Folder of documents (searched recursively).")],
+    source: Annotated[Path, typer.Argument(
+        help="Folder of documents (searched recursively), or a text file listing one path "
+        "(with --ray also a URI such as s3://bucket/a.pdf) a line.")],
     schema: SchemaOpt,
-    out: Annotated[Path, typer.Option("--out", help="Results JSONL (appended; resumable).")],
+    out: Annotated[Path, typer.Option("--out", help="Results: a JSONL file (appended) or, with "
+                                      "--format parquet, a folder of part files; resumable.")],
     engine: Engine = "extractive",
     model: Model = None,
     encoder: Encoder = None,
     draft: Draft = None,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = max(1, (os.cpu_count() or
-                                                                              2) // 2),
+    workers: Annotated[int, typer.Option(help="Worker processes of the local pool.")] = max(
+        1, (os.cpu_count() or 2) // 2),
     ocr: Ocr = "auto",
+    fmt: Annotated[str, typer.Option("--format", help="jsonl | parquet")] = "jsonl",
+    use_ray: Annotated[bool, typer.Option("--ray", help="Run on a Ray cluster (Ray Data, an "
+                                          "actor pool; pip install 'prunestack[ray]').")] = False,
+    address: Annotated[str | None, typer.Option(
+        help="--ray: auto (this machine's cluster) | ray://HOST:10001 | HOST:6379; none: "
+        "start a local Ray runtime.")] = None,
+    num_workers: Annotated[int | None, typer.Option(
+        "--num-workers", help="--ray: actors in the pool (default: cluster CPUs / "
+        "--worker-cpus).")] = None,
+    batch_size: Annotated[int, typer.Option(help="--ray: documents per batch.")] = 4,
+    retries: Annotated[int, typer.Option(help="--ray: retries of a batch whose actor died.")] = 2,
+    worker_cpus: Annotated[float, typer.Option(help="--ray: CPUs reserved per actor.")] = 1.0,
+    worker_memory_gb: Annotated[float | None, typer.Option(
+        help="--ray: memory reserved per actor (GB; the scheduler packs actors by it).")] = None,
 ) -> None:
-    """Extract SCHEMA from every document in FOLDER with a process pool; resumable."""
-    from tqdm import tqdm
+    """Extract SCHEMA from every document of SOURCE, one row per document in OUT: a local
+    process pool, or with --ray a Ray Data actor pool; resumable, failures recorded as rows."""
+    from prunestack.api.batch import Job, Sink, list_documents, run_local, run_ray
 
     _check_engine(engine, model, draft, encoder)
-    if not folder.is_dir():
-        raise InputError(f"not a folder: {folder}")
     if workers < 1:
         raise ConfigError("--workers must be at least 1")
+    ray_only = {"--address": address is not None, "--num-workers": num_workers is not None,
+                "--worker-memory-gb": worker_memory_gb is not None}
+    if not use_ray and any(ray_only.values()):
+        given = ", ".join(k for k, v in ray_only.items() if v)
+        raise ConfigError(f"{given} appl{'ies' if ', ' not in given else 'y'} to --ray",
+                          "add --ray (the local pool takes --workers)")
+    if use_ray and ((num_workers is not None and num_workers < 1) or batch_size < 1
+                    or retries < 0 or worker_cpus <= 0):
+        raise ConfigError("--num-workers and --batch-size must be at least 1, --retries at "
+                          "least 0, --worker-cpus above 0")
     sch = _load(schema)
-    files = sorted(str(p.resolve()) for p in folder.rglob("*")
-                   if p.is_file() and p.suffix.lower() in DOC_SUFFIXES)
-    done = done_files(out)
-    todo = [f for f in files if f not in done]
-    typer.echo(f"{len(files)} documents, {len(files) - len(todo)} already done, "
-               f"{len(todo)} to go", err=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    jobs = [(f, sch, engine, str(model) if model else None, ocr,
-             str(encoder) if encoder else None, str(draft) if draft else None) for f in todo]
-    failed = 0
-    with out.open("a", encoding="utf-8") as fh:
-        if workers == 1:
-            results: Any = map(_batch_one, jobs)
-            pool = None
-        else:
-            pool = mp.get_context("spawn").Pool(workers)
-            results = pool.imap_unordered(_batch_one, jobs)
-        try:
-            for rec in tqdm(results, total=len(jobs), desc="extract", unit="doc"):
-                failed += not rec["ok"]
-                fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                fh.flush()
-        finally:
-            if pool is not None:
-                pool.close()
-                pool.join()
-    typer.echo(f"wrote {out} ({len(jobs) - failed} ok, {failed} failed)", err=True)
+    files = list_documents(source, allow_uris=use_ray)
+    sink = Sink(out, fmt)
+    todo = sum(f not in sink.seen for f in files)
+    typer.echo(f"{len(files)} documents, {len(files) - todo} already done, {todo} to go",
+               err=True)
+    job = Job(sch, engine, str(model) if model else None, ocr, str(encoder) if encoder else None,
+              str(draft) if draft else None)
+    if use_ray:
+        memory = int(worker_memory_gb * 1e9) if worker_memory_gb else None
+        run_ray(job, files, sink, address=address, num_workers=num_workers,
+                batch_size=batch_size, retries=retries, cpus_per_worker=worker_cpus,
+                memory_per_worker=memory)
+    else:
+        run_local(job, files, sink, workers)
+    typer.echo(f"wrote {out} ({sink.written - sink.failed} ok, {sink.failed} failed)", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,6 +1,7 @@
 """`prunestack rag index DIR --out INDEX` and `prunestack rag query INDEX "question" --budget N`.
 
-``index`` writes a faiss index + SQLite block store (see :mod:`retrieval.index`); ``query`` prints
+``index`` writes a faiss index + SQLite block store (see :mod:`retrieval.index`; with ``--ray``
+the pages are embedded in Ray actors, the index is the same); ``query`` prints
 the pruned context across pages, one ``<article data-source=...>`` per source page (``--json``
 adds the kept blocks with page, path and score).
 """
@@ -22,11 +23,24 @@ def index_cmd(
     out: Annotated[Path, typer.Option("--out", "-o", help="index folder to write")],
     encoder: Annotated[Path | None, typer.Option(help="encoder folder (default MiniLM)")] = None,
     max_words: Annotated[int, typer.Option(help="block size in words")] = 128,
+    use_ray: Annotated[bool, typer.Option(
+        "--ray", help="clean, split and embed in Ray actors (pip install 'prunestack[ray]'); "
+        "the same index")] = False,
+    address: Annotated[str | None, typer.Option(
+        help="--ray: auto | ray://HOST:10001 | HOST:6379; none: a local Ray runtime")] = None,
+    num_workers: Annotated[int | None, typer.Option(
+        "--num-workers", help="--ray: actors (default: the cluster's CPUs)")] = None,
 ) -> None:
     """Clean, split and embed every page; write the index."""
+    from prunestack.errors import ConfigError
     from prunestack.retrieval.index import HtmlIndex
 
-    stats = HtmlIndex.build(src, out, encoder=encoder, max_words=max_words, progress=True)
+    if not use_ray and (address is not None or num_workers is not None):
+        raise ConfigError("--address and --num-workers apply to --ray", "add --ray")
+    if num_workers is not None and num_workers < 1:
+        raise ConfigError("--num-workers must be at least 1")
+    stats = HtmlIndex.build(src, out, encoder=encoder, max_words=max_words, progress=True,
+                            ray=use_ray, address=address, num_workers=num_workers)
     for page, reason in stats.skipped:
         typer.echo(f"skipped {page}: {reason}", err=True)
     typer.echo(f"indexed {stats.pages} pages, {stats.blocks} blocks -> {out}")
