@@ -1,7 +1,8 @@
 """Run every benchmark (`benchmarks/bench_*.py`, each with a `main()`), or those named on the
 command line (`python -m benchmarks.run_all pruning decoding`); options after the names go to
 the one benchmark named (`python -m benchmarks.run_all maskbench --limit 60`). Each writes
-JSON + Markdown + PNG under `reports/` and prints a table; a failing benchmark is reported and the others still run."""
+JSON + Markdown + PNG under `reports/` and prints a table; a failing benchmark is reported and the
+others still run."""
 
 from __future__ import annotations
 
