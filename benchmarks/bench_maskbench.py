@@ -42,10 +42,13 @@ ENGINES = ("prunestack", "llguidance", "xgrammar")
 TOKENIZERS = ("mistral-32k", "tekken-131k")
 
 
+def data_dir() -> Path:
+    return Path(os.environ.get("PRUNESTACK_MASKBENCH_DATA", str(DEFAULT_DATA)))
+
+
 def _args(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path,
-                    default=Path(os.environ.get("PRUNESTACK_MASKBENCH_DATA", str(DEFAULT_DATA))))
+    ap.add_argument("--data", type=Path, default=data_dir())
     ap.add_argument("--limit", type=int, default=0, help="first N schemas (sorted by name)")
     ap.add_argument("--engines", default=",".join(ENGINES))
     ap.add_argument("--tokenizers", default=",".join(TOKENIZERS))
