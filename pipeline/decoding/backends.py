@@ -221,7 +221,9 @@ class OutlinesMatcher(_Stepper):
 
 
 class XGrammarMatcher(_Stepper):
-    """Matcher over an ``xgrammar.GrammarMatcher`` (a refused token leaves its state as it was)."""
+    """Matcher over an ``xgrammar.GrammarMatcher`` (a refused token leaves its state as it was).
+    Once EOS is accepted xgrammar computes no more masks: the matcher then allows EOS alone
+    (a finished row of a batch keeps emitting it) and counts those for ``rollback``."""
 
     backend = "xgrammar"
 
@@ -232,24 +234,42 @@ class XGrammarMatcher(_Stepper):
         self.vocab_size = n_vocab
         self.eos_token_id = eos
         self._bm = new_bitmask(1, n_vocab)
+        self._after_end = 0  # EOS tokens advanced after the grammar terminated
 
     def fill_bitmask(self, row: torch.Tensor) -> None:
         """Write the packed mask into a contiguous int32 CPU row [W]."""
+        if self._m.is_terminated():
+            row.zero_()
+            row[self.eos_token_id // 32] = 1 << (self.eos_token_id % 32)
+            return
         self._m.fill_next_token_bitmask(row)
 
-    def advance(self, token_id: int) -> None:
+    def allows(self, token_id: int) -> bool:
+        if self._m.is_terminated():
+            return token_id == self.eos_token_id
         if not self._m.accept_token(int(token_id)):
+            return False
+        self._m.rollback(1)
+        return True
+
+    def advance(self, token_id: int) -> None:
+        if self._m.is_terminated() and token_id == self.eos_token_id:
+            self._after_end += 1
+        elif self._m.is_terminated() or not self._m.accept_token(int(token_id)):
             raise TokenRejectedError(f"token {token_id} is not allowed by the grammar here")
 
     def rollback(self, n: int) -> None:
-        if n:
-            self._m.rollback(int(n))
+        extra = min(n, self._after_end)
+        self._after_end -= extra
+        if n - extra:
+            self._m.rollback(int(n - extra))
 
     def is_accepting(self) -> bool:
         return bool(self._m.is_terminated() or self._m.is_completed())
 
     def reset(self) -> None:
         self._m.reset()
+        self._after_end = 0
 
 
 # ---------------------------------------------------------------- compilation
@@ -387,6 +407,31 @@ def _prepare_tokenizer(backend: str, tokenizer: Any) -> None:
         token_bytes(tokenizer)
 
 
+_POOL: list[concurrent.futures.ThreadPoolExecutor] = []
+_POOL_LOCK = threading.Lock()
+
+
+def _timed_compile(backend: str, schema: dict, tokenizer: Any, timeout_s: float) -> Any:
+    """Run the compiler on a long-lived worker thread (starting a thread per compile costs
+    ~0.1–2 ms of a cold start), under ``timeout_s``; a worker stuck past it is abandoned to
+    finish in the background and a fresh one serves the next compile."""
+    with _POOL_LOCK:
+        if not _POOL:
+            _POOL.append(concurrent.futures.ThreadPoolExecutor(
+                max_workers=4, thread_name_prefix="prunestack-compile"))
+        pool = _POOL[0]
+    future = pool.submit(_COMPILERS[backend], schema, tokenizer)
+    try:
+        return future.result(timeout=timeout_s)
+    except concurrent.futures.TimeoutError as exc:
+        with _POOL_LOCK:
+            if _POOL and _POOL[0] is pool:
+                _POOL.clear()
+        pool.shutdown(wait=False)
+        raise DeadlineError(f"{backend} did not compile the schema within {timeout_s:g} s",
+                            "simplify the schema or raise compile_timeout_s") from exc
+
+
 def _artefact(backend: str, schema: dict, tokenizer: Any, timeout_s: float,
               shash: str | None = None) -> Any:
     key = (f"{backend}-{ARTEFACT_VERSION}-{shash or schema_hash(schema)}-"
@@ -398,15 +443,7 @@ def _artefact(backend: str, schema: dict, tokenizer: Any, timeout_s: float,
     if stored is not None:
         art = _revive(backend, stored, tokenizer)
     else:
-        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-        try:
-            stored, art = pool.submit(_COMPILERS[backend], schema, tokenizer).result(
-                timeout=timeout_s)
-        except concurrent.futures.TimeoutError as exc:
-            raise DeadlineError(f"{backend} did not compile the schema within {timeout_s:g} s",
-                                "simplify the schema or raise compile_timeout_s") from exc
-        finally:
-            pool.shutdown(wait=False)
+        stored, art = _timed_compile(backend, schema, tokenizer, timeout_s)
         _disk_put(key, stored)
     _MEMORY[key] = art
     return art
