@@ -16,10 +16,11 @@ rejects, false accepts (the serious kind), mask mean / p99 µs, time to first ma
 + first mask, cold: every cache cleared) p50 / p90 ms, and for prunestack the cache-hit compile
 p50 ms.
 
-Writes ``reports/maskbench.{json,md,png}`` and ``reports/maskbench-failures.jsonl`` (one line per
-engine × tokenizer × schema that did not pass: the compile error, or each misjudged instance with
-the token where the walk stopped). Run: ``python -m benchmarks.run_all maskbench`` or
-``python -m benchmarks.bench_maskbench --limit 60 --engines prunestack,llguidance``.
+Writes ``reports/maskbench.{json,md,png}`` (the JSON also per schema: passed, TTFM, mask mean)
+and ``reports/maskbench-failures.jsonl`` (one line per engine × tokenizer × schema that did not
+pass: the compile error, or each misjudged instance with the token where the walk stopped).
+Run: ``python -m benchmarks.run_all maskbench`` or
+``python -m benchmarks.run_all maskbench --limit 60 --engines prunestack,llguidance``.
 """
 
 from __future__ import annotations
@@ -326,6 +327,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
                     records.append(rec)
                 row = summarise(records)
                 result["table"][f"{engine} / {tname}"] = row
+                result.setdefault("per_schema", {})[f"{engine} / {tname}"] = {
+                    r["schema"]: {"passed": r["passed"], "ttfm_ms": r.get("ttfm_ms"),
+                                  "mask_mean_us": (statistics.fmean(r["masks"]) * 1e6
+                                                   if r["masks"] else None),
+                                  "masks": len(r["masks"]), "backend": r.get("backend")}
+                    for r in records}
                 print(f"{engine:11} {tname:12} " + " ".join(
                     f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
                     for k, v in row.items()), flush=True)

@@ -21,9 +21,10 @@ What it does: ``compile_schema(schema, tokenizer, backend="auto")`` prepares the
   masks repay its compile); outlines last. A backend that is missing, refuses or times out hands
   over to the next.
 
-Compiled artefacts (the llguidance grammar, the xgrammar compiled grammar, the outlines ``Index``)
-are cached in memory and on disk under ``$PRUNESTACK_CACHE`` (default
-``~/.cache/prunestack/decoding``), keyed by backend + schema hash + tokenizer hash; a second
+Compiled artefacts (the llguidance template matcher, the xgrammar compiled grammar, the outlines
+``Index``) are cached in memory, keyed by backend + schema hash + tokenizer hash; the slow ones
+(xgrammar, outlines) also on disk under ``$PRUNESTACK_CACHE`` (default
+``~/.cache/prunestack/decoding``), written on a worker thread; a second
 ``compile_schema`` of the same schema object skips preparation too (keyed by the input's hash).
 Matchers themselves hold per-sequence state and are never shared.
 
@@ -411,15 +412,24 @@ _POOL: list[concurrent.futures.ThreadPoolExecutor] = []
 _POOL_LOCK = threading.Lock()
 
 
-def _timed_compile(backend: str, schema: dict, tokenizer: Any, timeout_s: float) -> Any:
-    """Run the compiler on a long-lived worker thread (starting a thread per compile costs
-    ~0.1–2 ms of a cold start), under ``timeout_s``; a worker stuck past it is abandoned to
-    finish in the background and a fresh one serves the next compile."""
+#: backends whose compiled artefact is worth a disk cache: llguidance recompiles its grammar
+#: (about 1 ms) faster than a pickle of it can be read back
+_ON_DISK = frozenset({"xgrammar", "outlines"})
+
+
+def _compile_pool() -> concurrent.futures.ThreadPoolExecutor:
     with _POOL_LOCK:
         if not _POOL:
             _POOL.append(concurrent.futures.ThreadPoolExecutor(
                 max_workers=4, thread_name_prefix="prunestack-compile"))
-        pool = _POOL[0]
+        return _POOL[0]
+
+
+def _timed_compile(backend: str, schema: dict, tokenizer: Any, timeout_s: float) -> Any:
+    """Run the compiler on a long-lived worker thread (starting a thread per compile costs
+    ~0.1–2 ms of a cold start), under ``timeout_s``; a worker stuck past it is abandoned to
+    finish in the background and a fresh one serves the next compile."""
+    pool = _compile_pool()
     future = pool.submit(_COMPILERS[backend], schema, tokenizer)
     try:
         return future.result(timeout=timeout_s)
@@ -439,12 +449,14 @@ def _artefact(backend: str, schema: dict, tokenizer: Any, timeout_s: float,
     if key in _MEMORY:
         return _MEMORY[key]
     _prepare_tokenizer(backend, tokenizer)
-    stored = _disk_get(key)
+    disk = backend in _ON_DISK
+    stored = _disk_get(key) if disk else None
     if stored is not None:
         art = _revive(backend, stored, tokenizer)
     else:
         stored, art = _timed_compile(backend, schema, tokenizer, timeout_s)
-        _disk_put(key, stored)
+        if disk:  # pickling and writing cost milliseconds: off the time to first mask
+            _compile_pool().submit(_disk_put, key, stored)
     _MEMORY[key] = art
     return art
 
