@@ -162,3 +162,14 @@ def test_token_bytes_and_bitmask_roundtrip(tok):
     assert tb[tok("hello world", add_special_tokens=False).input_ids[-1]] == b" world"
     allowed = torch.rand(1000) > 0.5
     assert torch.equal(unpack_bitmask(pack_bitmask(allowed).unsqueeze(0), 1000)[0], allowed)
+
+
+def test_second_compile_skips_preparation(tok, monkeypatch):
+    calls = []
+    real = B.prepare_schema
+    monkeypatch.setattr(B, "prepare_schema", lambda s: calls.append(1) or real(s))
+    s = {"type": "object", "properties": {"memo": {"type": "integer"}}, "required": ["memo"]}
+    m1, m2 = compile_schema(s, tok), compile_schema(dict(s), tok)
+    assert len(calls) == 1 and m1 is not m2  # fresh matchers, one preparation
+    m1.advance(_ids(tok, '{"')[0])
+    assert not m2.is_accepting() and m2.mask()[_ids(tok, '{"')[0]]  # independent state
