@@ -329,7 +329,11 @@ def _captured_stderr() -> Iterator[list[str]]:
     Process-wide: another thread's stderr in that window lands in the capture too."""
     out: list[str] = []
     with _STDERR_LOCK, tempfile.TemporaryFile() as tmp:
-        saved = os.dup(2)
+        try:
+            saved = os.dup(2)
+        except OSError as exc:  # no stderr to watch: its warnings would go unseen
+            raise SchemaError("cannot watch xgrammar's warnings (no standard error stream)",
+                              "use backend='llguidance'") from exc
         os.dup2(tmp.fileno(), 2)
         try:
             yield out
