@@ -337,6 +337,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any] | None:
                                                if r["masks"] else None),
                               "masks": len(r["masks"]), "backend": r.get("backend")}
                 for r in records}
+            write_reports(result, args.out, quiet=True)  # so far: a cut-short run keeps its legs
             print(f"{engine:11} {tname:12} " + " ".join(
                 f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
                 for k, v in row.items()), flush=True)
@@ -358,11 +359,12 @@ def table_md(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_reports(result: dict[str, Any], out: Path) -> None:
+def write_reports(result: dict[str, Any], out: Path, quiet: bool = False) -> None:
     (out / "maskbench.json").write_text(json.dumps(result, indent=2))
     md = table_md(result)
     (out / "maskbench.md").write_text(md)
-    print(md)
+    if not quiet:
+        print(md)
     import matplotlib
 
     matplotlib.use("Agg")
