@@ -29,6 +29,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import signal
 import statistics
 import tempfile
 import time
@@ -143,23 +144,52 @@ class _XGRDirect:
         self._m.reset()
 
 
-def xgrammar_engine(schema: dict, tokenizer: Any, timeout: float) -> Any:
+def _finishes_in_time(fn: Callable[[], Any], timeout: float) -> bool:
+    """Whether ``fn`` returns (or fails) within ``timeout`` s in a forked child. xgrammar's
+    compile holds the GIL, so a thread's timeout cannot stop it: the child is killed instead."""
+    pid = os.fork()
+    if pid == 0:  # the child: run and leave without cleanup
+        try:
+            fn()
+        finally:
+            os._exit(0)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            return True
+        time.sleep(0.005)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    return False
+
+
+def _xgrammar_build(schema: dict, tokenizer: Any) -> Any:
     import xgrammar
 
     from prunestack.pipeline.decoding.backends import _captured_stderr
-    from prunestack.pipeline.decoding.vocab import eos_id, vocab_size, xgr_tokenizer_info
+    from prunestack.pipeline.decoding.vocab import xgr_tokenizer_info
 
-    info = xgr_tokenizer_info(tokenizer)
+    compiler = xgrammar.GrammarCompiler(xgr_tokenizer_info(tokenizer), max_threads=1,
+                                        cache_enabled=False)
+    with _captured_stderr():  # its warnings (it still compiles)
+        return compiler.compile_json_schema(json.dumps(schema), strict_mode=False)
 
-    def build() -> Any:
-        compiler = xgrammar.GrammarCompiler(info, max_threads=1, cache_enabled=False)
-        with _captured_stderr():  # its warnings (it still compiles)
-            return compiler.compile_json_schema(json.dumps(schema), strict_mode=False)
 
-    return _XGRDirect(_in_time(build, timeout, "xgrammar"), vocab_size(tokenizer),
+def xgrammar_screen(schema: dict, tokenizer: Any, timeout: float) -> None:
+    """Before the timed compile (not counted in TTFM): compile in a child process, so one that
+    would run past the limit counts as not compiled instead of hanging the run."""
+    if not _finishes_in_time(lambda: _xgrammar_build(schema, tokenizer), timeout):
+        raise TimeoutError(f"xgrammar did not compile within {timeout:g} s")
+
+
+def xgrammar_engine(schema: dict, tokenizer: Any, timeout: float) -> Any:
+    from prunestack.pipeline.decoding.vocab import eos_id, vocab_size
+
+    return _XGRDirect(_xgrammar_build(schema, tokenizer), vocab_size(tokenizer),
                       eos_id(tokenizer))
 
 
+SCREENS: dict[str, Callable[[dict, Any, float], None]] = {"xgrammar": xgrammar_screen}
 ENGINE_FNS: dict[str, Callable[[dict, Any, float], Any]] = {
     "prunestack": prunestack_engine, "llguidance": llguidance_engine,
     "xgrammar": xgrammar_engine}
@@ -188,6 +218,12 @@ def run_schema(engine: str, name: str, schema: dict, tests: list[dict], tokenize
                            "false_accepts": 0, "false_rejects": 0, "masks": []}
     if engine == "prunestack":
         clear_caches()
+    try:
+        if engine in SCREENS:
+            SCREENS[engine](schema, tokenizer, timeout)
+    except Exception as exc:
+        rec["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
+        return rec
     t0 = time.perf_counter()
     try:
         m = ENGINE_FNS[engine](schema, tokenizer, timeout)

@@ -16,10 +16,10 @@ What it does: ``compile_schema(schema, tokenizer, backend="auto")`` prepares the
 * ``outlines`` — outlines-core: schema → regex → token-level DFA ``Index`` over a
   ``Vocabulary`` built offline from the tokenizer's bytes; ``Guide`` walks it.
 * ``auto`` — among the sound backends, by measured cost (``benchmarks/bench_maskbench.py``):
-  llguidance first for a one-off schema (compile cost dominates); xgrammar first when the caller
-  says the schema serves at least ``XGRAMMAR_MIN_USES`` documents (``expected_uses``: its faster
-  masks repay its compile); outlines last. A backend that is missing, refuses or times out hands
-  over to the next.
+  llguidance then outlines for a one-off schema (compile cost dominates); xgrammar first when the
+  caller says the schema serves at least ``XGRAMMAR_MIN_USES`` documents (``expected_uses``: its
+  faster masks repay its compile). A backend that is missing, refuses or times out hands over to
+  the next. xgrammar's compile holds the GIL, so ``compile_timeout_s`` only fires after it ends.
 
 Compiled artefacts (the llguidance template matcher, the xgrammar compiled grammar, the outlines
 ``Index``) are cached in memory, keyed by backend + schema hash + tokenizer hash; the slow ones
@@ -500,7 +500,9 @@ def backend_order(backend: str, expected_uses: int = 1) -> list[str]:
         return [backend]
     if expected_uses >= XGRAMMAR_MIN_USES:
         return ["xgrammar", "llguidance", "outlines"]
-    return ["llguidance", "xgrammar", "outlines"]
+    # one-off: never xgrammar, whose compile holds the GIL (compile_timeout_s cannot stop it;
+    # MaskBench found one that ran for minutes) and, as a fallback, passed nothing more
+    return ["llguidance", "outlines"]
 
 
 def compile_schema(schema: SchemaSource, tokenizer: Any, backend: str = "auto",

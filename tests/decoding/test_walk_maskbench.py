@@ -156,3 +156,10 @@ def test_maskbench_on_the_dev_data(tmp_path):
     assert result["table"]["prunestack / mistral-32k"]["false_accepts"] == 0
     assert {p.name for p in tmp_path.iterdir()} >= {"maskbench.json", "maskbench.md",
                                                     "maskbench.png", "maskbench-failures.jsonl"}
+
+
+def test_xgrammar_screen_stops_a_compile_past_the_limit(tok):
+    """xgrammar's compile holds the GIL, so the benchmark screens it in a killed-on-time child."""
+    MB.xgrammar_screen({"type": "integer"}, tok, timeout=30)  # in time: no error
+    with pytest.raises(TimeoutError, match="did not compile within"):
+        MB.xgrammar_screen({"type": "integer"}, tok, timeout=1e-5)
