@@ -71,9 +71,11 @@ BACKENDS = ("auto", "llguidance", "outlines", "xgrammar")
 #: part of every cache key: bump when the schema → grammar/index translation changes, so the
 #: on-disk cache never serves an artefact compiled by older rules
 ARTEFACT_VERSION = "v3"
-#: ``auto`` tries xgrammar first from this many expected documents per schema on (measured on
-#: MaskBench at 32k: xgrammar's compile costs ~5 ms more than llguidance's at the median and its
-#: masks save ~10 µs per token, so it pays for itself after a few hundred tokens)
+#: ``auto`` tries xgrammar first from this many expected documents per schema on. MaskBench at
+#: 32k, first 60 schemas (quiet): xgrammar's cold compile +4 ms at the median, its masks -7 µs a
+#: token, so it pays back after ~600 tokens (~8 extraction documents). Over all 400 schemas on a
+#: loaded machine its mean mask was not cheaper (29.5 vs 21.7 µs): re-measure before relying on it
+#: (docs/decoding.md, MaskBench).
 XGRAMMAR_MIN_USES = 8
 _MEMORY: dict[str, Any] = {}
 _PREPARED: dict[str, tuple[dict[str, Any], str]] = {}  # input hash -> (prepared, its hash)
