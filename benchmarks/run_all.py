@@ -1,6 +1,8 @@
 """Run every benchmark (`benchmarks/bench_*.py`, each with a `main()`), or those named on the
-command line (`python -m benchmarks.run_all pruning decoding`). Each writes JSON + Markdown + PNG
-under `reports/` and prints a table; a failing benchmark is reported and the others still run."""
+command line (`python -m benchmarks.run_all pruning decoding`); options after the names go to
+the one benchmark named (`python -m benchmarks.run_all maskbench --limit 60`). Each writes
+JSON + Markdown + PNG under `reports/` and prints a table; a failing benchmark is reported and the
+others still run."""
 
 from __future__ import annotations
 
@@ -12,7 +14,12 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    names = argv if argv is not None else sys.argv[1:]
+    args = argv if argv is not None else sys.argv[1:]
+    cut = next((i for i, a in enumerate(args) if a.startswith("-")), len(args))
+    names, options = args[:cut], args[cut:]
+    if options and len(names) != 1:
+        print("error: options need exactly one benchmark name before them", file=sys.stderr)
+        return 2
     here = Path(__file__).parent
     found = sorted(p.stem.removeprefix("bench_") for p in here.glob("bench_*.py"))
     chosen = [n for n in found if not names or n in names]
@@ -26,7 +33,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n=== benchmark: {name} ===", flush=True)
         t0 = time.perf_counter()
         try:
-            importlib.import_module(f"benchmarks.bench_{name}").main()
+            main_fn = importlib.import_module(f"benchmarks.bench_{name}").main
+            main_fn(options) if options else main_fn()
         except Exception:
             traceback.print_exc()
             failed.append(name)

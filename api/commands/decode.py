@@ -24,7 +24,7 @@ def decode_cmd(
     model: Annotated[Path, typer.Option("--model", help="local model folder (with tokenizer)")],
     schema: Annotated[Path, typer.Option("--schema", help="JSON Schema file")],
     prompt: Annotated[str, typer.Option("--prompt", help="prompt text")],
-    backend: Annotated[str, typer.Option(help="auto | llguidance | outlines")] = "auto",
+    backend: Annotated[str, typer.Option(help="auto | llguidance | xgrammar | outlines")] = "auto",
     mode: Annotated[str, typer.Option(help="autoregressive | diffusion")] = "autoregressive",
     max_new_tokens: Annotated[int, typer.Option(min=1)] = 256,
     temperature: Annotated[float, typer.Option(min=0.0)] = 0.0,

@@ -1,18 +1,32 @@
-"""Compile a JSON Schema into a :class:`~pipeline.decoding.types.Matcher`, with two backends.
+"""Compile a JSON Schema into a :class:`~pipeline.decoding.types.Matcher`, with three backends.
 
 What it does: ``compile_schema(schema, tokenizer, backend="auto")`` prepares the schema
 (``pipeline.schema.prepare_schema``), refuses up front any keyword the chosen backend cannot enforce
 (``SchemaError`` naming it), compiles under a timeout, and returns a fresh matcher. Backends:
 
-* ``llguidance`` — JSON Schema → llguidance grammar (Earley parser + lexer, ~50–100 µs per mask,
-  widest keyword coverage, forced tokens via ``compute_ff_tokens``).
+* ``llguidance`` — JSON Schema → llguidance grammar (Earley parser + lexer), compiled once into a
+  template ``LLMatcher`` that every matcher deep-copies; widest keyword coverage, fastest
+  compile (well under a millisecond for most schemas), forced tokens via ``compute_ff_tokens``.
+* ``xgrammar`` — xgrammar's ``GrammarCompiler`` (``strict_mode=False``: the schema's own
+  semantics, no invented closing of objects) + ``GrammarMatcher``; about 2x faster masks than
+  llguidance but a slower compile. Used only where it is sound: a schema using a keyword xgrammar
+  ignores (``pipeline.schema.support``) is refused for it, and so is any schema whose compile makes
+  xgrammar warn that it loosens the semantics (e.g. "oneOf ... falling back to anyOf": its C++
+  log, captured from the process's stderr while it compiles).
 * ``outlines`` — outlines-core: schema → regex → token-level DFA ``Index`` over a
   ``Vocabulary`` built offline from the tokenizer's bytes; ``Guide`` walks it.
-* ``auto`` — llguidance, then outlines if llguidance is missing, refuses or times out.
+* ``auto`` — among the sound backends, by measured cost (``benchmarks/bench_maskbench.py``):
+  llguidance then outlines for a one-off schema (compile cost dominates); xgrammar first when the
+  caller says the schema serves at least ``XGRAMMAR_MIN_USES`` documents (``expected_uses``: its
+  faster masks repay its compile). A backend that is missing, refuses or times out hands over to
+  the next. xgrammar's compile holds the GIL, so ``compile_timeout_s`` only fires after it ends.
 
-Compiled artefacts (the llguidance grammar, the outlines ``Index``) are cached in memory and on
-disk under ``$PRUNESTACK_CACHE`` (default ``~/.cache/prunestack/decoding``), keyed by backend +
-schema hash + tokenizer hash; matchers themselves hold per-sequence state and are never shared.
+Compiled artefacts (the llguidance template matcher, the xgrammar compiled grammar, the outlines
+``Index``) are cached in memory, keyed by backend + schema hash + tokenizer hash; the slow ones
+(xgrammar, outlines) also on disk under ``$PRUNESTACK_CACHE`` (default
+``~/.cache/prunestack/decoding``), written on a worker thread; a second
+``compile_schema`` of the same schema object skips preparation too (keyed by the input's hash).
+Matchers themselves hold per-sequence state and are never shared.
 
 What it does not do: touch logits (``pipeline.decoding.processor``) or run a model.
 """
@@ -20,10 +34,14 @@ What it does not do: touch logits (``pipeline.decoding.processor``) or run a mod
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import importlib.util
 import json
 import os
 import pickle
+import tempfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +57,7 @@ from prunestack.pipeline.decoding.vocab import (
     tokenizer_hash,
     unpack_bitmask,
     vocab_size,
+    xgr_tokenizer_info,
 )
 from prunestack.pipeline.schema import (
     SchemaSource,
@@ -48,11 +67,20 @@ from prunestack.pipeline.schema import (
     unsupported_keywords,
 )
 
-BACKENDS = ("auto", "llguidance", "outlines")
+BACKENDS = ("auto", "llguidance", "outlines", "xgrammar")
 #: part of every cache key: bump when the schema → grammar/index translation changes, so the
 #: on-disk cache never serves an artefact compiled by older rules
-ARTEFACT_VERSION = "v2"
+ARTEFACT_VERSION = "v3"
+#: ``auto`` tries xgrammar first from this many expected documents per schema on. MaskBench at
+#: 32k, first 60 schemas (quiet): xgrammar's cold compile +4 ms at the median, its masks -7 µs a
+#: token, so it pays back after ~600 tokens (~8 extraction documents). Over all 400 schemas on a
+#: loaded machine its mean mask was not cheaper (29.5 vs 21.7 µs): re-measure before relying on it
+#: (docs/decoding.md, MaskBench).
+XGRAMMAR_MIN_USES = 8
 _MEMORY: dict[str, Any] = {}
+_PREPARED: dict[str, tuple[dict[str, Any], str]] = {}  # input hash -> (prepared, its hash)
+_PACKAGES = {"llguidance": "llguidance", "outlines": "outlines_core", "xgrammar": "xgrammar"}
+_PIP = {"llguidance": "llguidance", "outlines": "outlines-core", "xgrammar": "xgrammar"}
 
 
 class TokenRejectedError(PrunestackError):
@@ -64,17 +92,20 @@ def cache_dir() -> Path:
         "decoding"
 
 
+def clear_caches() -> None:
+    """Forget every compiled artefact held in memory (the disk cache stays): the next
+    ``compile_schema`` of a schema compiles it again unless ``$PRUNESTACK_CACHE`` has it."""
+    _MEMORY.clear()
+    _PREPARED.clear()
+
+
 class LLGuidanceMatcher:
     """Matcher over an ``llguidance.LLMatcher``; rejects a bad token without poisoning its state."""
 
     backend = "llguidance"
 
-    def __init__(self, llt: Any, grammar: str) -> None:
-        import llguidance
-
-        self._m = llguidance.LLMatcher(llt, grammar, log_level=0)
-        if self._m.is_error():
-            raise SchemaError(f"llguidance refused the grammar: {self._m.get_error()}")
+    def __init__(self, template: Any, llt: Any) -> None:
+        self._m = template.deep_copy()
         self.vocab_size = int(llt.vocab_size)
         self.eos_token_id = int(llt.eos_token)
         self._bm = new_bitmask(1, self.vocab_size)  # [1, W]
@@ -101,11 +132,39 @@ class LLGuidanceMatcher:
     def is_accepting(self) -> bool:
         return bool(self._m.is_accepting())
 
+    def reset(self) -> None:
+        self._m.reset()
+
     def forced_tokens(self) -> list[int]:
         return list(self._m.compute_ff_tokens())
 
 
-class OutlinesMatcher:
+class _Stepper:
+    """Shared by the matchers whose engine has no forced-token call: the forced run is found by
+    following single-token masks, then rolled back."""
+
+    eos_token_id: int
+    _bm: torch.Tensor
+    vocab_size: int
+
+    def mask(self) -> torch.Tensor:
+        self.fill_bitmask(self._bm[0])  # type: ignore[attr-defined]
+        return unpack_bitmask(self._bm, self.vocab_size)[0]  # [V]
+
+    def forced_tokens(self) -> list[int]:
+        out: list[int] = []
+        while len(out) < 64:
+            allowed = self.mask().nonzero().flatten()
+            if len(allowed) != 1 or int(allowed[0]) == self.eos_token_id:
+                break
+            out.append(int(allowed[0]))
+            self.advance(out[-1])  # type: ignore[attr-defined]
+        if out:
+            self.rollback(len(out))  # type: ignore[attr-defined]
+        return out
+
+
+class OutlinesMatcher(_Stepper):
     """Matcher over an outlines-core ``Guide`` (token-level DFA)."""
 
     backend = "outlines"
@@ -125,10 +184,6 @@ class OutlinesMatcher:
             row[self.eos_token_id // 32] = 1 << (self.eos_token_id % 32)
             return
         self._g.write_mask_into(row.data_ptr(), row.numel(), 4)
-
-    def mask(self) -> torch.Tensor:
-        self.fill_bitmask(self._bm[0])
-        return unpack_bitmask(self._bm, self.vocab_size)[0]
 
     def allows(self, token_id: int) -> bool:
         if self._done:
@@ -151,6 +206,10 @@ class OutlinesMatcher:
     def is_accepting(self) -> bool:
         return self._done or bool(self._g.is_finished())
 
+    def reset(self) -> None:
+        self._g.reset()
+        self._done = False
+
     def forced_tokens(self) -> list[int]:
         out: list[int] = []
         while len(out) < 64:
@@ -162,6 +221,58 @@ class OutlinesMatcher:
         if out:
             self._g.rollback_state(len(out))
         return out
+
+
+class XGrammarMatcher(_Stepper):
+    """Matcher over an ``xgrammar.GrammarMatcher`` (a refused token leaves its state as it was).
+    Once EOS is accepted xgrammar computes no more masks: the matcher then allows EOS alone
+    (a finished row of a batch keeps emitting it) and counts those for ``rollback``."""
+
+    backend = "xgrammar"
+
+    def __init__(self, compiled: Any, n_vocab: int, eos: int) -> None:
+        import xgrammar
+
+        self._m = xgrammar.GrammarMatcher(compiled, override_stop_tokens=[eos])
+        self.vocab_size = n_vocab
+        self.eos_token_id = eos
+        self._bm = new_bitmask(1, n_vocab)
+        self._after_end = 0  # EOS tokens advanced after the grammar terminated
+
+    def fill_bitmask(self, row: torch.Tensor) -> None:
+        """Write the packed mask into a contiguous int32 CPU row [W]."""
+        if self._m.is_terminated():
+            row.zero_()
+            row[self.eos_token_id // 32] = 1 << (self.eos_token_id % 32)
+            return
+        self._m.fill_next_token_bitmask(row)
+
+    def allows(self, token_id: int) -> bool:
+        if self._m.is_terminated():
+            return token_id == self.eos_token_id
+        if not self._m.accept_token(int(token_id)):
+            return False
+        self._m.rollback(1)
+        return True
+
+    def advance(self, token_id: int) -> None:
+        if self._m.is_terminated() and token_id == self.eos_token_id:
+            self._after_end += 1
+        elif self._m.is_terminated() or not self._m.accept_token(int(token_id)):
+            raise TokenRejectedError(f"token {token_id} is not allowed by the grammar here")
+
+    def rollback(self, n: int) -> None:
+        extra = min(n, self._after_end)
+        self._after_end -= extra
+        if n - extra:
+            self._m.rollback(int(n - extra))
+
+    def is_accepting(self) -> bool:
+        return bool(self._m.is_terminated() or self._m.is_completed())
+
+    def reset(self) -> None:
+        self._m.reset()
+        self._after_end = 0
 
 
 # ---------------------------------------------------------------- compilation
@@ -188,19 +299,70 @@ def _disk_put(key: str, value: Any) -> None:
         pass  # a read-only home is not an error; the memory cache still works
 
 
-def _compile_llguidance(schema: dict, tokenizer: Any) -> str:
+def _llguidance_template(grammar: str, tokenizer: Any) -> Any:
+    """The one compile of an llguidance grammar: a template matcher to deep-copy."""
+    import llguidance
+
+    m = llguidance.LLMatcher(llg_tokenizer(tokenizer), grammar, log_level=0)
+    if m.is_error():
+        raise SchemaError(f"llguidance cannot compile the schema: {m.get_error()}")
+    return m
+
+
+def _compile_llguidance(schema: dict, tokenizer: Any) -> tuple[str, Any]:
     import llguidance
 
     # llguidance's own "date"/"date-time" admit year 0000 (and Feb 31), which Python's
     # date.fromisoformat, jsonschema's format checker and pydantic reject: use our patterns
-    grammar = llguidance.LLMatcher.grammar_from_json_schema(
-        formats_as_patterns(schema), defaults={"whitespace_flexible": False})
-    is_err, msgs = llguidance.LLMatcher.validate_grammar_with_warnings(
-        grammar, llg_tokenizer(tokenizer))
-    if is_err:
-        msg = msgs[0] if msgs else "unknown error"
-        raise SchemaError(f"llguidance cannot compile the schema: {msg}")
-    return grammar
+    try:
+        grammar = llguidance.LLMatcher.grammar_from_json_schema(
+            formats_as_patterns(schema), defaults={"whitespace_flexible": False})
+    except ValueError as exc:
+        raise SchemaError(f"llguidance cannot compile the schema: {exc}") from exc
+    return grammar, _llguidance_template(grammar, tokenizer)
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _captured_stderr() -> Iterator[list[str]]:
+    """Capture what native code writes to file descriptor 2 (xgrammar's C++ log) meanwhile.
+    Process-wide: another thread's stderr in that window lands in the capture too."""
+    out: list[str] = []
+    with _STDERR_LOCK, tempfile.TemporaryFile() as tmp:
+        try:
+            saved = os.dup(2)
+        except OSError as exc:  # no stderr to watch: its warnings would go unseen
+            raise SchemaError("cannot watch xgrammar's warnings (no standard error stream)",
+                              "use backend='llguidance'") from exc
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield out
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            out.extend(tmp.read().decode(errors="replace").splitlines())
+
+
+def _compile_xgrammar(schema: dict, tokenizer: Any) -> tuple[str, Any]:
+    import xgrammar
+
+    compiler = xgrammar.GrammarCompiler(xgr_tokenizer_info(tokenizer), max_threads=1,
+                                        cache_enabled=False)
+    with _captured_stderr() as log:
+        try:
+            compiled = compiler.compile_json_schema(
+                json.dumps(formats_as_patterns(schema)), any_whitespace=False,
+                separators=(",", ":"), strict_mode=False)
+        except Exception as exc:  # xgrammar raises RuntimeError / its own types
+            raise SchemaError(f"xgrammar cannot compile the schema: {exc}") from exc
+    loose = [line.split("Warning:", 1)[1].strip() for line in log if "Warning:" in line]
+    if loose:
+        raise SchemaError(f"xgrammar would loosen the schema: {loose[0]}",
+                          "use backend='llguidance' (or 'auto', which skips xgrammar here)")
+    return compiled.serialize_json(), compiled
 
 
 def outlines_vocabulary(tokenizer: Any) -> Any:
@@ -215,55 +377,143 @@ def outlines_vocabulary(tokenizer: Any) -> Any:
     return Vocabulary(eos, table)
 
 
-def _compile_outlines(schema: dict, tokenizer: Any) -> Any:
+def _compile_outlines(schema: dict, tokenizer: Any) -> tuple[Any, Any]:
     from outlines_core import Index
     from outlines_core.json_schema import build_regex_from_schema
 
     try:
         regex = build_regex_from_schema(json.dumps(formats_as_patterns(schema)), "")
-        return Index(regex, outlines_vocabulary(tokenizer))
+        index = Index(regex, outlines_vocabulary(tokenizer))
     except Exception as exc:  # outlines-core raises ValueError / its own types
         raise SchemaError(f"outlines-core cannot compile the schema: {exc}") from exc
+    return index, index
 
 
-def _artefact(backend: str, schema: dict, tokenizer: Any, timeout_s: float) -> Any:
-    key = f"{backend}-{ARTEFACT_VERSION}-{schema_hash(schema)}-{tokenizer_hash(tokenizer)}"
+def _revive(backend: str, stored: Any, tokenizer: Any) -> Any:
+    """The live artefact from what the disk cache holds."""
+    if backend == "llguidance":
+        return _llguidance_template(stored, tokenizer)
+    if backend == "xgrammar":
+        import xgrammar
+
+        return xgrammar.CompiledGrammar.deserialize_json(stored, xgr_tokenizer_info(tokenizer))
+    return stored
+
+
+_COMPILERS = {"llguidance": _compile_llguidance, "xgrammar": _compile_xgrammar,
+              "outlines": _compile_outlines}
+
+
+def _prepare_tokenizer(backend: str, tokenizer: Any) -> None:
+    """Convert the tokenizer for ``backend`` outside the timed compile (cached per tokenizer)."""
+    if backend == "llguidance":
+        llg_tokenizer(tokenizer)
+    elif backend == "xgrammar":
+        xgr_tokenizer_info(tokenizer)
+    else:
+        token_bytes(tokenizer)
+
+
+_POOL: list[concurrent.futures.ThreadPoolExecutor] = []
+_POOL_LOCK = threading.Lock()
+
+
+#: backends whose compiled artefact is worth a disk cache: llguidance recompiles its grammar
+#: (about 1 ms) faster than a pickle of it can be read back
+_ON_DISK = frozenset({"xgrammar", "outlines"})
+
+
+def _compile_pool() -> concurrent.futures.ThreadPoolExecutor:
+    with _POOL_LOCK:
+        if not _POOL:
+            _POOL.append(concurrent.futures.ThreadPoolExecutor(
+                max_workers=4, thread_name_prefix="prunestack-compile"))
+        return _POOL[0]
+
+
+def _timed_compile(backend: str, schema: dict, tokenizer: Any, timeout_s: float) -> Any:
+    """Run the compiler on a long-lived worker thread (starting a thread per compile costs
+    ~0.1–2 ms of a cold start), under ``timeout_s``; a worker stuck past it is abandoned to
+    finish in the background and a fresh one serves the next compile."""
+    pool = _compile_pool()
+    future = pool.submit(_COMPILERS[backend], schema, tokenizer)
+    try:
+        return future.result(timeout=timeout_s)
+    except concurrent.futures.TimeoutError as exc:
+        with _POOL_LOCK:
+            if _POOL and _POOL[0] is pool:
+                _POOL.clear()
+        pool.shutdown(wait=False)
+        raise DeadlineError(f"{backend} did not compile the schema within {timeout_s:g} s",
+                            "simplify the schema or raise compile_timeout_s") from exc
+
+
+def _artefact(backend: str, schema: dict, tokenizer: Any, timeout_s: float,
+              shash: str | None = None) -> Any:
+    key = (f"{backend}-{ARTEFACT_VERSION}-{shash or schema_hash(schema)}-"
+           f"{tokenizer_hash(tokenizer)}")
     if key in _MEMORY:
         return _MEMORY[key]
-    art = _disk_get(key)
-    if art is None:
-        fn = _compile_llguidance if backend == "llguidance" else _compile_outlines
-        if backend == "llguidance":
-            llg_tokenizer(tokenizer)  # convert outside the timed window
-        else:
-            token_bytes(tokenizer)
-        pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-        try:
-            art = pool.submit(fn, schema, tokenizer).result(timeout=timeout_s)
-        except concurrent.futures.TimeoutError as exc:
-            raise DeadlineError(f"{backend} did not compile the schema within {timeout_s:g} s",
-                                "simplify the schema or raise compile_timeout_s") from exc
-        finally:
-            pool.shutdown(wait=False)
-        _disk_put(key, art)
+    _prepare_tokenizer(backend, tokenizer)
+    disk = backend in _ON_DISK
+    stored = _disk_get(key) if disk else None
+    if stored is not None:
+        art = _revive(backend, stored, tokenizer)
+    else:
+        stored, art = _timed_compile(backend, schema, tokenizer, timeout_s)
+        if disk:  # pickling and writing cost milliseconds: off the time to first mask
+            _compile_pool().submit(_disk_put, key, stored)
     _MEMORY[key] = art
     return art
 
 
 def _matcher(backend: str, art: Any, tokenizer: Any) -> Matcher:
     if backend == "llguidance":
-        return LLGuidanceMatcher(llg_tokenizer(tokenizer), art)
+        return LLGuidanceMatcher(art, llg_tokenizer(tokenizer))
+    if backend == "xgrammar":
+        return XGrammarMatcher(art, vocab_size(tokenizer), eos_id(tokenizer))
     return OutlinesMatcher(art, vocab_size(tokenizer), eos_id(tokenizer))
 
 
 def _available(backend: str) -> bool:
-    mod = "llguidance" if backend == "llguidance" else "outlines_core"
-    return importlib.util.find_spec(mod) is not None
+    return importlib.util.find_spec(_PACKAGES[backend]) is not None
+
+
+def _prepared(schema: SchemaSource) -> tuple[dict[str, Any], str]:
+    """``prepare_schema(schema)`` and its hash, memoised by the hash of a dict input (a schema
+    compiled again skips loading, the meta-schema check and the rewrites)."""
+    if not isinstance(schema, dict) or type(schema) is not dict:
+        prepared = prepare_schema(schema)
+        return prepared, schema_hash(prepared)
+    try:
+        key = schema_hash(schema)
+    except (TypeError, ValueError):  # not JSON-serialisable: let prepare_schema say why
+        prepared = prepare_schema(schema)
+        return prepared, schema_hash(prepared)
+    if key not in _PREPARED:
+        prepared = prepare_schema(schema)
+        _PREPARED[key] = (prepared, schema_hash(prepared))
+    return _PREPARED[key]
+
+
+def backend_order(backend: str, expected_uses: int = 1) -> list[str]:
+    """The backends ``compile_schema`` tries, in order (see the module docstring)."""
+    if backend != "auto":
+        return [backend]
+    if expected_uses >= XGRAMMAR_MIN_USES:
+        return ["xgrammar", "llguidance", "outlines"]
+    # one-off: never xgrammar, whose compile holds the GIL (compile_timeout_s cannot stop it;
+    # MaskBench found one that ran for minutes) and, as a fallback, passed nothing more
+    return ["llguidance", "outlines"]
 
 
 def compile_schema(schema: SchemaSource, tokenizer: Any, backend: str = "auto",
-                   compile_timeout_s: float = 30.0) -> Matcher:
+                   compile_timeout_s: float = 30.0, expected_uses: int = 1) -> Matcher:
     """A fresh :class:`Matcher` for ``schema`` over ``tokenizer``'s vocabulary.
+
+    ``backend``: "auto", "llguidance", "xgrammar" or "outlines"; ``expected_uses``: how many
+    documents the caller will constrain with this schema (``auto`` prefers xgrammar's faster
+    masks from ``XGRAMMAR_MIN_USES`` on, llguidance's faster compile below).
 
     Raises ``ConfigError`` for an unknown backend, ``SchemaError`` for an invalid schema or one
     using keywords no backend supports (the message names them), ``ModelError`` for a tokenizer
@@ -271,20 +521,19 @@ def compile_schema(schema: SchemaSource, tokenizer: Any, backend: str = "auto",
     if backend not in BACKENDS:
         raise ConfigError(f"unknown constraint backend {backend!r}", f"one of {list(BACKENDS)}")
     eos_id(tokenizer)
-    prepared = prepare_schema(schema)
-    order = ["llguidance", "outlines"] if backend == "auto" else [backend]
+    prepared, shash = _prepared(schema)
     errors: list[PrunestackError] = []
-    for name in order:
+    for name in backend_order(backend, expected_uses):
         if not _available(name):
-            pkg = "llguidance" if name == "llguidance" else "outlines-core"
-            errors.append(ConfigError(f"backend {name!r} is not installed", f"pip install {pkg}"))
+            errors.append(ConfigError(f"backend {name!r} is not installed",
+                                      f"pip install {_PIP[name]}"))
             continue
         bad = unsupported_keywords(prepared, name)
         if bad:
             errors.append(SchemaError(f"unsupported keyword(s) for {name}: {', '.join(bad)}"))
             continue
         try:
-            return _matcher(name, _artefact(name, prepared, tokenizer, compile_timeout_s),
+            return _matcher(name, _artefact(name, prepared, tokenizer, compile_timeout_s, shash),
                             tokenizer)
         except (SchemaError, DeadlineError) as exc:
             errors.append(exc)

@@ -32,7 +32,7 @@ from typing import Any
 import torch
 
 from prunestack.errors import SchemaError
-from prunestack.pipeline.decoding.vocab import gpt2_byte_decoder
+from prunestack.pipeline.decoding.vocab import gpt2_byte_decoder, pack_bitmask
 
 # token kinds
 SPECIAL, CONT, PUNCT, WORD = 0, 1, 2, 3
@@ -155,6 +155,8 @@ def is_leaf_schema(schema: dict) -> bool:
 class LeafMatcher:
     """``Matcher`` for one leaf JSON value over ``TokenTexts``; ``text`` is the value so far."""
 
+    backend = "leaf"
+
     def __init__(self, schema: dict, texts: TokenTexts) -> None:
         if not is_leaf_schema(schema):
             raise SchemaError(f"not a leaf schema: {json.dumps(schema)[:120]}",
@@ -267,6 +269,12 @@ class LeafMatcher:
                     out[i] = True
         self._mask_cache[key] = out
         return out
+
+    def fill_bitmask(self, row: torch.Tensor) -> None:
+        row.copy_(pack_bitmask(self.mask()))
+
+    def reset(self) -> None:
+        del self._stack[1:]
 
     def advance(self, token_id: int) -> None:
         text, prev = self._stack[-1]

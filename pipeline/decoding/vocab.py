@@ -2,9 +2,9 @@
 
 What it does: a stable hash of a tokenizer (for cache keys), its EOS id (a tokenizer without one is
 an error), the bytes each token id stands for (SentencePiece byte-fallback and GPT-2 byte-level
-tokenizers), the llguidance tokenizer conversion (~1 s, cached in memory per tokenizer), packed
-bitmask helpers, and a per-token "closes the JSON" priority used to finish output under a token
-budget. Everything is cached per tokenizer object.
+tokenizers), the llguidance tokenizer conversion (~1 s, cached in memory per tokenizer), the
+xgrammar ``TokenizerInfo``, packed bitmask helpers, and a per-token "closes the JSON" priority
+used to finish output under a token budget. Everything is cached per tokenizer object.
 
 What it does not do: load tokenizers from disk (``prunestack.models.load_tokenizer``) or compile
 schemas (``pipeline.decoding.backends``).
@@ -115,6 +115,20 @@ def llg_tokenizer(tokenizer: Any) -> Any:
 
         slot["llg"] = llguidance.LLTokenizer(_backend_json(tokenizer), eos_token=eos_id(tokenizer))
     return slot["llg"]
+
+
+def xgr_tokenizer_info(tokenizer: Any) -> Any:
+    """The xgrammar view of the tokenizer: its raw token bytes (special tokens empty, so never
+    allowed) with EOS as the one stop token; ~10 ms at 32k, cached per tokenizer object."""
+    slot = _slot(tokenizer)
+    if "xgr" not in slot:
+        import xgrammar
+
+        table = token_bytes(tokenizer)
+        slot["xgr"] = xgrammar.TokenizerInfo([b or b"" for b in table], xgrammar.VocabType.RAW,
+                                             vocab_size=len(table),
+                                             stop_token_ids=[eos_id(tokenizer)])
+    return slot["xgr"]
 
 
 # Single characters in the order that closes a JSON value fastest, outside / inside a string.

@@ -37,9 +37,22 @@ OUTLINES_FORMATS = frozenset({"date-time", "date", "time", "uuid"})
 LLGUIDANCE_FORMATS = frozenset({"date", "time", "date-time", "duration", "email", "hostname",
                                 "ipv4", "ipv6", "uri", "uuid"})
 
+# Keywords xgrammar 0.2 (``strict_mode=False``) enforces beyond CORE, each checked by a walk of an
+# invalid instance (tests/decoding/test_xgrammar.py). It silently ignores ``not``, ``if``/``then``,
+# ``uniqueItems``, ``contains``, ``dependentRequired``, ``unevaluatedProperties`` (invalid
+# instances accepted: not listed, so refused) and rejects valid keys under ``patternProperties``;
+# a multi-branch ``allOf`` or a non-disjoint ``oneOf`` make it warn, which the backend refuses.
+XGRAMMAR_EXTRA = frozenset({
+    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
+    "minProperties", "maxProperties", "propertyNames",
+})
+# Formats sent to xgrammar as our own ASCII patterns (its own format rules are not relied on).
+XGRAMMAR_FORMATS = OUTLINES_FORMATS
+
 SUPPORTED = {
     "llguidance": CORE | LLGUIDANCE_EXTRA | ANNOTATIONS,
     "outlines": CORE | ANNOTATIONS,
+    "xgrammar": CORE | XGRAMMAR_EXTRA | ANNOTATIONS,
 }
 
 
@@ -50,6 +63,8 @@ def unsupported_keywords(schema: dict[str, Any], backend: str) -> list[str]:
         bad += [f"format: {f}" for f in sorted(formats(schema) - LLGUIDANCE_FORMATS)]
     if backend == "outlines":
         bad += [f"format: {f}" for f in sorted(formats(schema) - OUTLINES_FORMATS)]
+    if backend == "xgrammar":
+        bad += [f"format: {f}" for f in sorted(formats(schema) - XGRAMMAR_FORMATS)]
     return bad
 
 

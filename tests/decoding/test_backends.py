@@ -1,9 +1,10 @@
-"""compile_schema on the real Mistral tokenizer: both backends honour the Matcher protocol,
+"""compile_schema on the real Mistral tokenizer: all three backends honour the Matcher protocol,
 errors are clear, compiled artefacts are cached in memory and on disk."""
 
 from __future__ import annotations
 
 import copy
+import time
 
 import pytest
 import torch
@@ -30,7 +31,7 @@ def _ids(tok, text):
     return llg_tokenizer(tok).tokenize_str(text)
 
 
-@pytest.mark.parametrize("backend", ["llguidance", "outlines"])
+@pytest.mark.parametrize("backend", ["llguidance", "outlines", "xgrammar"])
 def test_matcher_protocol_walk_and_rollback(tok, backend):
     m = compile_schema(SCHEMA, tok, backend=backend)
     assert isinstance(m, Matcher) and m.backend == backend
@@ -51,7 +52,7 @@ def test_matcher_protocol_walk_and_rollback(tok, backend):
     assert m.is_accepting()
 
 
-@pytest.mark.parametrize("backend", ["llguidance", "outlines"])
+@pytest.mark.parametrize("backend", ["llguidance", "outlines", "xgrammar"])
 def test_bad_token_is_rejected_without_poisoning(tok, backend):
     m = compile_schema(SCHEMA, tok, backend=backend)
     bad = _ids(tok, "hello")[0]
@@ -63,7 +64,7 @@ def test_bad_token_is_rejected_without_poisoning(tok, backend):
     assert m.is_accepting()
 
 
-@pytest.mark.parametrize("backend", ["llguidance", "outlines"])
+@pytest.mark.parametrize("backend", ["llguidance", "outlines", "xgrammar"])
 def test_forced_tokens_spell_the_forced_text(tok, backend):
     m = compile_schema(SCHEMA, tok, backend=backend)
     forced = m.forced_tokens()
@@ -77,10 +78,14 @@ def test_forced_tokens_spell_the_forced_text(tok, backend):
     assert m.is_accepting() and m.forced_tokens() == []
 
 
-def test_auto_prefers_llguidance_and_falls_back_to_outlines(tok, monkeypatch):
+def test_auto_prefers_llguidance_xgrammar_for_reuse_and_falls_back_to_outlines(tok, monkeypatch):
     assert compile_schema(SCHEMA, tok).backend == "llguidance"
+    # a schema serving many documents: xgrammar's faster masks repay its slower compile
+    assert compile_schema(SCHEMA, tok, expected_uses=B.XGRAMMAR_MIN_USES).backend == "xgrammar"
     monkeypatch.setattr(B, "_available", lambda name: name != "llguidance")
-    assert compile_schema(SCHEMA, tok, backend="auto").backend == "outlines"
+    assert compile_schema(SCHEMA, tok, backend="auto").backend == "outlines"  # one-off
+    monkeypatch.setattr(B, "_available", lambda name: name != "xgrammar")
+    assert compile_schema(SCHEMA, tok, expected_uses=100).backend == "llguidance"
 
 
 def test_keyword_nobody_supports_is_named(tok):
@@ -101,7 +106,7 @@ def test_llguidance_refusal_is_a_schema_error(tok):
 
 def test_unknown_backend_and_invalid_schema(tok):
     with pytest.raises(ConfigError, match="unknown constraint backend"):
-        compile_schema(SCHEMA, tok, backend="xgrammar")
+        compile_schema(SCHEMA, tok, backend="nope")
     with pytest.raises(SchemaError, match="not valid JSON"):
         compile_schema("{nope", tok)
     with pytest.raises(SchemaError, match="JSON object"):
@@ -123,14 +128,21 @@ def test_compile_cache_memory_and_disk(tok, tmp_path, monkeypatch):
     B._MEMORY.clear()
     compile_schema(s, tok, backend="llguidance")
     compile_schema(s, tok, backend="outlines")
-    files = sorted(p.name.split("-")[0] for p in (tmp_path / "decoding").glob("*.pkl"))
-    assert files == ["llguidance", "outlines"]
+    compile_schema(s, tok, backend="xgrammar")
+    B._compile_pool().submit(lambda: None).result()  # disk writes run on the worker
+    for _ in range(100):
+        files = sorted(p.name.split("-")[0] for p in (tmp_path / "decoding").glob("*.pkl"))
+        if len(files) == 2:
+            break
+        time.sleep(0.05)
+    assert files == ["outlines", "xgrammar"]  # llguidance recompiles faster than it reads
     assert all(tokenizer_hash(tok) in p.name for p in (tmp_path / "decoding").glob("*.pkl"))
-    B._MEMORY.clear()  # a new process: the disk copy is used and works
-    m = compile_schema(s, tok, backend="outlines")
-    for t in _ids(tok, '{"fresh":12}'):
-        m.advance(t)
-    assert m.is_accepting()
+    B.clear_caches()  # a new process: the disk copy is used and works
+    for backend in ("outlines", "xgrammar", "llguidance"):
+        m = compile_schema(s, tok, backend=backend)
+        for t in _ids(tok, '{"fresh":12}'):
+            m.advance(t)
+        assert m.is_accepting()
 
 
 def test_compile_timeout(tok, tmp_path, monkeypatch):
@@ -150,3 +162,14 @@ def test_token_bytes_and_bitmask_roundtrip(tok):
     assert tb[tok("hello world", add_special_tokens=False).input_ids[-1]] == b" world"
     allowed = torch.rand(1000) > 0.5
     assert torch.equal(unpack_bitmask(pack_bitmask(allowed).unsqueeze(0), 1000)[0], allowed)
+
+
+def test_second_compile_skips_preparation(tok, monkeypatch):
+    calls = []
+    real = B.prepare_schema
+    monkeypatch.setattr(B, "prepare_schema", lambda s: calls.append(1) or real(s))
+    s = {"type": "object", "properties": {"memo": {"type": "integer"}}, "required": ["memo"]}
+    m1, m2 = compile_schema(s, tok), compile_schema(dict(s), tok)
+    assert len(calls) == 1 and m1 is not m2  # fresh matchers, one preparation
+    m1.advance(_ids(tok, '{"')[0])
+    assert not m2.is_accepting() and m2.mask()[_ids(tok, '{"')[0]]  # independent state

@@ -31,8 +31,9 @@ def _check(text):
     assert set(value) == {"name", "n"} and len(value["name"]) <= 6 and 0 <= value["n"] <= 99
 
 
-def test_greedy_batched(target, tok):
-    proc = JsonSchemaLogitsProcessor(SCHEMA, tok)
+@pytest.mark.parametrize("backend", ["auto", "xgrammar"])
+def test_greedy_batched(target, tok, backend):
+    proc = JsonSchemaLogitsProcessor(SCHEMA, tok, backend=backend)
     texts = _gen(target, tok, proc, ["Person:", "Give me a longer prompt here:"],
                  do_sample=False)
     for t in texts:

@@ -119,3 +119,22 @@ def test_decoding_accepts_any_root_extraction_needs_an_object():
             require_object_root(bad)
         with pytest.raises(SchemaError, match="root must be an object"):
             plan_fields(bad)
+
+
+def test_meta_check_fast_path_and_worded_violation(monkeypatch):
+    """A valid schema is settled by jsonschema_rs alone (the Python meta-validator is not run);
+    an invalid one is still refused with the Python validator's message naming the place, and
+    an undeclared Draft-7 tuple schema still reads as Draft-7."""
+    pytest.importorskip("jsonschema_rs")
+    from prunestack.pipeline.schema import load as L
+
+    def no_python(draft):
+        raise AssertionError("the Python meta-validator ran for a valid schema")
+
+    monkeypatch.setattr(L, "_meta_validator", no_python)
+    assert L.check_metaschema({"type": "object", "properties": {"a": {"type": "integer"}}}
+                              ) == "2020-12"
+    monkeypatch.undo()
+    with pytest.raises(SchemaError, match="properties/a/type"):
+        L.check_metaschema({"type": "object", "properties": {"a": {"type": "integr"}}})
+    assert L.check_metaschema({"type": "array", "items": [{"type": "integer"}]}) == "7"
