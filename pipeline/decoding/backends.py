@@ -44,6 +44,7 @@ from prunestack.pipeline.schema import (
     SchemaSource,
     formats_as_patterns,
     prepare_schema,
+    resolve_refs,
     schema_hash,
     unsupported_keywords,
 )
@@ -220,7 +221,8 @@ def _compile_outlines(schema: dict, tokenizer: Any) -> Any:
     from outlines_core.json_schema import build_regex_from_schema
 
     try:
-        regex = build_regex_from_schema(json.dumps(formats_as_patterns(schema)), "")
+        regex = build_regex_from_schema(json.dumps(formats_as_patterns(resolve_refs(schema))),
+                                        "")
         return Index(regex, outlines_vocabulary(tokenizer))
     except Exception as exc:  # outlines-core raises ValueError / its own types
         raise SchemaError(f"outlines-core cannot compile the schema: {exc}") from exc
@@ -262,8 +264,10 @@ def _available(backend: str) -> bool:
 
 
 def compile_schema(schema: SchemaSource, tokenizer: Any, backend: str = "auto",
-                   compile_timeout_s: float = 30.0) -> Matcher:
-    """A fresh :class:`Matcher` for ``schema`` over ``tokenizer``'s vocabulary.
+                   compile_timeout_s: float = 30.0, closed: bool = False) -> Matcher:
+    """A fresh :class:`Matcher` for ``schema`` over ``tokenizer``'s vocabulary: faithful (it
+    accepts exactly the schema's documents) unless ``closed=True``, a generation preference
+    that admits no key the schema does not name (``pipeline.schema.close_objects``).
 
     Raises ``ConfigError`` for an unknown backend, ``SchemaError`` for an invalid schema or one
     using keywords no backend supports (the message names them), ``ModelError`` for a tokenizer
@@ -271,7 +275,7 @@ def compile_schema(schema: SchemaSource, tokenizer: Any, backend: str = "auto",
     if backend not in BACKENDS:
         raise ConfigError(f"unknown constraint backend {backend!r}", f"one of {list(BACKENDS)}")
     eos_id(tokenizer)
-    prepared = prepare_schema(schema)
+    prepared = prepare_schema(schema, closed=closed)
     order = ["llguidance", "outlines"] if backend == "auto" else [backend]
     errors: list[PrunestackError] = []
     for name in order:
