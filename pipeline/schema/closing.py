@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from prunestack.pipeline.schema.keywords import rewrite_nodes
 from prunestack.pipeline.schema.refs import resolve_pointer
 
 #: locations and members visited before closing gives up (returns the schema open)
@@ -43,11 +44,55 @@ def close_objects(schema: Any) -> Any:
     """``schema`` with its instance locations closed (see the module docstring)."""
     if not isinstance(schema, dict):
         return schema
+    schema = rewrite_nodes(schema, _one_of_by_required_keys)
     try:
         plan = _plan(schema)
     except _Budget:
         return schema
     return _apply(schema, plan)
+
+
+def _object_branch(node: Any) -> bool:
+    return (isinstance(node, dict) and "$ref" not in node
+            and isinstance(node.get("properties", {}), dict)
+            and isinstance(node.get("required", []), list)
+            and not any(k in node for k in (*_ESCAPES, "additionalProperties",
+                                            "unevaluatedProperties")))
+
+
+def _one_of_by_required_keys(node: dict[str, Any]) -> dict[str, Any]:
+    """Closed mode: a ``oneOf`` of object branches told apart only by the keys they require
+    (open objects may carry another branch's keys, so it is not disjoint as written) becomes an
+    ``anyOf`` whose branch i also forbids the keys other branches require and it does not name.
+    Every instance it accepts is in branch i and in no other (each other one misses a required
+    key): a narrowing, as closing is; only instances carrying another branch's keys are lost."""
+    branches = node.get("oneOf")
+    if not (isinstance(branches, list) and len(branches) > 1
+            and all(_object_branch(b) for b in branches)):
+        return node
+    if node.get("type") != "object" and not all(b.get("type") == "object" for b in branches):
+        return node
+    named = [set(b.get("properties", {})) | {r for r in b.get("required", [])
+                                               if isinstance(r, str)} for b in branches]
+    needs = [{r for r in b.get("required", []) if isinstance(r, str)} for b in branches]
+    own_required = set(node.get("required", [])) if isinstance(node.get("required"), list) \
+        else set()
+    forbid = []
+    for i in range(len(branches)):
+        if any(not (needs[j] - named[i]) for j in range(len(branches)) if j != i):
+            return node  # some other branch requires nothing branch i lacks: not told apart
+        keys = set().union(*(needs[j] - named[i] for j in range(len(branches)) if j != i))
+        if keys & own_required:
+            return node
+        forbid.append(keys)
+    out = {k: v for k, v in node.items() if k != "oneOf"}
+    told = [{**b, "properties": {**b.get("properties", {}), **{k: False for k in sorted(f)}}}
+            for b, f in zip(branches, forbid, strict=True)]
+    if "anyOf" in out:
+        out["allOf"] = [*out.get("allOf", []), {"anyOf": told}]
+    else:
+        out["anyOf"] = told
+    return out
 
 
 def _members(top: Any, root: dict[str, Any], spend: list[int],

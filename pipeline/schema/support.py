@@ -22,11 +22,15 @@ from prunestack.pipeline.schema.refs import resolve_pointer
 # Keywords every backend implements (structure, types, enums, strings, arrays).
 CORE = frozenset({
     "type", "properties", "required", "additionalProperties", "items", "prefixItems", "enum",
-    "const", "anyOf", "oneOf", "allOf", "$ref", "minItems", "maxItems", "minLength", "maxLength",
+    "const", "anyOf", "allOf", "$ref", "minItems", "maxItems", "minLength", "maxLength",
     "pattern", "format",
 })
-# Keywords llguidance 1.9 implements beyond CORE.
+# Keywords llguidance 1.9 implements beyond CORE. ``oneOf``: llguidance compiles it only where
+# it proves the branches disjoint and refuses it otherwise (outlines-core compiles it as a plain
+# alternation, i.e. ``anyOf``: refused there); ``pipeline.schema.rewrites`` turns the oneOfs it
+# can prove (or negate) into ``anyOf`` first.
 LLGUIDANCE_EXTRA = frozenset({
+    "oneOf",
     "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
     "minProperties", "maxProperties", "patternProperties", "unevaluatedProperties",
     "propertyNames", "additionalItems",
