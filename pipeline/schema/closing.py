@@ -86,7 +86,7 @@ def _one_of_by_required_keys(node: dict[str, Any]) -> dict[str, Any]:
             return node
         forbid.append(keys)
     out = {k: v for k, v in node.items() if k != "oneOf"}
-    told = [{**b, "properties": {**b.get("properties", {}), **{k: False for k in sorted(f)}}}
+    told = [{**b, "properties": {**b.get("properties", {}), **dict.fromkeys(sorted(f), False)}}
             for b, f in zip(branches, forbid, strict=True)]
     if "anyOf" in out:
         out["allOf"] = [*out.get("allOf", []), {"anyOf": told}]
