@@ -1,15 +1,20 @@
 """Rewrite a loaded schema into the one form every decoding backend compiles.
 
-What it does: ``prepare_schema`` loads (:func:`.load.load_schema`), inlines local ``$ref``s
-(:func:`.refs.resolve_refs`), drops ``format`` values JSON Schema does not define, rewrites
-Draft-4 boolean bounds and Draft-4/6/7 tuple ``items: [...]`` into their 2020-12 forms, and
-closes objects to their listed properties (``strict_objects``). ``formats_as_patterns`` swaps
-known formats for ASCII-only, calendar-safe patterns; ``schema_hash`` is a canonical hash (for
-caches). Every rewrite keeps what validates under the original schema (closing objects only
-narrows it), which ``tests/decoding/test_property.py`` checks against ``jsonschema``.
+What it does: ``prepare_schema`` loads (:func:`.load.load_schema`), keeps local ``$ref``s as
+references (Draft-4/6/7 siblings a validator ignores dropped, :func:`drop_ref_siblings`;
+definitions no reference reaches dropped, :func:`prune_definitions`), drops ``format`` values
+JSON Schema does not define, rewrites Draft-4 boolean bounds and Draft-4/6/7 tuple
+``items: [...]`` into their 2020-12 forms, rewrites ``not``, dependencies, ``oneOf`` and
+``uniqueItems`` exactly where it can (:mod:`.rewrites`), and, only when asked
+(``closed=True``), closes objects (:mod:`.closing`). ``formats_as_patterns`` swaps known formats
+for our patterns (ASCII-only, calendar-safe dates; RFC 6570 for ``uri-template``);
+``schema_hash`` is a canonical hash (for caches). Every rewrite keeps exactly what validates
+under the original schema (closing only narrows it), which ``tests/decoding/test_property.py``
+checks against ``jsonschema`` and ``tests/decoding/test_schema_forms.py`` token by token.
 
-What it does not do: compile grammars (``pipeline.decoding.backends``) or decide what a backend
-can enforce (:mod:`.support`).
+What it does not do: compile grammars (``pipeline.decoding.backends``), inline references (only
+the outlines backend needs that: :func:`.refs.resolve_refs`) or decide what a backend can
+enforce (:mod:`.support`).
 """
 
 from __future__ import annotations
