@@ -43,7 +43,7 @@ def decode_cmd(
     if mode not in MODES:
         raise ConfigError(f"unknown mode {mode!r}", f"one of {list(MODES)}")
     sch = load_schema(schema)
-    prepare_schema(sch)  # SchemaError before loading anything heavy
+    prepare_schema(sch, closed=True)  # SchemaError before loading anything heavy
     from prunestack.models import load_tokenizer
 
     tokenizer = load_tokenizer(model)

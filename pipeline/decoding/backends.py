@@ -63,6 +63,7 @@ from prunestack.pipeline.schema import (
     SchemaSource,
     formats_as_patterns,
     prepare_schema,
+    resolve_refs,
     schema_hash,
     unsupported_keywords,
 )
@@ -70,7 +71,7 @@ from prunestack.pipeline.schema import (
 BACKENDS = ("auto", "llguidance", "outlines", "xgrammar")
 #: part of every cache key: bump when the schema → grammar/index translation changes, so the
 #: on-disk cache never serves an artefact compiled by older rules
-ARTEFACT_VERSION = "v3"
+ARTEFACT_VERSION = "v4"
 #: ``auto`` tries xgrammar first from this many expected documents per schema on. MaskBench at
 #: 32k, first 60 schemas (quiet): xgrammar's cold compile +4 ms at the median, its masks -7 µs a
 #: token, so it pays back after ~600 tokens (~8 extraction documents). Over all 400 schemas on a
@@ -382,7 +383,8 @@ def _compile_outlines(schema: dict, tokenizer: Any) -> tuple[Any, Any]:
     from outlines_core.json_schema import build_regex_from_schema
 
     try:
-        regex = build_regex_from_schema(json.dumps(formats_as_patterns(schema)), "")
+        regex = build_regex_from_schema(json.dumps(formats_as_patterns(resolve_refs(schema))),
+                                        "")
         index = Index(regex, outlines_vocabulary(tokenizer))
     except Exception as exc:  # outlines-core raises ValueError / its own types
         raise SchemaError(f"outlines-core cannot compile the schema: {exc}") from exc
@@ -479,19 +481,19 @@ def _available(backend: str) -> bool:
     return importlib.util.find_spec(_PACKAGES[backend]) is not None
 
 
-def _prepared(schema: SchemaSource) -> tuple[dict[str, Any], str]:
-    """``prepare_schema(schema)`` and its hash, memoised by the hash of a dict input (a schema
-    compiled again skips loading, the meta-schema check and the rewrites)."""
+def _prepared(schema: SchemaSource, closed: bool = False) -> tuple[dict[str, Any], str]:
+    """``prepare_schema(schema, closed=closed)`` and its hash, memoised by the hash of a dict
+    input (a schema compiled again skips loading, the meta-schema check and the rewrites)."""
     if not isinstance(schema, dict) or type(schema) is not dict:
-        prepared = prepare_schema(schema)
+        prepared = prepare_schema(schema, closed=closed)
         return prepared, schema_hash(prepared)
     try:
-        key = schema_hash(schema)
+        key = f"{int(closed)}-{schema_hash(schema)}"
     except (TypeError, ValueError):  # not JSON-serialisable: let prepare_schema say why
-        prepared = prepare_schema(schema)
+        prepared = prepare_schema(schema, closed=closed)
         return prepared, schema_hash(prepared)
     if key not in _PREPARED:
-        prepared = prepare_schema(schema)
+        prepared = prepare_schema(schema, closed=closed)
         _PREPARED[key] = (prepared, schema_hash(prepared))
     return _PREPARED[key]
 
@@ -508,8 +510,11 @@ def backend_order(backend: str, expected_uses: int = 1) -> list[str]:
 
 
 def compile_schema(schema: SchemaSource, tokenizer: Any, backend: str = "auto",
-                   compile_timeout_s: float = 30.0, expected_uses: int = 1) -> Matcher:
-    """A fresh :class:`Matcher` for ``schema`` over ``tokenizer``'s vocabulary.
+                   compile_timeout_s: float = 30.0, expected_uses: int = 1,
+                   closed: bool = False) -> Matcher:
+    """A fresh :class:`Matcher` for ``schema`` over ``tokenizer``'s vocabulary: faithful (it
+    accepts exactly the schema's documents) unless ``closed=True``, a generation preference
+    that admits no key the schema does not name (``pipeline.schema.close_objects``).
 
     ``backend``: "auto", "llguidance", "xgrammar" or "outlines"; ``expected_uses``: how many
     documents the caller will constrain with this schema (``auto`` prefers xgrammar's faster
@@ -521,7 +526,7 @@ def compile_schema(schema: SchemaSource, tokenizer: Any, backend: str = "auto",
     if backend not in BACKENDS:
         raise ConfigError(f"unknown constraint backend {backend!r}", f"one of {list(BACKENDS)}")
     eos_id(tokenizer)
-    prepared, shash = _prepared(schema)
+    prepared, shash = _prepared(schema, closed)
     errors: list[PrunestackError] = []
     for name in backend_order(backend, expected_uses):
         if not _available(name):

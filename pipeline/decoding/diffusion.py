@@ -194,7 +194,7 @@ def _slot_matcher(spec: SlotSpec, root: dict, tokenizer: Any, texts: TokenTexts,
     for k in ("$defs", "definitions"):
         if k in root and k not in sub:
             sub[k] = root[k]
-    return compile_schema(sub, tokenizer)
+    return compile_schema(sub, tokenizer, closed=True)  # generation: no invented keys
 
 
 def initial_slot_length(spec: SlotSpec, tokenizer: Any, cfg: DiffusionConfig) -> int:

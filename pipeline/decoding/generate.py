@@ -161,16 +161,18 @@ def encode_prompt(tokenizer: Any, prompt: str) -> torch.Tensor:
 def generate_json(model: Any, tokenizer: Any, prompt: str, schema: SchemaSource,
                   backend: str = "auto", max_new_tokens: int = 256, temperature: float = 0.0,
                   seed: int = 0, compile_timeout_s: float = 30.0, draft: Any = None,
-                  k: int = 4) -> JsonResult:
-    """Generate JSON valid against ``schema``. Near ``max_new_tokens`` the decoder prefers tokens
-    that close the value; if it still cannot close in time, ``DeadlineError``. With a ``draft``
-    model, decoding is speculative (``k`` drafted tokens per round; greedy output unchanged)."""
+                  k: int = 4, closed: bool = True) -> JsonResult:
+    """Generate JSON valid against ``schema``. ``closed`` (default): the model writes no key the
+    schema does not name (``compile_schema(closed=True)``); ``False``: any key the schema
+    allows. Near ``max_new_tokens`` the decoder prefers tokens that close the value; if it still
+    cannot close in time, ``DeadlineError``. With a ``draft`` model, decoding is speculative
+    (``k`` drafted tokens per round; greedy output unchanged)."""
     raw = load_schema(schema)
     t0 = time.perf_counter()
-    matcher = compile_schema(raw, tokenizer, backend, compile_timeout_s)
+    matcher = compile_schema(raw, tokenizer, backend, compile_timeout_s, closed=closed)
     compile_s = time.perf_counter() - t0
     eos = eos_id(tokenizer)
-    margin = closing_budget(prepare_schema(raw)) + 4
+    margin = closing_budget(prepare_schema(raw, closed=closed)) + 4
     ids = encode_prompt(tokenizer, prompt)
     draft_calls, rate = 0, None
     if draft is not None:

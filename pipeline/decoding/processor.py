@@ -96,17 +96,21 @@ class JsonSchemaLogitsProcessor:
     """``LogitsProcessor``: restrict next-token scores to what the schema allows.
 
     ``prompt_len`` is the length of ``input_ids`` at the first call unless given. Rows that have
-    finished (EOS) may only emit EOS (or pad). ``model``: overlap mask computation with that
-    model's forward pass (see the module docstring); call :meth:`detach` when done with it."""
+    finished (EOS) may only emit EOS (or pad). ``closed`` (default): no key the schema does not
+    name (a generation preference; ``False`` admits every key the schema allows). ``model``:
+    overlap mask computation with that model's forward pass (see the module docstring); call
+    :meth:`detach` when done with it."""
 
     def __init__(self, schema: dict | str | Path, tokenizer: Any, backend: str = "auto",
                  prompt_len: int | None = None, compile_timeout_s: float = 30.0,
-                 model: Any = None) -> None:
+                 model: Any = None, closed: bool = True) -> None:
         self.schema = schema
+        self.closed = closed
         self.tokenizer = tokenizer
         self.backend = backend
         self.compile_timeout_s = compile_timeout_s
-        self._first = compile_schema(schema, tokenizer, backend, compile_timeout_s)
+        self._first = compile_schema(schema, tokenizer, backend, compile_timeout_s,
+                                     closed=closed)
         self.vocab_size = self._first.vocab_size
         self.eos_token_id = int(tokenizer.eos_token_id)
         pad = getattr(tokenizer, "pad_token_id", None)
@@ -146,7 +150,8 @@ class JsonSchemaLogitsProcessor:
     def _ensure_rows(self, batch: int) -> None:
         while len(self.rows) < batch:
             m = self._first if not self.rows else compile_schema(
-                self.schema, self.tokenizer, self.backend, self.compile_timeout_s)
+                self.schema, self.tokenizer, self.backend, self.compile_timeout_s,
+                closed=self.closed)
             self.rows.append(_Row(m))
         if self._bitmask.shape[0] != batch:
             self._bitmask = new_bitmask(batch, self.vocab_size)  # [B, W]

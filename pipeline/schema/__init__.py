@@ -10,7 +10,10 @@ One way in and one way to check, whatever the caller:
 * :mod:`.drafts` — ``$schema`` URIs and the ``jsonschema`` class of each draft;
 * :mod:`.refs` — references resolved inside the document and never fetched (THE registry every
   validator gets), root pointers, inlining, and THE ``$ref``-sibling rule;
-* :mod:`.normalize` — the decoder's form (``prepare_schema``), formats as patterns, hashing;
+* :mod:`.normalize` — the decoder's form (``prepare_schema``: faithful, references kept;
+  ``closed=True`` for generation), formats as patterns, hashing; :mod:`.rewrites` and
+  :mod:`.negate` — exact rewrites of ``not``, dependencies, ``oneOf``, ``uniqueItems``;
+  :mod:`.closing` — closed objects that never make a schema unsatisfiable;
 * :mod:`.support` — what each decoding backend enforces, closing budgets;
 * :mod:`.validate` — THE validator factory (draft-aware, formats checked, decimal numbers,
   patterns on RE2);

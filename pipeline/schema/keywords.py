@@ -2,8 +2,10 @@
 
 What it does: names the keyword families every other module of the package needs (annotations,
 keywords whose values are data, keys that hold a map / a list / one sub-schema, the standard
-keywords and formats of Draft-4 to 2020-12); ``rewrite_nodes`` rewrites every sub-schema bottom
-up; ``keywords`` and ``formats`` list what a schema uses.
+keywords and formats of Draft-4 to 2020-12; ``URI_TEMPLATE``, RFC 6570's grammar as a
+pattern, which both the validator's ``uri-template`` check and the decoders use);
+``rewrite_nodes`` rewrites every sub-schema bottom up; ``keywords`` and ``formats`` list what a
+schema uses.
 
 What it does not do: read, check, resolve or validate a schema (:mod:`.load`, :mod:`.refs`,
 :mod:`.validate`), or know what a decoding backend enforces (:mod:`.support`).
@@ -42,6 +44,22 @@ STANDARD_FORMATS = frozenset({
     "date", "time", "date-time", "duration", "email", "idn-email", "hostname", "idn-hostname",
     "ipv4", "ipv6", "uri", "uri-reference", "iri", "iri-reference", "uuid", "uri-template",
     "json-pointer", "relative-json-pointer", "regex"})
+
+# RFC 6570 section 2: literals (any character but CTL, SP, '"', "'", '%' (except in a
+# pct-encoded triplet), '<', '>', '\\', '^', '`', '{', '|', '}') and expressions
+# '{' [operator] varspec *(',' varspec) '}'; varname = varchar *(['.'] varchar);
+# modifier = ':' 1-9 then up to 3 digits | '*'. ucschar / iprivate as the RFC lists them.
+_PCT = "%[0-9A-Fa-f]{2}"
+_VARCHAR = f"(?:[A-Za-z0-9_]|{_PCT})"
+_VARSPEC = f"{_VARCHAR}(?:\\.?{_VARCHAR})*(?::[1-9][0-9]{{0,3}}|\\*)?"
+_LITERAL = ("[!#$&(-;=?-\\[\\]_a-z~\u00a0-\ud7ff\uf900-\ufdcf\ufdf0-\uffef\ue000-\uf8ff"
+            "\U00010000-\U0001fffd\U00020000-\U0002fffd\U00030000-\U0003fffd"
+            "\U00040000-\U0004fffd\U00050000-\U0005fffd\U00060000-\U0006fffd"
+            "\U00070000-\U0007fffd\U00080000-\U0008fffd\U00090000-\U0009fffd"
+            "\U000a0000-\U000afffd\U000b0000-\U000bfffd\U000c0000-\U000cfffd"
+            "\U000d0000-\U000dfffd\U000e1000-\U000efffd\U000f0000-\U000ffffd"
+            "\U00100000-\U0010fffd]")
+URI_TEMPLATE = (f"^(?:{_LITERAL}|{_PCT}|\\{{[+#./;?&=,!@|]?{_VARSPEC}(?:,{_VARSPEC})*\\}})*$")
 
 # Keys under which a value is a map of sub-schemas / a list of sub-schemas / one sub-schema.
 MAP_KEYS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")

@@ -5,8 +5,9 @@ What it does: ``jsonschema`` matches ``pattern``, ``patternProperties`` (and, th
 ``re``, whose backtracking a user's pattern can make take hours. :func:`overrides` gives, for a
 draft, those keywords as ``jsonschema`` 4.x writes them except that every pattern goes through
 :mod:`.regex` (ECMA-262 on RE2, linear time); :func:`format_checker` is a draft's format checker
-whose ``regex`` check is :func:`.regex.is_regex`. ``unevaluatedProperties`` has a 2020-12 form
-(``$dynamicRef``) and a 2019-09 one (``$recursiveRef``), as in ``jsonschema``.
+whose ``regex`` check is :func:`.regex.is_regex` and ``uri-template`` check RFC 6570's grammar.
+``unevaluatedProperties`` has a 2020-12 form (``$dynamicRef``) and a 2019-09 one
+(``$recursiveRef``), as in ``jsonschema``.
 
 What it does not do: change any other keyword, message or error path, or build the validator
 class (:func:`.validate.validator` does, with ``jsonschema.validators.extend``).
@@ -14,10 +15,15 @@ class (:func:`.validate.validator` does, with ``jsonschema.validators.extend``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from prunestack.pipeline.schema import regex
+from prunestack.pipeline.schema.keywords import URI_TEMPLATE
+
+# the pattern has disjoint alternatives under one star: no backtracking blow-up in ``re``
+_URI_TEMPLATE = re.compile(URI_TEMPLATE.removeprefix("^").removesuffix("$"))
 
 
 def _extras(extras: list[Any]) -> str:
@@ -158,10 +164,18 @@ def overrides(draft: str) -> dict[str, Callable[..., Iterator[Any]]]:
     return out
 
 
+def is_uri_template(instance: Any) -> bool:
+    """RFC 6570 (``keywords.URI_TEMPLATE``, the pattern the decoders enforce); non-strings pass."""
+    return not isinstance(instance, str) or _URI_TEMPLATE.fullmatch(instance) is not None
+
+
 def format_checker(base: Any) -> Any:
-    """A copy of the ``jsonschema`` format checker ``base`` whose ``regex`` check runs on RE2."""
+    """A copy of the ``jsonschema`` format checker ``base`` whose ``regex`` check runs on RE2
+    and whose ``uri-template`` check is RFC 6570's grammar (:func:`is_uri_template`; without
+    the optional ``uri-template`` package ``jsonschema`` checks nothing)."""
     from jsonschema import FormatChecker
 
     checker = FormatChecker(formats=())
-    checker.checkers = {**base.checkers, "regex": (regex.is_regex, ())}
+    checker.checkers = {**base.checkers, "regex": (regex.is_regex, ()),
+                        "uri-template": (is_uri_template, ())}
     return checker

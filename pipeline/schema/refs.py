@@ -29,7 +29,8 @@ What it does:
   targets depend on the nested ``$id``s).
 * :func:`resolve_pointer` follows one root pointer (``#/$defs/a~1b``, ``#/definitions/per%25cent``,
   ``#``, or the schema's own ``$id`` + a fragment); :func:`follow_ref` follows a chain of bare
-  pointers; :func:`resolve_refs` inlines every reference (a recursive one stays a ``$ref``).
+  pointers; :func:`resolve_refs` inlines every reference (a recursive one stays a ``$ref``) for
+  the outlines backend (every other decoder compiles references as grammar rules).
   Which keywords beside a ``$ref`` count is decided here once, for decoding and extraction alike
   (:func:`kept_beside_ref`):
 

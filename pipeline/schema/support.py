@@ -15,16 +15,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from prunestack.errors import SchemaError
 from prunestack.pipeline.schema.keywords import ANNOTATIONS, STANDARD, formats, keywords
+from prunestack.pipeline.schema.refs import resolve_pointer
 
 # Keywords every backend implements (structure, types, enums, strings, arrays).
 CORE = frozenset({
     "type", "properties", "required", "additionalProperties", "items", "prefixItems", "enum",
-    "const", "anyOf", "oneOf", "allOf", "$ref", "minItems", "maxItems", "minLength", "maxLength",
+    "const", "anyOf", "allOf", "$ref", "minItems", "maxItems", "minLength", "maxLength",
     "pattern", "format",
 })
-# Keywords llguidance 1.9 implements beyond CORE.
+# Keywords llguidance 1.9 implements beyond CORE. ``oneOf``: llguidance compiles it only where
+# it proves the branches disjoint and refuses it otherwise (outlines-core compiles it as a plain
+# alternation, i.e. ``anyOf``: refused there); ``pipeline.schema.rewrites`` turns the oneOfs it
+# can prove (or negate) into ``anyOf`` first.
 LLGUIDANCE_EXTRA = frozenset({
+    "oneOf",
     "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
     "minProperties", "maxProperties", "patternProperties", "unevaluatedProperties",
     "propertyNames", "additionalItems",
@@ -34,8 +40,9 @@ LLGUIDANCE_EXTRA = frozenset({
 # Formats sent to outlines as our own ASCII patterns (``formats_as_patterns``). Its "uri" and
 # "email" regexes admit an unescaped '"' inside the JSON string (invalid JSON), so are refused.
 OUTLINES_FORMATS = frozenset({"date-time", "date", "time", "uuid"})
+# "uri-template" reaches llguidance as RFC 6570's grammar (``normalize.URI_TEMPLATE``).
 LLGUIDANCE_FORMATS = frozenset({"date", "time", "date-time", "duration", "email", "hostname",
-                                "ipv4", "ipv6", "uri", "uuid"})
+                                "ipv4", "ipv6", "uri", "uuid", "uri-template"})
 
 # Keywords xgrammar 0.2 (``strict_mode=False``) enforces beyond CORE, each checked by a walk of an
 # invalid instance (tests/decoding/test_xgrammar.py). It silently ignores ``not``, ``if``/``then``,
@@ -72,20 +79,30 @@ _FORMAT_BYTES = {"date-time": 25, "date": 10, "time": 14, "uuid": 36, "email": 8
                  "ipv4": 15, "ipv6": 39, "hostname": 8, "duration": 8}
 
 
-def closing_budget(node: Any, depth: int = 0) -> int:
+def closing_budget(node: Any, depth: int = 0, root: Any = None) -> int:
     """A conservative byte count to finish *any* partly written instance of ``node`` by the
     shortest route: every property (optional ones may already be open), the largest ``anyOf``
-    branch, ``minItems`` items plus one open item, formats at full length. A token is at least
-    one byte, so this many tokens always suffice once the decoder only closes."""
+    branch, ``minItems`` items plus one open item, formats at full length, ``$ref``s followed
+    (``root``: the schema they point into, default ``node``). A token is at least one byte, so
+    this many tokens always suffice once the decoder only closes."""
+    root = node if root is None else root
     if depth > 8 or not isinstance(node, dict):
         return 8
+    if isinstance(node.get("$ref"), str) and isinstance(root, dict):
+        try:
+            target = resolve_pointer(root, node["$ref"])
+        except SchemaError:
+            target = None
+        rest = {k: v for k, v in node.items() if k != "$ref"}
+        return max(closing_budget(target, depth + 1, root),
+                   closing_budget(rest, depth + 1, root) if rest else 0)
     if "const" in node:
         return len(json.dumps(node["const"]))
     if "enum" in node:
         return max((len(json.dumps(v)) for v in node["enum"]), default=4)
     branches = [b for k in ("anyOf", "oneOf", "allOf") for b in node.get(k, [])]
     if branches:
-        inner = [closing_budget(b, depth + 1) for b in branches]
+        inner = [closing_budget(b, depth + 1, root) for b in branches]
         return sum(inner) if "allOf" in node else max(inner)
     t = node.get("type")
     types = t if isinstance(t, list) else [t]
@@ -93,12 +110,12 @@ def closing_budget(node: Any, depth: int = 0) -> int:
     for ty in types:
         if ty == "object" or (ty is None and "properties" in node):
             props = node.get("properties", {})
-            sizes.append(2 + sum(len(json.dumps(k)) + 2 + closing_budget(v, depth + 1)
+            sizes.append(2 + sum(len(json.dumps(k)) + 2 + closing_budget(v, depth + 1, root)
                                  for k, v in props.items()))
         elif ty == "array" or (ty is None and ("items" in node or "prefixItems" in node)):
-            item = closing_budget(node.get("items", {}), depth + 1) if isinstance(
+            item = closing_budget(node.get("items", {}), depth + 1, root) if isinstance(
                 node.get("items"), dict) else 4
-            pre = sum(closing_budget(p, depth + 1) + 1 for p in node.get("prefixItems", []))
+            pre = sum(closing_budget(p, depth + 1, root) + 1 for p in node.get("prefixItems", []))
             sizes.append(2 + pre + (int(node.get("minItems", 0)) + 1) * (item + 1))
         elif ty == "string":
             n = _FORMAT_BYTES.get(node.get("format", ""), 0)

@@ -14,14 +14,16 @@ import torch
 
 from prunestack.errors import SchemaError
 from prunestack.pipeline.decoding import compile_schema, generate_json
-from prunestack.pipeline.schema import prepare_schema
+from prunestack.pipeline.schema import prepare_schema, resolve_pointer
 from tests.extract.schemas_realworld import cases
 
 CASES = cases()
 # keywords no backend enforces: refused by name at the decoding layer (the extraction engine
 # leaves them out of the decoder's schema and repairs the result instead)
+# (faithful compile: a oneOf of open objects told apart only by required keys is not disjoint;
+# dependentRequired is rewritten, then llguidance refuses minProperties beside optional keys)
 REFUSED = {"schemastore_draft7": "uniqueItems", "if_then_else": "if",
-           "not_keyword": "not", "dependent_required": "dependentRequired",
+           "dependent_required": "minProperties", "one_of_payment": "oneOf",
            "pyd_discriminated_alias": "uniqueItems", "pyd_discriminated_alias_ser": "uniqueItems"}
 ACCEPTED_HERE = {"not_object_root"}  # decoding constrains any root, not only objects
 
@@ -52,13 +54,19 @@ def test_compile_or_named_refusal(tok, name):
         assert expect[1] in str(info.value), str(info.value)
 
 
+def test_generation_closes_a_oneof_told_apart_by_required_keys(tok):
+    m = compile_schema(CASES["one_of_payment"][0], tok, closed=True)
+    assert m.backend == "llguidance" and int(m.mask().sum()) > 0
+
+
 def test_prepare_normalises_draft4_and_keeps_required_extras():
     p = prepare_schema(CASES["draft4_bool_exclusive"][0])
     assert p["properties"]["total"] == {"type": "number", "exclusiveMinimum": 0}
-    p = prepare_schema(CASES["required_not_in_properties"][0])
+    p = prepare_schema(CASES["required_not_in_properties"][0], closed=True)
     assert "purchase_order" in p["properties"] and p["additionalProperties"] is False
     p = prepare_schema(CASES["pointer_escapes"][0])
-    assert p["properties"]["tax_rate"]["type"] == "number"  # '#/$defs/per%25cent'
+    tax = resolve_pointer(p, p["properties"]["tax_rate"]["$ref"])  # '#/$defs/per%25cent'
+    assert tax["type"] == "number"  # the reference is kept and still resolves
 
 
 @pytest.mark.parametrize("name", ["pyd_invoice_strict", "pointer_escapes", "recursive_items",

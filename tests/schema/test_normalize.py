@@ -17,25 +17,27 @@ def test_draft7_tuple_items_and_definitions():
          "items": [{"type": "integer"}, {"$ref": "#/definitions/s"}], "additionalItems": False,
          "definitions": {"s": {"type": "string"}}}
     out = prepare_schema(s)
-    assert out["prefixItems"] == [{"type": "integer"}, {"type": "string"}]
+    assert out["prefixItems"] == [{"type": "integer"}, {"$ref": "#/definitions/s"}]
+    assert out["definitions"] == {"s": {"type": "string"}}  # references stay references
     assert out["items"] is False and "additionalItems" not in out
 
 
-def test_objects_are_closed_except_inside_allof():
+def test_closed_objects_name_every_key_of_the_location():
     s = {"type": "object", "properties": {"a": {"type": "object", "properties": {}}},
          "allOf": [{"properties": {"b": {}}}]}
-    out = prepare_schema(s)
+    out = prepare_schema(s, closed=True)
     assert out["additionalProperties"] is False
+    assert set(out["properties"]) == {"a", "b"}  # the allOf member's key stays allowed
     assert out["properties"]["a"]["additionalProperties"] is False
     assert "additionalProperties" not in out["allOf"][0]
-    assert "additionalProperties" not in prepare_schema(s, strict_objects=False)
+    assert "additionalProperties" not in prepare_schema(s)  # faithful by default
 
 
 def test_unsupported_keywords_are_named_per_backend():
     s = prepare_schema({"type": "object", "properties": {
         "n": {"type": "integer", "minimum": 1}, "t": {"type": "array", "uniqueItems": True},
         "e": {"type": "string", "format": "email"}}})
-    assert unsupported_keywords(s, "llguidance") == ["uniqueItems"]
+    assert unsupported_keywords(s, "llguidance") == ["uniqueItems"]  # items of any string
     assert unsupported_keywords(s, "outlines") == ["minimum", "uniqueItems", "format: email"]
 
 

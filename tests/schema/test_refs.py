@@ -1,5 +1,6 @@
-"""Local ``$ref``s: inlining, recursion, refusals, and THE sibling rule, pinned for decoding and
-extraction alike and checked against ``jsonschema``."""
+"""Local ``$ref``s: kept as references by ``prepare_schema`` (inlined only for outlines),
+recursion, refusals, and THE sibling rule, pinned for decoding and extraction alike and checked
+against ``jsonschema``."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from prunestack.pipeline.schema import (
     no_io_registry,
     plan_fields,
     prepare_schema,
+    resolve_refs,
     validation_errors,
     validator,
 )
@@ -30,17 +32,21 @@ def test_local_refs_are_inlined_with_sibling_keywords():
     s = {"type": "object", "properties": {"p": {"$ref": "#/$defs/pt", "description": "x"},
                                           "q": {"$ref": "#/properties/p"}},
          "$defs": {"pt": {"type": "integer", "minimum": 0}}}
-    out = prepare_schema(s)
+    out = resolve_refs(load_schema(s))  # the outlines backend's form
     assert out["properties"]["p"] == {"type": "integer", "minimum": 0, "description": "x"}
     assert out["properties"]["q"]["minimum"] == 0
     assert "$defs" not in out  # no recursive pointer left: definitions dropped
+    kept = prepare_schema(s)  # every other backend compiles the references as rules
+    assert kept["properties"]["p"] == {"$ref": "#/$defs/pt", "description": "x"}
+    assert kept["$defs"] == s["$defs"]
 
 
 def test_recursive_ref_is_kept_and_bare_cycles_are_refused():
     tree = {"type": "object", "properties": {"kids": {"type": "array",
                                                       "items": {"$ref": "#"}, "maxItems": 2}}}
-    out = prepare_schema(tree)
+    out = resolve_refs(load_schema(tree))
     assert out["properties"]["kids"]["items"]["properties"]["kids"]["items"] == {"$ref": "#"}
+    assert prepare_schema(tree)["properties"]["kids"]["items"] == {"$ref": "#"}
     with pytest.raises(SchemaError, match="cycle"):
         prepare_schema({"type": "object", "properties": {"a": {"$ref": "#/$defs/d"}},
                         "$defs": {"d": {"$ref": "#/$defs/d"}}})
@@ -72,7 +78,9 @@ def test_decoder_and_extraction_read_a_draft7_ref_alike():
               "properties": {"c": BESIDE}}
     want = {"type": "string", "maxLength": 3, "description": "beside", "readOnly": True,
             "title": "C"}
-    assert prepare_schema(schema)["properties"]["c"] == want  # decoding
+    assert resolve_refs(load_schema(schema))["properties"]["c"] == want  # outlines
+    assert prepare_schema(schema)["properties"]["c"] == {  # other decoders: maxLength dropped
+        "$ref": "#/definitions/code", "description": "beside", "readOnly": True, "title": "C"}
     (field,) = plan_fields(load_schema(schema))  # extraction
     assert field.schema == want and field.description == "beside"
     # and both agree with jsonschema, which ignores maxLength: 1 beside the $ref
@@ -98,8 +106,8 @@ def test_a_draft7_root_ref_keeps_its_definitions_for_recursion():
         "type": "object", "properties": {"name": {"type": "string"},
                                          "kids": {"type": "array",
                                                   "items": {"$ref": "#/definitions/node"}}}}}}
-    out = prepare_schema(schema, strict_objects=False)
-    assert out["definitions"] and out["properties"]["kids"]["items"] == {
+    out = prepare_schema(schema)
+    assert out["definitions"]["node"]["properties"]["kids"]["items"] == {
         "$ref": "#/definitions/node"}
     ok = {"name": "a", "kids": [{"name": "b", "kids": []}]}
     bad = {"name": "a", "kids": [{"name": 5}]}
@@ -220,7 +228,7 @@ def test_a_recursive_reference_under_a_nested_id_stays_a_root_pointer_for_decode
                        "kids": {"type": "array", "items": {"$ref": "#"}, "maxItems": 2}}}}}
     out = prepare_schema(schema)
     kids = out["properties"]["tree"]["properties"]["kids"]["items"]
-    assert kids["properties"]["kids"]["items"] == {"$ref": "#/properties/tree"}
+    assert kids == {"$ref": "#/properties/tree"}
     ok = {"tree": {"name": "a", "kids": [{"name": "b", "kids": []}]}}
     bad = {"tree": {"name": "a", "kids": [{"name": 5}]}}
     ref = jsonschema.Draft202012Validator(schema, registry=no_io_registry(schema))
