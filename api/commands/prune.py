@@ -88,7 +88,9 @@ def recover_cmd(
     rank: Annotated[int, typer.Option(help="LoRA rank")] = 8,
     lr: Annotated[float | None, typer.Option(
         help="learning rate (default: 1e-4 for LoRA, 3e-4 for an encoder)")] = None,
-    seqlen: Annotated[int, typer.Option(help="training window length")] = 128,
+    seqlen: Annotated[int | None, typer.Option(
+        help="training window / text length (default: 128 for a causal LM, 64 for an "
+             "encoder)")] = None,
     batch: Annotated[int | None, typer.Option(
         help="batch size (default: 4 for a causal LM, 32 for an encoder)")] = None,
 ) -> None:

@@ -47,7 +47,8 @@ class RecoveryOptions(BaseModel):
     rank: int = Field(8, ge=1, description="LoRA rank (causal LMs)")
     alpha: int = Field(16, ge=1)
     lr: float | None = Field(None, gt=0, description="None = 1e-4 for LoRA, 3e-4 for an encoder")
-    seqlen: int = Field(128, ge=8)
+    seqlen: int | None = Field(None, ge=8, description="window / text length in tokens; None = "
+                               "128 for a causal LM, 64 for an encoder")
     batch: int | None = Field(None, ge=1, description="None = 4 for a causal LM, 32 for an "
                               "encoder")
     teacher: str | None = None
@@ -101,10 +102,10 @@ def _lora(model: Any, tok: Any, docs: list[str], out: str | Path, opts: Recovery
     from tqdm.auto import trange
 
     opts = opts.model_copy(update={"steps": opts.steps or 100, "batch": opts.batch or 4,
-                                   "lr": opts.lr or 1e-4})
+                                   "lr": opts.lr or 1e-4, "seqlen": opts.seqlen or 128})
     steps, batch = opts.steps or 100, opts.batch or 4
     n_windows = steps * batch
-    ids = token_samples(tok, docs, n_windows, opts.seqlen, opts.seed)
+    ids = token_samples(tok, docs, n_windows, opts.seqlen or 128, opts.seed)
     if opts.teacher:
         teacher, _ = load_any(opts.teacher)
         echo("self-data distillation: teacher continuations ...")
@@ -118,7 +119,7 @@ def _lora(model: Any, tok: Any, docs: list[str], out: str | Path, opts: Recovery
     peft_model = get_peft_model(model, LoraConfig(r=opts.rank, lora_alpha=opts.alpha,
                                                   target_modules=targets, lora_dropout=0.0))
     params = [p for p in peft_model.parameters() if p.requires_grad]
-    optim = torch.optim.AdamW(params, lr=opts.lr)
+    optim = torch.optim.AdamW(params, lr=opts.lr or 1e-4)
     peft_model.train()
     losses = []
     for step in trange(steps, desc="LoRA", leave=False):
@@ -177,12 +178,12 @@ def distill_encoder(model: Any, tok: Any, docs: list[str], out: str | Path,
                           "give the folder the model was pruned from")
     teacher.eval()
     opts = opts.model_copy(update={"steps": opts.steps or 600, "batch": opts.batch or 32,
-                                   "lr": opts.lr or 3e-4})
+                                   "lr": opts.lr or 3e-4, "seqlen": opts.seqlen or 64})
     steps, batch = opts.steps or 600, opts.batch or 32
     torch.manual_seed(opts.seed)
     texts = _distill_texts(docs, opts.seed)
     rep: dict[str, Any] = {"before": encoder_agreement(model, teacher, tok)}
-    optim = torch.optim.AdamW(model.parameters(), lr=opts.lr, weight_decay=0.0)
+    optim = torch.optim.AdamW(model.parameters(), lr=opts.lr or 3e-4, weight_decay=0.0)
     warm = max(1, steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
         optim, lambda s: min(1.0, (s + 1) / warm) * max(0.0, 1.0 - s / steps))

@@ -238,7 +238,8 @@ def _apply(schema: dict[str, Any], plan: dict[int, tuple[Any, set[str] | None]])
                 out[k] = copy(v)
         names = plan.get(id(node), (None, None))[1]
         if names is not None and "additionalProperties" not in out:
-            props = out.get("properties") if isinstance(out.get("properties"), dict) else {}
+            given = out.get("properties")
+            props: dict[str, Any] = given if isinstance(given, dict) else {}
             out["properties"] = {**props, **{n: {} for n in sorted(names) if n not in props}}
             out["additionalProperties"] = False
         done[id(node)] = out

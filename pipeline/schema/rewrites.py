@@ -117,9 +117,9 @@ def _dependencies(node: dict[str, Any]) -> None:
         deps = node.get(key)
         if not isinstance(deps, dict):
             continue
-        parts = []
+        parts: list[dict[str, Any]] = []
         for name, need in deps.items():
-            absent = {"properties": {name: False}}
+            absent: dict[str, Any] = {"properties": {name: False}}
             if isinstance(need, list) and all(isinstance(n, str) for n in need):
                 parts.append({"anyOf": [absent, {"required": [name, *need]}]})
             elif need is True or (isinstance(need, dict) and not need):
@@ -195,7 +195,8 @@ def _forbids(node: Any, root: _Root, name: str) -> bool:
     node = root.target(node)
     if not isinstance(node, dict):
         return False
-    props = node.get("properties") if isinstance(node.get("properties"), dict) else {}
+    given = node.get("properties")
+    props: dict[str, Any] = given if isinstance(given, dict) else {}
     if props.get(name) is False:
         return True
     if (node.get("additionalProperties") is False and name not in props

@@ -167,7 +167,8 @@ def test_token_bytes_and_bitmask_roundtrip(tok):
 def test_second_compile_skips_preparation(tok, monkeypatch):
     calls = []
     real = B.prepare_schema
-    monkeypatch.setattr(B, "prepare_schema", lambda s: calls.append(1) or real(s))
+    monkeypatch.setattr(B, "prepare_schema",
+                        lambda s, closed=False: calls.append(1) or real(s, closed=closed))
     s = {"type": "object", "properties": {"memo": {"type": "integer"}}, "required": ["memo"]}
     m1, m2 = compile_schema(s, tok), compile_schema(dict(s), tok)
     assert len(calls) == 1 and m1 is not m2  # fresh matchers, one preparation
