@@ -21,6 +21,7 @@ What it does not do: decide where a ``not`` is rewritten (:mod:`.rewrites`) or v
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from typing import Any
 
 from prunestack.pipeline.schema.keywords import ANNOTATIONS
@@ -78,16 +79,7 @@ def negate(schema: Any, resolve: Any = None, depth: int = 0) -> Any:
     if "properties" in body and not {"patternProperties", "additionalProperties",
                                      "unevaluatedProperties"}.isdisjoint(body):
         return None
-    parts = []
-    for key, value in body.items():
-        neg = _negate_keyword(key, value, resolve, depth)
-        if neg is None:
-            return None
-        if neg is not _NEVER:
-            parts.append(neg)
-    if not parts:
-        return _NEVER
-    return parts[0] if len(parts) == 1 else {"anyOf": parts}
+    return _union(_negate_keyword(key, value, resolve, depth) for key, value in body.items())
 
 
 def _negate_keyword(key: str, value: Any, resolve: Any, depth: int) -> Any:
@@ -168,16 +160,20 @@ def not_values(values: list[Any], resolve: Any = None, depth: int = 0) -> Any:
     for v in values:
         if not any(json_equal(v, w) for w in by_type[json_type(v)]):
             by_type[json_type(v)].append(v)
+    return _union({"type": ty} if not vals else _not_these(ty, vals, resolve, depth)
+                  for ty, vals in by_type.items())
+
+
+def _union(pieces: Iterable[Any]) -> Any:
+    """The ``anyOf`` of ``pieces`` (schemas accepting what one negated part rejects): None as
+    soon as one is inexpressible, pieces that accept nothing (``_NEVER``) left out, ``_NEVER``
+    when all are."""
     parts: list[Any] = []
-    for ty, vals in by_type.items():
-        if not vals:
-            parts.append({"type": ty})
-            continue
-        part = _not_these(ty, vals, resolve, depth)
-        if part is None:
+    for piece in pieces:
+        if piece is None:
             return None
-        if part is not _NEVER:
-            parts.append(part)
+        if piece is not _NEVER:
+            parts.append(piece)
     if not parts:
         return _NEVER
     return parts[0] if len(parts) == 1 else {"anyOf": parts}
