@@ -95,12 +95,14 @@ def calibration_ids(tokenizer: Any, recipe: PruneRecipe) -> torch.Tensor:
     return token_samples(tokenizer, docs, recipe.nsamples, recipe.seqlen, recipe.seed)
 
 
-def calibration_name(recipe: PruneRecipe, ids: torch.Tensor | None) -> str:
-    """What a run calibrated on, for reports: the text and the windows."""
+def calibration_name(recipe: PruneRecipe, ids: torch.Tensor | None,
+                     source: str | None = None) -> str:
+    """What a run calibrated on, for reports: the text (``source`` when the caller gave the
+    token rows) and the windows."""
     if ids is None:
         return "none (the method needs no calibration)"
-    text = recipe.calib or "built-in calibration-en corpus, calib split (Django docs + " \
-                           "synthetic documents)"
+    text = source or recipe.calib or "built-in calibration-en corpus, calib split (Django " \
+                                     "docs + synthetic documents)"
     return f"{text}: {ids.shape[0]} x {ids.shape[1]} tokens"
 
 
@@ -585,7 +587,7 @@ def prune(model_or_dir: nn.Module | str | Path, recipe: PruneRecipe | dict[str, 
     ctx = recipe.flops_seqlen
     before = {"params": count_params(model), "flops_per_token": count_flops(spec, ctx)}
     head_dim = next((ls.attn.head_dim for ls in spec.layers if ls.attn), None)
-    given = ids is not None
+    source = "caller's token rows" if ids is not None else None
     if ids is None and _needs_ids(method, recipe):
         ids = calibration_ids(tokenizer, recipe)
     info = LOOPS[method.loop](spec, recipe, ids, bar)
@@ -599,8 +601,7 @@ def prune(model_or_dir: nn.Module | str | Path, recipe: PruneRecipe | dict[str, 
         "flops_per_token_after": after["flops_per_token"], "flops_context": ctx,
         "model_params_removed": 1 - after["params"] / before["params"],
         "model_flops_removed": 1 - after["flops_per_token"] / before["flops_per_token"],
-        "calibration": (f"caller's token rows: {ids.shape[0]} x {ids.shape[1]} tokens"
-                        if given and ids is not None else calibration_name(recipe, ids)),
+        "calibration": calibration_name(recipe, ids, source),
         "layers": layer_widths(spec), "wall_s": time.perf_counter() - t0,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         **info,

@@ -38,6 +38,10 @@ from prunestack.pipeline.pruning.measure import encoder_agreement, perplexity
 from prunestack.pipeline.pruning.report import write_report
 from prunestack.saved import FORMAT_KEYS, save_model
 
+#: what an unset option of :class:`RecoveryOptions` means, per model kind
+DEFAULTS = {"causal": {"steps": 100, "batch": 4, "lr": 1e-4, "seqlen": 128},
+            "encoder": {"steps": 600, "batch": 32, "lr": 3e-4, "seqlen": 64}}
+
 
 class RecoveryOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -55,6 +59,12 @@ class RecoveryOptions(BaseModel):
     relation_weight: float = Field(10.0, ge=0, description="encoders: weight of the in-batch "
                                    "similarity-matrix loss")
     seed: int = 0
+
+    def resolved(self, kind: str) -> tuple[RecoveryOptions, int, int, float, int]:
+        """These options with the ``kind``'s defaults filled in, and (steps, batch, lr, seqlen)."""
+        full = self.model_copy(update={k: getattr(self, k) or v for k, v in DEFAULTS[kind].items()})
+        return full, int(full.steps or 0), int(full.batch or 0), float(full.lr or 0), \
+            int(full.seqlen or 0)
 
 
 def lora_targets(model: Any) -> list[str]:
@@ -101,11 +111,8 @@ def _lora(model: Any, tok: Any, docs: list[str], out: str | Path, opts: Recovery
     from peft import LoraConfig, get_peft_model
     from tqdm.auto import trange
 
-    opts = opts.model_copy(update={"steps": opts.steps or 100, "batch": opts.batch or 4,
-                                   "lr": opts.lr or 1e-4, "seqlen": opts.seqlen or 128})
-    steps, batch = opts.steps or 100, opts.batch or 4
-    n_windows = steps * batch
-    ids = token_samples(tok, docs, n_windows, opts.seqlen or 128, opts.seed)
+    opts, steps, batch, lr, seqlen = opts.resolved("causal")
+    ids = token_samples(tok, docs, steps * batch, seqlen, opts.seed)
     if opts.teacher:
         teacher, _ = load_any(opts.teacher)
         echo("self-data distillation: teacher continuations ...")
@@ -119,7 +126,7 @@ def _lora(model: Any, tok: Any, docs: list[str], out: str | Path, opts: Recovery
     peft_model = get_peft_model(model, LoraConfig(r=opts.rank, lora_alpha=opts.alpha,
                                                   target_modules=targets, lora_dropout=0.0))
     params = [p for p in peft_model.parameters() if p.requires_grad]
-    optim = torch.optim.AdamW(params, lr=opts.lr or 1e-4)
+    optim = torch.optim.AdamW(params, lr=lr)
     peft_model.train()
     losses = []
     for step in trange(steps, desc="LoRA", leave=False):
@@ -177,13 +184,11 @@ def distill_encoder(model: Any, tok: Any, docs: list[str], out: str | Path,
         raise ConfigError(f"{opts.teacher} is not the dense encoder of this pruned model",
                           "give the folder the model was pruned from")
     teacher.eval()
-    opts = opts.model_copy(update={"steps": opts.steps or 600, "batch": opts.batch or 32,
-                                   "lr": opts.lr or 3e-4, "seqlen": opts.seqlen or 64})
-    steps, batch = opts.steps or 600, opts.batch or 32
+    opts, steps, batch, lr, seqlen = opts.resolved("encoder")
     torch.manual_seed(opts.seed)
     texts = _distill_texts(docs, opts.seed)
     rep: dict[str, Any] = {"before": encoder_agreement(model, teacher, tok)}
-    optim = torch.optim.AdamW(model.parameters(), lr=opts.lr or 3e-4, weight_decay=0.0)
+    optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     warm = max(1, steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
         optim, lambda s: min(1.0, (s + 1) / warm) * max(0.0, 1.0 - s / steps))
@@ -192,7 +197,7 @@ def distill_encoder(model: Any, tok: Any, docs: list[str], out: str | Path,
     for step in trange(steps, desc="distil", leave=False):
         start = (step * batch) % len(texts)
         enc = tok(texts[start: start + batch], padding=True, truncation=True,
-                  max_length=opts.seqlen, return_tensors="pt")
+                  max_length=seqlen, return_tensors="pt")
         with torch.no_grad():
             th = teacher(**enc).last_hidden_state
         sh = model(**enc).last_hidden_state
