@@ -47,6 +47,8 @@ def prune_cmd(
     taylor_order: Annotated[int, typer.Option(help="taylor: 1 (first order) or 2")] = 1,
     taylor_batch: Annotated[int | None, typer.Option(
         help="taylor: samples per backward (default: as many as memory allows)")] = None,
+    taylor_precision: Annotated[str, typer.Option(
+        help="taylor: auto|fp32|bf16 products (auto: bf16 on CUDA or an AMX CPU)")] = "auto",
     keep_first: Annotated[int, typer.Option(help="leave the first N blocks untouched")] = 0,
     keep_last: Annotated[int, typer.Option(help="leave the last N blocks untouched")] = 0,
     eval_text: Annotated[Path | None, typer.Option(
@@ -64,6 +66,7 @@ def prune_cmd(
         kw: dict[str, Any] = {"method": method, "ratio": ratio, "nsamples": nsamples,
                               "seqlen": seqlen, "count": count, "round_to": round_to,
                               "taylor_order": taylor_order, "taylor_batch": taylor_batch,
+                              "taylor_precision": taylor_precision,
                               "keep_first": keep_first, "keep_last": keep_last,
                               "calib": str(calib) if calib else None}
         if allocation:

@@ -140,38 +140,46 @@ def apply_bitmask(scores: torch.Tensor, bitmask: torch.Tensor, n_tok: int,
     return scores.masked_fill(~allowed, float("-inf"))
 
 
+# A prepared row gathers/scatters its allowed ids only while that is cheaper than one add over the
+# row: ≈ 2 × K fancy-index accesses vs V contiguous adds (measured: the add is 4 µs at 32k and
+# 22 µs at 131k; a gather + scatter of 2,500 ids was 60–90 µs).
+_KEEP_PER_ID = 128
+
+
 @dataclass
 class RowPlan:
-    """One row's mask, prepared ahead of the logits: ``keep`` — copy ``ids`` from the scores
-    into a row pre-filled with −inf; otherwise copy the scores and set ``ids`` (and every id from
-    ``n`` on) to −inf. Built off the critical path by :func:`plan_row`."""
+    """One row's mask, prepared ahead of the logits by :func:`plan_row` (off the critical path):
+    either ``keep`` — copy ``ids`` from the scores into a row pre-filled with −inf (few allowed
+    ids) — or ``bias`` — add a float32 row of 0 / −inf to the scores (one vectorised pass, no
+    gather; a bool ``masked_fill_`` over the same row costs ~10× more)."""
 
     keep: bool
-    ids: np.ndarray  # int64 [K]
-    n: int  # ids ≥ n are never allowed (tokenizer vocabulary ∧ model head)
+    ids: np.ndarray  # int64 [K]: the allowed ids when ``keep``, else empty
+    bias: np.ndarray | None  # float32 [V_model]: 0 where allowed, −inf elsewhere, when not ``keep``
 
 
 def plan_row(words: np.ndarray, n_tok: int, v_model: int) -> RowPlan:
     """uint32 words [W] → the cheaper of the two ways to apply them to a row of ``v_model``."""
     n = min(v_model, n_tok)
     ids = _sparse_ids(words, n)
-    if ids is not None:
-        return RowPlan(True, ids, n)
-    return RowPlan(False, np.flatnonzero(_bits(words, n) == 0), n)
+    if ids is not None and _KEEP_PER_ID * ids.shape[0] <= v_model:
+        return RowPlan(True, ids, None)
+    bias = np.empty(v_model, dtype=np.float32)
+    write_bias(words, n_tok, bias)
+    return RowPlan(False, np.empty(0, np.int64), bias)
 
 
 def apply_plans(scores: torch.Tensor, plans: list[RowPlan], out: np.ndarray) -> None:
     """scores [B, V] float32 CPU + one plan per row → written into ``out`` [B, V] (a fresh array
     filled with −inf by whoever prepared the plans, usually wrapped in a tensor already so that
-    the caller's critical path makes no torch call). Touches only the ids the plans name, plus one
-    row copy for rows that allow most of the vocabulary."""
+    the caller's critical path makes no torch call). A ``keep`` row touches only its ids; a bias
+    row is one ``np.add``."""
     src = _numpy(scores)  # [B, V]
     for b, plan in enumerate(plans):
-        if plan.keep:
-            out[b, plan.ids] = src[b, plan.ids]
+        if plan.bias is not None:
+            np.add(src[b], plan.bias, out=out[b])  # x + 0 = x, x + −inf = −inf
         else:
-            out[b, : plan.n] = src[b, : plan.n]
-            out[b, plan.ids] = -np.inf
+            out[b, plan.ids] = src[b, plan.ids]
 
 
 class MaskPrefetcher:

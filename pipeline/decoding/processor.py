@@ -24,6 +24,7 @@ loop in ``pipeline.decoding.generate`` does that), or guarantee closure under ``
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,10 @@ import torch
 from prunestack.pipeline.decoding.backends import compile_schema
 from prunestack.pipeline.decoding.masking import (
     MaskPrefetcher,
-    RowPlan,
     apply_bitmask,
-    apply_plans,
     fill_bitmask,
-    plan_row,
     set_bits,
+    write_bias,
 )
 from prunestack.pipeline.decoding.types import Matcher
 from prunestack.pipeline.decoding.vocab import new_bitmask, pack_bitmask
@@ -62,7 +61,6 @@ class _Row:
         self.seen: list[int] = []
         self.dead_from: int | None = None  # index in `seen` of the first refused token
         self.masked_at: int | None = None  # len(seen) the packed mask row was computed for
-        self.planned_at: int | None = None  # len(seen) the worker's RowPlan was made for
 
     def sync(self, generated: list[int]) -> None:
         seen, n = self.seen, len(self.seen)
@@ -76,7 +74,7 @@ class _Row:
                 if a != b:
                     break
                 k += 1
-        self.masked_at = self.planned_at = None
+        self.masked_at = None
         if k < n:
             live = n if self.dead_from is None else self.dead_from
             if k < live:
@@ -92,25 +90,38 @@ class _Row:
             seen.append(t)
 
 
+@dataclass
+class _Prepared:
+    """The next call's masks, made by the worker during the forward pass, so that the call itself
+    is one compare and one add (two torch ops, like the one ``masked_fill_`` of a bare mask)."""
+
+    bias: torch.Tensor  # float32 [B, V_model]: 0 where allowed, −inf elsewhere
+    out: torch.Tensor  # float32 [B, V_model], fresh: receives scores + bias
+    expect: torch.Tensor  # int64 [B, T]: the input_ids these masks are for (prompt + generated)
+
+
 class JsonSchemaLogitsProcessor:
     """``LogitsProcessor``: restrict next-token scores to what the schema allows.
 
     ``prompt_len`` is the length of ``input_ids`` at the first call unless given. Rows that have
     finished (EOS) may only emit EOS (or pad). ``closed`` (default): no key the schema does not
-    name (a generation preference; ``False`` admits every key the schema allows). ``model``:
+    name (a generation preference; ``False`` admits every key the schema allows).
+    ``expected_uses``: how many documents it will constrain (batch rows, over all calls) — the
+    ``auto`` backend's compile-vs-mask trade-off (:func:`compile_schema`). ``model``:
     overlap mask computation with that model's forward pass (see the module docstring); call
     :meth:`detach` when done with it."""
 
     def __init__(self, schema: dict | str | Path, tokenizer: Any, backend: str = "auto",
                  prompt_len: int | None = None, compile_timeout_s: float = 30.0,
-                 model: Any = None, closed: bool = True) -> None:
+                 model: Any = None, closed: bool = True, expected_uses: int = 1) -> None:
         self.schema = schema
+        self.expected_uses = expected_uses
         self.closed = closed
         self.tokenizer = tokenizer
         self.backend = backend
         self.compile_timeout_s = compile_timeout_s
         self._first = compile_schema(schema, tokenizer, backend, compile_timeout_s,
-                                     closed=closed)
+                                     expected_uses, closed=closed)
         self.vocab_size = self._first.vocab_size
         self.eos_token_id = int(tokenizer.eos_token_id)
         pad = getattr(tokenizer, "pad_token_id", None)
@@ -119,9 +130,8 @@ class JsonSchemaLogitsProcessor:
         self.rows: list[_Row] = []
         self._bitmask = new_bitmask(1, self.vocab_size)
         self._v_model: int | None = None  # the model head's width, known after the first call
-        self._plans: list[RowPlan] = []  # the worker's plans for the next call, one per row
-        # [B, V_model] −inf and the tensor sharing its memory, prepared by the worker
-        self._out: tuple[np.ndarray, torch.Tensor] | None = None
+        self._ready: _Prepared | None = None  # the worker's masks for the next call
+        self._prompt = np.zeros((0, 0), dtype=np.int64)  # [B, P] prompt ids, set on a full sync
         self._prefetch = MaskPrefetcher()
         self._hook: Any = None
         self.hook_seconds = 0.0  # time the pre-hook spent on the caller's thread
@@ -151,12 +161,12 @@ class JsonSchemaLogitsProcessor:
         while len(self.rows) < batch:
             m = self._first if not self.rows else compile_schema(
                 self.schema, self.tokenizer, self.backend, self.compile_timeout_s,
-                closed=self.closed)
+                self.expected_uses, closed=self.closed)
             self.rows.append(_Row(m))
         if self._bitmask.shape[0] != batch:
             self._bitmask = new_bitmask(batch, self.vocab_size)  # [B, W]
             for row in self.rows:
-                row.masked_at = row.planned_at = None
+                row.masked_at = None
 
     def _fill(self, b: int) -> None:
         row, bm = self.rows[b], self._bitmask[b]
@@ -174,23 +184,23 @@ class JsonSchemaLogitsProcessor:
         if ids is None or ids.dim() != 2 or ids.shape[1] != 1 or self.prompt_len is None \
                 or len(self.rows) != ids.shape[0] or self._bitmask.shape[0] != ids.shape[0]:
             return
-        new = [r[0] for r in ids.tolist()]  # one C call, no indexing op
         v_model = self._v_model
         if v_model is None:
             return
 
-        def job() -> None:
+        def job() -> None:  # the forward only reads ``ids``, so the worker may too
+            new = [r[0] for r in ids.tolist()]  # one C call, no indexing op
             words = self._bitmask.numpy().view(np.uint32)  # [B, W]
-            plans = []
+            bias = np.empty((len(new), v_model), dtype=np.float32)
             for b, t in enumerate(new):
                 row = self.rows[b]
                 row.sync([*row.seen, t])
                 self._fill(b)
-                plans.append(plan_row(words[b], self.vocab_size, v_model))
-                row.planned_at = len(row.seen)
-            out = np.full((len(new), v_model), -np.inf, dtype=np.float32)
-            self._out = (out, torch.from_numpy(out))
-            self._plans = plans
+                write_bias(words[b], self.vocab_size, bias[b])
+            seen = np.array([row.seen for row in self.rows], dtype=np.int64)  # [B, T_gen]
+            expect = np.concatenate([self._prompt, seen], axis=1)  # [B, T]
+            self._ready = _Prepared(torch.from_numpy(bias), torch.empty(bias.shape),
+                                    torch.from_numpy(expect))
 
         self._prefetch.submit(job)
         self.hook_seconds += time.perf_counter() - t0
@@ -198,27 +208,27 @@ class JsonSchemaLogitsProcessor:
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         # input_ids: [B, T]   scores: [B, V_model]
         self._prefetch.wait()
+        self.calls += 1
+        ready, self._ready = self._ready, None
+        # the worker's masks hold when these are exactly the ids it assumed (not after a beam
+        # reorder or a rejected draft) and the scores are float32 on the CPU, of its shape
+        if ready is not None and scores.is_cpu and input_ids.is_cpu \
+                and scores.dtype is torch.float32 and scores.shape == ready.out.shape \
+                and torch.equal(input_ids, ready.expect):
+            self.prefetch_hits += 1
+            return torch.add(scores, ready.bias, out=ready.out)  # x + 0 = x, x + −inf = −inf
         if self.prompt_len is None:
             self.prompt_len = input_ids.shape[1]
         batch = scores.shape[0]
         self._ensure_rows(batch)
         self._v_model = scores.shape[-1]
-        generated = input_ids[:, self.prompt_len:].tolist()  # B lists of ints
-        hit = self._hook is not None and len(self._plans) == batch
+        ids = input_ids.cpu()
+        self._prompt = ids[:, : self.prompt_len].numpy().copy()  # [B, P], for the worker
+        generated = ids[:, self.prompt_len:].tolist()  # B lists of ints
         for b in range(batch):
             row = self.rows[b]
-            row.sync(generated[b])  # no-op when the worker already consumed these tokens
-            hit = hit and row.planned_at == len(row.seen)
-        self.calls += 1
-        out, plans = self._out, self._plans
-        self._out, self._plans = None, []
-        if hit and out is not None and out[0].shape == tuple(scores.shape) \
-                and scores.device.type == "cpu" and scores.dtype == torch.float32:
-            self.prefetch_hits += 1  # the worker did it all during the forward pass
-            apply_plans(scores, plans, out[0])
-            return out[1]
-        for b in range(batch):
-            if self.rows[b].masked_at != len(self.rows[b].seen):
+            row.sync(generated[b])
+            if row.masked_at != len(row.seen):
                 self._fill(b)
         return apply_bitmask(scores, self._bitmask, self.vocab_size)
 

@@ -137,8 +137,10 @@ class _PerSampleSquares:
 
         def grad_hook(gy: torch.Tensor) -> None:  # gy [B, T, out], x [B, T, in]
             for i in range(gy.shape[0]):  # one [out, in] product per sample, never per element
-                gi = gy[i].reshape(-1, gy.shape[-1]).T @ x[i].reshape(-1, x.shape[-1])
-                self.fsum[key] += gi.to(self.fsum[key].dtype) ** 2
+                acc = self.fsum[key].dtype  # under autocast gy and x may differ (bf16 / float32)
+                gi = (gy[i].reshape(-1, gy.shape[-1]).T.to(acc)
+                      @ x[i].reshape(-1, x.shape[-1]).to(acc))
+                self.fsum[key] += gi ** 2
 
         out.register_hook(grad_hook)
 
@@ -152,28 +154,33 @@ class _LinearCrossEntropy(torch.autograd.Function):
     keeping the [tokens, vocab] logits: the forward pass works in chunks of ``CE_CHUNK`` tokens
     and computes the gradients (softmax - one-hot) there, so the backward pass only scales them.
     Same value and gradients as ``F.cross_entropy(h @ w.T, target, reduction="sum") * scale``;
-    on CPU the log-softmax over a 32k vocabulary and its backward were half of a Taylor pass."""
+    on CPU the log-softmax over a 32k vocabulary and its backward were half of a Taylor pass.
+    ``low``: a dtype (bfloat16) for the two matrix products; the softmax stays float32."""
 
     @staticmethod
     def forward(ctx: Any, h: torch.Tensor, w: torch.Tensor, target: torch.Tensor,
-                scale: float) -> torch.Tensor:
-        total = h.new_zeros(())
-        gh = torch.empty_like(h) if ctx.needs_input_grad[0] else None
-        gw = torch.zeros_like(w) if ctx.needs_input_grad[1] else None
-        for s in range(0, h.shape[0], CE_CHUNK):
-            hc, tc = h[s: s + CE_CHUNK], target[s: s + CE_CHUNK]
-            logits = hc @ w.T  # [c, V]
-            lse = torch.logsumexp(logits, dim=-1)
-            total += (lse - logits.gather(1, tc[:, None])[:, 0]).sum()
-            if gh is None and gw is None:
-                continue
-            probs = logits.sub_(lse[:, None]).exp_()  # softmax, in place of the logits
-            probs[torch.arange(len(tc)), tc] -= 1.0
-            probs.mul_(scale)
-            if gh is not None:
-                gh[s: s + CE_CHUNK] = probs @ w
-            if gw is not None:
-                gw.addmm_(probs.T, hc)
+                scale: float, low: torch.dtype | None = None) -> torch.Tensor:
+        acc = torch.promote_types(h.dtype, torch.float32)  # float32 (or float64 in tests)
+        h = h.to(acc)
+        with torch.autocast(h.device.type, enabled=False):  # the products' dtype is ``low``
+            total = h.new_zeros(())
+            gh = torch.empty_like(h) if ctx.needs_input_grad[0] else None
+            gw = torch.zeros_like(w) if ctx.needs_input_grad[1] else None
+            wl = w.to(low) if low is not None else w
+            for s in range(0, h.shape[0], CE_CHUNK):
+                hc, tc = h[s: s + CE_CHUNK], target[s: s + CE_CHUNK]
+                # one fused full-precision log-softmax over the [c, V] products (the passes
+                # over the vocabulary, not the products, were most of this function's time)
+                lsm = torch.log_softmax(hc.to(wl.dtype) @ wl.T, dim=-1, dtype=acc)
+                total -= lsm.gather(1, tc[:, None]).sum()
+                if gh is None and gw is None:
+                    continue
+                probs = lsm.exp_()  # softmax, in place
+                probs[torch.arange(len(tc)), tc] -= 1.0
+                if gh is not None:
+                    gh[s: s + CE_CHUNK] = (probs.to(wl.dtype) @ wl).to(acc).mul_(scale)
+                if gw is not None:
+                    gw.addmm_(probs.T, hc, alpha=scale)
         ctx.save_for_backward(*(g for g in (gh, gw) if g is not None))
         ctx.has = (gh is not None, gw is not None)
         return total * scale
@@ -183,19 +190,21 @@ class _LinearCrossEntropy(torch.autograd.Function):
         saved = iter(ctx.saved_tensors)
         gh = next(saved) * grad if ctx.has[0] else None
         gw = next(saved) * grad if ctx.has[1] else None
-        return gh, gw, None, None
+        return gh, gw, None, None, None
 
 
 #: tokens per chunk of :class:`_LinearCrossEntropy` (a [chunk, vocab] float32 block at a time)
 CE_CHUNK = 256
 
 
-def causal_lm_loss_sum(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def causal_lm_loss_sum(model: nn.Module, x: torch.Tensor,
+                       low: torch.dtype | None = None) -> torch.Tensor:
     """The summed per-sample causal LM losses of ``x`` [B, L] (each sample's mean next-token
     cross-entropy, summed over the batch): ``model(input_ids=x, labels=x).loss * B`` as
     transformers computes it, through :class:`_LinearCrossEntropy` when the output head is a
     plain linear layer over the base model's last hidden state (no bias, logit scale or
-    soft-capping), else through the model's own loss."""
+    soft-capping), else through the model's own loss. ``low``: the output layer's dtype for its
+    products (the caller runs the rest under autocast)."""
     get_head = getattr(model, "get_output_embeddings", None)
     head = get_head() if callable(get_head) else None
     base = getattr(model, "base_model", model)
@@ -207,7 +216,7 @@ def causal_lm_loss_sum(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     h = base(input_ids=x, use_cache=False).last_hidden_state  # [B, L, H]
     hs = h[:, :-1].reshape(-1, h.shape[-1])
     target = x[:, 1:].reshape(-1)
-    return _LinearCrossEntropy.apply(hs, head.weight, target, 1.0 / (x.shape[1] - 1))
+    return _LinearCrossEntropy.apply(hs, head.weight, target, 1.0 / (x.shape[1] - 1), low)
 
 
 #: auto Taylor batch: samples per backward keep samples x seqlen x hidden x blocks under this
@@ -222,14 +231,44 @@ def taylor_batch(spec: ModelSpec, seqlen: int, batch: int | None = None) -> int:
     return max(1, TAYLOR_BUDGET // (seqlen * hidden * max(1, len(spec.layers))))
 
 
+def _cpu_has_amx_bf16() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return "amx_bf16" in line.split()
+    except OSError:
+        pass
+    return False
+
+
+def taylor_dtype(precision: str, device: torch.device) -> torch.dtype | None:
+    """The dtype of Taylor's forward and backward products: None (float32) for "fp32",
+    bfloat16 for "bf16", and for "auto" bfloat16 where it is fast — a CUDA device that supports
+    it, or a CPU with AMX bf16 tiles (Intel Sapphire Rapids and later: ~4x float32's matrix
+    products) — else float32. Gradients still accumulate in float32 ``.grad``."""
+    if precision == "fp32":
+        return None
+    if precision == "bf16":
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    return torch.bfloat16 if device.type == "cpu" and _cpu_has_amx_bf16() else None
+
+
 def taylor_scores(spec: ModelSpec, ids: torch.Tensor, order: int, layers: list[LayerSpec],
-                  batch: int | None = None) -> dict[tuple[int, str], torch.Tensor]:
+                  batch: int | None = None,
+                  precision: str = "fp32") -> dict[tuple[int, str], torch.Tensor]:
     """Per-head and per-channel Taylor scores from the mean gradient over ``ids`` (and, for
     ``order`` 2, the mean squared per-sample gradient), with ``batch`` samples per backward
     (None: :func:`taylor_batch`). Each backward adds the batch's summed per-sample losses into
-    the weights' ``.grad``, so batching changes nothing but the speed."""
+    the weights' ``.grad``, so batching changes nothing but the speed. ``precision``: see
+    :func:`taylor_dtype` (bfloat16 products change the scores' low digits, not their order
+    much: see ``docs/pruning.md``)."""
     batch = taylor_batch(spec, ids.shape[1], batch)
     model = spec.model
+    device = next(model.parameters()).device
+    low = taylor_dtype(precision, device)
     weights: dict[tuple[int, str], dict[str, torch.Tensor]] = {}
     owners: dict[int, nn.Linear] = {}
     for ls in layers:
@@ -258,13 +297,14 @@ def taylor_scores(spec: ModelSpec, ids: torch.Tensor, order: int, layers: list[L
     try:
         for start in range(0, ids.shape[0], batch):
             x = ids[start: start + batch]  # [B, L]
-            if spec.causal:
-                loss = causal_lm_loss_sum(model, x)
-            else:  # contrastive: sample i must stay nearest its own dense embedding
-                assert bank is not None  # built above for every non-causal model
-                e = encoder_embed(model, x)  # [B, H]
-                loss = F.cross_entropy(e @ bank.T / 0.05, torch.arange(
-                    start, start + x.shape[0]), reduction="sum")
+            with torch.autocast(device.type, dtype=low or torch.float32, enabled=low is not None):
+                if spec.causal:
+                    loss = causal_lm_loss_sum(model, x, low)
+                else:  # contrastive: sample i must stay nearest its own dense embedding
+                    assert bank is not None  # built above for every non-causal model
+                    e = encoder_embed(model, x).float()  # [B, H]
+                    loss = F.cross_entropy(e @ bank.T / 0.05, torch.arange(
+                        start, start + x.shape[0]), reduction="sum")
             loss.backward()  # .grad accumulates the per-sample gradients' sum
         gsum = {k: (w.grad if w.grad is not None else torch.zeros_like(w)).detach()
                 for k, w in params.items()}
@@ -357,7 +397,7 @@ def prune_widths(spec: ModelSpec, recipe: PruneRecipe, ids: torch.Tensor | None,
     if method.criterion == "taylor":
         assert ids is not None  # taylor is in needs_data: missing ids were rejected above
         tay = taylor_scores(spec, ids, recipe.taylor_order, layers,
-                            recipe.taylor_batch)
+                            recipe.taylor_batch, recipe.taylor_precision)
     sequential = apply and recipe.allocation == "uniform"
     rounding = alloc.Channels(recipe.round_to)
     units: list[alloc.LayerUnits] = []

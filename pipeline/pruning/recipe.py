@@ -32,6 +32,9 @@ class PruneRecipe(BaseModel):
     taylor_order: Literal[1, 2] = 1
     taylor_batch: int | None = Field(None, ge=1, description="samples per Taylor backward; None "
                                      "= as many as an activation budget allows")
+    taylor_precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto", description="dtype of Taylor's products: auto = bf16 on CUDA or a CPU with AMX "
+        "bf16, else fp32")
     round_to: int = Field(8, ge=1, description="MLP widths become multiples of this (1 = off)")
     calib: str | None = Field(None, description="text or JSONL file; None = the built-in "
                               "calibration corpus (prunestack/corpora/calibration-en)")

@@ -15,7 +15,9 @@ from prunestack.pipeline.decoding import JsonSchemaLogitsProcessor
 from prunestack.pipeline.decoding.masking import (
     MaskPrefetcher,
     apply_bitmask,
+    apply_plans,
     bit_ids,
+    plan_row,
     set_bits,
 )
 from prunestack.pipeline.decoding.vocab import pack_bitmask, unpack_bitmask
@@ -54,6 +56,26 @@ def test_apply_bitmask_matches_masked_fill(density, v_model):
     # the tensor (non-numpy) path agrees too
     assert torch.equal(apply_bitmask(scores.to(torch.bfloat16), packed, n_tok).float(),
                        _reference(scores.to(torch.bfloat16), allowed).float())
+
+
+@pytest.mark.parametrize("v_model", [4096, 4103, 4000])
+def test_prepared_plans_match_masked_fill(v_model):
+    """Both plan kinds (keep a few ids; add a 0/−inf bias row) give the reference mask, with a
+    model head wider or narrower than the tokenizer's vocabulary."""
+    gen = torch.Generator().manual_seed(v_model)
+    n_tok = 4096
+    allowed = torch.zeros(3, n_tok, dtype=torch.bool)
+    allowed[0, torch.randint(0, n_tok, (5,), generator=gen)] = True  # sparse: keep
+    allowed[1] = torch.rand(n_tok, generator=gen) < 0.97  # inside a string: bias
+    allowed[2, torch.randint(0, n_tok, (400,), generator=gen)] = True  # too many ids to gather
+    packed = torch.stack([pack_bitmask(r) for r in allowed])  # [3, W]
+    words = packed.numpy().view(np.uint32)
+    plans = [plan_row(words[b], n_tok, v_model) for b in range(3)]
+    assert [p.keep for p in plans] == [True, False, False]
+    scores = torch.randn(3, v_model, generator=gen)
+    out = np.full((3, v_model), -np.inf, dtype=np.float32)
+    apply_plans(scores, plans, out)
+    assert torch.equal(torch.from_numpy(out), _reference(scores, allowed))
 
 
 def test_bit_ids_and_set_bits():

@@ -95,3 +95,34 @@ def test_causal_loss_sum_equals_transformers_loss():
     torch.testing.assert_close(causal_lm_loss_sum(model, ids), want, rtol=1e-5, atol=1e-6)
     model.config.final_logit_softcapping = 30.0  # not a plain head: the model's own loss
     torch.testing.assert_close(causal_lm_loss_sum(model, ids), want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("family", ["llama-gqa", "bert"])
+@pytest.mark.parametrize("order", [1, 2])
+def test_bf16_taylor_keeps_the_float32_ranking(family, order):
+    """bfloat16 products (``precision="bf16"``, the default on AMX CPUs and CUDA) move the
+    scores' low digits, not which heads and channels rank in each layer's top half."""
+    model = tiny_llama(2, layers=2) if family == "llama-gqa" else build("bert")
+    ids = torch.randint(3, 500, (6, 24), generator=torch.Generator().manual_seed(1))
+    spec = discover(model)
+    full = taylor_scores(spec, ids, order, spec.layers, batch=4, precision="fp32")
+    low = taylor_scores(spec, ids, order, spec.layers, batch=4, precision="bf16")
+    assert not all(torch.equal(full[k], low[k]) for k in full)  # really another dtype
+    for key, want in full.items():
+        half = len(want) // 2
+        top = set(want.topk(half).indices.tolist())
+        got = set(low[key].topk(half).indices.tolist())
+        assert len(top & got) >= 0.9 * half, key
+        torch.testing.assert_close(low[key], want, rtol=0.1, atol=1e-3 * float(want.max()))
+
+
+def test_taylor_precision_auto_follows_the_hardware(monkeypatch):
+    from prunestack.pipeline.pruning import engine
+
+    cpu = torch.device("cpu")
+    assert engine.taylor_dtype("fp32", cpu) is None
+    assert engine.taylor_dtype("bf16", cpu) is torch.bfloat16
+    monkeypatch.setattr(engine, "_cpu_has_amx_bf16", lambda: False)
+    assert engine.taylor_dtype("auto", cpu) is None
+    monkeypatch.setattr(engine, "_cpu_has_amx_bf16", lambda: True)
+    assert engine.taylor_dtype("auto", cpu) is torch.bfloat16
