@@ -104,3 +104,14 @@ def fix_letter_digit_confusions(text: str) -> str:
     ``"AB0C"`` may be what is printed."""
     text = _ONE_IN_INITIALS.sub("I", _ZERO_IN_WORD.sub(lambda m: "O" * len(m.group(0)), text))
     return _O_IN_NUMBER.sub(lambda m: m[1] + "0" * len(m[2]), text)
+
+
+#: a space before a comma, semicolon, colon or full stop that ends a word group ("KPB 6 ,")
+_SPACE_BEFORE_MARK = re.compile(r"(?<=\w)\s+([,;:.])(?=\s|$)")
+
+
+def tidy_mark_spacing(text: str) -> str:
+    """``text`` without the space OCR (or a monospaced till font's gap) leaves before a comma,
+    semicolon, colon or full stop that closes a word group: "JALAN KPB 6 , KAWASAN" → "JALAN
+    KPB 6, KAWASAN". A mark between two non-spaces ("NO.3", "1,50") is left alone."""
+    return _SPACE_BEFORE_MARK.sub(r"\1", text)

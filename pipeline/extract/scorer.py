@@ -6,9 +6,9 @@ What it does:
   cells one by one, in reading order) and makes a field's candidates (:func:`candidates`) by the
   field's kind (``extractive.value_kind``): every amount token of every line for an amount,
   every date for a date, the parser's value per line for the other typed kinds, and, for plain
-  string and address fields, whole lines first and then spans of up to ``max_span`` consecutive
-  lines around the best lines (span-boundary refinement: an address over three lines, a name cut
-  at a line break);
+  string and address fields, whole lines and their :func:`text_variants` first and then spans
+  of up to ``max_span`` consecutive lines around the best lines (span-boundary refinement: an
+  address over three lines, a name cut at a line break);
 - writes each (field, candidate) pair as text (:func:`pair_text`): the field's key path and
   description, then the candidate's text and its context — the row it sits on (a label printed
   left of an amount), the lines before and after it in reading order (written "above:" and
@@ -48,7 +48,7 @@ from prunestack.errors import ModelError
 from prunestack.pipeline.document import BBox, Document, ElementKind
 from prunestack.pipeline.extract import values as V
 from prunestack.pipeline.extract.extractive import parse_for, value_kind
-from prunestack.pipeline.extract.ocrfix import fix_letter_digit_confusions
+from prunestack.pipeline.extract.ocrfix import fix_letter_digit_confusions, tidy_mark_spacing
 from prunestack.pipeline.extract.types import Leaf
 from prunestack.pipeline.schema import FieldSpec
 
@@ -151,8 +151,8 @@ def line_candidates(lines: list[DocLine], spec: FieldSpec, dayfirst: bool | None
     out: list[Cand] = []
     seen: set[tuple[int, str]] = set()
     for i, ln in enumerate(lines):
-        if kind in SPAN_KINDS:
-            texts = [ln.text]
+        if kind in SPAN_KINDS:  # the line and its variants: "NAME SDN BHD (123-X)", "NAME SDN BHD"
+            texts = text_variants(ln.text)
         elif kind == "amount":
             texts = V.printed_amounts(ln.text)
         else:
@@ -178,9 +178,11 @@ def line_candidates(lines: list[DocLine], spec: FieldSpec, dayfirst: bool | None
 
 def span_candidates(lines: list[DocLine], spec: FieldSpec, anchors: list[int],
                     max_span: int) -> list[Cand]:
-    """Refinement around anchor lines: the anchor's :func:`text_variants`, and spans of
-    2..``max_span`` consecutive lines on one page that contain an anchor (with a span's leading
-    label or trailing brackets cut off as well)."""
+    """Refinement around anchor lines: spans of 2..``max_span`` consecutive lines on one page
+    that contain an anchor, with their :func:`text_variants` (a span's leading label or trailing
+    brackets cut off as well). A single line's variants are :func:`line_candidates` already:
+    scoring them only around the best whole lines lost every name printed with its
+    registration number (the whole line never ranked high enough to become an anchor)."""
     out: list[Cand] = []
     seen: set[tuple[int, int, str]] = set()
 
@@ -191,8 +193,7 @@ def span_candidates(lines: list[DocLine], spec: FieldSpec, anchors: list[int],
                 if v != c.printed or c.first != c.last:
                     out.append(Cand(v, v, c.first, c.last, c.bbox))
 
-    for a in anchors:
-        add(span(lines, a, a))
+    for a in anchors:  # (a single line's variants are line candidates already)
         for first in range(max(0, a - max_span + 1), a + 1):
             for last in range(a, min(len(lines), first + max_span)):
                 if last == first or lines[first].page != lines[last].page:
@@ -309,7 +310,7 @@ class LearnedScorer:
             ln = lines[c.first]
             value = c.value
             if value_kind(f) == "address":  # letterhead text: undo OCR's O/0 swaps (811OO)
-                value = fix_letter_digit_confusions(value)
+                value = tidy_mark_spacing(fix_letter_digit_confusions(value))
             out[f.dotted] = Leaf(value, ln.page, c.bbox, ln.element_id,
                                  round(prob * min(x.confidence for x in lines[c.first:c.last + 1]),
                                        4), c.printed)

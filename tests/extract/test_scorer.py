@@ -199,16 +199,28 @@ def test_a_value_printed_inside_a_longer_line_is_a_candidate(line, value):
     assert S.text_variants("(1234-X)") == ["(1234-X)"]  # a variant keeps two letters
 
 
-def test_refinement_cuts_a_glued_registration_number_off_the_best_line(tmp_path):
+def test_every_line_offers_its_name_without_a_glued_registration_number(tmp_path):
+    """The first pass scores each line's variants, not only the best lines' (a name printed with
+    its registration number never ranked high enough as a whole line to be refined); spans come
+    around the anchors."""
     lines = [(("ACME TRADING SDN BHD (998877-K)", 60, 20, 380, 44)), *RECEIPT[2:]]
     _write_sroie(tmp_path / "r", "001", lines, GOLD)
     ln = S.doc_lines(gold_document(tmp_path / "r", "001"))
     company = next(f for f in plan_fields(SCHEMA) if f.name == "company")
-    whole = [c.value for c in S.line_candidates(ln, company, True)]
-    assert "ACME TRADING SDN BHD" not in whole  # not a line of its own ...
+    first = [c.value for c in S.line_candidates(ln, company, True)]
+    assert "ACME TRADING SDN BHD (998877-K)" in first and "ACME TRADING SDN BHD" in first
     refined = [c.value for c in S.span_candidates(ln, company, [0], 4)]
-    assert "ACME TRADING SDN BHD" in refined  # ... but a variant of the anchor line
-    assert "ACME TRADING SDN BHD (998877-K) NO. 12, JALAN MERANTI 3," in refined  # and spans
+    assert "ACME TRADING SDN BHD" not in refined  # not scored twice
+    assert "ACME TRADING SDN BHD (998877-K) NO. 12, JALAN MERANTI 3," in refined  # spans
+
+
+def test_space_before_a_closing_mark_is_tidied():
+    from prunestack.pipeline.extract.ocrfix import tidy_mark_spacing
+
+    assert tidy_mark_spacing("JALAN KPB 6 , KAWASAN BALAKONG , 43300 SERI KEMBANGAN .") == \
+        "JALAN KPB 6, KAWASAN BALAKONG, 43300 SERI KEMBANGAN."
+    for same in ("NO.3, JALAN PJS 11/15", "1,50", "LOT 50, FLOOR T2,SKY AVENUE", ""):
+        assert tidy_mark_spacing(same) == same
 
 
 def test_a_spaced_currency_amount_is_a_candidate_in_both_printed_forms(tmp_path):
