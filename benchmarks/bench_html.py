@@ -10,8 +10,23 @@
    tiny RANDOM Llama (no trained causal LM is available offline): it measures mechanics and cost,
    not quality; pass ``PRUNESTACK_BENCH_LM=/path/to/model`` to use a real one.
 
-Pages: real HTML documentation found on this machine (rustup's books, Debian docs), else the test
-fixtures. Writes reports/bench_html.{json,md,png} and prints a table.
+3. Real pages (``--parts real``): the 81 real news / blog pages of ``../shared/data/articles-dev``
+   (``PRUNESTACK_ARTICLES_DATA``; several languages, ``ground-truth.json`` has each articleBody)
+   and the 10 real-world-like pages of ``tests/retrieval/pages_realworld``. Needle = a body
+   sentence of 12-40 words (articleBody, or the hand-labelled main content), query = its first
+   ``QUERY_WORDS`` words, hit = at least 90 % of the sentence's words survive pruning, in order
+   (``difflib`` matching blocks over ``\\w+`` tokens); sentences that do not survive even
+   unpruned cleaning are left out. Budgets 256 and 1024 words of the output's text
+   (``WordCounter``: what a reader sees), for bm25 (with and without continuation fill), embed,
+   hybrid (RRF) and auto side by side, plus the 100-word-chunk baseline; hit rate overall, per
+   page set and per language (:func:`prunestack.retrieval.lang.guess_language` on the body
+   text); the largest output / budget in words of text (must be <= 1) and in the old count
+   (whitespace tokens of the HTML string). Writes reports/bench_html_real.{json,md,png}.
+
+Pages for 1-2: real HTML documentation found on this machine (rustup's books, Debian docs), else
+the test fixtures. Writes reports/bench_html.{json,md,png} and prints a table.
+``python -m benchmarks.run_all html --parts real`` runs part 3 only (``--per-page N`` needles per
+page, default 4).
 """
 
 from __future__ import annotations
@@ -28,6 +43,10 @@ from typing import Any
 import numpy as np
 
 REPORTS = Path("reports")
+# ../shared/data from the project root (also from a worktree one level further down)
+ARTICLES = Path(os.environ.get("PRUNESTACK_ARTICLES_DATA") or next(
+    (p / "shared/data/articles-dev" for p in Path.cwd().resolve().parents
+     if (p / "shared/data/articles-dev").is_dir()), "../shared/data/articles-dev"))
 GLOBS = ("/root/.rustup/toolchains/*/share/doc/rust/html/book/ch*.html",
          "/root/.rustup/toolchains/*/share/doc/rust/html/reference/*.html",
          "/usr/share/doc/*/html/*.html", "/usr/share/doc/*/*.html")
@@ -236,20 +255,39 @@ def write_reports(res: dict[str, Any]) -> None:
     fig.savefig(REPORTS / "bench_html.png", dpi=120)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
     import tempfile
 
     import torch
-    from rich.console import Console
-    from rich.table import Table
 
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.run_all html")
+    ap.add_argument("--parts", default="speed,needle,real",
+                    help="comma-separated: speed, needle (rust docs), real (articles-dev)")
+    ap.add_argument("--per-page", type=int, default=4, help="real: needles per page")
+    ap.add_argument("--data", type=Path, default=ARTICLES)
+    args = ap.parse_args(argv or [])
+    parts = {x.strip() for x in args.parts.split(",") if x.strip()}
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+    if "real" in parts:
+        from benchmarks.html_real import run_real
+
+        run_real(args.data, args.per_page, QUERY_WORDS, BUDGETS, CachedEncoder())
+    if not parts & {"speed", "needle"}:
+        return
     pages = find_pages()
     res: dict[str, Any] = {"command": "python -m benchmarks.run_all html"}
     res["speed"] = speed(pages[:SPEED_PAGES])
     with tempfile.TemporaryDirectory() as work:
         res["needle"] = needle(pages, Path(work))
     write_reports(res)
+    _print_tables(res)
+
+
+def _print_tables(res: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
     sp, nd = res["speed"], res["needle"]
     t = Table(title="clean + block tree")
@@ -270,4 +308,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])

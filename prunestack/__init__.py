@@ -80,9 +80,9 @@ def extract(source: Source, schema: Any, *, engine: str = "extractive",
 def prune_html(html: str | bytes, query: str, budget: int, *, pruner: str = "bm25",
                tokenizer: Any = None, **kw: Any) -> PruneResult:
     """Clean ``html``, split it into blocks and keep those most relevant to ``query`` within
-    ``budget`` tokens (``tokenizer``: None = words, or a tokenizer folder/object).
+    ``budget`` tokens (``tokenizer``: None = words of the text, or a tokenizer folder/object).
 
-    ``pruner``: bm25 | embed | gen | two-step; ``kw`` goes to
+    ``pruner``: bm25 | embed | hybrid | auto | gen | two-step; ``kw`` goes to
     :func:`prunestack.retrieval.prune.prune_html` (``model``, ``encoder``, ``config``)."""
     from prunestack.retrieval.prune import prune_html as run
 

@@ -17,7 +17,13 @@ jusText and trafilatura do:
   too). A ``<header>`` counts (0.5) only outside ``<article>``/``<main>`` (an article's header
   holds its title and byline). ``<html>``/``<body>`` classes are ignored
   (``navigation-with-keyboard`` on a body says nothing about its blocks), and so are layout
-  flags (``has-sidebar``, ``no-ads``);
+  flags: a negator (``has``, ``with``, ``no``, ``and``, ...) *anywhere before* the word in the
+  same class name cancels it (``has-sidebar``, ``no-ads``, ``page-and-w-sidebar``). Words of
+  names (class, id, ``aria-label``) never demote an ``<article>`` or an element that holds most
+  (> ``MAJORITY``) of the page's words — one word of a class list (``<article class="post
+  url-breadcrumb">``, a page wrapper ``class="… and-w-sidebar"``) marked whole articles as
+  boilerplate on 3 of 60 real news pages; tags and roles (``<nav>``, ``role=navigation``) still
+  do;
 - *link density*: the share of the block's words inside ``<a>`` (menus, tag lists, teaser grids),
   mapped linearly from 0 at 30 % to 1 at 80 %. Headings are exempt (titles are often links).
 
@@ -86,6 +92,8 @@ ARTICLE = -2.0  # an <article>: main content unless a boilerplate landmark enclo
 # cards of a "related" grid are <article>s too)
 HEADER_PRIOR = 0.5  # a header outside any article: site chrome, or a div-soup page's title
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+MAJORITY = 0.5  # share of the page's words above which an element is "most of the page"
+UNCOUNTED = frozenset({"script", "style", "noscript", "template"})  # their text is not read
 _SPLIT = re.compile(r"[\s\-_:/.]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
@@ -96,16 +104,56 @@ def name_words(value: str) -> list[str]:
     return [w.lower() for part in _SPLIT.split(value) for w in _CAMEL.split(part) if w]
 
 
-def _names_boiler(words: list[str]) -> bool:
+def names_boiler(name: str, prose: bool = False) -> bool:
+    """True when one class name (or id) names boilerplate: a boilerplate word or prefix with no
+    negator anywhere before it in the same name (``"sidebar-left"`` yes, ``"has-sidebar"``,
+    ``"page-and-w-sidebar"`` no). ``prose=True`` (an ``aria-label``): only the word right before
+    negates ("Share and follow" is a share bar)."""
+    words = name_words(name)
     return any((w in BOILER_WORDS or w.startswith(BOILER_PREFIXES))
-               and (i == 0 or words[i - 1] not in NEGATORS) for i, w in enumerate(words))
+               and not any(v in NEGATORS for v in words[max(0, i - 1) if prose else 0:i])
+               for i, w in enumerate(words))
 
 
-def landmark(el: Any) -> float | None:
+def _names_boiler(value: str) -> bool:
+    """Any whitespace-separated name of an attribute value (a class list) names boilerplate."""
+    return any(names_boiler(name) for name in value.split())
+
+
+class PageWords:
+    """Words of every element of an ORIGINAL (lxml) page, counted once, lazily: text and tails,
+    scripts and styles excluded. ``holds_most(el)``: ``el`` holds more than ``MAJORITY`` of
+    the page's words."""
+
+    def __init__(self, root: Any) -> None:
+        self.root = root
+        self._words: dict[Any, int] | None = None  # lxml element -> words (keeps proxies alive)
+
+    def _count(self) -> dict[Any, int]:
+        words: dict[Any, int] = {}
+        for el in reversed(list(self.root.iter())):
+            if not isinstance(el.tag, str) or el.tag.lower() in UNCOUNTED:
+                words[el] = 0
+                continue
+            n = len((el.text or "").split())
+            for c in el:
+                n += words.get(c, 0) + len((c.tail or "").split())
+            words[el] = n
+        return words
+
+    def holds_most(self, el: Any) -> bool:
+        if self._words is None:
+            self._words = self._count()
+        total = self._words.get(self.root, 0)
+        return total > 0 and self._words.get(el, 0) > MAJORITY * total
+
+
+def landmark(el: Any, page: PageWords | None = None) -> float | None:
     """Prior from the element itself: 1.0 boilerplate, 0.0 main content (``<main>``,
     ``role=main``, an ``itemprop`` body), ``None`` no signal, ``-1.0`` a header-like element
     (counts only outside an article), ``ARTICLE`` an ``<article>`` (main content unless a
-    boilerplate landmark encloses it)."""
+    boilerplate landmark encloses it). Names (class, id, ``aria-label``) never make an
+    ``<article>``, nor an element holding most of ``page``'s words, boilerplate."""
     tag = el.tag.lower() if isinstance(el.tag, str) else ""
     if tag in ("html", "body"):
         return None
@@ -115,23 +163,31 @@ def landmark(el: Any) -> float | None:
         return 0.0
     if tag in BOILER_TAGS or role in BOILER_ROLES:
         return 1.0
-    words = name_words(f"{el.get('class') or ''} {el.get('id') or ''} "
-                       f"{el.get('aria-label') or ''}")
-    if _names_boiler(words) or any(p in " ".join(words) for p in BOILER_PHRASES):
-        return 1.0
-    if tag in MAIN_TAGS or role in MAIN_ROLES:
+    article = tag in MAIN_TAGS or role in MAIN_ROLES
+    label = el.get("aria-label") or ""
+    words = name_words(f"{el.get('class') or ''} {el.get('id') or ''} {label}")
+    if not article and (_names_boiler(f"{el.get('class') or ''} {el.get('id') or ''}")
+                        or names_boiler(label, prose=True)
+                        or any(p in " ".join(words) for p in BOILER_PHRASES)):
+        if page is None or not page.holds_most(el):
+            return 1.0
+    if article:
         return ARTICLE
     if tag in HEADER_TAGS or any(w in HEADER_WORDS for w in words):
         return -1.0
     return None
 
 
-def structural_prior(el: Any) -> float:
-    """Walk from ``el`` up the ORIGINAL page: the nearest landmark decides (see module doc)."""
+def structural_prior(el: Any, page: PageWords | None = None) -> float:
+    """Walk from ``el`` up the ORIGINAL page: the nearest landmark decides (see module doc).
+    ``page``: the page's :class:`PageWords` (so a wrapper holding most of the page is never
+    boilerplate by name); built here when not given."""
+    if page is None:
+        page = PageWords(el.getroottree().getroot())
     header_seen = article_seen = False
     e = el
     while e is not None:
-        mark = landmark(e)
+        mark = landmark(e, page)
         if mark == -1.0:
             header_seen = header_seen or not article_seen
         elif mark == ARTICLE:
@@ -176,13 +232,16 @@ def block_priors(root: Node, blocks: Sequence[Block],
         links = link_word_counts(root)
     lo, hi = cfg.link_density_low, max(cfg.link_density_high, cfg.link_density_low + 1e-6)
     cache: dict[int, float] = {}
+    page: PageWords | None = None
     out = np.zeros(len(blocks), dtype=np.float64)  # [n_blocks]
     for i, b in enumerate(blocks):
         src = b.node.source
         if src is not None and isinstance(getattr(src, "tag", None), str):
             key = id(b.node)
             if key not in cache:
-                cache[key] = structural_prior(src)
+                if page is None:
+                    page = PageWords(src.getroottree().getroot())
+                cache[key] = structural_prior(src, page)
             structural = cache[key]
         else:
             structural = 0.0

@@ -1,17 +1,28 @@
-"""Token counting for budgets: whitespace words by default, or any local HF tokenizer.
+"""Token counting for budgets: words of the text a reader sees (default), or a local HF tokenizer.
 
 A budget is always checked on the exact string that is returned (see :mod:`retrieval.prune`); the
 counter here only has to be deterministic. It does not truncate text and does not add special tokens
 (a budget counts the context, not the chat template around it).
+
+The default :class:`WordCounter` counts words of the *text* of an HTML string, with a space at
+the edges of every non-inline element (:func:`html_text`): ``<li><a>Home</a></li><li><a>News</a>
+</li>`` is 2 words, as a reader sees it — whitespace tokens of the HTML string counted it as one,
+so outputs reached +13 % of a word budget in words of text on real pages. Inline tags (``<a>``,
+``<b>``, ...) join what they touch (``<b>foo</b>bar`` is 1 word); tags and attributes count
+nothing. An :class:`HFTokenCounter` counts the tokens of the whole string, markup included (what
+a language model reads).
 """
 
 from __future__ import annotations
 
+import html as htmllib
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from prunestack.models import registry
+from prunestack.retrieval.clean import INLINE
 
 
 class TokenCounter(Protocol):
@@ -22,16 +33,36 @@ class TokenCounter(Protocol):
     def count_many(self, texts: Sequence[str]) -> list[int]: ...
 
 
+# a start or end tag (the pruners' output is serialised by retrieval.clean: text is escaped, so
+# a "<" followed by a letter always opens a tag there); group 1 = the tag name
+_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9:-]*)(?:\s[^<>]*)?/?>")
+
+
+def _tag_gap(m: re.Match[str]) -> str:
+    return "" if m.group(1).lower() in INLINE else " "
+
+
+def html_text(html: str) -> str:
+    """The text of an HTML string as a reader sees it: tags removed, a space at the edges of every
+    non-inline element, entities decoded, whitespace collapsed. ``"<li><a>Home</a></li><li><a>News
+    </a></li>"`` -> ``"Home News"``; ``"<p>See <a>this</a>.</p>"`` -> ``"See this."``. Plain text
+    without tags comes back as it is (whitespace collapsed)."""
+    return " ".join(htmllib.unescape(_TAG.sub(_tag_gap, html)).split())
+
+
 class WordCounter:
-    """Whitespace-separated words (``len(text.split())``)."""
+    """Words of the text a reader sees (:func:`html_text`): tags count nothing and non-inline
+    element edges separate words."""
 
     name = "words"
 
     def count(self, text: str) -> int:
-        return len(text.split())
+        if "<" not in text:
+            return len(htmllib.unescape(text).split() if "&" in text else text.split())
+        return len(html_text(text).split())
 
     def count_many(self, texts: Sequence[str]) -> list[int]:
-        return [len(t.split()) for t in texts]
+        return [self.count(t) for t in texts]
 
 
 class HFTokenCounter:

@@ -88,7 +88,7 @@ def run_page(page: LabelledPage, question: str, budget: int, pruner: Pruner,
         return {"html": "", "tokens": 0, "boiler_tokens": 0}
     max_words = block_words_for_budget(tree, budget, counter)
     res = prune_tree(tree, question, budget, pruner, counter, max_words=max_words,
-                     boilerplate=cfg.boilerplate)
+                     boilerplate=cfg.boilerplate, fill=cfg.fill)
     blocks = tree.refine(tree.blocks, max_words) if max_words < tree.max_words else tree.blocks
     by_path = {b.path: b for b in blocks}
     root, main, excl = main_elements(page)

@@ -42,11 +42,15 @@ def prune_cmd(
     file: Annotated[Path, typer.Argument(help="HTML file")],
     query: Annotated[str, typer.Option("--query", "-q", help="the question")],
     budget: Annotated[int, typer.Option("--budget", "-b", help="max tokens of the output")],
-    pruner: Annotated[str, typer.Option(help="bm25 | embed | gen | two-step")] = "bm25",
+    pruner: Annotated[str, typer.Option(
+        help="bm25 | embed | hybrid (BM25 + MiniLM ranks fused) | auto (hybrid on English "
+             "pages, bm25 on others) | gen | two-step")] = "bm25",
     model: Annotated[Path | None, typer.Option(help="causal LM folder (gen, two-step)")] = None,
-    encoder: Annotated[Path | None, typer.Option(help="encoder folder (default MiniLM)")] = None,
+    encoder: Annotated[Path | None, typer.Option(
+        help="encoder folder for embed / hybrid / auto (default MiniLM)")] = None,
     tokenizer: Annotated[Path | None, typer.Option(
-        help="tokenizer folder that counts the budget (default: whitespace words)")] = None,
+        help="tokenizer folder that counts the budget (default: words of the output's text)")
+    ] = None,
     max_words: Annotated[int, typer.Option(help="block size in words")] = 256,
     coarse: Annotated[str, typer.Option(help="two-step coarse pruner: bm25 | embed")] = "bm25",
     keep_href: Annotated[bool, typer.Option("--keep-href")] = False,

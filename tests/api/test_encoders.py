@@ -73,7 +73,7 @@ def test_html_prune_with_a_named_pruned_encoder(served, pruned_minilm_dir):
                                                 "pruner": "embed", "encoder": "big"}), "big")
         r = c.post("/v1/html/prune", json={"html": HTML, "query": "q", "budget": 12,
                                            "encoder": "small"})  # bm25 does not embed
-        assert r.status_code == 422 and "embed pruner" in r.json()["error"]["message"]
+        assert r.status_code == 422 and "embed, hybrid and auto" in r.json()["error"]["message"]
     assert served.app.state.registry.holds("encoder", pruned_minilm_dir)
 
 
