@@ -201,6 +201,7 @@ def _glyphs(textpage: pdfium.PdfTextPage, frame: _Frame) -> list[_Glyph | None]:
     ox, oy = ctypes.c_double(), ctypes.c_double()
     get_unicode, get_box = pdfium_c.FPDFText_GetUnicode, pdfium_c.FPDFText_GetLooseCharBox
     get_origin, get_size = pdfium_c.FPDFText_GetCharOrigin, pdfium_c.FPDFText_GetFontSize
+    get_matrix, matrix = pdfium_c.FPDFText_GetMatrix, pdfium_c.FS_MATRIX()
     upright = frame.rotation == 0
     left, top = frame.left, frame.top
     width, height = frame.size
@@ -217,6 +218,8 @@ def _glyphs(textpage: pdfium.PdfTextPage, frame: _Frame) -> list[_Glyph | None]:
             continue
         get_origin(tp, i, ox, oy)
         size = get_size(tp, i)
+        if get_matrix(tp, i, matrix):  # the size as drawn: Tf times the text/CTM scale
+            size *= math.hypot(matrix.c, matrix.d)
         if upright:  # the common case, without the general transform
             x0, y0, x1, y1 = rect.left - left, top - rect.top, rect.right - left, top - rect.bottom
             base = top - oy.value
