@@ -274,6 +274,7 @@ def _words(textpage: pdfium.PdfTextPage, frame: _Frame) -> tuple[list[Word], lis
                       x1=max(g.x1 for g in cur), y1=max(g.y1 for g in cur)),
             font_size=round(sizes[len(sizes) // 2], 2) or None,
             bold=_is_bold(textpage, cur[0].index, bold_cache),
+            order=cur[0].index,
         ))
         baselines.append(sum(g.base for g in cur) / len(cur))
         cur.clear()
@@ -386,7 +387,7 @@ def _text_layer(page: pdfium.PdfPage) -> tuple[list[Line], PageFrame | None]:
         words, baselines = _words(textpage, read)
     finally:
         textpage.close()
-    return group_lines(words, baselines), turned
+    return group_lines(words, baselines, in_order=True), turned
 
 
 def scale_line(line: Line, f: float) -> Line:
