@@ -406,7 +406,9 @@ def _page_elements(pl: PageLines, segs: list[Seg], body: float, font_based: bool
             out.append(_element_from_block(block, block_kind, ctx, eid()))
             block = []
 
-    for it in _order(items):
+    ordered = (sorted(items, key=lambda it: (it.order is None, it.order or 0)) if pl.drawn_order
+               else _order(items))
+    for it in ordered:
         if it.seg is not None:
             kind = _line_kind(it.seg, ctx)
             if block and _continues(block, block_kind, it.seg, kind, ctx):

@@ -8,7 +8,8 @@ or a font name containing Bold/Black/Heavy/Semibold. Coordinates are PDF points,
 relative to the page's crop box, in the page as displayed (``/Rotate`` applied); text outside the
 crop box is not shown by viewers and is left out; annotations (filled form fields, FreeText
 notes) are flattened into the page first, so their shown text counts; soft hyphens (U+00AD) are
-dropped. Words and lines are built in the frame where most of the page's characters are upright:
+dropped. A page whose text is almost all drawn invisibly is a scan's OCR layer: its
+``PageLines.drawn_order`` tells the layout step to keep the drawing order. Words and lines are built in the frame where most of the page's characters are upright:
 on a page whose text is sideways as displayed that is not the displayed frame, and the page's
 ``PageLines.frame`` says how it sits on the page (``parsers.layout`` maps the boxes back).
 
@@ -48,6 +49,11 @@ WORD_GAP_EM = 0.2
 #: text is a stamped scan: it is OCR'd (see ``_stamped_scan``).
 SCAN_COVER = 0.5
 STAMP_CHARS = 60
+#: A text layer with at least this share of its characters drawn invisibly (render mode 3) is
+#: the OCR layer of a scan: the OCR engine that made it saw the image and drew the words in its
+#: reading order, which the layout step keeps (``PageLines.drawn_order``); our geometry on its
+#: drifting, overlapping word boxes scattered them.
+OCR_LAYER_SHARE = 0.8
 #: Default OCR resolution for pages without a text layer (the issue asks for ≥ 200 dpi).
 OCR_DPI = 200
 #: Largest render OCR gets (pixels): bigger pages (A1/A0 drawings, posters) use a lower dpi.
@@ -256,13 +262,27 @@ def _is_bold(textpage: pdfium.PdfTextPage, index: int, cache: dict[int, bool]) -
     return bold
 
 
-def _words(textpage: pdfium.PdfTextPage, frame: _Frame) -> tuple[list[Word], list[float]]:
+def _is_invisible(textpage: pdfium.PdfTextPage, index: int, cache: dict[int, bool]) -> bool:
+    """Whether the character's text object is drawn invisibly (render mode 3: the OCR text
+    layer laid over a scanned image), cached per text object."""
+    obj = pdfium_c.FPDFText_GetTextObject(textpage.raw, index)
+    key = ctypes.cast(obj, ctypes.c_void_p).value or -1
+    if key not in cache:
+        cache[key] = bool(obj) and (pdfium_c.FPDFTextObj_GetTextRenderMode(obj)
+                                    == pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE)
+    return cache[key]
+
+
+def _words(textpage: pdfium.PdfTextPage, frame: _Frame) -> tuple[list[Word], list[float], float]:
+    """The page's words, their baselines and the share of its characters drawn invisibly."""
     glyphs = _glyphs(textpage, frame)
     words: list[Word] = []
     baselines: list[float] = []
     cur: list[_Glyph] = []
+    hidden = [0, 0]  # characters drawn invisibly, all characters
 
     bold_cache: dict[int, bool] = {}
+    hidden_cache: dict[int, bool] = {}
 
     def flush() -> None:
         if not cur:
@@ -277,6 +297,8 @@ def _words(textpage: pdfium.PdfTextPage, frame: _Frame) -> tuple[list[Word], lis
             order=cur[0].index,
         ))
         baselines.append(sum(g.base for g in cur) / len(cur))
+        hidden[0] += len(cur) * _is_invisible(textpage, cur[0].index, hidden_cache)
+        hidden[1] += len(cur)
         cur.clear()
 
     tracking = _tracking(glyphs)
@@ -294,7 +316,7 @@ def _words(textpage: pdfium.PdfTextPage, frame: _Frame) -> tuple[list[Word], lis
                 flush()
         cur.append(g)
     flush()
-    return words, baselines
+    return words, baselines, hidden[0] / max(hidden[1], 1)
 
 
 def _tracking(glyphs: list[_Glyph | None]) -> dict[int, float]:
@@ -371,7 +393,9 @@ def text_layer_lines(page: pdfium.PdfPage) -> list[Line]:
     return _text_layer(page)[0]
 
 
-def _text_layer(page: pdfium.PdfPage) -> tuple[list[Line], PageFrame | None]:
+def _text_layer(page: pdfium.PdfPage) -> tuple[list[Line], PageFrame | None, bool]:
+    """Lines, the frame they are in (None: the page as displayed) and whether the text layer is
+    an OCR layer (at least ``OCR_LAYER_SHARE`` of its characters drawn invisibly)."""
     # the crop box as pdfium applies it (clipped to the media box, inherited from the page tree:
     # get_cropbox() ignores a box inherited from /Pages and falls back to US Letter)
     left, bottom, right, top = page.get_bbox()
@@ -384,10 +408,10 @@ def _text_layer(page: pdfium.PdfPage) -> tuple[list[Line], PageFrame | None]:
             # the text is sideways on screen: read it where it is upright
             read = _Frame(left, bottom, right, top, rotation=quarter * 90)
             turned = _turn_frame(read, shown)
-        words, baselines = _words(textpage, read)
+        words, baselines, hidden = _words(textpage, read)
     finally:
         textpage.close()
-    return group_lines(words, baselines, in_order=True), turned
+    return group_lines(words, baselines, in_order=True), turned, hidden >= OCR_LAYER_SHARE
 
 
 def scale_line(line: Line, f: float) -> Line:
@@ -435,14 +459,15 @@ def pdf_page_lines(
             page = flattened_page(pdf, number)
             try:
                 width, height = page.get_size()
-                lines, turn = ([], None) if force_ocr else _text_layer(page)
+                lines, turn, ocr_layer = ([], None, False) if force_ocr else _text_layer(page)
                 if lines and _stamped_scan(page, lines):
                     lines, turn = [], None  # OCR reads the stamp too
                 if lines:
                     if turn is not None:
                         width, height = turn.width, turn.height
                     out.append(PageLines(number=number, width=width, height=height, lines=lines,
-                                         source=Source.PDF_TEXT, frame=turn))
+                                         source=Source.PDF_TEXT, frame=turn,
+                                         drawn_order=ocr_layer))
                     continue
                 to_ocr.append((len(out), number, width, height))
                 out.append(None)

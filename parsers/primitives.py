@@ -61,3 +61,6 @@ class PageLines(BaseModel):
     source: Source
     ocr_backend: str | None = None
     frame: PageFrame | None = None
+    #: the words' drawing order (``Word.order``) is the reading order: the OCR layer of a
+    #: scanned PDF, drawn by an OCR engine that read the image (``parsers.pdf``)
+    drawn_order: bool = False
