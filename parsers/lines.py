@@ -61,6 +61,20 @@ def _runs(words: list[Word], baselines: list[float]) -> list[list[int]]:
     return runs
 
 
+def run_lines(words: list[Word], baselines: list[float]) -> list[Line]:
+    """Each run of ``words`` in drawing order (see the module doc) as one line, in that order:
+    for a text layer whose drawing order is its reading order (a scan's OCR layer), where two
+    runs on one baseline are two columns' lines, not one line."""
+    if len(baselines) != len(words):
+        raise ValueError("one baseline per word")
+    out = []
+    for r in _runs(words, baselines):
+        ws = sorted((words[i] for i in r), key=lambda w: w.bbox.x0)
+        out.append(Line(words=ws, bbox=BBox.enclosing([w.bbox for w in ws]),
+                        confidence=min(w.confidence for w in ws)))
+    return out
+
+
 def group_lines(words: list[Word], baselines: list[float] | None = None, *,
                 in_order: bool = False) -> list[Line]:
     """Lines of ``words`` top to bottom; each line's words left to right.

@@ -37,7 +37,7 @@ from PIL import Image
 
 from prunestack.cancel import checkpoint
 from prunestack.parsers.errors import CorruptPdfError, EmptyPdfError, EncryptedPdfError
-from prunestack.parsers.lines import group_lines
+from prunestack.parsers.lines import group_lines, run_lines
 from prunestack.parsers.ocr import OcrBackend, get_backend
 from prunestack.parsers.pages import parse_pages
 from prunestack.parsers.primitives import Line, PageLines, Word
@@ -411,7 +411,9 @@ def _text_layer(page: pdfium.PdfPage) -> tuple[list[Line], PageFrame | None, boo
         words, baselines, hidden = _words(textpage, read)
     finally:
         textpage.close()
-    return group_lines(words, baselines, in_order=True), turned, hidden >= OCR_LAYER_SHARE
+    if hidden >= OCR_LAYER_SHARE:  # a scan's OCR layer: its runs, in its (reading) order
+        return run_lines(words, baselines), turned, True
+    return group_lines(words, baselines, in_order=True), turned, False
 
 
 def scale_line(line: Line, f: float) -> Line:
