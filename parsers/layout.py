@@ -74,6 +74,9 @@ HEADING_RATIO_HEIGHT = 1.25
 #: ``_drawn_across``: the share of steps of the drawing order that must go down the page (or
 #: stay on the row) before it is trusted over a column gutter.
 DRAWN_DOWN = 0.8
+#: ``_drawn_local``: the share of steps of the drawing order that must go to a neighbouring item
+#: before it is trusted where the geometry cannot separate columns.
+DRAWN_LOCAL = 0.7
 
 
 @dataclass
@@ -236,14 +239,36 @@ def _drawn_across(items: list[_Item], x: float) -> bool:
     return down >= DRAWN_DOWN * (len(drawn) - 1)
 
 
+def _next_to(a: _Item, b: _Item) -> bool:
+    """``b`` reads on from ``a``: on its row to its right, or just under it, overlapping it."""
+    if y_overlap(a.bbox, b.bbox) >= 0.5 and b.bbox.x0 >= a.bbox.cx:
+        return True
+    h = max(a.bbox.height, b.bbox.height, 1e-6)
+    return 0 <= b.bbox.y0 - a.bbox.y1 + 0.3 * h <= 2.5 * h and x_overlap(a.bbox, b.bbox) > 0
+
+
+def _drawn_local(items: list[_Item]) -> bool:
+    """Whether the drawing order reads like a reader: at least ``DRAWN_LOCAL`` of its steps go
+    to the item next to the previous one (``_next_to``). A scrambled order, or one drawn by
+    style (all headings, then all body text), jumps around. False without a drawing order."""
+    if len(items) < 4 or any(it.order is None for it in items):
+        return False
+    drawn = sorted(items, key=lambda it: it.order or 0)
+    return sum(map(_next_to, drawn, drawn[1:])) >= DRAWN_LOCAL * (len(drawn) - 1)
+
+
 def _order(items: list[_Item], depth: int = 0) -> list[_Item]:
     if len(items) <= 1:
         return list(items)
     rws = _item_rows(items)
     x = _gutter(rws) if depth < 8 else None
     if x is None:
+        if any(len(r) > 1 for r in rws) and _drawn_local(items):
+            # side-by-side items without a clean gutter (a pull quote between two columns,
+            # text wrapped around a box): the geometry cannot tell rows from columns
+            return sorted(items, key=lambda it: it.order or 0)
         return [i for r in rws for i in r]
-    if _drawn_across(items, x):  # the drawing order reads rows across the gutter: keep it
+    if _drawn_across(items, x) or _drawn_local(items):  # the drawing order reads rows across the gutter: keep it
         return sorted(items, key=lambda it: it.order or 0)
     out: list[_Item] = []
     left: list[_Item] = []
