@@ -183,20 +183,22 @@ def _turn_frame(read: _Frame, shown: _Frame) -> PageFrame:
     return PageFrame(width=width, height=height, matrix=(a, b, c, d, e, f))
 
 
-def _text_quarter(textpage: pdfium.PdfTextPage) -> int | None:
+def _text_quarter(textpage: pdfium.PdfTextPage) -> tuple[int | None, list[int]]:
     """The counter-clockwise quarter turn (0-3) most of the page's characters are drawn at, in
-    PDF user space; None without text."""
+    PDF user space (None without text), and every character's own quarter (-1: none)."""
     tp = textpage.raw
     counts = [0, 0, 0, 0]
-    for i in range(pdfium_c.FPDFText_CountChars(tp)):
+    each = [-1] * pdfium_c.FPDFText_CountChars(tp)
+    for i in range(len(each)):
         u = pdfium_c.FPDFText_GetUnicode(tp, i)
         if u <= 32 or u in (0xA0, 0xFFFE, 0xFEFF, _SOFT_HYPHEN):
             continue
         angle = pdfium_c.FPDFText_GetCharAngle(tp, i)
         if angle < 0:
             continue
-        counts[-round(angle / (math.pi / 2)) % 4] += 1  # pdfium measures clockwise
-    return max(range(4), key=counts.__getitem__) if any(counts) else None
+        each[i] = q = -round(angle / (math.pi / 2)) % 4  # pdfium measures clockwise
+        counts[q] += 1
+    return (max(range(4), key=counts.__getitem__) if any(counts) else None), each
 
 
 def _glyphs(textpage: pdfium.PdfTextPage, frame: _Frame) -> list[_Glyph | None]:
@@ -273,8 +275,14 @@ def _is_invisible(textpage: pdfium.PdfTextPage, index: int, cache: dict[int, boo
     return cache[key]
 
 
-def _words(textpage: pdfium.PdfTextPage, frame: _Frame) -> tuple[list[Word], list[float], float]:
-    """The page's words, their baselines and the share of its characters drawn invisibly."""
+def _words(textpage: pdfium.PdfTextPage, frame: _Frame, quarters: list[int] | None = None,
+           main: int | None = None) -> tuple[list[Word], list[float], float]:
+    """The page's words, their baselines and the share of its characters drawn invisibly.
+
+    ``quarters``: each character's quarter turn, ``main``: the page's (``_text_quarter``).
+    Characters of a minority direction (a vertical label up a margin, a sideways tab on a
+    brochure) stack across baselines: consecutive ones at the same turn, with no space between
+    them, make one word in drawing order instead of a word per letter ("C A T C H E S")."""
     glyphs = _glyphs(textpage, frame)
     words: list[Word] = []
     baselines: list[float] = []
@@ -302,6 +310,7 @@ def _words(textpage: pdfium.PdfTextPage, frame: _Frame) -> tuple[list[Word], lis
         cur.clear()
 
     tracking = _tracking(glyphs)
+    turn = quarters if quarters is not None and main is not None else None
     for k, g in enumerate(glyphs):
         if g is None:
             flush()
@@ -309,6 +318,12 @@ def _words(textpage: pdfium.PdfTextPage, frame: _Frame) -> tuple[list[Word], lis
         if cur:
             prev = cur[-1]
             em = max(prev.size, g.size, 1.0)
+            if turn is not None and turn[g.index] != main and turn[g.index] == turn[prev.index]:
+                near = max(g.x0 - prev.x1, prev.x0 - g.x1, g.y0 - prev.y1, prev.y0 - g.y1)
+                if near > em:  # not the next letter of the same sideways word
+                    flush()
+                cur.append(g)
+                continue
             jumped = abs(g.base - prev.base) > 0.3 * em
             gap = g.x0 - prev.x1
             split = gap > WORD_GAP_EM * em + tracking.get(k, 0.0)
@@ -402,13 +417,13 @@ def _text_layer(page: pdfium.PdfPage) -> tuple[list[Line], PageFrame | None, boo
     shown = _Frame(left, bottom, right, top, rotation=page.get_rotation() % 360)
     textpage = page.get_textpage()
     try:
-        quarter = _text_quarter(textpage)
+        quarter, quarters = _text_quarter(textpage)
         read, turned = shown, None
         if quarter is not None and quarter * 90 != shown.rotation:
             # the text is sideways on screen: read it where it is upright
             read = _Frame(left, bottom, right, top, rotation=quarter * 90)
             turned = _turn_frame(read, shown)
-        words, baselines, hidden = _words(textpage, read)
+        words, baselines, hidden = _words(textpage, read, quarters, quarter)
     finally:
         textpage.close()
     if hidden >= OCR_LAYER_SHARE:  # a scan's OCR layer: its runs, in its (reading) order
