@@ -119,6 +119,7 @@ class _Glyph:
     size: float
     index: int
     glue: bool = False  # follows a soft hyphen: the gap before it is the hyphen, not a space
+    soft: bool = False  # follows a space pdfium generated (not in the file): see ``_words``
 
 
 @dataclass(frozen=True)
@@ -210,17 +211,24 @@ def _glyphs(textpage: pdfium.PdfTextPage, frame: _Frame) -> list[_Glyph | None]:
     get_unicode, get_box = pdfium_c.FPDFText_GetUnicode, pdfium_c.FPDFText_GetLooseCharBox
     get_origin, get_size = pdfium_c.FPDFText_GetCharOrigin, pdfium_c.FPDFText_GetFontSize
     get_matrix, matrix = pdfium_c.FPDFText_GetMatrix, pdfium_c.FS_MATRIX()
+    is_generated = pdfium_c.FPDFText_IsGenerated
     upright = frame.rotation == 0
     left, top = frame.left, frame.top
     width, height = frame.size
     out: list[_Glyph | None] = []
-    glue = False
+    glue = soft = False
     for i in range(n):
         u = get_unicode(tp, i)
         if u == _SOFT_HYPHEN:  # invisible inside a word: "hy\xadphen" is "hyphen"
             glue = True
             continue
         ch = chr(u) if 0 < u < 0x110000 else ""
+        if u == 0x20 and is_generated(tp, i):
+            # a space pdfium inferred from a gap, not one in the file: a soft break, which
+            # ``_words`` overrules inside letter-spaced runs (pdfium split tracked words drawn
+            # glyph by glyph into letters: "V a ll ec it os")
+            soft = True
+            continue
         if not ch or ch.isspace() or u in (0xFFFE, 0xFEFF, 0x02) or not get_box(tp, i, rect):
             out.append(None)
             continue
@@ -240,8 +248,8 @@ def _glyphs(textpage: pdfium.PdfTextPage, frame: _Frame) -> list[_Glyph | None]:
             continue
         x0, x1 = max(x0, 0.0), min(x1, width)  # a glyph straddling the edge: its visible part
         y0, y1 = max(y0, 0.0), min(y1, height)
-        out.append(_Glyph(ch, x0, y0, x1, y1, base, size if size > 0 else 0.0, i, glue))
-        glue = False
+        out.append(_Glyph(ch, x0, y0, x1, y1, base, size if size > 0 else 0.0, i, glue, soft))
+        glue = soft = False
     return out
 
 
@@ -326,7 +334,8 @@ def _words(textpage: pdfium.PdfTextPage, frame: _Frame, quarters: list[int] | No
                 continue
             jumped = abs(g.base - prev.base) > 0.3 * em
             gap = g.x0 - prev.x1
-            split = gap > WORD_GAP_EM * em + tracking.get(k, 0.0)
+            track = tracking.get(k, 0.0)
+            split = gap > WORD_GAP_EM * em + track or (g.soft and not track)
             if jumped or (split and not g.glue) or gap < -em:
                 flush()
         cur.append(g)
