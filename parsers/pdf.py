@@ -45,6 +45,9 @@ from prunestack.pipeline.document import BBox, PageFrame, Source
 
 #: A horizontal gap wider than this many font sizes between two glyphs starts a new word.
 WORD_GAP_EM = 0.2
+#: A space pdfium generated (none in the file) inside a letter-spaced run is ignored when the
+#: gap it stands for is at most this many times the run's letter spacing (``_tracking``).
+SOFT_SPACE_TRACKING = 1.5
 #: A page with one image over this share of its area and at most ``STAMP_CHARS`` characters of
 #: text is a stamped scan: it is OCR'd (see ``_stamped_scan``).
 SCAN_COVER = 0.5
@@ -335,7 +338,9 @@ def _words(textpage: pdfium.PdfTextPage, frame: _Frame, quarters: list[int] | No
             jumped = abs(g.base - prev.base) > 0.3 * em
             gap = g.x0 - prev.x1
             track = tracking.get(k, 0.0)
-            split = gap > WORD_GAP_EM * em + track or (g.soft and not track)
+            # pdfium's generated space is kept unless its gap is just the run's letter spacing
+            letter_gap = track > 0 and gap <= SOFT_SPACE_TRACKING * track
+            split = gap > WORD_GAP_EM * em + track or (g.soft and not letter_gap)
             if jumped or (split and not g.glue) or gap < -em:
                 flush()
         cur.append(g)
