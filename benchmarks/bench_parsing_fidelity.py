@@ -99,7 +99,8 @@ def _fidelity(data_dir: Path) -> dict:
     for path in tqdm(pdfs, desc="fidelity"):
         data = path.read_bytes()
         pdfium_text = _pdfium_pages(data)
-        numbers = [i + 1 for i, t in enumerate(pdfium_text) if len("".join(t.split())) > STAMP_CHARS]
+        numbers = [i + 1 for i, t in enumerate(pdfium_text)
+                   if len("".join(t.split())) > STAMP_CHARS]
         if not numbers:
             continue
         try:
@@ -209,7 +210,8 @@ def _markdown(res: dict) -> str:
         md.append(f"| {label}, mean of pages | {p[f'{name}_recall_pdfium_mean_page']:.3f} | "
                   f"{p[f'{name}_recall_pdfplumber_mean_page']:.3f} |")
     md += ["", "Worst 10 pages (phrase recall vs pypdfium2):", "",
-           "| pdf | page | words (pdfium) | phrase vs pdfium | phrase vs pdfplumber | word vs pdfium |",
+           "| pdf | page | words (pdfium) | phrase vs pdfium | phrase vs pdfplumber "
+           "| word vs pdfium |",
            "|---|---:|---:|---:|---:|---:|"]
     for r in f["worst"]:
         md.append(f"| {r['pdf']} | {r['page']} | {r['words_ref_pdfium']} | "

@@ -268,7 +268,8 @@ def _order(items: list[_Item], depth: int = 0) -> list[_Item]:
             # text wrapped around a box): the geometry cannot tell rows from columns
             return sorted(items, key=lambda it: it.order or 0)
         return [i for r in rws for i in r]
-    if _drawn_across(items, x) or _drawn_local(items):  # the drawing order reads rows across the gutter: keep it
+    if _drawn_across(items, x) or _drawn_local(items):
+        # the drawing order reads like a reader, or reads the gutter row by row: keep it
         return sorted(items, key=lambda it: it.order or 0)
     out: list[_Item] = []
     left: list[_Item] = []

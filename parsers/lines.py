@@ -7,9 +7,9 @@ the order the content stream draws them) words are first chained into runs: a wo
 the previous one to its right, close by and on about the same line (baselines within
 ``RUN_BASELINE_EM``) continues its run, and runs, not words, are clustered by their median
 baseline. A line of a tilted scan's OCR layer drifts across several baselines; clustered word by
-word it fell apart into one-word lines in scrambled order. ``line_from_box(text, box)`` makes a line from a
-text known only with its line box (words spread over it by their characters). A line may run
-across a column gutter or table cells; cutting it there is the layout step's job
+word it fell apart into one-word lines in scrambled order. ``line_from_box(text, box)`` makes a
+line from a text known only with its line box (words spread over it by their characters). A
+line may run across a column gutter or table cells; cutting it there is the layout step's job
 (``parsers.layout``). Nothing here reads files.
 """
 
