@@ -11,10 +11,10 @@ weight ≥ 600, the font's ForceBold flag, or a font name containing Bold/Black/
 Coordinates are PDF points, top-left origin, relative to the page's crop box, in the page as
 displayed (``/Rotate`` applied); text outside the crop box is not shown by viewers and is left
 out; annotations (filled form fields, FreeText notes) are flattened into the page first, so their
-shown text counts; soft hyphens (U+00AD) are dropped. A page whose text is almost all drawn invisibly is a scan's OCR layer: its
-``PageLines.drawn_order`` tells the layout step to keep the drawing order. Words and lines are
-built in the frame where most of the page's characters are upright:
-on a page whose text is sideways as displayed that is not the displayed frame, and the page's
+shown text counts; soft hyphens (U+00AD) are dropped. A page whose text is almost all drawn
+invisibly is a scan's OCR layer: its ``PageLines.drawn_order`` tells the layout step to keep the
+drawing order. Words and lines are built in the frame where most of the page's characters are
+upright: on a page whose text is sideways as displayed that is not the displayed frame, and the page's
 ``PageLines.frame`` says how it sits on the page (``parsers.layout`` maps the boxes back).
 
 Pages whose text layer has no printable character, and scans stamped with a few words of text (a
