@@ -14,8 +14,8 @@ out; annotations (filled form fields, FreeText notes) are flattened into the pag
 shown text counts; soft hyphens (U+00AD) are dropped. A page whose text is almost all drawn
 invisibly is a scan's OCR layer: its ``PageLines.drawn_order`` tells the layout step to keep the
 drawing order. Words and lines are built in the frame where most of the page's characters are
-upright: on a page whose text is sideways as displayed that is not the displayed frame, and the page's
-``PageLines.frame`` says how it sits on the page (``parsers.layout`` maps the boxes back).
+upright: on a page whose text is sideways as displayed that is not the displayed frame, and the
+page's ``PageLines.frame`` says how it sits on the page (``parsers.layout`` maps the boxes back).
 
 Pages whose text layer has no printable character, and scans stamped with a few words of text (a
 Bates number over a full-page image), are rendered at ``dpi`` (≥ 200) and OCR'd with the chosen
