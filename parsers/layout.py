@@ -71,6 +71,12 @@ _CAPTION = re.compile(r"^(figure|fig\.|table|chart|image)\s*\d+", re.IGNORECASE)
 _SENTENCE_END = (".", "!", "?", ":", ";")
 HEADING_RATIO_FONT = 1.15
 HEADING_RATIO_HEIGHT = 1.25
+#: ``_drawn_across``: the share of steps of the drawing order that must go down the page (or
+#: stay on the row) before it is trusted over a column gutter.
+DRAWN_DOWN = 0.8
+#: ``_drawn_local``: the share of steps of the drawing order that must go to a neighbouring item
+#: before it is trusted where the geometry cannot separate columns.
+DRAWN_LOCAL = 0.7
 
 
 @dataclass
@@ -82,6 +88,14 @@ class _Item:
     table: TableBlock | None = None
     kv: KVPair | None = None
     heading: bool = False  # heading-sized text: may start a new band (see ``_order``)
+
+    @property
+    def order(self) -> int | None:
+        """Earliest drawing-order position of its segments (None: OCR, no drawing order)."""
+        segs = ([self.seg] if self.seg is not None else
+                self.table.segs if self.table is not None else self.kv.segs if self.kv else [])
+        found = [o for o in (s.order for s in segs) if o is not None]
+        return min(found) if found else None
 
 
 @dataclass
@@ -206,13 +220,57 @@ def _opens_full_width(seq: list[_Item], k: int, x: float) -> bool:
     return False
 
 
+def _drawn_across(items: list[_Item], x: float) -> bool:
+    """True when the PDF's drawing order reads across the gutter ``x`` row by row (a form, an
+    invoice, a grid of labels and values) instead of down one side and then the other: in
+    drawing order the items switch sides more often than columns allow (once per band; an item
+    crossing the gutter adds a band) and at least as often as the smaller side has items, while
+    going down the page (at least ``DRAWN_DOWN`` of the steps: a scrambled order is no guide).
+    Without a drawing order (OCR) it is False: the geometry decides alone."""
+    if any(it.order is None for it in items) or len(items) < 4:
+        return False
+    drawn = sorted(items, key=lambda it: it.order or 0)
+    sides = [0 if it.bbox.x1 <= x else 2 if it.bbox.x0 >= x else 1 for it in drawn]
+    switches = sum(1 for a, b in pairwise(sides) if a != b)
+    n_left, n_right, n_cross = sides.count(0), sides.count(2), sides.count(1)
+    if switches <= max(2 + 2 * n_cross, min(n_left, n_right)):
+        return False
+    down = sum(1 for a, b in pairwise(drawn) if b.bbox.y0 >= a.bbox.y0 - 0.5 * a.bbox.height)
+    return down >= DRAWN_DOWN * (len(drawn) - 1)
+
+
+def _next_to(a: _Item, b: _Item) -> bool:
+    """``b`` reads on from ``a``: on its row to its right, or just under it, overlapping it."""
+    if y_overlap(a.bbox, b.bbox) >= 0.5 and b.bbox.x0 >= a.bbox.cx:
+        return True
+    h = max(a.bbox.height, b.bbox.height, 1e-6)
+    return 0 <= b.bbox.y0 - a.bbox.y1 + 0.3 * h <= 2.5 * h and x_overlap(a.bbox, b.bbox) > 0
+
+
+def _drawn_local(items: list[_Item]) -> bool:
+    """Whether the drawing order reads like a reader: at least ``DRAWN_LOCAL`` of its steps go
+    to the item next to the previous one (``_next_to``). A scrambled order, or one drawn by
+    style (all headings, then all body text), jumps around. False without a drawing order."""
+    if len(items) < 4 or any(it.order is None for it in items):
+        return False
+    drawn = sorted(items, key=lambda it: it.order or 0)
+    return sum(map(_next_to, drawn, drawn[1:])) >= DRAWN_LOCAL * (len(drawn) - 1)
+
+
 def _order(items: list[_Item], depth: int = 0) -> list[_Item]:
     if len(items) <= 1:
         return list(items)
     rws = _item_rows(items)
     x = _gutter(rws) if depth < 8 else None
     if x is None:
+        if any(len(r) > 1 for r in rws) and _drawn_local(items):
+            # side-by-side items without a clean gutter (a pull quote between two columns,
+            # text wrapped around a box): the geometry cannot tell rows from columns
+            return sorted(items, key=lambda it: it.order or 0)
         return [i for r in rws for i in r]
+    if _drawn_across(items, x) or _drawn_local(items):
+        # the drawing order reads like a reader, or reads the gutter row by row: keep it
+        return sorted(items, key=lambda it: it.order or 0)
     out: list[_Item] = []
     left: list[_Item] = []
     right: list[_Item] = []
@@ -374,7 +432,9 @@ def _page_elements(pl: PageLines, segs: list[Seg], body: float, font_based: bool
             out.append(_element_from_block(block, block_kind, ctx, eid()))
             block = []
 
-    for it in _order(items):
+    ordered = (sorted(items, key=lambda it: (it.order is None, it.order or 0)) if pl.drawn_order
+               else _order(items))
+    for it in ordered:
         if it.seg is not None:
             kind = _line_kind(it.seg, ctx)
             if block and _continues(block, block_kind, it.seg, kind, ctx):

@@ -19,6 +19,9 @@ class Word(BaseModel):
     confidence: float = Field(default=1.0, ge=0.0, le=1.0)
     font_size: float | None = None
     bold: bool | None = None
+    #: position in the PDF's drawing order (pdfium's character index of the first glyph); None
+    #: from OCR. The layout step asks it when columns and rows disagree (``parsers.layout``).
+    order: int | None = None
 
 
 class Line(BaseModel):
@@ -58,3 +61,6 @@ class PageLines(BaseModel):
     source: Source
     ocr_backend: str | None = None
     frame: PageFrame | None = None
+    #: the words' drawing order (``Word.order``) is the reading order: the OCR layer of a
+    #: scanned PDF, drawn by an OCR engine that read the image (``parsers.pdf``)
+    drawn_order: bool = False

@@ -51,6 +51,12 @@ class Seg:
     def n_words(self) -> int:
         return len(self.words)
 
+    @property
+    def order(self) -> int | None:
+        """The earliest drawing-order position of its words (None without one: OCR)."""
+        found = [w.order for w in self.words if w.order is not None]
+        return min(found) if found else None
+
 
 def _seg_from_words(words: list[Word], line_conf: float) -> Seg:
     sizes = [w.font_size for w in words if w.font_size]
