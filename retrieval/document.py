@@ -32,8 +32,14 @@ ROW_WORDS = {0: ("top", "upper", "header", "heading area"), 1: ("middle", "centr
              2: ("bottom", "lower", "footer", "foot")}
 COL_WORDS = {0: ("left",), 1: ("centre", "center", "middle"), 2: ("right",)}
 _PAGE = re.compile(r"\b(?:page|p\.)\s*(\d+)\b", re.I)
-_LOCATION = re.compile(r"\b(top|bottom|upper|lower|left|right|corner|header|footer|margin|"
-                       r"first page|last page|page \d+)\b", re.I)
+_LOCATION = re.compile(r"\b(top|bottom|upper|lower|corner|header|footer|margin|"
+                       r"first page|last page|page \d+|"
+                       r"(?:the|on|at|to|far)\s+(?:left|right)(?!\s+to\b)|"
+                       r"(?:centre|center|middle) of the (?:page|document|cover)|"
+                       r"(?:left|right)[- ](?:side|corner|column|half|margin|edge|hand))\b"
+                       r"|^\s*(?:left|right)\b", re.I)
+#: quoted names ("the last step in 'Right mitt'") are not places
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|‘[^’]*’|“[^”]*”")
 
 
 class TextSimilarity(Protocol):
@@ -53,8 +59,10 @@ class Question:
 
 
 def classify(descriptor: str, n_pages: int) -> Question:
-    """Location question (with its grid cells and pages) or semantic question."""
-    text = descriptor.lower()
+    """Location question (with its grid cells and pages) or semantic question. "left" and
+    "right" name a place only beside a position word ("top right", "on the left", "right
+    column"), and nothing inside quotes counts ("the last step in 'Right mitt'")."""
+    text = _QUOTED.sub(" ", descriptor).lower()
     if not _LOCATION.search(text):
         return Question("semantic")
     pages: tuple[int, ...] = ()
