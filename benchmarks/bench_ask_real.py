@@ -22,7 +22,8 @@ engine, MiniLM, the shipped learned scorer). Measured, side by side in one run:
   and warm (the same document again, from the cache: retrieval + extractive answer, and
   retrieval alone), p50 / p95.
 
-Without the data folder it prints why and skips. Writes ``reports/bench_ask_real.{json,md,png}``
+The data folder comes from ``--data`` or ``PRUNESTACK_MMDA_DATA``; without it the benchmark
+prints why and skips. Writes ``reports/bench_ask_real.{json,md,png}``
 and prints the tables.
 """
 
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import time
 import traceback
@@ -246,7 +248,8 @@ def plot(res: dict[str, Any], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--data", type=Path,
+                    default=Path(os.environ.get("PRUNESTACK_MMDA_DATA", DEFAULT_DATA)))
     ap.add_argument("--limit", type=int, default=None, help="first N questions only")
     ap.add_argument("--budgets", type=int, nargs="+", default=[256, 1024])
     ap.add_argument("--out", type=Path, default=REPORTS)

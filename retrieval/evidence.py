@@ -3,7 +3,8 @@
 What it does: :meth:`EvidenceIndex.build` cuts a parsed document (its CCTree) into *units* once:
 every section heading, every component (text run, list, table, figure, key-value group) and
 every furniture line, with a component longer than ``max_unit_words`` split at element
-boundaries (and an element longer than that into word windows). Each unit keeps its page, the
+boundaries (and an element longer than that into word windows) and never across two cells of
+the page grid. Each unit keeps its page, the
 box around its elements, its CCTree path (section titles down to the component), and a matching
 text that adds tree context: the section titles on its path and, for a table, its header row.
 The index holds three rankings' inputs: BM25 tokens of the matching text, BM25 tokens of the
@@ -16,12 +17,12 @@ encoder is given, the units' sentence vectors (MiniLM). :meth:`EvidenceIndex.sea
 2. fuses the rankings with reciprocal-rank fusion (RRF: ``Σ w / (60 + rank)``; a unit with no
    BM25 match gets nothing from that ranking); a question about a title ("title", "headline",
    "heading") adds a fourth ranking, the section headings in reading order;
-3. packs the budget (:func:`pack`): whole units in rank order while they are clearly relevant
-   (fused score at least ``keep_ratio`` of the best), then their neighbours (the other windows
-   of the same component first, then the units before and after in reading order), then the
-   rest of the ranking; the budget counts the words of the evidence text (``len(text.split())``)
-   and is never exceeded (a single unit bigger than a tiny budget is cut to the window holding
-   most question terms).
+3. packs the budget (:func:`pack`): whole units in rank order, each of the three best bringing
+   the unit after it along (the continuation of a paragraph or table, where an answer often
+   follows the words that match the question); budget left over when no whole unit fits is
+   filled with the start of the unit after the best one. The budget counts the words of the
+   evidence text (``len(text.split())``) and is never exceeded (a best unit bigger than the
+   budget is cut to the window holding most question terms).
 
 Evidence comes back in reading order. The index is plain data (numpy arrays and lists), so a
 caller can keep it per document and ask many questions for the cost of one question embedding.
@@ -153,10 +154,9 @@ class EvidenceIndex:
                 q = Question("semantic")
         return q, fused
 
-    def search(self, question: str, budget: int, encoder: Any = None,
-               keep_ratio: float = 0.5) -> SearchResult:
+    def search(self, question: str, budget: int, encoder: Any = None) -> SearchResult:
         q, fused = self.rank(question, encoder)
-        chosen = pack(self.units, fused, budget, keep_ratio, tokenize(question))
+        chosen = pack(self.units, fused, budget, qtok=tokenize(question))
         top = float(fused.max()) if len(fused) else 1.0
         ev = [Evidence(text, u.page, u.bbox, list(u.path), float(fused[i]) / (top or 1.0), i,
                        u.element_ids)
@@ -188,13 +188,18 @@ def _cells(elements: Sequence[Element], sizes: dict[int, tuple[float, float]]
     return frozenset(out)
 
 
-def _windows(elements: list[Element], max_words: int) -> list[tuple[list[Element], str]]:
-    """Consecutive elements grouped into pieces of at most ``max_words`` words (an element
-    longer than that on its own, as word windows)."""
+def _windows(elements: list[Element], max_words: int,
+             sizes: dict[int, tuple[float, float]]) -> list[tuple[list[Element], str]]:
+    """Consecutive elements grouped into pieces of at most ``max_words`` words, never across
+    grid cells (a location question can then keep a corner note without the paragraph above
+    it); an element longer than ``max_words`` on its own, as word windows."""
     out: list[tuple[list[Element], str]] = []
     cur: list[Element] = []
     cur_words = 0
     for e in elements:
+        if cur and _cells([cur[-1]], sizes) != _cells([e], sizes):
+            out.append((cur, " ".join(x.text for x in cur)))
+            cur, cur_words = [], 0
         words = e.text.split()
         if not words:
             continue
@@ -252,7 +257,7 @@ def build_units(doc: Document, tree: CCNode, max_unit_words: int = 64) -> list[U
 def _units_of(elements: list[Element], path: tuple[str, ...], comp: int,
               sizes: dict[int, tuple[float, float]], max_words: int, header: str) -> list[Unit]:
     out = []
-    for els, text in _windows(elements, max_words):
+    for els, text in _windows(elements, max_words, sizes):
         text = " ".join(text.split())
         page = els[0].page
         box = BBox.enclosing([e.bbox for e in els if e.page == page])
@@ -281,7 +286,7 @@ def _cut(text: str, budget: int, qtok: list[str]) -> str:
     return " ".join(words[best:best + budget])
 
 
-def pack(units: list[Unit], fused: np.ndarray, budget: int, keep_ratio: float = 0.5,
+def pack(units: list[Unit], fused: np.ndarray, budget: int, pull: int = 3,
          qtok: list[str] | None = None) -> dict[int, str]:
     """Unit index -> text kept, within ``budget`` words (see the module docstring)."""
     chosen: dict[int, str] = {}
@@ -289,38 +294,32 @@ def pack(units: list[Unit], fused: np.ndarray, budget: int, keep_ratio: float = 
         return chosen
     left = budget
     order = [int(i) for i in np.argsort(-fused, kind="stable")]
-    top = float(fused[order[0]])
 
     def take(i: int) -> bool:
         nonlocal left
-        if i in chosen or units[i].words > left:
+        if i in chosen or not 0 <= i < len(units) or units[i].words > left:
             return False
         chosen[i] = units[i].text
         left -= units[i].words
         return True
 
-    anchors = []
-    for i in order:
-        if top <= 0 or fused[i] < keep_ratio * top:
-            break
-        if take(i):
-            anchors.append(i)
+    for rank, i in enumerate(order):
         if left <= 0:
             break
-    if not chosen:  # the best unit alone is bigger than the budget: its best window
-        i = order[0]
-        if units[i].words > budget:
-            chosen[i] = _cut(units[i].text, budget, qtok or [])
-            return chosen
-    for a in anchors:  # neighbours: the rest of the component, then the units around it
-        same = [j for j in range(len(units)) if units[j].component == units[a].component]
-        for j in sorted(same, key=lambda j: abs(j - a)):
-            take(j)
-        for j in (a + 1, a - 1, a + 2, a - 2):
-            if 0 <= j < len(units):
-                take(j)
-    for i in order:
-        if left <= 0:
-            break
-        take(i)
+        if rank == 0 and units[i].words > left:  # the best unit alone is over the budget
+            chosen[i] = _cut(units[i].text, left, qtok or [])
+            left -= len(chosen[i].split())
+            continue
+        took = take(i)
+        if took and rank < pull:  # the best units bring their continuation along
+            nxt = i + 1
+            if nxt < len(units) and units[nxt].page == units[i].page:
+                take(nxt)
+    if left > 0:  # leftover: the start of the unit after the best one not yet kept
+        for i in order[:pull]:
+            nxt = next((j for j in range(i + 1, len(units)) if j not in chosen), None)
+            if nxt is not None and units[nxt].page == units[i].page:
+                chosen[nxt] = " ".join(units[nxt].text.split()[:left])
+                left -= len(chosen[nxt].split())
+                break
     return chosen
