@@ -11,6 +11,9 @@ head, plus keyword overlap, and keeping a small beam. :func:`retrieve` does both
 relevance in [0, 1] per element id; extraction uses it to restrict (location) or boost
 (semantic) its candidates.
 
+The question types are shared with ``retrieval.evidence`` (asking a document a question), which
+ranks the document's components with hybrid BM25 + MiniLM instead of this descent.
+
 What it does not do: build the CCTree (``parsers.cctree.build_cctree``), load an encoder (the
 caller passes one with ``similarity(queries, texts)``), or pick values out of the elements.
 """
