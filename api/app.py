@@ -30,7 +30,7 @@ from prunestack.api.limits import (
     UploadLimitMiddleware,
     error_body,
 )
-from prunestack.api.routes import documents, extract, health, html, models, parse
+from prunestack.api.routes import ask, documents, extract, health, html, models, parse
 from prunestack.api.settings import Settings
 from prunestack.errors import PrunestackError
 from prunestack.models import ModelRegistry, registry
@@ -97,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "status": 500}
         return JSONResponse(body, status_code=500)
 
-    for module in (health, models, parse, extract, html, documents):
+    for module in (health, models, parse, extract, ask, html, documents):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -18,6 +18,7 @@ import click
 import typer
 
 from prunestack.api.commands import (
+    ask,
     bench,
     decode,
     draft,
@@ -40,7 +41,7 @@ app = typer.Typer(
 )
 
 # Single commands (each module defines `register(app)`) and command groups (each defines `app`).
-for module in (parse, prune, decode, extract, serve):
+for module in (parse, prune, decode, extract, ask, serve):
     module.register(app)
 app.add_typer(html.app, name="html", help="Clean and prune web HTML for RAG.")
 app.add_typer(rag.app, name="rag", help="Build and query a persistent multi-page HTML index.")

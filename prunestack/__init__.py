@@ -6,6 +6,7 @@ heavy loads until a function is called, so every import below sits inside its fu
     import prunestack
     doc = prunestack.parse("invoice.pdf")                       # -> Document
     res = prunestack.extract("invoice.pdf", schema=Invoice)     # -> ExtractionResult (.data)
+    ans = prunestack.ask("report.pdf", "Who wrote it?", budget=256)  # -> AskResult (.answer)
     page = prunestack.prune_html(html, "who won?", budget=256)  # -> PruneResult (.html)
     out = prunestack.generate_json(model, tok, schema, prompt)  # -> JsonResult (.data)
     rep = prunestack.prune_model("model/", "pruned/", method="flap", ratio=0.2)
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from prunestack.pipeline.ask import AskResult
     from prunestack.pipeline.decoding.generate import JsonResult
     from prunestack.pipeline.document import Document
     from prunestack.pipeline.extract import ExtractionResult
@@ -33,7 +35,8 @@ if TYPE_CHECKING:
     from prunestack.retrieval.prune import PruneResult
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "extract", "generate_json", "parse", "prune_html", "prune_model"]
+__all__ = ["__version__", "ask", "extract", "generate_json", "parse", "prune_html",
+           "prune_model"]
 
 Source = str | Path | bytes
 
@@ -75,6 +78,26 @@ def extract(source: Source, schema: Any, *, engine: str = "extractive",
                           f"options are {', '.join(ExtractOptions.model_fields)}") from None
     return extract_parsed(lambda: parse(source, ocr=ocr, pages=pages), schema, options=opts,
                           model_dir=model, encoder_dir=encoder, draft_dir=draft)
+
+
+def ask(source: Source, question: str, budget: int = 256, *, engine: str = "extractive",
+        model: str | Path | None = None, encoder: str | Path | None = None,
+        draft: str | Path | None = None, ocr: str = "auto", pages: str | None = None
+        ) -> AskResult:
+    """Evidence for ``question`` from ``source`` within ``budget`` words (in reading order, each
+    with page, box, CCTree path and score) and an answer, as an
+    :class:`~prunestack.pipeline.ask.AskResult` (``.answer``, ``.evidence``, ``.model_dump()``).
+
+    Location questions ("top right of page 2") go through the page grid, others through hybrid
+    BM25 + MiniLM ranking over the document's components. ``engine``: "extractive" (the
+    shipped learned scorer picks a span of the evidence) or "generative" (``model``: a local
+    causal LM folder answering under a JSON Schema). A document is parsed and indexed once per
+    process: the next question on the same bytes reuses it."""
+    from prunestack.pipeline.ask import ask_source
+
+    return ask_source(source, question, budget, engine=engine,  # type: ignore[arg-type]
+                      model_dir=model, encoder_dir=encoder, draft_dir=draft, ocr=ocr,
+                      pages=pages)
 
 
 def prune_html(html: str | bytes, query: str, budget: int, *, pruner: str = "bm25",

@@ -17,10 +17,17 @@ Each way keeps the batching its callers were measured with (padding changes the 
 vector). Get one from ``prunestack.models.registry().encoder()`` so a process holds one copy;
 this module does not load folders (``prunestack.models.load_encoder`` does) nor share encoders.
 Every forward pass is a cancellation checkpoint (``prunestack.cancel``).
+
+Text reaches the tokenizer through :func:`tokenizable`: a lone UTF-16 surrogate (pdfium reports a
+character outside the BMP, such as the mathematical italic letters of a figure caption, as two
+halves) becomes U+FFFD. The Rust tokenizer refuses such a ``str`` with ``TypeError:
+TextEncodeInput must be Union[...]``, which is how "What is the title of figure 1?" once crashed
+document retrieval.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -30,6 +37,13 @@ from typing import Any
 import numpy as np
 
 from prunestack.cancel import checkpoint
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def tokenizable(text: str) -> str:
+    """``text`` with every lone UTF-16 surrogate replaced by U+FFFD (tokenizers refuse them)."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
 def mean_pool(hidden: Any, attention_mask: Any) -> Any:
@@ -61,8 +75,8 @@ class SentenceEncoder:
         """One forward pass: mean-pooled, L2-normalised float32 vectors [B, H] (a torch tensor)."""
         checkpoint("sentence embedding")  # a cancelled API request stops before each batch
         torch = self._torch
-        enc = self.tokenizer(batch, padding=True, truncation=True, max_length=max_length,
-                             return_tensors="pt").to(self.device)
+        enc = self.tokenizer([tokenizable(t) for t in batch], padding=True, truncation=True,
+                             max_length=max_length, return_tensors="pt").to(self.device)
         with torch.inference_mode():
             hidden = self.model(**enc).last_hidden_state  # [B, S, H]
         return torch.nn.functional.normalize(mean_pool(hidden, enc["attention_mask"]).float(),

@@ -11,6 +11,9 @@ head, plus keyword overlap, and keeping a small beam. :func:`retrieve` does both
 relevance in [0, 1] per element id; extraction uses it to restrict (location) or boost
 (semantic) its candidates.
 
+The question types are shared with ``retrieval.evidence`` (asking a document a question), which
+ranks the document's components with hybrid BM25 + MiniLM instead of this descent.
+
 What it does not do: build the CCTree (``parsers.cctree.build_cctree``), load an encoder (the
 caller passes one with ``similarity(queries, texts)``), or pick values out of the elements.
 """
@@ -32,8 +35,14 @@ ROW_WORDS = {0: ("top", "upper", "header", "heading area"), 1: ("middle", "centr
              2: ("bottom", "lower", "footer", "foot")}
 COL_WORDS = {0: ("left",), 1: ("centre", "center", "middle"), 2: ("right",)}
 _PAGE = re.compile(r"\b(?:page|p\.)\s*(\d+)\b", re.I)
-_LOCATION = re.compile(r"\b(top|bottom|upper|lower|left|right|corner|header|footer|margin|"
-                       r"first page|last page|page \d+)\b", re.I)
+_LOCATION = re.compile(r"\b(top|bottom|upper|lower|corner|header|footer|margin|"
+                       r"first page|last page|page \d+|"
+                       r"(?:the|on|at|to|far)\s+(?:left|right)(?!\s+to\b)|"
+                       r"(?:centre|center|middle) of the (?:page|document|cover)|"
+                       r"(?:left|right)[- ](?:side|corner|column|half|margin|edge|hand))\b"
+                       r"|^\s*(?:left|right)\b", re.I)
+#: quoted names ("the last step in 'Right mitt'") are not places
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|‘[^’]*’|“[^”]*”")
 
 
 class TextSimilarity(Protocol):
@@ -53,8 +62,10 @@ class Question:
 
 
 def classify(descriptor: str, n_pages: int) -> Question:
-    """Location question (with its grid cells and pages) or semantic question."""
-    text = descriptor.lower()
+    """Location question (with its grid cells and pages) or semantic question. "left" and
+    "right" name a place only beside a position word ("top right", "on the left", "right
+    column"), and nothing inside quotes counts ("the last step in 'Right mitt'")."""
+    text = _QUOTED.sub(" ", descriptor).lower()
     if not _LOCATION.search(text):
         return Question("semantic")
     pages: tuple[int, ...] = ()

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from prunestack.cancel import checkpoint
-from prunestack.encoder import mean_pool
+from prunestack.encoder import mean_pool, tokenizable
 from prunestack.errors import ModelError
 from prunestack.pipeline.document import BBox, Document, ElementKind
 from prunestack.pipeline.extract import values as V
@@ -275,7 +275,8 @@ class LearnedScorer:
         out: list[float] = []
         for s in range(0, len(firsts), batch_size):
             checkpoint("field scoring")  # a cancelled API request stops before each batch
-            enc = self.tokenizer(firsts[s:s + batch_size], seconds[s:s + batch_size],
+            enc = self.tokenizer([tokenizable(t) for t in firsts[s:s + batch_size]],
+                                 [tokenizable(t) for t in seconds[s:s + batch_size]],
                                  truncation="only_second", max_length=self.config["max_length"],
                                  padding=True, return_tensors="pt")
             with torch.inference_mode():
