@@ -142,7 +142,7 @@ class HybridPruner:
 
     name = "hybrid"
 
-    def __init__(self, encoder: Any = None, k: float = 60.0, bm25_weight: float = 1.0,
+    def __init__(self, encoder: Any = None, k: float = 60.0, bm25_weight: float = 2.0,
                  embed_weight: float = 1.0, bm25: BM25Pruner | None = None,
                  embed: EmbedPruner | None = None) -> None:
         if k <= 0:
