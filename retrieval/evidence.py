@@ -50,7 +50,7 @@ from prunestack.retrieval.document import Question, classify
 
 RRF_K = 60
 #: weights of the rankings in the fusion: BM25 own text, BM25 with neighbours, embeddings
-WEIGHTS = (1.0, 0.5, 1.0)
+WEIGHTS = (1.0, 0.25, 0.1)
 #: a question about a title: headings, earliest first, are a fourth ranking
 _TITLE_Q = re.compile(r"\b(titles?|titled|headlines?|headings?)\b", re.I)
 
