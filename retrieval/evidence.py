@@ -178,7 +178,7 @@ def _kind_label(node: CCNode) -> str:
 
 def _cells(elements: Sequence[Element], sizes: dict[int, tuple[float, float]]
            ) -> frozenset[tuple[int, int, int]]:
-    out = set()
+    out: set[tuple[int, int, int]] = set()
     for e in elements:
         w, h = sizes.get(e.page, (0.0, 0.0))
         if w <= 0 or h <= 0:  # HTML: no geometry, the page is in every cell
@@ -317,9 +317,9 @@ def pack(units: list[Unit], fused: np.ndarray, budget: int, pull: int = 3,
                 take(nxt)
     if left > 0:  # leftover: the start of the unit after the best one not yet kept
         for i in order[:pull]:
-            nxt = next((j for j in range(i + 1, len(units)) if j not in chosen), None)
-            if nxt is not None and units[nxt].page == units[i].page:
-                chosen[nxt] = " ".join(units[nxt].text.split()[:left])
-                left -= len(chosen[nxt].split())
+            after = next((j for j in range(i + 1, len(units)) if j not in chosen), None)
+            if after is not None and units[after].page == units[i].page:
+                chosen[after] = " ".join(units[after].text.split()[:left])
+                left -= len(chosen[after].split())
                 break
     return chosen

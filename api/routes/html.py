@@ -77,8 +77,9 @@ def _prune_work(raw: bytes, settings: Settings, models: ModelRegistry) -> dict[s
     pruner: Pruner | str = req.pruner
     if req.pruner != "bm25":
         embed = EmbedPruner(encoder_by_name(models, settings, req.encoder))
-        pruner = {"embed": embed, "hybrid": HybridPruner(embed=embed),
-                  "auto": AutoPruner(hybrid=HybridPruner(embed=embed))}[req.pruner]
+        chosen: dict[str, Pruner] = {"embed": embed, "hybrid": HybridPruner(embed=embed),
+                                     "auto": AutoPruner(hybrid=HybridPruner(embed=embed))}
+        pruner = chosen[req.pruner]
     out = prune_html(req.html, req.query, req.budget, pruner=pruner, config=config)
     return {"html": out.html, "budget": req.budget, "pruner": req.pruner,
             "pruner_used": out.pruner, "words": out.tokens,

@@ -154,9 +154,9 @@ def generative_answer(evidence: list[Evidence], question: str, model: Any, token
         return answer, None, []
     holding = [i for i in ids if answer.lower() in evidence[i].text.lower()] or \
         [i for i, ev in enumerate(evidence) if answer.lower() in ev.text.lower()]
-    at = (holding or ids or [None])[0]
-    if at is None:
+    if not (holding or ids):
         return answer, None, []
+    at = (holding or ids)[0]
     ev = evidence[at]
     conf = 1.0 if holding else 0.5
     return answer, {"evidence": at, "page": ev.page, "bbox": ev.bbox.model_dump(),
