@@ -1,6 +1,7 @@
 """FastAPI dependencies (``Annotated`` aliases): settings, API key, limiter, the model registry and
-the models it holds (``app.state.registry``), generative models and sentence encoders by name; and
-:func:`json_body`, THE way a route reads a JSON request body (nesting checked on the bytes before
+the models it holds (``app.state.registry``), generative models and sentence encoders by name;
+:func:`read_request`, THE way an upload route reads a JSON body or a multipart form; and
+:func:`json_body`, THE way a route parses a JSON request body (nesting checked on the bytes before
 ``json.loads`` recurses, lone surrogates refused). ``json_body`` takes the body's bytes and is
 synchronous: its scan is linear but in Python, so routes call it in the request's worker, never on
 the event loop."""
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -16,7 +18,13 @@ from fastapi import Depends, Header, Request
 from prunestack.api.limits import Limiter, PageCache
 from prunestack.api.settings import Settings
 from prunestack.encoder import SentenceEncoder
-from prunestack.errors import ConfigError, InputError, PrunestackError, TooLargeError
+from prunestack.errors import (
+    ConfigError,
+    InputError,
+    PrunestackError,
+    TooLargeError,
+    UnsupportedTypeError,
+)
 from prunestack.jsondepth import text_depth
 from prunestack.models import ModelRegistry
 
@@ -125,3 +133,36 @@ def json_body(raw: bytes, settings: Settings) -> Any:
                          "a \\ud800-\\udbff escape must be followed by a \\udc00-\\udfff one"
                          ) from None
     return body
+
+
+@dataclass
+class FormParts:
+    """A multipart (or url-encoded) request: the uploaded file, if any, and the other parts."""
+
+    data: bytes | None = None
+    name: str = "upload"
+    parts: dict[str, Any] = field(default_factory=dict)
+
+    def text(self, key: str) -> str | None:
+        """A non-empty string part, else None."""
+        value = self.parts.get(key)
+        return value if isinstance(value, str) and value else None
+
+
+async def read_request(request: Request, settings: Settings) -> bytes | FormParts:
+    """An ``application/json`` request's body (bytes, for :func:`json_body` in the worker), or a
+    form's parts (at most one file, 16 fields, each part within ``max_upload_bytes``); any other
+    content type is ``UnsupportedTypeError`` (415)."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "application/json":
+        return await request.body()
+    if ctype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        raise UnsupportedTypeError(f"unsupported request content type {ctype or 'none'!r}",
+                                   "use multipart/form-data (file) or application/json (text)")
+    form = await request.form(max_files=1, max_fields=16,
+                              max_part_size=settings.max_upload_bytes)
+    out = FormParts(parts=dict(form))
+    upload = form.get("file")
+    if upload is not None and not isinstance(upload, str):
+        out.data, out.name = await upload.read(), upload.filename or "upload"
+    return out

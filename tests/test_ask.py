@@ -197,7 +197,9 @@ def test_html_and_text_sources():
             "<h2>Tickets</h2><p>Adults pay 12 euros; children enter free.</p></body></html>")
     res = prunestack.ask(html, "How much do adults pay?", budget=12)
     assert "12 euros" in evidence_text(res) and words(res) <= 12
-    assert res.evidence[0].path[0] == "Opening hours"
+    hit = next(e for e in res.evidence if "12 euros" in e.text)
+    assert hit.path[:2] == ["Opening hours", "Tickets"]  # section titles down to the paragraph
+    assert hit.score == max(e.score for e in res.evidence)
 
 
 def test_generative_engine_answers_under_the_schema(pdf, tiny_llama_dir):

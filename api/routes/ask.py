@@ -33,9 +33,10 @@ from prunestack.api.deps import (
     get_registry,
     json_body,
     model_by_name,
+    read_request,
 )
 from prunestack.api.settings import Settings
-from prunestack.errors import ConfigError, InputError, UnsupportedTypeError
+from prunestack.errors import ConfigError, InputError
 from prunestack.models import ModelRegistry
 from prunestack.pipeline.ask.core import (
     MAX_BUDGET,
@@ -173,30 +174,16 @@ def _form_work(form: _Form, app: _App) -> bytes:
 
 @router.post("/ask", openapi_extra=OPENAPI_BODY, response_class=JSONResponse)
 async def ask(request: Request, settings: SettingsDep, limiter: LimiterDep) -> Response:
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     app = _App(settings, get_registry(request))
-    if ctype == "application/json":
-        body = await request.body()
-        answer = await limiter.run(_json_work, body, app, timeout=settings.request_timeout_s,
+    got = await read_request(request, settings)
+    if isinstance(got, bytes):
+        answer = await limiter.run(_json_work, got, app, timeout=settings.request_timeout_s,
                                    disconnected=request.is_disconnected)
         return Response(answer, media_type="application/json")
-    if ctype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        raise UnsupportedTypeError(f"unsupported request content type {ctype or 'none'!r}",
-                                   "use multipart/form-data (file) or application/json (text)")
-    form = await request.form(max_files=1, max_fields=16,
-                              max_part_size=settings.max_upload_bytes)
-    upload = form.get("file")
-    data, name = None, "upload"
-    if upload is not None and not isinstance(upload, str):
-        data, name = await upload.read(), upload.filename or "upload"
-
-    def text(key: str) -> str | None:
-        value = form.get(key)
-        return value if isinstance(value, str) and value else None
-
-    fields = _Form(data=data, name=name, question=text("question") or "", budget=text("budget"),
-                   engine=text("engine") or "extractive", model=text("model"),
-                   encoder=text("encoder"), ocr=text("ocr"), pages=text("pages"))
+    fields = _Form(data=got.data, name=got.name, question=got.text("question") or "",
+                   budget=got.text("budget"), engine=got.text("engine") or "extractive",
+                   model=got.text("model"), encoder=got.text("encoder"), ocr=got.text("ocr"),
+                   pages=got.text("pages"))
     answer = await limiter.run(_form_work, fields, app, timeout=settings.request_timeout_s,
                                disconnected=request.is_disconnected)
     return Response(answer, media_type="application/json")

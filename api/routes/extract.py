@@ -33,11 +33,12 @@ from prunestack.api.deps import (
     get_registry,
     json_body,
     model_by_name,
+    read_request,
 )
 from prunestack.api.limits import PageCache
 from prunestack.api.routes.documents import examples
 from prunestack.api.settings import Settings
-from prunestack.errors import InputError, SchemaError, UnsupportedTypeError
+from prunestack.errors import InputError, SchemaError
 from prunestack.models import ModelRegistry
 from prunestack.parsers.html import parse_html
 from prunestack.parsers.text import text_document
@@ -178,30 +179,16 @@ def _form_work(form: _Form, app: _App) -> bytes:
 @router.post("/extract", openapi_extra=OPENAPI_BODY, response_class=JSONResponse)
 async def extract(request: Request, settings: SettingsDep, limiter: LimiterDep,
                   cache: PagesDep) -> Response:
-    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     app = _App(settings, get_registry(request), get_embedder(request), cache)
-    if ctype == "application/json":
-        body = await request.body()
-        answer = await limiter.run(_json_work, body, app, timeout=settings.request_timeout_s,
+    got = await read_request(request, settings)
+    if isinstance(got, bytes):
+        answer = await limiter.run(_json_work, got, app, timeout=settings.request_timeout_s,
                                    disconnected=request.is_disconnected)
         return Response(answer, media_type="application/json")
-    if ctype not in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        raise UnsupportedTypeError(f"unsupported request content type {ctype or 'none'!r}",
-                                   "use multipart/form-data (file) or application/json (text)")
-    form = await request.form(max_files=1, max_fields=16,
-                              max_part_size=settings.max_upload_bytes)
-    upload = form.get("file")
-    data, name = None, "upload"
-    if upload is not None and not isinstance(upload, str):
-        data, name = await upload.read(), upload.filename or "upload"
-
-    def text(key: str) -> str | None:
-        value = form.get(key)
-        return value if isinstance(value, str) and value else None
-
-    fields = _Form(schema=form.get("schema"), engine=text("engine") or "extractive", data=data,
-                   name=name, example=text("example") or "", model=text("model"),
-                   encoder=text("encoder"), ocr=text("ocr"), pages=text("pages"))
+    fields = _Form(schema=got.parts.get("schema"), engine=got.text("engine") or "extractive",
+                   data=got.data, name=got.name, example=got.text("example") or "",
+                   model=got.text("model"), encoder=got.text("encoder"), ocr=got.text("ocr"),
+                   pages=got.text("pages"))
     answer = await limiter.run(_form_work, fields, app, timeout=settings.request_timeout_s,
                                disconnected=request.is_disconnected)
     return Response(answer, media_type="application/json")

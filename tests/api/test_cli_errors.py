@@ -30,7 +30,7 @@ def one_line(r: subprocess.CompletedProcess) -> str:
 
 
 @pytest.mark.parametrize("args,says", [
-    (("ask", "x", "y"), ("No such command 'ask'", "usage: prunestack [OPTIONS] COMMAND",
+    (("answer", "x", "y"), ("No such command 'answer'", "usage: prunestack [OPTIONS] COMMAND",
                          "try 'prunestack --help'")),
     (("extract", "--nope"), ("No such option: --nope", "usage: prunestack extract",
                              "try 'prunestack extract --help'")),
