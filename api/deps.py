@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
+from pydantic import BaseModel, model_validator
 
 from prunestack.api.limits import Limiter, PageCache
 from prunestack.api.settings import Settings
@@ -166,3 +167,16 @@ async def read_request(request: Request, settings: Settings) -> bytes | FormPart
     if upload is not None and not isinstance(upload, str):
         out.data, out.name = await upload.read(), upload.filename or "upload"
     return out
+
+
+class TextOrHtml(BaseModel):
+    """The JSON body's document: exactly one of ``text`` or ``html`` (routes add their fields)."""
+
+    text: str | None = None
+    html: str | None = None
+
+    @model_validator(mode="after")
+    def _one_input(self) -> TextOrHtml:
+        if (self.text is None) == (self.html is None):
+            raise ValueError("give exactly one of 'text' or 'html'")
+        return self

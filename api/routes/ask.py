@@ -22,13 +22,14 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError
 
 from prunestack.api import service
 from prunestack.api.deps import (
     KeyDep,
     LimiterDep,
     SettingsDep,
+    TextOrHtml,
     encoder_by_name,
     get_registry,
     json_body,
@@ -49,22 +50,14 @@ from prunestack.pipeline.ask.core import (
 router = APIRouter(prefix="/v1", tags=["ask"], dependencies=[KeyDep])
 
 
-class TextAskRequest(BaseModel):
+class TextAskRequest(TextOrHtml):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(min_length=1, max_length=2000)
-    text: str | None = None
-    html: str | None = None
     budget: int = Field(default=256, ge=1, le=MAX_BUDGET, description="evidence words")
     engine: Literal["extractive", "generative"] = "extractive"
     model: str | None = Field(default=None, description="a served model's name")
     encoder: str | None = Field(default=None, description="a served sentence encoder's name")
-
-    @model_validator(mode="after")
-    def _one_input(self) -> TextAskRequest:
-        if (self.text is None) == (self.html is None):
-            raise ValueError("give exactly one of 'text' or 'html'")
-        return self
 
 
 OPENAPI_BODY = {"requestBody": {"required": True, "content": {

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ValidationError
 
 from prunestack.api import service
 from prunestack.api.deps import (
@@ -28,6 +28,7 @@ from prunestack.api.deps import (
     LimiterDep,
     PagesDep,
     SettingsDep,
+    TextOrHtml,
     encoder_by_name,
     get_embedder,
     get_registry,
@@ -48,22 +49,14 @@ from prunestack.pipeline.schema import LoadedSchema, load_schema, require_object
 router = APIRouter(prefix="/v1", tags=["extract"], dependencies=[KeyDep])
 
 
-class TextExtractRequest(BaseModel):
+class TextExtractRequest(TextOrHtml):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     json_schema: dict[str, Any] = Field(alias="schema")
-    text: str | None = None
-    html: str | None = None
     engine: Literal["extractive", "generative"] = "extractive"
     model: str | None = Field(default=None, description="a served model's name")
     encoder: str | None = Field(default=None, description="a served sentence encoder's name "
                                 "(default: the server's default encoder)")
-
-    @model_validator(mode="after")
-    def _one_input(self) -> TextExtractRequest:
-        if (self.text is None) == (self.html is None):
-            raise ValueError("give exactly one of 'text' or 'html'")
-        return self
 
 
 OPENAPI_BODY = {"requestBody": {"required": True, "content": {
