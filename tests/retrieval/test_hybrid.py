@@ -126,9 +126,12 @@ def test_rrf_fusion_arithmetic():
     h = HybridPruner(embed=FixedScores([0.1, 0.2, 0.9, 0.5]), k=10)
     s = h.score("alpha beta", blocks)
     # BM25 ranks: block 0 (both words) 1st, block 1 2nd, blocks 2-3 share no word (no rank)
-    # embedding ranks: 2, 3, 1, 0 -> 1st .. 4th
-    want = [1 / 11 + 1 / 14, 1 / 12 + 1 / 13, 1 / 11, 1 / 12]
-    assert s == pytest.approx(want)
+    # embedding ranks: 2, 3, 1, 0 -> 1st .. 4th; BM25 weighs 2 by default, the embedding 1
+    want = [2 / 11 + 1 / 14, 2 / 12 + 1 / 13, 1 / 11, 1 / 12]
+    assert h.bm25_weight == 2.0 and s == pytest.approx(want)
+    even = HybridPruner(embed=FixedScores([0.1, 0.2, 0.9, 0.5]), k=10, bm25_weight=1.0)
+    assert even.score("alpha beta", blocks) == pytest.approx(
+        [1 / 11 + 1 / 14, 1 / 12 + 1 / 13, 1 / 11, 1 / 12])
     assert list(np.argsort(-s)) == [0, 1, 2, 3]
     w = HybridPruner(embed=FixedScores([0.1, 0.2, 0.9, 0.5]), k=10, bm25_weight=0.0)
     assert list(np.argsort(-w.score("alpha beta", blocks))) == [2, 3, 1, 0]
