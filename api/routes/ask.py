@@ -26,6 +26,7 @@ from pydantic import ConfigDict, Field, ValidationError
 
 from prunestack.api import service
 from prunestack.api.deps import (
+    FormParts,
     KeyDep,
     LimiterDep,
     SettingsDep,
@@ -126,58 +127,40 @@ def _json_work(body: bytes, app: _App) -> bytes:
     return _answer(key, read, question, req.budget, req.engine, encoder, lm)
 
 
-@dataclass(frozen=True)
-class _Form:
-    data: bytes | None
-    name: str
-    question: str
-    budget: str | None
-    engine: str
-    model: str | None
-    encoder: str | None
-    ocr: str | None
-    pages: str | None
-
-
-def _form_work(form: _Form, app: _App) -> bytes:
+def _form_work(form: FormParts, app: _App) -> bytes:
     settings = app.settings
+    budget_text, engine = form.text("budget"), form.text("engine") or "extractive"
+    pages = form.text("pages")
     if form.data is None:
         raise InputError("missing 'file'", "upload a PDF, an image or HTML as 'file'")
     try:
-        budget = int(form.budget) if form.budget else 256
+        budget = int(budget_text) if budget_text else 256
     except ValueError:
-        raise ConfigError(f"budget {form.budget!r} is not a whole number",
+        raise ConfigError(f"budget {budget_text!r} is not a whole number",
                           f"1 to {MAX_BUDGET} words") from None
-    question = check_question(form.question, budget, "extractive", None)
-    if form.engine not in ("extractive", "generative"):
-        raise ConfigError(f"unknown engine {form.engine!r}", "extractive or generative")
-    encoder, lm = _models(app, form.engine, form.model, form.encoder)
+    question = check_question(form.text("question") or "", budget, "extractive", None)
+    if engine not in ("extractive", "generative"):
+        raise ConfigError(f"unknown engine {engine!r}", "extractive or generative")
+    encoder, lm = _models(app, engine, form.text("model"), form.text("encoder"))
     upload = service.open_upload(form.data, settings.max_pages, form.name,
                                  settings.max_text_chars)
-    ocr = form.ocr or settings.ocr
-    key = document_key(upload.data, ocr=ocr, pages=form.pages, max_pixels=settings.max_pixels)
+    ocr = form.text("ocr") or settings.ocr
+    key = document_key(upload.data, ocr=ocr, pages=pages, max_pixels=settings.max_pixels)
 
     def read() -> Any:
-        return service.parse_upload(upload, ocr=ocr, pages=form.pages,
+        return service.parse_upload(upload, ocr=ocr, pages=pages,
                                     max_pixels=settings.max_pixels,
                                     max_text_chars=settings.max_text_chars)
 
-    return _answer(key, read, question, budget, form.engine, encoder, lm)
+    return _answer(key, read, question, budget, engine, encoder, lm)
 
 
 @router.post("/ask", openapi_extra=OPENAPI_BODY, response_class=JSONResponse)
 async def ask(request: Request, settings: SettingsDep, limiter: LimiterDep) -> Response:
     app = _App(settings, get_registry(request))
     got = await read_request(request, settings)
-    if isinstance(got, bytes):
-        answer = await limiter.run(_json_work, got, app, timeout=settings.request_timeout_s,
-                                   disconnected=request.is_disconnected)
-        return Response(answer, media_type="application/json")
-    fields = _Form(data=got.data, name=got.name, question=got.text("question") or "",
-                   budget=got.text("budget"), engine=got.text("engine") or "extractive",
-                   model=got.text("model"), encoder=got.text("encoder"), ocr=got.text("ocr"),
-                   pages=got.text("pages"))
-    answer = await limiter.run(_form_work, fields, app, timeout=settings.request_timeout_s,
+    work = _json_work if isinstance(got, bytes) else _form_work
+    answer = await limiter.run(work, got, app, timeout=settings.request_timeout_s,
                                disconnected=request.is_disconnected)
     return Response(answer, media_type="application/json")
 

@@ -24,6 +24,7 @@ from pydantic import ConfigDict, Field, ValidationError
 
 from prunestack.api import service
 from prunestack.api.deps import (
+    FormParts,
     KeyDep,
     LimiterDep,
     PagesDep,
@@ -127,40 +128,29 @@ def _json_work(body: bytes, app: _App) -> bytes:
     return service.json_bytes(res.model_dump(mode="json"))
 
 
-@dataclass(frozen=True)
-class _Form:
-    """The multipart fields, as sent (checked in the worker, in this order)."""
-
-    schema: Any
-    engine: str
-    data: bytes | None
-    name: str
-    example: str
-    model: str | None
-    encoder: str | None
-    ocr: str | None
-    pages: str | None
-
-
-def _form_work(form: _Form, app: _App) -> bytes:
+def _form_work(form: FormParts, app: _App) -> bytes:
+    """The multipart fields, checked in this order: schema, engine, file or example, models."""
     settings = app.settings
-    schema = _schema(form.schema, settings)  # fail fast, before any parsing
-    if form.engine not in ("extractive", "generative"):
-        raise SchemaError(f"unknown engine {form.engine!r}", "extractive or generative")
+    schema = _schema(form.parts.get("schema"), settings)  # fail fast, before any parsing
+    engine, example = form.text("engine") or "extractive", form.text("example") or ""
+    if engine not in ("extractive", "generative"):
+        raise SchemaError(f"unknown engine {engine!r}", "extractive or generative")
     data, name = form.data, form.name
     if data is None:
-        ex = examples(settings.examples_dir) if form.example else {}
-        if not form.example:
+        ex = examples(settings.examples_dir) if example else {}
+        if not example:
             raise InputError("missing 'file'", "upload a PDF, an image or HTML as 'file'")
-        if form.example not in ex:
-            raise InputError(f"unknown example {form.example!r}", f"one of {sorted(ex)}")
-        data, name = ex[form.example][1].read_bytes(), ex[form.example][1].name
-    model = model_by_name(app.models, settings, form.model)
-    embedder = app.embedder if form.encoder is None else \
-        encoder_by_name(app.models, settings, form.encoder)
+        if example not in ex:
+            raise InputError(f"unknown example {example!r}", f"one of {sorted(ex)}")
+        data, name = ex[example][1].read_bytes(), ex[example][1].name
+    model = model_by_name(app.models, settings, form.text("model"))
+    encoder = form.text("encoder")
+    embedder = app.embedder if encoder is None else \
+        encoder_by_name(app.models, settings, encoder)
     upload = service.open_upload(data, settings.max_pages, name, settings.max_text_chars)
-    res = service.extract_upload(upload, schema, engine=form.engine, embedder=embedder,
-                                 model=model, ocr=form.ocr or settings.ocr, pages=form.pages,
+    res = service.extract_upload(upload, schema, engine=engine, embedder=embedder,
+                                 model=model, ocr=form.text("ocr") or settings.ocr,
+                                 pages=form.text("pages"),
                                  max_pixels=settings.max_pixels,
                                  max_text_chars=settings.max_text_chars)
     out = res.model_dump(mode="json")
@@ -174,14 +164,7 @@ async def extract(request: Request, settings: SettingsDep, limiter: LimiterDep,
                   cache: PagesDep) -> Response:
     app = _App(settings, get_registry(request), get_embedder(request), cache)
     got = await read_request(request, settings)
-    if isinstance(got, bytes):
-        answer = await limiter.run(_json_work, got, app, timeout=settings.request_timeout_s,
-                                   disconnected=request.is_disconnected)
-        return Response(answer, media_type="application/json")
-    fields = _Form(schema=got.parts.get("schema"), engine=got.text("engine") or "extractive",
-                   data=got.data, name=got.name, example=got.text("example") or "",
-                   model=got.text("model"), encoder=got.text("encoder"), ocr=got.text("ocr"),
-                   pages=got.text("pages"))
-    answer = await limiter.run(_form_work, fields, app, timeout=settings.request_timeout_s,
+    work = _json_work if isinstance(got, bytes) else _form_work
+    answer = await limiter.run(work, got, app, timeout=settings.request_timeout_s,
                                disconnected=request.is_disconnected)
     return Response(answer, media_type="application/json")
