@@ -95,16 +95,15 @@ def write_bias(words: np.ndarray, n_tok: int, out: np.ndarray) -> None:
 
 
 def _apply_row(src: np.ndarray, dst: np.ndarray, words: np.ndarray, n_tok: int) -> None:
-    """One row: ``dst`` ← ``src`` with −inf where ``words`` (uint32 [W]) forbid. src/dst [V]."""
-    ids = _sparse_ids(words, min(src.shape[0], n_tok))
-    if ids is not None:  # few allowed words: start from −inf
-        kept = src[ids]
-        dst.fill(-np.inf)
-        dst[ids] = kept
+    """One row: ``dst`` ← ``src`` with −inf where ``words`` (uint32 [W]) forbid. src/dst [V].
+    The way is :func:`plan_row`'s (``dst`` may be ``src``: the kept logits are read first)."""
+    plan = plan_row(words, n_tok, src.shape[0])
+    if plan.bias is not None:
+        np.add(src, plan.bias, out=dst)  # x + 0 = x, x + −inf = −inf
         return
-    bias = np.empty(src.shape[0], dtype=np.float32)
-    write_bias(words, n_tok, bias)
-    np.add(src, bias, out=dst)  # x + 0 = x, x + −inf = −inf
+    kept = src[plan.ids]
+    dst.fill(-np.inf)
+    dst[plan.ids] = kept
 
 
 def _numpy(t: torch.Tensor) -> np.ndarray:
