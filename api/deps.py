@@ -2,19 +2,21 @@
 the models it holds (``app.state.registry``), generative models and sentence encoders by name;
 :func:`read_request`, THE way an upload route reads a JSON body or a multipart form; and
 :func:`json_body`, THE way a route parses a JSON request body (nesting checked on the bytes before
-``json.loads`` recurses, lone surrogates refused). ``json_body`` takes the body's bytes and is
-synchronous: its scan is linear but in Python, so routes call it in the request's worker, never on
-the event loop."""
+``json.loads`` recurses, lone surrogates refused), then :func:`body_model`, THE way its fields
+are checked (a 422 naming the field). Both are synchronous (the scan is linear but in Python, and
+a failed check formats the whole body), so routes call them in the request's worker, never on the
+event loop."""
 
 from __future__ import annotations
 
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request
-from pydantic import BaseModel, model_validator
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError, model_validator
 
 from prunestack.api.limits import Limiter, PageCache
 from prunestack.api.settings import Settings
@@ -134,6 +136,22 @@ def json_body(raw: bytes, settings: Settings) -> Any:
                          "a \\ud800-\\udbff escape must be followed by a \\udc00-\\udfff one"
                          ) from None
     return body
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def body_model(model: type[M], data: Any) -> M:
+    """``data`` (a parsed JSON body) checked against the route's request ``model``; a mismatch is
+    ``RequestValidationError`` (422, the failing fields by name). The errors leave out the input,
+    and are raised outside the ``except`` block (no ``__context__`` holding the
+    ``ValidationError``): a 20 MB body is freed in the worker, not later on the event loop."""
+    errors: list[Any] | None = None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = list(exc.errors(include_url=False, include_input=False))
+    raise RequestValidationError(errors)
 
 
 @dataclass

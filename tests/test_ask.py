@@ -275,9 +275,9 @@ def test_api_multipart_and_json(server, pdf):
 
 
 @pytest.mark.parametrize("kwargs, status, msg", [
-    ({"json": {"question": "", "text": "abc"}}, 400, "question"),
-    ({"json": {"question": "Who?", "text": "abc", "budget": 0}}, 400, "budget"),
-    ({"json": {"question": "Who?"}}, 400, "exactly one of"),
+    ({"json": {"question": "", "text": "abc"}}, 422, "question"),
+    ({"json": {"question": "Who?", "text": "abc", "budget": 0}}, 422, "budget"),
+    ({"json": {"question": "Who?"}}, 422, "exactly one of"),
     ({"json": {"question": "Who?", "text": "x" * 6000}}, 413, "over the limit"),
     ({"json": {"question": "Who?", "text": "abc", "engine": "generative"}}, 422, "needs 'model'"),
     ({"json": {"question": "Who?", "text": "abc", "model": "nope", "engine": "generative"}},

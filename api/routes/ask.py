@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field
 
 from prunestack.api import service
 from prunestack.api.deps import (
@@ -31,6 +31,7 @@ from prunestack.api.deps import (
     LimiterDep,
     SettingsDep,
     TextOrHtml,
+    body_model,
     encoder_by_name,
     get_registry,
     json_body,
@@ -100,16 +101,8 @@ def _answer(key: str, read: Any, question: str, budget: int, engine: str, encode
 
 
 def _json_work(body: bytes, app: _App) -> bytes:
-    data = json_body(body, app.settings)  # depth checked before parsing; surrogates refused
-    first: dict[str, Any] | None = None
-    try:
-        req = TextAskRequest.model_validate(data)
-    except ValidationError as exc:
-        first = dict(exc.errors(include_url=False, include_input=False)[0])
-    if first is not None:  # raised here, not chained: the ValidationError holds the whole body
-        loc = ".".join(str(p) for p in first["loc"]) or "body"
-        raise InputError(f"invalid request: {loc}: {first['msg']}",
-                         'send {"question": ..., "text" or "html": ..., "budget": 256}')
+    # depth checked before parsing, surrogates refused; then the fields (422 naming them)
+    req = body_model(TextAskRequest, json_body(body, app.settings))
     content = req.text if req.text is not None else req.html or ""
     service.check_text_chars(len(content), app.settings.max_text_chars,
                              "the 'text'" if req.text is not None else "the 'html'")

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field
 
 from prunestack.api import service
 from prunestack.api.deps import (
@@ -30,6 +30,7 @@ from prunestack.api.deps import (
     PagesDep,
     SettingsDep,
     TextOrHtml,
+    body_model,
     encoder_by_name,
     get_embedder,
     get_registry,
@@ -97,17 +98,10 @@ def _schema(raw: Any, settings: Settings) -> LoadedSchema:
 
 def _json_request(body: bytes, settings: Settings) -> TextExtractRequest:
     data = json_body(body, settings)  # depth checked before parsing; surrogates refused
-    first: dict[str, Any] | None = None
-    try:
-        req = TextExtractRequest.model_validate(data)
-    except ValidationError as exc:
-        first = dict(exc.errors(include_url=False, include_input=False)[0])
-    if first is not None:  # raised here, not chained: the ValidationError holds the whole body
-        loc = ".".join(str(p) for p in first["loc"])
-        if loc == "schema" and first["type"] == "dict_type":
-            raise SchemaError("schema must be a JSON object",
-                              'e.g. {"type": "object", "properties": {...}}')
-        raise SchemaError(f"invalid request: {loc}: {first['msg']}")
+    if isinstance(data, dict) and not isinstance(data.get("schema", {}), dict):
+        raise SchemaError("schema must be a JSON object",
+                          'e.g. {"type": "object", "properties": {...}}')
+    req = body_model(TextExtractRequest, data)
     service.check_text_chars(len(req.text or req.html or ""), settings.max_text_chars,
                              "the 'text'" if req.text is not None else "the 'html'")
     return req

@@ -14,8 +14,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from prunestack.api import service
 from prunestack.api.deps import (
@@ -23,6 +22,7 @@ from prunestack.api.deps import (
     LimiterDep,
     RegistryDep,
     SettingsDep,
+    body_model,
     encoder_by_name,
     json_body,
 )
@@ -59,15 +59,7 @@ class PruneRequest(BaseModel):
 
 
 def _prune_work(raw: bytes, settings: Settings, models: ModelRegistry) -> dict[str, Any]:
-    errors: list[Any] | None = None
-    try:
-        req = PruneRequest.model_validate(json_body(raw, settings))
-    except ValidationError as exc:
-        # without the input and raised outside this block (no __context__ holding the
-        # ValidationError and its input): a 20 MB body is freed here, not on the event loop
-        errors = list(exc.errors(include_url=False, include_input=False))
-    if errors is not None:
-        raise RequestValidationError(errors)
+    req = body_model(PruneRequest, json_body(raw, settings))
     service.check_text_chars(len(req.html), settings.max_text_chars, "the 'html'")
     if req.encoder is not None and req.pruner == "bm25":
         raise ConfigError("'encoder' applies to the embed, hybrid and auto pruners",
