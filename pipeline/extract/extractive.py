@@ -347,13 +347,17 @@ _GRAND = re.compile(r"\b(?:grand|nett|net\s+total|incl\b|including)|\btotal\s*\(
                     r"\bamount\s+due|\btotal\s+(?:due|amount|payable)|^\W*total\W*$", re.I)
 
 
+def grand_total_field(f: FieldSpec) -> bool:
+    """A field named as a grand total (total, total amount...; not a subtotal or a tax)."""
+    words = set(humanize(f.name).split())
+    return "total" in words and not words & {"sub", "subtotal", "tax", "vat", "gst", "net"}
+
+
 def total_label_adjust(f: FieldSpec, label: str) -> float:
     """A score nudge for a grand-total field (named total / total amount..., not subtotal or
     tax): label similarity rates "SUBTOTAL", "CASH" or "GST 6%" close to "total amount paid",
     while on a receipt they are the amounts printed around the grand total."""
-    words = set(humanize(f.name).split())
-    if "total" not in words or words & {"sub", "subtotal", "tax", "vat", "gst", "net"} or \
-            not label:
+    if not grand_total_field(f) or not label:
         return 0.0
     if _NOT_GRAND.search(label) or _TAX_ONLY.search(label):
         return -0.15

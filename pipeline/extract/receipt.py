@@ -24,6 +24,7 @@ invoices that are not receipt-like.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from prunestack.pipeline.document import BBox, Document, ElementKind
 from prunestack.pipeline.extract import values as V
@@ -216,3 +217,115 @@ def missing_date(doc: Document, fields: list[FieldSpec], found: dict[str, Leaf]
         return {}
     leaf = receipt_date(doc, V.date_order_hint([e.text for e in doc.elements()]), dates[0])
     return {dates[0].dotted: leaf} if leaf is not None else {}
+
+
+#: a till's cash rounding: "ROUNDING ADJ", "TOTAL ROUNDED", "RND", "ROUND OFF"
+_ROUNDING = re.compile(r"\bround(?:ing|ed)?\b|\brnd\b", re.I)
+
+
+def cash_rounded(amounts: list[Any], scores: list[float], best: int, texts: list[str]) -> int:
+    """The candidate a grand total keeps: ``best``, or, on a page that prints a rounding line
+    and when ``best``'s amount is not a whole multiple of 5 cents, the best-scoring candidate
+    whose amount is, within 4 cents of it — the rounded total the customer paid ("TOTAL
+    30.91 / ROUNDING ADJUSTMENT 0.01 / TOTAL ROUNDED 30.90"). ``amounts`` are the candidates'
+    values (numbers, or amount strings such as "RM 30.90"), ``texts`` the page's lines."""
+    value = _amount(amounts[best])
+    if value is None or _five_cents(value) or not any(_ROUNDING.search(t) for t in texts):
+        return best
+    near = [i for i, a in enumerate(amounts)
+            if (v := _amount(a)) is not None and _five_cents(v) and 0 < abs(v - value) < 0.045]
+    return max(near, key=lambda i: scores[i]) if near else best
+
+
+def _amount(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    m = re.search(r"\d+(?:[.,]\d{2})?\s*$", str(value))
+    return float(m.group().replace(",", ".")) if m else None
+
+
+def _five_cents(value: float) -> bool:
+    cents = round(value * 100)
+    return abs(value * 100 - cents) < 1e-6 and cents % 5 == 0
+
+
+#: words of a street address's first lines: the building, floor, unit and street ("LEVEL 6,
+#: BANGUNAN TH, DAMANSARA UPTOWN3", "G-26, GRD FLOOR, CITTA MALL", "UNIT 105, BLOCK A, ...")
+_ADDRESS_WORDS = re.compile(
+    r"\b(?:lot|level|lvl|floor|flr|gnd|grd|ground|basement|unit|suite|block|blk|no|"
+    r"jalan|jln|lorong|persiaran|taman|tmn|bandar|seksyen|kawasan|bangunan|menara|wisma|"
+    r"kompleks|complex|plaza|mall|tower|building|bldg|centre|center|pusat|dataran|avenue|"
+    r"street|road|square)\b\.?", re.I)
+#: a unit number: "G-26", "A-G-06", "4F-27", "#02-03", "37-1"
+_UNIT_NUMBER = re.compile(r"#\s*\d|\b[A-Z]?\d*[A-Z]?\d+-[A-Z0-9]+(?:-[A-Z0-9]+)?\b", re.I)
+#: a line that names a business, not a place: legal forms, a registration number
+_BUSINESS = re.compile(r"\b(?:sdn\.?\s*bhd|bhd|s/b|enterprise|trading|ltd|limited|inc|llc|"
+                       r"gmbh|plc|corp(?:oration)?|company|co\.|reg)(?:\W|$)|"
+                       r"\b\d{5,8}\s*-\s*[A-Z]\b", re.I)
+
+
+def address_line(text: str) -> bool:
+    """A line that reads as the start of a street address (building, floor, unit, street words
+    or a unit number) and not as a business name, registration, phone or document-type line."""
+    t = text.strip()
+    if not t or _BUSINESS.search(t) or re.search(_REG, t, re.I) or _STOP.search(t) or \
+            _DOC_TYPE.match(t) or _letter_share(t) < 0.4:
+        return False
+    return bool(_ADDRESS_WORDS.search(t) or _UNIT_NUMBER.search(t))
+
+
+def address_start(texts: list[str], boxes: list[BBox], first: int, taken: set[int],
+                  most: int = 2) -> int:
+    """Where an address picked as lines ``first..`` really starts: up to ``most`` lines above
+    it that are :func:`address_line`\\ s, close above (a gap under one line height), not
+    ``taken`` by another field, the top one holding a number (a unit, floor or lot; a line of
+    words above it is a branch or mall name). These are the building and floor lines a scorer
+    leaves off when it prefers the line with the street number ("LEVEL 6, BANGUNAN TH,
+    DAMANSARA UPTOWN3" above "NO.3, JALAN SS21/39, 47400 PETALING JAYA")."""
+    start = first
+    while start > 0 and first - start < most and start - 1 not in taken:
+        above, here = boxes[start - 1], boxes[start]
+        height = max(1.0, here.y1 - here.y0)
+        if here.y0 - above.y1 > height or above.y0 >= here.y0 or \
+                not address_line(texts[start - 1]):
+            break
+        start -= 1
+    while start < first and not any(ch.isdigit() for ch in texts[start]):
+        start += 1  # an address starts at its unit or building number, not at a branch name
+    return start
+
+
+#: words that end a business name and never begin one: "AIK HUAT HARDWARE / ENTERPRISE
+#: (SETIA ALAM) SDN BHD" read from its second line starts with one
+_NAME_TAIL_WORDS = frozenset({"enterprise", "enterprises", "trading", "sdn", "bhd", "holdings",
+                              "industries", "corporation", "company", "co", "ltd", "limited",
+                              "inc", "llc", "gmbh", "plc", "(m)"})
+
+
+def name_start(texts: list[str], boxes: list[BBox], first: int, taken: set[int]) -> int:
+    """Where a business name picked as lines ``first..`` starts: one line earlier when the pick
+    begins with a word that ends names (ENTERPRISE, TRADING, SDN BHD...) and the line close
+    above is words only (no digits, no document-type line), not ``taken`` by another field."""
+    words = texts[first].split()
+    if first == 0 or first - 1 in taken or not words or \
+            words[0].lower().strip(".,") not in _NAME_TAIL_WORDS:
+        return first
+    above, here = boxes[first - 1], boxes[first]
+    t = texts[first - 1].strip()
+    if here.y0 - above.y1 > max(1.0, here.y1 - here.y0) or above.y0 >= here.y0 or \
+            any(ch.isdigit() for ch in t) or _DOC_TYPE.match(t) or _letter_share(t) < 0.7:
+        return first
+    return first - 1
+
+
+#: a label naming the business that owns the shop: "OWNED BY :", "DIMILIKI OLEH", "OPERATED BY"
+_OWNER_LABEL = re.compile(r"\b(?:owned|operated|managed)\s+by\b|\bdimiliki\b", re.I)
+
+
+def owner_line(texts: list[str], i: int) -> bool:
+    """Line ``i`` is only an owner label ("OWNED BY :") or follows one ("SANYU SUPPLY SDN
+    BHD"): it names the legal entity behind the shop, not the shop its letterhead prints. (A
+    label and name on one line, "DIMILIKI OLEH : DOVE HOLDINGS SDN BHD", is left to the
+    scorer: annotators take such lines as the company.)"""
+    return any(m is not None and not texts[j][m.end():].strip(" :.-")
+               for j in (i - 1, i) if j >= 0 for m in [_OWNER_LABEL.search(texts[j])])

@@ -38,6 +38,7 @@ import math
 import re
 import statistics
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,8 +48,15 @@ from prunestack.encoder import mean_pool, tokenizable
 from prunestack.errors import ModelError
 from prunestack.pipeline.document import BBox, Document, ElementKind
 from prunestack.pipeline.extract import values as V
-from prunestack.pipeline.extract.extractive import parse_for, value_kind
+from prunestack.pipeline.extract.extractive import grand_total_field, parse_for, value_kind
 from prunestack.pipeline.extract.ocrfix import fix_letter_digit_confusions, tidy_mark_spacing
+from prunestack.pipeline.extract.receipt import (
+    SELLER_NAMES,
+    address_start,
+    cash_rounded,
+    name_start,
+    owner_line,
+)
 from prunestack.pipeline.extract.types import Leaf
 from prunestack.pipeline.schema import FieldSpec
 
@@ -292,6 +300,7 @@ class LearnedScorer:
         sizes = page_sizes(doc)
         body = body_font_size(lines)
         out: dict[str, Leaf] = {}
+        taken: set[int] = set()  # lines other fields were read from
         for f in fields:
             cands = line_candidates(lines, f, dayfirst)
             scores = self._score(lines, f, cands, sizes, body)
@@ -307,10 +316,21 @@ class LearnedScorer:
             prob = 1.0 / (1.0 + math.exp(-scores[best]))
             if prob < self.config["min_prob"]:
                 continue
+            kind = value_kind(f)
+            if kind == "amount" and grand_total_field(f):  # the rounded total, when printed
+                best = cash_rounded([c.value for c in cands], scores, best,
+                                    [ln.text for ln in lines])
+            elif str(f.path[-1]).lower() in SELLER_NAMES:  # the shop, not its owner
+                best = _not_owner(lines, cands, scores, best)
             c = cands[best]
+            if kind == "address":  # with the building / floor lines just above it
+                c = _extend_up(lines, c, taken, address_start)
+            elif str(f.path[-1]).lower() in SELLER_NAMES:  # "AIK HUAT HARDWARE / ENTERPRISE..."
+                c = _extend_up(lines, c, taken, name_start)
+            taken.update(range(c.first, c.last + 1))
             ln = lines[c.first]
             value = c.value
-            if value_kind(f) == "address":  # letterhead text: undo OCR's O/0 swaps (811OO)
+            if kind == "address":  # letterhead text: undo OCR's O/0 swaps (811OO)
                 value = tidy_mark_spacing(fix_letter_digit_confusions(value))
             out[f.dotted] = Leaf(value, ln.page, c.bbox, ln.element_id,
                                  round(prob * min(x.confidence for x in lines[c.first:c.last + 1]),
@@ -325,6 +345,37 @@ class LearnedScorer:
         texts = [pair_text(lines, c, sizes.get(lines[c.first].page, (1.0, 1.0)), body)
                  for c in cands]
         return self.logits([ft] * len(texts), texts)
+
+
+def _not_owner(lines: list[DocLine], cands: list[Cand], scores: list[float], best: int) -> int:
+    """``best``, or when it names the shop's owner (``receipt.owner_line``) the best-scoring
+    candidate that does not."""
+    texts = [ln.text for ln in lines]
+
+    def owner(c: Cand) -> bool:
+        return any(owner_line(texts, j) for j in range(c.first, c.last + 1))
+
+    if not owner(cands[best]):
+        return best
+    rest = [i for i, c in enumerate(cands) if not owner(c)]
+    return max(rest, key=lambda i: scores[i]) if rest else best
+
+
+def _extend_up(lines: list[DocLine], c: Cand, taken: set[int],
+               start_of: Callable[[list[str], list[BBox], int, set[int]], int]) -> Cand:
+    """``c`` from where ``start_of`` (``receipt.address_start`` / ``receipt.name_start``, given
+    the texts and boxes of ``c``'s page up to its first line) says it starts."""
+    lo = c.first
+    while lo > 0 and lines[lo - 1].page == lines[c.first].page:
+        lo -= 1
+    start = lo + start_of([ln.text for ln in lines[lo:c.first + 1]],
+                          [ln.bbox for ln in lines[lo:c.first + 1]], c.first - lo,
+                          {i - lo for i in taken if lo <= i <= c.first})
+    if start == c.first:
+        return c
+    head = " ".join(ln.text for ln in lines[start:c.first])
+    box = BBox.enclosing([ln.bbox for ln in lines[start:c.last + 1]])
+    return Cand(f"{head} {c.value}", f"{head} {c.printed}", start, c.last, box)
 
 
 def forward(model: Any, head: Any, enc: Any) -> Any:

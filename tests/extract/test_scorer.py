@@ -232,3 +232,61 @@ def test_a_spaced_currency_amount_is_a_candidate_in_both_printed_forms(tmp_path)
     assert "16.00" in values and "RM 16.00" in values
     number = plan_fields({"type": "object", "properties": {"total": {"type": "number"}}})[0]
     assert [c.value for c in S.line_candidates(ln, number, True) if c.first == 19] == [16.0]
+
+
+def _column(texts: list[str], height: float = 30.0) -> list[BBox]:
+    """Boxes of ``texts`` printed one under another, a line height apart (a till strip)."""
+    return [BBox(x0=10, y0=i * height * 1.1, x1=400, y1=i * height * 1.1 + height)
+            for i in range(len(texts))]
+
+
+def test_a_grand_total_is_the_rounded_one_when_the_till_rounds():
+    from prunestack.pipeline.extract.receipt import cash_rounded
+
+    page = ["TOTAL", "RM 30.91", "ROUNDING ADJUSTMENT", "RM 0.01", "TOTAL ROUNDED", "RM 30.90",
+            "CASH", "RM 51.00"]
+    amounts, scores = [30.91, 0.01, 30.90, 51.00], [2.0, -1.0, 1.5, 0.5]
+    assert cash_rounded(amounts, scores, 0, page) == 2
+    # printed amount strings ("RM 30.90") as a plain string field keeps them
+    assert cash_rounded(["RM 30.91", "RM 30.90"], [2.0, 1.0], 0, page) == 1
+    # no rounding line: the scorer's pick stands (an invoice total of 30.91 is 30.91)
+    assert cash_rounded(amounts, scores, 0, [t for t in page if "ROUND" not in t]) == 0
+    # already a multiple of 5 cents, or nothing rounded within 4 cents: unchanged
+    assert cash_rounded([30.90, 30.95], [2.0, 1.0], 0, page) == 0
+    assert cash_rounded([30.91, 31.00], [2.0, 1.0], 0, page) == 0
+
+
+def test_an_address_starts_at_its_building_line_not_at_a_branch_or_registration():
+    from prunestack.pipeline.extract.receipt import address_line, address_start
+
+    page = ["GOLDEN ARCHES RESTAURANTS SDN BHD", "LICENSEE OF MCDONALD'S",
+            "LEVEL 6, BANGUNAN TH, DAMANSARA UPTOWN3", "NO.3, JALAN SS21/39,47400 PETALING JAYA",
+            "SELANGOR"]
+    assert address_start(page, _column(page), 3, set()) == 2
+    assert address_start(page, _column(page), 3, {2}) == 3  # that line is another field's
+    far = _column(page)
+    far[2] = BBox(x0=10, y0=far[3].y0 - 100, x1=400, y1=far[3].y0 - 70)  # a gap of 2 lines
+    assert address_start(page, far, 3, set()) == 3
+    # a branch name of words above the unit line stays out; two lines at most
+    mall = ["MYNEWS RETAIL SB", "PUSAT DAGANGAN PHILEO DAMANSARA",
+            "UNIT 105, BLOCK A,PUSAT DAGANGAN PHILEO DAMANSARA,",
+            "NO.9, JALAN 16/11,,46350,PETALING JAYA,SELANGOR"]
+    assert address_start(mall, _column(mall), 3, set()) == 2
+    assert not address_line("CO-REG:860671-D")
+    assert not address_line("GST REG NO: 000435761152")
+    assert not address_line("TEL: 03-7662 5789")
+    assert address_line("G-26, GRD FLOOR,CITTA MALL,")
+    assert address_line("MENARA DION #02-03, LEVEL 2,")
+
+
+def test_a_business_name_read_from_its_second_line_gets_its_first():
+    from prunestack.pipeline.extract.receipt import name_start
+
+    page = ["AIK HUAT HARDWARE", "ENTERPRISE (SETIA ALAM) SDN BHD", "822737-X"]
+    assert name_start(page, _column(page), 1, set()) == 0
+    assert name_start(page, _column(page), 1, {0}) == 1
+    # a name that starts with its own word, or digits above: unchanged
+    other = ["3180404", "ENTERPRISE (SETIA ALAM) SDN BHD"]
+    assert name_start(other, _column(other), 1, set()) == 1
+    own = ["TAX INVOICE", "TOKYO KITCHEN SDN BHD"]
+    assert name_start(own, _column(own), 1, set()) == 1
