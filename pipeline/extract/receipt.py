@@ -329,3 +329,20 @@ def owner_line(texts: list[str], i: int) -> bool:
     scorer: annotators take such lines as the company.)"""
     return any(m is not None and not texts[j][m.end():].strip(" :.-")
                for j in (i - 1, i) if j >= 0 for m in [_OWNER_LABEL.search(texts[j])])
+
+
+#: a label that starts another party's block: "BILL TO :", "SHIP TO", "SOLD TO", "CUSTOMER :"
+_OTHER_PARTY = re.compile(r"^\W*(?:bill(?:ed)?|ship(?:ped)?|sold|deliver(?:ed)?|invoice)\s+to\b|"
+                          r"^\W*(?:customer|buyer|consignee)\b", re.I)
+
+
+def other_party_line(texts: list[str], i: int, reach: int = 4) -> bool:
+    """Line ``i`` is in the block of another party than the issuer: within ``reach`` lines
+    under a "BILL TO :" / "SHIP TO" / "CUSTOMER" label (or on the label's line), before any
+    phone, tax-number or document-type line closes the block."""
+    for j in range(i, max(-1, i - reach - 1), -1):
+        if _OTHER_PARTY.search(texts[j]):
+            return True
+        if j < i and (_STOP.search(texts[j]) or _DOC_TYPE.match(texts[j])):
+            return False
+    return False

@@ -51,10 +51,12 @@ from prunestack.pipeline.extract import values as V
 from prunestack.pipeline.extract.extractive import grand_total_field, parse_for, value_kind
 from prunestack.pipeline.extract.ocrfix import fix_letter_digit_confusions, tidy_mark_spacing
 from prunestack.pipeline.extract.receipt import (
+    SELLER_ADDRESSES,
     SELLER_NAMES,
     address_start,
     cash_rounded,
     name_start,
+    other_party_line,
     owner_line,
 )
 from prunestack.pipeline.extract.types import Leaf
@@ -302,12 +304,14 @@ class LearnedScorer:
         out: dict[str, Leaf] = {}
         taken: set[int] = set()  # lines other fields were read from
         for f in fields:
-            cands = line_candidates(lines, f, dayfirst)
+            name = str(f.path[-1]).lower()
+            own = _issuer_own(lines, name) if name in SELLER_NAMES | SELLER_ADDRESSES else None
+            cands = _keep(line_candidates(lines, f, dayfirst), own)
             scores = self._score(lines, f, cands, sizes, body)
             if value_kind(f) in SPAN_KINDS and cands:
                 order = sorted(range(len(cands)), key=lambda i: -scores[i])
                 anchors = [cands[i].first for i in order[:self.config["anchors"]]]
-                more = span_candidates(lines, f, anchors, self.config["max_span"])
+                more = _keep(span_candidates(lines, f, anchors, self.config["max_span"]), own)
                 cands += more
                 scores += self._score(lines, f, more, sizes, body)
             if not cands:
@@ -320,12 +324,10 @@ class LearnedScorer:
             if kind == "amount" and grand_total_field(f):  # the rounded total, when printed
                 best = cash_rounded([c.value for c in cands], scores, best,
                                     [ln.text for ln in lines])
-            elif str(f.path[-1]).lower() in SELLER_NAMES:  # the shop, not its owner
-                best = _not_owner(lines, cands, scores, best)
             c = cands[best]
             if kind == "address":  # with the building / floor lines just above it
                 c = _extend_up(lines, c, taken, address_start)
-            elif str(f.path[-1]).lower() in SELLER_NAMES:  # "AIK HUAT HARDWARE / ENTERPRISE..."
+            elif name in SELLER_NAMES:  # "AIK HUAT HARDWARE / ENTERPRISE..."
                 c = _extend_up(lines, c, taken, name_start)
             taken.update(range(c.first, c.last + 1))
             ln = lines[c.first]
@@ -347,18 +349,21 @@ class LearnedScorer:
         return self.logits([ft] * len(texts), texts)
 
 
-def _not_owner(lines: list[DocLine], cands: list[Cand], scores: list[float], best: int) -> int:
-    """``best``, or when it names the shop's owner (``receipt.owner_line``) the best-scoring
-    candidate that does not."""
+def _issuer_own(lines: list[DocLine], name: str) -> Callable[[Cand], bool]:
+    """For the issuer's name or address field ``name``: whether a candidate is the issuer's,
+    i.e. not read from another party's block ("BILL TO :", ``receipt.other_party_line``) nor,
+    for the name, under a lone owner label (``receipt.owner_line``: the shop's owner)."""
     texts = [ln.text for ln in lines]
+    owner_too = name in SELLER_NAMES
+    foreign = [other_party_line(texts, j) or (owner_too and owner_line(texts, j))
+               for j in range(len(texts))]
+    return lambda c: not any(foreign[c.first:c.last + 1])
 
-    def owner(c: Cand) -> bool:
-        return any(owner_line(texts, j) for j in range(c.first, c.last + 1))
 
-    if not owner(cands[best]):
-        return best
-    rest = [i for i, c in enumerate(cands) if not owner(c)]
-    return max(rest, key=lambda i: scores[i]) if rest else best
+def _keep(cands: list[Cand], own: Callable[[Cand], bool] | None) -> list[Cand]:
+    """``cands`` that ``own`` accepts (all of them when it accepts none, or without ``own``)."""
+    kept = [c for c in cands if own(c)] if own is not None else cands
+    return kept or cands
 
 
 def _extend_up(lines: list[DocLine], c: Cand, taken: set[int],
