@@ -52,7 +52,7 @@ from prunestack.parsers.segments import (
     x_overlap,
     y_overlap,
 )
-from prunestack.parsers.tables import TableBlock, find_tables
+from prunestack.parsers.tables import TableBlock, find_tables, has_leader
 from prunestack.pipeline.document import (
     BBox,
     Document,
@@ -344,6 +344,8 @@ def _continues(block: list[Seg], kind: ElementKind, s: Seg, s_kind: ElementKind,
         return False
     if kind == ElementKind.LIST_ITEM:
         return s.bbox.x0 >= block[0].bbox.x0 + 0.5 * ctx.body_h
+    if has_leader(last.text):  # an index or contents entry ends at its leader and number
+        return False
     width = bx1 - bx0
     short_end = last.text.rstrip().endswith(_SENTENCE_END[:3]) and last.bbox.width < 0.8 * width
     return not short_end
