@@ -12,6 +12,11 @@ How a table is found (on segments no other step claimed):
   exactly one column (a cell of several segments reads them row by row, left to right); a run
   needs ≥ 2 columns, and a column of short cells (≤ 3 words on average) or digits in ≥ 30% of its
   cells (multi-column running text has neither);
+* a line of several cells continues the row above it (wrapped cells side by side) when the PDF
+  draws its cell straight after the cell above it, rows are spaced wider than those lines, and
+  most rows so joined are ragged (``_join_wrapped``); a cell's lines then read in order;
+* a run whose every column is a list of dot-leader entries ("Adolph, S. ....... 20") is an index
+  or contents set in columns, not a table: its lines are left to the reading order;
 * a gap wider than 2.5 × the run's usual gap and 1.5 row heights starts a new run, and so does a
   row of ≥ 3 cells without digits under ≥ 2 rows with fewer cells (a table's header under two
   address blocks side by side); a first or
