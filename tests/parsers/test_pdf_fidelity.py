@@ -12,7 +12,10 @@ causes found on mmda-dev (``benchmarks/bench_parsing_fidelity.py``):
 * table cells wrapped onto two or three lines, drawn cell by cell: each line had become a row of
   its own, interleaving neighbouring cells line by line;
 * an index set in two columns of dot-leader entries, which had been read as a two-column table
-  (unrelated entries paired row by row) and then run together into one paragraph.
+  (unrelated entries paired row by row) and then run together into one paragraph;
+* a form line whose words are placed one by one (no space characters) beside a dot leader drawn
+  dot by dot: the leader's even gaps passed for letter spacing and glued the words together
+  ("(d)thebalanceofthepurchaseprice").
 """
 
 from __future__ import annotations
@@ -301,3 +304,22 @@ def test_index_in_two_leader_columns_reads_column_by_column_one_entry_each():
     assert not [e for e in els if e.kind == ElementKind.TABLE]
     entries = [e.text for e in els if "..." in e.text]
     assert [re.sub(r" \.+\d+$", "", t) for t in entries] == INDEX_LEFT + INDEX_RIGHT
+
+
+def test_dot_leader_is_not_letter_spacing_for_the_words_beside_it():
+    def draw(c) -> None:
+        c.setFont("Helvetica", 6)
+        x = 72.0
+        for w in "(d) the balance of the purchase price".split():  # placed word by word
+            c.drawString(x, 700, w)
+            x += c.stringWidth(w, "Helvetica", 6) + 1.83
+        x += 3.5
+        for _ in range(80):  # the leader, dot by dot
+            c.drawString(x, 700, ".")
+            x += c.stringWidth(".", "Helvetica", 6) + 1.67
+        c.drawString(x + 4, 700, "$")
+        c.setFont("Helvetica", 10)
+        c.drawString(72, 650, "The buyer pays the balance at closing, as the contract says.")
+
+    words = [w.text for ln in pdf_page_lines(_pdf(draw))[0].lines for w in ln.words]
+    assert words[:7] == ["(d)", "the", "balance", "of", "the", "purchase", "price"]
