@@ -15,7 +15,9 @@ causes found on mmda-dev (``benchmarks/bench_parsing_fidelity.py``):
   (unrelated entries paired row by row) and then run together into one paragraph;
 * a form line whose words are placed one by one (no space characters) beside a dot leader drawn
   dot by dot: the leader's even gaps passed for letter spacing and glued the words together
-  ("(d)thebalanceofthepurchaseprice").
+  ("(d)thebalanceofthepurchaseprice");
+* a legal form's line numbers in the right margin, built into the lines beside them ("... due
+  and 31 payable").
 """
 
 from __future__ import annotations
@@ -323,3 +325,64 @@ def test_dot_leader_is_not_letter_spacing_for_the_words_beside_it():
 
     words = [w.text for ln in pdf_page_lines(_pdf(draw))[0].lines for w in ln.words]
     assert words[:7] == ["(d)", "the", "balance", "of", "the", "purchase", "price"]
+
+
+CLAUSE = ("Purchaser shall pay Seller for heating oil in the tank at the date of possession and "
+          "the seller shall deliver the property free and clear of all liens and encumbrances "
+          "except zoning ordinances building and use restrictions and easements of record which "
+          "benefit the property or the area where the property is located in this county").split()
+
+
+def _numbered_lines(width: float) -> list[str]:
+    lines, cur = [], []
+    for w in CLAUSE * 6:
+        cur.append(w)
+        if width - 8 <= _helvetica_width(" ".join(cur), 9) <= width:
+            lines.append(" ".join(cur))
+            cur = []
+        elif _helvetica_width(" ".join(cur), 9) > width:
+            lines.append(" ".join(cur[:-1]))
+            cur = [w]
+    return lines[:14]
+
+
+def _helvetica_width(text: str, size: float) -> float:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    return stringWidth(text, "Helvetica", size)
+
+
+def test_margin_line_numbers_are_furniture_not_line_text():
+    lines = _numbered_lines(540.0)
+
+    def draw(c) -> None:
+        c.setFont("Helvetica", 9)
+        for i, line in enumerate(lines):  # text to about 5 points from the numbers
+            c.drawString(36, 740 - 12 * i, line)
+        for i in range(len(lines)):  # the numbers last, right-aligned in the margin
+            c.drawRightString(588, 740 - 12 * i, str(i + 1))
+
+    els = parse(_pdf(draw)).pages[0].elements
+    body = [e for e in els if e.kind != ElementKind.SIDEBAR]
+    assert [e.text for e in body] == [" ".join(lines)]
+    numbers = [e.text for e in els if e.kind == ElementKind.SIDEBAR]
+    assert numbers == [str(i + 1) for i in range(len(lines))]
+
+
+def test_contents_page_numbers_in_a_margin_stay_with_their_entries():
+    entries = [(297, "Treatment: concepts and new developments"), (300, "Diabetes news"),
+               (305, "Soluble epoxide hydrolase as a target"), (314, "Hepatic insulin"),
+               (324, "Resveratrol and insulin resistance"), (336, "Prevalence of diabetes"),
+               (345, "Vildagliptin as add-on therapy"), (354, "Smoking and metformin use"),
+               (363, "Walking exercise"), (378, "Plasma glucose and hemoglobin A1c")]
+
+    def draw(c) -> None:
+        c.setFont("Helvetica", 9)
+        for i, (page, title) in enumerate(entries):
+            c.drawString(30, 740 - 30 * i, str(page))
+            c.drawString(80, 740 - 30 * i, title)
+
+    els = parse(_pdf(draw)).pages[0].elements
+    assert not [e for e in els if e.kind == ElementKind.SIDEBAR]
+    text = "\n".join(e.text for e in els)
+    assert all(f"{page}" in text for page, _ in entries)
