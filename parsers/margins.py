@@ -10,14 +10,18 @@ step keeps them out of the text as page furniture.
 A column of line numbers: at least ``MIN_NUMBERS`` bare integers (1–4 digits), each the first or
 the last word of its segment, wholly in the left or right ``MARGIN`` of the page, aligned on one
 edge (right edges within ``ALIGN`` points for the right margin, left edges for the left one),
-and counting up by one from top to bottom at ≥ ``IN_ORDER`` of their steps (the page numbers of
-a table of contents in a margin jump). Nothing else in the margin
-is judged here (``parsers.layout`` marks small margin text as sidebar by its own rule).
+counting up by one from top to bottom at ≥ ``IN_ORDER`` of their steps (the page numbers of a
+table of contents in a margin jump), and outside the text: at most ``CROSSING`` of the page's
+other words reach past the middle of the numbers towards the page edge (the item numbers of an
+invoice or a numbered list start where the text above and below them starts). Nothing else in
+the margin is judged here (``parsers.layout`` marks small margin text as sidebar by its own
+rule).
 """
 
 from __future__ import annotations
 
 from itertools import pairwise
+from statistics import median
 
 from prunestack.parsers.segments import Seg, seg_from_words
 from prunestack.pipeline.document import ElementKind
@@ -26,6 +30,7 @@ MIN_NUMBERS = 8
 MARGIN = 0.12  # share of the page width on each side
 ALIGN = 2.0  # points
 IN_ORDER = 0.8
+CROSSING = 0.02
 _MAX_DIGITS = 4
 
 
@@ -67,11 +72,31 @@ def _column(cands: list[tuple[Seg, int, str]], side: str) -> list[tuple[Seg, int
     return best if steps >= IN_ORDER * (len(values) - 1) else []
 
 
+def _outside(col: list[tuple[Seg, int, str]], segs: list[Seg], side: str) -> bool:
+    """At most ``CROSSING`` of the page's other words reach past the column's middle."""
+    if not col:
+        return False
+    mine = {(id(s), i) for s, i, _ in col}
+    boxes = [s.words[i].bbox for s, i, _ in col]
+    others = [w.bbox for s in segs for j, w in enumerate(s.words) if (id(s), j) not in mine]
+    if side == "right":
+        mid = min(b.x1 for b in boxes) - 0.5 * median(b.width for b in boxes)
+        crossing = sum(b.x1 > mid for b in others)
+    else:
+        mid = max(b.x0 for b in boxes) + 0.5 * median(b.width for b in boxes)
+        crossing = sum(b.x0 < mid for b in others)
+    return crossing <= CROSSING * len(others)
+
+
 def split_line_numbers(segs: list[Seg], width: float) -> list[Seg]:
     """``segs`` with the page's margin line numbers (see module doc) cut off into segments of
     their own, marked ``sidebar``; unchanged when the page has no such column."""
     cands = _candidates(segs, width)
-    found = _column(cands, "right") + _column(cands, "left")
+    found: list[tuple[Seg, int, str]] = []
+    for side in ("right", "left"):
+        col = _column(cands, side)
+        if _outside(col, segs, side):
+            found += col
     if not found:
         return segs
     cut: dict[int, set[int]] = {}

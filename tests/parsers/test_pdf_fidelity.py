@@ -386,3 +386,26 @@ def test_contents_page_numbers_in_a_margin_stay_with_their_entries():
     assert not [e for e in els if e.kind == ElementKind.SIDEBAR]
     text = "\n".join(e.text for e in els)
     assert all(f"{page}" in text for page, _ in entries)
+
+
+def test_numbered_item_rows_at_the_text_edge_keep_their_numbers():
+    # an invoice whose items are numbered 1-10 at the page's text edge, where its heading and
+    # totals start too: the numbers are the rows' first cells, not margin line numbers
+    def draw(c) -> None:
+        c.setFont("Helvetica", 9)
+        c.drawString(40, 780, "Invoice 2024-117 from Fourbs Group to the Department of Education")
+        c.drawString(40, 750, "No")
+        c.drawString(80, 750, "Description")
+        c.drawString(400, 750, "Amount")
+        for i in range(10):
+            y = 735 - 14 * i
+            c.drawString(40, y, str(i + 1))
+            c.drawString(80, y, f"Labour (AV Tech) visit {i + 1}")
+            c.drawString(400, y, f"${81.2 * (i + 1):.2f}")
+        c.drawString(40, 570, "Total claimed including GST as shown on this invoice")
+
+    els = parse(_pdf(draw)).pages[0].elements
+    assert not [e for e in els if e.kind == ElementKind.SIDEBAR]
+    tables = [e for e in els if e.kind == ElementKind.TABLE]
+    assert len(tables) == 1
+    assert [c.text for c in tables[0].cells if c.col == 0] == ["No", *map(str, range(1, 11))]
