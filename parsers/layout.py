@@ -3,7 +3,8 @@
 ``aggregate(pages, source_name=..., mime_type=...)`` turns the ``PageLines`` of the PDF text layer
 or of an OCR backend into a ``Document``. Per page, in this order:
 
-1. lines are cut into segments at wide gaps (``parsers.segments``);
+1. lines are cut into segments at wide gaps (``parsers.segments``), and a margin column of
+   line numbers into segments of their own (``parsers.margins``: sidebar furniture);
 2. page furniture: page numbers in the top/bottom tenth, text repeated at the same place on at
    least half of the pages (≥ 2), small text (≤ 0.92 × body) in the top/bottom 6% band, small
    text wholly in the left/right 10% margin (sidebar); never a segment in a row of three or more (a
@@ -42,6 +43,7 @@ from itertools import pairwise
 from statistics import median
 
 from prunestack.parsers.keyvalue import KVPair, find_bold_label_pairs, find_pairs
+from prunestack.parsers.margins import split_line_numbers
 from prunestack.parsers.primitives import PageLines
 from prunestack.parsers.segments import (
     Seg,
@@ -52,7 +54,7 @@ from prunestack.parsers.segments import (
     x_overlap,
     y_overlap,
 )
-from prunestack.parsers.tables import TableBlock, find_tables
+from prunestack.parsers.tables import TableBlock, find_tables, has_leader
 from prunestack.pipeline.document import (
     BBox,
     Document,
@@ -129,6 +131,8 @@ def _mark_furniture(pages: list[PageLines], segs: list[list[Seg]], body: float) 
         # number is a page number only next to at most one non-numeric segment.
         mates = {id(s): r for r in rows([s for s in ss if _in_band(s, pl, 0.15)]) for s in r}
         for s in ss:
+            if s.role:  # margin line numbers (``parsers.margins``)
+                continue
             top = s.bbox.cy < h / 2
             small = s.size <= body * 0.92
             row = mates.get(id(s), [s])
@@ -344,6 +348,8 @@ def _continues(block: list[Seg], kind: ElementKind, s: Seg, s_kind: ElementKind,
         return False
     if kind == ElementKind.LIST_ITEM:
         return s.bbox.x0 >= block[0].bbox.x0 + 0.5 * ctx.body_h
+    if has_leader(last.text):  # an index or contents entry ends at its leader and number
+        return False
     width = bx1 - bx0
     short_end = last.text.rstrip().endswith(_SENTENCE_END[:3]) and last.bbox.width < 0.8 * width
     return not short_end
@@ -501,7 +507,8 @@ def aggregate(pages: list[PageLines], *, source_name: str = "", mime_type: str) 
     """Lines with boxes → a ``Document`` of typed elements in reading order (see module doc)."""
     segs: list[list[Seg]] = []
     for pl in pages:
-        ss = [s for line in pl.lines for s in split_line(line)]
+        ss = split_line_numbers([s for line in pl.lines for s in split_line(line)],
+                                pl.width or 1.0)
         for i, s in enumerate(ss):
             s.idx = i
         segs.append(ss)

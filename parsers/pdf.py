@@ -354,8 +354,10 @@ def _words(textpage: pdfium.PdfTextPage, frame: _Frame, quarters: list[int] | No
 
 def _tracking(glyphs: list[_Glyph | None]) -> dict[int, float]:
     """Letter spacing (``Tc``: tracked headings and body text) per glyph index: over a run of
-    glyphs on one baseline, the lower-quartile gap between adjacent letters (spaces end words,
-    not runs), when the run has at least 4 such gaps. A word gap must exceed it by
+    glyphs on one baseline, the lower-quartile gap between adjacent letters or digits (spaces end
+    words, not runs; the gaps around punctuation do not count: a dot leader ". . . ." beside
+    the words had passed for letter spacing and glued "the balance of" into one word), when the
+    run has at least 4 such gaps. A word gap must exceed it by
     ``WORD_GAP_EM``; without this, text tracked by a quarter em came out as "T r a c k e d".
     Positioned words without space characters keep their letter gap (about 0) as the lower
     quartile, so their word gaps still split."""
@@ -382,7 +384,7 @@ def _tracking(glyphs: list[_Glyph | None]) -> dict[int, float]:
             assert first is not None
             if abs(g.base - first.base) > 0.3 * max(first.size, g.size, 1.0):
                 close()
-        if last is not None and run:
+        if last is not None and run and last.ch.isalnum() and g.ch.isalnum():
             gaps.append(g.x0 - last.x1)
         run.append(k)
         last = g

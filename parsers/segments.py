@@ -58,7 +58,9 @@ class Seg:
         return min(found) if found else None
 
 
-def _seg_from_words(words: list[Word], line_conf: float) -> Seg:
+def seg_from_words(words: list[Word], line_conf: float) -> Seg:
+    """A segment of ``words`` (one baseline, left to right); its confidence is at most the
+    line's."""
     sizes = [w.font_size for w in words if w.font_size]
     flags = [w.bold for w in words if w.bold is not None]
     confs = [w.confidence for w in words]
@@ -87,7 +89,7 @@ def split_line(line: Line) -> list[Seg]:
             out.append([w])
         else:
             out[-1].append(w)
-    return [_seg_from_words(ws, line.confidence) for ws in out]
+    return [seg_from_words(ws, line.confidence) for ws in out]
 
 
 def y_overlap(a: BBox, b: BBox) -> float:

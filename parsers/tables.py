@@ -12,6 +12,11 @@ How a table is found (on segments no other step claimed):
   exactly one column (a cell of several segments reads them row by row, left to right); a run
   needs ≥ 2 columns, and a column of short cells (≤ 3 words on average) or digits in ≥ 30% of its
   cells (multi-column running text has neither);
+* a line of several cells continues the row above it (wrapped cells side by side) when the PDF
+  draws its cell straight after the cell above it, rows are spaced wider than those lines, and
+  most rows so joined are ragged (``_join_wrapped``); a cell's lines then read in order;
+* a run whose every column is a list of dot-leader entries ("Adolph, S. ....... 20") is an index
+  or contents set in columns, not a table: its lines are left to the reading order;
 * a gap wider than 2.5 × the run's usual gap and 1.5 row heights starts a new run, and so does a
   row of ≥ 3 cells without digits under ≥ 2 rows with fewer cells (a table's header under two
   address blocks side by side); a first or
@@ -31,6 +36,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 from statistics import median
 
 from prunestack.parsers.keyvalue import KVPair, extend_down
@@ -38,8 +44,15 @@ from prunestack.parsers.segments import Seg, median_height, rows
 from prunestack.pipeline.document import BBox, TableCell
 
 MAX_ROW_GAP = 2.0  # row heights between consecutive table rows
+#: Rows are spaced at least this many times wider than the lines of a wrapped cell (plus a
+#: quarter row height) when ``_join_wrapped`` joins those lines.
+WRAP_SPACING = 2.0
 PROSE_WORDS = 6
 _NUMBER = re.compile(r"\d")
+#: A dot leader: four dots or more, spaced or not.
+_LEADER = re.compile(r"\.{4,}|(?:\. ){3,}\.")
+#: Share of a column's cells with a dot leader for ``_leader_columns``.
+LEADER_SHARE = 0.8
 
 
 @dataclass
@@ -179,6 +192,21 @@ def _tabular(cells: list[TableCell]) -> bool:
     return short or digits
 
 
+def has_leader(text: str) -> bool:
+    """The text holds a dot leader ("Adolph, S. ........ 20"): an index or contents entry."""
+    return bool(_LEADER.search(text))
+
+
+def _leader_columns(cells: list[TableCell]) -> bool:
+    """Every column is a list of leader lines ("Adolph, S. ........ 20"): an index or a table
+    of contents set in columns. Each line is a whole entry, and a column reads top to bottom
+    before the next one; the rows that line up across columns are not related."""
+    by_col: dict[int, list[bool]] = {}
+    for c in cells:
+        by_col.setdefault(c.col, []).append(has_leader(c.text))
+    return len(by_col) >= 2 and all(sum(v) >= LEADER_SHARE * len(v) for v in by_col.values())
+
+
 def _prune_sparse_edges(
     run: list[tuple[list[Seg], bool]],
 ) -> list[tuple[list[Seg], bool]]:
@@ -198,6 +226,74 @@ def _prune_sparse_edges(
         return run
     out = [([s for s in r if _col_of(s, cols) not in drop], cont) for r, cont in run]
     return [(r, cont) for r, cont in out if r]
+
+
+def _join_wrapped(
+    run: list[tuple[list[Seg], bool]], cols: list[tuple[float, float]],
+) -> list[tuple[list[Seg], bool]]:
+    """Mark the lines of wrapped cells as continuations of the table row they wrap in.
+
+    ``_runs`` joins a wrapped cell's next line only when it is alone on its line; when cells
+    of the same row wrap side by side ("Graphic Art Mart | 1/22 Loyalty Rd, | 02 8843 0299"
+    over "North Rocks NSW 2151 | www.gamart.com.au") every line looked like a row. A line
+    continues the row above it when all of these hold:
+
+    * the PDF draws one of its segments straight after the lowest segment above it in the same
+      column (the producer wrote the cell's lines one after the other, cell by cell) and the two
+      lines do not overlap;
+    * the geometry agrees for the whole run: the widest such gap is less than half the
+      narrowest gap between lines that the drawing order does not link (rows are spaced
+      apart, a cell's lines are set close: ``WRAP_SPACING``);
+    * at least half of the rows so formed are ragged (a line lacks a column another line of
+      the row fills): rows of complete lines drawn column by column (labels, then values) are
+      separate rows, not one wrapped row.
+
+    A table drawn row by row links nothing; without a drawing order (OCR) nothing changes.
+    """
+    main = [i for i, (_, cont) in enumerate(run) if not cont]
+    segs = [s for r, _ in run for s in r]
+    if len(main) < 3 or any(s.order is None for s in segs):
+        return run
+    h = median_height(segs)
+    drawn = sorted(segs, key=lambda s: (s.order or 0, s.idx))
+    before = {id(b): a for a, b in pairwise(drawn)}
+
+    def top(r: list[Seg]) -> float:
+        return min(s.bbox.y0 for s in r)
+
+    def bottom(r: list[Seg]) -> float:
+        return max(s.bbox.y1 for s in r)
+
+    linked: list[float] = []
+    unlinked: list[float] = []
+    wraps: set[int] = set()
+    for prev, i in pairwise(main):
+        above = [s for r, _ in run[prev:i] for s in r]
+        gap = top(run[i][0]) - bottom(above)
+        lowest = {}
+        for s in sorted(above, key=lambda s: s.bbox.y0):
+            lowest[_col_of(s, cols)] = s
+        if gap >= 0 and any(before.get(id(b)) is lowest.get(_col_of(b, cols)) is not None
+                            for b in run[i][0]):
+            linked.append(gap)
+            wraps.add(i)
+        else:
+            unlinked.append(gap)
+    if not linked or not unlinked or \
+            WRAP_SPACING * max(linked) + 0.25 * h > min(unlinked):
+        return run
+    groups: list[list[set[int]]] = []  # per joined row: the columns of each of its lines
+    for i in main:
+        line = {_col_of(s, cols) for s in run[i][0]}
+        if i in wraps:
+            groups[-1].append(line)
+        else:
+            groups.append([line])
+    wrapped = [g for g in groups if len(g) > 1]
+    ragged = sum(any(line != set().union(*g) for line in g) for g in wrapped)
+    if 2 * ragged < len(wrapped):
+        return run
+    return [(r, cont or i in wraps) for i, (r, cont) in enumerate(run)]
 
 
 def _label_value_column(cells: list[TableCell]) -> bool:
@@ -226,6 +322,7 @@ def find_tables(segs: list[Seg], *, page_width: float) -> tuple[list[TableBlock]
         run = _prune_sparse_edges(run)
         main_segs = [s for r, cont in run if not cont for s in r]
         cols = _columns(main_segs)
+        run = _join_wrapped(run, cols)
         n_main = sum(1 for _, cont in run if not cont)
         if len(cols) < 2 or n_main < 2:
             continue
@@ -246,7 +343,7 @@ def find_tables(segs: list[Seg], *, page_width: float) -> tuple[list[TableBlock]
             for (r, c), ss in sorted(grid.items())
         ]
         used = [s for r, _ in run for s in r]
-        if not _tabular(cells):
+        if not _tabular(cells) or _leader_columns(cells):
             continue
         if n_main == 2:
             keys = [c for c in cells if c.row == 0]

@@ -8,7 +8,16 @@ causes found on mmda-dev (``benchmarks/bench_parsing_fidelity.py``):
 * a scan's OCR text layer (invisible words, each drawn on its own, drifting baselines): its
   drawing order is the reading order;
 * a form whose drawing order reads across wide gaps row by row;
-* vertical labels, which came out one letter per word.
+* vertical labels, which came out one letter per word;
+* table cells wrapped onto two or three lines, drawn cell by cell: each line had become a row of
+  its own, interleaving neighbouring cells line by line;
+* an index set in two columns of dot-leader entries, which had been read as a two-column table
+  (unrelated entries paired row by row) and then run together into one paragraph;
+* a form line whose words are placed one by one (no space characters) beside a dot leader drawn
+  dot by dot: the leader's even gaps passed for letter spacing and glued the words together
+  ("(d)thebalanceofthepurchaseprice");
+* a legal form's line numbers in the right margin, built into the lines beside them ("... due
+  and 31 payable").
 """
 
 from __future__ import annotations
@@ -192,3 +201,211 @@ def test_vertical_label_is_one_word():
     words = [w.text for ln in pdf_page_lines(_pdf(draw))[0].lines for w in ln.words]
     assert "CATCHES" in words and "LATCHES" in words
     assert not {"C", "A", "T"} & set(words)
+
+
+SUPPLIERS = [  # (name, address, contact): each cell's lines
+    (["Supplier's name"], ["Address"], ["Contact details"]),
+    (["Godfreys Vacuum Cleaner", "Specialists"], ["Various stores"],
+     ["1800 815 270", "www.godfreys.com.au"]),
+    (["Graphic Art Mart"], ["1/22 Loyalty Rd,", "North Rocks NSW 2151"],
+     ["02 8843 0299", "www.gamart.com.au"]),
+    (["Kimberly-Clark", "c/o Officemax Aus"], ["20 Worth St,", "Chullora NSW 2190"],
+     ["02 8732 0222", "www.kimberly-clark.com.au"]),
+    (["The Kyoto Costume Institute"],
+     ["103, Shichi-jo Goshonouchi", "Minamimachi, Shimogyo-ku,", "Kyoto, 600-8864 Japan"],
+     ["+81 (75) 321 9221", "www.kci.or.jp/exhibitions/", "mannequin_e.html"]),
+    (["Harry Daines"], ["175 Botany Rd,", "Waterloo NSW 2017"],
+     ["02 9699 3977", "www.harrydaines.com.au"]),
+]
+
+
+def _suppliers_page(c) -> None:
+    # a supplier list as a layout program draws it: cell by cell, each cell's lines in turn
+    # (12.5 pt apart), rows 23 pt apart (about a blank line between them)
+    c.setFont("Helvetica", 9)
+    y = 780.0
+    for row in SUPPLIERS:
+        for x, cell in zip((57, 211, 360), row, strict=True):
+            for k, line in enumerate(cell):
+                c.drawString(x, y - 12.5 * k, line)
+        y -= 12.5 * (max(len(cell) for cell in row) - 1) + 23
+
+
+def test_wrapped_table_cells_stay_whole_in_their_row():
+    data = _pdf(_suppliers_page)
+    tables = [e for e in parse(data).pages[0].elements if e.kind == ElementKind.TABLE]
+    assert len(tables) == 1
+    t = tables[0]
+    expected = [[" ".join(cell) for cell in row] for row in SUPPLIERS]
+    got = [[c.text for c in t.cells if c.row == r] for r in range(len(expected))]
+    assert got == expected
+    assert max(c.row for c in t.cells) == len(SUPPLIERS) - 1
+    assert t.text.splitlines()[1] == \
+        "Godfreys Vacuum Cleaner Specialists | Various stores | 1800 815 270 www.godfreys.com.au"
+    assert _words(t.text) == _pdfium_words(data)  # pdfium reads cell by cell as well
+
+
+ITEMS = [("1 Labour (Tradesman)", "$102.50", "1.75", "$179.38"),
+         ("2 Labour (Apprentice)", "$56.40", "1.75", "$98.70"),
+         ("3 Labour (AV Tech)", "$81.20", "2.00", "$162.40")]
+TOTALS = [[("Claimed Amount", "$623.18"), ("Claimed GST", "$62.32"),
+           ("Total Claimed", "$685.50")],
+          [("Approved", "$623.18"), ("Approved GST", "$62.32"), ("Total Approved", "$685.50")]]
+
+
+def _invoice_totals_page(c) -> None:
+    # item rows spaced apart, then two blocks of label/value lines set close together and drawn
+    # column by column (the labels, then the values): lines linked by the drawing order like a
+    # wrapped cell's, but every line is a whole row
+    c.setFont("Helvetica", 10)
+    y = 760.0
+    for row in [("ID Description", "Rate", "Quantity", "Amount"), *ITEMS]:
+        for x, cell in zip((50, 250, 350, 450), row, strict=True):
+            c.drawString(x, y, cell)
+        y -= 30
+    for block in TOTALS:
+        for col, x in ((0, 250), (1, 450)):
+            for k, pair in enumerate(block):
+                c.drawString(x, y - 12 * k, pair[col])
+        y -= 12 * len(block) + 30
+
+
+def test_complete_lines_drawn_column_by_column_stay_separate_rows():
+    doc = parse(_pdf(_invoice_totals_page))
+    text = "\n".join(e.text for e in doc.pages[0].elements)
+    for label, value in (pair for block in TOTALS for pair in block):
+        assert re.search(rf"^{re.escape(label)}(?: \||:) {re.escape(value)}$", text, re.M), \
+            (label, text)
+
+
+INDEX_LEFT = ["Adolph, S.", "Anderson, D. J.", "Baker, S. W.", "Beatty, P.", "Belshee, A.",
+              "Berenson, S. B.", "Bergin, J.", "Boechler, K."]
+INDEX_RIGHT = ["Law, A.", "Layman, L.", "Learn, S.", "Leip, D.", "Liu, L.", "Madden, R.",
+               "Mann, C.", "Maurer, F."]
+
+
+def _leader(c, x: float, y: float, name: str, page: int, width: float) -> None:
+    # "Name ........ 123" filling ``width`` points, as an index sets its entries
+    dots = "." * int((width - c.stringWidth(f"{name} {page}", "Helvetica", 10))
+                     / c.stringWidth(".", "Helvetica", 10))
+    c.drawString(x, y, f"{name} {dots}{page}")
+
+
+def _index_page(c) -> None:
+    # an author index in two columns, each drawn top to bottom (as mmda-dev's 306.pdf is)
+    c.setFont("Helvetica-Bold", 16)
+    c.drawString(240, 780, "Author Index")
+    c.setFont("Helvetica", 10)
+    for x, names in ((72, INDEX_LEFT), (324, INDEX_RIGHT)):
+        for i, name in enumerate(names):
+            _leader(c, x, 740 - 11.5 * i, name, 20 + 7 * i, 216)
+
+
+def test_index_in_two_leader_columns_reads_column_by_column_one_entry_each():
+    els = parse(_pdf(_index_page)).pages[0].elements
+    assert not [e for e in els if e.kind == ElementKind.TABLE]
+    entries = [e.text for e in els if "..." in e.text]
+    assert [re.sub(r" \.+\d+$", "", t) for t in entries] == INDEX_LEFT + INDEX_RIGHT
+
+
+def test_dot_leader_is_not_letter_spacing_for_the_words_beside_it():
+    def draw(c) -> None:
+        c.setFont("Helvetica", 6)
+        x = 72.0
+        for w in "(d) the balance of the purchase price".split():  # placed word by word
+            c.drawString(x, 700, w)
+            x += c.stringWidth(w, "Helvetica", 6) + 1.83
+        x += 3.5
+        for _ in range(80):  # the leader, dot by dot
+            c.drawString(x, 700, ".")
+            x += c.stringWidth(".", "Helvetica", 6) + 1.67
+        c.drawString(x + 4, 700, "$")
+        c.setFont("Helvetica", 10)
+        c.drawString(72, 650, "The buyer pays the balance at closing, as the contract says.")
+
+    words = [w.text for ln in pdf_page_lines(_pdf(draw))[0].lines for w in ln.words]
+    assert words[:7] == ["(d)", "the", "balance", "of", "the", "purchase", "price"]
+
+
+CLAUSE = ("Purchaser shall pay Seller for heating oil in the tank at the date of possession and "
+          "the seller shall deliver the property free and clear of all liens and encumbrances "
+          "except zoning ordinances building and use restrictions and easements of record which "
+          "benefit the property or the area where the property is located in this county").split()
+
+
+def _numbered_lines(width: float) -> list[str]:
+    lines, cur = [], []
+    for w in CLAUSE * 6:
+        cur.append(w)
+        if width - 8 <= _helvetica_width(" ".join(cur), 9) <= width:
+            lines.append(" ".join(cur))
+            cur = []
+        elif _helvetica_width(" ".join(cur), 9) > width:
+            lines.append(" ".join(cur[:-1]))
+            cur = [w]
+    return lines[:14]
+
+
+def _helvetica_width(text: str, size: float) -> float:
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    return stringWidth(text, "Helvetica", size)
+
+
+def test_margin_line_numbers_are_furniture_not_line_text():
+    lines = _numbered_lines(540.0)
+
+    def draw(c) -> None:
+        c.setFont("Helvetica", 9)
+        for i, line in enumerate(lines):  # text to about 5 points from the numbers
+            c.drawString(36, 740 - 12 * i, line)
+        for i in range(len(lines)):  # the numbers last, right-aligned in the margin
+            c.drawRightString(588, 740 - 12 * i, str(i + 1))
+
+    els = parse(_pdf(draw)).pages[0].elements
+    body = [e for e in els if e.kind != ElementKind.SIDEBAR]
+    assert [e.text for e in body] == [" ".join(lines)]
+    numbers = [e.text for e in els if e.kind == ElementKind.SIDEBAR]
+    assert numbers == [str(i + 1) for i in range(len(lines))]
+
+
+def test_contents_page_numbers_in_a_margin_stay_with_their_entries():
+    entries = [(297, "Treatment: concepts and new developments"), (300, "Diabetes news"),
+               (305, "Soluble epoxide hydrolase as a target"), (314, "Hepatic insulin"),
+               (324, "Resveratrol and insulin resistance"), (336, "Prevalence of diabetes"),
+               (345, "Vildagliptin as add-on therapy"), (354, "Smoking and metformin use"),
+               (363, "Walking exercise"), (378, "Plasma glucose and hemoglobin A1c")]
+
+    def draw(c) -> None:
+        c.setFont("Helvetica", 9)
+        for i, (page, title) in enumerate(entries):
+            c.drawString(30, 740 - 30 * i, str(page))
+            c.drawString(80, 740 - 30 * i, title)
+
+    els = parse(_pdf(draw)).pages[0].elements
+    assert not [e for e in els if e.kind == ElementKind.SIDEBAR]
+    text = "\n".join(e.text for e in els)
+    assert all(f"{page}" in text for page, _ in entries)
+
+
+def test_numbered_item_rows_at_the_text_edge_keep_their_numbers():
+    # an invoice whose items are numbered 1-10 at the page's text edge, where its heading and
+    # totals start too: the numbers are the rows' first cells, not margin line numbers
+    def draw(c) -> None:
+        c.setFont("Helvetica", 9)
+        c.drawString(40, 780, "Invoice 2024-117 from Fourbs Group to the Department of Education")
+        c.drawString(40, 750, "No")
+        c.drawString(80, 750, "Description")
+        c.drawString(400, 750, "Amount")
+        for i in range(10):
+            y = 735 - 14 * i
+            c.drawString(40, y, str(i + 1))
+            c.drawString(80, y, f"Labour (AV Tech) visit {i + 1}")
+            c.drawString(400, y, f"${81.2 * (i + 1):.2f}")
+        c.drawString(40, 570, "Total claimed including GST as shown on this invoice")
+
+    els = parse(_pdf(draw)).pages[0].elements
+    assert not [e for e in els if e.kind == ElementKind.SIDEBAR]
+    tables = [e for e in els if e.kind == ElementKind.TABLE]
+    assert len(tables) == 1
+    assert [c.text for c in tables[0].cells if c.col == 0] == ["No", *map(str, range(1, 11))]
