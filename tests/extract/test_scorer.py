@@ -290,3 +290,21 @@ def test_a_business_name_read_from_its_second_line_gets_its_first():
     assert name_start(other, _column(other), 1, set()) == 1
     own = ["TAX INVOICE", "TOKYO KITCHEN SDN BHD"]
     assert name_start(own, _column(own), 1, set()) == 1
+
+
+def test_the_issuer_fields_skip_the_bill_to_block_and_the_owner_line():
+    from prunestack.pipeline.extract.receipt import other_party_line, owner_line
+
+    page = ["KEDAI PAPAN YEW CHUAN", "LOT 276 JALAN BANTING", "43800 DENGKIL, SELANGOR",
+            "TEL: 03-87686092", "TAX INVOICE", "BILL TO :", "SUCI ALAM JAYA TRANSPORT",
+            "NO 1 JALAN AMAN 2", "TAMAN DESA 43800", "DENGKIL SELANGOR", "DOC NO.: CS00012013"]
+    assert [other_party_line(page, i) for i in range(len(page))] == \
+        [False] * 5 + [True] * 5 + [False]  # four lines of reach, the label's own included
+    # a phone or tax line between the label and a line closes the other party's block
+    assert not other_party_line(["BILL TO :", "ACME", "TEL: 0123", "LOT 5 JALAN X"], 3)
+    owned = ["SANYU STATIONERY SHOP", "GST ID NO: 001531760640", "OWNED BY :",
+             "SANYU SUPPLY SDN BHD (1135772-K)", "CASH SALES COUNTER"]
+    assert [owner_line(owned, i) for i in range(len(owned))] == [False, False, True, True, False]
+    # label and name on one line: left to the scorer (annotators take it as the company)
+    one = ["SIZZLING STONEGRILL", "DIMILIKI OLEH : DOVE HOLDINGS SDN BHD", "REG NO : 91694-X"]
+    assert not any(owner_line(one, i) for i in range(len(one)))
