@@ -2,8 +2,9 @@
 
 Pages: ``tests/retrieval/pages_realworld`` (10 pages with the markup of real sites, 37 questions
 whose answer is one sentence or table cell of the main content; boilerplate holds distractors).
-For bm25 and embed (real all-MiniLM-L6-v2) at budgets 128 / 256 / 512 MiniLM tokens, with the
-boilerplate prior on (default) and off (``BoilerplateConfig(weight=0)``), side by side in one run:
+For bm25, embed (real all-MiniLM-L6-v2) and hybrid (the two fused, ``HybridPruner``) at budgets
+128 / 256 / 512 MiniLM tokens, with the boilerplate prior on (default) and off
+(``BoilerplateConfig(weight=0)``), side by side in one run:
 
 - recall: share of questions whose answer string is in the pruned HTML's text;
 - boilerplate share: tokens of kept blocks outside the hand-labelled main content / all kept tokens.
@@ -29,12 +30,13 @@ def run() -> dict[str, Any]:
     from prunestack.models import minilm_path
     from prunestack.retrieval.boilerplate import BoilerplateConfig
     from prunestack.retrieval.budget import make_counter
-    from prunestack.retrieval.prune import BM25Pruner, EmbedPruner, PruneConfig
+    from prunestack.retrieval.prune import BM25Pruner, EmbedPruner, HybridPruner, PruneConfig
     from prunestack.retrieval.quality import evaluate, load_pages
 
     pages = load_pages(PAGES)
     counter = make_counter(str(minilm_path()))
-    pruners = {"bm25": BM25Pruner(), "embed": EmbedPruner(CachedEncoder())}
+    embed = EmbedPruner(CachedEncoder())
+    pruners = {"bm25": BM25Pruner(), "embed": embed, "hybrid": HybridPruner(embed=embed)}
     configs = {"prior on": PruneConfig(),
                "prior off": PruneConfig(boilerplate=BoilerplateConfig(weight=0.0))}
     rows: list[dict[str, Any]] = []

@@ -8,8 +8,9 @@ the page grid. Each unit keeps its page, the
 box around its elements, its CCTree path (section titles down to the component), and a matching
 text that adds tree context: the section titles on its path and, for a table, its header row.
 The index holds three rankings' inputs: BM25 tokens of the matching text, BM25 tokens of the
-matching text with the neighbouring units' text (the paragraph before and after), and, when an
-encoder is given, the units' sentence vectors (MiniLM). :meth:`EvidenceIndex.search` then
+unit's *window* (its matching text with the neighbouring units' text, after and before it in
+turn, up to :data:`WINDOW` = 100 words: :func:`span`), and, when an encoder is given, the
+units' sentence vectors (MiniLM). :meth:`EvidenceIndex.search` then
 
 1. classifies the question (:func:`retrieval.document.classify`): a *location* question ("top
    left of page 2") puts the units with an element in the named grid cells of the named pages
@@ -17,12 +18,14 @@ encoder is given, the units' sentence vectors (MiniLM). :meth:`EvidenceIndex.sea
 2. fuses the rankings with reciprocal-rank fusion (RRF: ``Σ w / (60 + rank)``; a unit with no
    BM25 match gets nothing from that ranking); a question about a title ("title", "headline",
    "heading") adds a fourth ranking, the section headings in reading order;
-3. packs the budget (:func:`pack`): whole units in rank order, each of the three best bringing
-   the unit after it along (the continuation of a paragraph or table, where an answer often
-   follows the words that match the question); budget left over when no whole unit fits is
-   filled with the start of the unit after the best one. The budget counts the words of the
-   evidence text (``len(text.split())``) and is never exceeded (a best unit bigger than the
-   budget is cut to the window holding most question terms).
+3. packs the budget (:func:`pack`): whole units in rank order, each kept unit bringing its
+   window along (the units after and before it, up to a quarter of the budget and at most 100
+   words: :func:`pack_window`), so evidence carries the context a reader needs (the
+   continuation of a paragraph or table, where an answer often follows the words that match
+   the question; the heading or name just above them); budget left over when no whole unit
+   fits is filled with the part that fits of the next unit of one of the best windows. The
+   budget counts the words of the evidence text (``len(text.split())``) and is never exceeded
+   (a best unit bigger than the budget is cut to the window holding most question terms).
 
 Evidence comes back in reading order. The index is plain data (numpy arrays and lists), so a
 caller can keep it per document and ask many questions for the cost of one question embedding.
@@ -49,10 +52,22 @@ from prunestack.retrieval.bm25 import bm25_scores, tokenize
 from prunestack.retrieval.document import Question, classify
 
 RRF_K = 60
-#: weights of the rankings in the fusion: BM25 own text, BM25 with neighbours, embeddings
-WEIGHTS = (1.0, 0.25, 0.1)
+#: weights of the rankings in the fusion: BM25 own text, BM25 of the window, embeddings
+WEIGHTS = (1.0, 1.0, 0.5)
+#: words of a unit's window, the unit and its neighbours in reading order (:func:`span`), as
+#: the second ranking scores it (the size of the chunks a plain BM25 retriever would use)
+WINDOW = 100
+#: budget left when no whole unit fits goes to the next unit of one of the best FILL_FROM windows
+FILL_FROM = 3
+
 #: a question about a title: headings, earliest first, are a fourth ranking
 _TITLE_Q = re.compile(r"\b(titles?|titled|headlines?|headings?)\b", re.I)
+
+
+def pack_window(budget: int) -> int:
+    """Words of the window a kept unit brings into the evidence: a quarter of the budget, at
+    most :data:`WINDOW` (so a small budget still holds several places of the document)."""
+    return min(WINDOW, budget // 4)
 
 
 @dataclass(frozen=True)
@@ -99,7 +114,7 @@ class EvidenceIndex:
 
     units: list[Unit]
     tokens: list[list[str]]
-    context_tokens: list[list[str]]
+    window_tokens: list[list[str]]
     vectors: np.ndarray | None  # [n_units, dim] unit rows, or None without an encoder
     n_pages: int
     encoder_name: str = ""
@@ -107,19 +122,20 @@ class EvidenceIndex:
 
     @classmethod
     def build(cls, doc: Document, tree: CCNode, encoder: Any = None,
-              max_unit_words: int = 64) -> EvidenceIndex:
+              max_unit_words: int = 64, window: int = WINDOW) -> EvidenceIndex:
         units = build_units(doc, tree, max_unit_words)
         tokens = [tokenize(u.match) for u in units]
-        ctx = []
+        win_tokens = []
         for i, u in enumerate(units):
-            prev = units[i - 1].text if i > 0 else ""
-            nxt = units[i + 1].text if i + 1 < len(units) else ""
-            ctx.append(tokenize(f"{u.match} {prev} {nxt}"))
+            if i % 4096 == 0:
+                checkpoint("evidence windows")
+            others = (units[j].text for j in span(units, i, window)[1:])
+            win_tokens.append(tokenize(" ".join((u.match, *others))))
         vectors = None
         if encoder is not None and units:
             checkpoint("evidence index")
             vectors = encoder.encode([u.match for u in units], max_length=128)  # [N, dim]
-        return cls(units, tokens, ctx, vectors, len(doc.pages),
+        return cls(units, tokens, win_tokens, vectors, len(doc.pages),
                    str(getattr(encoder, "folder", "")) if encoder is not None else "")
 
     def rank(self, question: str, encoder: Any = None) -> tuple[Question, np.ndarray]:
@@ -130,7 +146,7 @@ class EvidenceIndex:
         if n == 0:
             return q, fused
         qtok = tokenize(question)
-        lists = [bm25_scores(qtok, self.tokens), bm25_scores(qtok, self.context_tokens)]
+        lists = [bm25_scores(qtok, self.tokens), bm25_scores(qtok, self.window_tokens)]
         if self.vectors is not None and encoder is not None:
             qv = encoder.encode_cached([question], max_length=128)[0]  # [dim]
             lists.append(self.vectors @ qv)  # [N]
@@ -286,18 +302,49 @@ def _cut(text: str, budget: int, qtok: list[str]) -> str:
     return " ".join(words[best:best + budget])
 
 
-def pack(units: list[Unit], fused: np.ndarray, budget: int, pull: int = 3,
-         qtok: list[str] | None = None) -> dict[int, str]:
-    """Unit index -> text kept, within ``budget`` words (see the module docstring)."""
+def span(units: Sequence[Unit], i: int, window: int = WINDOW) -> tuple[int, ...]:
+    """The window of unit ``i``: the unit, then its neighbours in reading order, one after it,
+    one before it, in turn (a side stops at the first unit that would take the window over
+    ``window`` words, or at the document's edge), so the window holds the words that follow a
+    match (an answer often comes after the words that match the question) and the words that
+    lead up to it (a heading, a name above a quote)."""
+    out, words = [i], units[i].words
+    lo, hi = i - 1, i + 1
+    open_lo, open_hi = lo >= 0, hi < len(units)
+    while open_lo or open_hi:
+        if open_hi:
+            if words + units[hi].words <= window:
+                out.append(hi)
+                words += units[hi].words
+                hi += 1
+                open_hi = hi < len(units)
+            else:
+                open_hi = False
+        if open_lo:
+            if words + units[lo].words <= window:
+                out.append(lo)
+                words += units[lo].words
+                lo -= 1
+                open_lo = lo >= 0
+            else:
+                open_lo = False
+    return tuple(out)
+
+
+def pack(units: list[Unit], fused: np.ndarray, budget: int, qtok: list[str] | None = None,
+         window: int | None = None) -> dict[int, str]:
+    """Unit index -> text kept, within ``budget`` words (see the module docstring); ``window``:
+    the words of the window each kept unit brings along (default :func:`pack_window`)."""
     chosen: dict[int, str] = {}
     if budget <= 0 or not units:
         return chosen
+    window = pack_window(budget) if window is None else window
     left = budget
     order = [int(i) for i in np.argsort(-fused, kind="stable")]
 
     def take(i: int) -> bool:
         nonlocal left
-        if i in chosen or not 0 <= i < len(units) or units[i].words > left:
+        if i in chosen or units[i].words > left:
             return False
         chosen[i] = units[i].text
         left -= units[i].words
@@ -310,16 +357,17 @@ def pack(units: list[Unit], fused: np.ndarray, budget: int, pull: int = 3,
             chosen[i] = _cut(units[i].text, left, qtok or [])
             left -= len(chosen[i].split())
             continue
-        took = take(i)
-        if took and rank < pull:  # the best units bring their continuation along
-            nxt = i + 1
-            if nxt < len(units) and units[nxt].page == units[i].page:
-                take(nxt)
-    if left > 0:  # leftover: the start of the unit after the best one not yet kept
-        for i in order[:pull]:
-            after = next((j for j in range(i + 1, len(units)) if j not in chosen), None)
-            if after is not None and units[after].page == units[i].page:
-                chosen[after] = " ".join(units[after].text.split()[:left])
-                left -= len(chosen[after].split())
+        if take(i):  # a kept unit brings its window (the unit first, then its neighbours)
+            for j in span(units, i, window)[1:]:
+                take(j)
+    if left > 0:  # leftover: the part that fits of the next unit of one of the best windows
+        for i in order[:FILL_FROM]:
+            s = span(units, i, window)
+            j = next((j for j in (*s[1:], max(s) + 1, min(s) - 1)
+                      if 0 <= j < len(units) and j not in chosen), None)
+            if j is not None:
+                words = units[j].text.split()
+                chosen[j] = " ".join(words[:left] if j > i else words[-left:])
+                left -= len(chosen[j].split())
                 break
     return chosen

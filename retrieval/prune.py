@@ -1,11 +1,12 @@
 """Prune a cleaned page to a token budget: score blocks, keep the best that fit, render in order.
 
 One interface (:class:`Pruner`: ``score(query, blocks, context_html) -> [n_blocks]``) and these
-implementations: BM25, embedding (MiniLM + faiss), hybrid (BM25 and embedding ranks fused by
-reciprocal rank fusion), generative (any causal LM, see :mod:`retrieval.generative`) and two-step
-(coarse BM25/embedding to ``coarse_factor`` × budget, then generative on finer blocks to the
-budget — HtmlRAG's pipeline). ``auto`` is hybrid on English pages and BM25 on others (MiniLM is
-English-only; :mod:`retrieval.lang` guesses the language from the page's text and the query).
+implementations: BM25, embedding (MiniLM + faiss), hybrid (BM25 ranks, the continuation of BM25
+matches and embedding ranks fused by reciprocal rank fusion), generative (any causal LM, see
+:mod:`retrieval.generative`) and two-step (coarse BM25/embedding to ``coarse_factor`` × budget,
+then generative on finer blocks to the budget — HtmlRAG's pipeline). ``auto`` is hybrid on English
+pages and BM25 on others (MiniLM is English-only; :mod:`retrieval.lang` guesses the language from
+the page's text and the query).
 
 Selection (:func:`select_blocks`) is greedy by score and, unlike the reference package's
 ``prune_HTML`` (which stops at the first block that overflows and then deletes the *higher*-ranked
@@ -136,26 +137,46 @@ def _rrf(scores: np.ndarray, k: float, valid: np.ndarray | None = None) -> np.nd
 
 class HybridPruner:
     """BM25 and embedding ranks fused by reciprocal rank fusion (Cormack et al. 2009):
-    ``score = w_bm25 / (k + rank_bm25) + w_embed / (k + rank_embed)``; a block sharing no query
-    term has no BM25 rank (contributes 0 there) but still ranks by meaning. BM25 keeps exact
-    matches (names, numbers, rare words, any language) on top; the embedding adds paraphrases."""
+    ``score = w_bm25 / (k + rank_bm25) + w_embed / (k + rank_embed) + w_next / (k +
+    rank_bm25(previous block))``; a block sharing no query term has no BM25 rank (contributes 0
+    there) but still ranks by meaning. BM25 keeps exact matches (names, numbers, rare words, any
+    language) on top; the embedding adds paraphrases. The third term is the *continuation*: a
+    block sharing no query term right after a BM25 match (document order) ranks there as that
+    match did, so the rest of a sentence, list or paragraph that a match starts outranks blocks
+    only the embedding likes
+    (without it, those filled the budget before the continuation fill of :func:`prune_tree`
+    could run: a list under a matching heading was lost on a recipe page).
+
+    With ``embed_english_only`` (the default: all-MiniLM-L6-v2 is English-only) the embedding
+    votes only on a query that reads as English (:func:`retrieval.lang.is_english`; a short
+    query by its script): on a Korean query its ranks were noise that pushed BM25's clear best
+    block out of the budget. Pass ``False`` with a multilingual encoder. :class:`AutoPruner`
+    goes further and judges the page's text as well."""
 
     name = "hybrid"
 
     def __init__(self, encoder: Any = None, k: float = 60.0, bm25_weight: float = 2.0,
                  embed_weight: float = 1.0, bm25: BM25Pruner | None = None,
-                 embed: EmbedPruner | None = None) -> None:
+                 embed: EmbedPruner | None = None, next_weight: float = 1.0,
+                 embed_english_only: bool = True) -> None:
         if k <= 0:
             raise ConfigError(f"rank fusion constant k must be > 0, got {k}")
         self.bm25 = bm25 or BM25Pruner()
         self.embed = embed or EmbedPruner(encoder)
         self.k, self.bm25_weight, self.embed_weight = k, bm25_weight, embed_weight
+        self.next_weight, self.embed_english_only = next_weight, embed_english_only
 
     def score(self, query: str, blocks: Sequence[Block], context_html: str = "") -> np.ndarray:
         lexical = self.bm25.score(query, blocks)  # [n]
+        ranked = _rrf(lexical, self.k, lexical > 0)  # [n]
+        follows = np.zeros_like(ranked)
+        follows[1:] = ranked[:-1]  # [n] the previous block's BM25 contribution
+        follows[lexical > 0] = 0.0  # a block with a match of its own ranks by it
+        out = self.bm25_weight * ranked + self.next_weight * follows
+        if self.embed_english_only and not is_english(query):
+            return out
         semantic = self.embed.score(query, blocks)  # [n]
-        return (self.bm25_weight * _rrf(lexical, self.k, lexical > 0)
-                + self.embed_weight * _rrf(semantic, self.k))
+        return out + self.embed_weight * _rrf(semantic, self.k)
 
 
 class AutoPruner:

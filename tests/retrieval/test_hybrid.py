@@ -126,17 +126,53 @@ def test_rrf_fusion_arithmetic():
     h = HybridPruner(embed=FixedScores([0.1, 0.2, 0.9, 0.5]), k=10)
     s = h.score("alpha beta", blocks)
     # BM25 ranks: block 0 (both words) 1st, block 1 2nd, blocks 2-3 share no word (no rank)
-    # embedding ranks: 2, 3, 1, 0 -> 1st .. 4th; BM25 weighs 2 by default, the embedding 1
-    want = [2 / 11 + 1 / 14, 2 / 12 + 1 / 13, 1 / 11, 1 / 12]
-    assert h.bm25_weight == 2.0 and s == pytest.approx(want)
-    even = HybridPruner(embed=FixedScores([0.1, 0.2, 0.9, 0.5]), k=10, bm25_weight=1.0)
+    # embedding ranks: 2, 3, 1, 0 -> 1st .. 4th; BM25 weighs 2 by default, the embedding 1;
+    # continuation (weight 1): block 2 shares no word and follows block 1 (BM25 2nd); block 1
+    # follows a match too but has a match of its own; block 3 follows no match
+    want = [2 / 11 + 1 / 14, 2 / 12 + 1 / 13, 1 / 11 + 1 / 12, 1 / 12]
+    assert h.bm25_weight == 2.0 and h.next_weight == 1.0 and s == pytest.approx(want)
+    even = HybridPruner(embed=FixedScores([0.1, 0.2, 0.9, 0.5]), k=10, bm25_weight=1.0,
+                        next_weight=0.0)
     assert even.score("alpha beta", blocks) == pytest.approx(
         [1 / 11 + 1 / 14, 1 / 12 + 1 / 13, 1 / 11, 1 / 12])
     assert list(np.argsort(-s)) == [0, 1, 2, 3]
-    w = HybridPruner(embed=FixedScores([0.1, 0.2, 0.9, 0.5]), k=10, bm25_weight=0.0)
+    w = HybridPruner(embed=FixedScores([0.1, 0.2, 0.9, 0.5]), k=10, bm25_weight=0.0,
+                     next_weight=0.0)
     assert list(np.argsort(-w.score("alpha beta", blocks))) == [2, 3, 1, 0]
     with pytest.raises(ConfigError, match="k must be > 0"):
         HybridPruner(embed=FixedScores([]), k=0)
+
+
+def test_hybrid_keeps_the_continuation_of_a_match_over_embedding_only_blocks():
+    # a heading that matches, the list under it (no query word), and blocks the embedding
+    # prefers: the list must be kept before them (it was lost on a recipe page)
+    page = ("<html><body><h2>Why you will love this banana bread</h2>"
+            "<ul><li>One bowl, no mixer needed</li><li>Freezes well</li></ul>"
+            "<p>Muffins and cakes for a rainy afternoon at home.</p>"
+            "<p>Our cookie policy and the shop opening hours.</p></body></html>")
+    tree = build_block_tree(page, 16)
+    assert [b.text for b in tree.blocks] == [
+        "Why you will love this banana bread", "One bowl, no mixer needed Freezes well",
+        "Muffins and cakes for a rainy afternoon at home.",
+        "Our cookie policy and the shop opening hours."]
+    embed = FixedScores([0.5, 0.1, 0.9, 0.8])
+    counter = WordCounter()
+    r = prune_tree(tree, "why love banana bread", 15, HybridPruner(embed=embed), counter)
+    assert "One bowl" in html_text(r.html) and "Muffins" not in html_text(r.html)
+    off = prune_tree(tree, "why love banana bread", 15,
+                     HybridPruner(embed=embed, next_weight=0), counter)
+    assert "One bowl" not in html_text(off.html)  # the embedding's pick took the budget
+
+
+def test_hybrid_embedding_votes_only_on_english_queries():
+    page = ("<html><body><p>서울 날씨 정보</p><p>부산 여행 안내</p><p>제주 맛집 목록</p>"
+            "</body></html>")
+    blocks = build_block_tree(page, 3).blocks
+    embed = FixedScores([0.1, 0.2, 0.9])
+    s = HybridPruner(embed=embed, k=10).score("서울 날씨", blocks)
+    assert s == pytest.approx([2 / 11, 1 / 11, 0.0])  # BM25 and its continuation only
+    multi = HybridPruner(embed=embed, k=10, embed_english_only=False).score("서울 날씨", blocks)
+    assert multi == pytest.approx([2 / 11 + 1 / 13, 1 / 11 + 1 / 12, 1 / 11])
 
 
 def test_hybrid_finds_paraphrases_and_exact_terms(embed_pruner):
