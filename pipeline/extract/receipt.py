@@ -17,6 +17,18 @@ page, or till words such as CASH / CHANGE / ROUNDING / CASHIER / THANK YOU) this
   part of the receipt (till receipts print one date, often after an unlabelled document number),
   as printed unless the field asks for ``format: date``.
 
+It also holds the receipt facts the learned scorer (``pipeline.extract.scorer``) applies to its
+picks, each a plain reading rule checked on the 280 SROIE training receipts it was not written on:
+
+- :func:`cash_rounded`: a grand total is the cash-rounded amount when the till prints a rounding
+  line and the pick is not a multiple of 5 cents;
+- :func:`address_start`: an address starts at the building / floor / unit lines just above the
+  street line a scorer prefers;
+- :func:`name_start`: a business name read from its second line ("ENTERPRISE ... SDN BHD") starts
+  one line up;
+- :func:`other_party_line` / :func:`owner_line`: the issuer's name and address never come from a
+  "BILL TO :" block, nor the name from under a lone "OWNED BY :" label.
+
 It does not touch nested party objects (``pipeline.extract.extractive.parties`` reads those) nor
 invoices that are not receipt-like.
 """

@@ -17,7 +17,10 @@ What it does:
   when the text layer has a font size above the page's median);
 - scores pairs with a fine-tuned ``all-MiniLM-L6-v2`` (mean-pooled last hidden states → one
   linear unit → a logit) loaded from a scorer folder (:class:`LearnedScorer`, :func:`load_scorer`)
-  and picks each field's best candidate (:meth:`LearnedScorer.extract`), as the schema wants it
+  and picks each field's best candidate (:meth:`LearnedScorer.extract`; the issuer's name and
+  address fields skip other parties' lines, and the pick then meets the receipt reading rules of
+  ``pipeline.extract.receipt``: the cash-rounded total, an address's building lines, a name's
+  first line), as the schema wants it
   (``extractive.field_value``: printed text for plain strings, normalised for numbers, ISO dates
   for ``format: date``).
 
