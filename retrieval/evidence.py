@@ -363,11 +363,11 @@ def pack(units: list[Unit], fused: np.ndarray, budget: int, qtok: list[str] | No
     if left > 0:  # leftover: the part that fits of the next unit of one of the best windows
         for i in order[:FILL_FROM]:
             s = span(units, i, window)
-            j = next((j for j in (*s[1:], max(s) + 1, min(s) - 1)
-                      if 0 <= j < len(units) and j not in chosen), None)
-            if j is not None:
-                words = units[j].text.split()
-                chosen[j] = " ".join(words[:left] if j > i else words[-left:])
-                left -= len(chosen[j].split())
+            nxt = next((j for j in (*s[1:], max(s) + 1, min(s) - 1)
+                        if 0 <= j < len(units) and j not in chosen), None)
+            if nxt is not None:
+                words = units[nxt].text.split()
+                chosen[nxt] = " ".join(words[:left] if nxt > i else words[-left:])
+                left -= len(chosen[nxt].split())
                 break
     return chosen
