@@ -296,9 +296,7 @@ def address_start(texts: list[str], boxes: list[BBox], first: int, taken: set[in
     DAMANSARA UPTOWN3" above "NO.3, JALAN SS21/39, 47400 PETALING JAYA")."""
     start = first
     while start > 0 and first - start < most and start - 1 not in taken:
-        above, here = boxes[start - 1], boxes[start]
-        height = max(1.0, here.y1 - here.y0)
-        if here.y0 - above.y1 > height or above.y0 >= here.y0 or \
+        if not _close_above(boxes[start - 1], boxes[start]) or \
                 not address_line(texts[start - 1]):
             break
         start -= 1
@@ -322,12 +320,17 @@ def name_start(texts: list[str], boxes: list[BBox], first: int, taken: set[int])
     if first == 0 or first - 1 in taken or not words or \
             words[0].lower().strip(".,") not in _NAME_TAIL_WORDS:
         return first
-    above, here = boxes[first - 1], boxes[first]
     t = texts[first - 1].strip()
-    if here.y0 - above.y1 > max(1.0, here.y1 - here.y0) or above.y0 >= here.y0 or \
-            any(ch.isdigit() for ch in t) or _DOC_TYPE.match(t) or _letter_share(t) < 0.7:
+    if not _close_above(boxes[first - 1], boxes[first]) or any(ch.isdigit() for ch in t) or \
+            _DOC_TYPE.match(t) or _letter_share(t) < 0.7:
         return first
     return first - 1
+
+
+def _close_above(above: BBox, here: BBox) -> bool:
+    """``above`` is the line just over ``here``: it starts higher, and the gap between them is
+    under one line height (``here``'s)."""
+    return above.y0 < here.y0 and here.y0 - above.y1 <= max(1.0, here.y1 - here.y0)
 
 
 #: a label naming the business that owns the shop: "OWNED BY :", "DIMILIKI OLEH", "OPERATED BY"
@@ -339,8 +342,13 @@ def owner_line(texts: list[str], i: int) -> bool:
     BHD"): it names the legal entity behind the shop, not the shop its letterhead prints. (A
     label and name on one line, "DIMILIKI OLEH : DOVE HOLDINGS SDN BHD", is left to the
     scorer: annotators take such lines as the company.)"""
-    return any(m is not None and not texts[j][m.end():].strip(" :.-")
-               for j in (i - 1, i) if j >= 0 for m in [_OWNER_LABEL.search(texts[j])])
+    return _owner_label(texts[i]) or (i > 0 and _owner_label(texts[i - 1]))
+
+
+def _owner_label(text: str) -> bool:
+    """``text`` is an owner label and nothing after it ("OWNED BY :")."""
+    m = _OWNER_LABEL.search(text)
+    return m is not None and not text[m.end():].strip(" :.-")
 
 
 #: a label that starts another party's block: "BILL TO :", "SHIP TO", "SOLD TO", "CUSTOMER :"

@@ -301,17 +301,18 @@ class LearnedScorer:
         lines = doc_lines(doc)
         if not lines:
             return {}
-        dayfirst = V.date_order_hint([ln.text for ln in lines])
+        texts = [ln.text for ln in lines]
+        dayfirst = V.date_order_hint(texts)
         sizes = page_sizes(doc)
         body = body_font_size(lines)
         out: dict[str, Leaf] = {}
         taken: set[int] = set()  # lines other fields were read from
         for f in fields:
-            name = str(f.path[-1]).lower()
-            own = _issuer_own(lines, name) if name in SELLER_NAMES | SELLER_ADDRESSES else None
+            name, kind = str(f.path[-1]).lower(), value_kind(f)
+            own = _issuer_own(texts, name) if name in SELLER_NAMES | SELLER_ADDRESSES else None
             cands = _keep(line_candidates(lines, f, dayfirst), own)
             scores = self._score(lines, f, cands, sizes, body)
-            if value_kind(f) in SPAN_KINDS and cands:
+            if kind in SPAN_KINDS and cands:
                 order = sorted(range(len(cands)), key=lambda i: -scores[i])
                 anchors = [cands[i].first for i in order[:self.config["anchors"]]]
                 more = _keep(span_candidates(lines, f, anchors, self.config["max_span"]), own)
@@ -323,10 +324,8 @@ class LearnedScorer:
             prob = 1.0 / (1.0 + math.exp(-scores[best]))
             if prob < self.config["min_prob"]:
                 continue
-            kind = value_kind(f)
             if kind == "amount" and grand_total_field(f):  # the rounded total, when printed
-                best = cash_rounded([c.value for c in cands], scores, best,
-                                    [ln.text for ln in lines])
+                best = cash_rounded([c.value for c in cands], scores, best, texts)
             c = cands[best]
             if kind == "address":  # with the building / floor lines just above it
                 c = _extend_up(lines, c, taken, address_start)
@@ -352,11 +351,11 @@ class LearnedScorer:
         return self.logits([ft] * len(texts), texts)
 
 
-def _issuer_own(lines: list[DocLine], name: str) -> Callable[[Cand], bool]:
-    """For the issuer's name or address field ``name``: whether a candidate is the issuer's,
-    i.e. not read from another party's block ("BILL TO :", ``receipt.other_party_line``) nor,
-    for the name, under a lone owner label (``receipt.owner_line``: the shop's owner)."""
-    texts = [ln.text for ln in lines]
+def _issuer_own(texts: list[str], name: str) -> Callable[[Cand], bool]:
+    """For the issuer's name or address field ``name`` (the page's line ``texts``): whether a
+    candidate is the issuer's, i.e. not read from another party's block ("BILL TO :",
+    ``receipt.other_party_line``) nor, for the name, under a lone owner label
+    (``receipt.owner_line``: the shop's owner)."""
     owner_too = name in SELLER_NAMES
     foreign = [other_party_line(texts, j) or (owner_too and owner_line(texts, j))
                for j in range(len(texts))]
