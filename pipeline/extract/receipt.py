@@ -250,10 +250,12 @@ def cash_rounded(amounts: list[Any], scores: list[float], best: int, texts: list
 
 
 def _amount(value: Any) -> float | None:
+    """A candidate's amount: its number, or an amount string read by ``values.parse_amount``
+    ("RM 1,234.50" → 1234.5)."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    m = re.search(r"\d+(?:[.,]\d{2})?\s*$", str(value))
-    return float(m.group().replace(",", ".")) if m else None
+    p = V.parse_amount(str(value))
+    return float(p.value) if p is not None else None
 
 
 def _five_cents(value: float) -> bool:

@@ -249,6 +249,8 @@ def test_a_grand_total_is_the_rounded_one_when_the_till_rounds():
     assert cash_rounded(amounts, scores, 0, page) == 2
     # printed amount strings ("RM 30.90") as a plain string field keeps them
     assert cash_rounded(["RM 30.91", "RM 30.90"], [2.0, 1.0], 0, page) == 1
+    # thousands separators are read as such (not "234.51" from "1,234.51")
+    assert cash_rounded(["RM 1,234.51", "RM 1,234.50", "234.50"], [2.0, 1.0, 1.5], 0, page) == 1
     # no rounding line: the scorer's pick stands (an invoice total of 30.91 is 30.91)
     assert cash_rounded(amounts, scores, 0, [t for t in page if "ROUND" not in t]) == 0
     # already a multiple of 5 cents, or nothing rounded within 4 cents: unchanged
