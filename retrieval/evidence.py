@@ -309,25 +309,15 @@ def span(units: Sequence[Unit], i: int, window: int = WINDOW) -> tuple[int, ...]
     match (an answer often comes after the words that match the question) and the words that
     lead up to it (a heading, a name above a quote)."""
     out, words = [i], units[i].words
-    lo, hi = i - 1, i + 1
-    open_lo, open_hi = lo >= 0, hi < len(units)
-    while open_lo or open_hi:
-        if open_hi:
-            if words + units[hi].words <= window:
-                out.append(hi)
-                words += units[hi].words
-                hi += 1
-                open_hi = hi < len(units)
+    ends = {1: i + 1, -1: i - 1}  # the next unit on each side still open (after, then before)
+    while ends:
+        for step, j in list(ends.items()):
+            if 0 <= j < len(units) and words + units[j].words <= window:
+                out.append(j)
+                words += units[j].words
+                ends[step] = j + step
             else:
-                open_hi = False
-        if open_lo:
-            if words + units[lo].words <= window:
-                out.append(lo)
-                words += units[lo].words
-                lo -= 1
-                open_lo = lo >= 0
-            else:
-                open_lo = False
+                del ends[step]
     return tuple(out)
 
 
