@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError, model_validator
 
 from prunestack.api.limits import Limiter, PageCache
+from prunestack.api.service import check_text_chars
 from prunestack.api.settings import Settings
 from prunestack.encoder import SentenceEncoder
 from prunestack.errors import (
@@ -198,3 +199,11 @@ class TextOrHtml(BaseModel):
         if (self.text is None) == (self.html is None):
             raise ValueError("give exactly one of 'text' or 'html'")
         return self
+
+    def checked(self, max_chars: int) -> str:
+        """The document (the text or the HTML) within ``max_chars`` characters; over it,
+        ``TooLargeError`` (413) naming the field."""
+        content = self.text if self.text is not None else self.html or ""
+        check_text_chars(len(content), max_chars,
+                         "the 'text'" if self.text is not None else "the 'html'")
+        return content

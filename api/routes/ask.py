@@ -103,9 +103,7 @@ def _answer(key: str, read: Any, question: str, budget: int, engine: str, encode
 def _json_work(body: bytes, app: _App) -> bytes:
     # depth checked before parsing, surrogates refused; then the fields (422 naming them)
     req = body_model(TextAskRequest, json_body(body, app.settings))
-    content = req.text if req.text is not None else req.html or ""
-    service.check_text_chars(len(content), app.settings.max_text_chars,
-                             "the 'text'" if req.text is not None else "the 'html'")
+    content = req.checked(app.settings.max_text_chars)
     question = check_question(req.question, req.budget, "extractive", None)
     encoder, lm = _models(app, req.engine, req.model, req.encoder)
     html = req.html is not None

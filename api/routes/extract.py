@@ -102,8 +102,7 @@ def _json_request(body: bytes, settings: Settings) -> TextExtractRequest:
         raise SchemaError("schema must be a JSON object",
                           'e.g. {"type": "object", "properties": {...}}')
     req = body_model(TextExtractRequest, data)
-    service.check_text_chars(len(req.text or req.html or ""), settings.max_text_chars,
-                             "the 'text'" if req.text is not None else "the 'html'")
+    req.checked(settings.max_text_chars)
     return req
 
 
