@@ -57,7 +57,7 @@ DATE_NAMES = frozenset({"date", "receipt_date", "purchase_date", "transaction_da
 _TILL_WORDS = re.compile(r"\b(?:CASH|CHANGE|ROUNDING|CASHIER|THANK\s?YOU|QTY|TOTAL\s*\(RM\)|"
                          r"NETT\s?TOTAL|CHANGE\s?DUE|TENDERED)\b", re.I)
 _DOC_TYPE = re.compile(r"^\W*(?:(?:simplified\s+)?tax\s*invoice|invoice|(?:official\s+)?receipt|"
-                       r"cash\s*(?:sale|bill)|bill|welcome|copy)\W*$", re.I)
+                       r"cash\s*(?:sale|bill)|bill|welcome|copy|guest\s*check)\W*$", re.I)
 #: a registration number: "Co. Reg. No: 2015...", "COMPANY NO. 252649-D", "(860019-U)", "ROC ..."
 _REG = (r"(?:co(?:mpany)?\.?\s*(?:reg(?:istration)?\.?\s*)?no\.?|reg(?:istration)?\.?\s*no\.?|"
         r"roc\s*no\.?|business\s*reg\w*\.?\s*no\.?)\s*[:.]?\s*[\w-]*\d[\w-]*"
@@ -249,6 +249,81 @@ def cash_rounded(amounts: list[Any], scores: list[float], best: int, texts: list
     return max(near, key=lambda i: scores[i]) if near else best
 
 
+#: a line that starts with what the customer handed over: "CASH", "CASH TENDERED", "PAYMENT",
+#: "ACCEPTED TOTAL" (not "CASHIER", "CASH SALE", "CASH BILL", "CASH CHANGE")
+_TENDER = re.compile(r"^\W*(?:cash(?!\s*(?:ier|sale|bill|change|\s*refund))(?:\s*(?:tendered|paid|"
+                     r"received|rm))?|tender(?:ed)?|payment|paid|amount\s*(?:paid|tendered|received)|"
+                     r"accepted\s*total|received)\b", re.I)
+#: a line that starts with the change given back: "CHANGE", "CHANGE DUE", "YOUR CHANGE"
+_CHANGE = re.compile(r"^\W*(?:(?:cash|your)\s*)?change(?:\s*(?:due|amt|amount|rm))?\b", re.I)
+
+
+def paid_total(amounts: list[Any], scores: list[float], best: int, texts: list[str],
+               boxes: list[BBox], pages: list[int]) -> int:
+    """The candidate a grand total keeps: ``best``, or, on a page that prints both the amount
+    tendered and the change ("CASH 20.00 / CHANGE 1.20"), the best-scoring candidate whose
+    amount is their difference when ``best``'s is not — what the customer paid, which a till
+    prints as its grand total whatever the lines above it are called (subtotal before tax,
+    GST summary "TOTAL", rounding). ``texts`` / ``boxes`` / ``pages`` are the page's lines; a
+    label's amount is on its line or on the nearest line to its right in the same row."""
+    tendered = _labelled_amount(_TENDER, texts, boxes, pages)
+    change = _labelled_amount(_CHANGE, texts, boxes, pages, after=tendered[0] if tendered else None)
+    if tendered is None or change is None or tendered[1] <= change[1]:
+        return best
+    paid = round(tendered[1] - change[1], 2)
+    value = _amount(amounts[best])
+    if value is not None and abs(value - paid) < 0.005:
+        return best
+    same = [i for i, a in enumerate(amounts)
+            if (v := _amount(a)) is not None and abs(v - paid) < 0.005]
+    return max(same, key=lambda i: scores[i]) if same else best
+
+
+def _labelled_amount(label: re.Pattern[str], texts: list[str], boxes: list[BBox], pages: list[int],
+                     after: int | None = None) -> tuple[int, float] | None:
+    """(line index, amount) of the first line that starts with ``label`` (below line ``after``
+    when given, or in its row) and has an amount: after the label on its line, else the nearest
+    amount-only line to its right in the same row."""
+    for i, t in enumerate(texts):
+        m = label.match(t)
+        if m is None or (after is not None and (pages[i] != pages[after] or
+                                                boxes[i].y1 <= boxes[after].y1)):
+            continue
+        rest = t[m.end():]
+        if re.search(r"[^\W\d]{2}", _AMOUNT_MARKS.sub("", rest)):
+            continue  # more words after the label: "PAID TIME", "CASH REFUND POLICY"
+        if (v := _only_amount(rest)) is not None:
+            return i, v
+        row = [j for j in range(len(texts)) if j != i and pages[j] == pages[i] and
+               boxes[j].x0 >= boxes[i].x1 and _same_row(boxes[i], boxes[j]) and
+               _only_amount(texts[j]) is not None]
+        if row:
+            return i, _only_amount(texts[min(row, key=lambda j: boxes[j].x0)]) or 0.0
+    return None
+
+
+#: what may stand beside an amount on a till line: a currency word, "SR" / "ZR" tax codes, "*"
+_AMOUNT_MARKS = re.compile(r"\b(?:RM|MYR|SGD|USD|SR|ZR|S|Z)(?![^\W\d])", re.I)
+
+
+def _only_amount(text: str) -> float | None:
+    """The amount of a line that holds one decimal amount and nothing else but punctuation and
+    :data:`_AMOUNT_MARKS` (":  RM 20.00", "RM100.00", "4.90 *"); ``None`` otherwise."""
+    found = V.printed_amounts(text)
+    if len(found) != 1 or ("." not in found[0] and "," not in found[0]):
+        return None
+    rest = _AMOUNT_MARKS.sub("", text.replace(found[0], " "))
+    if any(ch.isalnum() for ch in rest):
+        return None
+    return _amount(found[0])
+
+
+def _same_row(a: BBox, b: BBox) -> bool:
+    """``b``'s vertical centre lies within ``a``'s height, or ``a``'s within ``b``'s."""
+    cb, ca = (b.y0 + b.y1) / 2, (a.y0 + a.y1) / 2
+    return a.y0 <= cb <= a.y1 or b.y0 <= ca <= b.y1
+
+
 def _amount(value: Any) -> float | None:
     """A candidate's amount: its number, or an amount string read by ``values.parse_amount``
     ("RM 1,234.50" → 1234.5)."""
@@ -276,6 +351,12 @@ _UNIT_NUMBER = re.compile(r"#\s*\d|\b[A-Z]?\d*[A-Z]?\d+-[A-Z0-9]+(?:-[A-Z0-9]+)?
 _BUSINESS = re.compile(r"\b(?:sdn\.?\s*bhd|bhd|s/b|enterprise|trading|ltd|limited|inc|llc|"
                        r"gmbh|plc|corp(?:oration)?|company|co\.|reg)(?:\W|$)|"
                        r"\b\d{5,8}\s*-\s*[A-Z]\b", re.I)
+
+
+def business_line(text: str) -> bool:
+    """``text`` names a business (a legal form, a registration number): never an address
+    ("GH DISTRIBUTOR & MARKETING SDN BHD" is the name above it)."""
+    return bool(_BUSINESS.search(text))
 
 
 def address_line(text: str) -> bool:
@@ -312,6 +393,53 @@ def address_start(texts: list[str], boxes: list[BBox], first: int, taken: set[in
 _NAME_TAIL_WORDS = frozenset({"enterprise", "enterprises", "trading", "sdn", "bhd", "holdings",
                               "industries", "corporation", "company", "co", "ltd", "limited",
                               "inc", "llc", "gmbh", "plc", "(m)"})
+
+
+#: a postcode at the start of a line: "81750 JOHOR BAHRU", "15000 KHEMISSET"
+_POSTCODE_HEAD = re.compile(r"^\s*\d{4,6}\b\s*,?\s*[^\W\d]{2}")
+_POSTCODE = re.compile(r"(?<![\d-])\d{5}(?![\d-])")
+#: where an address ends for sure: its country
+_COUNTRY_END = re.compile(r"\b(?:malaysia|singapore|indonesia|thailand|brunei|philippines|"
+                          r"vietnam|china|japan|india|morocco|australia)\W*$", re.I)
+
+
+def address_end(texts: list[str], boxes: list[BBox], last: int, taken: set[int],
+                most: int = 2) -> int:
+    """Where an address picked as lines ``..last`` really ends: up to ``most`` lines close below
+    it, not ``taken``, that finish it — the postcode-and-town line when the pick holds no
+    postcode yet ("BANDAR BARU PERMAS JAYA" / "81750 JOHOR BAHRU, JOHOR."), or, after a pick
+    that holds its postcode and does not end with a country, a short line of words only (the
+    state: "SELANGOR", "DARUL EHSAN"). Phone, tax, document-type and business lines end it, and
+    so does a branch name in brackets."""
+    end = last
+    while end + 1 < len(texts) and end - last < most and end + 1 not in taken and \
+            _close_above(boxes[end], boxes[end + 1]):
+        t = texts[end + 1].strip()
+        if not t or _STOP.search(t) or _DOC_TYPE.match(t) or _BUSINESS.search(t) or \
+                re.search(_REG, t, re.I) or re.fullmatch(r"\(.*\)\W*", t):
+            break  # (a line in brackets is the branch: "(TESCO EXTRA KAJANG)")
+        body = " ".join(texts[:end + 1])
+        has_postcode = bool(_POSTCODE.search(body))
+        if not has_postcode and _POSTCODE_HEAD.match(t):
+            end += 1
+        elif has_postcode and not _COUNTRY_END.search(texts[end]) and len(t.split()) <= 3 and \
+                not any(ch.isdigit() for ch in t) and _letter_share(t) >= 0.7:
+            end += 1
+        else:
+            break
+    return end
+
+
+def address_head(texts: list[str]) -> int:
+    """How many of an address pick's first lines ``texts`` are not address but the shop's name
+    or branch above it: leading lines with no digit and no address word ("THREE STOOGES BISTRO
+    & CAFE", "BHPETROL SUBANG AIRPORT", "SEGI CASH & CARRY SDN. BHD."), at least one line left.
+    A words-only line that names a place stays ("PARADIGM MALL", "MENARA KEN")."""
+    drop = 0
+    while drop < len(texts) - 1 and not any(ch.isdigit() for ch in texts[drop]) and \
+            not (_ADDRESS_WORDS.search(texts[drop]) and not _BUSINESS.search(texts[drop])):
+        drop += 1
+    return drop
 
 
 def name_start(texts: list[str], boxes: list[BBox], first: int, taken: set[int]) -> int:
@@ -353,9 +481,26 @@ def _owner_label(text: str) -> bool:
     return m is not None and not text[m.end():].strip(" :.-")
 
 
+#: a contact, social-media or staff label: what follows it is a handle, an address or a
+#: person, never the business's name ("FACEBOOK: ZENANDCOFFEE", "SERVED BY: CASHIER")
+_LABEL_LINE = re.compile(r"^\W*(?:e-?mail|facebook|fb|instagram|ig|twitter|whatsapp|line|"
+                         r"wechat|wi-?fi(?:\s+password)?|password|website|web|url|"
+                         r"tel|phone|fax|h/?p|served\s+by|cashier|operator|sales\s*person|"
+                         r"staff|waiter|server|clerk)\b[^:]{0,12}:", re.I)
+
+
+def label_line(text: str) -> bool:
+    """``text`` starts with a contact, social-media or staff label ("FACEBOOK: ZENANDCOFFEE",
+    "WIFI PASSWORD: ...", "SERVED BY: CASHIER"): the words after it are not the business's
+    printed name."""
+    return bool(_LABEL_LINE.match(text))
+
+
 #: a label that starts another party's block: "BILL TO :", "SHIP TO", "SOLD TO", "CUSTOMER :"
+#: and the till software's maker: "POWERED BY ARMS F&B", "SOFTWARE BY ..."
 _OTHER_PARTY = re.compile(r"^\W*(?:bill(?:ed)?|ship(?:ped)?|sold|deliver(?:ed)?|invoice)\s+to\b|"
-                          r"^\W*(?:customer|buyer|consignee)\b", re.I)
+                          r"^\W*(?:customer|buyer|consignee)\b|"
+                          r"\b(?:powered|software|system|pos)\s+(?:by|from)\b", re.I)
 
 
 def other_party_line(texts: list[str], i: int, reach: int = 4) -> bool:

@@ -56,11 +56,16 @@ from prunestack.pipeline.extract.ocrfix import fix_letter_digit_confusions, tidy
 from prunestack.pipeline.extract.receipt import (
     SELLER_ADDRESSES,
     SELLER_NAMES,
+    address_end,
+    address_head,
     address_start,
+    business_line,
     cash_rounded,
+    label_line,
     name_start,
     other_party_line,
     owner_line,
+    paid_total,
 )
 from prunestack.pipeline.extract.types import Leaf
 from prunestack.pipeline.schema import FieldSpec
@@ -126,8 +131,10 @@ def doc_lines(doc: Document) -> list[DocLine]:
 
 
 #: a leading label ending in a colon ("DIMILIKI: ", "Company name: ", OCR's "CASH1ER: "); a
-#: time ("10:21") starts with a digit and stays
-_LEAD_LABEL = re.compile(r"^[^\W\d][^:]{0,29}:\s*(?=\S)")
+#: time ("10:21") starts with a digit and stays, and so does an address's own numbering label
+#: ("NO: G3, BLK G", "LOT NO : 20, LEVEL UG1"): the number it labels is part of the address
+_LEAD_LABEL = re.compile(r"^(?!(?:lot|unit|shop|house|no)\b\W*(?:no\b\W*)?:)"
+                         r"[^\W\d][^:]{0,29}:\s*(?=\S)", re.I)
 #: trailing bracketed groups ("(1070687-M)", "(CHERAS)", an unclosed "(")
 _TRAIL_BRACKET = re.compile(r"(?:\s*[(\[][^()\[\]]*[)\]]?)+[\s,.;:]*$")
 #: trailing words holding a digit (a registration number glued after a name)
@@ -320,15 +327,21 @@ class LearnedScorer:
                 scores += self._score(lines, f, more, sizes, body)
             if not cands:
                 continue
-            best = max(range(len(cands)), key=lambda i: scores[i])
+            best = _best(cands, scores, _address_fit if kind == "address" else None)
             prob = 1.0 / (1.0 + math.exp(-scores[best]))
             if prob < self.config["min_prob"]:
                 continue
+            if kind in SPAN_KINDS:  # a name or address printed twice: the letterhead's copy
+                best = _topmost_same(cands, best)
             if kind == "amount" and grand_total_field(f):  # the rounded total, when printed
-                best = cash_rounded([c.value for c in cands], scores, best, texts)
+                amounts = [c.value for c in cands]
+                best = paid_total(amounts, scores, best, texts, [ln.bbox for ln in lines],
+                                  [ln.page for ln in lines])
+                best = cash_rounded(amounts, scores, best, texts)
             c = cands[best]
             if kind == "address":  # with the building / floor lines just above it
-                c = _extend_up(lines, c, taken, address_start)
+                c = _trim_head(lines, _extend_up(lines, c, taken, address_start), address_head)
+                c = _extend_down(lines, c, taken, address_end)
             elif name in SELLER_NAMES:  # "AIK HUAT HARDWARE / ENTERPRISE..."
                 c = _extend_up(lines, c, taken, name_start)
             taken.update(range(c.first, c.last + 1))
@@ -355,11 +368,26 @@ def _issuer_own(texts: list[str], name: str) -> Callable[[Cand], bool]:
     """For the issuer's name or address field ``name`` (the page's line ``texts``): whether a
     candidate is the issuer's, i.e. not read from another party's block ("BILL TO :",
     ``receipt.other_party_line``) nor, for the name, under a lone owner label
-    (``receipt.owner_line``: the shop's owner)."""
+    (``receipt.owner_line``: the shop's owner) or from a contact or staff line ("FACEBOOK:
+    ZENANDCOFFEE", ``receipt.label_line``)."""
     owner_too = name in SELLER_NAMES
-    foreign = [other_party_line(texts, j) or (owner_too and owner_line(texts, j))
+    foreign = [other_party_line(texts, j) or (owner_too and (owner_line(texts, j) or
+                                                             label_line(texts[j])))
                for j in range(len(texts))]
     return lambda c: not any(foreign[c.first:c.last + 1])
+
+
+def _best(cands: list[Cand], scores: list[float], fit: Callable[[Cand], bool] | None) -> int:
+    """The best-scoring candidate among those ``fit`` accepts (among all when it accepts none,
+    or without ``fit``)."""
+    pool = [i for i, c in enumerate(cands) if fit is None or fit(c)] or range(len(cands))
+    return max(pool, key=lambda i: scores[i])
+
+
+def _address_fit(c: Cand) -> bool:
+    """An address pick does not name a business (``receipt.business_line``). Applied to the
+    final pick only: such a line is a fair anchor for the spans below it."""
+    return not business_line(str(c.value))
 
 
 def _keep(cands: list[Cand], own: Callable[[Cand], bool] | None) -> list[Cand]:
@@ -383,6 +411,50 @@ def _extend_up(lines: list[DocLine], c: Cand, taken: set[int],
     head = " ".join(ln.text for ln in lines[start:c.first])
     box = BBox.enclosing([ln.bbox for ln in lines[start:c.last + 1]])
     return Cand(f"{head} {c.value}", f"{head} {c.printed}", start, c.last, box)
+
+
+def _topmost_same(cands: list[Cand], best: int) -> int:
+    """The candidate that reads as ``best`` (same letters and digits, punctuation and spacing
+    aside) and starts highest on the page: a receipt repeats its name in the footer ("ENW
+    HARDWARE CENTRE (M) SDN BHD." under the items, "... SDN. BHD." in the letterhead), and the
+    letterhead's form is the one a reader copies."""
+    key = _alnum(str(cands[best].value))
+    same = [i for i, c in enumerate(cands) if _alnum(str(c.value)) == key]
+    return min(same, key=lambda i: (cands[i].first, i != best))
+
+
+def _alnum(text: str) -> str:
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+def _extend_down(lines: list[DocLine], c: Cand, taken: set[int],
+                 end_of: Callable[[list[str], list[BBox], int, set[int]], int]) -> Cand:
+    """``c`` down to where ``end_of`` (``receipt.address_end``, given the texts and boxes of
+    ``c``'s page) says it ends."""
+    lo, hi = c.first, c.last
+    while lo > 0 and lines[lo - 1].page == lines[c.first].page:
+        lo -= 1
+    while hi + 1 < len(lines) and lines[hi + 1].page == lines[c.last].page:
+        hi += 1
+    end = lo + end_of([ln.text for ln in lines[lo:hi + 1]], [ln.bbox for ln in lines[lo:hi + 1]],
+                      c.last - lo, {i - lo for i in taken if lo <= i <= hi})
+    if end == c.last:
+        return c
+    tail = " ".join(ln.text for ln in lines[c.last + 1:end + 1])
+    box = BBox.enclosing([ln.bbox for ln in lines[c.first:end + 1]])
+    return Cand(f"{c.value} {tail}", f"{c.printed} {tail}", c.first, end, box)
+
+
+def _trim_head(lines: list[DocLine], c: Cand, head_of: Callable[[list[str]], int]) -> Cand:
+    """``c`` without the first lines ``head_of`` (``receipt.address_head``) says are not part
+    of it; ``c`` unchanged when its text does not start with those lines' text."""
+    drop = head_of([ln.text for ln in lines[c.first:c.last + 1]])
+    head = " ".join(ln.text for ln in lines[c.first:c.first + drop])
+    if not drop or not str(c.value).startswith(head + " ") or not c.printed.startswith(head + " "):
+        return c
+    first = c.first + drop
+    box = BBox.enclosing([ln.bbox for ln in lines[first:c.last + 1]])
+    return Cand(str(c.value)[len(head) + 1:], c.printed[len(head) + 1:], first, c.last, box)
 
 
 def forward(model: Any, head: Any, enc: Any) -> Any:

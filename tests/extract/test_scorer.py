@@ -310,3 +310,99 @@ def test_the_issuer_fields_skip_the_bill_to_block_and_the_owner_line():
     # label and name on one line: left to the scorer (annotators take it as the company)
     one = ["SIZZLING STONEGRILL", "DIMILIKI OLEH : DOVE HOLDINGS SDN BHD", "REG NO : 91694-X"]
     assert not any(owner_line(one, i) for i in range(len(one)))
+
+
+def _row(texts: list[tuple[str, float, float]],
+         height: float = 30.0) -> tuple[list[str], list[BBox]]:
+    """Lines given as (text, x0, y0): a till strip whose labels and amounts stand in columns."""
+    return [t for t, _, _ in texts], [BBox(x0=x, y0=y, x1=x + 150, y1=y + height)
+                                      for _, x, y in texts]
+
+
+def test_a_grand_total_is_what_was_tendered_less_the_change():
+    from prunestack.pipeline.extract.receipt import paid_total
+
+    # labels in one column, amounts in another, a pre-tax subtotal and a GST summary "TOTAL"
+    texts, boxes = _row([("SUB-TOTAL (EX)", 10, 100), ("4.60", 400, 102),
+                         ("TOTAL TAX", 10, 140), ("0.28", 400, 141),
+                         ("TOTAL", 10, 180), (":", 250, 182), ("4.90", 400, 181),
+                         ("CASH", 10, 220), (":", 250, 221), ("5.00", 400, 222),
+                         ("CHANGE", 10, 260), (":", 250, 262), ("0.10", 400, 261),
+                         ("TOTAL :", 10, 400), ("4.60", 400, 400)])
+    pages = [1] * len(texts)
+    amounts, scores = [4.60, 0.28, 4.90, 5.00, 0.10, 4.60], [3.0, -2.0, 1.0, 0.5, -1.0, 2.5]
+    assert paid_total(amounts, scores, 0, texts, boxes, pages) == 2
+    # label and amount on one line; a currency word glued on; the amount kept as printed
+    one = ["SUB TOTAL (EXCLUSIVE GST): 17.75", "ROUNDED TOTAL (RM): 18.80", "CASH: RM20.00",
+           "CASH CHANGE: 1.20"]
+    assert paid_total(["17.75", "18.80", "RM20.00"], [2.0, 1.0, 0.0], 0, one, _column(one),
+                      [1] * 4) == 1
+    # no change line (a card payment), or change larger than the amount tendered: unchanged
+    card = ["TOTAL 17.75", "VISA 17.75"]
+    assert paid_total([17.75], [1.0], 0, card, _column(card), [1, 1]) == 0
+    odd = ["TOTAL 4.60", "CASH 1.00", "CHANGE 2.00"]
+    assert paid_total([4.60], [1.0], 0, odd, _column(odd), [1] * 3) == 0
+    # a label with more words after it is not a tender line ("PAID TIME" beside a date)
+    timed = ["PAID TIME", "TOTAL RM4.00", "PAID RM14.00", "CHANGE RM0.00"]
+    tb = _column(timed)
+    assert paid_total(["4.00", "14.00"], [2.0, 1.0], 0, timed, tb, [1] * 4) == 1
+    timed[2] = "PAID RM4.00"
+    assert paid_total(["4.00", "14.00"], [2.0, 1.0], 1, timed, tb, [1] * 4) == 0
+    # the difference printed nowhere among the candidates: unchanged
+    assert paid_total([4.60, 0.28], [1.0, 0.0], 0, texts, boxes, pages) == 0
+
+
+def test_an_address_keeps_its_numbering_label_and_sheds_the_shop_name_above_it():
+    from prunestack.pipeline.extract.receipt import address_head, business_line
+
+    assert all(v.startswith("NO:") for v in S.text_variants("NO: G3, BLK G, JLN PJU 1A/3,"))
+    assert all(v.startswith("LOT NO") for v in S.text_variants("LOT NO : 20, LEVEL UG1"))
+    assert "BANH MI CAFE" in S.text_variants("DIMILIKI: BANH MI CAFE")  # other labels still go
+    assert address_head(["THREE STOOGES BISTRO & CAFE", "109, SS21/1A, DAMANSARA UTAMA"]) == 1
+    assert address_head(["SEGI CASH & CARRY SDN. BHD.", "PT17920 SEK U9, SHAH ALAM"]) == 1
+    assert address_head(["PARADIGM MALL", "LOT NO.: 4F-27 & 4FK-38, 4TH FLOOR"]) == 0
+    assert address_head(["BHPETROL SUBANG AIRPORT"]) == 0  # one line is always left
+    assert business_line("GH DISTRIBUTOR & MARKETING SDN BHD")
+    assert not business_line("LOT S25, AEON TEBRAU CITY JUSCO NO 1, JLN DESA TEBRAU")
+
+
+def test_an_address_ends_with_its_postcode_and_state_lines():
+    from prunestack.pipeline.extract.receipt import address_end
+
+    page = ["MOONLIGHT CAKE HOUSE SDN BHD", "NO.1, JALAN PERMAS 10/5, BANDAR BARU PERMAS JAYA",
+            "81750 JOHOR BAHRU, JOHOR.", "TEL: 07-387 3322"]
+    assert address_end(page, _column(page), 1, set()) == 2  # the postcode line, then a stop
+    state = ["NO.32 & 33, JALAN SR 1/9,", "43300 SERI KEMBANGAN, SELANGOR", "DARUL EHSAN",
+             "GST ID: 002139201536"]
+    assert address_end(state, _column(state), 1, set()) == 2
+    assert address_end(state, _column(state), 1, {2}) == 1  # another field's line
+    # after the country, a branch in brackets, a document type or a far line: the end
+    country = ["NO 8, JALAN 7/118B", "56000 KUALA LUMPUR, MALAYSIA", "AEON SHAH ALAM"]
+    assert address_end(country, _column(country), 1, set()) == 1
+    branch = ["LOT 1851-A, JALAN KPB 6", "43300 SERI KEMBANGAN, SELANGOR", "(KEPONG)"]
+    assert address_end(branch, _column(branch), 1, set()) == 1
+    check = ["LOT 50, FLOOR T2", "69000 PAHANG MALAYSLA", "GUEST CHECK"]
+    assert address_end(check, _column(check), 1, set()) == 1
+    far = _column(state)
+    far[2] = BBox(x0=10, y0=far[1].y1 + 200, x1=400, y1=far[1].y1 + 230)
+    assert address_end(state, far, 1, set()) == 1
+
+
+def test_a_name_never_comes_from_a_contact_staff_or_till_software_line():
+    from prunestack.pipeline.extract.receipt import label_line, other_party_line
+
+    assert label_line("FACEBOOK: ZENANDCOFFEE")
+    assert label_line("WIFI PASSWORD: ZENANDCOFFEE")
+    assert label_line("SERVED BY: CASHIER")
+    assert not label_line("ZEN AND COFFEE 28 S/B")
+    assert not label_line("DIMILIKI: BANH MI CAFE SDN BHD")
+    assert other_party_line(["THANK YOU", "POWERED BY ARMS F&B"], 1)
+
+
+def test_a_name_printed_twice_is_read_from_the_letterhead():
+    box = BBox(x0=0, y0=0, x1=1, y1=1)
+    cands = [S.Cand("ENW HARDWARE CENTRE (M) SDN. BHD.", "", 0, 0, box),
+             S.Cand("CASH", "", 20, 20, box),
+             S.Cand("ENW HARDWARE CENTRE (M) SDN BHD.", "", 46, 46, box)]
+    assert S._topmost_same(cands, 2) == 0
+    assert S._topmost_same(cands, 1) == 1
