@@ -13,8 +13,13 @@ façade's ``prunestack.ask`` and the CLI call). The result (:class:`AskResult`) 
 ``{question, question_type, answer, answer_provenance, evidence: [{text, page, bbox, path,
 score}], timings}``.
 
+With ``index=`` (a folder written by ``prunestack rag index``), :func:`ask_source` reads the
+prepared document from disk when the index holds a fresh entry for the same bytes
+(``pipeline.ask.indexed``): no parsing and no unit embedding, the same evidence.
+
 What it does not do: HTTP limits (``api.routes.ask`` checks sizes before it calls here), load
-models by itself beyond the registry's shared copies, or persist anything to disk.
+models by itself beyond the registry's shared copies, or write indexes (``pipeline.ask.indexed``
+does).
 """
 
 from __future__ import annotations
@@ -170,9 +175,12 @@ def check_question(question: str, budget: int, engine: str, model: Any) -> str:
 def ask_document(prepared: PreparedDocument, question: str, budget: int = 256, *,
                  engine: Engine = "extractive", encoder: Any = None, scorer: Any = None,
                  model: Any = None, tokenizer: Any = None, draft: Any = None,
-                 cached: bool = False) -> AskResult:
+                 cached: bool = False, load_s: float | None = None,
+                 notes: dict[str, float] | None = None) -> AskResult:
     """Evidence and an answer for ``question`` on a prepared document (see the module
-    docstring). ``scorer``: a learned scorer (default: the shipped one, loaded on first use)."""
+    docstring). ``scorer``: a learned scorer (default: the shipped one, loaded on first use).
+    ``load_s``: seconds spent reading the prepared document from an index (a ``load`` timing,
+    counted in ``total``); ``notes``: flags added to the timings after ``total``."""
     q = check_question(question, budget, engine, model)
     t0 = time.perf_counter()
     found = prepared.index.search(q, budget, encoder)
@@ -189,8 +197,11 @@ def ask_document(prepared: PreparedDocument, question: str, budget: int = 256, *
     timings = {"parse": 0.0 if cached else round(prepared.parse_s, 4),
                "index": 0.0 if cached else round(prepared.index_s, 4),
                "retrieve": round(t1 - t0, 4), "answer": round(t2 - t1, 4)}
+    if load_s is not None:
+        timings["load"] = round(load_s, 4)
     timings["total"] = round(sum(timings.values()), 4)
     timings["cached"] = 1.0 if cached else 0.0
+    timings.update(notes or {})
     return AskResult(
         question=q, question_type=found.question.kind, answer=answer, answer_provenance=prov,
         evidence=[EvidenceItem(text=e.text, page=e.page, bbox=e.bbox, path=e.path,
@@ -198,34 +209,63 @@ def ask_document(prepared: PreparedDocument, question: str, budget: int = 256, *
         timings=timings)
 
 
+def open_source(source: str | Path | bytes, ocr: str = "auto", pages: str | None = None,
+                name: str | None = None) -> tuple[str, Callable[[], Document], bytes | None]:
+    """(document key, a parser of the source, its bytes or None for text): THE reading of an
+    ask source, shared by :func:`ask_source` and the persistent index
+    (``pipeline.ask.indexed``), so both key and parse a file the same way."""
+    from prunestack.parsers.ingest import _is_path, parse, parse_source, read_upload
+
+    if isinstance(source, str) and not _is_path(source):
+        def read_text() -> Document:
+            return parse_source(source, pages=pages, name=name)
+
+        return document_key(source, kind="text", pages=pages), read_text, None
+    upload = read_upload(source.strip() if isinstance(source, str) else source, name)
+
+    def read() -> Document:
+        return parse(upload, ocr=ocr, pages=pages)
+
+    return document_key(upload.data, ocr=ocr, pages=pages), read, upload.data
+
+
 def ask_source(source: str | Path | bytes, question: str, budget: int = 256, *,
                engine: Engine = "extractive", model_dir: str | Path | None = None,
                encoder_dir: str | Path | None = None, draft_dir: str | Path | None = None,
                ocr: str = "auto", pages: str | None = None, name: str | None = None,
-               cache: DocumentCache | None = None) -> AskResult:
+               cache: DocumentCache | None = None,
+               index: str | Path | None = None) -> AskResult:
     """:func:`ask_document` for a path, bytes or text (``parsers.ingest.parse_source``'s
-    rules), parsed once per process and cached; models through the registry."""
+    rules), parsed once per process and cached; models through the registry. ``index``: an
+    index folder (``prunestack rag index``); when it holds a fresh entry for these bytes
+    (same content hash, options, parser and encoder versions) the document is read from it
+    instead of parsed (timings ``load`` and ``index_hit``); otherwise it is parsed as without
+    it, and the timings say why (``index_miss``: not in the index; ``index_stale``: built by
+    another parser or encoder version)."""
     from prunestack.models import registry
-    from prunestack.parsers.ingest import _is_path, parse, parse_source, read_upload
 
     check_question(question, budget, engine, model_dir)  # before any reading or loading
-    if isinstance(source, str) and not _is_path(source):
-        key = document_key(source, kind="text", pages=pages)
-
-        def read() -> Document:
-            return parse_source(source, pages=pages, name=name)
-    else:
-        upload = read_upload(source.strip() if isinstance(source, str) else source, name)
-        key = document_key(upload.data, ocr=ocr, pages=pages)
-
-        def read() -> Document:
-            return parse(upload, ocr=ocr, pages=pages)
+    key, read, _data = open_source(source, ocr, pages, name)
     reg = registry()
     encoder = reg.encoder(encoder_dir)
     model = tok = draft = None
     if engine == "generative" and model_dir is not None:
         model, tok = reg.causal_lm(model_dir), reg.tokenizer(model_dir)
         draft = reg.causal_lm(draft_dir) if draft_dir is not None else None
+    load_s: float | None = None
+    notes: dict[str, float] = {}
+    held = (cache if cache is not None else _CACHE).get(f"{key}|{encoder.folder}")
+    if index is not None and held is None:  # a document already in this process: no reading
+        from prunestack.pipeline.ask.indexed import prepared_from_index
+
+        t0 = time.perf_counter()
+        stored, state = prepared_from_index(index, key, encoder, cache)
+        notes[f"index_{state}"] = 1.0
+        if stored is not None:
+            load_s = time.perf_counter() - t0
+            return ask_document(stored, question, budget, engine=engine, encoder=encoder,
+                                model=model, tokenizer=tok, draft=draft, cached=False,
+                                load_s=load_s, notes=notes)
     prepared, hit = prepare_document(key, read, encoder, cache)
     return ask_document(prepared, question, budget, engine=engine, encoder=encoder,
-                        model=model, tokenizer=tok, draft=draft, cached=hit)
+                        model=model, tokenizer=tok, draft=draft, cached=hit, notes=notes)
