@@ -15,7 +15,8 @@ score}], timings}``.
 
 With ``index=`` (a folder written by ``prunestack rag index``), :func:`ask_source` reads the
 prepared document from disk when the index holds a fresh entry for the same bytes
-(``pipeline.ask.indexed``): no parsing and no unit embedding, the same evidence.
+(:func:`prepared_from_index`; the entry must carry this code's :func:`parser_version` and the
+encoder's :func:`encoder_version`): no parsing and no unit embedding, the same evidence.
 
 What it does not do: HTTP limits (``api.routes.ask`` checks sizes before it calls here), load
 models by itself beyond the registry's shared copies, or write indexes (``pipeline.ask.indexed``
@@ -24,6 +25,7 @@ does).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 import time
@@ -36,9 +38,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from prunestack.errors import ConfigError, InputError
+from prunestack.parsers import cctree
 from prunestack.parsers.cctree import CCNode, build_cctree
 from prunestack.pipeline.ask.answer import extractive_answer, generative_answer
 from prunestack.pipeline.document import BBox, Document
+from prunestack.pipeline.document import model as document_model
+from prunestack.retrieval import bm25, evidence
+from prunestack.retrieval import document as retrieval_document
 from prunestack.retrieval.evidence import EvidenceIndex
 
 Engine = Literal["extractive", "generative"]
@@ -154,6 +160,61 @@ def prepare_document(key: str, read: Callable[[], Document], encoder: Any = None
     return cache.put(PreparedDocument(key, doc, tree, index, t1 - t0, t2 - t1)), False
 
 
+#: modules whose code decides what a document's units are; their sources are in the version
+_UNIT_MODULES = (bm25, evidence, retrieval_document)
+
+
+@functools.cache
+def parser_version() -> str:
+    """The version of the code that turns bytes into evidence units: the ask index version and
+    a hash of the sources of the parser and document packages, the unit builder and this module
+    (an index built by other code is stale, never served)."""
+    files = [f for pkg in (cctree, document_model)
+             for f in sorted(Path(pkg.__file__ or "").parent.rglob("*.py"))]
+    files += [Path(m.__file__ or "") for m in _UNIT_MODULES] + [Path(__file__)]
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return f"ask{INDEX_VERSION}+{h.hexdigest()[:16]}"
+
+
+def encoder_version(encoder: Any) -> str:
+    """``folder|config hash|weight bytes`` of a sentence encoder (``encoder.folder``)."""
+    folder = Path(encoder.folder).resolve()
+    cfg = folder / "config.json"
+    chash = hashlib.sha256(cfg.read_bytes()).hexdigest()[:16] if cfg.is_file() else "-"
+    weights = sum(p.stat().st_size for p in folder.iterdir()
+                  if p.suffix in (".safetensors", ".bin") and p.is_file())
+    return f"{folder}|{chash}|{weights}"
+
+
+def prepared_from_index(index: str | Path, key: str, encoder: Any,
+                        cache: DocumentCache | None = None
+                        ) -> tuple[PreparedDocument | None, str]:
+    """(the prepared document of ``key`` from ``index``, ``"hit"``), or (None, ``"miss"``: no
+    entry for these bytes and options / ``"stale"``: only entries of another parser or encoder
+    version). A hit goes into the process cache too."""
+    from prunestack.retrieval import docstore
+
+    con = docstore.open_store(index)
+    try:
+        rows = docstore.find_by_key(con, key)
+        if not rows:
+            return None, "miss"
+        pver, ever = parser_version(), encoder_version(encoder)
+        fresh = [r for r in rows if r.parser == pver and r.encoder == ever]
+        if not fresh:
+            return None, "stale"
+        doc, tree, evi = docstore.load_document(con, fresh[0].id)
+    finally:
+        con.close()
+    prepared = PreparedDocument(f"{key}|{getattr(encoder, 'folder', None)}", doc, tree, evi,
+                                0.0, 0.0)
+    (cache if cache is not None else document_cache()).put(prepared)
+    return prepared, "hit"
+
+
 def check_question(question: str, budget: int, engine: str, model: Any) -> str:
     """The question, stripped; option mistakes as errors before any parsing."""
     q = " ".join((question or "").split())
@@ -256,8 +317,6 @@ def ask_source(source: str | Path | bytes, question: str, budget: int = 256, *,
     notes: dict[str, float] = {}
     held = (cache if cache is not None else _CACHE).get(f"{key}|{encoder.folder}")
     if index is not None and held is None:  # a document already in this process: no reading
-        from prunestack.pipeline.ask.indexed import prepared_from_index
-
         t0 = time.perf_counter()
         stored, state = prepared_from_index(index, key, encoder, cache)
         notes[f"index_{state}"] = 1.0

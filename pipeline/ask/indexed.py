@@ -8,11 +8,12 @@ What it does:
   (:func:`pipeline.ask.core.open_source`, :func:`~pipeline.ask.core.prepare_document`: the same
   parser, CCTree, evidence units with their tree context and MiniLM vectors), and the result is
   written to the index folder (:mod:`retrieval.docstore`) with its content hash, parse options
-  and the parser and encoder versions (:func:`parser_version`, :func:`encoder_version`). A
+  and the parser and encoder versions (``pipeline.ask.core``'s). A
   rebuild reuses an entry whose key and versions still match and re-parses the others.
-- :func:`prepared_from_index` (``prunestack ask FILE --index INDEX``, ``prunestack.ask(...,
-  index=...)``): the prepared document of the file's bytes, read from the index when an entry
-  has the same key and versions; ``"miss"`` or ``"stale"`` otherwise (the caller parses).
+- reading one document back for ``prunestack ask FILE --index INDEX`` is
+  :func:`pipeline.ask.core.prepared_from_index` (the ask pipeline's own step; it owns the
+  versions, :func:`~pipeline.ask.core.parser_version` and
+  :func:`~pipeline.ask.core.encoder_version`).
 - :func:`query_index` (``prunestack rag query INDEX "q"``): evidence across every indexed
   document within a word budget, each item as ``ask`` returns it plus its ``document``.
   Entries whose file changed on disk, or that another parser or encoder version built, are
@@ -26,7 +27,6 @@ blocks (``retrieval.index``), or watch files: staleness is checked when asked.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import sqlite3
 import time
@@ -39,13 +39,12 @@ from pydantic import BaseModel, ConfigDict
 
 from prunestack.errors import InputError, PrunestackError, UnsupportedTypeError
 from prunestack.pipeline.ask.core import (
-    INDEX_VERSION,
     DocumentCache,
     EvidenceItem,
-    PreparedDocument,
     check_question,
-    document_cache,
+    encoder_version,
     open_source,
+    parser_version,
     prepare_document,
 )
 from prunestack.retrieval import docstore
@@ -54,42 +53,6 @@ from prunestack.retrieval.evidence import EvidenceIndex, pack
 
 #: files indexed as documents (parsed like ``prunestack ask`` parses them)
 DOCUMENT_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".gif")
-#: modules whose code decides what a document's units are; their sources are in the version
-_UNIT_MODULES = ("prunestack.retrieval.evidence", "prunestack.retrieval.bm25",
-                 "prunestack.retrieval.document", "prunestack.pipeline.ask.core")
-
-
-@functools.cache
-def parser_version() -> str:
-    """The version of the code that turns bytes into evidence units: prunestack's version, the
-    ask index version and a hash of the parser package's and the unit builder's sources (an
-    index built by other code is stale, never served)."""
-    import importlib
-
-    import prunestack
-    import prunestack.parsers
-    import prunestack.pipeline.document
-
-    files = [f for pkg in (prunestack.parsers, prunestack.pipeline.document)
-             for f in sorted(Path(pkg.__file__).parent.rglob("*.py"))]
-    files += [Path(importlib.import_module(m).__file__ or "") for m in _UNIT_MODULES]
-    h = hashlib.sha256()
-    for f in files:
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-    return f"{prunestack.__version__}+ask{INDEX_VERSION}+{h.hexdigest()[:16]}"
-
-
-def encoder_version(encoder: Any) -> str:
-    """``folder|config hash|weight bytes`` of a sentence encoder (``encoder.folder``)."""
-    folder = Path(encoder.folder).resolve()
-    cfg = folder / "config.json"
-    chash = hashlib.sha256(cfg.read_bytes()).hexdigest()[:16] if cfg.is_file() else "-"
-    weights = sum(p.stat().st_size for p in folder.iterdir()
-                  if p.suffix in (".safetensors", ".bin") and p.is_file())
-    return f"{folder}|{chash}|{weights}"
-
-
 class DocumentEvidence(EvidenceItem):
     """An evidence item of :func:`query_index`: ``ask``'s fields plus the document's name."""
 
@@ -229,30 +192,6 @@ def build_index(src: str | Path, out: str | Path, *, encoder: str | Path | None 
         raise InputError(f"nothing under {src} could be indexed",
                          "; ".join(f"{n}: {r}" for n, r in report.skipped[:3]) or None)
     return report
-
-
-def prepared_from_index(index: str | Path, key: str, encoder: Any,
-                        cache: DocumentCache | None = None
-                        ) -> tuple[PreparedDocument | None, str]:
-    """(the prepared document of ``key`` from ``index``, ``"hit"``), or (None, ``"miss"``: no
-    entry for these bytes and options / ``"stale"``: only entries of another parser or encoder
-    version). A hit goes into the process cache too."""
-    con = docstore.open_store(index)
-    try:
-        rows = docstore.find_by_key(con, key)
-        if not rows:
-            return None, "miss"
-        pver, ever = parser_version(), encoder_version(encoder)
-        fresh = [r for r in rows if r.parser == pver and r.encoder == ever]
-        if not fresh:
-            return None, "stale"
-        doc, tree, evi = docstore.load_document(con, fresh[0].id)
-    finally:
-        con.close()
-    prepared = PreparedDocument(f"{key}|{getattr(encoder, 'folder', None)}", doc, tree, evi,
-                                0.0, 0.0)
-    (cache if cache is not None else document_cache()).put(prepared)
-    return prepared, "hit"
 
 
 def refresh(con: sqlite3.Connection, encoder: Any) -> list[str]:
