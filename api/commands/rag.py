@@ -67,31 +67,30 @@ def query_cmd(
     tokenizer: Annotated[Path | None, typer.Option(
         help="tokenizer folder that counts the budget (default: whitespace words)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print a JSON result")] = False,
-    encoder: Annotated[Path | None, typer.Option(
-        help="documents: the encoder folder they were indexed with (default MiniLM)")] = None,
 ) -> None:
     """Pruned context for QUESTION across the indexed pages, within BUDGET tokens, and evidence
     across the indexed documents, within BUDGET words."""
     from prunestack.pipeline.ask.indexed import query_index
+    from prunestack.retrieval import docstore
     from prunestack.retrieval.index import HtmlIndex
 
     ix = HtmlIndex.load(index)
     try:
         pages = int(ix.meta.get("pages", 0))
         result = ix.query(question, budget, top_k=top_k, tokenizer=tokenizer) if pages else None
+        n_docs = len(docstore.list_documents(ix.con))
     finally:
         ix.close()
-    docs = query_index(index, question, budget, encoder_dir=encoder)
-    for name in docs.rebuilt:
+    docs = query_index(index, question, budget) if n_docs or result is None else None
+    for name in docs.rebuilt if docs is not None else []:
         typer.echo(f"re-indexed {name} (stale)", err=True)
-    has_docs = bool(docs.evidence) or result is None
     if as_json:
         out = result.to_dict() if result is not None else {}
-        if has_docs:
+        if docs is not None:
             out["documents"] = docs.model_dump()
         typer.echo(json.dumps(out, ensure_ascii=False, indent=1))
         return
     if result is not None:
         typer.echo(result.html)
-    if has_docs:
+    if docs is not None:
         typer.echo(docs.to_text())

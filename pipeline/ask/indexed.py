@@ -224,12 +224,20 @@ def refresh(con: sqlite3.Connection, encoder: Any) -> list[str]:
 def query_index(index: str | Path, question: str, budget: int = 256, *,
                 encoder_dir: str | Path | None = None) -> IndexQueryResult:
     """Evidence for ``question`` across the documents of ``index`` (see the module docstring);
-    evidence grouped by document (best document first), in reading order within each."""
+    evidence grouped by document (best document first), in reading order within each.
+    ``encoder_dir``: default, the encoder the index was built with."""
     from prunestack.models import registry
 
     q = check_question(question, budget, "extractive", None)
     con = docstore.open_store(index)
-    encoder = registry().encoder(encoder_dir)
+    if encoder_dir is None:
+        row = con.execute("SELECT value FROM meta WHERE key = 'encoder'").fetchone()
+        encoder_dir = row[0] if row is not None else None
+    try:
+        encoder = registry().encoder(encoder_dir)
+    except BaseException:
+        con.close()
+        raise
     t0 = time.perf_counter()
     try:
         rebuilt = refresh(con, encoder)
