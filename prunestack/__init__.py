@@ -82,8 +82,8 @@ def extract(source: Source, schema: Any, *, engine: str = "extractive",
 
 def ask(source: Source, question: str, budget: int = 256, *, engine: str = "extractive",
         model: str | Path | None = None, encoder: str | Path | None = None,
-        draft: str | Path | None = None, ocr: str = "auto", pages: str | None = None
-        ) -> AskResult:
+        draft: str | Path | None = None, ocr: str = "auto", pages: str | None = None,
+        index: str | Path | None = None) -> AskResult:
     """Evidence for ``question`` from ``source`` within ``budget`` words (in reading order, each
     with page, box, CCTree path and score) and an answer, as an
     :class:`~prunestack.pipeline.ask.AskResult` (``.answer``, ``.evidence``, ``.model_dump()``).
@@ -92,12 +92,15 @@ def ask(source: Source, question: str, budget: int = 256, *, engine: str = "extr
     BM25 + MiniLM ranking over the document's components. ``engine``: "extractive" (the
     shipped learned scorer picks a span of the evidence) or "generative" (``model``: a local
     causal LM folder answering under a JSON Schema). A document is parsed and indexed once per
-    process: the next question on the same bytes reuses it."""
+    process: the next question on the same bytes reuses it. ``index``: a folder written by
+    ``prunestack rag index``; when it holds these bytes (same hash, options, parser and encoder
+    versions) the parsed document is read from it, in any process (``timings["index_hit"]``);
+    otherwise the document is parsed (``index_miss`` / ``index_stale``)."""
     from prunestack.pipeline.ask import ask_source
 
     return ask_source(source, question, budget, engine=engine,  # type: ignore[arg-type]
                       model_dir=model, encoder_dir=encoder, draft_dir=draft, ocr=ocr,
-                      pages=pages)
+                      pages=pages, index=index)
 
 
 def prune_html(html: str | bytes, query: str, budget: int, *, pruner: str = "bm25",

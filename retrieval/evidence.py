@@ -302,17 +302,20 @@ def _cut(text: str, budget: int, qtok: list[str]) -> str:
     return " ".join(words[best:best + budget])
 
 
-def span(units: Sequence[Unit], i: int, window: int = WINDOW) -> tuple[int, ...]:
+def span(units: Sequence[Unit], i: int, window: int = WINDOW,
+         group: Sequence[int] | None = None) -> tuple[int, ...]:
     """The window of unit ``i``: the unit, then its neighbours in reading order, one after it,
     one before it, in turn (a side stops at the first unit that would take the window over
     ``window`` words, or at the document's edge), so the window holds the words that follow a
     match (an answer often comes after the words that match the question) and the words that
-    lead up to it (a heading, a name above a quote)."""
+    lead up to it (a heading, a name above a quote). ``group``: a document number per unit
+    (units of several documents in one list); a window never crosses into another document."""
     out, words = [i], units[i].words
     ends = {1: i + 1, -1: i - 1}  # the next unit on each side still open (after, then before)
     while ends:
         for step, j in list(ends.items()):
-            if 0 <= j < len(units) and words + units[j].words <= window:
+            if 0 <= j < len(units) and words + units[j].words <= window and (
+                    group is None or group[j] == group[i]):
                 out.append(j)
                 words += units[j].words
                 ends[step] = j + step
@@ -322,9 +325,10 @@ def span(units: Sequence[Unit], i: int, window: int = WINDOW) -> tuple[int, ...]
 
 
 def pack(units: list[Unit], fused: np.ndarray, budget: int, qtok: list[str] | None = None,
-         window: int | None = None) -> dict[int, str]:
+         window: int | None = None, group: Sequence[int] | None = None) -> dict[int, str]:
     """Unit index -> text kept, within ``budget`` words (see the module docstring); ``window``:
-    the words of the window each kept unit brings along (default :func:`pack_window`)."""
+    the words of the window each kept unit brings along (default :func:`pack_window`);
+    ``group``: a document number per unit, as :func:`span` takes it."""
     chosen: dict[int, str] = {}
     if budget <= 0 or not units:
         return chosen
@@ -348,13 +352,14 @@ def pack(units: list[Unit], fused: np.ndarray, budget: int, qtok: list[str] | No
             left -= len(chosen[i].split())
             continue
         if take(i):  # a kept unit brings its window (the unit first, then its neighbours)
-            for j in span(units, i, window)[1:]:
+            for j in span(units, i, window, group)[1:]:
                 take(j)
     if left > 0:  # leftover: the part that fits of the next unit of one of the best windows
         for i in order[:FILL_FROM]:
-            s = span(units, i, window)
+            s = span(units, i, window, group)
             nxt = next((j for j in (*s[1:], max(s) + 1, min(s) - 1)
-                        if 0 <= j < len(units) and j not in chosen), None)
+                        if 0 <= j < len(units) and j not in chosen and (
+                            group is None or group[j] == group[i])), None)
             if nxt is not None:
                 words = units[nxt].text.split()
                 chosen[nxt] = " ".join(words[:left] if nxt > i else words[-left:])

@@ -14,7 +14,12 @@ blocks, embeds each block (MiniLM or a given encoder folder) and writes::
 returns, per source page, the kept blocks rendered in
 document order inside their ancestor tags (``<article data-source="page.html">...</article>``).
 Block trees are rebuilt from the stored cleaned HTML at query time, deterministically, and checked
-against the stored paths. No incremental updates: rebuild to add pages.
+against the stored paths. No incremental updates of pages: rebuild to add pages.
+
+The same folder also holds parsed documents (PDFs, images) for ``prunestack ask``: their tables
+live in ``store.sqlite`` too (:mod:`retrieval.docstore`; format 3). A rebuild of the pages keeps
+them (``pipeline.ask.indexed`` decides which are still fresh); an index of format 2 (pages only)
+still loads.
 """
 
 from __future__ import annotations
@@ -36,7 +41,8 @@ from prunestack.retrieval.boilerplate import BoilerplateConfig, block_priors, de
 from prunestack.retrieval.budget import TokenCounter, make_counter
 from prunestack.retrieval.clean import _start, serialize
 
-FORMAT_VERSION = 2  # 2: blocks.prior
+FORMAT_VERSION = 3  # 2: blocks.prior; 3: documents and units (retrieval.docstore)
+READABLE_FORMATS = ("2", "3")
 SUFFIXES = (".html", ".htm", ".xhtml")
 
 
@@ -63,6 +69,24 @@ def _connect(path: Path) -> sqlite3.Connection:
     con = sqlite3.connect(str(path))
     con.execute("PRAGMA journal_mode=OFF")
     return con
+
+
+def _reset_store(path: Path) -> sqlite3.Connection:
+    """``path`` opened with no page, block or meta table: the document tables of a store of this
+    format stay; any other file there (older format, not SQLite) is replaced."""
+    if path.is_file():
+        try:
+            con = _connect(path)
+            fmt = con.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+            if fmt is not None and fmt[0] == str(FORMAT_VERSION):
+                con.executescript("DROP TABLE IF EXISTS pages; DROP TABLE IF EXISTS blocks; "
+                                  "DROP TABLE IF EXISTS meta;")
+                return con
+            con.close()
+        except sqlite3.DatabaseError:
+            pass
+        path.unlink()
+    return _connect(path)
 
 
 @dataclass
@@ -136,19 +160,24 @@ class HtmlIndex:
     @classmethod
     def build(cls, src: str | Path, out: str | Path, encoder: str | Path | None = None,
               max_words: int = 128, progress: bool = False, ray: bool = False,
-              address: str | None = None, num_workers: int | None = None) -> BuildStats:
-        """Index every page under ``src`` into ``out``. With ``ray``, pages are cleaned, split and
-        embedded in a pool of Ray actors (:func:`prunestack.scaleout.map_files`; ``address`` and
-        ``num_workers`` as there), each holding the encoder once; the files written are the same
-        as without it (pages in the same order, the same vectors)."""
+              address: str | None = None, num_workers: int | None = None,
+              files: list[Path] | None = None) -> BuildStats:
+        """Index every page under ``src`` into ``out`` (``files``: these pages instead, named
+        relative to ``src``; may be empty when the folder holds only documents). With ``ray``,
+        pages are cleaned, split and embedded in a pool of Ray actors
+        (:func:`prunestack.scaleout.map_files`; ``address`` and ``num_workers`` as there), each
+        holding the encoder once; the files written are the same as without it (pages in the
+        same order, the same vectors). Document entries of an index of this format are kept."""
         import faiss
 
         src, out = Path(src), Path(out)
-        if not src.is_dir():
-            raise InputError(f"not a folder: {src}", "pass a folder of .html files")
-        files = sorted(p for p in src.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file())
-        if not files:
-            raise InputError(f"no .html/.htm files under {src}")
+        if files is None:
+            if not src.is_dir():
+                raise InputError(f"not a folder: {src}", "pass a folder of .html files")
+            files = sorted(p for p in src.rglob("*")
+                           if p.suffix.lower() in SUFFIXES and p.is_file())
+            if not files:
+                raise InputError(f"no .html/.htm files under {src}")
         if max_words < 1:
             raise ConfigError(f"max_words must be >= 1, got {max_words}")
         folder = Path(encoder) if encoder is not None else minilm_path()
@@ -159,9 +188,8 @@ class HtmlIndex:
             enc = registry().encoder(encoder)
             folder, dim = enc.folder, enc.dim
         out.mkdir(parents=True, exist_ok=True)
-        for name in ("index.faiss", "store.sqlite"):
-            (out / name).unlink(missing_ok=True)
-        con = _connect(out / "store.sqlite")
+        (out / "index.faiss").unlink(missing_ok=True)
+        con = _reset_store(out / "store.sqlite")
         con.executescript("""
             CREATE TABLE pages(id INTEGER PRIMARY KEY, source TEXT NOT NULL, html TEXT NOT NULL);
             CREATE TABLE blocks(id INTEGER PRIMARY KEY, page_id INTEGER NOT NULL, ord INTEGER,
@@ -212,10 +240,16 @@ class HtmlIndex:
             raise InputError(f"{folder} is not an index (index.faiss / store.sqlite missing)",
                              "build one with `prunestack rag index DIR --out INDEX`")
         con = _connect(folder / "store.sqlite")
-        meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
-        if meta.get("format") != str(FORMAT_VERSION):
-            raise InputError(f"index format {meta.get('format')} is not {FORMAT_VERSION}",
-                             "rebuild the index")
+        try:
+            meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError:
+            con.close()
+            raise InputError(f"{folder / 'store.sqlite'} is not an index store",
+                             "rebuild the index") from None
+        if meta.get("format") not in READABLE_FORMATS:
+            con.close()
+            raise InputError(f"index format {meta.get('format')} is not one of "
+                             f"{', '.join(READABLE_FORMATS)}", "rebuild the index")
         index = faiss.read_index(str(folder / "index.faiss"))
         if index.ntotal != int(meta["blocks"]):
             raise InputError("index.faiss and store.sqlite disagree on the number of blocks",

@@ -2,8 +2,10 @@
 
 Prints the answer and its evidence (``--format text``, the default) or the whole result as JSON
 (``--format json``: ``{question, question_type, answer, answer_provenance, evidence: [{text, page,
-bbox, path, score}], timings}``). The work is :func:`prunestack.pipeline.ask.ask_source`; errors
-are :class:`prunestack.errors.PrunestackError`, printed as one line by ``api.cli.main``.
+bbox, path, score}], timings}``). ``--index INDEX`` reads the parsed document from an index
+written by ``prunestack rag index`` when it holds the file's bytes. The work is
+:func:`prunestack.pipeline.ask.ask_source`; errors are
+:class:`prunestack.errors.PrunestackError`, printed as one line by ``api.cli.main``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,10 @@ def ask_cmd(
     ocr: Annotated[str, typer.Option(
         help="auto | rapidocr | tesseract | paddleocr | rapidocr+tesseract")] = "auto",
     pages: Annotated[str | None, typer.Option(help="Pages, e.g. 1-3.")] = None,
+    index: Annotated[Path | None, typer.Option(
+        "--index", help="Index folder (prunestack rag index): read the parsed document from it "
+        "when it holds these bytes; parse otherwise (timings say index_miss / index_stale).")]
+    = None,
 ) -> None:
     """Answer QUESTION from FILE: evidence within the budget (in reading order) and an answer."""
     from prunestack.models import check_folder
@@ -45,7 +51,10 @@ def ask_cmd(
         if folder is not None:
             check_folder(folder)  # a missing folder is named before any parsing
     res = ask_source(file, question, budget, engine=engine,  # type: ignore[arg-type]
-                     model_dir=model, encoder_dir=encoder, ocr=ocr, pages=pages)
+                     model_dir=model, encoder_dir=encoder, ocr=ocr, pages=pages, index=index)
+    for flag, why in (("index_miss", "is not in"), ("index_stale", "is stale in")):
+        if res.timings.get(flag):
+            typer.echo(f"note: {file.name} {why} {index}; parsed it", err=True)
     typer.echo(res.model_dump_json(indent=1) if fmt == "json" else res.to_text())
 
 

@@ -13,12 +13,19 @@ façade's ``prunestack.ask`` and the CLI call). The result (:class:`AskResult`) 
 ``{question, question_type, answer, answer_provenance, evidence: [{text, page, bbox, path,
 score}], timings}``.
 
+With ``index=`` (a folder written by ``prunestack rag index``), :func:`ask_source` reads the
+prepared document from disk when the index holds a fresh entry for the same bytes
+(:func:`prepared_from_index`; the entry must carry this code's :func:`parser_version` and the
+encoder's :func:`encoder_version`): no parsing and no unit embedding, the same evidence.
+
 What it does not do: HTTP limits (``api.routes.ask`` checks sizes before it calls here), load
-models by itself beyond the registry's shared copies, or persist anything to disk.
+models by itself beyond the registry's shared copies, or write indexes (``pipeline.ask.indexed``
+does).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 import time
@@ -31,9 +38,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from prunestack.errors import ConfigError, InputError
+from prunestack.parsers import cctree
 from prunestack.parsers.cctree import CCNode, build_cctree
 from prunestack.pipeline.ask.answer import extractive_answer, generative_answer
 from prunestack.pipeline.document import BBox, Document
+from prunestack.pipeline.document import model as document_model
+from prunestack.retrieval import bm25, evidence
+from prunestack.retrieval import document as retrieval_document
 from prunestack.retrieval.evidence import EvidenceIndex
 
 Engine = Literal["extractive", "generative"]
@@ -149,6 +160,61 @@ def prepare_document(key: str, read: Callable[[], Document], encoder: Any = None
     return cache.put(PreparedDocument(key, doc, tree, index, t1 - t0, t2 - t1)), False
 
 
+#: modules whose code decides what a document's units are; their sources are in the version
+_UNIT_MODULES = (bm25, evidence, retrieval_document)
+
+
+@functools.cache
+def parser_version() -> str:
+    """The version of the code that turns bytes into evidence units: the ask index version and
+    a hash of the sources of the parser and document packages, the unit builder and this module
+    (an index built by other code is stale, never served)."""
+    files = [f for pkg in (cctree, document_model)
+             for f in sorted(Path(pkg.__file__ or "").parent.rglob("*.py"))]
+    files += [Path(m.__file__ or "") for m in _UNIT_MODULES] + [Path(__file__)]
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return f"ask{INDEX_VERSION}+{h.hexdigest()[:16]}"
+
+
+def encoder_version(encoder: Any) -> str:
+    """``folder|config hash|weight bytes`` of a sentence encoder (``encoder.folder``)."""
+    folder = Path(encoder.folder).resolve()
+    cfg = folder / "config.json"
+    chash = hashlib.sha256(cfg.read_bytes()).hexdigest()[:16] if cfg.is_file() else "-"
+    weights = sum(p.stat().st_size for p in folder.iterdir()
+                  if p.suffix in (".safetensors", ".bin") and p.is_file())
+    return f"{folder}|{chash}|{weights}"
+
+
+def prepared_from_index(index: str | Path, key: str, encoder: Any,
+                        cache: DocumentCache | None = None
+                        ) -> tuple[PreparedDocument | None, str]:
+    """(the prepared document of ``key`` from ``index``, ``"hit"``), or (None, ``"miss"``: no
+    entry for these bytes and options / ``"stale"``: only entries of another parser or encoder
+    version). A hit goes into the process cache too."""
+    from prunestack.retrieval import docstore
+
+    con = docstore.open_store(index)
+    try:
+        rows = docstore.find_by_key(con, key)
+        if not rows:
+            return None, "miss"
+        pver, ever = parser_version(), encoder_version(encoder)
+        fresh = [r for r in rows if r.parser == pver and r.encoder == ever]
+        if not fresh:
+            return None, "stale"
+        doc, tree, evi = docstore.load_document(con, fresh[0].id)
+    finally:
+        con.close()
+    prepared = PreparedDocument(f"{key}|{getattr(encoder, 'folder', None)}", doc, tree, evi,
+                                0.0, 0.0)
+    (cache if cache is not None else document_cache()).put(prepared)
+    return prepared, "hit"
+
+
 def check_question(question: str, budget: int, engine: str, model: Any) -> str:
     """The question, stripped; option mistakes as errors before any parsing."""
     q = " ".join((question or "").split())
@@ -170,9 +236,12 @@ def check_question(question: str, budget: int, engine: str, model: Any) -> str:
 def ask_document(prepared: PreparedDocument, question: str, budget: int = 256, *,
                  engine: Engine = "extractive", encoder: Any = None, scorer: Any = None,
                  model: Any = None, tokenizer: Any = None, draft: Any = None,
-                 cached: bool = False) -> AskResult:
+                 cached: bool = False, load_s: float | None = None,
+                 notes: dict[str, float] | None = None) -> AskResult:
     """Evidence and an answer for ``question`` on a prepared document (see the module
-    docstring). ``scorer``: a learned scorer (default: the shipped one, loaded on first use)."""
+    docstring). ``scorer``: a learned scorer (default: the shipped one, loaded on first use).
+    ``load_s``: seconds spent reading the prepared document from an index (a ``load`` timing,
+    counted in ``total``); ``notes``: flags added to the timings after ``total``."""
     q = check_question(question, budget, engine, model)
     t0 = time.perf_counter()
     found = prepared.index.search(q, budget, encoder)
@@ -189,8 +258,11 @@ def ask_document(prepared: PreparedDocument, question: str, budget: int = 256, *
     timings = {"parse": 0.0 if cached else round(prepared.parse_s, 4),
                "index": 0.0 if cached else round(prepared.index_s, 4),
                "retrieve": round(t1 - t0, 4), "answer": round(t2 - t1, 4)}
+    if load_s is not None:
+        timings["load"] = round(load_s, 4)
     timings["total"] = round(sum(timings.values()), 4)
     timings["cached"] = 1.0 if cached else 0.0
+    timings.update(notes or {})
     return AskResult(
         question=q, question_type=found.question.kind, answer=answer, answer_provenance=prov,
         evidence=[EvidenceItem(text=e.text, page=e.page, bbox=e.bbox, path=e.path,
@@ -198,34 +270,61 @@ def ask_document(prepared: PreparedDocument, question: str, budget: int = 256, *
         timings=timings)
 
 
+def open_source(source: str | Path | bytes, ocr: str = "auto", pages: str | None = None,
+                name: str | None = None) -> tuple[str, Callable[[], Document], bytes | None]:
+    """(document key, a parser of the source, its bytes or None for text): THE reading of an
+    ask source, shared by :func:`ask_source` and the persistent index
+    (``pipeline.ask.indexed``), so both key and parse a file the same way."""
+    from prunestack.parsers.ingest import _is_path, parse, parse_source, read_upload
+
+    if isinstance(source, str) and not _is_path(source):
+        def read_text() -> Document:
+            return parse_source(source, pages=pages, name=name)
+
+        return document_key(source, kind="text", pages=pages), read_text, None
+    upload = read_upload(source.strip() if isinstance(source, str) else source, name)
+
+    def read() -> Document:
+        return parse(upload, ocr=ocr, pages=pages)
+
+    return document_key(upload.data, ocr=ocr, pages=pages), read, upload.data
+
+
 def ask_source(source: str | Path | bytes, question: str, budget: int = 256, *,
                engine: Engine = "extractive", model_dir: str | Path | None = None,
                encoder_dir: str | Path | None = None, draft_dir: str | Path | None = None,
                ocr: str = "auto", pages: str | None = None, name: str | None = None,
-               cache: DocumentCache | None = None) -> AskResult:
+               cache: DocumentCache | None = None,
+               index: str | Path | None = None) -> AskResult:
     """:func:`ask_document` for a path, bytes or text (``parsers.ingest.parse_source``'s
-    rules), parsed once per process and cached; models through the registry."""
+    rules), parsed once per process and cached; models through the registry. ``index``: an
+    index folder (``prunestack rag index``); when it holds a fresh entry for these bytes
+    (same content hash, options, parser and encoder versions) the document is read from it
+    instead of parsed (timings ``load`` and ``index_hit``); otherwise it is parsed as without
+    it, and the timings say why (``index_miss``: not in the index; ``index_stale``: built by
+    another parser or encoder version)."""
     from prunestack.models import registry
-    from prunestack.parsers.ingest import _is_path, parse, parse_source, read_upload
 
     check_question(question, budget, engine, model_dir)  # before any reading or loading
-    if isinstance(source, str) and not _is_path(source):
-        key = document_key(source, kind="text", pages=pages)
-
-        def read() -> Document:
-            return parse_source(source, pages=pages, name=name)
-    else:
-        upload = read_upload(source.strip() if isinstance(source, str) else source, name)
-        key = document_key(upload.data, ocr=ocr, pages=pages)
-
-        def read() -> Document:
-            return parse(upload, ocr=ocr, pages=pages)
+    key, read, _data = open_source(source, ocr, pages, name)
     reg = registry()
     encoder = reg.encoder(encoder_dir)
     model = tok = draft = None
     if engine == "generative" and model_dir is not None:
         model, tok = reg.causal_lm(model_dir), reg.tokenizer(model_dir)
         draft = reg.causal_lm(draft_dir) if draft_dir is not None else None
+    load_s: float | None = None
+    notes: dict[str, float] = {}
+    held = (cache if cache is not None else _CACHE).get(f"{key}|{encoder.folder}")
+    if index is not None and held is None:  # a document already in this process: no reading
+        t0 = time.perf_counter()
+        stored, state = prepared_from_index(index, key, encoder, cache)
+        notes[f"index_{state}"] = 1.0
+        if stored is not None:
+            load_s = time.perf_counter() - t0
+            return ask_document(stored, question, budget, engine=engine, encoder=encoder,
+                                model=model, tokenizer=tok, draft=draft, cached=False,
+                                load_s=load_s, notes=notes)
     prepared, hit = prepare_document(key, read, encoder, cache)
     return ask_document(prepared, question, budget, engine=engine, encoder=encoder,
-                        model=model, tokenizer=tok, draft=draft, cached=hit)
+                        model=model, tokenizer=tok, draft=draft, cached=hit, notes=notes)

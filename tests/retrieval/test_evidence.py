@@ -67,3 +67,19 @@ def test_pack_brings_the_window_and_never_exceeds_the_budget(budget):
 
 def test_pack_window_is_a_quarter_of_the_budget_up_to_100_words():
     assert [pack_window(b) for b in (8, 256, 400, 1024)] == [2, 64, 100, 100]
+
+
+def test_windows_never_cross_documents_when_units_are_grouped():
+    # two documents in one list (a persistent index's query): the best unit is the last of the
+    # first document; its window and the leftover fill must stay in that document
+    units = [unit(" ".join(["a"] * 5)) for _ in range(3)] + \
+        [unit(" ".join(["b"] * 5)) for _ in range(3)]
+    group = [0, 0, 0, 1, 1, 1]
+    assert span(units, 2, 100) == (2, 3, 1, 4, 0, 5)
+    assert span(units, 2, 100, group) == (2, 1, 0)
+    assert span(units, 3, 100, group) == (3, 4, 5)
+    fused = np.array([0.0, 0.0, 1.0, 0.0, 0.0, 0.0])
+    mixed = pack(units, fused, 18, window=100)  # ungrouped: the window runs into document 1
+    assert sorted(mixed) == [1, 2, 3, 4] and mixed[4] == "b b b"  # unit 4 cut as the fill
+    kept = pack(units, fused, 18, window=100, group=group)  # 15 words in doc 0, 3 left over
+    assert sorted(kept) == [0, 1, 2]  # no unit of document 1 to fill them with
