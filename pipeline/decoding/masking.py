@@ -14,7 +14,8 @@ What it does:
 * :class:`MaskPrefetcher` — one worker thread that computes the next mask while the model runs its
   forward pass (llguidance and outlines-core release the GIL while they fill a mask), the way
   serving engines overlap grammar work with the GPU step. Callers must ``wait()`` before reading
-  what the job wrote.
+  what the job wrote. While jobs come once per decode step, handing one over is a post the
+  worker polls for (a timed wait), not a wake-up: no system call on the caller's thread.
 
 What it does not do: decide *which* tokens are allowed (that is the backend's matcher), or keep
 masks for more than one state.
@@ -186,7 +187,7 @@ def apply_plans(scores: torch.Tensor, plans: list[RowPlan], out: np.ndarray) -> 
 _MIN_POLL_S = 1e-4  # below this a timed wait mostly measures the timer (~70 µs even for 0 here)
 _MAX_POLL_S = 5e-3
 _POLLS_PER_LEAD = 4  # polls within the time a job may start late and still be ready in time
-_FIRST_POLL_S = 1e-3  # before the caller has waited for a job (no lead measured yet)
+_SLEEP_THROUGH = 0.9  # the first poll after a job comes this far into the expected period
 _PATIENCE_PERIODS = 3  # keep polling this many job periods after the last post, then block,
 _MIN_PATIENCE_S = 0.25  # and at least this long after the last post (or the start)
 _WAKE = object()  # a token that only wakes the worker (stale ones are harmless)
@@ -211,16 +212,20 @@ class _Shared:
         self.polls = 0  # timed waits the worker made
 
     def poll_s(self) -> float | None:
-        """The worker's next timed wait, or None to block: jobs come at a steady pace (a period
-        and a lead are known, and the next post is not overdue) — poll often enough that a job
-        posted just after a poll still finishes before the caller waits for it."""
-        patience = max(_PATIENCE_PERIODS * (self.period or 0.0), _MIN_PATIENCE_S)
-        if time.perf_counter() - self.posted_at > patience:
+        """The worker's next timed wait, or None to block (no post for a while). While posts
+        come at a steady pace: one wait through most of the period (no post can come before the
+        caller has waited for the last job; a poll while the caller runs Python only takes the
+        GIL from it), then polls often enough that a job posted just after one still finishes
+        before the caller waits for it."""
+        since = time.perf_counter() - self.posted_at
+        if since > max(_PATIENCE_PERIODS * (self.period or 0.0), _MIN_PATIENCE_S):
             return None
-        if self.lead is None:
-            return _FIRST_POLL_S
-        spare = (self.lead - self.job_s) / _POLLS_PER_LEAD
-        return min(max(spare, _MIN_POLL_S), _MAX_POLL_S)
+        if self.lead is None:  # no job waited for yet (the prompt's forward pass): polls
+            return min(max(since / _POLLS_PER_LEAD, _MIN_POLL_S), _MAX_POLL_S)  # grow with it
+        poll = min(max((self.lead - self.job_s) / _POLLS_PER_LEAD, _MIN_POLL_S), _MAX_POLL_S)
+        if self.period is not None:
+            return max(_SLEEP_THROUGH * self.period - since, poll)
+        return poll
 
 
 class MaskPrefetcher:
@@ -233,15 +238,16 @@ class MaskPrefetcher:
 
     The hand-over costs the caller no system call while jobs come at a steady pace (one per
     decode step): waking a sleeping thread (a futex wake) costs the caller 15–60 µs right after a
-    forward pass has streamed the LM head through the caches, and far more on a loaded machine
-    (the woken thread can preempt the caller). So ``submit`` only puts ``fn`` in a slot, and the
-    worker looks at it after a timed wait — ``(lead − job time) / 4`` clamped to 0.1–5 ms, where
-    the lead is how long after a post the caller last waited (a few polls per forward pass; a job
-    starts at most one poll late and is still ready in time). A timed wait ends in the kernel's
-    timer, not in the caller, and a poll takes the GIL for a few µs, so the worker costs a small
-    fraction of a core, not a spinning one. When no job came for 3 periods (generation over,
-    first steps) the worker blocks, and ``submit`` wakes it; ``wait()`` also wakes it when the
-    job is still in the slot (a forward pass shorter than the last ones)."""
+    forward pass has streamed the LM head through the caches, and milliseconds on a loaded
+    machine (the woken thread can preempt the caller). So ``submit`` only puts ``fn`` in a slot
+    and the worker finds it after a timed wait, which ends in the kernel's timer, not in the
+    caller: one wait through 90 % of the last period (post to post), then polls every
+    ``(lead − job time) / 4``, clamped to 0.1–5 ms, where the lead is how long after a post the
+    caller last waited — a job starts at most one poll late and is still ready in time. About
+    two polls a step, each a few µs of CPU with the GIL: a small fraction of a core, not a
+    spinning one (``cpu_s``, ``polls``). When no post came for 3 periods (and 0.25 s) the worker
+    blocks, and the next ``submit`` wakes it (``wakes`` counts those); ``wait()`` also wakes it
+    when the job is still in the slot (a forward pass shorter than the last ones)."""
 
     def __init__(self) -> None:
         self._s = _Shared()

@@ -10,11 +10,14 @@ model whose embedding is padded past the tokenizer's vocabulary (V_model > V_tok
 ids masked; a smaller model head ignores ids it does not have.
 
 With ``model=`` (or :meth:`JsonSchemaLogitsProcessor.attach`), a forward pre-hook on that model
-reads the tokens about to be fed (the ones sampled at the previous step), advances the matchers
-and computes the next masks on a worker thread *while the forward pass runs*. The processor then
-checks that ``input_ids`` really extend what the worker assumed (always true for greedy and
+reads the tokens about to be fed (the prompt before the first call, then the ones sampled at the
+previous step) and posts a job to a worker thread that advances the matchers and computes the
+next masks *while the forward pass runs* (the hand-over is a post the worker polls for, not a
+wake-up: :class:`~prunestack.pipeline.decoding.masking.MaskPrefetcher`). The processor then
+checks that ``input_ids`` are exactly what the worker assumed (always true for greedy and
 sampling; not for beam search reorders or rejected drafts) and falls back to the re-sync path
-otherwise, so the result is the same with or without the hook — only faster.
+otherwise, so the result is the same with or without the hook — only faster: on a hit the call
+is one compare and one in-place add of the row the worker prepared.
 
 What it does not do: append forced tokens (``generate`` calls the model for every token; our own
 loop in ``pipeline.decoding.generate`` does that), or guarantee closure under ``max_new_tokens``

@@ -203,7 +203,8 @@ def test_prefetcher_post_to_a_polling_worker_wakes_nobody_and_a_blocked_one_is_w
 
 
 def test_prefetcher_wait_wakes_a_worker_that_has_not_polled_yet(monkeypatch):
-    monkeypatch.setattr(masking, "_FIRST_POLL_S", 30.0)  # its next poll would come far too late
+    monkeypatch.setattr(masking, "_MIN_POLL_S", 30.0)  # its next poll would come far too late
+    monkeypatch.setattr(masking, "_MAX_POLL_S", 30.0)
     monkeypatch.setattr(masking, "_MIN_PATIENCE_S", 60.0)
     p = MaskPrefetcher()
     p.start()
