@@ -267,9 +267,14 @@ class MaskPrefetcher:
 
     @property
     def cpu_s(self) -> float:
-        """CPU time the worker thread used (its jobs and its polls), Linux/Unix thread clock."""
-        if self._thread is not None and self._thread.ident is not None:
-            self._cpu_s = time.clock_gettime(time.pthread_getcpuclockid(self._thread.ident))
+        """CPU time the worker thread used (its jobs and its polls): its thread clock, read while
+        it runs and kept at ``close``; 0.0 where the platform has no per-thread clock."""
+        clock_id = getattr(time, "pthread_getcpuclockid", None)
+        if clock_id is not None and self._thread is not None and self._thread.ident is not None:
+            try:
+                self._cpu_s = time.clock_gettime(clock_id(self._thread.ident))
+            except OSError:  # the thread has just exited
+                pass
         return self._cpu_s
 
     @staticmethod
