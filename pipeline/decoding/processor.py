@@ -10,11 +10,14 @@ model whose embedding is padded past the tokenizer's vocabulary (V_model > V_tok
 ids masked; a smaller model head ignores ids it does not have.
 
 With ``model=`` (or :meth:`JsonSchemaLogitsProcessor.attach`), a forward pre-hook on that model
-reads the tokens about to be fed (the ones sampled at the previous step), advances the matchers
-and computes the next masks on a worker thread *while the forward pass runs*. The processor then
-checks that ``input_ids`` really extend what the worker assumed (always true for greedy and
+reads the tokens about to be fed (the prompt before the first call, then the ones sampled at the
+previous step) and posts a job to a worker thread that advances the matchers and computes the
+next masks *while the forward pass runs* (the hand-over is a post the worker polls for, not a
+wake-up: :class:`~prunestack.pipeline.decoding.masking.MaskPrefetcher`). The processor then
+checks that ``input_ids`` are exactly what the worker assumed (always true for greedy and
 sampling; not for beam search reorders or rejected drafts) and falls back to the re-sync path
-otherwise, so the result is the same with or without the hook — only faster.
+otherwise, so the result is the same with or without the hook — only faster: on a hit the call
+is one compare and one in-place add of the row the worker prepared.
 
 What it does not do: append forced tokens (``generate`` calls the model for every token; our own
 loop in ``pipeline.decoding.generate`` does that), or guarantee closure under ``max_new_tokens``
@@ -24,6 +27,7 @@ loop in ``pipeline.decoding.generate`` does that), or guarantee closure under ``
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,11 +97,12 @@ class _Row:
 @dataclass
 class _Prepared:
     """The next call's masks, made by the worker during the forward pass, so that the call itself
-    is one compare and one add (two torch ops, like the one ``masked_fill_`` of a bare mask)."""
+    is one compare and one in-place add (two torch ops, like the one ``masked_fill_`` of a bare
+    mask)."""
 
-    bias: torch.Tensor  # float32 [B, V_model]: 0 where allowed, −inf elsewhere
-    out: torch.Tensor  # float32 [B, V_model], fresh: receives scores + bias
+    out: torch.Tensor  # float32 [B, V_model], fresh: 0 where allowed, −inf elsewhere; += scores
     expect: torch.Tensor  # int64 [B, T]: the input_ids these masks are for (prompt + generated)
+    prompt: np.ndarray | None = None  # int64 [B, P]: set for the first call (expect is the prompt)
 
 
 class JsonSchemaLogitsProcessor:
@@ -130,6 +135,8 @@ class JsonSchemaLogitsProcessor:
         self.rows: list[_Row] = []
         self._bitmask = new_bitmask(1, self.vocab_size)
         self._v_model: int | None = None  # the model head's width, known after the first call
+        self._batch: int | None = None  # rows and masks match a batch of this size (hook path)
+        self._fed: torch.Tensor | None = None  # input_ids of the forward pass now running
         self._ready: _Prepared | None = None  # the worker's masks for the next call
         self._prompt = np.zeros((0, 0), dtype=np.int64)  # [B, P] prompt ids, set on a full sync
         self._prefetch = MaskPrefetcher()
@@ -144,12 +151,23 @@ class JsonSchemaLogitsProcessor:
         """Compute masks while ``model``'s forward pass runs (a forward pre-hook)."""
         self.detach()
         self._hook = model.register_forward_pre_hook(self._before_forward, with_kwargs=True)
+        self._prefetch.start()
         return self
 
     @property
     def worker_seconds(self) -> float:
         """Time the prefetch worker spent off the critical path (masks computed during forwards)."""
         return self._prefetch.busy_s
+
+    @property
+    def worker_cpu_seconds(self) -> float:
+        """CPU time of the prefetch worker thread: its jobs plus its polls for the next one."""
+        return self._prefetch.cpu_s
+
+    @property
+    def worker_wakes(self) -> int:
+        """Hand-overs that had to wake the sleeping worker (the others were posts it polled)."""
+        return self._prefetch.wakes
 
     def detach(self) -> None:
         if self._hook is not None:
@@ -176,34 +194,67 @@ class JsonSchemaLogitsProcessor:
             fill_bitmask(row.matcher, bm)
         row.masked_at = len(row.seen)
 
-    def _before_forward(self, _module: Any, args: tuple, kwargs: dict) -> None:
-        """Forward pre-hook: the model is about to read ``input_ids`` [B, 1] — the tokens sampled
-        at the previous step. Advance each row by its token and fill its mask on the worker."""
+    def _before_forward(self, module: Any, args: tuple, kwargs: dict) -> None:
+        """Forward pre-hook: the model is about to read ``input_ids`` — the prompt before the
+        first call, then [B, 1], the tokens sampled at the previous step. Hand the worker what
+        the next call needs (:meth:`_first_masks`, :meth:`_next_masks`); the hand-over is a
+        post, not a wake-up (:class:`MaskPrefetcher`)."""
         t0 = time.perf_counter()
         ids = kwargs.get("input_ids", args[0] if args else None)
-        if ids is None or ids.dim() != 2 or ids.shape[1] != 1 or self.prompt_len is None \
-                or len(self.rows) != ids.shape[0] or self._bitmask.shape[0] != ids.shape[0]:
-            return
-        v_model = self._v_model
-        if v_model is None:
-            return
+        if ids is not None:
+            if self.calls == 0:
+                job = self._first_masks(module, ids)
+                if job is not None:
+                    self._prefetch.submit(job)
+            else:  # checked by the worker: nothing here that the critical path can spare
+                self._fed = ids
+                self._prefetch.submit(self._next_masks)
+        self.hook_seconds += time.perf_counter() - t0
+
+    def _first_masks(self, module: Any, ids: torch.Tensor) -> Callable[[], None] | None:
+        """Before the first call: the job that prepares its masks from the prompt ``ids`` [B, P]
+        (what a fresh processor would do in that call), or None when the model's head width is
+        unknown. The call uses them only if its ``input_ids`` are exactly ``ids``."""
+        shape = ids.shape
+        head = module.get_output_embeddings() if hasattr(module, "get_output_embeddings") \
+            else None
+        weight = getattr(head, "weight", None)
+        if len(shape) != 2 or weight is None or self.prompt_len not in (None, shape[1]):
+            return None
+        v_model = int(weight.shape[0])
 
         def job() -> None:  # the forward only reads ``ids``, so the worker may too
-            new = [r[0] for r in ids.tolist()]  # one C call, no indexing op
+            prompt = np.array(ids.tolist(), dtype=np.int64)  # [B, P]
+            self._ensure_rows(prompt.shape[0])
+            bias = np.empty((prompt.shape[0], v_model), dtype=np.float32)
             words = self._bitmask.numpy().view(np.uint32)  # [B, W]
-            bias = np.empty((len(new), v_model), dtype=np.float32)
-            for b, t in enumerate(new):
-                row = self.rows[b]
-                row.sync([*row.seen, t])
+            for b, row in enumerate(self.rows[: prompt.shape[0]]):
+                row.sync([])
                 self._fill(b)
                 write_bias(words[b], self.vocab_size, bias[b])
-            seen = np.array([row.seen for row in self.rows], dtype=np.int64)  # [B, T_gen]
-            expect = np.concatenate([self._prompt, seen], axis=1)  # [B, T]
-            self._ready = _Prepared(torch.from_numpy(bias), torch.empty(bias.shape),
-                                    torch.from_numpy(expect))
+            self._ready = _Prepared(torch.from_numpy(bias), torch.from_numpy(prompt), prompt)
 
-        self._prefetch.submit(job)
-        self.hook_seconds += time.perf_counter() - t0
+        return job
+
+    def _next_masks(self) -> None:
+        """The worker's job between calls: advance each row by its token in ``_fed`` [B, 1] (what
+        the forward pass reads, so the worker may read it too) and prepare the next call's
+        masks; nothing when that is not one new token per row."""
+        ids, v_model = self._fed, self._v_model
+        if ids is None or v_model is None or ids.dim() != 2 or ids.shape[1] != 1 \
+                or ids.shape[0] != self._batch:
+            return
+        new = [r[0] for r in ids.tolist()]  # one C call, no indexing op
+        words = self._bitmask.numpy().view(np.uint32)  # [B, W]
+        bias = np.empty((len(new), v_model), dtype=np.float32)
+        for b, t in enumerate(new):
+            row = self.rows[b]
+            row.sync([*row.seen, t])
+            self._fill(b)
+            write_bias(words[b], self.vocab_size, bias[b])
+        seen = np.array([row.seen for row in self.rows], dtype=np.int64)  # [B, T_gen]
+        expect = np.concatenate([self._prompt, seen], axis=1)  # [B, T]
+        self._ready = _Prepared(torch.from_numpy(bias), torch.from_numpy(expect))
 
     def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
         # input_ids: [B, T]   scores: [B, V_model]
@@ -216,12 +267,18 @@ class JsonSchemaLogitsProcessor:
                 and scores.dtype is torch.float32 and scores.shape == ready.out.shape \
                 and torch.equal(input_ids, ready.expect):
             self.prefetch_hits += 1
-            return torch.add(scores, ready.bias, out=ready.out)  # x + 0 = x, x + −inf = −inf
+            if ready.prompt is not None:  # the first call: what the full sync below would set
+                self.prompt_len, self._prompt = ready.prompt.shape[1], ready.prompt
+                self._v_model = scores.shape[-1]
+                self._batch = scores.shape[0]
+            # the worker wrote every element of ``out`` (its pages are mapped, its lines cached)
+            return ready.out.add_(scores)  # 0 + x = x, −inf + x = −inf
         if self.prompt_len is None:
             self.prompt_len = input_ids.shape[1]
         batch = scores.shape[0]
         self._ensure_rows(batch)
         self._v_model = scores.shape[-1]
+        self._batch = batch if len(self.rows) == batch else None
         ids = input_ids.cpu()
         self._prompt = ids[:, : self.prompt_len].numpy().copy()  # [B, P], for the worker
         generated = ids[:, self.prompt_len:].tolist()  # B lists of ints

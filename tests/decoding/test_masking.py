@@ -1,6 +1,8 @@
-"""apply_bitmask (word-level numpy paths vs a plain masked_fill reference), set_bits, and the
+"""apply_bitmask (word-level numpy paths vs a plain masked_fill reference), set_bits, the
+prefetcher's hand-over (a post the polling worker picks up, a wake once it blocks), and the
 processor's forward-hook prefetch: same output with and without it, under greedy, sampling,
-batching, beam search and assisted generation."""
+batching, beam search and assisted generation, and the same masks whether the worker polls or
+is woken."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from prunestack.pipeline.decoding import JsonSchemaLogitsProcessor
+from prunestack.pipeline.decoding import JsonSchemaLogitsProcessor, masking
 from prunestack.pipeline.decoding.masking import (
     MaskPrefetcher,
     apply_bitmask,
@@ -141,7 +143,7 @@ def test_attached_processor_gives_identical_output(target, tok, kw):
     assert torch.equal(plain, hooked)
     assert p0.prefetch_hits == 0
     if kw.get("num_beams", 1) == 1:  # greedy/sampling: the worker's guess is always right
-        assert p1.prefetch_hits == p1.calls - 1  # all but the first call (after the prompt)
+        assert p1.prefetch_hits == p1.calls  # the first call's masks come from the prompt
     assert p1.hook_seconds > 0 and p1.worker_seconds > 0
 
 
@@ -169,3 +171,103 @@ def test_unclosed_prefetcher_stops_its_worker():
     gc.collect()
     worker.join(timeout=5)
     assert not worker.is_alive()
+
+
+def _until(cond, timeout=5.0):
+    t0 = time.perf_counter()
+    while not cond():
+        assert time.perf_counter() - t0 < timeout, "the worker never got there"
+        time.sleep(0.001)
+
+
+def test_prefetcher_post_to_a_polling_worker_wakes_nobody_and_a_blocked_one_is_woken(monkeypatch):
+    monkeypatch.setattr(masking, "_MIN_PATIENCE_S", 0.3)
+    p = MaskPrefetcher()
+    names: list[str] = []
+    p.start()
+    _until(lambda: p._s.polling)  # just started: it polls for _MIN_PATIENCE_S
+    p.submit(lambda: names.append(threading.current_thread().name))
+    assert p.wakes == 0  # a post: no system call on this thread
+    _until(lambda: not p._s.slot)  # picked up by a poll, not by wait()
+    p.wait()
+    assert names == ["mask-prefetch"] and p.wakes == 0 and p.polls > 0
+    _until(lambda: not p._s.polling)  # no post for _MIN_PATIENCE_S: it blocks (no more polls)
+    polls = p.polls
+    time.sleep(0.05)
+    assert p.polls == polls
+    p.submit(lambda: names.append(threading.current_thread().name))
+    assert p.wakes == 1  # the fallback: the post wakes the blocked worker
+    p.wait()
+    assert names == ["mask-prefetch"] * 2
+    p.close()
+
+
+def test_prefetcher_wait_wakes_a_worker_that_has_not_polled_yet(monkeypatch):
+    monkeypatch.setattr(masking, "_MIN_POLL_S", 30.0)  # its next poll would come far too late
+    monkeypatch.setattr(masking, "_MAX_POLL_S", 30.0)
+    monkeypatch.setattr(masking, "_MIN_PATIENCE_S", 60.0)
+    p = MaskPrefetcher()
+    p.start()
+    _until(lambda: p._s.polling)
+    p.submit(lambda: None)
+    t0 = time.perf_counter()
+    p.wait()  # the job is still in the slot: wait() wakes the worker instead of sitting it out
+    assert time.perf_counter() - t0 < 5 and p.wakes == 1
+    p.close()
+
+
+def test_prefetcher_polls_cost_a_small_fraction_of_a_core():
+    p = MaskPrefetcher()
+    t0 = time.perf_counter()
+    for _ in range(25):  # a steady pace, like decode steps: post, "forward pass", wait
+        p.submit(lambda: None)
+        time.sleep(0.02)
+        p.wait()
+    wall = time.perf_counter() - t0
+    assert p.wakes < 25  # posts were picked up by polls
+    assert p.cpu_s < 0.25 * wall  # a spinning worker would use ~all of it
+    p.close()
+
+
+class _Recorder:
+    """Wraps a processor; keeps which ids each call left finite, per row."""
+
+    def __init__(self, inner):
+        self.inner, self.masks = inner, []
+
+    def __call__(self, input_ids, scores):
+        out = self.inner(input_ids, scores)
+        self.masks.append(torch.isfinite(out))
+        return out
+
+
+@pytest.mark.parametrize("kw", [
+    {"do_sample": False, "prompts": ["Person:", "A much longer prompt than that:"]},
+    {"do_sample": True, "temperature": 1.0},
+])
+def test_polling_and_woken_worker_give_the_masks_of_the_plain_processor(target, tok, kw,
+                                                                        monkeypatch):
+    tok.padding_side = "left"
+    tok.pad_token = tok.pad_token or tok.unk_token
+    enc = tok(kw.pop("prompts", ["Person:"]), return_tensors="pt", padding=True)
+    runs = {}
+    for mode in ("plain", "polling", "woken"):
+        if mode == "woken":  # the worker never polls: every hand-over wakes it (the old path)
+            monkeypatch.setattr(masking, "_MIN_PATIENCE_S", 0.0)
+            monkeypatch.setattr(masking, "_PATIENCE_PERIODS", 0)
+        proc = JsonSchemaLogitsProcessor(SCHEMA, tok, model=target if mode != "plain" else None)
+        rec = _Recorder(proc)
+        torch.manual_seed(3)
+        out = target.generate(**enc, logits_processor=[rec], max_new_tokens=30,
+                              pad_token_id=tok.pad_token_id, **kw)
+        proc.detach()
+        runs[mode] = (out, rec.masks, proc)
+    out, masks, _ = runs["plain"]
+    for mode in ("polling", "woken"):
+        assert torch.equal(runs[mode][0], out)
+        assert len(runs[mode][1]) == len(masks)
+        assert all(torch.equal(a, b) for a, b in zip(runs[mode][1], masks, strict=True))
+        proc = runs[mode][2]
+        assert proc.prefetch_hits == proc.calls
+    assert runs["polling"][2].worker_wakes < runs["polling"][2].calls
+    assert runs["woken"][2].worker_wakes >= runs["woken"][2].calls
