@@ -2,18 +2,18 @@
 
 ``extract_document`` plans the schema's fields, builds the CCTree, runs question-type-aware
 retrieval per field (not when the learned scorer picks the scalar fields: it reads the whole
-page, and arrays never use the retrieval), hands the fields to an engine (extractive by
-default — its scalar fields picked by rules, or by the learned field scorer with
-``scorer="learned"`` — generative with a local causal LM), then coerces everything to the
-schema, reports missing required values and validates the result with ``jsonschema``. A
-tilted scan's page is read on its levelled page, where its rows are level
-(``Document.levelled``), and provenance boxes go back onto the page as scanned
-(``PageFrame.unlevel``). ``extract_file`` parses a PDF or image first (``parsers.ingest``), ``extract_text`` and ``extract_html`` wrap plain text and HTML.
+page, and arrays never use the retrieval), hands the fields to an engine (extractive by default
+— its scalar fields picked by rules, or by the learned field scorer with ``scorer="learned"`` —
+generative with a local causal LM), then coerces everything to the schema, reports missing
+required values and validates the result with ``jsonschema``. A tilted scan's page is read on
+its levelled page, where its rows are level (``Document.levelled``), and provenance boxes go
+back onto the page as scanned (``PageFrame.unlevel``). ``extract_file`` parses a PDF or image
+first (``parsers.ingest``), ``extract_text`` and ``extract_html`` wrap plain text and HTML.
 Everything returns an :class:`ExtractionResult`. The engines live in
 :mod:`pipeline.extract.extractive` and :mod:`pipeline.extract.generative`; this module only
 orchestrates and times them. The CCTree comes from ``parsers.cctree``, the per-field retrieval
-from ``retrieval.document``; the result and option types live in :mod:`pipeline.extract.types`, so
-the engines never import this module.
+from ``retrieval.document``; the result and option types live in :mod:`pipeline.extract.types`,
+so the engines never import this module.
 """
 
 from __future__ import annotations
