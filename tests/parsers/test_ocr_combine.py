@@ -58,8 +58,9 @@ def test_combined_backend_end_to_end(page):
 
 
 def test_engine_settings_same_lines(page):
-    """Two threads without spin-waiting (the default now) read what rapidocr's own settings
-    (every core, spinning) read: the settings change CPU time, not results."""
+    """Two threads without spin-waiting (the default now) read what rapidocr's own session
+    settings (every core, spinning) read, lines per recogniser run alike: the session settings
+    change CPU time, not results (the batch size does: see the next test)."""
     image, lines, _ = page
     stock = RapidOcrBackend(engine=make_engine(threads=None, spinning=True))
     assert stock.recognize(image) == lines
