@@ -127,7 +127,8 @@ def run(data: Path, ids: list[str], warm_id: str) -> tuple[dict[str, Any], list[
     from prunestack.parsers.ocr.rapid import RapidOcrBackend, make_engine
     from prunestack.parsers.ocr.tesseract import TesseractBackend
 
-    before = RapidOcrBackend(join_numbers=False, engine=make_engine(threads=None, spinning=True))
+    before = RapidOcrBackend(join_numbers=False,  # rapidocr as it comes: every setting stock
+                             engine=make_engine(threads=None, spinning=True, rec_batch=None))
     after = RapidOcrBackend()
     tess = TesseractBackend()
     combined = CombinedBackend(rapid=after)

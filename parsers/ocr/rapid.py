@@ -50,16 +50,26 @@ _LOCK = threading.Lock()  # one onnxruntime session set per process; calls are s
 #: core while the other waits (``benchmarks/bench_ocr_ceiling.py``, "cpu before/after").
 THREADS = 2
 SPINNING = False
+#: text lines per recogniser run. rapidocr batches 6 lines (sorted by aspect ratio) and pads
+#: each to the widest of its batch; the padding is recogniser work, and it changes what the
+#: recogniser reads (the CTC decoder sees the blank tail). One line per run reads each line at
+#: its own width: on the first 10 SROIE dev receipts, OCR 4.38 → 3.46 CPU-s per receipt and the
+#: OCR ceiling 0.650 → 0.675 (``benchmarks/bench_receipts_real.py``, "CPU split").
+REC_BATCH = 1
 
 
-def make_engine(threads: int | None = THREADS, spinning: bool = SPINNING) -> Any:
+def make_engine(threads: int | None = THREADS, spinning: bool = SPINNING,
+                rec_batch: int | None = REC_BATCH) -> Any:
     """A RapidOCR engine whose detection, classification and recognition sessions use
     ``threads`` intra-op threads (None: ONNX Runtime's default, every core) with spin-waiting
-    on or off; the models and every result are the same."""
+    on or off (the models and every result are the same), recognising ``rec_batch`` lines per
+    run (None: rapidocr's 6, padded to the widest of each batch)."""
     import onnxruntime as ort
     from rapidocr_onnxruntime import RapidOCR
 
     engine = RapidOCR()
+    if rec_batch is not None:
+        engine.text_rec.rec_batch_num = rec_batch
     if threads is not None or not spinning:
         for holder, attr in ((engine.text_det, "infer"), (engine.text_cls, "infer"),
                              (engine.text_rec, "session")):

@@ -1,18 +1,19 @@
 """Document + JSON Schema → JSON valid against the schema, with provenance for every leaf.
 
 ``extract_document`` plans the schema's fields, builds the CCTree, runs question-type-aware
-retrieval per field, hands the fields to an engine (extractive by default — its scalar fields
-picked by rules, or by the learned field scorer with ``scorer="learned"`` — generative with a
-local causal LM), then coerces everything to the schema, reports missing required values and
-validates the result with ``jsonschema``. A tilted scan's page is read on its levelled page,
-where its rows are level (``Document.levelled``), and provenance boxes go back onto the page as
-scanned (``PageFrame.unlevel``). ``extract_file`` parses a PDF or
-image first (``parsers.ingest``), ``extract_text`` and ``extract_html`` wrap plain text and HTML.
+retrieval per field (not when the learned scorer picks the scalar fields: it reads the whole
+page, and arrays never use the retrieval), hands the fields to an engine (extractive by default
+— its scalar fields picked by rules, or by the learned field scorer with ``scorer="learned"`` —
+generative with a local causal LM), then coerces everything to the schema, reports missing
+required values and validates the result with ``jsonschema``. A tilted scan's page is read on
+its levelled page, where its rows are level (``Document.levelled``), and provenance boxes go
+back onto the page as scanned (``PageFrame.unlevel``). ``extract_file`` parses a PDF or image
+first (``parsers.ingest``), ``extract_text`` and ``extract_html`` wrap plain text and HTML.
 Everything returns an :class:`ExtractionResult`. The engines live in
 :mod:`pipeline.extract.extractive` and :mod:`pipeline.extract.generative`; this module only
 orchestrates and times them. The CCTree comes from ``parsers.cctree``, the per-field retrieval
-from ``retrieval.document``; the result and option types live in :mod:`pipeline.extract.types`, so
-the engines never import this module.
+from ``retrieval.document``; the result and option types live in :mod:`pipeline.extract.types`,
+so the engines never import this module.
 """
 
 from __future__ import annotations
@@ -259,13 +260,16 @@ def extract_document(doc: Document, schema: SchemaSource, engine: Engine | None 
     t0 = time.perf_counter()
     fields = plan_fields(schema)
     embedder = embedder or registry().encoder(encoder_dir)
-    tree = build_cctree(doc)
+    # the learned scorer reads the scalar fields from the whole page and arrays never read the
+    # relevance: the tree and the retrieval (one MiniLM pass per field) would be thrown away
+    scored = opts.engine == "extractive" and learned_scorer(opts, doc)
+    tree = None if scored else build_cctree(doc)
     timings["tree"] = time.perf_counter() - t0
 
     t = time.perf_counter()
     relevance: dict[str, dict[str, float]] = {}
     restrict: dict[str, set[str]] = {}
-    for f in checked(fields, "retrieval"):
+    for f in checked(fields, "retrieval") if tree is not None else []:
         q, rel = retrieve(doc, tree, f.descriptor(), embedder)
         relevance[f.dotted] = rel
         if q.kind == "location":

@@ -16,7 +16,10 @@ What it does:
   horizontal position on the page in percent, which line of how many, element kind, "large"
   when the text layer has a font size above the page's median);
 - scores pairs with a fine-tuned ``all-MiniLM-L6-v2`` (mean-pooled last hidden states → one
-  linear unit → a logit) loaded from a scorer folder (:class:`LearnedScorer`, :func:`load_scorer`)
+  linear unit → a logit) loaded from a scorer folder (:class:`LearnedScorer`, :func:`load_scorer`):
+  every field's whole-line candidates in one call, then every free-text field's spans in
+  another, each distinct pair once, in batches of similar token length (little padding); the
+  issuer's name and an address skip lines with fewer than two letters (prices, dates, dashes)
   and picks each field's best candidate (:meth:`LearnedScorer.extract`; the issuer's name and
   address fields skip other parties' lines, and the pick then meets the receipt reading rules of
   ``pipeline.extract.receipt``: the cash-rounded total, an address's building lines, a name's
@@ -289,19 +292,33 @@ class LearnedScorer:
         self.config = config
 
     def logits(self, firsts: list[str], seconds: list[str], batch_size: int = 32) -> list[float]:
-        """One logit per (field text, candidate text) pair."""
+        """One logit per (field text, candidate text) pair. Each distinct pair is scored once,
+        in batches of pairs of similar token length (sorted, so a batch pads to little more
+        than its own pairs): the same logits as pair by pair, fewer padded positions."""
         import torch
 
-        out: list[float] = []
-        for s in range(0, len(firsts), batch_size):
+        pairs = list(dict.fromkeys(zip(firsts, seconds, strict=True)))  # distinct, in order
+        if not pairs:
+            return []
+        enc = self.tokenizer([tokenizable(a) for a, _ in pairs], [tokenizable(b) for _, b in pairs],
+                             truncation="only_second", max_length=self.config["max_length"])
+        order = sorted(range(len(pairs)), key=lambda i: -len(enc["input_ids"][i]))
+        got: list[float] = [0.0] * len(pairs)
+        for s in range(0, len(order), batch_size):
             checkpoint("field scoring")  # a cancelled API request stops before each batch
-            enc = self.tokenizer([tokenizable(t) for t in firsts[s:s + batch_size]],
-                                 [tokenizable(t) for t in seconds[s:s + batch_size]],
-                                 truncation="only_second", max_length=self.config["max_length"],
-                                 padding=True, return_tensors="pt")
+            idx = order[s:s + batch_size]
+            width = len(enc["input_ids"][idx[0]])  # the longest of the batch
+            batch = {k: torch.full((len(idx), width), self.tokenizer.pad_token_id
+                                   if k == "input_ids" else 0, dtype=torch.long)
+                     for k in enc}  # [b, width] each, padded on the right
+            for row, i in enumerate(idx):
+                for k, v in enc.items():
+                    batch[k][row, :len(v[i])] = torch.tensor(v[i])
             with torch.inference_mode():
-                out += forward(self.model, self.head, enc).tolist()
-        return out
+                for i, v in zip(idx, forward(self.model, self.head, batch).tolist(), strict=True):
+                    got[i] = v
+        where = {p: i for i, p in enumerate(pairs)}
+        return [got[where[p]] for p in zip(firsts, seconds, strict=True)]
 
     def extract(self, doc: Document, fields: list[FieldSpec]) -> dict[str, Leaf]:
         """Each scalar field's best candidate (above ``min_prob``), as a :class:`Leaf`."""
@@ -314,17 +331,29 @@ class LearnedScorer:
         body = body_font_size(lines)
         out: dict[str, Leaf] = {}
         taken: set[int] = set()  # lines other fields were read from
+        # every field's candidates are scored in one call (fuller, length-sorted batches): the
+        # whole lines first, then the spans around each free-text field's best lines
+        kinds = {f.dotted: value_kind(f) for f in fields}
+        owns = {f.dotted: _issuer_own(texts, str(f.path[-1]).lower())
+                if str(f.path[-1]).lower() in SELLER_NAMES | SELLER_ADDRESSES else None
+                for f in fields}
+        cands_of = {f.dotted: _keep(_worded(line_candidates(lines, f, dayfirst), f),
+                                    owns[f.dotted]) for f in fields}
+        scores_of = self._score_all(lines, fields, cands_of, sizes, body)
+        more_of: dict[str, list[Cand]] = {}
         for f in fields:
-            name, kind = str(f.path[-1]).lower(), value_kind(f)
-            own = _issuer_own(texts, name) if name in SELLER_NAMES | SELLER_ADDRESSES else None
-            cands = _keep(line_candidates(lines, f, dayfirst), own)
-            scores = self._score(lines, f, cands, sizes, body)
-            if kind in SPAN_KINDS and cands:
+            cands, scores = cands_of[f.dotted], scores_of[f.dotted]
+            if kinds[f.dotted] in SPAN_KINDS and cands:
                 order = sorted(range(len(cands)), key=lambda i: -scores[i])
                 anchors = [cands[i].first for i in order[:self.config["anchors"]]]
-                more = _keep(span_candidates(lines, f, anchors, self.config["max_span"]), own)
-                cands += more
-                scores += self._score(lines, f, more, sizes, body)
+                more_of[f.dotted] = _keep(span_candidates(lines, f, anchors,
+                                                          self.config["max_span"]),
+                                          owns[f.dotted])
+        more_scores = self._score_all(lines, fields, more_of, sizes, body)
+        for f in fields:
+            name, kind = str(f.path[-1]).lower(), kinds[f.dotted]
+            cands = cands_of[f.dotted] + more_of.get(f.dotted, [])
+            scores = scores_of[f.dotted] + more_scores.get(f.dotted, [])
             if not cands:
                 continue
             best = _best(cands, scores, _address_fit if kind == "address" else None)
@@ -354,14 +383,22 @@ class LearnedScorer:
                                        4), c.printed)
         return out
 
-    def _score(self, lines: list[DocLine], f: FieldSpec, cands: list[Cand],
-               sizes: dict[int, tuple[float, float]], body: float | None) -> list[float]:
-        if not cands:
-            return []
-        ft = field_text(f)
-        texts = [pair_text(lines, c, sizes.get(lines[c.first].page, (1.0, 1.0)), body)
-                 for c in cands]
-        return self.logits([ft] * len(texts), texts)
+    def _score_all(self, lines: list[DocLine], fields: list[FieldSpec],
+                   cands_of: dict[str, list[Cand]], sizes: dict[int, tuple[float, float]],
+                   body: float | None) -> dict[str, list[float]]:
+        """The logits of every field's candidates in ``cands_of`` ({dotted: candidates}), in one
+        :meth:`logits` call."""
+        firsts: list[str] = []
+        seconds: list[str] = []
+        spans: dict[str, tuple[int, int]] = {}
+        for f in fields:
+            cands = cands_of.get(f.dotted, [])
+            spans[f.dotted] = (len(firsts), len(firsts) + len(cands))
+            firsts += [field_text(f)] * len(cands)
+            seconds += [pair_text(lines, c, sizes.get(lines[c.first].page, (1.0, 1.0)), body)
+                        for c in cands]
+        got = self.logits(firsts, seconds)
+        return {k: got[a:b] for k, (a, b) in spans.items()}
 
 
 def _issuer_own(texts: list[str], name: str) -> Callable[[Cand], bool]:
@@ -388,6 +425,16 @@ def _address_fit(c: Cand) -> bool:
     """An address pick does not name a business (``receipt.business_line``). Applied to the
     final pick only: such a line is a fair anchor for the spans below it."""
     return not business_line(str(c.value))
+
+
+def _worded(cands: list[Cand], f: FieldSpec) -> list[Cand]:
+    """For an address or the issuer's name, the line candidates with two letters or more (a
+    price, a date or a row of dashes is neither; not scoring them is ~a third fewer pairs on a
+    till receipt); every candidate of other fields, or when none has two letters."""
+    if value_kind(f) != "address" and str(f.path[-1]).lower() not in SELLER_NAMES:
+        return cands
+    kept = [c for c in cands if sum(ch.isalpha() for ch in c.printed) >= 2]
+    return kept or cands
 
 
 def _keep(cands: list[Cand], own: Callable[[Cand], bool] | None) -> list[Cand]:

@@ -406,3 +406,62 @@ def test_a_name_printed_twice_is_read_from_the_letterhead():
              S.Cand("ENW HARDWARE CENTRE (M) SDN BHD.", "", 46, 46, box)]
     assert S._topmost_same(cands, 2) == 0
     assert S._topmost_same(cands, 1) == 1
+
+
+def test_batched_logits_equal_pair_by_pair_scoring():
+    """``logits`` scores each distinct pair once, in length-sorted batches: the same logits as
+    one unpadded pair at a time, repeats and the caller's order kept (the shipped scorer)."""
+    import torch
+
+    scorer = S.load_scorer()
+    fields = ["company: the shop's name", "total"]
+    texts = ["KEDAI RUNCIT [SEP] y 2 x 10 to 90, line 1 of 30, text [SEP] row: KEDAI RUNCIT",
+             "16.00", "TOTAL 16.00 [SEP] y 80 x 5 to 95, line 20 of 30, text [SEP] row: TOTAL "
+             "16.00 [SEP] above: ROUNDING -0.70 [SEP] below: CASH 20.00 CHANGE 4.00 THANK YOU"]
+    firsts = [fields[i % 2] for i in range(7)]
+    seconds = [texts[i % 3] for i in range(7)]  # 6 distinct pairs, one repeated
+    got = scorer.logits(firsts, seconds, batch_size=4)
+    want = []
+    for a, b in zip(firsts, seconds, strict=True):
+        enc = scorer.tokenizer([a], [b], truncation="only_second",
+                               max_length=scorer.config["max_length"], return_tensors="pt")
+        with torch.inference_mode():
+            want.append(S.forward(scorer.model, scorer.head, enc).item())
+    assert got == pytest.approx(want, abs=1e-4)
+    assert got[0] == got[6]  # the repeated pair: scored once
+    assert scorer.logits([], []) == []
+
+
+def test_letterless_lines_are_no_name_or_address_candidates(tmp_path):
+    """Prices, dates and dashes are not scored for the issuer's name or an address; other
+    fields keep every candidate, and a page without a worded line keeps all of its lines."""
+    doc = _doc(tmp_path)
+    lines = S.doc_lines(doc)
+    fields = {f.name: f for f in plan_fields(SCHEMA)}
+    for name in ("company", "address"):
+        cands = S.line_candidates(lines, fields[name], True)
+        kept = S._worded(cands, fields[name])
+        dropped = {c.printed for c in cands} - {c.printed for c in kept}
+        assert {"13.50", "-0.70", "2"} <= dropped
+        assert all(sum(ch.isalpha() for ch in t) < 2 for t in dropped)
+        assert "KEDAI RUNCIT MAJU JAYA SDN BHD" in {c.printed for c in kept}
+    total = S.line_candidates(lines, fields["total"], True)
+    assert S._worded(total, fields["total"]) == total
+    bare = [S.Cand("12.50", "12.50", 0, 0, lines[0].bbox)]
+    assert S._worded(bare, fields["company"]) == bare
+
+
+def test_the_learned_scorer_skips_retrieval(tmp_path, monkeypatch):
+    """With the learned scorer picking the scalar fields, extraction does not build the tree nor
+    run the per-field retrieval (its relevance would be thrown away); the rules still do."""
+    from prunestack.pipeline.extract import ExtractOptions, core, extract_document
+
+    doc = _doc(tmp_path)
+    calls: list[str] = []
+    real = core.retrieve
+    monkeypatch.setattr(core, "retrieve", lambda *a, **k: calls.append("r") or real(*a, **k))
+    learned = extract_document(doc, SCHEMA, options=ExtractOptions(scorer="learned")).data
+    assert calls == []
+    assert norm(learned["total"]) == norm(GOLD["total"])
+    extract_document(doc, SCHEMA, options=ExtractOptions(scorer="rules"))
+    assert len(calls) == len(plan_fields(SCHEMA))

@@ -10,7 +10,7 @@ import pytest
 
 from prunestack.parsers.ocr import AUTO_ORDER, MEASURED, get_backend
 from prunestack.parsers.ocr.combine import CombinedBackend, read_crops
-from prunestack.parsers.ocr.rapid import RapidOcrBackend, make_engine
+from prunestack.parsers.ocr.rapid import REC_BATCH, RapidOcrBackend, make_engine
 from prunestack.parsers.ocr.tesseract import TesseractBackend, _run
 from tests.parsers import docgen
 from tests.parsers.conftest import needs_tesseract
@@ -58,14 +58,27 @@ def test_combined_backend_end_to_end(page):
 
 
 def test_engine_settings_same_lines(page):
-    """Two threads without spin-waiting (the default now) read what rapidocr's own settings
-    (every core, spinning) read: the settings change CPU time, not results."""
+    """Two threads without spin-waiting (the default now) read what rapidocr's own session
+    settings (every core, spinning) read, lines per recogniser run alike: the session settings
+    change CPU time, not results (the batch size does: see the next test)."""
     image, lines, _ = page
     stock = RapidOcrBackend(engine=make_engine(threads=None, spinning=True))
     assert stock.recognize(image) == lines
     opts = make_engine().text_rec.session._session.session.get_session_options()
     assert opts.intra_op_num_threads == 2
     assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
+def test_one_line_per_recogniser_run_by_default(page):
+    """The recogniser reads one line per run (no padding to a batch's widest line, measured
+    faster on the dev receipts); rapidocr's batches of 6 stay available and read this page
+    the same."""
+    image, lines, _ = page
+    assert make_engine().text_rec.rec_batch_num == REC_BATCH == 1
+    assert [ln.text for ln in lines] == LINES
+    stock = make_engine(rec_batch=None)
+    assert stock.text_rec.rec_batch_num == 6
+    assert [ln.text for ln in RapidOcrBackend(engine=stock).recognize(image)] == LINES
 
 
 def test_auto_follows_the_measurements():
