@@ -39,6 +39,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from benchmarks.report import save
+
 DEFAULT_DATA = Path("../shared/data/mmda-dev")
 REPORTS = Path("reports")
 NAME = "bench_ask_index"
@@ -197,12 +199,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"skipped: no MMDA dev set at {args.data} (questions.json + pdf/)")
         return
     res = run(args.data, args.docs, args.per_doc, args.budget, args.cli)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{NAME}.json").write_text(json.dumps(res, indent=1, ensure_ascii=False))
-    text = table(res)
-    (args.out / f"{NAME}.md").write_text(f"# ask_index (MMDA dev)\n\n{text}\n")
-    plot(res, args.out / f"{NAME}.png")
-    print(text)
+    save(args.out, NAME, "ask_index (MMDA dev)", res, table(res), plot)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from benchmarks.report import save
+
 DEFAULT_DATA = Path("../shared/data/mmda-dev")
 REPORTS = Path("reports")
 NAME = "bench_ask_real"
@@ -260,12 +262,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"skipped: no MMDA dev set at {args.data} (questions.json + pdf/)")
         return
     res = run(args.data, args.budgets, args.limit)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{NAME}.json").write_text(json.dumps(res, indent=1, ensure_ascii=False))
-    text = table(res)
-    (args.out / f"{NAME}.md").write_text(f"# ask_real (MMDA dev)\n\n{text}\n")
-    plot(res, args.out / f"{NAME}.png")
-    print(text)
+    save(args.out, NAME, "ask_real (MMDA dev)", res, table(res), plot)
 
 
 if __name__ == "__main__":
