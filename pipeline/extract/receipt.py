@@ -27,7 +27,16 @@ picks, each a plain reading rule checked on the 280 SROIE training receipts it w
 - :func:`name_start`: a business name read from its second line ("ENTERPRISE ... SDN BHD") starts
   one line up;
 - :func:`other_party_line` / :func:`owner_line`: the issuer's name and address never come from a
-  "BILL TO :" block, nor the name from under a lone "OWNED BY :" label.
+  "BILL TO :" block (nor the till software's "POWERED BY ..." line), nor the name from under a
+  lone "OWNED BY :" label;
+- :func:`paid_total`: a grand total is what was tendered less the change, when the page prints
+  both ("CASH 20.00 / CHANGE 1.20") and a candidate holds that amount;
+- :func:`address_head` / :func:`address_end`: an address does not start with the shop's name
+  or branch (a line of words that names no place), and runs on to its postcode-and-town line
+  and its state line ("SELANGOR", "DARUL EHSAN"), not past its country or into a bracketed
+  branch; :func:`business_line`: a line with a legal form is never the address;
+- :func:`label_line`: the issuer's name never comes from a contact, social-media or staff line
+  ("FACEBOOK: ZENANDCOFFEE", "SERVED BY: CASHIER").
 
 It does not touch nested party objects (``pipeline.extract.extractive.parties`` reads those) nor
 invoices that are not receipt-like.
