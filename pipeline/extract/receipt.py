@@ -478,10 +478,14 @@ _OWNER_LABEL = re.compile(r"\b(?:owned|operated|managed)\s+by\b|\bdimiliki\b", r
 
 def owner_line(texts: list[str], i: int) -> bool:
     """Line ``i`` is only an owner label ("OWNED BY :") or follows one ("SANYU SUPPLY SDN
-    BHD"): it names the legal entity behind the shop, not the shop its letterhead prints. (A
-    label and name on one line, "DIMILIKI OLEH : DOVE HOLDINGS SDN BHD", is left to the
-    scorer: annotators take such lines as the company.)"""
-    return _owner_label(texts[i]) or (i > 0 and _owner_label(texts[i - 1]))
+    BHD", also with a document-type line such as "TAX INVOICE" read between them): it names the
+    legal entity behind the shop, not the shop its letterhead prints. (A label and name on one
+    line, "DIMILIKI OLEH : DOVE HOLDINGS SDN BHD", is left to the scorer: annotators take such
+    lines as the company.)"""
+    j = i - 1
+    while j >= 0 and _DOC_TYPE.match(texts[j]):  # "TAX INVOICE" printed beside the label
+        j -= 1
+    return _owner_label(texts[i]) or (j >= 0 and _owner_label(texts[j]))
 
 
 def _owner_label(text: str) -> bool:

@@ -307,6 +307,10 @@ def test_the_issuer_fields_skip_the_bill_to_block_and_the_owner_line():
     owned = ["SANYU STATIONERY SHOP", "GST ID NO: 001531760640", "OWNED BY :",
              "SANYU SUPPLY SDN BHD (1135772-K)", "CASH SALES COUNTER"]
     assert [owner_line(owned, i) for i in range(len(owned))] == [False, False, True, True, False]
+    # a document type printed beside the label is read between it and the owner's name
+    beside = [*owned[:3], "TAX INVOICE", *owned[3:]]
+    assert [owner_line(beside, i) for i in range(len(beside))] == \
+        [False, False, True, True, True, False]
     # label and name on one line: left to the scorer (annotators take it as the company)
     one = ["SIZZLING STONEGRILL", "DIMILIKI OLEH : DOVE HOLDINGS SDN BHD", "REG NO : 91694-X"]
     assert not any(owner_line(one, i) for i in range(len(one)))
