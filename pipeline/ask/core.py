@@ -143,11 +143,16 @@ def document_key(content: bytes | str, **options: Any) -> str:
     return h.hexdigest()
 
 
+def cache_key(key: str, encoder: Any) -> str:
+    """The process cache's key of a document (``document_key``) prepared with ``encoder``."""
+    return f"{key}|{getattr(encoder, 'folder', None)}"
+
+
 def prepare_document(key: str, read: Callable[[], Document], encoder: Any = None,
                      cache: DocumentCache | None = None) -> tuple[PreparedDocument, bool]:
     """(prepared document, whether it came from the cache); ``read`` parses on a miss."""
     cache = cache if cache is not None else _CACHE
-    key = f"{key}|{getattr(encoder, 'folder', None)}"
+    key = cache_key(key, encoder)
     hit = cache.get(key)
     if hit is not None:
         return hit, True
@@ -209,7 +214,7 @@ def prepared_from_index(index: str | Path, key: str, encoder: Any,
         doc, tree, evi = docstore.load_document(con, fresh[0].id)
     finally:
         con.close()
-    prepared = PreparedDocument(f"{key}|{getattr(encoder, 'folder', None)}", doc, tree, evi,
+    prepared = PreparedDocument(cache_key(key, encoder), doc, tree, evi,
                                 0.0, 0.0)
     (cache if cache is not None else document_cache()).put(prepared)
     return prepared, "hit"
@@ -315,7 +320,7 @@ def ask_source(source: str | Path | bytes, question: str, budget: int = 256, *,
         draft = reg.causal_lm(draft_dir) if draft_dir is not None else None
     load_s: float | None = None
     notes: dict[str, float] = {}
-    held = (cache if cache is not None else _CACHE).get(f"{key}|{encoder.folder}")
+    held = (cache if cache is not None else _CACHE).get(cache_key(key, encoder))
     if index is not None and held is None:  # a document already in this process: no reading
         t0 = time.perf_counter()
         stored, state = prepared_from_index(index, key, encoder, cache)

@@ -143,7 +143,7 @@ def build_index(src: str | Path, out: str | Path, *, encoder: str | Path | None 
 
     src, out = Path(src), Path(out)
     root, html, docs = _split(src)
-    options = {"ocr": ocr, "pages": None}
+    options: dict[str, Any] = {"ocr": ocr, "pages": None}
     if src.is_file() and docs:
         open_source(src, **options)  # an unreadable file fails before anything is written
     stats = HtmlIndex.build(root, out, encoder=encoder, max_words=max_words,

@@ -269,11 +269,12 @@ def extract_document(doc: Document, schema: SchemaSource, engine: Engine | None 
     t = time.perf_counter()
     relevance: dict[str, dict[str, float]] = {}
     restrict: dict[str, set[str]] = {}
-    for f in checked(fields, "retrieval") if tree is not None else []:
-        q, rel = retrieve(doc, tree, f.descriptor(), embedder)
-        relevance[f.dotted] = rel
-        if q.kind == "location":
-            restrict[f.dotted] = set(rel)
+    if tree is not None:
+        for f in checked(fields, "retrieval"):
+            q, rel = retrieve(doc, tree, f.descriptor(), embedder)
+            relevance[f.dotted] = rel
+            if q.kind == "location":
+                restrict[f.dotted] = set(rel)
     timings["retrieve"] = time.perf_counter() - t
 
     checkpoint("extraction")  # a cancelled API request stops here (prunestack.cancel)

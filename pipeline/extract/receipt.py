@@ -303,11 +303,11 @@ def _labelled_amount(label: re.Pattern[str], texts: list[str], boxes: list[BBox]
             continue  # more words after the label: "PAID TIME", "CASH REFUND POLICY"
         if (v := _only_amount(rest)) is not None:
             return i, v
-        row = [j for j in range(len(texts)) if j != i and pages[j] == pages[i] and
+        row = {j: v for j in range(len(texts)) if j != i and pages[j] == pages[i] and
                boxes[j].x0 >= boxes[i].x1 and _same_row(boxes[i], boxes[j]) and
-               _only_amount(texts[j]) is not None]
+               (v := _only_amount(texts[j])) is not None}
         if row:
-            return i, _only_amount(texts[min(row, key=lambda j: boxes[j].x0)]) or 0.0
+            return i, row[min(row, key=lambda j: boxes[j].x0)]
     return None
 
 
