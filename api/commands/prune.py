@@ -87,10 +87,10 @@ def recover_cmd(
         help="dense model folder: a causal LM trains on its continuations (self-data "
              "distillation); an encoder is distilled from it (required for encoders)")] = None,
     steps: Annotated[int | None, typer.Option(
-        help="optimizer steps (default: 100 for a causal LM, 600 for an encoder)")] = None,
+        help="optimizer steps (default: 100 for a causal LM, 300 for an encoder)")] = None,
     rank: Annotated[int, typer.Option(help="LoRA rank")] = 8,
     lr: Annotated[float | None, typer.Option(
-        help="learning rate (default: 1e-4 for LoRA, 3e-4 for an encoder)")] = None,
+        help="learning rate (default: 1e-4)")] = None,
     seqlen: Annotated[int | None, typer.Option(
         help="training window / text length (default: 128 for a causal LM, 64 for an "
              "encoder)")] = None,
@@ -109,7 +109,7 @@ def recover_cmd(
     for k in ("loss_first", "loss_last", "ppl_before", "ppl_after"):
         if k in rep:
             typer.echo(f"  {k:22s} {rep[k]:.4g}")
-    for k in ("before", "after"):  # encoders: agreement with the dense encoder
+    for k in ("before", "refit", "after"):  # encoders: agreement with the dense encoder
         if k in rep:
             typer.echo(f"  {k:22s} cosine {rep[k]['cosine']:.4f}, top-10 overlap "
                        f"{rep[k]['top10_overlap']:.4f}")
