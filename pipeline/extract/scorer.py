@@ -21,7 +21,8 @@ What it does:
   another, each distinct pair once, in batches of similar token length (little padding); the
   issuer's name and an address skip lines with fewer than two letters (prices, dates, dashes)
   and picks each field's best candidate (:meth:`LearnedScorer.extract`; the issuer's name and
-  address fields skip other parties' lines, and the pick then meets the receipt reading rules of
+  address fields skip other parties' lines, the issuer's name is taken above the page's first
+  price when a candidate is there, and the pick then meets the receipt reading rules of
   ``pipeline.extract.receipt``: the cash-rounded total, an address's building lines, a name's
   first line), as the schema wants it
   (``extractive.field_value``: printed text for plain strings, normalised for numbers, ISO dates
@@ -356,7 +357,9 @@ class LearnedScorer:
             scores = scores_of[f.dotted] + more_scores.get(f.dotted, [])
             if not cands:
                 continue
-            best = _best(cands, scores, _address_fit if kind == "address" else None)
+            fit = _address_fit if kind == "address" else \
+                _letterhead_fit(lines) if name in SELLER_NAMES else None
+            best = _best(cands, scores, fit)
             prob = 1.0 / (1.0 + math.exp(-scores[best]))
             if prob < self.config["min_prob"]:
                 continue
@@ -425,6 +428,22 @@ def _address_fit(c: Cand) -> bool:
     """An address pick does not name a business (``receipt.business_line``). Applied to the
     final pick only: such a line is a fair anchor for the spans below it."""
     return not business_line(str(c.value))
+
+
+#: an amount with two decimals that is not part of a dotted date or a longer number: a price
+_PRICE = re.compile(r"(?<![\d.,])\d{1,7}[.,]\d{2}(?![\d.,])")
+
+
+def _letterhead_fit(lines: list[DocLine]) -> Callable[[Cand], bool]:
+    """For the issuer's name: the candidate starts on the first page above its first line with a
+    price (the letterhead, before the items and totals). Item names, "Cashier", a "Powered by"
+    footer and the legal lines under the totals are below it. Applied to the final pick only
+    (``_best`` falls back to every candidate when none fits: a page without prices, or a name
+    printed only in the footer)."""
+    page = lines[0].page
+    first = next((i for i, ln in enumerate(lines)
+                  if ln.page == page and _PRICE.search(ln.text)), len(lines))
+    return lambda c: lines[c.first].page == page and c.first < first
 
 
 def _worded(cands: list[Cand], f: FieldSpec) -> list[Cand]:

@@ -412,6 +412,27 @@ def test_a_name_printed_twice_is_read_from_the_letterhead():
     assert S._topmost_same(cands, 1) == 1
 
 
+def test_the_issuers_name_is_read_above_the_first_price():
+    """An item ("PANDAN GINGER 12.90"'s line), a staff name under the totals or a footer is
+    never the issuer's name while a letterhead line above the first price is a candidate; a
+    page without prices, or a second page, falls back to every candidate."""
+    box = BBox(x0=0, y0=0, x1=1, y1=1)
+
+    def lines(texts: list[str], page: int = 1) -> list[S.DocLine]:
+        return [S.DocLine(t, box, page, f"e{i}", "text", 1.0, None) for i, t in enumerate(texts)]
+
+    page = lines(["THAI DELICIOUS RESTAURANT", "DATE: 12.03.2018 18:20", "PANDAN GINGER  12.90",
+                  "TOTAL 12.90", "WONG TAI CHIN"])
+    fit = S._letterhead_fit(page)
+    cands = [S.Cand(ln.text, ln.text, i, i, box) for i, ln in enumerate(page)]
+    assert [fit(c) for c in cands] == [True, True, False, False, False]  # a dotted date is no price
+    assert S._best(cands, [0.1, -3.0, 2.5, -1.0, 3.0], fit) == 0
+    no_prices = lines(["THANK YOU", "SANYU STATIONERY SHOP"])
+    assert all(S._letterhead_fit(no_prices)(S.Cand("x", "x", i, i, box)) for i in (0, 1))
+    two = lines(["SHOP", "ITEM 2.00"]) + lines(["NEXT PAGE NAME"], page=2)
+    assert not S._letterhead_fit(two)(S.Cand("x", "x", 2, 2, box))
+
+
 def test_batched_logits_equal_pair_by_pair_scoring():
     """``logits`` scores each distinct pair once, in length-sorted batches: the same logits as
     one unpadded pair at a time, repeats and the caller's order kept (the shipped scorer)."""
