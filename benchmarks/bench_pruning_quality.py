@@ -175,10 +175,15 @@ def minilm_rows(recipe_base: dict[str, Any], steps: int) -> list[dict[str, Any]]
     from benchmarks.minilm_study import _load
     from prunestack.pipeline.pruning import prune
     from prunestack.pipeline.pruning.calibration import builtin_corpus
-    from prunestack.pipeline.pruning.measure import encoder_agreement, encoder_latency
+    from prunestack.pipeline.pruning.measure import (
+        agreement_reference,
+        encoder_agreement,
+        encoder_latency,
+    )
     from prunestack.pipeline.pruning.recovery import RecoveryOptions, distill_encoder
 
     dense, tok, path = _load()
+    ref = agreement_reference(dense, tok)  # the dense side, embedded once for every row
     rows = []
     for method in MINILM_METHODS:
         for ratio in RATIOS:
@@ -189,7 +194,7 @@ def minilm_rows(recipe_base: dict[str, Any], steps: int) -> list[dict[str, Any]]
             t0 = time.perf_counter()
             res = prune(model, recipe, tokenizer=tok, progress=False)
             wall = time.perf_counter() - t0
-            agree = encoder_agreement(model, dense, tok)
+            agree = encoder_agreement(model, dense, tok, reference=ref)
             lat = encoder_latency({"dense": dense, "pruned": model}, seqlen=128, batch=16,
                                   repeats=3)
             row = {"model": "minilm", "method": method, "ratio": ratio,

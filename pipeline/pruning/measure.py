@@ -5,7 +5,8 @@
 - ``prefill_decode``: median wall time of a prefill of ``prompt_len`` tokens and the median time
   per decoded token (greedy, with the KV cache), measured interleaved across the given models so a
   shared, noisy CPU affects all of them alike. ``encoder_latency`` does the same for encoders.
-- ``sentence_embed`` / ``topk_overlap`` / ``retrieval_texts`` / ``encoder_agreement``: how close a
+- ``sentence_embed`` / ``topk_overlap`` / ``retrieval_texts`` / ``encoder_agreement`` (with its
+  dense side, ``agreement_reference``, embedded once and reusable): how close a
   pruned sentence encoder stays to the dense one: cosine of the mean-pooled, L2-normalised
   embeddings and the share of the dense top-10 passages the pruned encoder also ranks top-10.
   Each retrieval set is 30 queries against 120 passages; the overlap is the mean over 5
@@ -159,27 +160,43 @@ def _pool(query_docs: list[str], passage_docs: list[str], pool: int
     return queries, passages
 
 
-def _agreement(model: Any, dense: Any, tok: Any, sets: list[tuple[list[str], list[str]]]
-               ) -> tuple[list[float], list[float]]:
+#: per retrieval set: (queries, passages, dense query embeddings, dense passage embeddings)
+Reference = list[tuple[list[str], list[str], torch.Tensor, torch.Tensor]]
+
+
+def agreement_reference(dense: Any, tok: Any, pools: int = 5, corpus_pools: int = 4
+                        ) -> tuple[Reference, Reference]:
+    """The dense encoder's side of :func:`encoder_agreement` (``pools`` other-source sets,
+    ``corpus_pools`` held-out corpus sets), embedded once so that comparing several pruned
+    models, or one model before and after recovery, does not embed it again."""
+    def embed(sets: list[tuple[list[str], list[str]]]) -> Reference:
+        return [(q, c, sentence_embed(dense, tok, q), sentence_embed(dense, tok, c))
+                for q, c in sets]
+
+    return (embed([retrieval_texts(k) for k in range(pools)]),
+            embed([corpus_retrieval_texts(k) for k in range(corpus_pools)]))
+
+
+def _agreement(model: Any, tok: Any, ref: Reference) -> tuple[list[float], list[float]]:
     overlaps, cosines = [], []
-    for queries, passages in sets:
-        qd, cd = sentence_embed(dense, tok, queries), sentence_embed(dense, tok, passages)
+    for queries, passages, qd, cd in ref:
         q, c = sentence_embed(model, tok, queries), sentence_embed(model, tok, passages)
         overlaps.append(topk_overlap(qd, cd, q, c))
         cosines.append(float((c * cd).sum(1).mean()))
     return overlaps, cosines
 
 
-def encoder_agreement(model: Any, dense: Any, tok: Any, pools: int = 5,
-                      corpus_pools: int = 4) -> dict[str, float]:
+def encoder_agreement(model: Any, dense: Any, tok: Any, pools: int = 5, corpus_pools: int = 4,
+                      reference: tuple[Reference, Reference] | None = None) -> dict[str, float]:
     """Passage-embedding cosine and top-10 overlap of ``model`` against ``dense``: means over
     ``pools`` other-source retrieval sets (``top10_overlap_std``: their spread;
-    ``top10_overlap_set0``: set 0 alone) and over ``corpus_pools`` held-out corpus sets."""
-    ov, cos = _agreement(model, dense, tok, [retrieval_texts(k) for k in range(pools)])
+    ``top10_overlap_set0``: set 0 alone) and over ``corpus_pools`` held-out corpus sets.
+    ``reference``: :func:`agreement_reference` of ``dense`` (computed here when None)."""
+    other, corpus = reference or agreement_reference(dense, tok, pools, corpus_pools)
+    ov, cos = _agreement(model, tok, other)
     out = {"cosine": statistics.mean(cos), "top10_overlap": statistics.mean(ov),
            "top10_overlap_std": statistics.pstdev(ov), "top10_overlap_set0": ov[0]}
-    if corpus_pools:
-        ov, cos = _agreement(model, dense, tok,
-                             [corpus_retrieval_texts(k) for k in range(corpus_pools)])
+    if corpus:
+        ov, cos = _agreement(model, tok, corpus)
         out.update(corpus_cosine=statistics.mean(cos), corpus_top10_overlap=statistics.mean(ov))
     return out

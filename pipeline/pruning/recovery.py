@@ -39,7 +39,11 @@ from prunestack.errors import ConfigError, InputError, ModelError
 from prunestack.pipeline.pruning.calibration import builtin_corpus, read_texts, token_samples
 from prunestack.pipeline.pruning.engine import is_causal_folder, load_any
 from prunestack.pipeline.pruning.families import discover, layers_of
-from prunestack.pipeline.pruning.measure import encoder_agreement, perplexity
+from prunestack.pipeline.pruning.measure import (
+    agreement_reference,
+    encoder_agreement,
+    perplexity,
+)
 from prunestack.pipeline.pruning.report import write_report
 from prunestack.saved import FORMAT_KEYS, save_model
 
@@ -279,14 +283,15 @@ def distill_encoder(model: Any, tok: Any, docs: list[str], out: str | Path,
     texts = _distill_texts(docs, opts.seed)
     depth = getattr(model.config, "num_hidden_layers", None)
     layerwise = opts.layer_weight > 0 and depth == getattr(teacher.config, "num_hidden_layers", 0)
-    rep: dict[str, Any] = {"before": encoder_agreement(model, teacher, tok),
+    ref = agreement_reference(teacher, tok)  # the teacher's side, embedded once
+    rep: dict[str, Any] = {"before": encoder_agreement(model, teacher, tok, reference=ref),
                            "layerwise": layerwise, "refit_residuals": None}
     if opts.refit_texts:
         model.eval()
         rep["refit_residuals"] = refit_ffn_outputs(model, teacher, tok, texts[: opts.refit_texts],
                                                    seqlen)
         if rep["refit_residuals"] is not None:
-            rep["refit"] = encoder_agreement(model, teacher, tok)
+            rep["refit"] = encoder_agreement(model, teacher, tok, reference=ref)
     optim = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     warm = max(1, steps // 20)
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -319,7 +324,8 @@ def distill_encoder(model: Any, tok: Any, docs: list[str], out: str | Path,
         optim.zero_grad(set_to_none=True)
         losses.append(float(loss.detach()))
     model.eval()
-    rep.update({"after": encoder_agreement(model, teacher, tok), "loss_first": losses[0],
+    rep.update({"after": encoder_agreement(model, teacher, tok, reference=ref),
+                "loss_first": losses[0],
                 "loss_last": sum(losses[-10:]) / len(losses[-10:]), "texts": len(texts),
                 "options": opts.model_dump(), "wall_s": time.perf_counter() - t0})
     meta = dict(getattr(model.config, "prunestack", None) or {})
